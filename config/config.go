@@ -1,0 +1,91 @@
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole of caldicott's configuration file.
+type Config struct {
+	Homeserver Homeserver `yaml:"homeserver"`
+	AppService AppService `yaml:"appservice"`
+	Database   Database   `yaml:"database"`
+	Trust      Trust      `yaml:"trust"`
+	Federation Federation `yaml:"federation"`
+	Policy     Policy     `yaml:"policy"`
+	Logging    Logging    `yaml:"logging"`
+}
+
+// Homeserver says where the trust's Dendrite is.
+type Homeserver struct {
+	// Address is the client-server API base URL, e.g. http://127.0.0.1:8008.
+	Address string `yaml:"address"`
+	// Domain is the homeserver's server_name, the part after ':' in user IDs.
+	Domain string `yaml:"domain"`
+}
+
+// AppService is the appservice's own HTTP side and identity.
+type AppService struct {
+	// Address is the URL Dendrite uses to reach Caldicott; it goes into the registration.
+	Address string `yaml:"address"`
+	// Hostname and Port are where Caldicott listens.
+	Hostname string `yaml:"hostname"`
+	Port     int    `yaml:"port"`
+	// ID is the registration ID.
+	ID string `yaml:"id"`
+	// BotLocalpart is the bot's user localpart: @<localpart>:<domain>.
+	BotLocalpart string `yaml:"bot_localpart"`
+	// BotDisplayName is shown in Element next to the bot's notices.
+	BotDisplayName string `yaml:"bot_displayname"`
+	// ASToken and HSToken are the shared secrets with the homeserver.
+	ASToken string `yaml:"as_token"`
+	HSToken string `yaml:"hs_token"`
+	// MaxTransactionBytes bounds one transaction body from the homeserver.
+	MaxTransactionBytes int64 `yaml:"max_transaction_bytes"`
+}
+
+// Database selects the store.
+type Database struct {
+	// Type is sqlite or postgres.
+	Type string `yaml:"type"`
+	// URI is a file path for sqlite, a postgres:// URL for PostgreSQL.
+	URI string `yaml:"uri"`
+	// MaxOpenConns bounds the connection pool.
+	MaxOpenConns int `yaml:"max_open_conns"`
+}
+
+// Trust describes the trust this Caldicott serves.
+type Trust struct {
+	// Name is the trust's short name, used in notices.
+	Name string `yaml:"name"`
+	// ManagementRoom is the alias or room ID of the IG admins' room.
+	ManagementRoom string `yaml:"management_room"`
+	// IGAdmins are the trust's information-governance admins.
+	IGAdmins []string `yaml:"ig_admins"`
+}
+
+// Federation lists the trusts' homeservers that clinical rooms may span.
+type Federation struct {
+	// Servers are server names (host, optionally with port) of the federation's trusts.
+	Servers []string `yaml:"servers"`
+}
+
+// Policy holds defaults for the rules.
+type Policy struct {
+	// DryRun makes the executor log and audit what it would do without doing it.
+	DryRun bool `yaml:"dry_run"`
+	// ClinicalHistoryVisibility is joined or invited.
+	ClinicalHistoryVisibility string `yaml:"clinical_history_visibility"`
+	// ReconcileInterval re-checks every clinical room this often (besides start-up); 0 disables.
+	ReconcileInterval Duration `yaml:"reconcile_interval"`
+}
+
+// Logging configures zerolog.
+type Logging struct {
+	// Level is trace, debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is json or pretty.
+	Format string `yaml:"format"`
+}
+
+// Duration is a time.Duration written as "90s", "5m", "24h" or "7d" in YAML.
+type Duration struct{ time.Duration }

@@ -1,0 +1,39 @@
+package config
+
+import "time"
+
+// DefaultMaxTransactionBytes bounds one transaction body. Dendrite sends at most
+// 50 events per transaction, and an event is at most 64 KiB, so 8 MiB is ample.
+const DefaultMaxTransactionBytes = 8 << 20
+
+func (c *Config) applyDefaults() {
+	setDefault(&c.AppService.Hostname, "127.0.0.1")
+	if c.AppService.Port == 0 {
+		c.AppService.Port = 29330
+	}
+	setDefault(&c.AppService.ID, "caldicott")
+	setDefault(&c.AppService.BotLocalpart, "caldicott")
+	setDefault(&c.AppService.BotDisplayName, "Caldicott")
+	if c.AppService.MaxTransactionBytes == 0 {
+		c.AppService.MaxTransactionBytes = DefaultMaxTransactionBytes
+	}
+	setDefault(&c.Database.Type, "sqlite")
+	if c.Database.Type == "sqlite" {
+		setDefault(&c.Database.URI, "caldicott.db")
+	}
+	if c.Database.MaxOpenConns == 0 {
+		c.Database.MaxOpenConns = 10
+	}
+	setDefault(&c.Policy.ClinicalHistoryVisibility, "joined")
+	if c.Policy.ReconcileInterval.Duration == 0 {
+		c.Policy.ReconcileInterval.Duration = time.Hour
+	}
+	setDefault(&c.Logging.Level, "info")
+	setDefault(&c.Logging.Format, "json")
+}
+
+func setDefault(field *string, value string) {
+	if *field == "" {
+		*field = value
+	}
+}

@@ -1,0 +1,147 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/matrix-org/gomatrixserverlib/spec"
+)
+
+// Problem is one thing wrong with the config, named by its key.
+type Problem struct {
+	Key string
+	Msg string
+}
+
+// ValidationError lists every problem found, not just the first, so an
+// operator fixes the file in one go.
+type ValidationError struct{ Problems []Problem }
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = fmt.Sprintf("%s: %s", p.Key, p.Msg)
+	}
+	return "invalid config: " + strings.Join(parts, "; ")
+}
+
+// GenerateToken is the placeholder that generate-registration replaces.
+const GenerateToken = "generate"
+
+var localpartRE = regexp.MustCompile(`^[a-z0-9._=/+-]+$`)
+
+// Validate checks every key and reports all problems.
+func (c *Config) Validate() error {
+	var p []Problem
+	add := func(key, format string, args ...any) {
+		p = append(p, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+
+	checkURL := func(key, value string) {
+		if value == "" {
+			add(key, "is required (e.g. http://127.0.0.1:8008)")
+			return
+		}
+		u, err := url.Parse(value)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(key, "%q is not an http(s) URL", value)
+		}
+	}
+	checkURL("homeserver.address", c.Homeserver.Address)
+	if c.Homeserver.Domain == "" {
+		add("homeserver.domain", "is required: the server_name of your Dendrite")
+	} else if _, _, ok := spec.ParseAndValidateServerName(spec.ServerName(c.Homeserver.Domain)); !ok {
+		add("homeserver.domain", "%q is not a valid Matrix server name", c.Homeserver.Domain)
+	}
+
+	checkURL("appservice.address", c.AppService.Address)
+	if c.AppService.Port < 1 || c.AppService.Port > 65535 {
+		add("appservice.port", "%d is not a TCP port (1-65535)", c.AppService.Port)
+	}
+	if !localpartRE.MatchString(c.AppService.BotLocalpart) {
+		add("appservice.bot_localpart", "%q is not a valid user localpart (lower-case letters, digits, ._=/+-)", c.AppService.BotLocalpart)
+	}
+	checkToken := func(key, env, value string) {
+		switch {
+		case value == "":
+			add(key, "is missing: run 'caldicott generate-registration' or set %s", env)
+		case value == GenerateToken:
+			add(key, "is still %q: run 'caldicott generate-registration -c <config> -o registration.yaml' first", GenerateToken)
+		case len(value) < 32:
+			add(key, "is too short (%d characters); use at least 32 random characters", len(value))
+		}
+	}
+	checkToken("appservice.as_token", EnvASToken, c.AppService.ASToken)
+	checkToken("appservice.hs_token", EnvHSToken, c.AppService.HSToken)
+	if c.AppService.ASToken != "" && c.AppService.ASToken == c.AppService.HSToken {
+		add("appservice.hs_token", "must differ from as_token")
+	}
+	if c.AppService.MaxTransactionBytes < 64<<10 {
+		add("appservice.max_transaction_bytes", "%d is too small; at least 65536 (one event can be 64 KiB)", c.AppService.MaxTransactionBytes)
+	}
+
+	switch c.Database.Type {
+	case "sqlite":
+		if c.Database.URI == "" {
+			add("database.uri", "is required: a file path such as caldicott.db")
+		}
+	case "postgres":
+		u, err := url.Parse(c.Database.URI)
+		if c.Database.URI == "" {
+			add("database.uri", "is required for postgres (or set %s)", EnvDatabaseURI)
+		} else if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			add("database.uri", "is not a postgres:// URL")
+		}
+	default:
+		add("database.type", "%q is not supported; use sqlite or postgres", c.Database.Type)
+	}
+	if c.Database.MaxOpenConns < 1 {
+		add("database.max_open_conns", "must be at least 1")
+	}
+
+	if c.Trust.Name == "" {
+		add("trust.name", "is required: a short name for your trust, shown in notices")
+	}
+	if mr := c.Trust.ManagementRoom; mr != "" && !strings.HasPrefix(mr, "#") && !strings.HasPrefix(mr, "!") {
+		add("trust.management_room", "%q must be a room alias (#name:server) or a room ID (!id:server)", mr)
+	}
+	for i, u := range c.Trust.IGAdmins {
+		if _, err := spec.NewUserID(u, true); err != nil {
+			add(fmt.Sprintf("trust.ig_admins[%d]", i), "%q is not a Matrix user ID (@user:server)", u)
+		}
+	}
+
+	for i, s := range c.Federation.Servers {
+		if _, _, ok := spec.ParseAndValidateServerName(spec.ServerName(s)); !ok || strings.ContainsAny(s, "*?") {
+			add(fmt.Sprintf("federation.servers[%d]", i), "%q is not a server name (write e.g. matrix.trust-b.nhs.uk)", s)
+		}
+	}
+
+	switch c.Policy.ClinicalHistoryVisibility {
+	case "joined", "invited":
+	default:
+		add("policy.clinical_history_visibility", "%q is not allowed for clinical rooms; use joined or invited", c.Policy.ClinicalHistoryVisibility)
+	}
+
+	switch c.Logging.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		add("logging.level", "%q is not one of trace, debug, info, warn, error", c.Logging.Level)
+	}
+	switch c.Logging.Format {
+	case "json", "pretty":
+	default:
+		add("logging.format", "%q is not json or pretty", c.Logging.Format)
+	}
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+// BotUserID is the bot's full Matrix user ID.
+func (c *Config) BotUserID() string {
+	return "@" + c.AppService.BotLocalpart + ":" + c.Homeserver.Domain
+}

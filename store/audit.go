@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/matrix-org/gomatrixserverlib"
+)
+
+// AuditEntry is one decision or action. Entries are chained: each carries the
+// hash of the one before, so editing or deleting any entry breaks the chain.
+type AuditEntry struct {
+	Seq      int64     `json:"seq"`
+	Time     time.Time `json:"time"`
+	Actor    string    `json:"actor"`
+	RoomID   string    `json:"room_id"`
+	Action   string    `json:"action"`
+	Reason   string    `json:"reason"`
+	Detail   string    `json:"detail"`
+	PrevHash string    `json:"prev_hash"`
+	Hash     string    `json:"hash"`
+}
+
+// genesisHash is the prev_hash of the first entry.
+const genesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// entryHash is SHA-256 over the canonical JSON of every field but the hash itself.
+func entryHash(e AuditEntry) (string, error) {
+	raw, err := json.Marshal(struct {
+		Seq      int64  `json:"seq"`
+		TS       int64  `json:"ts"`
+		Actor    string `json:"actor"`
+		RoomID   string `json:"room_id"`
+		Action   string `json:"action"`
+		Reason   string `json:"reason"`
+		Detail   string `json:"detail"`
+		PrevHash string `json:"prev_hash"`
+	}{e.Seq, e.Time.UnixMilli(), e.Actor, e.RoomID, e.Action, e.Reason, e.Detail, e.PrevHash})
+	if err != nil {
+		return "", err
+	}
+	canonical, err := gomatrixserverlib.CanonicalJSON(raw)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(canonical)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// AppendAudit adds an entry at the end of the chain and returns it complete.
+func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	e.Time = e.Time.Truncate(time.Millisecond)
+	headQuery := `SELECT seq, hash FROM audit_head WHERE id = 1`
+	if s.Engine() == Postgres {
+		headQuery += ` FOR UPDATE`
+	}
+	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		var seq int64
+		var prev string
+		err := s.db.QueryRow(ctx, headQuery).Scan(&seq, &prev)
+		if err == sql.ErrNoRows {
+			seq, prev = 0, genesisHash
+		} else if err != nil {
+			return fmt.Errorf("read audit head: %w", err)
+		}
+		e.Seq, e.PrevHash = seq+1, prev
+		if e.Hash, err = entryHash(e); err != nil {
+			return fmt.Errorf("hash audit entry: %w", err)
+		}
+		if _, err := s.db.Exec(ctx, `INSERT INTO audit_log (seq, ts, actor, room_id, action, reason, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			e.Seq, e.Time.UnixMilli(), e.Actor, e.RoomID, e.Action, e.Reason, e.Detail, e.PrevHash, e.Hash); err != nil {
+			return fmt.Errorf("insert audit entry: %w", err)
+		}
+		if _, err := s.db.Exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash); err != nil {
+			return fmt.Errorf("move audit head: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return AuditEntry{}, fmt.Errorf("append audit entry %q: %w", e.Action, err)
+	}
+	return e, nil
+}
+
+// AuditSince calls fn for every entry at or after since, in order.
+func (s *Store) AuditSince(ctx context.Context, since time.Time, fn func(AuditEntry) error) error {
+	return s.scanAudit(ctx, `SELECT seq, ts, actor, room_id, action, reason, detail, prev_hash, hash FROM audit_log WHERE ts >= $1 ORDER BY seq`, []any{since.UnixMilli()}, fn)
+}
+
+// AuditForRoom returns the last limit entries about a room, newest last.
+func (s *Store) AuditForRoom(ctx context.Context, roomID string, limit int) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := s.scanAudit(ctx, `SELECT seq, ts, actor, room_id, action, reason, detail, prev_hash, hash FROM audit_log WHERE room_id = $1 ORDER BY seq DESC LIMIT $2`, []any{roomID, limit}, func(e AuditEntry) error {
+		out = append([]AuditEntry{e}, out...)
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) scanAudit(ctx context.Context, query string, args []any, fn func(AuditEntry) error) error {
+	rows, err := s.db.Query(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e AuditEntry
+		var ts int64
+		if err := rows.Scan(&e.Seq, &ts, &e.Actor, &e.RoomID, &e.Action, &e.Reason, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+			return fmt.Errorf("scan audit entry: %w", err)
+		}
+		e.Time = time.UnixMilli(ts).UTC()
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// AuditReport is the outcome of VerifyAudit.
+type AuditReport struct {
+	Entries  int64
+	HeadSeq  int64
+	HeadHash string
+	Problems []string
+}
+
+// OK is true when the chain is intact.
+func (r AuditReport) OK() bool { return len(r.Problems) == 0 }
+
+const maxReportedProblems = 100
+
+// VerifyAudit walks the whole chain and reports every edited, inserted or
+// deleted entry it can see (up to 100 problems).
+func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
+	var r AuditReport
+	problem := func(format string, args ...any) {
+		if len(r.Problems) < maxReportedProblems {
+			r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+		}
+	}
+	expectSeq, prev := int64(1), genesisHash
+	err := s.scanAudit(ctx, `SELECT seq, ts, actor, room_id, action, reason, detail, prev_hash, hash FROM audit_log ORDER BY seq`, nil, func(e AuditEntry) error {
+		r.Entries++
+		if e.Seq != expectSeq {
+			problem("entries %d to %d are missing (deleted)", expectSeq, e.Seq-1)
+		}
+		if e.PrevHash != prev {
+			problem("entry %d does not follow the entry before it (an entry before it was edited, deleted or inserted)", e.Seq)
+		}
+		want, err := entryHash(e)
+		if err != nil {
+			return err
+		}
+		if want != e.Hash {
+			problem("entry %d was edited: its content does not match its hash", e.Seq)
+		}
+		expectSeq, prev = e.Seq+1, e.Hash
+		return nil
+	})
+	if err != nil {
+		return r, fmt.Errorf("verify audit log: %w", err)
+	}
+	err = s.db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&r.HeadSeq, &r.HeadHash)
+	switch {
+	case err == sql.ErrNoRows:
+		if r.Entries > 0 {
+			problem("the record of the last entry is missing")
+		}
+	case err != nil:
+		return r, fmt.Errorf("read audit head: %w", err)
+	case r.HeadSeq != expectSeq-1 || r.HeadHash != prev:
+		problem("the log ends at entry %d but entry %d was written last (entries deleted from the end, or the last entry edited)", expectSeq-1, r.HeadSeq)
+	}
+	return r, nil
+}

@@ -1,0 +1,9 @@
+// Package store persists Caldicott's state behind one type, on two engines:
+// embedded SQLite (modernc.org/sqlite, pure Go) and PostgreSQL (lib/pq). Both
+// share one set of numbered migrations in upgrades/, applied by go.mau.fi's
+// dbutil, and one test suite run against each engine.
+//
+// It holds the transaction inbox (what the homeserver sent, persisted before
+// it is acknowledged), room policies, and the hash-chained audit log.
+// It must not import the appservice, the policy rules or any Matrix client.
+package store

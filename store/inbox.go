@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// InboxEvent is one event the homeserver delivered, waiting to be handled.
+type InboxEvent struct {
+	Seq      int64
+	EventID  string
+	RoomID   string
+	Type     string
+	JSON     []byte
+	Attempts int
+}
+
+// IngestTransaction records a homeserver transaction and its events in one
+// database transaction, so it is either wholly kept or not at all. It reports
+// duplicate=true, and stores nothing, when txnID was seen before: the homeserver
+// retries a transaction until it gets a 200, and a retry must not act twice.
+// An event already in the inbox (same event ID) is not stored again.
+func (s *Store) IngestTransaction(ctx context.Context, txnID string, events []InboxEvent) (duplicate bool, err error) {
+	now := s.now().UnixMilli()
+	err = s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		res, err := s.db.Exec(ctx, `INSERT INTO txn (txn_id, received_at, event_count) VALUES ($1, $2, $3) ON CONFLICT (txn_id) DO NOTHING`, txnID, now, len(events))
+		if err != nil {
+			return fmt.Errorf("record transaction: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("record transaction: %w", err)
+		} else if n == 0 {
+			duplicate = true
+			return nil
+		}
+		for _, ev := range events {
+			_, err := s.db.Exec(ctx, `INSERT INTO inbox (event_id, room_id, event_type, event_json, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING`,
+				ev.EventID, ev.RoomID, ev.Type, string(ev.JSON), now)
+			if err != nil {
+				return fmt.Errorf("store event %s: %w", ev.EventID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("ingest transaction %s: %w", txnID, err)
+	}
+	return duplicate, nil
+}
+
+// PendingEvents returns up to limit unhandled events in arrival order.
+func (s *Store) PendingEvents(ctx context.Context, limit int) ([]InboxEvent, error) {
+	rows, err := s.db.Query(ctx, `SELECT seq, event_id, room_id, event_type, event_json, attempts FROM inbox WHERE done_at IS NULL ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list pending events: %w", err)
+	}
+	defer rows.Close()
+	var out []InboxEvent
+	for rows.Next() {
+		var ev InboxEvent
+		var js string
+		if err := rows.Scan(&ev.Seq, &ev.EventID, &ev.RoomID, &ev.Type, &js, &ev.Attempts); err != nil {
+			return nil, fmt.Errorf("scan pending event: %w", err)
+		}
+		ev.JSON = []byte(js)
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// MarkEventDone records that an event was handled, so it is never handled again.
+func (s *Store) MarkEventDone(ctx context.Context, seq int64) error {
+	if _, err := s.db.Exec(ctx, `UPDATE inbox SET done_at = $1 WHERE seq = $2`, s.now().UnixMilli(), seq); err != nil {
+		return fmt.Errorf("mark event %d done: %w", seq, err)
+	}
+	return nil
+}
+
+// RecordAttempt counts a failed attempt at handling an event.
+func (s *Store) RecordAttempt(ctx context.Context, seq int64) error {
+	if _, err := s.db.Exec(ctx, `UPDATE inbox SET attempts = attempts + 1 WHERE seq = $1`, seq); err != nil {
+		return fmt.Errorf("record attempt for event %d: %w", seq, err)
+	}
+	return nil
+}
+
+// PruneInbox deletes handled events and transaction IDs older than before (unix ms).
+// Transaction IDs are kept long enough to catch any retry the homeserver makes.
+func (s *Store) PruneInbox(ctx context.Context, beforeMs int64) (int64, error) {
+	var total int64
+	for _, q := range []string{
+		`DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < $1`,
+		`DELETE FROM txn WHERE received_at < $1`,
+	} {
+		res, err := s.db.Exec(ctx, q, beforeMs)
+		if err != nil {
+			return total, fmt.Errorf("prune inbox: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
+
+// KV reads a small named value; ok is false when unset.
+func (s *Store) KV(ctx context.Context, key string) (value string, ok bool, err error) {
+	err = s.db.QueryRow(ctx, `SELECT value FROM kv WHERE key = $1`, key).Scan(&value)
+	if err == sql.ErrNoRows {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read %s: %w", key, err)
+	}
+	return value, true, nil
+}
+
+// SetKV stores a small named value.
+func (s *Store) SetKV(ctx context.Context, key, value string) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/lib/pq" // PostgreSQL driver, registered as "postgres"
+	"go.mau.fi/util/dbutil"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+)
+
+//go:embed upgrades/*.sql
+var upgrades embed.FS
+
+var upgradeTable dbutil.UpgradeTable
+
+func init() {
+	upgradeTable.RegisterFSPath(upgrades, "upgrades")
+}
+
+// Store is Caldicott's persistence on SQLite or PostgreSQL.
+type Store struct {
+	db *dbutil.Database
+	// auditMu serialises appends within this process; the database
+	// transaction serialises them against anything else.
+	auditMu sync.Mutex
+	now     func() time.Time
+}
+
+// Engine names accepted by Open.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Open connects, checks the database answers and brings the schema up to date.
+func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error) {
+	var dsn string
+	switch engine {
+	case SQLite:
+		dsn = sqliteDSN(uri)
+	case Postgres:
+		dsn = uri
+	default:
+		return nil, fmt.Errorf("unknown database type %q (want sqlite or postgres)", engine)
+	}
+	db, err := dbutil.NewWithDialect(dsn, engine)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", engine, err)
+	}
+	if maxConns < 1 {
+		maxConns = 1
+	}
+	db.RawDB.SetMaxOpenConns(maxConns)
+	db.UpgradeTable = upgradeTable
+	db.VersionTable = "caldicott_version"
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.RawDB.PingContext(pingCtx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
+	}
+	if err := db.Upgrade(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("upgrade %s schema: %w", engine, err)
+	}
+	return &Store{db: db, now: time.Now}, nil
+}
+
+// sqliteDSN adds the pragmas Caldicott relies on: WAL for concurrent readers,
+// a busy timeout instead of immediate "database is locked", and immediate
+// write transactions so two writers queue instead of deadlocking.
+func sqliteDSN(path string) string {
+	if strings.HasPrefix(path, "file:") && strings.Contains(path, "?") {
+		return path
+	}
+	if !strings.HasPrefix(path, "file:") {
+		path = "file:" + path
+	}
+	return path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+}
+
+// Close releases the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Engine reports which engine the store runs on.
+func (s *Store) Engine() string {
+	if s.db.Dialect == dbutil.Postgres {
+		return Postgres
+	}
+	return SQLite
+}
+
+// SetClock replaces the clock, for tests.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")

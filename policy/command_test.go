@@ -1,0 +1,113 @@
+package policy
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseCommand(t *testing.T) {
+	const bot, name = "@caldicott:trust-a.nhs.uk", "Caldicott"
+	tests := []struct {
+		body     string
+		wantOK   bool
+		wantName string
+		wantArgs []string
+	}{
+		{"!policy classify clinical", true, "classify", []string{"clinical"}},
+		{"  !policy   STATUS  ", true, "status", []string{}},
+		{"!policy", true, "help", nil},
+		{"!Policy help", true, "help", []string{}},
+		{"!policyclassify clinical", false, "", nil},
+		{"@caldicott:trust-a.nhs.uk: status", true, "status", []string{}},
+		{"caldicott: classify social", true, "classify", []string{"social"}},
+		{"Caldicott, help", true, "help", []string{}},
+		{"Caldicott: !policy status", true, "status", []string{}},
+		{"!policy new-room clinical Ward 7 handover", true, "new-room", []string{"clinical", "Ward", "7", "handover"}},
+		{"!policy status\nsecond line ignored", true, "status", []string{}},
+		{"hello everyone", false, "", nil},
+		{"caldicottish remark", false, "", nil},
+		{"", false, "", nil},
+		{"> <@x:y> !policy status\n\nthanks", false, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			cmd, ok := ParseCommand(tt.body, bot, name)
+			if ok != tt.wantOK || cmd.Name != tt.wantName {
+				t.Fatalf("ParseCommand = %+v, %v; want %q, %v", cmd, ok, tt.wantName, tt.wantOK)
+			}
+			if ok && len(tt.wantArgs)+len(cmd.Args) > 0 && !reflect.DeepEqual(cmd.Args, tt.wantArgs) {
+				t.Fatalf("args = %q, want %q", cmd.Args, tt.wantArgs)
+			}
+		})
+	}
+}
+
+func TestParseClass(t *testing.T) {
+	for in, want := range map[string]Class{"clinical": Clinical, "Social": Social, " operational ": Operational} {
+		if got, ok := ParseClass(in); !ok || got != want {
+			t.Errorf("ParseClass(%q) = %q, %v", in, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "clinicl", "public"} {
+		if _, ok := ParseClass(bad); ok {
+			t.Errorf("ParseClass(%q) accepted", bad)
+		}
+	}
+}
+
+func TestAuthorize(t *testing.T) {
+	classify, _ := LookupCommand("classify")
+	newRoom, _ := LookupCommand("new-room")
+	status, _ := LookupCommand("status")
+	pl := defaultPL(nil)
+	plStrict := defaultPL(nil)
+	plStrict.Events[PolicyEventType] = 100
+	tests := []struct {
+		name    string
+		spec    CommandSpec
+		actor   Actor
+		pl      PowerLevels
+		wantOK  bool
+		wantMsg string
+	}{
+		{"member may see status", status, Actor{UserID: "@u:a", Level: 0}, pl, true, ""},
+		{"moderator may classify at default state level", classify, Actor{UserID: "@u:a", Level: 50}, pl, true, ""},
+		{"member may not classify", classify, Actor{UserID: "@u:a", Level: 0}, pl, false, "You need power level 50 in this room to change its policy (you have 0)"},
+		{"explicit policy level applies", classify, Actor{UserID: "@u:a", Level: 50}, plStrict, false, "You need power level 100"},
+		{"IG admin may classify anywhere", classify, Actor{UserID: "@ig:a", Level: 0, IsIGAdmin: true}, plStrict, true, ""},
+		{"own trust user may create rooms", newRoom, Actor{UserID: "@u:trust-a", OwnServer: "trust-a"}, pl, true, ""},
+		{"other trust user may not create rooms", newRoom, Actor{UserID: "@u:trust-b", OwnServer: "trust-a"}, pl, false, "Only users of this trust's server (trust-a)"},
+		{"suffix trick refused", newRoom, Actor{UserID: "@u:evil-trust-a", OwnServer: "trust-a"}, pl, false, "Only users"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, msg := Authorize(tt.spec, tt.actor, tt.pl)
+			if ok != tt.wantOK || !strings.Contains(msg, tt.wantMsg) {
+				t.Errorf("Authorize = %v %q; want %v %q", ok, msg, tt.wantOK, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestUnknownCommandAndArgs(t *testing.T) {
+	if got := UnknownCommandReply("clasify"); !strings.Contains(got, "Did you mean `!policy classify`?") {
+		t.Errorf("no suggestion: %s", got)
+	}
+	if got := UnknownCommandReply("xyzzy"); strings.Contains(got, "Did you mean") || !strings.Contains(got, "!policy help") {
+		t.Errorf("bad reply for nonsense: %s", got)
+	}
+	classify, _ := LookupCommand("classify")
+	if CheckArgs(classify, nil) == "" || CheckArgs(classify, []string{"a", "b"}) == "" {
+		t.Error("wrong argument counts accepted")
+	}
+	if CheckArgs(classify, []string{"clinical"}) != "" {
+		t.Error("right argument count refused")
+	}
+	help := HelpText()
+	for _, c := range CommandSpecs {
+		if !strings.Contains(help, c.Usage) {
+			t.Errorf("help lacks %s", c.Usage)
+		}
+	}
+}

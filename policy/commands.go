@@ -1,0 +1,145 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Place is where a command may be used.
+type Place int
+
+// Places a command is allowed in.
+const (
+	// InRoom: the command acts on the room it is typed in.
+	InRoom Place = iota
+	// Anywhere: help and similar.
+	Anywhere
+	// InManagementOrDM: trust-wide commands, in the management room or a direct chat with the bot.
+	InManagementOrDM
+)
+
+// Permission is who may run a command.
+type Permission int
+
+// Permissions, from least to most restrictive.
+const (
+	// AnyMember may run it.
+	AnyMember Permission = iota
+	// RoomPolicyPower: power to send the org.caldicott.policy state event, or an IG admin.
+	RoomPolicyPower
+	// OwnTrustUser: a user of this trust's homeserver.
+	OwnTrustUser
+)
+
+// CommandSpec describes one command for parsing, help and authorisation.
+type CommandSpec struct {
+	Name    string
+	Usage   string
+	Summary string
+	MinArgs int
+	// MaxArgs < 0 means any number.
+	MaxArgs int
+	Place   Place
+	Needs   Permission
+}
+
+// CommandSpecs are the commands the bot understands, in help order.
+var CommandSpecs = []CommandSpec{
+	{Name: "help", Usage: "!policy help", Summary: "List the commands.", MaxArgs: 1, Place: Anywhere, Needs: AnyMember},
+	{Name: "status", Usage: "!policy status", Summary: "Show this room's class, its protections and anything non-compliant.", Place: InRoom, Needs: AnyMember},
+	{Name: "classify", Usage: "!policy classify clinical|operational|social", Summary: "Set this room's class; clinical rooms are hardened at once.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
+	{Name: "new-room", Usage: "!policy new-room clinical|operational|social <name>", Summary: "Create a room already classified (and hardened if clinical), with you as its admin.", MinArgs: 2, MaxArgs: -1, Place: InManagementOrDM, Needs: OwnTrustUser},
+}
+
+// LookupCommand finds a command by name.
+func LookupCommand(name string) (CommandSpec, bool) {
+	for _, c := range CommandSpecs {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return CommandSpec{}, false
+}
+
+// UnknownCommandReply helps someone who mistyped a command.
+func UnknownCommandReply(name string) string {
+	best, bestDist := "", 3
+	for _, c := range CommandSpecs {
+		if d := editDistance(name, c.Name); d < bestDist {
+			best, bestDist = c.Name, d
+		}
+	}
+	msg := fmt.Sprintf("I don't know the command %q.", name)
+	if best != "" {
+		msg += fmt.Sprintf(" Did you mean `!policy %s`?", best)
+	}
+	return msg + " Type `!policy help` for the list."
+}
+
+// CheckArgs returns a reply explaining a wrong number of arguments, or "".
+func CheckArgs(spec CommandSpec, args []string) string {
+	if len(args) < spec.MinArgs || (spec.MaxArgs >= 0 && len(args) > spec.MaxArgs) {
+		return fmt.Sprintf("That is not quite right. Usage: `%s` — %s", spec.Usage, spec.Summary)
+	}
+	return ""
+}
+
+// Actor is who typed a command, with what the room says of their power.
+type Actor struct {
+	UserID    string
+	Level     int64
+	IsIGAdmin bool
+	OwnServer string
+}
+
+// Authorize decides whether actor may run spec; when not, the refusal says
+// what power is needed and what to do.
+func Authorize(spec CommandSpec, a Actor, pl PowerLevels) (ok bool, refusal string) {
+	switch spec.Needs {
+	case AnyMember:
+		return true, ""
+	case OwnTrustUser:
+		if a.IsIGAdmin || strings.HasSuffix(a.UserID, ":"+a.OwnServer) {
+			return true, ""
+		}
+		return false, fmt.Sprintf("Only users of this trust's server (%s) can use `%s`. Ask an admin of your own trust.", a.OwnServer, spec.Usage)
+	case RoomPolicyPower:
+		need := pl.EventLevel(PolicyEventType, true)
+		if a.IsIGAdmin || a.Level >= need {
+			return true, ""
+		}
+		return false, fmt.Sprintf("You need power level %d in this room to change its policy (you have %d). Ask a room admin or your trust's IG admin to do it.", need, a.Level)
+	}
+	return false, "This command is not available."
+}
+
+// HelpText lists the commands with one line each.
+func HelpText() string {
+	var b strings.Builder
+	b.WriteString("I am Caldicott, the guardian of clinical rooms. Commands:\n")
+	for _, c := range CommandSpecs {
+		fmt.Fprintf(&b, "• `%s` — %s\n", c.Usage, c.Summary)
+	}
+	b.WriteString("You can also address me by name, e.g. \"Caldicott: status\".")
+	return b.String()
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,44 @@
+package policy
+
+import "maps"
+
+// StateEvent is an initial state event for room creation.
+type StateEvent struct {
+	Type     string
+	StateKey string
+	Content  map[string]any
+}
+
+// NewRoomPlan is how to create a room already classified and hardened.
+type NewRoomPlan struct {
+	Name   string
+	Preset string
+	// Invite lists who to invite: the requester.
+	Invite       []string
+	InitialState []StateEvent
+	// PowerLevels overrides the created room's power levels: the bot and the
+	// requester at 100, the bot being the creator.
+	PowerLevels map[string]any
+}
+
+// PlanNewRoom plans a new room of class c for requester. Creating the room
+// with the protections already in its initial state means nobody has to hand
+// the bot power afterwards, and the room is never unprotected for a moment.
+func PlanNewRoom(c Class, name, requester string, r Requirements) NewRoomPlan {
+	p := NewRoomPlan{
+		Name:   name,
+		Preset: "private_chat",
+		Invite: []string{requester},
+		PowerLevels: map[string]any{
+			"users": map[string]any{r.BotUserID: BotPowerLevel, requester: BotPowerLevel},
+		},
+		InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": string(c), "classified_by": requester}}},
+	}
+	if c != Clinical {
+		return p
+	}
+	for _, rule := range hardeningRules {
+		p.InitialState = append(p.InitialState, StateEvent{Type: rule.eventType, Content: maps.Clone(rule.want(r))})
+	}
+	return p
+}

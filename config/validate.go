@@ -75,7 +75,7 @@ func (c *Config) Validate() error {
 	}
 	checkToken("appservice.as_token", EnvASToken, c.AppService.ASToken)
 	checkToken("appservice.hs_token", EnvHSToken, c.AppService.HSToken)
-	if c.AppService.ASToken != "" && c.AppService.ASToken == c.AppService.HSToken {
+	if c.AppService.ASToken != "" && c.AppService.ASToken != GenerateToken && c.AppService.ASToken == c.AppService.HSToken {
 		add("appservice.hs_token", "must differ from as_token")
 	}
 	if c.AppService.MaxTransactionBytes < 64<<10 {

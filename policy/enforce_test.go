@@ -71,7 +71,7 @@ func TestPlanNewRoom(t *testing.T) {
 	if p.Name != "Ward 7" || p.Preset != "private_chat" || len(p.Invite) != 1 || p.Invite[0] != "@alice:trust-a.nhs.uk" {
 		t.Fatalf("plan = %+v", p)
 	}
-	users := p.PowerLevels["users"].(map[string]any)
+	users := p.PowerUsers
 	if users[req.BotUserID] != BotPowerLevel || users["@alice:trust-a.nhs.uk"] != BotPowerLevel {
 		t.Errorf("power levels = %v", users)
 	}

@@ -16,9 +16,9 @@ type NewRoomPlan struct {
 	// Invite lists who to invite: the requester.
 	Invite       []string
 	InitialState []StateEvent
-	// PowerLevels overrides the created room's power levels: the bot and the
-	// requester at 100, the bot being the creator.
-	PowerLevels map[string]any
+	// PowerUsers overrides the created room's user power levels: the bot
+	// (its creator) and the requester at 100.
+	PowerUsers map[string]int64
 }
 
 // PlanNewRoom plans a new room of class c for requester. Creating the room
@@ -29,9 +29,7 @@ func PlanNewRoom(c Class, name, requester string, r Requirements) NewRoomPlan {
 		Name:   name,
 		Preset: "private_chat",
 		Invite: []string{requester},
-		PowerLevels: map[string]any{
-			"users": map[string]any{r.BotUserID: BotPowerLevel, requester: BotPowerLevel},
-		},
+		PowerUsers: map[string]int64{r.BotUserID: BotPowerLevel, requester: BotPowerLevel},
 		InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": string(c), "classified_by": requester}}},
 	}
 	if c != Clinical {

@@ -1,0 +1,160 @@
+package appservice
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// handleStored turns one stored event into an input for the rules.
+func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) error {
+	var evt event.Event
+	if err := json.Unmarshal(stored.JSON, &evt); err != nil {
+		s.metrics.EventsIgnored.WithLabelValues("unparseable").Inc()
+		return fmt.Errorf("decode event %s: %w", stored.EventID, err)
+	}
+	// Content we cannot parse is still handled by type; rules read raw content.
+	_ = evt.Content.ParseRaw(evt.Type)
+	log := s.log.With().Stringer("room_id", evt.RoomID).Stringer("event_id", evt.ID).Str("event_type", evt.Type.Type).Logger()
+	ctx = log.WithContext(ctx)
+
+	switch {
+	case evt.Type == event.StateMember:
+		return s.handleMember(ctx, &evt)
+	case evt.Type == event.EventMessage:
+		return s.handleMessage(ctx, &evt)
+	case evt.StateKey != nil && *evt.StateKey == "" && slices.Contains(policy.HardeningEventTypes, evt.Type.Type):
+		return s.handleStateChange(ctx, &evt)
+	default:
+		s.metrics.EventsIgnored.WithLabelValues("not_relevant").Inc()
+		return nil
+	}
+}
+
+// handleMember joins rooms the bot is invited to by its own trust's users
+// (or an IG admin); invites from elsewhere are declined.
+func (s *Service) handleMember(ctx context.Context, evt *event.Event) error {
+	if evt.GetStateKey() != s.botID.String() {
+		return nil
+	}
+	content := evt.Content.AsMember()
+	if content.Membership != event.MembershipInvite {
+		return nil
+	}
+	if !s.isOwnTrust(evt.Sender) {
+		if _, err := s.bot.LeaveRoom(ctx, evt.RoomID, nil); err != nil && isTransient(err) {
+			return err
+		}
+		return s.audit(ctx, evt.Sender.String(), evt.RoomID, "decline_invite",
+			fmt.Sprintf("invited by %s, who is not a user of %s", evt.Sender, s.cfg.Homeserver.Domain), nil)
+	}
+	if _, err := s.bot.JoinRoomByID(ctx, evt.RoomID); err != nil {
+		if isTransient(err) {
+			return err
+		}
+		return s.audit(ctx, evt.Sender.String(), evt.RoomID, "failed.join", "invited by "+evt.Sender.String()+"; join failed: "+matrixReason(err), nil)
+	}
+	if err := s.audit(ctx, evt.Sender.String(), evt.RoomID, "join", "invited by "+evt.Sender.String(), nil); err != nil {
+		return err
+	}
+	// A room may already be classified clinical when the bot arrives.
+	return s.reconcileRoom(ctx, evt.RoomID)
+}
+
+func (s *Service) isOwnTrust(user id.UserID) bool {
+	return user.Homeserver() == s.cfg.Homeserver.Domain || s.isIGAdmin(user)
+}
+
+func (s *Service) isIGAdmin(user id.UserID) bool {
+	return slices.Contains(s.cfg.Trust.IGAdmins, user.String())
+}
+
+// handleMessage runs commands addressed to the bot.
+func (s *Service) handleMessage(ctx context.Context, evt *event.Event) error {
+	if evt.Sender == s.botID {
+		return nil
+	}
+	msg := evt.Content.AsMessage()
+	if msg.MsgType != event.MsgText {
+		return nil
+	}
+	cmd, ok := policy.ParseCommand(msg.Body, s.botID.String(), s.cfg.AppService.BotDisplayName)
+	if !ok {
+		return nil
+	}
+	return s.handleCommand(ctx, evt, cmd)
+}
+
+// handleStateChange checks a clinical room after someone changes one of
+// its protected settings, and records classifications made directly in
+// room state (e.g. with Element's devtools).
+func (s *Service) handleStateChange(ctx context.Context, evt *event.Event) error {
+	if evt.Sender == s.botID {
+		return nil
+	}
+	f, err := s.loadFacts(ctx, evt.RoomID)
+	if err != nil {
+		return err
+	}
+	cause := policy.Cause{Kind: policy.CauseDrift, Sender: evt.Sender.String(), EventType: evt.Type.Type}
+	if evt.Type.Type == policy.PolicyEventType {
+		if err := s.audit(ctx, evt.Sender.String(), evt.RoomID, "classify", "room policy set to "+string(f.Class)+" in room state", nil); err != nil {
+			return err
+		}
+		cause.Kind = policy.CauseClassified
+	}
+	return s.enforce(ctx, f, cause)
+}
+
+// enforce applies the rules to a room's facts, executes the decision and
+// records the room's class and compliance.
+func (s *Service) enforce(ctx context.Context, f policy.RoomFacts, cause policy.Cause) error {
+	d := policy.Enforce(f, s.req, cause)
+	actor := cause.Sender
+	if actor == "" {
+		actor = s.botID.String()
+	}
+	if cause.Kind == policy.CauseDrift && !d.Compliant() {
+		if err := s.audit(ctx, actor, id.RoomID(f.RoomID), "drift", "changed "+cause.EventType+" in a clinical room", nil); err != nil {
+			return err
+		}
+	}
+	failures, err := s.execute(ctx, id.RoomID(f.RoomID), actor, d)
+	if err != nil {
+		return err
+	}
+	if len(failures) > 0 && !s.cfg.Policy.DryRun {
+		// Tell the room what could not be done, once, after trying everything.
+		text := "Some protections of this clinical room could not be applied:\n• " + strings.Join(failures, "\n• ")
+		if err := s.sendNotice(ctx, id.RoomID(f.RoomID), text); err != nil && isTransient(err) {
+			return err
+		}
+	}
+	if f.Class == policy.Unclassified {
+		return nil
+	}
+	problems := append(d.ProblemTexts(), failures...)
+	if s.cfg.Policy.DryRun {
+		for _, fix := range d.Fixes() {
+			problems = append(problems, "not fixed (dry run): "+fix.Text)
+		}
+	}
+	return s.savePolicy(ctx, f, problems, cause.Sender)
+}
+
+func (s *Service) savePolicy(ctx context.Context, f policy.RoomFacts, problems []string, by string) error {
+	if err := s.store.SaveRoomPolicy(ctx, store.RoomPolicy{
+		RoomID: f.RoomID, Class: string(f.Class), Compliant: len(problems) == 0, Problems: problems, ClassifiedBy: by,
+	}); err != nil {
+		return transientError{err}
+	}
+	return nil
+}

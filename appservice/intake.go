@@ -1,0 +1,144 @@
+package appservice
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/caldicott/caldicott/store"
+)
+
+// transactionBody is what the homeserver PUTs. Only events are used:
+// Dendrite v0.15.2 sends no ephemeral events or to-device messages.
+type transactionBody struct {
+	Events []json.RawMessage `json:"events"`
+}
+
+// eventHeader is the part of an event intake needs to store it.
+type eventHeader struct {
+	EventID string `json:"event_id"`
+	RoomID  string `json:"room_id"`
+	Type    string `json:"type"`
+}
+
+// matrixError writes a Matrix-style error body.
+func matrixError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"errcode": code, "error": msg})
+}
+
+// checkHSToken accepts the token as a bearer header or, for homeservers
+// with legacy_auth, as the access_token query parameter. The comparison
+// takes constant time so the token cannot be guessed byte by byte.
+func (s *Service) checkHSToken(w http.ResponseWriter, r *http.Request) bool {
+	token := ""
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
+		token = strings.TrimPrefix(auth, "Bearer ")
+	} else {
+		token = r.URL.Query().Get("access_token")
+	}
+	if token == "" {
+		matrixError(w, http.StatusUnauthorized, "M_MISSING_TOKEN", "missing homeserver token")
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AppService.HSToken)) != 1 {
+		matrixError(w, http.StatusForbidden, "M_FORBIDDEN", "invalid homeserver token")
+		return false
+	}
+	return true
+}
+
+// putTransaction stores a transaction's events before answering 200, so a
+// crash after the answer loses nothing; a retried transaction ID is answered
+// 200 again without storing anything twice.
+func (s *Service) putTransaction(w http.ResponseWriter, r *http.Request) {
+	if !s.checkHSToken(w, r) {
+		s.metrics.TxnsReceived.WithLabelValues("unauthorized").Inc()
+		return
+	}
+	txnID := chi.URLParam(r, "txnID")
+	if txnID == "" {
+		matrixError(w, http.StatusBadRequest, "M_INVALID_PARAM", "missing transaction ID")
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, s.cfg.AppService.MaxTransactionBytes)
+	var txn transactionBody
+	if err := json.NewDecoder(body).Decode(&txn); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.metrics.TxnsReceived.WithLabelValues("too_large").Inc()
+			matrixError(w, http.StatusRequestEntityTooLarge, "M_TOO_LARGE", fmt.Sprintf("transaction larger than %d bytes", tooBig.Limit))
+			return
+		}
+		s.metrics.TxnsReceived.WithLabelValues("malformed").Inc()
+		matrixError(w, http.StatusBadRequest, "M_BAD_JSON", "transaction is not valid JSON: "+err.Error())
+		return
+	}
+	events, err := s.parseEvents(txn.Events)
+	if err != nil {
+		s.metrics.TxnsReceived.WithLabelValues("malformed").Inc()
+		matrixError(w, http.StatusBadRequest, "M_BAD_JSON", err.Error())
+		return
+	}
+	dup, err := s.store.IngestTransaction(r.Context(), txnID, events)
+	if err != nil {
+		// 500 makes the homeserver retry later; nothing was stored.
+		s.log.Error().Err(err).Str("txn_id", txnID).Msg("Could not store transaction")
+		s.metrics.TxnsReceived.WithLabelValues("store_error").Inc()
+		matrixError(w, http.StatusInternalServerError, "M_UNKNOWN", "could not store transaction; retry later")
+		return
+	}
+	if dup {
+		s.metrics.TxnsReceived.WithLabelValues("duplicate").Inc()
+	} else {
+		s.metrics.TxnsReceived.WithLabelValues("stored").Inc()
+		s.metrics.EventsReceived.Add(float64(len(events)))
+		s.wakeWorker()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte("{}"))
+}
+
+// parseEvents validates every event before any is stored, so a malformed
+// transaction is refused whole. Events of types outside the Matrix and
+// Caldicott namespaces are counted and dropped: no rule reads them.
+func (s *Service) parseEvents(raw []json.RawMessage) ([]store.InboxEvent, error) {
+	out := make([]store.InboxEvent, 0, len(raw))
+	for i, r := range raw {
+		var h eventHeader
+		if err := json.Unmarshal(r, &h); err != nil {
+			return nil, fmt.Errorf("event %d is not a JSON object: %v", i, err)
+		}
+		switch {
+		case h.EventID == "":
+			return nil, fmt.Errorf("event %d has no event_id", i)
+		case h.RoomID == "":
+			return nil, fmt.Errorf("event %d (%s) has no room_id", i, h.EventID)
+		case h.Type == "":
+			return nil, fmt.Errorf("event %d (%s) has no type", i, h.EventID)
+		}
+		if !knownNamespace(h.Type) {
+			s.metrics.EventsIgnored.WithLabelValues("unknown_type").Inc()
+			continue
+		}
+		out = append(out, store.InboxEvent{EventID: h.EventID, RoomID: h.RoomID, Type: h.Type, JSON: r})
+	}
+	return out, nil
+}
+
+func knownNamespace(eventType string) bool {
+	return strings.HasPrefix(eventType, "m.") || strings.HasPrefix(eventType, "org.caldicott.")
+}
+
+func (s *Service) wakeWorker() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}

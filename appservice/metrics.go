@@ -1,0 +1,40 @@
+package appservice
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics counts what Caldicott sees and does. Labels carry event types and
+// action kinds only, never room names, user IDs or message content.
+type Metrics struct {
+	registry       *prometheus.Registry
+	EventsReceived prometheus.Counter
+	EventsIgnored  *prometheus.CounterVec
+	TxnsReceived   *prometheus.CounterVec
+	Actions        *prometheus.CounterVec
+	HandleRetries  prometheus.Counter
+}
+
+// NewMetrics registers Caldicott's counters in a registry of their own.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		EventsReceived: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "caldicott_events_received_total", Help: "Events received from the homeserver and stored for handling.",
+		}),
+		EventsIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caldicott_events_ignored_total", Help: "Events received and ignored, by reason.",
+		}, []string{"reason"}),
+		TxnsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caldicott_transactions_total", Help: "Transactions from the homeserver, by outcome.",
+		}, []string{"outcome"}),
+		Actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caldicott_actions_total", Help: "Actions executed, by kind and outcome.",
+		}, []string{"kind", "outcome"}),
+		HandleRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "caldicott_handle_retries_total", Help: "Times handling an event was retried because the homeserver could not be reached.",
+		}),
+	}
+	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries)
+	return m
+}

@@ -1,0 +1,181 @@
+package appservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	mas "maunium.net/go/mautrix/appservice"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// Service is one Caldicott: the appservice of one trust's homeserver.
+type Service struct {
+	cfg     *config.Config
+	store   *store.Store
+	log     zerolog.Logger
+	as      *mas.AppService
+	bot     *mautrix.Client
+	botID   id.UserID
+	req     policy.Requirements
+	metrics *Metrics
+	wake    chan struct{}
+	now     func() time.Time
+
+	mu             sync.RWMutex
+	managementRoom id.RoomID
+
+	// ready is closed once start-up reconciliation is done; tests wait on it.
+	ready chan struct{}
+}
+
+// New builds a Service from config and an open store; Run starts it.
+func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, error) {
+	as, err := mas.CreateFull(mas.CreateOpts{
+		Registration:     cfg.Registration(),
+		HomeserverDomain: cfg.Homeserver.Domain,
+		HomeserverURL:    cfg.Homeserver.Address,
+		HostConfig:       mas.HostConfig{Hostname: cfg.AppService.Hostname, Port: uint16(cfg.AppService.Port)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create appservice: %w", err)
+	}
+	as.Log = log.With().Str("component", "mautrix").Logger()
+	// Our worker retries with its own backoff and keeps the event until it
+	// succeeds; the client's retries would only stall the queue.
+	as.DefaultHTTPRetries = 1
+	as.HTTPClient.Timeout = 30 * time.Second
+	s := &Service{
+		cfg:     cfg,
+		store:   st,
+		log:     log,
+		as:      as,
+		bot:     as.BotClient(),
+		botID:   id.UserID(cfg.BotUserID()),
+		metrics: NewMetrics(),
+		wake:    make(chan struct{}, 1),
+		now:     time.Now,
+		ready:   make(chan struct{}),
+		req: policy.Requirements{
+			BotUserID:         cfg.BotUserID(),
+			OwnServer:         cfg.Homeserver.Domain,
+			FederationServers: cfg.Federation.Servers,
+			HistoryVisibility: cfg.Policy.ClinicalHistoryVisibility,
+		},
+	}
+	return s, nil
+}
+
+// Handler is the HTTP surface: our transaction intake, mautrix's endpoints
+// for everything else the homeserver calls, health and metrics.
+func (s *Service) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Put("/_matrix/app/v1/transactions/{txnID}", s.putTransaction)
+	r.Put("/transactions/{txnID}", s.putTransaction) // legacy_paths homeservers
+	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	r.Handle("/_matrix/*", s.as.Router)
+	return r
+}
+
+// Ready is closed when start-up reconciliation has finished.
+func (s *Service) Ready() <-chan struct{} { return s.ready }
+
+// Metrics exposes the counters, for tests and benchmarks.
+func (s *Service) Metrics() *Metrics { return s.metrics }
+
+// Run listens for the homeserver, waits until the homeserver answers,
+// prepares the bot, reconciles every room, then handles events until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	addr := net.JoinHostPort(s.cfg.AppService.Hostname, strconv.Itoa(s.cfg.AppService.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	s.log.Info().Str("address", addr).Msg("Listening for the homeserver")
+	defer func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- s.runWorker(ctx) }()
+	select {
+	case err := <-serveErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serve: %w", err)
+	case err := <-workerDone:
+		return err
+	}
+}
+
+// waitForHomeserver retries until the homeserver answers, with backoff:
+// Caldicott may start before Dendrite, or Dendrite may be restarting.
+func (s *Service) waitForHomeserver(ctx context.Context) error {
+	delay := time.Second
+	for {
+		_, err := s.bot.Versions(ctx)
+		if err == nil {
+			return nil
+		}
+		s.log.Warn().Err(err).Dur("retry_in", delay).Msg("Homeserver not reachable yet")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 30*time.Second)
+	}
+}
+
+// prepareBot registers the bot, sets its display name and joins the
+// management room. Only a failure to register is worth retrying.
+func (s *Service) prepareBot(ctx context.Context) error {
+	if err := s.as.BotIntent().EnsureRegistered(ctx); err != nil {
+		return fmt.Errorf("register bot: %w", err)
+	}
+	if err := s.bot.SetDisplayName(ctx, s.cfg.AppService.BotDisplayName); err != nil {
+		s.log.Warn().Err(err).Msg("Could not set the bot's display name")
+	}
+	if s.cfg.Trust.ManagementRoom != "" {
+		roomID, err := s.ensureManagementRoom(ctx)
+		if err != nil {
+			// Not fatal: the rooms still get enforced; reports are only logged.
+			s.log.Error().Err(err).Str("management_room", s.cfg.Trust.ManagementRoom).Msg("Management room unavailable; reports will only be logged")
+			return nil
+		}
+		s.mu.Lock()
+		s.managementRoom = roomID
+		s.mu.Unlock()
+		s.log.Info().Stringer("room_id", roomID).Msg("Management room ready")
+	}
+	return nil
+}
+
+// ManagementRoom is the resolved management room ID, or "".
+func (s *Service) ManagementRoom() id.RoomID {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.managementRoom
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/store"
+)
+
+func cmdAudit(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, "caldicott audit: say verify or export\n\n"+usage)
+		return exitConfig
+	}
+	switch args[0] {
+	case "verify":
+		return cmdAuditVerify(args[1:], stdout, stderr)
+	case "export":
+		return cmdAuditExport(args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "caldicott audit: unknown subcommand %q (want verify or export)\n", args[0])
+		return exitConfig
+	}
+}
+
+func cmdAuditVerify(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("audit verify", stderr)
+	cfgPath := fs.String("c", "config.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, code := loadConfig(*cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	ctx := context.Background()
+	st, code := openStore(ctx, cfg, stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	r, err := st.VerifyAudit(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "caldicott: %v\n", err)
+		return exitDatabase
+	}
+	if !r.OK() {
+		fmt.Fprintf(stdout, "AUDIT LOG TAMPERED WITH: %d problem(s) in %d entries:\n", len(r.Problems), r.Entries)
+		for _, p := range r.Problems {
+			fmt.Fprintf(stdout, "  - %s\n", p)
+		}
+		return exitTampered
+	}
+	fmt.Fprintf(stdout, "Audit log intact: %d entries, last entry %d with hash %s.\n", r.Entries, r.HeadSeq, r.HeadHash)
+	return exitOK
+}
+
+// parseSince accepts a date, an RFC 3339 time or a duration back from now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	if d, err := config.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("-since %q is not a date (2026-01-31), a time (2026-01-31T09:00:00Z) or a duration (24h, 7d)", s)
+}
+
+func cmdAuditExport(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("audit export", stderr)
+	cfgPath := fs.String("c", "config.yaml", "config file")
+	sinceFlag := fs.String("since", "", "only entries from this date, time or duration ago")
+	format := fs.String("format", "jsonl", "jsonl or csv")
+	outPath := fs.String("o", "", "write to this file instead of standard output")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	since, err := parseSince(*sinceFlag, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "caldicott: %v\n", err)
+		return exitConfig
+	}
+	if *format != "jsonl" && *format != "csv" {
+		fmt.Fprintf(stderr, "caldicott: -format %q is not jsonl or csv\n", *format)
+		return exitConfig
+	}
+	cfg, code := loadConfig(*cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	ctx := context.Background()
+	st, code := openStore(ctx, cfg, stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	out := stdout
+	if *outPath != "" {
+		f, err := os.OpenFile(*outPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			fmt.Fprintf(stderr, "caldicott: %v\n", err)
+			return exitRuntime
+		}
+		defer f.Close()
+		out = f
+	}
+	if err := exportAudit(ctx, st, since, *format, out); err != nil {
+		fmt.Fprintf(stderr, "caldicott: export: %v\n", err)
+		return exitRuntime
+	}
+	return exitOK
+}
+
+func exportAudit(ctx context.Context, st *store.Store, since time.Time, format string, out io.Writer) error {
+	if format == "jsonl" {
+		enc := json.NewEncoder(out)
+		return st.AuditSince(ctx, since, func(e store.AuditEntry) error { return enc.Encode(e) })
+	}
+	w := csv.NewWriter(out)
+	if err := w.Write([]string{"seq", "time", "actor", "room_id", "action", "reason", "detail", "prev_hash", "hash"}); err != nil {
+		return err
+	}
+	err := st.AuditSince(ctx, since, func(e store.AuditEntry) error {
+		return w.Write([]string{strconv.FormatInt(e.Seq, 10), e.Time.Format(time.RFC3339Nano), e.Actor, e.RoomID, e.Action, e.Reason, e.Detail, e.PrevHash, e.Hash})
+	})
+	if err != nil {
+		return err
+	}
+	w.Flush()
+	return w.Error()
+}

@@ -1,0 +1,190 @@
+// Command caldicott runs the Caldicott appservice and its operator tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"github.com/caldicott/caldicott/appservice"
+	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/store"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "0.1.0-dev"
+
+// Exit codes, one per class of failure, so scripts and systemd can tell them apart.
+const (
+	exitOK       = 0
+	exitRuntime  = 1
+	exitConfig   = 2
+	exitDatabase = 3
+	exitTampered = 4
+)
+
+const usage = `Caldicott keeps clinical Matrix rooms inside NHS information-governance rules.
+
+Usage:
+  caldicott [-c config.yaml]                 run the appservice
+  caldicott generate-registration -c config.yaml -o registration.yaml
+                                             write fresh tokens into the config and a
+                                             registration file for Dendrite
+  caldicott check-config -c config.yaml      check the config and exit
+  caldicott audit verify -c config.yaml      check the audit log's hash chain
+  caldicott audit export -c config.yaml [-since 2026-01-01|24h|7d] [-format jsonl|csv] [-o file]
+                                             export the audit log
+  caldicott --version                        print the version
+
+First start, step by step:
+  1. cp config/example-config.yaml config.yaml and edit homeserver, trust and federation.
+  2. caldicott generate-registration -c config.yaml -o registration.yaml
+  3. Add registration.yaml to app_service_api.config_files in dendrite.yaml; restart Dendrite.
+  4. caldicott -c config.yaml
+
+Exit codes: 0 ok, 1 runtime error, 2 bad config or usage, 3 database error,
+4 audit log tampered with.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "--version", "-version", "version":
+			fmt.Fprintf(stdout, "caldicott %s\n", Version)
+			return exitOK
+		case "-h", "--help", "help":
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		case "generate-registration":
+			return cmdGenerateRegistration(args[1:], stdout, stderr)
+		case "check-config":
+			return cmdCheckConfig(args[1:], stdout, stderr)
+		case "audit":
+			return cmdAudit(args[1:], stdout, stderr)
+		}
+	}
+	return cmdRun(args, stderr)
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	return fs
+}
+
+func loadConfig(path string, stderr io.Writer) (*config.Config, int) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "caldicott: %v\n", err)
+		return nil, exitConfig
+	}
+	return cfg, exitOK
+}
+
+func openStore(ctx context.Context, cfg *config.Config, stderr io.Writer) (*store.Store, int) {
+	st, err := store.Open(ctx, cfg.Database.Type, cfg.Database.URI, cfg.Database.MaxOpenConns)
+	if err != nil {
+		fmt.Fprintf(stderr, "caldicott: database (database.type %s): %v\n", cfg.Database.Type, err)
+		return nil, exitDatabase
+	}
+	return st, exitOK
+}
+
+func cmdRun(args []string, stderr io.Writer) int {
+	fs := newFlags("caldicott", stderr)
+	cfgPath := fs.String("c", "config.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "caldicott: unknown command %q\n\n%s", fs.Arg(0), usage)
+		return exitConfig
+	}
+	cfg, code := loadConfig(*cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx = log.WithContext(ctx)
+	st, code := openStore(ctx, cfg, stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	svc, err := appservice.New(cfg, st, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "caldicott: %v\n", err)
+		return exitConfig
+	}
+	log.Info().Str("version", Version).Str("bot", cfg.BotUserID()).Str("database", cfg.Database.Type).Bool("dry_run", cfg.Policy.DryRun).Msg("Starting Caldicott")
+	if err := svc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error().Err(err).Msg("Caldicott stopped with an error")
+		return exitRuntime
+	}
+	log.Info().Msg("Caldicott stopped")
+	return exitOK
+}
+
+func newLogger(cfg *config.Config, w io.Writer) zerolog.Logger {
+	level, err := zerolog.ParseLevel(cfg.Logging.Level)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	if cfg.Logging.Format == "pretty" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05"}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+func cmdGenerateRegistration(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("generate-registration", stderr)
+	cfgPath := fs.String("c", "config.yaml", "config file to put the new tokens in")
+	out := fs.String("o", "registration.yaml", "registration file to write")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, err := config.GenerateRegistration(*cfgPath, *out)
+	if err != nil {
+		fmt.Fprintf(stderr, "caldicott: %v\n", err)
+		return exitConfig
+	}
+	fmt.Fprintf(stdout, "Wrote %s with fresh tokens and saved them in %s.\nBot user: %s\nNext: add %s to app_service_api.config_files in dendrite.yaml and restart Dendrite.\n",
+		*out, *cfgPath, cfg.BotUserID(), *out)
+	return exitOK
+}
+
+func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("check-config", stderr)
+	cfgPath := fs.String("c", "config.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, code := loadConfig(*cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	fmt.Fprintf(stdout, "%s is valid. Bot %s on %s, database %s, %d federated server(s)%s.\n",
+		*cfgPath, cfg.BotUserID(), cfg.Homeserver.Address, cfg.Database.Type, len(cfg.Federation.Servers), dryRunNote(cfg))
+	return exitOK
+}
+
+func dryRunNote(cfg *config.Config) string {
+	if cfg.Policy.DryRun {
+		return ", DRY RUN (nothing enforced)"
+	}
+	return ""
+}

@@ -26,10 +26,10 @@ type NewRoomPlan struct {
 // the bot power afterwards, and the room is never unprotected for a moment.
 func PlanNewRoom(c Class, name, requester string, r Requirements) NewRoomPlan {
 	p := NewRoomPlan{
-		Name:   name,
-		Preset: "private_chat",
-		Invite: []string{requester},
-		PowerUsers: map[string]int64{r.BotUserID: BotPowerLevel, requester: BotPowerLevel},
+		Name:         name,
+		Preset:       "private_chat",
+		Invite:       []string{requester},
+		PowerUsers:   map[string]int64{r.BotUserID: BotPowerLevel, requester: BotPowerLevel},
 		InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": string(c), "classified_by": requester}}},
 	}
 	if c != Clinical {

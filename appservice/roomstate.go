@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 
 	"github.com/matrix-org/gomatrixserverlib"
 	"maunium.net/go/mautrix/event"
@@ -12,33 +13,43 @@ import (
 	"github.com/caldicott/caldicott/policy"
 )
 
+// stateEvent is the part of a state event the rules read. We decode the
+// /state response ourselves so every content is an independent copy.
+type stateEvent struct {
+	Type     string          `json:"type"`
+	StateKey *string         `json:"state_key"`
+	Sender   string          `json:"sender"`
+	Content  json.RawMessage `json:"content"`
+}
+
+// roomState maps event type to the content of its "" state key.
+type roomState struct {
+	content map[string]json.RawMessage
+	sender  map[string]string
+}
+
 // loadFacts reads a room's current state from the homeserver and turns it
 // into the plain facts the rules take. Reading the whole state each time
 // means the rules always judge the room as it is, not as a cache remembers it.
 func (s *Service) loadFacts(ctx context.Context, roomID id.RoomID) (policy.RoomFacts, error) {
-	state, err := s.bot.State(ctx, roomID)
-	if err != nil {
+	var events []stateEvent
+	url := s.bot.BuildClientURL("v3", "rooms", roomID, "state")
+	if _, err := s.bot.MakeRequest(ctx, http.MethodGet, url, nil, &events); err != nil {
 		return policy.RoomFacts{}, fmt.Errorf("read state of %s: %w", roomID, err)
 	}
-	return factsFromState(roomID, state)
+	st := roomState{content: map[string]json.RawMessage{}, sender: map[string]string{}}
+	for _, e := range events {
+		if e.StateKey != nil && *e.StateKey == "" {
+			st.content[e.Type] = e.Content
+			st.sender[e.Type] = e.Sender
+		}
+	}
+	return factsFromState(roomID, st)
 }
 
-// stateRaw returns the raw content of a state event, or nil when absent.
-func stateRaw(state map[event.Type]map[string]*event.Event, t event.Type) json.RawMessage {
-	evts, ok := state[t]
+func (st roomState) str(eventType, key string) string {
+	raw, ok := st.content[eventType]
 	if !ok {
-		return nil
-	}
-	evt, ok := evts[""]
-	if !ok || evt == nil {
-		return nil
-	}
-	return evt.Content.VeryRaw
-}
-
-func stateString(state map[event.Type]map[string]*event.Event, t event.Type, key string) string {
-	raw := stateRaw(state, t)
-	if raw == nil {
 		return ""
 	}
 	var m map[string]any
@@ -49,23 +60,18 @@ func stateString(state map[event.Type]map[string]*event.Event, t event.Type, key
 	return v
 }
 
-var (
-	typePolicy    = event.Type{Type: policy.PolicyEventType, Class: event.StateEventType}
-	typeServerACL = event.Type{Type: "m.room.server_acl", Class: event.StateEventType}
-)
-
-func factsFromState(roomID id.RoomID, state map[event.Type]map[string]*event.Event) (policy.RoomFacts, error) {
+func factsFromState(roomID id.RoomID, state roomState) (policy.RoomFacts, error) {
 	f := policy.RoomFacts{
 		RoomID:              roomID.String(),
-		JoinRule:            stateString(state, event.StateJoinRules, "join_rule"),
-		GuestAccess:         stateString(state, event.StateGuestAccess, "guest_access"),
-		HistoryVisibility:   stateString(state, event.StateHistoryVisibility, "history_visibility"),
-		EncryptionAlgorithm: stateString(state, event.StateEncryption, "algorithm"),
+		JoinRule:            state.str("m.room.join_rules", "join_rule"),
+		GuestAccess:         state.str("m.room.guest_access", "guest_access"),
+		HistoryVisibility:   state.str("m.room.history_visibility", "history_visibility"),
+		EncryptionAlgorithm: state.str("m.room.encryption", "algorithm"),
 	}
-	if c, ok := policy.ParseClass(stateString(state, typePolicy, "class")); ok {
+	if c, ok := policy.ParseClass(state.str(policy.PolicyEventType, "class")); ok {
 		f.Class = c
 	}
-	if raw := stateRaw(state, typeServerACL); raw != nil {
+	if raw, ok := state.content["m.room.server_acl"]; ok {
 		var acl policy.ServerACL
 		if err := json.Unmarshal(raw, &acl); err == nil {
 			f.ServerACL = &acl
@@ -85,8 +91,8 @@ func factsFromState(roomID id.RoomID, state map[event.Type]map[string]*event.Eve
 // powerLevels parses m.room.power_levels with gomatrixserverlib, which knows
 // each room version's rules and the spec's defaults, then copies the result
 // into the rules' plain struct.
-func powerLevels(state map[event.Type]map[string]*event.Event) (policy.PowerLevels, error) {
-	version := gomatrixserverlib.RoomVersion(stateString(state, event.StateCreate, "room_version"))
+func powerLevels(state roomState) (policy.PowerLevels, error) {
+	version := gomatrixserverlib.RoomVersion(state.str("m.room.create", "room_version"))
 	if version == "" {
 		version = gomatrixserverlib.RoomVersionV1
 	}
@@ -96,13 +102,13 @@ func powerLevels(state map[event.Type]map[string]*event.Event) (policy.PowerLeve
 	}
 	var c gomatrixserverlib.PowerLevelContent
 	c.Defaults()
-	if raw := stateRaw(state, event.StatePowerLevels); raw != nil {
+	if raw, ok := state.content["m.room.power_levels"]; ok {
 		if err := verImpl.ParsePowerLevels(raw, &c); err != nil {
 			return policy.PowerLevels{}, err
 		}
-	} else if creates, ok := state[event.StateCreate]; ok && creates[""] != nil {
+	} else if creator, ok := state.sender["m.room.create"]; ok {
 		// No power levels event: the creator has full power (spec, auth rules).
-		c.Users = map[string]int64{creates[""].Sender.String(): 100}
+		c.Users = map[string]int64{creator: 100}
 	}
 	return policy.PowerLevels{
 		Users: c.Users, UsersDefault: c.UsersDefault,
@@ -110,3 +116,5 @@ func powerLevels(state map[event.Type]map[string]*event.Event) (policy.PowerLeve
 		Invite: c.Invite, Kick: c.Kick, Ban: c.Ban, Redact: c.Redact,
 	}, nil
 }
+
+var typePolicy = event.Type{Type: policy.PolicyEventType, Class: event.StateEventType}

@@ -59,12 +59,17 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	// succeeds; the client's retries would only stall the queue.
 	as.DefaultHTTPRetries = 1
 	as.HTTPClient.Timeout = 30 * time.Second
+	bot := as.BotClient()
+	// The rules read room state fresh from the homeserver every time; the
+	// client's memory state store is not needed (and mautrix v0.26's
+	// appservice one panics on join rules: its map is never initialised).
+	bot.StateStore = nil
 	s := &Service{
 		cfg:     cfg,
 		store:   st,
 		log:     log,
 		as:      as,
-		bot:     as.BotClient(),
+		bot:     bot,
 		botID:   id.UserID(cfg.BotUserID()),
 		metrics: NewMetrics(),
 		wake:    make(chan struct{}, 1),

@@ -1,0 +1,303 @@
+package appservice_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/internal/testenv"
+)
+
+// checkHardened asserts every protection of a clinical room, as read by a client.
+func checkHardened(t *testing.T, cli *mautrix.Client, roomID id.RoomID, tr *trust) {
+	t.Helper()
+	waitForState(t, cli, roomID, "m.room.encryption", "algorithm", "m.megolm.v1.aes-sha2")
+	waitForState(t, cli, roomID, "m.room.join_rules", "join_rule", "invite")
+	waitForState(t, cli, roomID, "m.room.guest_access", "guest_access", "forbidden")
+	waitForState(t, cli, roomID, "m.room.history_visibility", "history_visibility", "joined")
+	acl := stateContent(t, cli, roomID, "m.room.server_acl")
+	allow := fmt.Sprint(acl["allow"])
+	if allow != "[127.0.0.11 127.0.0.12]" || acl["allow_ip_literals"] != true {
+		t.Errorf("server ACL = %v, want allow [127.0.0.11 127.0.0.12] with IP literals", acl)
+	}
+	var pl event.PowerLevelsEventContent
+	if err := cli.StateEvent(ctx, roomID, event.StatePowerLevels, "", &pl); err != nil {
+		t.Fatal(err)
+	}
+	if got := pl.GetUserLevel(tr.botID()); got != 100 {
+		t.Errorf("bot power = %d, want 100", got)
+	}
+	if c := stateContent(t, cli, roomID, "org.caldicott.policy"); c["class"] != "clinical" {
+		t.Errorf("policy event = %v", c)
+	}
+}
+
+// TestClinicalRoomLifecycle drives one trust as clinicians would: classify a
+// room, read its status, try commands without power, change protected
+// settings one by one, and watch each reverted and explained.
+func TestClinicalRoomLifecycle(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", "")
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	bob := tr.hs.RegisterUser(t, "bob", false)
+
+	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Name: "Ward 7 handover", Preset: "private_chat", Invite: []id.UserID{bob.UserID}})
+	if _, err := bob.JoinRoomByID(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("bot without power says exactly what is missing", func(t *testing.T) {
+		say(t, alice, room, "!policy classify clinical")
+		waitForNotice(t, alice, room, bot, "I cannot record this room's class", "needs power level 50 and I have 0")
+		if c := stateContent(t, alice, room, "org.caldicott.policy"); c != nil {
+			t.Fatalf("room classified without the bot's power: %v", c)
+		}
+	})
+
+	setPower(t, alice, room, bot, 100)
+
+	t.Run("classify clinical hardens the room", func(t *testing.T) {
+		say(t, alice, room, "!policy classify clinical")
+		checkHardened(t, alice, room, tr)
+		waitForNotice(t, alice, room, bot, "This room is now clinical", "end-to-end encryption: off → on", "the server access list: missing")
+	})
+
+	t.Run("status shows class and compliance", func(t *testing.T) {
+		say(t, bob, room, "!policy status")
+		n := waitForNotice(t, alice, room, bot, "This room is clinical", "It is compliant")
+		for _, want := range []string{"✅ End-to-end encryption: m.megolm.v1.aes-sha2", "✅ The join rule: invite", "✅ My power level: 100"} {
+			if !strings.Contains(n, want) {
+				t.Errorf("status lacks %q:\n%s", want, n)
+			}
+		}
+	})
+
+	t.Run("help lists commands", func(t *testing.T) {
+		say(t, bob, room, "!policy help")
+		waitForNotice(t, alice, room, bot, "!policy classify clinical|operational|social", "!policy new-room")
+	})
+
+	t.Run("unauthorized command refused with the level required", func(t *testing.T) {
+		say(t, bob, room, "!policy classify social")
+		waitForNotice(t, alice, room, bot, "You need power level 50 in this room to change its policy (you have 0)")
+		if c := stateContent(t, alice, room, "org.caldicott.policy"); c["class"] != "clinical" {
+			t.Fatalf("unauthorized classify took effect: %v", c)
+		}
+	})
+
+	t.Run("typos and bad arguments get help", func(t *testing.T) {
+		say(t, bob, room, "!policy clasify clinical")
+		waitForNotice(t, alice, room, bot, `I don't know the command "clasify". Did you mean`)
+		say(t, alice, room, "!policy classify")
+		waitForNotice(t, alice, room, bot, "Usage: `!policy classify clinical|operational|social`")
+		say(t, alice, room, "!policy classify secret")
+		waitForNotice(t, alice, room, bot, `"secret" is not a room class`)
+	})
+
+	drifts := []struct {
+		name      string
+		evtType   string
+		content   map[string]any
+		key, want string
+		notice    string
+	}{
+		{"public join rule", "m.room.join_rules", map[string]any{"join_rule": "public"}, "join_rule", "invite", "the join rule: public → invite only"},
+		{"guest access on", "m.room.guest_access", map[string]any{"guest_access": "can_join"}, "guest_access", "forbidden", "guest access: can_join → forbidden"},
+		{"history made shared", "m.room.history_visibility", map[string]any{"history_visibility": "world_readable"}, "history_visibility", "joined", "history visibility: world_readable → members only"},
+		{"ACL opened to everyone", "m.room.server_acl", map[string]any{"allow": []string{"*"}, "deny": []string{}, "allow_ip_literals": true}, "allow", "[127.0.0.11 127.0.0.12]", "the server access list: allowing * → the federation's trusts only"},
+	}
+	for _, d := range drifts {
+		t.Run("drift reverted: "+d.name, func(t *testing.T) {
+			start := time.Now()
+			setState(t, alice, room, d.evtType, d.content)
+			waitForState(t, alice, room, d.evtType, d.key, d.want)
+			t.Logf("reverted in %s", time.Since(start).Round(time.Millisecond))
+			waitForNotice(t, alice, room, bot, alice.UserID.String()+" changed a protected setting", d.notice)
+		})
+	}
+
+	t.Run("ACL removed entirely is restored", func(t *testing.T) {
+		setState(t, alice, room, "m.room.server_acl", map[string]any{})
+		waitForState(t, alice, room, "m.room.server_acl", "allow", "[127.0.0.11 127.0.0.12]")
+	})
+
+	t.Run("audit log records drift and repair, chain intact", func(t *testing.T) {
+		entries, err := tr.store.AuditForRoom(ctx, room.String(), 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, e := range entries {
+			actions = append(actions, e.Action)
+			if e.Action == "drift" && e.Actor != alice.UserID.String() {
+				t.Errorf("drift entry actor = %s", e.Actor)
+			}
+		}
+		for _, want := range []string{"join", "failed.classify", "classify", "set_state", "notify_room", "refused.command", "drift"} {
+			if !slices.Contains(actions, want) {
+				t.Errorf("audit lacks %q; has %v", want, actions)
+			}
+		}
+		r, err := tr.store.VerifyAudit(ctx)
+		if err != nil || !r.OK() {
+			t.Fatalf("audit chain: %+v %v", r, err)
+		}
+	})
+}
+
+// TestUnrepairableRoomReportedToManagement: a room owner with more power
+// than the bot demotes it; the bot cannot repair the room, says so in the
+// room and reports it to the trust's management room.
+func TestUnrepairableRoomReportedToManagement(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", "")
+	ig := tr.hs.RegisterUser(t, "ig", false)
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	mgmt := tr.svc.ManagementRoom()
+	if mgmt == "" {
+		t.Fatal("management room was not created")
+	}
+	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
+		t.Fatalf("IG admin cannot join the management room it was invited to: %v", err)
+	}
+	carol := tr.hs.RegisterUser(t, "carol", false)
+	room := roomWithBot(t, carol, bot, &mautrix.ReqCreateRoom{
+		Preset:             "private_chat",
+		PowerLevelOverride: &event.PowerLevelsEventContent{Users: map[id.UserID]int{carol.UserID: 150, bot: 100}},
+	})
+	say(t, carol, room, "!policy classify clinical")
+	checkHardened(t, carol, room, tr)
+
+	setPower(t, carol, room, bot, 0)
+	waitForNotice(t, carol, room, bot, "NOT compliant", "I am at power level 0 here")
+	waitForNotice(t, ig, mgmt, bot, "Clinical room "+room.String()+" is not compliant", carol.UserID.String())
+
+	// Status reflects it too.
+	say(t, carol, room, "!policy status")
+	waitForNotice(t, carol, room, bot, "It is NOT compliant", "❌ My power level: 0")
+	pol, err := tr.store.RoomPolicy(ctx, room.String())
+	if err != nil || pol.Compliant {
+		t.Fatalf("room recorded as compliant: %+v %v", pol, err)
+	}
+}
+
+// TestRestartReconciles: Caldicott is down while a protection is removed,
+// and the homeserver restarts too (losing its queue of undelivered
+// events). On start-up Caldicott waits for the homeserver, then repairs.
+func TestRestartReconciles(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", testenv.Postgres(t), "")
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	setPower(t, alice, room, bot, 100)
+	say(t, alice, room, "!policy classify clinical")
+	checkHardened(t, alice, room, tr)
+
+	tr.stopCaldicott(t)
+	setState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})
+	setState(t, alice, room, "m.room.guest_access", map[string]any{"guest_access": "can_join"})
+	tr.hs.Stop()
+
+	// Homeserver unreachable: Caldicott starts and keeps retrying.
+	tr.startCaldicott(t, false)
+	time.Sleep(2 * time.Second)
+	select {
+	case <-tr.svc.Ready():
+		t.Fatal("Caldicott claimed ready with the homeserver down")
+	default:
+	}
+	tr.hs.Start(t)
+	select {
+	case <-tr.svc.Ready():
+	case <-time.After(60 * time.Second):
+		t.Fatal("Caldicott did not recover when the homeserver came back")
+	}
+	checkHardened(t, alice, room, tr)
+	waitForNotice(t, alice, room, bot, "had changed while I was not watching", "the join rule: public → invite only")
+}
+
+// TestNewRoomFromDirectChat: the easy path creates a room already hardened.
+func TestNewRoomFromDirectChat(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", "")
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	dm := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true})
+
+	say(t, alice, dm, "!policy new-room clinical Ward 7 handover")
+	n := waitForNotice(t, alice, dm, bot, `I have created the clinical room "Ward 7 handover"`)
+	var room id.RoomID
+	for _, f := range strings.Fields(n) {
+		if strings.HasPrefix(f, "(!") {
+			room = id.RoomID(strings.Trim(f, "()"))
+		}
+	}
+	if room == "" {
+		t.Fatalf("no room ID in %q", n)
+	}
+	if _, err := alice.JoinRoomByID(ctx, room); err != nil {
+		t.Fatalf("requester cannot join the new room: %v", err)
+	}
+	checkHardened(t, alice, room, tr)
+	var pl event.PowerLevelsEventContent
+	if err := alice.StateEvent(ctx, room, event.StatePowerLevels, "", &pl); err != nil {
+		t.Fatal(err)
+	}
+	if pl.GetUserLevel(alice.UserID) != 100 {
+		t.Errorf("requester power = %d, want 100", pl.GetUserLevel(alice.UserID))
+	}
+	var create map[string]any
+	_ = alice.StateEvent(ctx, room, event.StateCreate, "", &create)
+	if create["creator"] != bot.String() {
+		t.Errorf("room creator = %v, want the bot", create["creator"])
+	}
+
+	// Not from an ordinary group room.
+	bob := tr.hs.RegisterUser(t, "bob", false)
+	group := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{bob.UserID}})
+	if _, err := bob.JoinRoomByID(ctx, group); err != nil {
+		t.Fatal(err)
+	}
+	say(t, alice, group, "!policy new-room social Tea")
+	waitForNotice(t, alice, group, bot, "works in the trust's management room or in a direct chat with me")
+}
+
+// TestInviteFromOtherServerDeclined: the bot only joins rooms its own trust invites it to.
+func TestBotJoinsOnlyForItsOwnTrust(t *testing.T) {
+	a := newTrust(t, "127.0.0.11", "", "")
+	a.startCaldicott(t, true)
+	other := testenv.StartHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.13"})
+	mallory := other.RegisterUser(t, "mallory", false)
+	resp, err := mallory.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{a.botID()}})
+	if err != nil {
+		t.Fatalf("create room on outside server: %v", err)
+	}
+	eventually(t, 30*time.Second, "the invite to be declined", func() (bool, string) {
+		entries, err := a.store.AuditForRoom(context.Background(), resp.RoomID.String(), 10)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range entries {
+			if e.Action == "decline_invite" && strings.Contains(e.Reason, "not a user of") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(entries)
+	})
+	m, err := mallory.JoinedMembers(ctx, resp.RoomID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, joined := m.Joined[a.botID()]; joined {
+		t.Fatal("bot joined a room an outsider invited it to")
+	}
+}

@@ -1,0 +1,299 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+)
+
+// SharedSecret is the registration shared secret of test homeservers.
+const SharedSecret = "complement"
+
+var (
+	dendriteOnce sync.Once
+	dendriteDir  string
+	dendriteErr  error
+)
+
+// DendriteBinaries builds Dendrite (once, cached outside the repo by
+// scripts/build-dendrite.sh) and returns the directory holding its binaries.
+func DendriteBinaries(t testing.TB) string {
+	t.Helper()
+	root := RepoRoot(t)
+	dendriteOnce.Do(func() {
+		var stderr bytes.Buffer
+		cmd := exec.Command("bash", filepath.Join(root, "scripts", "build-dendrite.sh"))
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			dendriteErr = fmt.Errorf("build Dendrite: %v\n%s", err, stderr.String())
+			return
+		}
+		dendriteDir = strings.TrimSpace(string(out))
+	})
+	if dendriteErr != nil {
+		Unavailable(t, "%v", dendriteErr)
+	}
+	return dendriteDir
+}
+
+// HomeserverOptions shape a test homeserver.
+type HomeserverOptions struct {
+	// IP is the loopback address to bind, e.g. 127.0.0.11. One address per
+	// trust keeps server ACLs meaningful, since ACLs ignore ports.
+	IP string
+	// HTTPPort and HTTPSPort are chosen free when zero.
+	HTTPPort, HTTPSPort int
+	// AppServiceRegistrations are registration files to load.
+	AppServiceRegistrations []string
+}
+
+// Homeserver is a running Dendrite.
+type Homeserver struct {
+	ServerName string
+	URL        string
+	Dir        string
+	opts       HomeserverOptions
+	bin        string
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	logPath    string
+}
+
+// PlanHomeserver picks ports and names without starting anything, so a test
+// can write Caldicott's config (which needs the homeserver's address) first.
+func PlanHomeserver(t testing.TB, opts HomeserverOptions) *Homeserver {
+	t.Helper()
+	if opts.IP == "" {
+		opts.IP = "127.0.0.1"
+	}
+	if opts.HTTPPort == 0 {
+		opts.HTTPPort = FreePort(t, opts.IP)
+	}
+	if opts.HTTPSPort == 0 {
+		opts.HTTPSPort = FreePort(t, opts.IP)
+	}
+	return &Homeserver{
+		ServerName: fmt.Sprintf("%s:%d", opts.IP, opts.HTTPSPort),
+		URL:        fmt.Sprintf("http://%s:%d", opts.IP, opts.HTTPPort),
+		Dir:        t.TempDir(),
+		opts:       opts,
+	}
+}
+
+// AddRegistration adds an appservice registration file; call before Start.
+func (hs *Homeserver) AddRegistration(path string) {
+	hs.opts.AppServiceRegistrations = append(hs.opts.AppServiceRegistrations, path)
+}
+
+// StartHomeserver plans and starts a homeserver, stopped when the test ends.
+func StartHomeserver(t testing.TB, opts HomeserverOptions) *Homeserver {
+	t.Helper()
+	hs := PlanHomeserver(t, opts)
+	hs.Start(t)
+	return hs
+}
+
+// Start writes the homeserver's config (first time) and starts it.
+func (hs *Homeserver) Start(t testing.TB) {
+	t.Helper()
+	hs.bin = DendriteBinaries(t)
+	cfgPath := filepath.Join(hs.Dir, "dendrite.yaml")
+	if _, err := os.Stat(cfgPath); os.IsNotExist(err) {
+		if err := WriteDendriteConfig(hs.bin, hs.Dir, hs.ServerName, hs.opts.AppServiceRegistrations); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs.logPath = filepath.Join(hs.Dir, "dendrite.log")
+	logFile, err := os.OpenFile(hs.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.cmd = exec.Command(filepath.Join(hs.bin, "dendrite"), "-config", cfgPath,
+		"-http-bind-address", fmt.Sprintf("%s:%d", hs.opts.IP, hs.opts.HTTPPort),
+		"-https-bind-address", fmt.Sprintf("%s:%d", hs.opts.IP, hs.opts.HTTPSPort),
+		"-tls-cert", filepath.Join(hs.Dir, "server.crt"), "-tls-key", filepath.Join(hs.Dir, "server.key"))
+	hs.cmd.Dir = hs.Dir
+	hs.cmd.Stdout, hs.cmd.Stderr = logFile, logFile
+	hs.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := hs.cmd.Start(); err != nil {
+		t.Fatalf("start dendrite: %v", err)
+	}
+	hs.exited = make(chan struct{})
+	go func() { _ = hs.cmd.Wait(); logFile.Close(); close(hs.exited) }()
+	t.Cleanup(hs.Stop)
+	if err := WaitForHomeserver(hs.URL, 60*time.Second, hs.exited); err != nil {
+		t.Fatalf("dendrite at %s: %v\n%s", hs.URL, err, tailFile(hs.logPath, 4000))
+	}
+}
+
+// Stop ends the homeserver; calling it twice is harmless.
+func (hs *Homeserver) Stop() {
+	if hs.cmd == nil || hs.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-hs.exited:
+		return
+	default:
+	}
+	_ = syscall.Kill(-hs.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-hs.exited:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-hs.cmd.Process.Pid, syscall.SIGKILL)
+		<-hs.exited
+	}
+}
+
+// Log returns the end of the homeserver's log, for failure messages.
+func (hs *Homeserver) Log() string { return tailFile(hs.logPath, 8000) }
+
+// WaitForHomeserver polls /_matrix/client/versions until it answers 200.
+func WaitForHomeserver(url string, timeout time.Duration, exited <-chan struct{}) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		resp, err := client.Get(url + "/_matrix/client/versions")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("homeserver exited during start-up")
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no answer within %s: %v", timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// WriteDendriteConfig generates keys and a SQLite dendrite.yaml in dir for
+// serverName, with the given appservice registrations. The demo uses it too.
+func WriteDendriteConfig(bin, dir, serverName string, registrations []string) error {
+	keys := exec.Command(filepath.Join(bin, "generate-keys"), "-private-key", "matrix_key.pem", "-tls-cert", "server.crt", "-tls-key", "server.key", "-keysize", "2048")
+	keys.Dir = dir
+	if out, err := keys.CombinedOutput(); err != nil {
+		return fmt.Errorf("generate-keys: %v: %s", err, out)
+	}
+	out, err := exec.Command(filepath.Join(bin, "generate-config"), "-ci", "-dir", dir, "-server", serverName).Output()
+	if err != nil {
+		return fmt.Errorf("generate-config: %w", err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(out, &cfg); err != nil {
+		return fmt.Errorf("parse generated dendrite config: %w", err)
+	}
+	global := cfg["global"].(map[string]any)
+	global["private_key"] = filepath.Join(dir, "matrix_key.pem")
+	global["jetstream"].(map[string]any)["storage_path"] = dir
+	global["report_stats"] = map[string]any{"enabled": false}
+	cfg["federation_api"].(map[string]any)["disable_tls_validation"] = true
+	// Accounts are made with the shared secret; open sign-up stays off.
+	clientAPI := cfg["client_api"].(map[string]any)
+	clientAPI["registration_disabled"] = true
+	clientAPI["guests_disabled"] = true
+	abs := make([]string, len(registrations))
+	for i, r := range registrations {
+		if abs[i], err = filepath.Abs(r); err != nil {
+			return err
+		}
+	}
+	cfg["app_service_api"].(map[string]any)["config_files"] = abs
+	// Dendrite logs to stderr; we redirect that to a file.
+	cfg["logging"] = []any{map[string]any{"type": "std", "level": "info"}}
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "dendrite.yaml"), data, 0o600)
+}
+
+// RegisterUser creates an account through shared-secret registration and
+// returns a mautrix client logged in as it, as a clinician's client would be.
+func (hs *Homeserver) RegisterUser(t testing.TB, localpart string, admin bool) *mautrix.Client {
+	t.Helper()
+	cli, err := RegisterUser(hs.URL, localpart, "correct horse battery "+localpart, admin)
+	if err != nil {
+		t.Fatalf("register %s: %v", localpart, err)
+	}
+	return cli
+}
+
+// RegisterUser is shared-secret registration (the Synapse admin API Dendrite implements).
+func RegisterUser(hsURL, localpart, password string, admin bool) (*mautrix.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	endpoint := hsURL + "/_synapse/admin/v1/register"
+	var nonce struct {
+		Nonce string `json:"nonce"`
+	}
+	if err := getJSON(ctx, endpoint, &nonce); err != nil {
+		return nil, fmt.Errorf("get nonce: %w", err)
+	}
+	adminWord := "notadmin"
+	if admin {
+		adminWord = "admin"
+	}
+	mac := hmac.New(sha1.New, []byte(SharedSecret))
+	mac.Write([]byte(nonce.Nonce + "\x00" + localpart + "\x00" + password + "\x00" + adminWord))
+	body, _ := json.Marshal(map[string]any{"nonce": nonce.Nonce, "username": localpart, "password": password, "admin": admin, "mac": hex.EncodeToString(mac.Sum(nil))})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var reg struct {
+		UserID      string `json:"user_id"`
+		AccessToken string `json:"access_token"`
+		DeviceID    string `json:"device_id"`
+		Error       string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&reg); err != nil || resp.StatusCode != 200 {
+		return nil, fmt.Errorf("status %d: %s %v", resp.StatusCode, reg.Error, err)
+	}
+	cli, err := mautrix.NewClient(hsURL, id.UserID(reg.UserID), reg.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	cli.DeviceID = id.DeviceID(reg.DeviceID)
+	return cli, nil
+}
+
+func getJSON(ctx context.Context, url string, out any) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: status %s", url, strconv.Itoa(resp.StatusCode))
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}

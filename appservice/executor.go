@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -108,15 +109,20 @@ func isTransient(err error) bool {
 		return true
 	}
 	var httpErr mautrix.HTTPError
-	if errors.As(err, &httpErr) {
+	var httpErrPtr *mautrix.HTTPError
+	if errors.As(err, &httpErrPtr) && httpErrPtr != nil {
+		httpErr, err = *httpErrPtr, httpErrPtr
+	}
+	if httpErr.Response != nil || errors.As(err, &httpErr) {
 		if httpErr.Response == nil {
-			return true
+			return true // no answer at all: connection refused, reset or timed out
 		}
 		code := httpErr.Response.StatusCode
 		return code >= 500 || code == 429
 	}
-	var netErr net.Error
-	return errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded)
+	var opErr *net.OpError
+	var urlErr *url.Error
+	return errors.As(err, &opErr) || errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // matrixReason is the homeserver's own explanation, without Go wrapping.

@@ -57,7 +57,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	as.Log = log.With().Str("component", "mautrix").Logger()
 	// Our worker retries with its own backoff and keeps the event until it
 	// succeeds; the client's retries would only stall the queue.
-	as.DefaultHTTPRetries = 1
+	as.DefaultHTTPRetries = 0
 	as.HTTPClient.Timeout = 30 * time.Second
 	bot := as.BotClient()
 	// The rules read room state fresh from the homeserver every time; the

@@ -105,7 +105,7 @@ func TestTransactionIntake(t *testing.T) {
 		{"valid", "t1", testHSToken, txn(ev("$1", "m.room.name"), ev("$2", "m.room.join_rules")), 200, "{}", 2},
 		{"retry of the same transaction", "t1", testHSToken, txn(ev("$1", "m.room.name"), ev("$2", "m.room.join_rules")), 200, "{}", 2},
 		{"unknown type ignored", "t2", testHSToken, txn(ev("$3", "com.example.custom"), ev("$4", "m.room.topic")), 200, "{}", 3},
-		{"too large", "t3", testHSToken, txn(ev("$5", "m.room.topic"), `{"pad":"` + strings.Repeat("x", 70000) + `"}`), 413, "M_TOO_LARGE", 3},
+		{"too large", "t3", testHSToken, txn(ev("$5", "m.room.topic"), `{"pad":"`+strings.Repeat("x", 70000)+`"}`), 413, "M_TOO_LARGE", 3},
 		{"empty transaction", "t4", testHSToken, `{"events":[]}`, 200, "{}", 3},
 	}
 	for _, tt := range tests {

@@ -256,3 +256,23 @@ func TestOpenFailsClearlyWhenDatabaseUnreachable(t *testing.T) {
 		t.Fatal("unwritable sqlite path accepted")
 	}
 }
+
+func TestIngestLargeTransactionInChunks(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		var evs []InboxEvent
+		for i := 0; i < 2*insertChunk+17; i++ {
+			evs = append(evs, InboxEvent{EventID: fmt.Sprintf("$e%d", i), RoomID: "!r:x", Type: "m.room.message", JSON: []byte(`{}`)})
+		}
+		evs = append(evs, evs[3]) // a repeated event within one transaction
+		if _, err := s.IngestTransaction(context.Background(), "big", evs); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.PendingEvents(context.Background(), 1000)
+		if err != nil || len(p) != 2*insertChunk+17 {
+			t.Fatalf("pending = %d, %v", len(p), err)
+		}
+		if p[0].EventID != "$e0" || p[len(p)-1].EventID != fmt.Sprintf("$e%d", 2*insertChunk+16) {
+			t.Fatalf("order lost: first %s last %s", p[0].EventID, p[len(p)-1].EventID)
+		}
+	})
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/store"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.StopPostgres()
+	os.Exit(code)
+}
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// writeConfig writes a valid config with a SQLite database in dir.
+func writeConfig(t *testing.T, dir, extra string) string {
+	t.Helper()
+	path := filepath.Join(dir, "config.yaml")
+	yml := fmt.Sprintf(`homeserver:
+  address: http://127.0.0.1:8008
+  domain: trust-a.example.nhs.uk
+appservice:
+  address: http://127.0.0.1:29330
+  as_token: generate
+  hs_token: generate
+database:
+  uri: %s
+trust:
+  name: Trust A
+%s`, filepath.Join(dir, "caldicott.db"), extra)
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	if code, out, _ := runCLI("--version"); code != 0 || !strings.HasPrefix(out, "caldicott ") {
+		t.Errorf("--version: %d %q", code, out)
+	}
+	code, out, _ := runCLI("-h")
+	if code != 0 {
+		t.Errorf("-h exit %d", code)
+	}
+	for _, want := range []string{"generate-registration", "check-config", "audit verify", "audit export", "First start, step by step", "Exit codes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	if code, _, errOut := runCLI("frobnicate"); code != exitConfig || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %d %q", code, errOut)
+	}
+}
+
+func TestGenerateRegistrationThenCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "")
+	// Before generation, the placeholder tokens are refused with the key named.
+	code, _, errOut := runCLI("check-config", "-c", cfg)
+	if code != exitConfig || !strings.Contains(errOut, `appservice.as_token: is still "generate"`) {
+		t.Fatalf("check-config before generation: %d %q", code, errOut)
+	}
+	reg := filepath.Join(dir, "registration.yaml")
+	code, out, errOut := runCLI("generate-registration", "-c", cfg, "-o", reg)
+	if code != 0 || !strings.Contains(out, "@caldicott:trust-a.example.nhs.uk") {
+		t.Fatalf("generate-registration: %d %q %q", code, out, errOut)
+	}
+	if data, err := os.ReadFile(reg); err != nil || !strings.Contains(string(data), "hs_token:") {
+		t.Fatalf("registration: %v %s", err, data)
+	}
+	if code, out, errOut := runCLI("check-config", "-c", cfg); code != 0 || !strings.Contains(out, "is valid") {
+		t.Fatalf("check-config after generation: %d %q %q", code, out, errOut)
+	}
+}
+
+func TestBrokenConfigExitsTwoNamingTheKey(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ extra, want string }{
+		{"federation:\n  servres: [a.org]\n", `unknown key "servres" in section federation`},
+		{"policy:\n  clinical_history_visibility: shared\n", "policy.clinical_history_visibility"},
+		{"database:\n  type: oracle\n", "mapping key \"database\" already defined"},
+	}
+	for _, tt := range tests {
+		cfg := writeConfig(t, dir, tt.extra)
+		code, _, errOut := runCLI("check-config", "-c", cfg)
+		if code != exitConfig || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tt.extra, code, errOut, tt.want)
+		}
+	}
+	if code, _, errOut := runCLI("check-config", "-c", filepath.Join(dir, "missing.yaml")); code != exitConfig || !strings.Contains(errOut, "no such file") {
+		t.Errorf("missing file: %d %q", code, errOut)
+	}
+	// Running (not just checking) with a broken config also exits 2.
+	if code, _, _ := runCLI("-c", filepath.Join(dir, "missing.yaml")); code != exitConfig {
+		t.Errorf("run with missing config: exit %d", code)
+	}
+}
+
+func TestDatabaseUnreachableExitsThree(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "")
+	if code, _, errOut := runCLI("generate-registration", "-c", cfg, "-o", filepath.Join(dir, "reg.yaml")); code != 0 {
+		t.Fatal(errOut)
+	}
+	port := testenv.FreePort(t, "127.0.0.1")
+	t.Setenv("CALDICOTT_DATABASE_URI", fmt.Sprintf("postgres://u@127.0.0.1:%d/db?sslmode=disable&connect_timeout=2", port))
+	data, _ := os.ReadFile(cfg)
+	pgCfg := filepath.Join(dir, "pg.yaml")
+	_ = os.WriteFile(pgCfg, []byte(strings.Replace(string(data), "database:", "database:\n  type: postgres", 1)), 0o600)
+	code, _, errOut := runCLI("-c", pgCfg)
+	if code != exitDatabase || !strings.Contains(errOut, "connect to postgres database") {
+		t.Fatalf("exit %d, stderr %q; want 3 and a clear reason", code, errOut)
+	}
+}
+
+func TestAuditVerifyAndExport(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "")
+	if code, _, errOut := runCLI("generate-registration", "-c", cfg, "-o", filepath.Join(dir, "reg.yaml")); code != 0 {
+		t.Fatal(errOut)
+	}
+	st, err := store.Open(context.Background(), store.SQLite, filepath.Join(dir, "caldicott.db"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, action := range []string{"classify", "set_state", "notify_room"} {
+		if _, err := st.AppendAudit(context.Background(), store.AuditEntry{Actor: "@alice:trust-a", RoomID: "!r:trust-a", Action: action, Reason: fmt.Sprintf("reason, with comma %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	code, out, _ := runCLI("audit", "verify", "-c", cfg)
+	if code != 0 || !strings.Contains(out, "Audit log intact: 3 entries") {
+		t.Fatalf("verify: %d %q", code, out)
+	}
+	code, out, _ = runCLI("audit", "export", "-c", cfg, "-format", "jsonl", "-since", "24h")
+	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, `"action":"set_state"`) {
+		t.Fatalf("jsonl export: %d %q", code, out)
+	}
+	csvPath := filepath.Join(dir, "audit.csv")
+	if code, _, errOut := runCLI("audit", "export", "-c", cfg, "-format", "csv", "-o", csvPath); code != 0 {
+		t.Fatal(errOut)
+	}
+	csvData, _ := os.ReadFile(csvPath)
+	if !strings.HasPrefix(string(csvData), "seq,time,actor,room_id,action,reason,detail,prev_hash,hash\n") || !strings.Contains(string(csvData), `"reason, with comma 1"`) {
+		t.Fatalf("csv export:\n%s", csvData)
+	}
+	if code, out, _ := runCLI("audit", "export", "-c", cfg, "-since", "2999-01-01"); code != 0 || out != "" {
+		t.Fatalf("future -since: %d %q", code, out)
+	}
+	if code, _, errOut := runCLI("audit", "export", "-c", cfg, "-since", "last tuesday"); code != exitConfig || !strings.Contains(errOut, "is not a date") {
+		t.Fatalf("bad -since: %d %q", code, errOut)
+	}
+	if code, _, errOut := runCLI("audit", "export", "-c", cfg, "-format", "xml"); code != exitConfig || !strings.Contains(errOut, "not jsonl or csv") {
+		t.Fatalf("bad format: %d %q", code, errOut)
+	}
+
+	// Tamper with an entry (dropping the guard trigger first, as an attacker
+	// with database access would) and verify must fail with exit 4.
+	st, _ = store.Open(context.Background(), store.SQLite, filepath.Join(dir, "caldicott.db"), 1)
+	if err := st.TamperForTest(context.Background(), `UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	code, out, _ = runCLI("audit", "verify", "-c", cfg)
+	if code != exitTampered || !strings.Contains(out, "entry 2 was edited") {
+		t.Fatalf("verify after tampering: %d %q", code, out)
+	}
+}

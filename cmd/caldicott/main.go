@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/caldicott/caldicott/appservice"
@@ -145,7 +146,8 @@ func newLogger(cfg *config.Config, w io.Writer) zerolog.Logger {
 		level = zerolog.InfoLevel
 	}
 	if cfg.Logging.Format == "pretty" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05"}
+		f, isFile := w.(*os.File)
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05", NoColor: !isFile || !isatty.IsTerminal(f.Fd())}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }

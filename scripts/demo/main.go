@@ -1,0 +1,206 @@
+// Command demo runs a local demonstration federation for `make run`: two
+// trusts, each a Dendrite homeserver (SQLite, loopback) with a Caldicott
+// beside it, demo accounts, and instructions to log in with Element or any
+// Matrix client. State lives in .demo/ and survives restarts; delete the
+// folder to start afresh. Ctrl-C stops everything.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/caldicott/caldicott/internal/testenv"
+)
+
+type trust struct {
+	name, ip   string
+	asPort     int
+	serverName string
+	dir        string
+}
+
+func (t trust) clientURL() string { return "http://" + t.ip + ":8008" }
+
+var trusts = []trust{
+	{name: "Trust A", ip: "127.0.0.11", asPort: 29331},
+	{name: "Trust B", ip: "127.0.0.12", asPort: 29332},
+}
+
+var users = []struct {
+	localpart, trustIP, role string
+}{
+	{"alice", "127.0.0.11", "clinician at Trust A"},
+	{"ig", "127.0.0.11", "IG admin at Trust A"},
+	{"bob", "127.0.0.12", "clinician at Trust B"},
+	{"ig", "127.0.0.12", "IG admin at Trust B"},
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	root, _ := os.Getwd()
+	demoDir := filepath.Join(root, ".demo")
+	dendriteBin, err := output("bash", filepath.Join(root, "scripts", "build-dendrite.sh"))
+	if err != nil {
+		return fmt.Errorf("build Dendrite: %w", err)
+	}
+	caldicott := filepath.Join(root, "bin", "caldicott")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var procs []*exec.Cmd
+	defer func() {
+		for _, p := range procs {
+			_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
+		}
+		for _, p := range procs {
+			_ = p.Wait()
+		}
+	}()
+	for i := range trusts {
+		t := &trusts[i]
+		t.serverName = t.ip + ":8448"
+		t.dir = filepath.Join(demoDir, strings.ReplaceAll(strings.ToLower(t.name), " ", "-"))
+		if err := prepareTrust(*t, dendriteBin, caldicott); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		hs, err := start(filepath.Join(t.dir, "dendrite.log"), t.dir, filepath.Join(dendriteBin, "dendrite"),
+			"-config", "dendrite.yaml", "-http-bind-address", t.ip+":8008", "-https-bind-address", t.ip+":8448",
+			"-tls-cert", "server.crt", "-tls-key", "server.key")
+		if err != nil {
+			return err
+		}
+		procs = append(procs, hs)
+		if err := testenv.WaitForHomeserver(t.clientURL(), 60*time.Second, nil); err != nil {
+			return fmt.Errorf("%s homeserver: %w (see %s)", t.name, err, filepath.Join(t.dir, "dendrite.log"))
+		}
+		bot, err := start(filepath.Join(t.dir, "caldicott.log"), t.dir, caldicott, "-c", "config.yaml")
+		if err != nil {
+			return err
+		}
+		procs = append(procs, bot)
+	}
+	for _, u := range users {
+		url := "http://" + u.trustIP + ":8008"
+		if _, err := testenv.RegisterUser(url, u.localpart, password(u.localpart), u.localpart == "ig"); err != nil && !strings.Contains(err.Error(), "M_USER_IN_USE") {
+			return fmt.Errorf("register %s on %s: %w", u.localpart, u.trustIP, err)
+		}
+	}
+	printInstructions()
+	<-ctx.Done()
+	fmt.Println("\nStopping the demo federation…")
+	return nil
+}
+
+func password(localpart string) string { return "demo-" + localpart + "-password" }
+
+// prepareTrust writes configs the first time; later runs reuse them.
+func prepareTrust(t trust, dendriteBin, caldicott string) error {
+	if _, err := os.Stat(filepath.Join(t.dir, "config.yaml")); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(t.dir, 0o700); err != nil {
+		return err
+	}
+	var others []string
+	for _, o := range trusts {
+		if o.ip != t.ip {
+			others = append(others, fmt.Sprintf("%q", o.ip+":8448"))
+		}
+	}
+	cfg := fmt.Sprintf(`homeserver:
+    address: %s
+    domain: "%s"
+appservice:
+    address: http://127.0.0.1:%d
+    hostname: 127.0.0.1
+    port: %d
+    as_token: generate
+    hs_token: generate
+database:
+    type: sqlite
+    uri: %s
+trust:
+    name: %s
+    management_room: "#caldicott-management:%s"
+    ig_admins: ["@ig:%s"]
+federation:
+    servers: [%s]
+policy:
+    reconcile_interval: 10m
+logging:
+    level: info
+    format: pretty
+`, t.clientURL(), t.serverName, t.asPort, t.asPort, filepath.Join(t.dir, "caldicott.db"), t.name, t.serverName, t.serverName, strings.Join(others, ", "))
+	if err := os.WriteFile(filepath.Join(t.dir, "config.yaml"), []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	gen := exec.Command(caldicott, "generate-registration", "-c", "config.yaml", "-o", "registration.yaml")
+	gen.Dir = t.dir
+	if out, err := gen.CombinedOutput(); err != nil {
+		return fmt.Errorf("generate-registration: %v: %s", err, out)
+	}
+	return testenv.WriteDendriteConfig(dendriteBin, t.dir, t.serverName, []string{filepath.Join(t.dir, "registration.yaml")})
+}
+
+func start(logPath, dir, name string, args ...string) (*exec.Cmd, error) {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(name), err)
+	}
+	return cmd, nil
+}
+
+func output(name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
+}
+
+func printInstructions() {
+	fmt.Print(`
+Caldicott demo federation is running.
+
+  Trust A homeserver: http://127.0.0.11:8008   (server name 127.0.0.11:8448)
+  Trust B homeserver: http://127.0.0.12:8008   (server name 127.0.0.12:8448)
+
+Log in with Element (set the homeserver to the URL above) or any Matrix client:
+`)
+	for _, u := range users {
+		fmt.Printf("  @%s:%s:8448  password %-24s %s\n", u.localpart, u.trustIP, password(u.localpart), u.role)
+	}
+	fmt.Print(`
+Try it:
+  1. As alice, start a direct chat with @caldicott:127.0.0.11:8448 and type
+       !policy new-room clinical Ward 7 handover
+     then accept the invitation: the room is encrypted, invite-only, closed to
+     guests and to servers outside the two trusts.
+  2. Or create a room yourself, invite the bot, make it admin and type
+       !policy classify clinical
+  3. Try making the room public in its settings: Caldicott sets it back and
+     says who changed what. Type !policy status or !policy help.
+  4. As ig, read the "Caldicott management" room for trust-wide reports.
+
+Logs: .demo/trust-a/{dendrite,caldicott}.log.  Ctrl-C stops everything;
+delete .demo/ to start afresh.
+`)
+}

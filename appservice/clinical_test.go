@@ -113,6 +113,7 @@ func TestClinicalRoomLifecycle(t *testing.T) {
 		{"public join rule", "m.room.join_rules", map[string]any{"join_rule": "public"}, "join_rule", "invite", "the join rule: public → invite only"},
 		{"guest access on", "m.room.guest_access", map[string]any{"guest_access": "can_join"}, "guest_access", "forbidden", "guest access: can_join → forbidden"},
 		{"history made shared", "m.room.history_visibility", map[string]any{"history_visibility": "world_readable"}, "history_visibility", "joined", "history visibility: world_readable → members only"},
+		{"encryption algorithm swapped", "m.room.encryption", map[string]any{"algorithm": "m.olm.v1.curve25519-aes-sha2"}, "algorithm", "m.megolm.v1.aes-sha2", "end-to-end encryption: m.olm.v1.curve25519-aes-sha2 → on"},
 		{"ACL opened to everyone", "m.room.server_acl", map[string]any{"allow": []string{"*"}, "deny": []string{}, "allow_ip_literals": true}, "allow", "[127.0.0.11 127.0.0.12]", "the server access list: allowing * → the federation's trusts only"},
 	}
 	for _, d := range drifts {
@@ -180,6 +181,10 @@ func TestUnrepairableRoomReportedToManagement(t *testing.T) {
 	setPower(t, carol, room, bot, 0)
 	waitForNotice(t, carol, room, bot, "NOT compliant", "I am at power level 0 here")
 	waitForNotice(t, ig, mgmt, bot, "Clinical room "+room.String()+" is not compliant", carol.UserID.String())
+
+	// The management room takes trust-wide commands from IG admins.
+	say(t, ig, mgmt, "!policy new-room operational Ward rota")
+	waitForNotice(t, ig, mgmt, bot, `I have created the operational room "Ward rota"`)
 
 	// Status reflects it too.
 	say(t, carol, room, "!policy status")
@@ -324,4 +329,52 @@ func putTransaction(t *testing.T, tr *trust, txnID, body string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestClinicalRoomAcrossTrusts: the ACL a clinical room gets admits the other
+// trust of the federation and keeps an outside server out, on real
+// federating Dendrites.
+func TestClinicalRoomAcrossTrusts(t *testing.T) {
+	a := newTrust(t, "127.0.0.11", "", "")
+	a.startCaldicott(t, true)
+	b := testenv.StartHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.12"})
+	outside := testenv.StartHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.13"})
+	alice := a.hs.RegisterUser(t, "alice", false)
+	bob := b.RegisterUser(t, "bob", false)
+	mallory := outside.RegisterUser(t, "mallory", false)
+
+	dm := roomWithBot(t, alice, a.botID(), &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true})
+	say(t, alice, dm, "!policy new-room clinical Cross-trust MDT")
+	n := waitForNotice(t, alice, dm, a.botID(), "I have created the clinical room")
+	room := id.RoomID(strings.Trim(strings.Fields(n[strings.Index(n, "(!"):])[0], "()"))
+	if _, err := alice.JoinRoomByID(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	checkHardened(t, alice, room, a)
+
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: bob.UserID}); err != nil {
+		t.Fatalf("invite bob of the other trust: %v", err)
+	}
+	eventually(t, 30*time.Second, "bob of trust B to join over federation", func() (bool, string) {
+		_, err := bob.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}})
+		return err == nil, fmt.Sprint(err)
+	})
+
+	_, inviteErr := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: mallory.UserID})
+	_, joinErr := mallory.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}})
+	// Invited, so only the server ACL stands in the way.
+	if joinErr == nil || !strings.Contains(joinErr.Error(), "Forbidden by server ACLs") {
+		t.Fatalf("outside server's join: %v; want refusal by the server ACL", joinErr)
+	}
+	t.Logf("outside server: invite error %v; join error %v", inviteErr, joinErr)
+	m, err := alice.JoinedMembers(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Joined[bob.UserID]; !ok {
+		t.Error("bob is not a member")
+	}
+	if _, ok := m.Joined[mallory.UserID]; ok {
+		t.Error("mallory is a member")
+	}
 }

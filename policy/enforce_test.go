@@ -5,13 +5,6 @@ import (
 	"testing"
 )
 
-func kinds(d Decision) []ActionKind {
-	var out []ActionKind
-	for _, a := range d.Actions {
-		out = append(out, a.Kind)
-	}
-	return out
-}
 
 func TestEnforce(t *testing.T) {
 	tests := []struct {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,13 +64,6 @@ func tailFile(path string, n int64) string {
 	return string(buf[:k])
 }
 
-func run(t testing.TB, name string, args ...string) {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-}
 
 func freePortNoTest() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

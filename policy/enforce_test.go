@@ -5,7 +5,6 @@ import (
 	"testing"
 )
 
-
 func TestEnforce(t *testing.T) {
 	tests := []struct {
 		name      string

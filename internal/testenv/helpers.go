@@ -64,7 +64,6 @@ func tailFile(path string, n int64) string {
 	return string(buf[:k])
 }
 
-
 func freePortNoTest() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -12,7 +12,26 @@ type Config struct {
 	Trust      Trust      `yaml:"trust"`
 	Federation Federation `yaml:"federation"`
 	Policy     Policy     `yaml:"policy"`
+	Directory  Directory  `yaml:"directory"`
+	Bridges    Bridges    `yaml:"bridges"`
 	Logging    Logging    `yaml:"logging"`
+}
+
+// Directory configures the trust's staff directory.
+type Directory struct {
+	// SyncInterval is how often members of clinical rooms are checked against
+	// the directory, so leavers lose access within one interval.
+	SyncInterval Duration `yaml:"sync_interval"`
+	// MaxRemovalFraction holds an update that would move more than this share
+	// of active staff to suspended or left, until an admin confirms it.
+	MaxRemovalFraction float64 `yaml:"max_removal_fraction"`
+}
+
+// Bridges lists the trust's bridges to other messaging apps.
+type Bridges struct {
+	// Registrations are the bridges' appservice registration files; their
+	// user namespaces are puppets, which never enter clinical rooms.
+	Registrations []string `yaml:"registrations"`
 }
 
 // Homeserver says where the trust's Dendrite is.

@@ -191,3 +191,27 @@ func TestGenerateRegistration(t *testing.T) {
 		t.Errorf("second generation did not rotate tokens: %v", err)
 	}
 }
+
+func TestBridgeRegistrations(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "whatsapp.yaml")
+	if err := os.WriteFile(reg, []byte("id: whatsapp\nnamespaces:\n  users:\n    - regex: '^@whatsapp_.+:trust-a\\.example\\.nhs\\.uk$'\n      exclusive: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse([]byte(validConfig + "bridges: {registrations: [" + reg + "]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cfg.BridgeNamespaces()
+	if err != nil || len(res) != 1 || !res[0].MatchString("@whatsapp_447700900123:trust-a.example.nhs.uk") {
+		t.Fatalf("namespaces = %v, %v", res, err)
+	}
+	_, err = Parse([]byte(validConfig + "bridges: {registrations: [" + filepath.Join(dir, "missing.yaml") + "]}\n"))
+	if err == nil || !strings.Contains(err.Error(), "bridges.registrations[0]: cannot read bridge registration") {
+		t.Fatalf("missing registration: %v", err)
+	}
+	_, err = Parse([]byte(validConfig + "directory: {max_removal_fraction: 2}\n"))
+	if err == nil || !strings.Contains(err.Error(), "directory.max_removal_fraction") {
+		t.Fatalf("bad fraction: %v", err)
+	}
+}

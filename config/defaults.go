@@ -28,6 +28,12 @@ func (c *Config) applyDefaults() {
 	if c.Policy.ReconcileInterval.Duration == 0 {
 		c.Policy.ReconcileInterval.Duration = time.Hour
 	}
+	if c.Directory.SyncInterval.Duration == 0 {
+		c.Directory.SyncInterval.Duration = 5 * time.Minute
+	}
+	if c.Directory.MaxRemovalFraction == 0 {
+		c.Directory.MaxRemovalFraction = 0.1
+	}
 	setDefault(&c.Logging.Level, "info")
 	setDefault(&c.Logging.Format, "json")
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/matrix-org/gomatrixserverlib/spec"
 )
@@ -123,6 +124,18 @@ func (c *Config) Validate() error {
 	case "joined", "invited":
 	default:
 		add("policy.clinical_history_visibility", "%q is not allowed for clinical rooms; use joined or invited", c.Policy.ClinicalHistoryVisibility)
+	}
+
+	if f := c.Directory.MaxRemovalFraction; f <= 0 || f > 1 {
+		add("directory.max_removal_fraction", "%v must be above 0 and at most 1 (e.g. 0.1 for 10%%)", f)
+	}
+	if c.Directory.SyncInterval.Duration < 10*time.Second {
+		add("directory.sync_interval", "%s is too short; at least 10s", c.Directory.SyncInterval.Duration)
+	}
+	for i, path := range c.Bridges.Registrations {
+		if _, err := bridgeNamespaces(path); err != nil {
+			add(fmt.Sprintf("bridges.registrations[%d]", i), "%v", err)
+		}
 	}
 
 	switch c.Logging.Level {

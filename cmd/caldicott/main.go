@@ -29,6 +29,7 @@ const (
 	exitConfig   = 2
 	exitDatabase = 3
 	exitTampered = 4
+	exitHeld     = 5
 )
 
 const usage = `Caldicott keeps clinical Matrix rooms inside NHS information-governance rules.
@@ -42,6 +43,9 @@ Usage:
   caldicott audit verify -c config.yaml      check the audit log's hash chain
   caldicott audit export -c config.yaml [-since 2026-01-01|24h|7d] [-format jsonl|csv] [-o file]
                                              export the audit log
+  caldicott directory import -c config.yaml [-confirm-removals] staff.csv
+                                             load the staff directory from a CSV file
+                                             (columns user_id,name,status[,role,team,registration])
   caldicott --version                        print the version
 
 First start, step by step:
@@ -50,8 +54,9 @@ First start, step by step:
   3. Add registration.yaml to app_service_api.config_files in dendrite.yaml; restart Dendrite.
   4. caldicott -c config.yaml
 
-Exit codes: 0 ok, 1 runtime error, 2 bad config or usage, 3 database error,
-4 audit log tampered with.
+Exit codes: 0 ok, 1 runtime error, 2 bad config, usage or input file,
+3 database error, 4 audit log tampered with, 5 directory update held for
+confirmation.
 `
 
 func main() {
@@ -73,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return cmdCheckConfig(args[1:], stdout, stderr)
 		case "audit":
 			return cmdAudit(args[1:], stdout, stderr)
+		case "directory":
+			return cmdDirectory(args[1:], stdout, stderr)
 		}
 	}
 	return cmdRun(args, stderr)

@@ -181,3 +181,41 @@ func TestAuditVerifyAndExport(t *testing.T) {
 		t.Fatalf("verify after tampering: %d %q", code, out)
 	}
 }
+
+func TestDirectoryImport(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "")
+	if code, _, errOut := runCLI("generate-registration", "-c", cfg, "-o", filepath.Join(dir, "reg.yaml")); code != 0 {
+		t.Fatal(errOut)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	_ = os.WriteFile(bad, []byte("user_id,name,status\n@a:trust-a.example.nhs.uk,A,active\n@b:elsewhere.org,B,active\n@c:trust-a.example.nhs.uk,C,gone\n"), 0o600)
+	code, _, errOut := runCLI("directory", "import", "-c", cfg, bad)
+	if code != exitConfig || !strings.Contains(errOut, "line 3: user_id @b:elsewhere.org is not on this trust's server") || !strings.Contains(errOut, `line 4: status "gone"`) || !strings.Contains(errOut, "nothing imported") {
+		t.Fatalf("bad CSV: %d %q", code, errOut)
+	}
+	good := filepath.Join(dir, "good.csv")
+	var b strings.Builder
+	b.WriteString("user_id,name,role,status\n")
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(&b, "@u%d:trust-a.example.nhs.uk,User %d,Staff Nurse,active\n", i, i)
+	}
+	_ = os.WriteFile(good, []byte(b.String()), 0o600)
+	code, out, errOut := runCLI("directory", "import", "-c", cfg, good)
+	if code != 0 || !strings.Contains(out, "Imported 10 people: 10 new") {
+		t.Fatalf("good CSV: %d %q %q", code, out, errOut)
+	}
+	// Half the staff leaving at once is held.
+	leavers := strings.Replace(b.String(), "Staff Nurse,active\n@u1", "Staff Nurse,left\n@u1", 1)
+	for i := 1; i < 5; i++ {
+		leavers = strings.Replace(leavers, fmt.Sprintf("User %d,Staff Nurse,active", i), fmt.Sprintf("User %d,Staff Nurse,left", i), 1)
+	}
+	_ = os.WriteFile(good, []byte(leavers), 0o600)
+	code, _, errOut = runCLI("directory", "import", "-c", cfg, good)
+	if code != exitHeld || !strings.Contains(errOut, "held for confirmation") || !strings.Contains(errOut, "-confirm-removals") {
+		t.Fatalf("mass removal: %d %q", code, errOut)
+	}
+	if code, out, _ := runCLI("directory", "import", "-c", cfg, "-confirm-removals", good); code != 0 || !strings.Contains(out, "now suspended or left") {
+		t.Fatalf("confirmed: %d %q", code, out)
+	}
+}

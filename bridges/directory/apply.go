@@ -1,0 +1,69 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// Result says what an update changed.
+type Result struct {
+	Added, Updated int
+	// Removed counts people who were active and are now suspended or left.
+	Removed int
+	// Active is how many active people the directory held before.
+	Active int
+}
+
+// HeldError is returned when an update would remove more than the allowed
+// share of active staff; nothing was written. An admin confirms it to apply.
+type HeldError struct {
+	Result
+	MaxFraction float64
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("held for confirmation: this update would remove %d of %d active staff (%.0f%%), more than the %.0f%% limit (directory.max_removal_fraction); nothing was changed",
+		e.Removed, e.Active, 100*float64(e.Removed)/float64(max(e.Active, 1)), 100*e.MaxFraction)
+}
+
+// Apply writes entries from source into the directory in one transaction.
+// Unless confirmed, it refuses — writing nothing — an update that would move
+// more than maxFraction of active staff to suspended or left.
+func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, source string, maxFraction float64, confirmed bool) (Result, error) {
+	var r Result
+	counts, err := st.StaffCounts(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.Active = counts[string(policy.StatusActive)]
+	records := make([]store.StaffRecord, 0, len(entries))
+	for _, e := range entries {
+		prev, err := st.Staff(ctx, e.UserID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			r.Added++
+		case err != nil:
+			return r, err
+		default:
+			r.Updated++
+			if prev.Status == string(policy.StatusActive) && e.Status != policy.StatusActive {
+				r.Removed++
+			}
+		}
+		records = append(records, store.StaffRecord{
+			UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration,
+			Status: string(e.Status), Source: source,
+		})
+	}
+	if !confirmed && r.Active > 0 && float64(r.Removed) > maxFraction*float64(r.Active) {
+		return r, &HeldError{Result: r, MaxFraction: maxFraction}
+	}
+	if err := st.UpsertStaff(ctx, records); err != nil {
+		return r, err
+	}
+	return r, nil
+}

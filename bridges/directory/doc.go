@@ -1,0 +1,11 @@
+// Package directory keeps the trust's staff directory — who works here, in
+// what role and team, with what professional registration, and whether they
+// are active, suspended or have left — filled from a CSV import (and, in
+// time, LDAP/Active Directory sync and SCIM push).
+//
+// Every source goes through Apply, which refuses a partial file and holds an
+// update that would remove an implausible share of staff: a broken export
+// must never empty the clinical rooms.
+//
+// It may import store and policy, never the appservice.
+package directory

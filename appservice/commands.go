@@ -30,6 +30,7 @@ func (s *Service) commandHandlers() map[string]commandHandler {
 		"status":   s.cmdStatus,
 		"classify": s.cmdClassify,
 		"new-room": s.cmdNewRoom,
+		"leaver":   s.cmdLeaver,
 	}
 }
 
@@ -60,6 +61,9 @@ func (s *Service) handleCommand(ctx context.Context, evt *event.Event, cmd polic
 		if !inPlace {
 			return s.reply(ctx, evt, fmt.Sprintf("`%s` works in the trust's management room or in a direct chat with me, not in an ordinary room.", spec.Usage))
 		}
+	}
+	if spec.Place == policy.InManagement && evt.RoomID != s.ManagementRoom() {
+		return s.reply(ctx, c.evt, fmt.Sprintf("`%s` works only in the trust's management room.", spec.Usage))
 	}
 	if spec.Place == policy.InRoom || spec.Needs == policy.RoomPolicyPower {
 		if c.facts, err = s.loadFacts(ctx, evt.RoomID); err != nil {
@@ -193,7 +197,11 @@ func (s *Service) cmdClassify(ctx context.Context, c *commandContext) error {
 			return err
 		}
 	}
-	return s.enforce(ctx, f, policy.Cause{Kind: policy.CauseClassified, Sender: c.evt.Sender.String()})
+	if err := s.enforce(ctx, f, policy.Cause{Kind: policy.CauseClassified, Sender: c.evt.Sender.String()}); err != nil {
+		return err
+	}
+	_, err := s.sweepRoom(ctx, f, policy.OnClassify)
+	return err
 }
 
 func orNone(c policy.Class) string {

@@ -23,8 +23,11 @@ import (
 func (s *Service) execute(ctx context.Context, roomID id.RoomID, actor string, d policy.Decision) (failures []string, err error) {
 	for _, a := range d.Actions {
 		detail := map[string]any{"rule": a.Rule}
-		if a.Kind == policy.SetState {
+		switch a.Kind {
+		case policy.SetState:
 			detail["event_type"], detail["content"] = a.EventType, a.Content
+		case policy.Kick:
+			detail["user_id"] = a.UserID
 		}
 		if s.cfg.Policy.DryRun {
 			s.log.Info().Stringer("room_id", roomID).Str("action", string(a.Kind)).Str("rule", a.Rule).Msg("Dry run: would act")
@@ -61,6 +64,10 @@ func (s *Service) perform(ctx context.Context, roomID id.RoomID, a policy.Action
 		t := event.Type{Type: a.EventType, Class: event.StateEventType}
 		if _, err := s.bot.SendStateEvent(ctx, roomID, t, a.StateKey, a.Content); err != nil {
 			return fmt.Errorf("set %s in %s: %w", a.EventType, roomID, err)
+		}
+	case policy.Kick:
+		if _, err := s.bot.KickUser(ctx, roomID, &mautrix.ReqKickUser{UserID: id.UserID(a.UserID), Reason: a.Text}); err != nil {
+			return fmt.Errorf("remove %s from %s: %w", a.UserID, roomID, err)
 		}
 	case policy.NotifyRoom:
 		return s.sendNotice(ctx, roomID, a.Text)

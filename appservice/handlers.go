@@ -43,7 +43,7 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 // (or an IG admin); invites from elsewhere are declined.
 func (s *Service) handleMember(ctx context.Context, evt *event.Event) error {
 	if evt.GetStateKey() != s.botID.String() {
-		return nil
+		return s.handleMembershipChange(ctx, evt)
 	}
 	content := evt.Content.AsMember()
 	if content.Membership != event.MembershipInvite {
@@ -111,7 +111,13 @@ func (s *Service) handleStateChange(ctx context.Context, evt *event.Event) error
 		}
 		cause.Kind = policy.CauseClassified
 	}
-	return s.enforce(ctx, f, cause)
+	if err := s.enforce(ctx, f, cause); err != nil {
+		return err
+	}
+	if cause.Kind == policy.CauseClassified {
+		_, err = s.sweepRoom(ctx, f, policy.OnClassify)
+	}
+	return err
 }
 
 // enforce applies the rules to a room's facts, executes the decision and

@@ -63,7 +63,7 @@ homeserver: {address: %q, domain: %q}
 appservice: {address: "http://127.0.0.1:%d", port: %d, as_token: %q, hs_token: %q}
 database: {type: %s, uri: %q}
 trust: {name: "Trust A", management_room: "#caldicott-management:%s", ig_admins: ["@ig:%s"]}
-federation: {servers: ["127.0.0.12:8448"]}
+federation: {servers: ["127.0.0.12"]}
 policy: {reconcile_interval: 0s}
 logging: {level: debug}
 %s`, hs.URL, hs.ServerName, asPort, asPort, randomHex(20), randomHex(20), dbType, dbURI, hs.ServerName, hs.ServerName, extraYAML)

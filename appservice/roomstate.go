@@ -68,8 +68,14 @@ func factsFromState(roomID id.RoomID, state roomState) (policy.RoomFacts, error)
 		HistoryVisibility:   state.str("m.room.history_visibility", "history_visibility"),
 		EncryptionAlgorithm: state.str("m.room.encryption", "algorithm"),
 	}
-	if c, ok := policy.ParseClass(state.str(policy.PolicyEventType, "class")); ok {
-		f.Class = c
+	if raw, ok := state.content[policy.PolicyEventType]; ok {
+		var pc policy.PolicyContent
+		if json.Unmarshal(raw, &pc) == nil {
+			if c, ok := policy.ParseClass(string(pc.Class)); ok {
+				f.Class = c
+			}
+			f.AllowedRoles, f.AllowedTeams = pc.AllowedRoles, pc.AllowedTeams
+		}
 	}
 	if raw, ok := state.content["m.room.server_acl"]; ok {
 		var acl policy.ServerACL

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -41,6 +42,8 @@ type Service struct {
 
 	// ready is closed once start-up reconciliation is done; tests wait on it.
 	ready chan struct{}
+
+	bridgeNamespaces []*regexp.Regexp
 }
 
 // New builds a Service from config and an open store; Run starts it.
@@ -59,6 +62,10 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	// succeeds; the client's retries would only stall the queue.
 	as.DefaultHTTPRetries = 0
 	as.HTTPClient.Timeout = 30 * time.Second
+	bridgeNS, err := cfg.BridgeNamespaces()
+	if err != nil {
+		return nil, err
+	}
 	bot := as.BotClient()
 	// The rules read room state fresh from the homeserver every time; the
 	// client's memory state store is not needed (and mautrix v0.26's
@@ -75,6 +82,8 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		wake:    make(chan struct{}, 1),
 		now:     time.Now,
 		ready:   make(chan struct{}),
+
+		bridgeNamespaces: bridgeNS,
 		req: policy.Requirements{
 			BotUserID:         cfg.BotUserID(),
 			OwnServer:         cfg.Homeserver.Domain,

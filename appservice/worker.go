@@ -46,6 +46,8 @@ func (s *Service) runWorker(ctx context.Context) error {
 	}
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
+	sweep := time.NewTicker(s.cfg.Directory.SyncInterval.Duration)
+	defer sweep.Stop()
 	for {
 		s.drainInbox(ctx)
 		select {
@@ -55,6 +57,8 @@ func (s *Service) runWorker(ctx context.Context) error {
 		case <-time.After(pollInterval):
 		case <-reconcileTick:
 			s.reconcileAll(ctx)
+		case <-sweep.C:
+			s.sweepDirectory(ctx)
 		case <-prune.C:
 			if n, err := s.store.PruneInbox(ctx, s.now().Add(-handledRetention).UnixMilli()); err != nil {
 				s.log.Warn().Err(err).Msg("Could not prune the inbox")

@@ -48,4 +48,7 @@ const PolicyEventType = "org.caldicott.policy"
 type PolicyContent struct {
 	Class        Class  `json:"class"`
 	ClassifiedBy string `json:"classified_by,omitempty"`
+	// AllowedRoles and AllowedTeams narrow who may be in a clinical room.
+	AllowedRoles []string `json:"allowed_roles,omitempty"`
+	AllowedTeams []string `json:"allowed_teams,omitempty"`
 }

@@ -16,6 +16,8 @@ const (
 	Anywhere
 	// InManagementOrDM: trust-wide commands, in the management room or a direct chat with the bot.
 	InManagementOrDM
+	// InManagement: IG admins' commands, in the management room only.
+	InManagement
 )
 
 // Permission is who may run a command.
@@ -29,6 +31,8 @@ const (
 	RoomPolicyPower
 	// OwnTrustUser: a user of this trust's homeserver.
 	OwnTrustUser
+	// IGAdmin: one of the trust's IG admins (trust.ig_admins).
+	IGAdmin
 )
 
 // CommandSpec describes one command for parsing, help and authorisation.
@@ -49,6 +53,7 @@ var CommandSpecs = []CommandSpec{
 	{Name: "status", Usage: "!policy status", Summary: "Show this room's class, its protections and anything non-compliant.", Place: InRoom, Needs: AnyMember},
 	{Name: "classify", Usage: "!policy classify clinical|operational|social", Summary: "Set this room's class; clinical rooms are hardened at once.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "new-room", Usage: "!policy new-room clinical|operational|social <name>", Summary: "Create a room already classified (and hardened if clinical), with you as its admin.", MinArgs: 2, MaxArgs: -1, Place: InManagementOrDM, Needs: OwnTrustUser},
+	{Name: "leaver", Usage: "!policy leaver @user:server [reason]", Summary: "IG admins: record that someone has left and remove them from every clinical room now.", MinArgs: 1, MaxArgs: -1, Place: InManagement, Needs: IGAdmin},
 }
 
 // LookupCommand finds a command by name.
@@ -103,6 +108,11 @@ func Authorize(spec CommandSpec, a Actor, pl PowerLevels) (ok bool, refusal stri
 			return true, ""
 		}
 		return false, fmt.Sprintf("Only users of this trust's server (%s) can use `%s`. Ask an admin of your own trust.", a.OwnServer, spec.Usage)
+	case IGAdmin:
+		if a.IsIGAdmin {
+			return true, ""
+		}
+		return false, fmt.Sprintf("Only your trust's IG admins can use `%s`.", spec.Usage)
 	case RoomPolicyPower:
 		need := pl.EventLevel(PolicyEventType, true)
 		if a.IsIGAdmin || a.Level >= need {

@@ -11,6 +11,8 @@ const (
 	NotifyRoom ActionKind = "notify_room"
 	// NotifyManagement posts a notice in the trust's management room.
 	NotifyManagement ActionKind = "notify_management"
+	// Kick removes UserID from the room; Text is the reason they are shown.
+	Kick ActionKind = "kick"
 )
 
 // Action is one thing to do, with the rule that asked for it and why.
@@ -20,6 +22,8 @@ type Action struct {
 	EventType string
 	StateKey  string
 	Content   map[string]any
+	// UserID is whom a Kick removes.
+	UserID string
 	// Text is the notice, for the notify kinds, or a short description of
 	// the change, for SetState.
 	Text string

@@ -50,6 +50,9 @@ type RoomFacts struct {
 	EncryptionAlgorithm string // "" when the room is not encrypted
 	ServerACL           *ServerACL
 	PowerLevels         PowerLevels
+	// AllowedRoles and AllowedTeams come from the room's policy event.
+	AllowedRoles []string
+	AllowedTeams []string
 }
 
 // Requirements come from config: who the bot is and which servers form the federation.

@@ -1,0 +1,80 @@
+package appservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// cmdLeaver records a leaver in the directory and removes them from every
+// clinical room now, rather than at the next sweep.
+func (s *Service) cmdLeaver(ctx context.Context, c *commandContext) error {
+	user := id.UserID(c.cmd.Args[0])
+	if _, _, err := user.Parse(); err != nil || !strings.HasPrefix(string(user), "@") {
+		return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a Matrix user ID. Write it in full, e.g. `!policy leaver @jane.doe:%s`.", c.cmd.Args[0], s.cfg.Homeserver.Domain))
+	}
+	if user.Homeserver() != s.cfg.Homeserver.Domain {
+		return s.reply(ctx, c.evt, fmt.Sprintf("%s is not a user of %s; only their own trust can record them as a leaver.", user, s.cfg.Trust.Name))
+	}
+	reason := strings.Join(c.cmd.Args[1:], " ")
+	err := s.store.SetStaffStatus(ctx, user.String(), string(policy.StatusLeft))
+	if errors.Is(err, store.ErrNotFound) {
+		err = s.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: user.String(), Name: user.String(), Status: string(policy.StatusLeft), Source: "command"}})
+	}
+	if err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, c.evt.Sender.String(), "", "leaver", fmt.Sprintf("%s recorded as left by %s; %s", user, c.evt.Sender, orWord(reason, "no reason given")), map[string]any{"user_id": user.String()}); err != nil {
+		return err
+	}
+	removed, err := s.removeFromClinicalRooms(ctx, user)
+	if err != nil {
+		return err
+	}
+	return s.reply(ctx, c.evt, fmt.Sprintf("%s is recorded as having left %s and was removed from %d clinical room(s).", user, s.cfg.Trust.Name, removed))
+}
+
+// removeFromClinicalRooms judges one user in every clinical room they are in.
+func (s *Service) removeFromClinicalRooms(ctx context.Context, user id.UserID) (int, error) {
+	rooms, err := s.store.RoomPolicies(ctx)
+	if err != nil {
+		return 0, transientError{err}
+	}
+	removed := 0
+	for _, rp := range rooms {
+		if rp.Class != string(policy.Clinical) {
+			continue
+		}
+		members, err := s.memberNames(ctx, id.RoomID(rp.RoomID))
+		if err != nil {
+			s.log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Cannot list members")
+			continue
+		}
+		name, ok := members[user.String()]
+		if !ok {
+			continue
+		}
+		f, err := s.loadFacts(ctx, id.RoomID(rp.RoomID))
+		if err != nil {
+			return removed, err
+		}
+		if err := s.judgeMember(ctx, f, user.String(), policy.MembershipJoin, name, policy.OnSweep, nil); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+func orWord(v, word string) string {
+	if v == "" {
+		return word
+	}
+	return v
+}

@@ -1,0 +1,148 @@
+package appservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// gateRules are the join gate's rules from config.
+func (s *Service) gateRules() policy.GateRules {
+	return policy.GateRules{Requirements: s.req, TrustName: s.cfg.Trust.Name, BridgeNamespaces: s.bridgeNamespaces}
+}
+
+// staffEntry looks a user of this trust up in the directory. Users of other
+// servers have no entry here (their own trust's directory judges them).
+func (s *Service) staffEntry(ctx context.Context, userID string) (entry *policy.StaffEntry, directoryEmpty bool, err error) {
+	if id.UserID(userID).Homeserver() != s.cfg.Homeserver.Domain {
+		return nil, false, nil
+	}
+	rec, err := s.store.Staff(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		counts, err := s.store.StaffCounts(ctx)
+		if err != nil {
+			return nil, false, transientError{err}
+		}
+		total := 0
+		for _, n := range counts {
+			total += n
+		}
+		return nil, total == 0, nil
+	}
+	if err != nil {
+		return nil, false, transientError{err}
+	}
+	st, _ := policy.ParseStaffStatus(rec.Status)
+	return &policy.StaffEntry{UserID: rec.UserID, Name: rec.Name, Role: rec.Role, Team: rec.Team, Registration: rec.Registration, Status: st}, false, nil
+}
+
+// judgeMember runs the gate for one member of a room and executes the outcome.
+func (s *Service) judgeMember(ctx context.Context, f policy.RoomFacts, userID string, membership policy.Membership, displayName string, mode policy.GateMode, others map[string]string) error {
+	entry, empty, err := s.staffEntry(ctx, userID)
+	if err != nil {
+		return err
+	}
+	d := policy.JudgeMember(policy.MemberCheck{
+		JoinFacts: policy.JoinFacts{
+			UserID: userID, Membership: membership, Class: f.Class,
+			AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams,
+			Entry: entry, DirectoryEmpty: empty,
+		},
+		Mode: mode, DisplayName: displayName, Others: others,
+	}, s.gateRules())
+	_, err = s.execute(ctx, id.RoomID(f.RoomID), userID, d)
+	return err
+}
+
+// handleMembershipChange gates every join and invite in a clinical room.
+func (s *Service) handleMembershipChange(ctx context.Context, evt *event.Event) error {
+	content := evt.Content.AsMember()
+	var membership policy.Membership
+	switch content.Membership {
+	case event.MembershipJoin:
+		membership = policy.MembershipJoin
+	case event.MembershipInvite:
+		membership = policy.MembershipInvite
+	default:
+		return nil
+	}
+	f, err := s.loadFacts(ctx, evt.RoomID)
+	if err != nil || f.Class != policy.Clinical {
+		return err
+	}
+	var others map[string]string
+	if membership == policy.MembershipJoin {
+		if others, err = s.memberNames(ctx, evt.RoomID); err != nil {
+			return err
+		}
+	}
+	return s.judgeMember(ctx, f, evt.GetStateKey(), membership, content.Displayname, policy.OnJoin, others)
+}
+
+// memberNames maps a room's joined members to their display names.
+func (s *Service) memberNames(ctx context.Context, roomID id.RoomID) (map[string]string, error) {
+	members, err := s.bot.JoinedMembers(ctx, roomID)
+	if err != nil {
+		return nil, fmt.Errorf("list members of %s: %w", roomID, err)
+	}
+	out := make(map[string]string, len(members.Joined))
+	for uid, m := range members.Joined {
+		out[uid.String()] = m.DisplayName
+	}
+	return out, nil
+}
+
+// sweepRoom judges every member of a clinical room against the directory.
+func (s *Service) sweepRoom(ctx context.Context, f policy.RoomFacts, mode policy.GateMode) (removed int, err error) {
+	if f.Class != policy.Clinical {
+		return 0, nil
+	}
+	members, err := s.memberNames(ctx, id.RoomID(f.RoomID))
+	if err != nil {
+		return 0, err
+	}
+	before := len(members)
+	for uid, name := range members {
+		if err := s.judgeMember(ctx, f, uid, policy.MembershipJoin, name, mode, nil); err != nil {
+			return 0, err
+		}
+	}
+	after, err := s.memberNames(ctx, id.RoomID(f.RoomID))
+	if err != nil {
+		return 0, err
+	}
+	return before - len(after), nil
+}
+
+// sweepDirectory checks every clinical room's members against the
+// directory, so a leaver loses every room within one sync interval.
+func (s *Service) sweepDirectory(ctx context.Context) {
+	rooms, err := s.store.RoomPolicies(ctx)
+	if err != nil {
+		s.log.Error().Err(err).Msg("Directory sweep: cannot list rooms")
+		return
+	}
+	total := 0
+	for _, rp := range rooms {
+		if rp.Class != string(policy.Clinical) || ctx.Err() != nil {
+			continue
+		}
+		f, err := s.loadFacts(ctx, id.RoomID(rp.RoomID))
+		if err != nil {
+			s.log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Directory sweep: cannot read room")
+			continue
+		}
+		n, err := s.sweepRoom(ctx, f, policy.OnSweep)
+		if err != nil {
+			s.log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Directory sweep: room not finished")
+		}
+		total += n
+	}
+	s.log.Info().Int("removed", total).Msg("Directory sweep done")
+}

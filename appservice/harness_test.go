@@ -169,6 +169,8 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 
 var ctx = context.Background()
 
+var event_member = event.StateMember
+
 // botNotices returns the bodies of the bot's recent messages in a room.
 func botNotices(t *testing.T, cli *mautrix.Client, roomID id.RoomID, bot id.UserID) []string {
 	t.Helper()

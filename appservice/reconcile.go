@@ -32,7 +32,8 @@ func (s *Service) reconcileAll(ctx context.Context) {
 	s.log.Info().Int("rooms", checked).Msg("Reconciled rooms")
 }
 
-// reconcileRoom records a room's class and, if clinical, restores its protections.
+// reconcileRoom records a room's class and, if clinical, restores its
+// protections and judges its members.
 func (s *Service) reconcileRoom(ctx context.Context, roomID id.RoomID) error {
 	f, err := s.loadFacts(ctx, roomID)
 	if errors.Is(err, mautrix.MForbidden) {
@@ -41,5 +42,10 @@ func (s *Service) reconcileRoom(ctx context.Context, roomID id.RoomID) error {
 	if err != nil {
 		return err
 	}
-	return s.enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile})
+	if err := s.enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err != nil {
+		return err
+	}
+	// Someone may have joined while Caldicott was away.
+	_, err = s.sweepRoom(ctx, f, policy.OnSweep)
+	return err
 }

@@ -31,6 +31,9 @@ func (s *Service) commandHandlers() map[string]commandHandler {
 		"classify": s.cmdClassify,
 		"new-room": s.cmdNewRoom,
 		"leaver":   s.cmdLeaver,
+		"request":  s.cmdRequest,
+		"approve":  s.cmdApprove,
+		"deny":     s.cmdDeny,
 	}
 }
 

@@ -69,12 +69,25 @@ func (s *Service) handleMembershipChange(ctx context.Context, evt *event.Event) 
 		membership = policy.MembershipJoin
 	case event.MembershipInvite:
 		membership = policy.MembershipInvite
+	case event.MembershipKnock:
+		return s.handleKnock(ctx, evt, content.Reason)
 	default:
 		return nil
 	}
 	f, err := s.loadFacts(ctx, evt.RoomID)
 	if err != nil || f.Class != policy.Clinical {
 		return err
+	}
+	if membership == policy.MembershipInvite && evt.Sender != s.botID && !policy.IsRoomAdmin(evt.Sender.String(), f.PowerLevels, s.isIGAdmin(evt.Sender)) {
+		j, err := s.joinFacts(ctx, f, evt.GetStateKey(), membership)
+		if err != nil {
+			return err
+		}
+		// Someone the gate refuses is removed as usual; an eligible invitee
+		// of a non-admin waits for an admin.
+		if policy.JoinGate(j, s.gateRules()).Allow {
+			return s.invitationToRequest(ctx, f, evt.Sender.String(), evt.GetStateKey(), "invited by "+evt.Sender.String())
+		}
 	}
 	var others map[string]string
 	if membership == policy.MembershipJoin {
@@ -145,4 +158,37 @@ func (s *Service) sweepDirectory(ctx context.Context) {
 		total += n
 	}
 	s.log.Info().Int("removed", total).Msg("Directory sweep done")
+}
+
+// handleKnock treats a knock (on homeservers that support knocking) exactly
+// like a request through the bot, except the person has no direct chat to be
+// answered in: approval reaches them as an invitation.
+func (s *Service) handleKnock(ctx context.Context, evt *event.Event, reason string) error {
+	f, err := s.loadFacts(ctx, evt.RoomID)
+	if err != nil || f.Class != policy.Clinical {
+		return err
+	}
+	user := evt.GetStateKey()
+	j, err := s.joinFacts(ctx, f, user, policy.MembershipInvite)
+	if err != nil {
+		return err
+	}
+	outcome, gd := policy.DecideRequest(j, f.AutoApprove, s.gateRules())
+	switch outcome {
+	case policy.RequestRefused:
+		return s.audit(ctx, user, evt.RoomID, "refused.request", "knock refused by the "+gd.Rule+" rule", nil)
+	case policy.RequestAutoApproved:
+		return s.inviteApproved(ctx, evt.RoomID, user, s.botID.String(), "auto-approved knock: eligible by the staff directory")
+	}
+	err = s.store.AddRequest(ctx, store.AccessRequest{RoomID: f.RoomID, UserID: user, RequestedBy: user, Reason: reason})
+	if errors.Is(err, store.ErrDuplicate) {
+		return nil
+	}
+	if err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, user, evt.RoomID, "request", "knocked", nil); err != nil {
+		return err
+	}
+	return s.sendNotice(ctx, evt.RoomID, fmt.Sprintf("%s knocked and asks to join this room.\nRoom admins: `!policy approve %s` or `!policy deny %s [reason]`.", describePerson(j, s.cfg.Trust.Name), user, user))
 }

@@ -74,7 +74,7 @@ func factsFromState(roomID id.RoomID, state roomState) (policy.RoomFacts, error)
 			if c, ok := policy.ParseClass(string(pc.Class)); ok {
 				f.Class = c
 			}
-			f.AllowedRoles, f.AllowedTeams = pc.AllowedRoles, pc.AllowedTeams
+			f.AllowedRoles, f.AllowedTeams, f.AutoApprove = pc.AllowedRoles, pc.AllowedTeams, pc.AutoApprove
 		}
 	}
 	if raw, ok := state.content["m.room.server_acl"]; ok {

@@ -51,4 +51,10 @@ type PolicyContent struct {
 	// AllowedRoles and AllowedTeams narrow who may be in a clinical room.
 	AllowedRoles []string `json:"allowed_roles,omitempty"`
 	AllowedTeams []string `json:"allowed_teams,omitempty"`
+	// AutoApprove "directory" invites requesters the directory shows eligible
+	// without waiting for an admin.
+	AutoApprove string `json:"auto_approve,omitempty"`
 }
+
+// AutoApproveDirectory is the one auto_approve value.
+const AutoApproveDirectory = "directory"

@@ -53,6 +53,9 @@ var CommandSpecs = []CommandSpec{
 	{Name: "status", Usage: "!policy status", Summary: "Show this room's class, its protections and anything non-compliant.", Place: InRoom, Needs: AnyMember},
 	{Name: "classify", Usage: "!policy classify clinical|operational|social", Summary: "Set this room's class; clinical rooms are hardened at once.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "new-room", Usage: "!policy new-room clinical|operational|social <name>", Summary: "Create a room already classified (and hardened if clinical), with you as its admin.", MinArgs: 2, MaxArgs: -1, Place: InManagementOrDM, Needs: OwnTrustUser},
+	{Name: "request", Usage: "!policy request <#room:server or !roomid:server> [reason]", Summary: "Ask to join a clinical room; its admins decide (use in a direct chat with me).", MinArgs: 1, MaxArgs: -1, Place: InManagementOrDM, Needs: AnyMember},
+	{Name: "approve", Usage: "!policy approve @user:server", Summary: "Room admins: let in someone who asked to join or was invited by a member.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
+	{Name: "deny", Usage: "!policy deny @user:server [reason]", Summary: "Room admins: turn down a request; the person is told, with your reason.", MinArgs: 1, MaxArgs: -1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "leaver", Usage: "!policy leaver @user:server [reason]", Summary: "IG admins: record that someone has left and remove them from every clinical room now.", MinArgs: 1, MaxArgs: -1, Place: InManagement, Needs: IGAdmin},
 }
 

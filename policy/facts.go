@@ -53,6 +53,7 @@ type RoomFacts struct {
 	// AllowedRoles and AllowedTeams come from the room's policy event.
 	AllowedRoles []string
 	AllowedTeams []string
+	AutoApprove  string
 }
 
 // Requirements come from config: who the bot is and which servers form the federation.

@@ -326,3 +326,33 @@ func BenchmarkStaffLookup(b *testing.B) {
 		}
 	}
 }
+
+func TestAccessRequests(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		r := AccessRequest{RoomID: "!r:a", UserID: "@u:a", RequestedBy: "@u:a", Reason: "covering nights", ReplyRoom: "!dm:a"}
+		if err := s.AddRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddRequest(ctx, r); err != ErrDuplicate {
+			t.Fatalf("second pending request: %v", err)
+		}
+		got, err := s.PendingRequest(ctx, "!r:a", "@u:a")
+		if err != nil || got.Reason != "covering nights" || got.ReplyRoom != "!dm:a" || got.Status != RequestPending {
+			t.Fatalf("PendingRequest = %+v %v", got, err)
+		}
+		if err := s.DecideRequest(ctx, got.ID, RequestDenied, "@admin:a", "not this ward"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DecideRequest(ctx, got.ID, RequestApproved, "@admin:a", ""); err != ErrNotFound {
+			t.Fatalf("deciding twice: %v", err)
+		}
+		if _, err := s.PendingRequest(ctx, "!r:a", "@u:a"); err != ErrNotFound {
+			t.Fatalf("decided request still pending: %v", err)
+		}
+		// After a decision the person may ask again.
+		if err := s.AddRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,190 @@
+package appservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// joinFacts builds the gate's facts for one person and room.
+func (s *Service) joinFacts(ctx context.Context, f policy.RoomFacts, userID string, m policy.Membership) (policy.JoinFacts, error) {
+	entry, empty, err := s.staffEntry(ctx, userID)
+	if err != nil {
+		return policy.JoinFacts{}, err
+	}
+	return policy.JoinFacts{UserID: userID, Membership: m, Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, Entry: entry, DirectoryEmpty: empty}, nil
+}
+
+// describePerson is how a requester is introduced to room admins.
+func describePerson(j policy.JoinFacts, trust string) string {
+	if j.Entry != nil {
+		return fmt.Sprintf("%s (%s)", j.UserID, j.Entry.Identity(trust))
+	}
+	return j.UserID
+}
+
+// cmdRequest: someone asks, in a direct chat with the bot, to join a room.
+// Dendrite v0.15.2 has no knocking, so this is the way in.
+func (s *Service) cmdRequest(ctx context.Context, c *commandContext) error {
+	ref := c.cmd.Args[0]
+	reason := strings.Join(c.cmd.Args[1:], " ")
+	var roomID id.RoomID
+	switch {
+	case strings.HasPrefix(ref, "#"):
+		resp, err := s.bot.ResolveAlias(ctx, id.RoomAlias(ref))
+		if err != nil {
+			if isTransient(err) {
+				return err
+			}
+			return s.reply(ctx, c.evt, fmt.Sprintf("I cannot find a room called %s. Check the address with the person who gave it to you.", ref))
+		}
+		roomID = resp.RoomID
+	case strings.HasPrefix(ref, "!"):
+		roomID = id.RoomID(ref)
+	default:
+		return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a room address. Write it as #room:server or !id:server, e.g. `!policy request #ward7:%s covering nights`.", ref, s.cfg.Homeserver.Domain))
+	}
+	f, err := s.loadFacts(ctx, roomID)
+	if err != nil {
+		if isTransient(err) {
+			return err
+		}
+		return s.reply(ctx, c.evt, fmt.Sprintf("I am not in %s, so I cannot pass your request on. Ask one of its members to invite you instead.", ref))
+	}
+	members, err := s.memberNames(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	requester := c.evt.Sender.String()
+	if _, ok := members[requester]; ok {
+		return s.reply(ctx, c.evt, fmt.Sprintf("You are already a member of %s.", ref))
+	}
+	j, err := s.joinFacts(ctx, f, requester, policy.MembershipInvite)
+	if err != nil {
+		return err
+	}
+	outcome, gd := policy.DecideRequest(j, f.AutoApprove, s.gateRules())
+	switch outcome {
+	case policy.RequestRefused:
+		if err := s.audit(ctx, requester, roomID, "refused.request", "request refused by the "+gd.Rule+" rule", nil); err != nil {
+			return err
+		}
+		return s.reply(ctx, c.evt, "I cannot pass your request on. "+gd.Reason)
+	case policy.RequestAutoApproved:
+		if err := s.inviteApproved(ctx, roomID, requester, s.botID.String(), "auto-approved: eligible by the staff directory"); err != nil {
+			return err
+		}
+		return s.reply(ctx, c.evt, fmt.Sprintf("You meet the rules of %s, so I have invited you. Accept the invitation to open it.", ref))
+	}
+	err = s.store.AddRequest(ctx, store.AccessRequest{RoomID: roomID.String(), UserID: requester, RequestedBy: requester, Reason: reason, ReplyRoom: c.evt.RoomID.String()})
+	if errors.Is(err, store.ErrDuplicate) {
+		return s.reply(ctx, c.evt, fmt.Sprintf("You have already asked to join %s; its admins have not answered yet.", ref))
+	}
+	if err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, requester, roomID, "request", "asked to join", nil); err != nil {
+		return err
+	}
+	text := fmt.Sprintf("%s asks to join this room.", describePerson(j, s.cfg.Trust.Name))
+	if reason != "" {
+		text += "\nTheir reason: " + reason
+	}
+	text += fmt.Sprintf("\nRoom admins: `!policy approve %s` or `!policy deny %s [reason]`.", requester, requester)
+	if err := s.sendNotice(ctx, roomID, text); err != nil {
+		return err
+	}
+	return s.reply(ctx, c.evt, fmt.Sprintf("I have asked the admins of %s. I will tell you here when they answer.", ref))
+}
+
+// inviteApproved invites someone on an admin's (or the rules') approval.
+func (s *Service) inviteApproved(ctx context.Context, roomID id.RoomID, userID, approver, reason string) error {
+	if !s.cfg.Policy.DryRun {
+		if _, err := s.bot.InviteUser(ctx, roomID, &mautrix.ReqInviteUser{UserID: id.UserID(userID), Reason: "approved by " + approver}); err != nil {
+			if isTransient(err) {
+				return err
+			}
+			return fmt.Errorf("invite %s: %s", userID, matrixReason(err))
+		}
+	}
+	return s.audit(ctx, approver, roomID, "approve", userID+" "+reason, map[string]any{"user_id": userID})
+}
+
+// decide closes a request; approve invites, and the requester is told either way.
+func (s *Service) decide(ctx context.Context, c *commandContext, approve bool) error {
+	user := c.cmd.Args[0]
+	req, err := s.store.PendingRequest(ctx, c.evt.RoomID.String(), user)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.reply(ctx, c.evt, fmt.Sprintf("There is no request from %s waiting in this room. Check the user ID (write it in full, e.g. @jane.doe:%s).", user, s.cfg.Homeserver.Domain))
+	}
+	if err != nil {
+		return transientError{err}
+	}
+	admin := c.evt.Sender.String()
+	note := strings.Join(c.cmd.Args[1:], " ")
+	var toRequester, toRoom string
+	if approve {
+		if err := s.inviteApproved(ctx, c.evt.RoomID, user, admin, "approved"); err != nil {
+			if isTransient(err) {
+				return err
+			}
+			return s.reply(ctx, c.evt, "I could not invite them: "+err.Error())
+		}
+		if err := s.store.DecideRequest(ctx, req.ID, store.RequestApproved, admin, ""); err != nil {
+			return transientError{err}
+		}
+		toRequester = fmt.Sprintf("Your request to join %s was approved by %s. Accept the invitation to open the room.", c.evt.RoomID, admin)
+		toRoom = fmt.Sprintf("I have invited %s, approved by %s.", user, admin)
+	} else {
+		if err := s.store.DecideRequest(ctx, req.ID, store.RequestDenied, admin, note); err != nil {
+			return transientError{err}
+		}
+		if err := s.audit(ctx, admin, c.evt.RoomID, "deny", user+" denied; "+orWord(note, "no reason given"), map[string]any{"user_id": user}); err != nil {
+			return err
+		}
+		toRequester = fmt.Sprintf("Your request to join %s was declined by %s.", c.evt.RoomID, admin)
+		if note != "" {
+			toRequester += " Their reason: " + note
+		}
+		toRoom = fmt.Sprintf("%s's request is declined; I have told them.", user)
+	}
+	if req.ReplyRoom != "" {
+		if err := s.sendNotice(ctx, id.RoomID(req.ReplyRoom), toRequester); err != nil && isTransient(err) {
+			return err
+		}
+	} else if req.RequestedBy != user {
+		toRoom += fmt.Sprintf(" (%s, who invited them, may want to let them know.)", req.RequestedBy)
+	}
+	return s.reply(ctx, c.evt, toRoom)
+}
+
+func (s *Service) cmdApprove(ctx context.Context, c *commandContext) error { return s.decide(ctx, c, true) }
+func (s *Service) cmdDeny(ctx context.Context, c *commandContext) error    { return s.decide(ctx, c, false) }
+
+// invitationToRequest turns an invite sent by a member who is not a room
+// admin into a request: the invite is revoked and the admins are asked.
+func (s *Service) invitationToRequest(ctx context.Context, f policy.RoomFacts, inviter, invitee, reason string) error {
+	roomID := id.RoomID(f.RoomID)
+	text := "Invitations to clinical rooms need a room admin's approval. I have asked the admins; they will invite you if they agree."
+	d := policy.Decision{Actions: []policy.Action{{Kind: policy.Kick, Rule: "invite_needs_approval", UserID: invitee, Text: text, Reason: fmt.Sprintf("invited by %s, who is not a room admin", inviter)}}}
+	if _, err := s.execute(ctx, roomID, inviter, d); err != nil {
+		return err
+	}
+	err := s.store.AddRequest(ctx, store.AccessRequest{RoomID: f.RoomID, UserID: invitee, RequestedBy: inviter, Reason: reason})
+	if err != nil && !errors.Is(err, store.ErrDuplicate) {
+		return transientError{err}
+	}
+	j, err := s.joinFacts(ctx, f, invitee, policy.MembershipInvite)
+	if err != nil {
+		return err
+	}
+	return s.sendNotice(ctx, roomID, fmt.Sprintf("%s invited %s. In clinical rooms invitations need a room admin's approval, so I have withdrawn it for now.\nRoom admins: `!policy approve %s` or `!policy deny %s [reason]`.",
+		inviter, describePerson(j, s.cfg.Trust.Name), invitee, invitee))
+}

@@ -165,8 +165,12 @@ func (s *Service) decide(ctx context.Context, c *commandContext, approve bool) e
 	return s.reply(ctx, c.evt, toRoom)
 }
 
-func (s *Service) cmdApprove(ctx context.Context, c *commandContext) error { return s.decide(ctx, c, true) }
-func (s *Service) cmdDeny(ctx context.Context, c *commandContext) error    { return s.decide(ctx, c, false) }
+func (s *Service) cmdApprove(ctx context.Context, c *commandContext) error {
+	return s.decide(ctx, c, true)
+}
+func (s *Service) cmdDeny(ctx context.Context, c *commandContext) error {
+	return s.decide(ctx, c, false)
+}
 
 // invitationToRequest turns an invite sent by a member who is not a room
 // admin into a request: the invite is revoked and the admins are asked.

@@ -25,6 +25,38 @@ type Directory struct {
 	// MaxRemovalFraction holds an update that would move more than this share
 	// of active staff to suspended or left, until an admin confirms it.
 	MaxRemovalFraction float64 `yaml:"max_removal_fraction"`
+	// LDAP syncs the directory from LDAP or Active Directory; off when URL is empty.
+	LDAP LDAP `yaml:"ldap"`
+}
+
+// LDAP is an LDAP/Active Directory source for the staff directory.
+type LDAP struct {
+	URL          string `yaml:"url"`
+	StartTLS     bool   `yaml:"start_tls"`
+	BindDN       string `yaml:"bind_dn"`
+	BindPassword string `yaml:"bind_password"`
+	BaseDN       string `yaml:"base_dn"`
+	Filter       string `yaml:"filter"`
+	PageSize     int    `yaml:"page_size"`
+	// FullSyncInterval is how often everyone is read (finding deletions);
+	// in between, only entries modified since the last sync are read.
+	FullSyncInterval Duration       `yaml:"full_sync_interval"`
+	Attributes       LDAPAttributes `yaml:"attributes"`
+}
+
+// LDAPAttributes maps directory fields to LDAP attribute names.
+type LDAPAttributes struct {
+	// UserID holds a full Matrix ID; if empty, Username is used as the
+	// localpart on this trust's server.
+	UserID       string `yaml:"user_id"`
+	Username     string `yaml:"username"`
+	Name         string `yaml:"name"`
+	Role         string `yaml:"role"`
+	Team         string `yaml:"team"`
+	Registration string `yaml:"registration"`
+	// Status holds active/suspended/left; "userAccountControl" reads Active
+	// Directory's disabled flag instead.
+	Status string `yaml:"status"`
 }
 
 // Bridges lists the trust's bridges to other messaging apps.

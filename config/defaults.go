@@ -34,6 +34,20 @@ func (c *Config) applyDefaults() {
 	if c.Directory.MaxRemovalFraction == 0 {
 		c.Directory.MaxRemovalFraction = 0.1
 	}
+	l := &c.Directory.LDAP
+	setDefault(&l.Filter, "(objectClass=inetOrgPerson)")
+	if l.PageSize == 0 {
+		l.PageSize = 500
+	}
+	if l.FullSyncInterval.Duration == 0 {
+		l.FullSyncInterval.Duration = 24 * time.Hour
+	}
+	setDefault(&l.Attributes.Username, "uid")
+	setDefault(&l.Attributes.Name, "cn")
+	setDefault(&l.Attributes.Role, "title")
+	setDefault(&l.Attributes.Team, "ou")
+	setDefault(&l.Attributes.Registration, "employeeNumber")
+	setDefault(&l.Attributes.Status, "employeeType")
 	setDefault(&c.Logging.Level, "info")
 	setDefault(&c.Logging.Format, "json")
 }

@@ -14,9 +14,10 @@ import (
 
 // Environment variables that override secrets, so they need not sit in the file.
 const (
-	EnvASToken     = "CALDICOTT_AS_TOKEN"
-	EnvHSToken     = "CALDICOTT_HS_TOKEN"
-	EnvDatabaseURI = "CALDICOTT_DATABASE_URI"
+	EnvASToken      = "CALDICOTT_AS_TOKEN"
+	EnvHSToken      = "CALDICOTT_HS_TOKEN"
+	EnvDatabaseURI  = "CALDICOTT_DATABASE_URI"
+	EnvLDAPPassword = "CALDICOTT_LDAP_PASSWORD"
 )
 
 // Load reads, defaults and validates the config file at path.
@@ -57,6 +58,9 @@ func (c *Config) applyEnv() {
 	}
 	if v := os.Getenv(EnvDatabaseURI); v != "" {
 		c.Database.URI = v
+	}
+	if v := os.Getenv(EnvLDAPPassword); v != "" {
+		c.Directory.LDAP.BindPassword = v
 	}
 }
 

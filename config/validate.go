@@ -132,6 +132,23 @@ func (c *Config) Validate() error {
 	if c.Directory.SyncInterval.Duration < 10*time.Second {
 		add("directory.sync_interval", "%s is too short; at least 10s", c.Directory.SyncInterval.Duration)
 	}
+	if l := c.Directory.LDAP; l.URL != "" {
+		if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+			add("directory.ldap.url", "%q is not an ldap:// or ldaps:// URL", l.URL)
+		}
+		if l.BaseDN == "" {
+			add("directory.ldap.base_dn", "is required when directory.ldap.url is set")
+		}
+		if l.PageSize < 1 || l.PageSize > 10000 {
+			add("directory.ldap.page_size", "%d must be between 1 and 10000", l.PageSize)
+		}
+		if l.Attributes.UserID == "" && l.Attributes.Username == "" {
+			add("directory.ldap.attributes.username", "set user_id or username so people can be matched to Matrix accounts")
+		}
+		if l.Attributes.Name == "" {
+			add("directory.ldap.attributes.name", "is required")
+		}
+	}
 	for i, path := range c.Bridges.Registrations {
 		if _, err := bridgeNamespaces(path); err != nil {
 			add(fmt.Sprintf("bridges.registrations[%d]", i), "%v", err)

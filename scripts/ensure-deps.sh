@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what the test suite starts for real:
-# PostgreSQL 15's server binaries (a throwaway cluster is started by the tests).
+# PostgreSQL 15's server binaries (a throwaway cluster is started by the tests)
+# and OpenLDAP's slapd (a throwaway directory server for the LDAP sync tests).
 # Installs from Debian when missing and we are root; otherwise says what to do.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ pg_bin=${CALDICOTT_PG_BIN:-/usr/lib/postgresql/15/bin}
 missing=()
 [ -x "$pg_bin/initdb" ] || missing+=(postgresql-15)
 command -v runuser >/dev/null || missing+=(util-linux)
+[ -x "${CALDICOTT_SLAPD:-/usr/sbin/slapd}" ] || missing+=(slapd)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -18,5 +20,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing ${missing[*]} from Debian" >&2
 export DEBIAN_FRONTEND=noninteractive
+# slapd's package would start a system slapd; the tests run their own.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -119,3 +119,21 @@ func (s *Store) SetStaffStatus(ctx context.Context, userID, status string) error
 	}
 	return nil
 }
+
+// StaffBySource lists everyone who came from one source.
+func (s *Store) StaffBySource(ctx context.Context, source string) ([]StaffRecord, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+staffColumns+` FROM staff WHERE source = $1`, source)
+	if err != nil {
+		return nil, fmt.Errorf("list %s staff: %w", source, err)
+	}
+	defer rows.Close()
+	var out []StaffRecord
+	for rows.Next() {
+		var r StaffRecord
+		if err := rows.Scan(&r.UserID, &r.Name, &r.Role, &r.Team, &r.Registration, &r.Status, &r.Source, &r.ExternalID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

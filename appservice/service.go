@@ -44,6 +44,7 @@ type Service struct {
 	ready chan struct{}
 
 	bridgeNamespaces []*regexp.Regexp
+	ldap             ldapState
 }
 
 // New builds a Service from config and an open store; Run starts it.

@@ -33,6 +33,9 @@ func (s *Service) runWorker(ctx context.Context) error {
 			return nil
 		}
 	}
+	if err := s.syncLDAP(ctx, true); err != nil {
+		s.log.Error().Err(err).Msg("Directory sync at start-up")
+	}
 	s.reconcileAll(ctx)
 	close(s.ready)
 	s.log.Info().Msg("Caldicott is ready")
@@ -58,6 +61,9 @@ func (s *Service) runWorker(ctx context.Context) error {
 		case <-reconcileTick:
 			s.reconcileAll(ctx)
 		case <-sweep.C:
+			if err := s.syncLDAP(ctx, false); err != nil {
+				s.log.Error().Err(err).Msg("Directory sync")
+			}
 			s.sweepDirectory(ctx)
 		case <-prune.C:
 			if n, err := s.store.PruneInbox(ctx, s.now().Add(-handledRetention).UnixMilli()); err != nil {

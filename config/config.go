@@ -25,6 +25,8 @@ type Directory struct {
 	// MaxRemovalFraction holds an update that would move more than this share
 	// of active staff to suspended or left, until an admin confirms it.
 	MaxRemovalFraction float64 `yaml:"max_removal_fraction"`
+	// HoldMinRemovals: updates removing fewer people than this are never held.
+	HoldMinRemovals int `yaml:"hold_min_removals"`
 	// LDAP syncs the directory from LDAP or Active Directory; off when URL is empty.
 	LDAP LDAP `yaml:"ldap"`
 }

@@ -34,6 +34,9 @@ func (c *Config) applyDefaults() {
 	if c.Directory.MaxRemovalFraction == 0 {
 		c.Directory.MaxRemovalFraction = 0.1
 	}
+	if c.Directory.HoldMinRemovals == 0 {
+		c.Directory.HoldMinRemovals = 5
+	}
 	l := &c.Directory.LDAP
 	setDefault(&l.Filter, "(objectClass=inetOrgPerson)")
 	if l.PageSize == 0 {

@@ -129,6 +129,9 @@ func (c *Config) Validate() error {
 	if f := c.Directory.MaxRemovalFraction; f <= 0 || f > 1 {
 		add("directory.max_removal_fraction", "%v must be above 0 and at most 1 (e.g. 0.1 for 10%%)", f)
 	}
+	if c.Directory.HoldMinRemovals < 1 {
+		add("directory.hold_min_removals", "%d must be at least 1", c.Directory.HoldMinRemovals)
+	}
 	if c.Directory.SyncInterval.Duration < 10*time.Second {
 		add("directory.sync_interval", "%s is too short; at least 10s", c.Directory.SyncInterval.Duration)
 	}

@@ -56,6 +56,7 @@ var CommandSpecs = []CommandSpec{
 	{Name: "request", Usage: "!policy request <#room:server or !roomid:server> [reason]", Summary: "Ask to join a clinical room; its admins decide (use in a direct chat with me).", MinArgs: 1, MaxArgs: -1, Place: InManagementOrDM, Needs: AnyMember},
 	{Name: "approve", Usage: "!policy approve @user:server", Summary: "Room admins: let in someone who asked to join or was invited by a member.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "deny", Usage: "!policy deny @user:server [reason]", Summary: "Room admins: turn down a request; the person is told, with your reason.", MinArgs: 1, MaxArgs: -1, Place: InRoom, Needs: RoomPolicyPower},
+	{Name: "directory", Usage: "!policy directory [status|confirm|sync]", Summary: "IG admins: the staff directory's state; confirm a held sync; read LDAP now.", MaxArgs: 1, Place: InManagement, Needs: IGAdmin},
 	{Name: "leaver", Usage: "!policy leaver @user:server [reason]", Summary: "IG admins: record that someone has left and remove them from every clinical room now.", MinArgs: 1, MaxArgs: -1, Place: InManagement, Needs: IGAdmin},
 }
 

@@ -30,10 +30,19 @@ func (e *HeldError) Error() string {
 		e.Removed, e.Active, 100*float64(e.Removed)/float64(max(e.Active, 1)), 100*e.MaxFraction)
 }
 
+// Guard bounds how many people one update may remove without confirmation.
+type Guard struct {
+	// MaxFraction of active staff moved to suspended or left in one update.
+	MaxFraction float64
+	// MinRemovals: updates removing fewer people than this are never held,
+	// so a small directory can still lose one leaver.
+	MinRemovals int
+}
+
 // Apply writes entries from source into the directory in one transaction.
 // Unless confirmed, it refuses — writing nothing — an update that would move
-// more than maxFraction of active staff to suspended or left.
-func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, source string, maxFraction float64, confirmed bool) (Result, error) {
+// more than the guard's fraction of active staff to suspended or left.
+func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, source string, guard Guard, confirmed bool) (Result, error) {
 	var r Result
 	counts, err := st.StaffCounts(ctx)
 	if err != nil {
@@ -59,8 +68,8 @@ func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, so
 			Status: string(e.Status), Source: source,
 		})
 	}
-	if !confirmed && r.Active > 0 && float64(r.Removed) > maxFraction*float64(r.Active) {
-		return r, &HeldError{Result: r, MaxFraction: maxFraction}
+	if !confirmed && r.Active > 0 && r.Removed >= guard.MinRemovals && float64(r.Removed) > guard.MaxFraction*float64(r.Active) {
+		return r, &HeldError{Result: r, MaxFraction: guard.MaxFraction}
 	}
 	if err := st.UpsertStaff(ctx, records); err != nil {
 		return r, err

@@ -99,20 +99,20 @@ func TestApplyHoldsMassRemoval(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		staff = append(staff, policy.StaffEntry{UserID: fmt.Sprintf("@u%d:a", i), Name: "U", Status: policy.StatusActive})
 	}
-	r, err := Apply(ctx, st, staff, "csv", 0.1, false)
+	r, err := Apply(ctx, st, staff, "csv", Guard{MaxFraction: 0.1, MinRemovals: 5}, false)
 	if err != nil || r.Added != 20 {
 		t.Fatalf("first import: %+v %v", r, err)
 	}
 	// Two leavers of twenty is the 10% limit: applied.
 	staff[0].Status, staff[1].Status = policy.StatusLeft, policy.StatusSuspended
-	if r, err := Apply(ctx, st, staff[:2], "csv", 0.1, false); err != nil || r.Removed != 2 || r.Updated != 2 {
+	if r, err := Apply(ctx, st, staff[:2], "csv", Guard{MaxFraction: 0.1, MinRemovals: 1}, false); err != nil || r.Removed != 2 || r.Updated != 2 {
 		t.Fatalf("two leavers: %+v %v", r, err)
 	}
 	// Five more of eighteen active is over: held, nothing written.
 	for i := 2; i < 7; i++ {
 		staff[i].Status = policy.StatusLeft
 	}
-	_, err = Apply(ctx, st, staff[2:7], "csv", 0.1, false)
+	_, err = Apply(ctx, st, staff[2:7], "csv", Guard{MaxFraction: 0.1, MinRemovals: 5}, false)
 	var held *HeldError
 	if !errors.As(err, &held) || held.Removed != 5 || held.Active != 18 || !strings.Contains(err.Error(), "would remove 5 of 18 active staff") {
 		t.Fatalf("mass removal not held: %v", err)
@@ -121,7 +121,7 @@ func TestApplyHoldsMassRemoval(t *testing.T) {
 		t.Fatalf("held update was written: %+v", rec)
 	}
 	// Confirmed, it applies.
-	if _, err := Apply(ctx, st, staff[2:7], "csv", 0.1, true); err != nil {
+	if _, err := Apply(ctx, st, staff[2:7], "csv", Guard{MaxFraction: 0.1, MinRemovals: 5}, true); err != nil {
 		t.Fatal(err)
 	}
 	if rec, _ := st.Staff(ctx, "@u2:a"); rec.Status != "left" {

@@ -144,7 +144,7 @@ func nonEmpty(vals ...string) []string {
 // SyncLDAP reads LDAP and applies it. A full read marks people it no
 // longer finds (who came from LDAP) as left. Nothing is changed if LDAP
 // cannot be read, and Apply holds a sync that would remove too many.
-func SyncLDAP(ctx context.Context, st *store.Store, c config.LDAP, ownServer string, since time.Time, maxFraction float64, confirmed bool) (Result, LDAPFetch, error) {
+func SyncLDAP(ctx context.Context, st *store.Store, c config.LDAP, ownServer string, since time.Time, guard Guard, confirmed bool) (Result, LDAPFetch, error) {
 	fetch, err := FetchLDAP(ctx, c, ownServer, since)
 	if err != nil {
 		return Result{}, fetch, err
@@ -169,6 +169,6 @@ func SyncLDAP(ctx context.Context, st *store.Store, c config.LDAP, ownServer str
 			}
 		}
 	}
-	res, err := Apply(ctx, st, entries, "ldap", maxFraction, confirmed)
+	res, err := Apply(ctx, st, entries, "ldap", guard, confirmed)
 	return res, fetch, err
 }

@@ -18,6 +18,8 @@ import (
 
 const ownServer = "trust-a.nhs.uk"
 
+var guard = Guard{MaxFraction: 0.1, MinRemovals: 2}
+
 func ldapConfig(s *testenv.Slapd, pageSize int) config.LDAP {
 	return config.LDAP{
 		URL: s.URL, BindDN: s.AdminDN, BindPassword: s.AdminPassword,
@@ -40,7 +42,7 @@ func TestLDAPSyncAgainstSlapd(t *testing.T) {
 	ctx := context.Background()
 	cfg := ldapConfig(slapd, 3) // small pages, so paging is exercised
 
-	res, fetch, err := SyncLDAP(ctx, st, cfg, ownServer, time.Time{}, 0.1, false)
+	res, fetch, err := SyncLDAP(ctx, st, cfg, ownServer, time.Time{}, guard, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +69,7 @@ func TestLDAPSyncAgainstSlapd(t *testing.T) {
 		if err := admin.Modify(mod); err != nil {
 			t.Fatal(err)
 		}
-		res, fetch, err := SyncLDAP(ctx, st, cfg, ownServer, since, 0.1, false)
+		res, fetch, err := SyncLDAP(ctx, st, cfg, ownServer, since, guard, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +85,7 @@ func TestLDAPSyncAgainstSlapd(t *testing.T) {
 		if err := admin.Del(ldap.NewDelRequest("uid=staff0,ou=people,"+base, nil)); err != nil {
 			t.Fatal(err)
 		}
-		res, _, err := SyncLDAP(ctx, st, cfg, ownServer, time.Time{}, 0.2, false)
+		res, _, err := SyncLDAP(ctx, st, cfg, ownServer, time.Time{}, guard, false)
 		if err != nil || res.Removed != 1 {
 			t.Fatalf("full sync: %+v %v", res, err)
 		}
@@ -98,7 +100,7 @@ func TestLDAPSyncAgainstSlapd(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_, _, err := SyncLDAP(ctx, st, cfg, ownServer, time.Time{}, 0.1, false)
+		_, _, err := SyncLDAP(ctx, st, cfg, ownServer, time.Time{}, guard, false)
 		var held *HeldError
 		if !errors.As(err, &held) || held.Removed != 5 {
 			t.Fatalf("mass deletion: %v", err)
@@ -111,7 +113,7 @@ func TestLDAPSyncAgainstSlapd(t *testing.T) {
 	t.Run("unreachable directory changes nothing", func(t *testing.T) {
 		before, _ := st.StaffCounts(ctx)
 		slapd.Stop()
-		_, _, err := SyncLDAP(ctx, st, cfg, ownServer, time.Time{}, 0.1, true)
+		_, _, err := SyncLDAP(ctx, st, cfg, ownServer, time.Time{}, guard, true)
 		if err == nil || !strings.Contains(err.Error(), "connect to ldap://") {
 			t.Fatalf("err = %v", err)
 		}
@@ -127,11 +129,11 @@ func TestLDAPWrongPasswordAndEmptyResult(t *testing.T) {
 	st := openStore(t)
 	cfg := ldapConfig(slapd, 100)
 	cfg.BindPassword = "wrong"
-	if _, _, err := SyncLDAP(context.Background(), st, cfg, ownServer, time.Time{}, 0.1, false); err == nil || !strings.Contains(err.Error(), "bind as cn=admin") {
+	if _, _, err := SyncLDAP(context.Background(), st, cfg, ownServer, time.Time{}, guard, false); err == nil || !strings.Contains(err.Error(), "bind as cn=admin") {
 		t.Fatalf("wrong password: %v", err)
 	}
 	cfg = ldapConfig(slapd, 100)
-	if _, _, err := SyncLDAP(context.Background(), st, cfg, ownServer, time.Time{}, 0.1, false); err == nil || !strings.Contains(err.Error(), "LDAP returned nobody") {
+	if _, _, err := SyncLDAP(context.Background(), st, cfg, ownServer, time.Time{}, guard, false); err == nil || !strings.Contains(err.Error(), "LDAP returned nobody") {
 		t.Fatalf("empty directory read: %v", err)
 	}
 }
@@ -174,7 +176,7 @@ func BenchmarkLDAPSync100k(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		start := time.Now()
-		res, _, err := SyncLDAP(context.Background(), st, cfg, ownServer, time.Time{}, 0.1, false)
+		res, _, err := SyncLDAP(context.Background(), st, cfg, ownServer, time.Time{}, guard, false)
 		if err != nil || res.Added != n {
 			b.Fatalf("sync: %+v %v", res, err)
 		}

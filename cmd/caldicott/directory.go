@@ -46,7 +46,7 @@ func cmdDirectory(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer st.Close()
-	r, err := directory.Apply(ctx, st, entries, "csv", cfg.Directory.MaxRemovalFraction, *confirm)
+	r, err := directory.Apply(ctx, st, entries, "csv", directory.Guard{MaxFraction: cfg.Directory.MaxRemovalFraction, MinRemovals: cfg.Directory.HoldMinRemovals}, *confirm)
 	var held *directory.HeldError
 	if errors.As(err, &held) {
 		fmt.Fprintf(stderr, "caldicott: %v.\nIf this is right, run the import again with -confirm-removals.\n", err)

@@ -1,0 +1,163 @@
+package appservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/caldicott/caldicott/bridges/directory"
+)
+
+// ldapState is the worker's memory of LDAP syncs; only the worker touches it.
+type ldapState struct {
+	lastSync, lastFull time.Time
+	failing, held      bool
+	confirmNext        bool
+	lastResult         string
+}
+
+func (s *Service) ldapEnabled() bool { return s.cfg.Directory.LDAP.URL != "" }
+
+// syncLDAP reads the directory from LDAP: everyone when a full read is due,
+// otherwise what changed since the last read. A failure keeps the last good
+// directory and tells the management room once; a sync that would remove
+// too many staff is held until an IG admin confirms it.
+func (s *Service) syncLDAP(ctx context.Context, forceFull bool) error {
+	if !s.ldapEnabled() {
+		return nil
+	}
+	st := &s.ldap
+	full := forceFull || st.lastFull.IsZero() || s.now().Sub(st.lastFull) >= s.cfg.Directory.LDAP.FullSyncInterval.Duration
+	var since time.Time
+	if !full {
+		since = st.lastSync.Add(-time.Second) // modifyTimestamp has one-second resolution
+	}
+	start := s.now()
+	confirmed := st.confirmNext
+	st.confirmNext = false
+	res, fetch, err := directory.SyncLDAP(ctx, s.store, s.cfg.Directory.LDAP, s.cfg.Homeserver.Domain, since, directory.Guard{MaxFraction: s.cfg.Directory.MaxRemovalFraction, MinRemovals: s.cfg.Directory.HoldMinRemovals}, confirmed)
+	var held *directory.HeldError
+	switch {
+	case errors.As(err, &held):
+		s.log.Warn().Int("removed", held.Removed).Int("active", held.Active).Msg("LDAP sync held for confirmation")
+		if !st.held {
+			st.held = true
+			if err := s.audit(ctx, s.botID.String(), "", "directory_held", held.Error(), nil); err != nil {
+				return err
+			}
+			return s.notifyManagement(ctx, fmt.Sprintf("The staff directory sync from LDAP %s. Nobody has been removed. If this is right (e.g. a planned restructure), an IG admin types `!policy directory confirm` here.", held.Error()))
+		}
+		return nil
+	case err != nil:
+		s.log.Error().Err(err).Msg("LDAP sync failed; keeping the last good directory")
+		if !st.failing {
+			st.failing = true
+			if err := s.audit(ctx, s.botID.String(), "", "directory_unavailable", err.Error(), nil); err != nil {
+				return err
+			}
+			return s.notifyManagement(ctx, fmt.Sprintf("I cannot read the staff directory from LDAP: %v\nI keep the last good copy and remove nobody on its account until it is back.", err))
+		}
+		return nil
+	}
+	if st.failing {
+		st.failing = false
+		if err := s.notifyManagement(ctx, "The staff directory can be read from LDAP again."); err != nil {
+			return err
+		}
+	}
+	st.held = false
+	st.lastSync = start
+	if full {
+		st.lastFull = start
+	}
+	kind := "changes"
+	if full {
+		kind = "full"
+	}
+	st.lastResult = fmt.Sprintf("%s read at %s: %d entries (%d new, %d updated, %d now suspended or left), %d skipped", kind, start.UTC().Format(time.RFC3339), len(fetch.Entries), res.Added, res.Updated, res.Removed, len(fetch.Skipped))
+	for _, skipped := range fetch.Skipped {
+		s.log.Warn().Str("entry", skipped).Msg("LDAP entry skipped")
+	}
+	s.log.Info().Bool("full", full).Int("entries", len(fetch.Entries)).Int("removed", res.Removed).Int("skipped", len(fetch.Skipped)).Msg("LDAP sync done")
+	if res.Added+res.Updated+res.Removed == 0 && !full {
+		return nil
+	}
+	return s.audit(ctx, s.botID.String(), "", "directory_sync", "LDAP "+st.lastResult, nil)
+}
+
+// notifyManagement posts to the management room, or only logs without one.
+func (s *Service) notifyManagement(ctx context.Context, text string) error {
+	mgmt := s.ManagementRoom()
+	if mgmt == "" {
+		s.log.Warn().Msg("No management room; notice only logged")
+		return nil
+	}
+	if err := s.sendNotice(ctx, mgmt, text); err != nil && isTransient(err) {
+		return err
+	}
+	return nil
+}
+
+// cmdDirectory: IG admins see the directory's state, confirm a held sync or sync now.
+func (s *Service) cmdDirectory(ctx context.Context, c *commandContext) error {
+	sub := "status"
+	if len(c.cmd.Args) > 0 {
+		sub = strings.ToLower(c.cmd.Args[0])
+	}
+	switch sub {
+	case "status":
+		counts, err := s.store.StaffCounts(ctx)
+		if err != nil {
+			return transientError{err}
+		}
+		keys := make([]string, 0, len(counts))
+		for k := range counts {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%d %s", counts[k], k)
+		}
+		text := "Staff directory: " + orWord(strings.Join(parts, ", "), "empty") + "."
+		if s.ldapEnabled() {
+			text += "\nLDAP: " + orWord(s.ldap.lastResult, "not read yet")
+			if s.ldap.failing {
+				text += "\nLDAP cannot be read at the moment; the last good copy is in use."
+			}
+			if s.ldap.held {
+				text += "\nA sync is held for confirmation: `!policy directory confirm`."
+			}
+		}
+		return s.reply(ctx, c.evt, text)
+	case "confirm":
+		if !s.ldap.held {
+			return s.reply(ctx, c.evt, "No directory sync is waiting for confirmation.")
+		}
+		s.ldap.confirmNext = true
+		if err := s.audit(ctx, c.evt.Sender.String(), "", "directory_confirm", "held LDAP sync confirmed", nil); err != nil {
+			return err
+		}
+		if err := s.syncLDAP(ctx, true); err != nil {
+			return err
+		}
+		if err := s.reply(ctx, c.evt, "Confirmed and applied: "+s.ldap.lastResult+". Leavers are being removed from clinical rooms now."); err != nil {
+			return err
+		}
+		s.sweepDirectory(ctx)
+		return nil
+	case "sync":
+		if !s.ldapEnabled() {
+			return s.reply(ctx, c.evt, "No LDAP directory is configured (directory.ldap.url). Load the directory with `caldicott directory import staff.csv`.")
+		}
+		if err := s.syncLDAP(ctx, true); err != nil {
+			return err
+		}
+		s.sweepDirectory(ctx)
+		return s.reply(ctx, c.evt, "Directory read: "+orWord(s.ldap.lastResult, "failed; see the notice above")+".")
+	}
+	return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a directory command. Use `!policy directory status`, `confirm` or `sync`.", sub))
+}

@@ -31,6 +31,8 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 		return s.handleMember(ctx, &evt)
 	case evt.Type == event.EventMessage:
 		return s.handleMessage(ctx, &evt)
+	case evt.Type == typeSpaceChild || evt.Type == typeSpaceParent:
+		return s.handleSpaceLink(ctx, &evt)
 	case evt.StateKey != nil && *evt.StateKey == "" && slices.Contains(policy.HardeningEventTypes, evt.Type.Type):
 		return s.handleStateChange(ctx, &evt)
 	default:

@@ -169,7 +169,11 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 
 var ctx = context.Background()
 
-var event_member = event.StateMember
+var (
+	event_member = event.StateMember
+	typeChild    = event.Type{Type: "m.space.child", Class: event.StateEventType}
+	typeParent   = event.Type{Type: "m.space.parent", Class: event.StateEventType}
+)
 
 // botNotices returns the bodies of the bot's recent messages in a room.
 func botNotices(t *testing.T, cli *mautrix.Client, roomID id.RoomID, bot id.UserID) []string {

@@ -1,0 +1,68 @@
+package appservice
+
+import (
+	"context"
+	"fmt"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
+)
+
+var (
+	typeSpaceChild  = event.Type{Type: "m.space.child", Class: event.StateEventType}
+	typeSpaceParent = event.Type{Type: "m.space.parent", Class: event.StateEventType}
+)
+
+// handleSpaceLink removes a link between a space and a room of classes that
+// must not meet (policy.SpaceLinkProblem) and reports it. The link is
+// undone where it was made: m.space.child lives in the space,
+// m.space.parent in the room.
+func (s *Service) handleSpaceLink(ctx context.Context, evt *event.Event) error {
+	if evt.Sender == s.botID || len(evt.Content.Raw) == 0 {
+		return nil // our own removal, or a link already removed
+	}
+	var spaceID, roomID id.RoomID
+	if evt.Type == typeSpaceChild {
+		spaceID, roomID = evt.RoomID, id.RoomID(evt.GetStateKey())
+	} else {
+		spaceID, roomID = id.RoomID(evt.GetStateKey()), evt.RoomID
+	}
+	space, err := s.loadFacts(ctx, spaceID)
+	if err != nil {
+		if isTransient(err) {
+			return err
+		}
+		return nil // the bot is not in the space: it cannot judge
+	}
+	room, err := s.loadFacts(ctx, roomID)
+	if err != nil {
+		if isTransient(err) {
+			return err
+		}
+		return nil
+	}
+	problem := policy.SpaceLinkProblem(space.Class, room.Class)
+	if problem == "" {
+		return nil
+	}
+	where := evt.RoomID
+	text := fmt.Sprintf("%s linked room %s into space %s, but %s. I have removed the link.", evt.Sender, roomID, spaceID, problem)
+	d := policy.Decision{Actions: []policy.Action{
+		{Kind: policy.SetState, Rule: "space_link", EventType: evt.Type.Type, StateKey: evt.GetStateKey(), Content: map[string]any{}, Text: "space link removed", Reason: problem},
+		{Kind: policy.NotifyRoom, Rule: "space_link", Text: text, Reason: problem},
+		{Kind: policy.NotifyManagement, Rule: "space_link", Text: text, Reason: problem},
+	}}
+	if err := s.audit(ctx, evt.Sender.String(), where, "space_link", problem, map[string]any{"space": spaceID.String(), "room": roomID.String()}); err != nil {
+		return err
+	}
+	failures, err := s.execute(ctx, where, evt.Sender.String(), d)
+	if err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return s.notifyManagement(ctx, fmt.Sprintf("I could not remove a forbidden link between space %s and room %s (%s): %v", spaceID, roomID, problem, failures))
+	}
+	return nil
+}

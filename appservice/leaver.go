@@ -15,9 +15,9 @@ import (
 // cmdLeaver records a leaver in the directory and removes them from every
 // clinical room now, rather than at the next sweep.
 func (s *Service) cmdLeaver(ctx context.Context, c *commandContext) error {
-	user := id.UserID(c.cmd.Args[0])
-	if _, _, err := user.Parse(); err != nil || !strings.HasPrefix(string(user), "@") {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a Matrix user ID. Write it in full, e.g. `!policy leaver @jane.doe:%s`.", c.cmd.Args[0], s.cfg.Homeserver.Domain))
+	user, bad := s.parseUserArg(c.cmd.Args[0], "!policy leaver")
+	if bad != "" {
+		return s.reply(ctx, c.evt, bad)
 	}
 	if user.Homeserver() != s.cfg.Homeserver.Domain {
 		return s.reply(ctx, c.evt, fmt.Sprintf("%s is not a user of %s; only their own trust can record them as a leaver.", user, s.cfg.Trust.Name))

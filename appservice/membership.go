@@ -44,18 +44,11 @@ func (s *Service) staffEntry(ctx context.Context, userID string) (entry *policy.
 
 // judgeMember runs the gate for one member of a room and executes the outcome.
 func (s *Service) judgeMember(ctx context.Context, f policy.RoomFacts, userID string, membership policy.Membership, displayName string, mode policy.GateMode, others map[string]string) error {
-	entry, empty, err := s.staffEntry(ctx, userID)
+	j, err := s.joinFacts(ctx, f, userID, membership)
 	if err != nil {
 		return err
 	}
-	d := policy.JudgeMember(policy.MemberCheck{
-		JoinFacts: policy.JoinFacts{
-			UserID: userID, Membership: membership, Class: f.Class,
-			AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams,
-			Entry: entry, DirectoryEmpty: empty,
-		},
-		Mode: mode, DisplayName: displayName, Others: others,
-	}, s.gateRules())
+	d := policy.JudgeMember(policy.MemberCheck{JoinFacts: j, Mode: mode, DisplayName: displayName, Others: others}, s.gateRules())
 	_, err = s.execute(ctx, id.RoomID(f.RoomID), userID, d)
 	return err
 }

@@ -19,7 +19,23 @@ func (s *Service) joinFacts(ctx context.Context, f policy.RoomFacts, userID stri
 	if err != nil {
 		return policy.JoinFacts{}, err
 	}
-	return policy.JoinFacts{UserID: userID, Membership: m, Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, Entry: entry, DirectoryEmpty: empty}, nil
+	held, err := s.heldReason(ctx, userID)
+	if err != nil {
+		return policy.JoinFacts{}, err
+	}
+	return policy.JoinFacts{UserID: userID, Membership: m, Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, Entry: entry, DirectoryEmpty: empty, HeldReason: held}, nil
+}
+
+// heldReason is why a user is held out of clinical rooms, or "".
+func (s *Service) heldReason(ctx context.Context, userID string) (string, error) {
+	h, err := s.store.HoldOf(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", transientError{err}
+	}
+	return h.Reason, nil
 }
 
 // describePerson is how a requester is introduced to room admins.

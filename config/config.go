@@ -74,6 +74,9 @@ type Homeserver struct {
 	Address string `yaml:"address"`
 	// Domain is the homeserver's server_name, the part after ':' in user IDs.
 	Domain string `yaml:"domain"`
+	// AdminToken is the access token of a Dendrite admin account, for
+	// signing out a lost device's user; empty disables that command.
+	AdminToken string `yaml:"admin_token"`
 }
 
 // AppService is the appservice's own HTTP side and identity.

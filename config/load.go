@@ -18,6 +18,7 @@ const (
 	EnvHSToken      = "CALDICOTT_HS_TOKEN"
 	EnvDatabaseURI  = "CALDICOTT_DATABASE_URI"
 	EnvLDAPPassword = "CALDICOTT_LDAP_PASSWORD"
+	EnvAdminToken   = "CALDICOTT_ADMIN_TOKEN"
 )
 
 // Load reads, defaults and validates the config file at path.
@@ -58,6 +59,9 @@ func (c *Config) applyEnv() {
 	}
 	if v := os.Getenv(EnvDatabaseURI); v != "" {
 		c.Database.URI = v
+	}
+	if v := os.Getenv(EnvAdminToken); v != "" {
+		c.Homeserver.AdminToken = v
 	}
 	if v := os.Getenv(EnvLDAPPassword); v != "" {
 		c.Directory.LDAP.BindPassword = v

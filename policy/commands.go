@@ -57,6 +57,9 @@ var CommandSpecs = []CommandSpec{
 	{Name: "approve", Usage: "!policy approve @user:server", Summary: "Room admins: let in someone who asked to join or was invited by a member.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "deny", Usage: "!policy deny @user:server [reason]", Summary: "Room admins: turn down a request; the person is told, with your reason.", MinArgs: 1, MaxArgs: -1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "directory", Usage: "!policy directory [status|confirm|sync]", Summary: "IG admins: the staff directory's state; confirm a held sync; read LDAP now.", MaxArgs: 1, Place: InManagement, Needs: IGAdmin},
+	{Name: "lost-device", Usage: "!policy lost-device @user:server", Summary: "IG admins: sign out every device of someone whose phone is lost, and hold them out of clinical rooms.", MinArgs: 1, MaxArgs: 1, Place: InManagement, Needs: IGAdmin},
+	{Name: "release", Usage: "!policy release @user:server", Summary: "IG admins: let someone held out of clinical rooms back in.", MinArgs: 1, MaxArgs: 1, Place: InManagement, Needs: IGAdmin},
+	{Name: "report", Usage: "!policy report", Summary: "IG admins: rooms by class, non-compliant rooms, waiting requests, held people and the directory.", Place: InManagement, Needs: IGAdmin},
 	{Name: "leaver", Usage: "!policy leaver @user:server [reason]", Summary: "IG admins: record that someone has left and remove them from every clinical room now.", MinArgs: 1, MaxArgs: -1, Place: InManagement, Needs: IGAdmin},
 }
 

@@ -28,6 +28,9 @@ type JoinFacts struct {
 	AllowedTeams []string
 	// Entry is the user's own-trust directory entry; nil when not found.
 	Entry *StaffEntry
+	// HeldReason is set when the person is held out of clinical rooms
+	// (e.g. after a lost device) until an IG admin releases them.
+	HeldReason string
 	// DirectoryEmpty is true when the trust's directory has nobody in it
 	// (never synced, or a broken sync): the gate then removes no one of our
 	// own trust rather than everyone.
@@ -67,6 +70,7 @@ const (
 	GateTeamNotAllowed   = "team_not_allowed"
 	GateDirectoryMissing = "directory_empty"
 	GateEligible         = "eligible"
+	GateHeld             = "held"
 )
 
 // JoinGate decides whether a joiner (or invitee) may be in a room.
@@ -91,6 +95,9 @@ func JoinGate(j JoinFacts, g GateRules) GateDecision {
 			return GateDecision{Allow: true, Rule: GateFederatedTrust}
 		}
 		return GateDecision{Rule: GateOutsideServer, Reason: fmt.Sprintf("Accounts on %s are personal accounts or belong to an organisation outside this federation of trusts, so they cannot join clinical rooms. Use your NHS trust's Matrix account.", orWord(server, "that server"))}
+	}
+	if j.HeldReason != "" {
+		return GateDecision{Rule: GateHeld, Reason: fmt.Sprintf("You are held out of the clinical rooms of %s: %s. Your IG team will let you back once you have verified your identity.", g.TrustName, j.HeldReason)}
 	}
 	if j.Entry == nil {
 		if j.DirectoryEmpty {

@@ -38,6 +38,7 @@ func TestJoinGate(t *testing.T) {
 		{"empty directory fails safe", JoinFacts{UserID: "@alice:trust-a.nhs.uk", Class: Clinical, DirectoryEmpty: true}, true, GateDirectoryMissing, ""},
 		{"suspended", JoinFacts{UserID: "@alice:trust-a.nhs.uk", Class: Clinical, Entry: entry(StatusSuspended, "Consultant", "")}, false, GateSuspended, "lists your account as suspended"},
 		{"left", JoinFacts{UserID: "@alice:trust-a.nhs.uk", Class: Clinical, Entry: entry(StatusLeft, "Consultant", "")}, false, GateLeft, "you have left the trust"},
+		{"held after a lost device", JoinFacts{UserID: "@alice:trust-a.nhs.uk", Class: Clinical, HeldReason: "devices signed out after a lost device", Entry: entry(StatusActive, "Consultant", "")}, false, GateHeld, "held out of the clinical rooms of Trust A: devices signed out"},
 		{"personal server", JoinFacts{UserID: "@alice:matrix.org", Class: Clinical}, false, GateOutsideServer, "Accounts on matrix.org are personal accounts"},
 		{"server with same host, other port", JoinFacts{UserID: "@x:trust-a.nhs.uk:8448", Class: Clinical}, false, GateOutsideServer, "trust-a.nhs.uk:8448"},
 		{"federated trust by host", JoinFacts{UserID: "@bob:trust-b.nhs.uk", Class: Clinical}, true, GateFederatedTrust, ""},

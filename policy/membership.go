@@ -91,6 +91,8 @@ func gateSummary(rule string) string {
 		return "role not allowed in this room"
 	case GateTeamNotAllowed:
 		return "team not allowed in this room"
+	case GateHeld:
+		return "held out of clinical rooms by the IG team"
 	}
 	return rule
 }

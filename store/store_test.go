@@ -356,3 +356,28 @@ func TestAccessRequests(t *testing.T) {
 		}
 	})
 }
+
+func TestHolds(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if _, err := s.HoldOf(ctx, "@u:a"); err != ErrNotFound {
+			t.Fatalf("no hold: %v", err)
+		}
+		if err := s.AddHold(ctx, Hold{UserID: "@u:a", Reason: "lost device", HeldBy: "@ig:a"}); err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.HoldOf(ctx, "@u:a")
+		if err != nil || h.Reason != "lost device" || h.HeldBy != "@ig:a" {
+			t.Fatalf("HoldOf = %+v %v", h, err)
+		}
+		if all, _ := s.Holds(ctx); len(all) != 1 {
+			t.Fatalf("Holds = %v", all)
+		}
+		if err := s.ReleaseHold(ctx, "@u:a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ReleaseHold(ctx, "@u:a"); err != ErrNotFound {
+			t.Fatalf("second release: %v", err)
+		}
+	})
+}

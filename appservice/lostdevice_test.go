@@ -1,0 +1,69 @@
+package appservice_test
+
+import (
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/store"
+)
+
+// TestLostDevice: the remote-wipe answer signs out every device through
+// Dendrite's admin API and holds the person out of clinical rooms until released.
+func TestLostDevice(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", "")
+	admin := tr.hs.RegisterUser(t, "operator", true)
+	tr.cfg.Homeserver.AdminToken = admin.AccessToken
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	dave := tr.hs.RegisterUser(t, "dave", false)
+	ig := tr.hs.RegisterUser(t, "ig", false)
+	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: alice.UserID.String(), Name: "Alice Smith", Status: "active", Source: "csv"},
+		{UserID: dave.UserID.String(), Name: "Dave Patel", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mgmt := tr.svc.ManagementRoom()
+	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
+		t.Fatal(err)
+	}
+	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{dave.UserID}})
+	setPower(t, alice, room, bot, 100)
+	say(t, alice, room, "!policy classify clinical")
+	checkHardened(t, alice, room, tr)
+	if _, err := dave.JoinRoomByID(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+
+	say(t, ig, mgmt, "!policy lost-device "+dave.UserID.String())
+	waitForNotice(t, ig, mgmt, bot, "Every device of "+dave.UserID.String()+" has been signed out", "removed from 1 clinical room(s)")
+	if _, err := dave.Whoami(ctx); err == nil || !strings.Contains(err.Error(), "M_UNKNOWN_TOKEN") {
+		t.Fatalf("dave's session still works after lost-device: %v", err)
+	}
+	waitMembership(t, alice, room, dave.UserID, "leave")
+	if reason := memberReason(t, alice, room, dave.UserID); !strings.Contains(reason, "held out of the clinical rooms of Trust A") {
+		t.Errorf("dave told %q", reason)
+	}
+
+	say(t, ig, mgmt, "!policy report")
+	waitForNotice(t, ig, mgmt, bot, "Caldicott report for Trust A", "Rooms: 1 clinical", "Held out of clinical rooms: "+dave.UserID.String(), "Staff directory: 2 active.")
+
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dave.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	waitMembership(t, alice, room, dave.UserID, "leave")
+
+	say(t, ig, mgmt, "!policy release "+dave.UserID.String())
+	waitForNotice(t, ig, mgmt, bot, dave.UserID.String()+" may join clinical rooms again")
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dave.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	waitMembership(t, alice, room, dave.UserID, "invite")
+
+	say(t, ig, mgmt, "!policy lost-device dave")
+	waitForNotice(t, ig, mgmt, bot, `"dave" is not a Matrix user ID`)
+}

@@ -26,18 +26,21 @@ type commandHandler func(ctx context.Context, c *commandContext) error
 
 func (s *Service) commandHandlers() map[string]commandHandler {
 	return map[string]commandHandler{
-		"help":        s.cmdHelp,
-		"status":      s.cmdStatus,
-		"classify":    s.cmdClassify,
-		"new-room":    s.cmdNewRoom,
-		"leaver":      s.cmdLeaver,
-		"request":     s.cmdRequest,
-		"approve":     s.cmdApprove,
-		"deny":        s.cmdDeny,
-		"directory":   s.cmdDirectory,
-		"lost-device": s.cmdLostDevice,
-		"release":     s.cmdRelease,
-		"report":      s.cmdReport,
+		"help":            s.cmdHelp,
+		"status":          s.cmdStatus,
+		"classify":        s.cmdClassify,
+		"new-room":        s.cmdNewRoom,
+		"leaver":          s.cmdLeaver,
+		"request":         s.cmdRequest,
+		"approve":         s.cmdApprove,
+		"deny":            s.cmdDeny,
+		"directory":       s.cmdDirectory,
+		"lost-device":     s.cmdLostDevice,
+		"release":         s.cmdRelease,
+		"report":          s.cmdReport,
+		"review":          s.cmdReview,
+		"review-interval": s.cmdReviewInterval,
+		"remove":          s.cmdRemove,
 	}
 }
 

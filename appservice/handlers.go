@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -84,6 +85,10 @@ func (s *Service) handleMessage(ctx context.Context, evt *event.Event) error {
 	if evt.Sender == s.botID {
 		return nil
 	}
+	// Activity feeds the membership review's "last active"; only the time is kept.
+	if err := s.store.TouchActivity(ctx, evt.RoomID.String(), evt.Sender.String(), time.UnixMilli(evt.Timestamp)); err != nil {
+		return transientError{err}
+	}
 	msg := evt.Content.AsMessage()
 	if msg.MsgType != event.MsgText {
 		return nil
@@ -159,6 +164,11 @@ func (s *Service) enforce(ctx context.Context, f policy.RoomFacts, cause policy.
 }
 
 func (s *Service) savePolicy(ctx context.Context, f policy.RoomFacts, problems []string, by string) error {
+	if f.Class == policy.Clinical {
+		if err := s.store.EnsureReview(ctx, f.RoomID, s.cfg.Review.Interval.Duration); err != nil {
+			return transientError{err}
+		}
+	}
 	if err := s.store.SaveRoomPolicy(ctx, store.RoomPolicy{
 		RoomID: f.RoomID, Class: string(f.Class), Compliant: len(problems) == 0, Problems: problems, ClassifiedBy: by,
 	}); err != nil {

@@ -51,6 +51,8 @@ func (s *Service) runWorker(ctx context.Context) error {
 	defer prune.Stop()
 	sweep := time.NewTicker(s.cfg.Directory.SyncInterval.Duration)
 	defer sweep.Stop()
+	reviews := time.NewTicker(s.cfg.Review.CheckInterval.Duration)
+	defer reviews.Stop()
 	for {
 		s.drainInbox(ctx)
 		select {
@@ -60,6 +62,8 @@ func (s *Service) runWorker(ctx context.Context) error {
 		case <-time.After(pollInterval):
 		case <-reconcileTick:
 			s.reconcileAll(ctx)
+		case <-reviews.C:
+			s.runReviews(ctx)
 		case <-sweep.C:
 			if err := s.syncLDAP(ctx, false); err != nil {
 				s.log.Error().Err(err).Msg("Directory sync")

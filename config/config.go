@@ -13,6 +13,7 @@ type Config struct {
 	Federation Federation `yaml:"federation"`
 	Policy     Policy     `yaml:"policy"`
 	Directory  Directory  `yaml:"directory"`
+	Review     Review     `yaml:"review"`
 	Bridges    Bridges    `yaml:"bridges"`
 	Logging    Logging    `yaml:"logging"`
 }
@@ -59,6 +60,21 @@ type LDAPAttributes struct {
 	// Status holds active/suspended/left; "userAccountControl" reads Active
 	// Directory's disabled flag instead.
 	Status string `yaml:"status"`
+}
+
+// Review schedules clinical rooms' membership reviews.
+type Review struct {
+	// Interval between reviews of a room, unless the room sets its own.
+	Interval Duration `yaml:"interval"`
+	// Grace is how long room admins have to confirm before the management room is told.
+	Grace Duration `yaml:"grace"`
+	// RemovalAfter, after escalation, removes members of an unconfirmed
+	// review who are not room admins; 0 turns removal off.
+	RemovalAfter Duration `yaml:"removal_after"`
+	// InactiveAfter flags members in the review who have not posted for this long.
+	InactiveAfter Duration `yaml:"inactive_after"`
+	// CheckInterval is how often the schedule is looked at.
+	CheckInterval Duration `yaml:"check_interval"`
 }
 
 // Bridges lists the trust's bridges to other messaging apps.

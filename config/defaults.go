@@ -51,6 +51,19 @@ func (c *Config) applyDefaults() {
 	setDefault(&l.Attributes.Team, "ou")
 	setDefault(&l.Attributes.Registration, "employeeNumber")
 	setDefault(&l.Attributes.Status, "employeeType")
+	r := &c.Review
+	if r.Interval.Duration == 0 {
+		r.Interval.Duration = 90 * 24 * time.Hour
+	}
+	if r.Grace.Duration == 0 {
+		r.Grace.Duration = 7 * 24 * time.Hour
+	}
+	if r.InactiveAfter.Duration == 0 {
+		r.InactiveAfter.Duration = 30 * 24 * time.Hour
+	}
+	if r.CheckInterval.Duration == 0 {
+		r.CheckInterval.Duration = 10 * time.Minute
+	}
 	setDefault(&c.Logging.Level, "info")
 	setDefault(&c.Logging.Format, "json")
 }

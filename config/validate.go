@@ -152,6 +152,12 @@ func (c *Config) Validate() error {
 			add("directory.ldap.attributes.name", "is required")
 		}
 	}
+	if c.Review.Interval.Duration < time.Hour {
+		add("review.interval", "%s is too short; at least 1h", c.Review.Interval.Duration)
+	}
+	if c.Review.CheckInterval.Duration < time.Second {
+		add("review.check_interval", "%s is too short; at least 1s", c.Review.CheckInterval.Duration)
+	}
 	for i, path := range c.Bridges.Registrations {
 		if _, err := bridgeNamespaces(path); err != nil {
 			add(fmt.Sprintf("bridges.registrations[%d]", i), "%v", err)

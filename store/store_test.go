@@ -381,3 +381,44 @@ func TestHolds(t *testing.T) {
 		}
 	})
 }
+
+func TestReviews(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		now := time.Now()
+		if err := s.EnsureReview(ctx, "!r:a", 90*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EnsureReview(ctx, "!r:a", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.ReviewOf(ctx, "!r:a")
+		if err != nil || r.Interval != 90*24*time.Hour || !r.Started.IsZero() || r.NextDue.Before(now.Add(89*24*time.Hour)) {
+			t.Fatalf("review = %+v %v", r, err)
+		}
+		if due, _ := s.ActiveReviews(ctx, now); len(due) != 0 {
+			t.Fatalf("not-yet-due review listed: %v", due)
+		}
+		r.NextDue = now.Add(-time.Minute)
+		if err := s.SaveReview(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := s.ActiveReviews(ctx, now); len(due) != 1 {
+			t.Fatalf("due review not listed: %v", due)
+		}
+		r.NextDue, r.Started, r.Escalated = now.Add(time.Hour), now, true
+		_ = s.SaveReview(ctx, r)
+		if due, _ := s.ActiveReviews(ctx, now); len(due) != 1 || !due[0].Escalated {
+			t.Fatalf("open review not listed: %v", due)
+		}
+		if _, err := s.ReviewOf(ctx, "!none:a"); err != ErrNotFound {
+			t.Fatalf("missing review: %v", err)
+		}
+		_ = s.TouchActivity(ctx, "!r:a", "@u:a", now)
+		_ = s.TouchActivity(ctx, "!r:a", "@u:a", now.Add(-time.Hour)) // older: ignored
+		act, err := s.Activity(ctx, "!r:a")
+		if err != nil || act["@u:a"].UnixMilli() != now.UnixMilli() {
+			t.Fatalf("activity = %v %v", act, err)
+		}
+	})
+}

@@ -1,0 +1,245 @@
+package appservice
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+func (s *Service) reviewTimes() policy.ReviewTimes {
+	return policy.ReviewTimes{Grace: s.cfg.Review.Grace.Duration, RemovalAfter: s.cfg.Review.RemovalAfter.Duration}
+}
+
+// runReviews moves every due or open review on by one step.
+func (s *Service) runReviews(ctx context.Context) {
+	now := s.now()
+	reviews, err := s.store.ActiveReviews(ctx, now)
+	if err != nil {
+		s.log.Error().Err(err).Msg("Cannot read review schedule")
+		return
+	}
+	for _, r := range reviews {
+		if ctx.Err() != nil {
+			return
+		}
+		step := policy.NextReviewStep(policy.ReviewState{NextDue: r.NextDue, Started: r.Started, Escalated: r.Escalated}, s.reviewTimes(), now)
+		if step == policy.ReviewNothing {
+			continue
+		}
+		if err := s.reviewStep(ctx, r, step); err != nil {
+			s.log.Warn().Err(err).Str("room_id", r.RoomID).Msg("Review step failed; will retry")
+		}
+	}
+}
+
+func (s *Service) reviewStep(ctx context.Context, r store.Review, step policy.ReviewStep) error {
+	roomID := id.RoomID(r.RoomID)
+	f, err := s.loadFacts(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	if f.Class != policy.Clinical {
+		// No longer clinical: nothing to review until it is again.
+		r.Started, r.Escalated, r.NextDue = time.Time{}, false, s.now().Add(r.Interval)
+		return s.store.SaveReview(ctx, r)
+	}
+	switch step {
+	case policy.ReviewStart:
+		return s.startReview(ctx, f, r, s.botID.String())
+	case policy.ReviewEscalate:
+		r.Escalated = true
+		if err := s.store.SaveReview(ctx, r); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, s.botID.String(), roomID, "review_escalated", fmt.Sprintf("review started %s not confirmed within %s", r.Started.UTC().Format(time.RFC3339), config.FormatDuration(s.cfg.Review.Grace.Duration)), nil); err != nil {
+			return err
+		}
+		if err := s.sendNotice(ctx, roomID, "Reminder: this room's membership review has not been confirmed. Room admins: `!policy review confirm` once the member list is right. I have told the trust's IG team."); err != nil {
+			return err
+		}
+		return s.notifyManagement(ctx, fmt.Sprintf("The membership review of clinical room %s, started %s, has not been confirmed by its admins.", roomID, r.Started.UTC().Format("2006-01-02")))
+	case policy.ReviewRemoveUnconfirmed:
+		members, err := s.memberNames(ctx, roomID)
+		if err != nil {
+			return err
+		}
+		var d policy.Decision
+		for uid := range members {
+			if uid == s.botID.String() || policy.IsRoomAdmin(uid, f.PowerLevels, s.isIGAdmin(id.UserID(uid))) {
+				continue
+			}
+			d.Actions = append(d.Actions, policy.Action{Kind: policy.Kick, Rule: "review_unconfirmed", UserID: uid,
+				Text: "The membership review of this clinical room was not confirmed by its admins in time, so its members were removed. Ask a room admin to invite you back.", Reason: "review not confirmed by the deadline"})
+		}
+		if _, err := s.execute(ctx, roomID, s.botID.String(), d); err != nil {
+			return err
+		}
+		r.Started, r.Escalated, r.NextDue = time.Time{}, false, s.now().Add(r.Interval)
+		if err := s.store.SaveReview(ctx, r); err != nil {
+			return err
+		}
+		return s.notifyManagement(ctx, fmt.Sprintf("The membership review of clinical room %s was never confirmed; I removed its %d member(s) who are not room admins.", roomID, len(d.Actions)))
+	}
+	return nil
+}
+
+// startReview posts the member list, with identities and last activity, for
+// the room's admins to confirm.
+func (s *Service) startReview(ctx context.Context, f policy.RoomFacts, r store.Review, by string) error {
+	roomID := id.RoomID(f.RoomID)
+	members, err := s.memberNames(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	activity, err := s.store.Activity(ctx, f.RoomID)
+	if err != nil {
+		return transientError{err}
+	}
+	now := s.now()
+	ids := make([]string, 0, len(members))
+	for uid := range members {
+		if uid != s.botID.String() {
+			ids = append(ids, uid)
+		}
+	}
+	sort.Strings(ids)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Membership review of this clinical room (%d members). Is everyone here someone who should be?\n", len(ids))
+	for _, uid := range ids {
+		j, err := s.joinFacts(ctx, f, uid, policy.MembershipJoin)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "• %s", describePerson(j, s.cfg.Trust.Name))
+		if policy.IsRoomAdmin(uid, f.PowerLevels, false) {
+			b.WriteString(" — room admin")
+		}
+		last, seen := activity[uid]
+		switch {
+		case !seen:
+			b.WriteString(" — no messages seen")
+		case policy.Inactive(last, now, s.cfg.Review.InactiveAfter.Duration):
+			fmt.Fprintf(&b, " — ⚠ inactive since %s", last.UTC().Format("2006-01-02"))
+		default:
+			fmt.Fprintf(&b, " — last active %s", last.UTC().Format("2006-01-02"))
+		}
+		if j.Entry == nil && id.UserID(uid).Homeserver() == s.cfg.Homeserver.Domain {
+			b.WriteString(" — ⚠ not in the staff directory")
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "Room admins: `!policy review confirm` if this is right, or `!policy remove @user [reason]` for anyone who should not be here. Unconfirmed after %s, the review goes to the trust's IG team.", config.FormatDuration(s.cfg.Review.Grace.Duration))
+	r.Started, r.Escalated = now, false
+	if err := s.store.SaveReview(ctx, r); err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, by, roomID, "review_started", fmt.Sprintf("membership review of %d members started", len(ids)), nil); err != nil {
+		return err
+	}
+	return s.sendNotice(ctx, roomID, strings.TrimSpace(b.String()))
+}
+
+// roomReview returns the room's schedule, creating it if missing.
+func (s *Service) roomReview(ctx context.Context, roomID string) (store.Review, error) {
+	if err := s.store.EnsureReview(ctx, roomID, s.cfg.Review.Interval.Duration); err != nil {
+		return store.Review{}, transientError{err}
+	}
+	r, err := s.store.ReviewOf(ctx, roomID)
+	if err != nil {
+		return r, transientError{err}
+	}
+	return r, nil
+}
+
+func (s *Service) cmdReview(ctx context.Context, c *commandContext) error {
+	if c.facts.Class != policy.Clinical {
+		return s.reply(ctx, c.evt, "Membership reviews are for clinical rooms; this room is "+orWord(string(c.facts.Class), "not classified")+".")
+	}
+	r, err := s.roomReview(ctx, c.facts.RoomID)
+	if err != nil {
+		return err
+	}
+	if len(c.cmd.Args) == 0 {
+		if !r.Started.IsZero() {
+			return s.reply(ctx, c.evt, fmt.Sprintf("A review is already open since %s. Confirm it with `!policy review confirm`.", r.Started.UTC().Format("2006-01-02 15:04")))
+		}
+		return s.startReview(ctx, c.facts, r, c.evt.Sender.String())
+	}
+	if strings.ToLower(c.cmd.Args[0]) != "confirm" {
+		return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a review command. Use `!policy review` to start one or `!policy review confirm` to confirm it.", c.cmd.Args[0]))
+	}
+	if r.Started.IsZero() {
+		return s.reply(ctx, c.evt, "No review is open in this room. Start one with `!policy review`.")
+	}
+	now := s.now()
+	r.Started, r.Escalated, r.LastConfirmed, r.LastConfirmedBy, r.NextDue = time.Time{}, false, now, c.evt.Sender.String(), now.Add(r.Interval)
+	if err := s.store.SaveReview(ctx, r); err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "review_confirmed", "member list confirmed", nil); err != nil {
+		return err
+	}
+	return s.reply(ctx, c.evt, fmt.Sprintf("Thank you: the member list is confirmed by %s. The next review is due on %s.", c.evt.Sender, r.NextDue.UTC().Format("2006-01-02")))
+}
+
+func (s *Service) cmdReviewInterval(ctx context.Context, c *commandContext) error {
+	d, err := config.ParseDuration(c.cmd.Args[0])
+	if err != nil || d < 24*time.Hour || d > 366*24*time.Hour {
+		return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a review interval between 1d and 366d. Write it in days, e.g. `!policy review-interval 30d`.", c.cmd.Args[0]))
+	}
+	r, err := s.roomReview(ctx, c.facts.RoomID)
+	if err != nil {
+		return err
+	}
+	from := r.LastConfirmed
+	if from.IsZero() {
+		from = s.now()
+	}
+	r.Interval, r.NextDue = d, from.Add(d)
+	if err := s.store.SaveReview(ctx, r); err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "review_interval", "review interval set to "+config.FormatDuration(d), nil); err != nil {
+		return err
+	}
+	return s.reply(ctx, c.evt, fmt.Sprintf("This room's membership will be reviewed every %s; the next review is due on %s.", config.FormatDuration(d), r.NextDue.UTC().Format("2006-01-02")))
+}
+
+func (s *Service) cmdRemove(ctx context.Context, c *commandContext) error {
+	user, bad := s.parseUserArg(c.cmd.Args[0], "!policy remove")
+	if bad != "" {
+		return s.reply(ctx, c.evt, bad)
+	}
+	members, err := s.memberNames(ctx, c.evt.RoomID)
+	if err != nil {
+		return err
+	}
+	if _, ok := members[user.String()]; !ok {
+		return s.reply(ctx, c.evt, fmt.Sprintf("%s is not a member of this room.", user))
+	}
+	if user == s.botID {
+		return s.reply(ctx, c.evt, "I cannot remove myself: a clinical room needs me to stay protected.")
+	}
+	reason := strings.Join(c.cmd.Args[1:], " ")
+	text := fmt.Sprintf("Removed from this clinical room by %s", c.evt.Sender)
+	if reason != "" {
+		text += ": " + reason
+	}
+	d := policy.Decision{Actions: []policy.Action{{Kind: policy.Kick, Rule: "removed_by_admin", UserID: user.String(), Text: text, Reason: "removed by " + c.evt.Sender.String() + "; " + orWord(reason, "no reason given")}}}
+	failures, err := s.execute(ctx, c.evt.RoomID, c.evt.Sender.String(), d)
+	if err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return s.reply(ctx, c.evt, strings.Join(failures, " "))
+	}
+	return s.reply(ctx, c.evt, fmt.Sprintf("I have removed %s.", user))
+}

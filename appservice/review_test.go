@@ -105,4 +105,3 @@ func TestMembershipReview(t *testing.T) {
 		waitForNotice(t, ig, mgmt, bot, "was never confirmed; I removed its 1 member(s)")
 	})
 }
-

@@ -45,6 +45,10 @@ type Service struct {
 
 	bridgeNamespaces []*regexp.Regexp
 	ldap             ldapState
+	// userChanged carries people whose directory standing changed (SCIM)
+	// to the worker, which checks their clinical rooms.
+	userChanged chan string
+	scim        http.Handler
 }
 
 // New builds a Service from config and an open store; Run starts it.
@@ -85,12 +89,16 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		ready:   make(chan struct{}),
 
 		bridgeNamespaces: bridgeNS,
+		userChanged:      make(chan string, 256),
 		req: policy.Requirements{
 			BotUserID:         cfg.BotUserID(),
 			OwnServer:         cfg.Homeserver.Domain,
 			FederationServers: cfg.Federation.Servers,
 			HistoryVisibility: cfg.Policy.ClinicalHistoryVisibility,
 		},
+	}
+	if s.scim, err = s.scimHandler(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -105,6 +113,7 @@ func (s *Service) Handler() http.Handler {
 	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	r.Handle("/_matrix/*", s.as.Router)
+	r.Handle("/scim/*", s.scim)
 	return r
 }
 

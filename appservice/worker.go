@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"maunium.net/go/mautrix/id"
+
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -62,6 +64,10 @@ func (s *Service) runWorker(ctx context.Context) error {
 		case <-time.After(pollInterval):
 		case <-reconcileTick:
 			s.reconcileAll(ctx)
+		case user := <-s.userChanged:
+			if _, err := s.removeFromClinicalRooms(ctx, id.UserID(user)); err != nil {
+				s.log.Warn().Err(err).Msg("Could not check a changed person's rooms; the sweep will")
+			}
 		case <-reviews.C:
 			s.runReviews(ctx)
 		case <-sweep.C:

@@ -30,6 +30,14 @@ type Directory struct {
 	HoldMinRemovals int `yaml:"hold_min_removals"`
 	// LDAP syncs the directory from LDAP or Active Directory; off when URL is empty.
 	LDAP LDAP `yaml:"ldap"`
+	// SCIM lets an identity provider push staff; off when Token is empty.
+	SCIM SCIM `yaml:"scim"`
+}
+
+// SCIM is the SCIM 2.0 provisioning endpoint (/scim/v2/Users).
+type SCIM struct {
+	// Token is the bearer token the identity provider presents.
+	Token string `yaml:"token"`
 }
 
 // LDAP is an LDAP/Active Directory source for the staff directory.

@@ -19,6 +19,7 @@ const (
 	EnvDatabaseURI  = "CALDICOTT_DATABASE_URI"
 	EnvLDAPPassword = "CALDICOTT_LDAP_PASSWORD"
 	EnvAdminToken   = "CALDICOTT_ADMIN_TOKEN"
+	EnvSCIMToken    = "CALDICOTT_SCIM_TOKEN"
 )
 
 // Load reads, defaults and validates the config file at path.
@@ -59,6 +60,9 @@ func (c *Config) applyEnv() {
 	}
 	if v := os.Getenv(EnvDatabaseURI); v != "" {
 		c.Database.URI = v
+	}
+	if v := os.Getenv(EnvSCIMToken); v != "" {
+		c.Directory.SCIM.Token = v
 	}
 	if v := os.Getenv(EnvAdminToken); v != "" {
 		c.Homeserver.AdminToken = v

@@ -1,0 +1,70 @@
+package appservice_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+)
+
+// TestSCIMProvisioning: an identity provider provisions and disables staff
+// over SCIM on Caldicott's own listener; disabling someone removes them from
+// clinical rooms at once, not at the next sweep.
+func TestSCIMProvisioning(t *testing.T) {
+	token := strings.Repeat("s", 40)
+	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf("directory: {scim: {token: %q}}\n", token))
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	dave := tr.hs.RegisterUser(t, "dave", false)
+	server := tr.hs.ServerName
+	scim := func(method, path, body, auth string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, tr.cfg.AppService.Address+"/scim/v2"+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/scim+json")
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	user := func(local, name string) string {
+		return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s@trust-a.example","displayName":%q,"title":"Staff Nurse","active":true}`, local, name)
+	}
+	if code := scim("POST", "/Users", user("alice", "Alice Smith"), "wrong"); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+	for local, name := range map[string]string{"alice": "Alice Smith", "dave": "Dave Patel"} {
+		if code := scim("POST", "/Users", user(local, name), token); code != 201 {
+			t.Fatalf("provision %s: %d", local, code)
+		}
+	}
+	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{dave.UserID}})
+	setPower(t, alice, room, bot, 100)
+	say(t, alice, room, "!policy classify clinical")
+	checkHardened(t, alice, room, tr)
+	if _, err := dave.JoinRoomByID(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	waitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: Dave Patel · Staff Nurse · Trust A.")
+
+	start := time.Now()
+	patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`
+	if code := scim("PATCH", "/Users/"+url.PathEscape("@dave:"+server), patch, token); code != 200 {
+		t.Fatalf("disable dave: %d", code)
+	}
+	waitGone(t, alice, room, dave.UserID, 10*time.Second)
+	t.Logf("disabled over SCIM, removed %s later (sweep interval is 5 min)", time.Since(start).Round(time.Millisecond))
+	if reason := memberReason(t, alice, room, dave.UserID); !strings.Contains(reason, "suspended") {
+		t.Errorf("dave told %q", reason)
+	}
+}

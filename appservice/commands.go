@@ -41,6 +41,9 @@ func (s *Service) commandHandlers() map[string]commandHandler {
 		"review":          s.cmdReview,
 		"review-interval": s.cmdReviewInterval,
 		"remove":          s.cmdRemove,
+		"roles":           s.cmdRoomOption,
+		"teams":           s.cmdRoomOption,
+		"auto-approve":    s.cmdRoomOption,
 	}
 }
 

@@ -5,6 +5,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
 )
 
 // cmdReport summarises the trust's rooms and people for IG admins.
@@ -29,6 +34,31 @@ func (s *Service) cmdReport(ctx context.Context, c *commandContext) error {
 	} else {
 		fmt.Fprintf(&b, "%d room(s) NOT compliant:\n%s\n", len(bad), strings.Join(bad, "\n"))
 	}
+	reviews, err := s.store.ActiveReviews(ctx, s.now())
+	if err != nil {
+		return transientError{err}
+	}
+	var overdue []string
+	for _, r := range reviews {
+		switch {
+		case r.Escalated:
+			overdue = append(overdue, fmt.Sprintf("• %s: review open since %s, escalated", r.RoomID, r.Started.UTC().Format("2006-01-02")))
+		case !r.Started.IsZero():
+			overdue = append(overdue, fmt.Sprintf("• %s: review open since %s", r.RoomID, r.Started.UTC().Format("2006-01-02")))
+		default:
+			overdue = append(overdue, fmt.Sprintf("• %s: review due since %s", r.RoomID, r.NextDue.UTC().Format("2006-01-02")))
+		}
+	}
+	if len(overdue) > 0 {
+		fmt.Fprintf(&b, "Membership reviews waiting:\n%s\n", strings.Join(overdue, "\n"))
+	} else {
+		b.WriteString("No membership review is waiting.\n")
+	}
+	if odd, err := s.membersOutsideDirectory(ctx, rooms); err != nil {
+		return err
+	} else if len(odd) > 0 {
+		fmt.Fprintf(&b, "Members of clinical rooms the directory does not vouch for:\n%s\n", strings.Join(odd, "\n"))
+	}
 	holds, err := s.store.Holds(ctx)
 	if err != nil {
 		return transientError{err}
@@ -51,4 +81,41 @@ func (s *Service) cmdReport(ctx context.Context, c *commandContext) error {
 	sort.Strings(statuses)
 	fmt.Fprintf(&b, "Staff directory: %s.", orWord(strings.Join(statuses, ", "), "empty"))
 	return s.reply(ctx, c.evt, b.String())
+}
+
+// membersOutsideDirectory lists own-trust members of clinical rooms whom the
+// directory does not show as active (missing, suspended or left): people the
+// periodic sweep keeps but an IG admin should look at.
+func (s *Service) membersOutsideDirectory(ctx context.Context, rooms []store.RoomPolicy) ([]string, error) {
+	var out []string
+	for _, r := range rooms {
+		if r.Class != string(policy.Clinical) {
+			continue
+		}
+		members, err := s.memberNames(ctx, id.RoomID(r.RoomID))
+		if err != nil {
+			continue // the bot may have left; the room shows as non-compliant elsewhere
+		}
+		ids := make([]string, 0, len(members))
+		for uid := range members {
+			ids = append(ids, uid)
+		}
+		sort.Strings(ids)
+		for _, uid := range ids {
+			if uid == s.botID.String() || id.UserID(uid).Homeserver() != s.cfg.Homeserver.Domain {
+				continue
+			}
+			entry, _, err := s.staffEntry(ctx, uid)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case entry == nil:
+				out = append(out, fmt.Sprintf("• %s in %s: not in the staff directory", uid, r.RoomID))
+			case entry.Status != policy.StatusActive:
+				out = append(out, fmt.Sprintf("• %s in %s: %s in the staff directory", uid, r.RoomID, entry.Status))
+			}
+		}
+	}
+	return out, nil
 }

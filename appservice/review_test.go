@@ -68,6 +68,8 @@ func TestMembershipReview(t *testing.T) {
 			}
 		}
 		waitForNotice(t, ig, mgmt, bot, "The membership review of clinical room "+room.String())
+		say(t, ig, mgmt, "!policy report")
+		waitForNotice(t, ig, mgmt, bot, "Membership reviews waiting:", room.String()+": review open since", "escalated")
 		waitForNotice(t, alice, room, bot, "Reminder: this room's membership review has not been confirmed")
 		say(t, dave, room, "!policy review confirm")
 		waitForNotice(t, alice, room, bot, "You need power level 50")

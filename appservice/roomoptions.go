@@ -1,0 +1,72 @@
+package appservice
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/caldicott/caldicott/policy"
+)
+
+// cmdRoomOption sets who may be in a clinical room (roles, teams) and
+// whether eligible requesters are let in without an admin, by rewriting the
+// room's org.caldicott.policy state event with the class kept.
+func (s *Service) cmdRoomOption(ctx context.Context, c *commandContext) error {
+	f := c.facts
+	if f.Class != policy.Clinical {
+		return s.reply(ctx, c.evt, "These options are for clinical rooms; classify the room first with `!policy classify clinical`.")
+	}
+	content := policy.PolicyContent{Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, AutoApprove: f.AutoApprove}
+	arg := strings.TrimSpace(strings.Join(c.cmd.Args, " "))
+	list := func() []string {
+		if strings.EqualFold(arg, "any") {
+			return nil
+		}
+		var out []string
+		for _, p := range strings.Split(arg, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	var done string
+	switch c.cmd.Name {
+	case "roles":
+		content.AllowedRoles = list()
+		done = "Roles allowed in this room: " + orWord(strings.Join(content.AllowedRoles, ", "), "any") + "."
+	case "teams":
+		content.AllowedTeams = list()
+		done = "Teams allowed in this room: " + orWord(strings.Join(content.AllowedTeams, ", "), "any") + "."
+	case "auto-approve":
+		switch strings.ToLower(arg) {
+		case "directory":
+			content.AutoApprove = policy.AutoApproveDirectory
+			done = "Requests from staff the directory shows eligible are now approved at once."
+		case "off":
+			content.AutoApprove = ""
+			done = "Every request now waits for a room admin."
+		default:
+			return s.reply(ctx, c.evt, "Use `!policy auto-approve directory` or `!policy auto-approve off`.")
+		}
+	}
+	if s.cfg.Policy.DryRun {
+		return s.reply(ctx, c.evt, "Dry run: I would change this room's policy, but I am configured to change nothing.")
+	}
+	if _, err := s.bot.SendStateEvent(ctx, c.evt.RoomID, typePolicy, "", content); err != nil {
+		if isTransient(err) {
+			return err
+		}
+		return s.reply(ctx, c.evt, "I could not change the room's policy: "+matrixReason(err))
+	}
+	if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "room_option", fmt.Sprintf("%s set to %q", c.cmd.Name, arg), nil); err != nil {
+		return err
+	}
+	if err := s.reply(ctx, c.evt, done); err != nil {
+		return err
+	}
+	// Members who no longer fit are removed, as on classification.
+	f.AllowedRoles, f.AllowedTeams, f.AutoApprove = content.AllowedRoles, content.AllowedTeams, content.AutoApprove
+	_, err := s.sweepRoom(ctx, f, policy.OnClassify)
+	return err
+}

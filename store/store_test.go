@@ -422,3 +422,32 @@ func TestReviews(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkActiveReviews10kRooms: the schedule's query over 10,000 clinical
+// rooms, of which 100 are due: what each review tick reads.
+func BenchmarkActiveReviews10kRooms(b *testing.B) {
+	s, err := Open(context.Background(), SQLite, filepath.Join(b.TempDir(), "c.db"), 4)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Now()
+	for i := 0; i < 10_000; i++ {
+		due := now.Add(time.Duration(i+1) * time.Hour)
+		if i < 100 {
+			due = now.Add(-time.Minute)
+		}
+		if err := s.SaveReview(ctx, Review{RoomID: fmt.Sprintf("!room%d:a", i), Interval: 90 * 24 * time.Hour, NextDue: due}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		due, err := s.ActiveReviews(ctx, now)
+		if err != nil || len(due) != 100 {
+			b.Fatalf("due = %d, %v", len(due), err)
+		}
+	}
+}

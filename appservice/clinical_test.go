@@ -203,10 +203,7 @@ func TestRestartReconciles(t *testing.T) {
 	tr.startCaldicott(t, true)
 	bot := tr.botID()
 	alice := tr.hs.RegisterUser(t, "alice", false)
-	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
-	setPower(t, alice, room, bot, 100)
-	say(t, alice, room, "!policy classify clinical")
-	checkHardened(t, alice, room, tr)
+	room := clinicalRoom(t, tr, alice)
 
 	tr.stopCaldicott(t)
 	setState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})

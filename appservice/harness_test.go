@@ -284,3 +284,24 @@ func setPower(t *testing.T, cli *mautrix.Client, roomID id.RoomID, user id.UserI
 		t.Fatalf("set power of %s: %v", user, err)
 	}
 }
+
+// clinicalRoom is the usual start of a scenario: owner creates a room,
+// invites the bot and makes it admin, classifies the room clinical, waits for
+// its protections, and the members join.
+func clinicalRoom(t *testing.T, tr *trust, owner *mautrix.Client, members ...*mautrix.Client) id.RoomID {
+	t.Helper()
+	req := &mautrix.ReqCreateRoom{Preset: "private_chat"}
+	for _, m := range members {
+		req.Invite = append(req.Invite, m.UserID)
+	}
+	room := roomWithBot(t, owner, tr.botID(), req)
+	setPower(t, owner, room, tr.botID(), 100)
+	say(t, owner, room, "!policy classify clinical")
+	checkHardened(t, owner, room, tr)
+	for _, m := range members {
+		if _, err := m.JoinRoomByID(ctx, room); err != nil {
+			t.Fatalf("%s joins: %v", m.UserID, err)
+		}
+	}
+	return room
+}

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
-	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/testenv"
 )
@@ -34,13 +32,7 @@ func TestLDAPDirectoryDrivesMembership(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{dave.UserID}})
-	setPower(t, alice, room, bot, 100)
-	say(t, alice, room, "!policy classify clinical")
-	checkHardened(t, alice, room, tr)
-	if _, err := dave.JoinRoomByID(ctx, room); err != nil {
-		t.Fatal(err)
-	}
+	room := clinicalRoom(t, tr, alice, dave)
 	waitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: Dave Patel · Staff Nurse · Ward 7 · NMC 12A3456B · Trust A.")
 
 	say(t, ig, mgmt, "!policy directory status")

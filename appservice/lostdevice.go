@@ -88,7 +88,7 @@ func (s *Service) signOutEverywhere(ctx context.Context, user id.UserID) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 500 {
-		return transientError{fmt.Errorf("Dendrite's admin API answered %s", resp.Status)}
+		return transientError{fmt.Errorf("dendrite admin API answered %s", resp.Status)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {

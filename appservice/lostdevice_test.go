@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/store"
 )
@@ -31,13 +30,7 @@ func TestLostDevice(t *testing.T) {
 	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
 		t.Fatal(err)
 	}
-	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{dave.UserID}})
-	setPower(t, alice, room, bot, 100)
-	say(t, alice, room, "!policy classify clinical")
-	checkHardened(t, alice, room, tr)
-	if _, err := dave.JoinRoomByID(ctx, room); err != nil {
-		t.Fatal(err)
-	}
+	room := clinicalRoom(t, tr, alice, dave)
 
 	say(t, ig, mgmt, "!policy lost-device "+dave.UserID.String())
 	waitForNotice(t, ig, mgmt, bot, "Every device of "+dave.UserID.String()+" has been signed out", "removed from 1 clinical room(s)")

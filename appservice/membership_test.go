@@ -68,10 +68,7 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
-	setPower(t, alice, room, bot, 100)
-	say(t, alice, room, "!policy classify clinical")
-	checkHardened(t, alice, room, tr)
+	room := clinicalRoom(t, tr, alice)
 
 	invite := func(u id.UserID) {
 		t.Helper()

@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/id"
-
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -31,17 +28,7 @@ func TestMembershipReview(t *testing.T) {
 	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
 		t.Fatal(err)
 	}
-	clinicalRoom := func() id.RoomID {
-		room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{dave.UserID}})
-		setPower(t, alice, room, bot, 100)
-		say(t, alice, room, "!policy classify clinical")
-		checkHardened(t, alice, room, tr)
-		if _, err := dave.JoinRoomByID(ctx, room); err != nil {
-			t.Fatal(err)
-		}
-		return room
-	}
-	room := clinicalRoom()
+	room := clinicalRoom(t, tr, alice, dave)
 
 	t.Run("review-interval", func(t *testing.T) {
 		say(t, alice, room, "!policy review-interval 30d")
@@ -97,7 +84,7 @@ func TestMembershipReview(t *testing.T) {
 	})
 
 	t.Run("unconfirmed review removes non-admins at the deadline", func(t *testing.T) {
-		second := clinicalRoom()
+		second := clinicalRoom(t, tr, alice, dave)
 		say(t, alice, second, "!policy review")
 		waitForNotice(t, alice, second, bot, "Membership review of this clinical room")
 		waitGone(t, alice, second, dave.UserID, 20*time.Second)

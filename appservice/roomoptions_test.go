@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/id"
-
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -25,13 +22,7 @@ func TestRoomOptions(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{dave.UserID}})
-	setPower(t, alice, room, bot, 100)
-	say(t, alice, room, "!policy classify clinical")
-	checkHardened(t, alice, room, tr)
-	if _, err := dave.JoinRoomByID(ctx, room); err != nil {
-		t.Fatal(err)
-	}
+	room := clinicalRoom(t, tr, alice, dave)
 	say(t, alice, room, "!policy roles Consultant, Registrar")
 	waitForNotice(t, alice, room, bot, "Roles allowed in this room: Consultant, Registrar.")
 	waitGone(t, alice, room, dave.UserID, 10*time.Second)

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/id"
 )
 
 // TestSCIMProvisioning: an identity provider provisions and disables staff
@@ -48,13 +45,7 @@ func TestSCIMProvisioning(t *testing.T) {
 			t.Fatalf("provision %s: %d", local, code)
 		}
 	}
-	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{dave.UserID}})
-	setPower(t, alice, room, bot, 100)
-	say(t, alice, room, "!policy classify clinical")
-	checkHardened(t, alice, room, tr)
-	if _, err := dave.JoinRoomByID(ctx, room); err != nil {
-		t.Fatal(err)
-	}
+	room := clinicalRoom(t, tr, alice, dave)
 	waitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: Dave Patel · Staff Nurse · Trust A.")
 
 	start := time.Now()

@@ -23,10 +23,7 @@ func TestSpaceLinksBetweenClassesRemoved(t *testing.T) {
 	setPower(t, alice, space, bot, 100)
 	say(t, alice, space, "!policy classify social")
 	waitForNotice(t, alice, space, bot, "This room is now social")
-	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
-	setPower(t, alice, room, bot, 100)
-	say(t, alice, room, "!policy classify clinical")
-	checkHardened(t, alice, room, tr)
+	room := clinicalRoom(t, tr, alice)
 	via := map[string]any{"via": []string{tr.hs.ServerName}}
 
 	t.Run("child link in the space", func(t *testing.T) {

@@ -226,6 +226,11 @@ func (u *SCIMUsers) Replace(r *http.Request, id string, attrs scim.ResourceAttri
 	if _, err := u.lookup(r, id); err != nil {
 		return scim.Resource{}, err
 	}
+	return u.update(r, id, attrs)
+}
+
+// update validates new attributes for an existing person and saves them.
+func (u *SCIMUsers) update(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	e, userName, err := u.entryFromSCIM(attrs)
 	if err != nil {
 		return scim.Resource{}, err
@@ -289,19 +294,7 @@ func (u *SCIMUsers) Patch(r *http.Request, id string, ops []scim.PatchOperation)
 			return scim.Resource{}, badValue("unknown patch operation %q", op.Op)
 		}
 	}
-	e, userName, err := u.entryFromSCIM(attrs)
-	if err != nil {
-		return scim.Resource{}, err
-	}
-	if e.UserID != id {
-		e2 := scimerrors.ScimErrorMutability
-		e2.Detail = "userName cannot change the person's Matrix ID (" + id + ")"
-		return scim.Resource{}, e2
-	}
-	if err := u.save(r, e, userName); err != nil {
-		return scim.Resource{}, err
-	}
-	return u.Get(r, id)
+	return u.update(r, id, attrs)
 }
 
 // setPatchValue sets (or, with nil, removes) an attribute named by a SCIM

@@ -36,12 +36,8 @@ func cmdAuditVerify(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
-	cfg, code := loadConfig(*cfgPath, stderr)
-	if cfg == nil {
-		return code
-	}
 	ctx := context.Background()
-	st, code := openStore(ctx, cfg, stderr)
+	_, st, code := configuredStore(ctx, *cfgPath, stderr)
 	if st == nil {
 		return code
 	}
@@ -97,12 +93,8 @@ func cmdAuditExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "caldicott: -format %q is not jsonl or csv\n", *format)
 		return exitConfig
 	}
-	cfg, code := loadConfig(*cfgPath, stderr)
-	if cfg == nil {
-		return code
-	}
 	ctx := context.Background()
-	st, code := openStore(ctx, cfg, stderr)
+	_, st, code := configuredStore(ctx, *cfgPath, stderr)
 	if st == nil {
 		return code
 	}

@@ -110,6 +110,20 @@ func openStore(ctx context.Context, cfg *config.Config, stderr io.Writer) (*stor
 	return st, exitOK
 }
 
+// configuredStore loads the config and opens its database, for the
+// operator commands that only need the store.
+func configuredStore(ctx context.Context, cfgPath string, stderr io.Writer) (*config.Config, *store.Store, int) {
+	cfg, code := loadConfig(cfgPath, stderr)
+	if cfg == nil {
+		return nil, nil, code
+	}
+	st, code := openStore(ctx, cfg, stderr)
+	if st == nil {
+		return nil, nil, code
+	}
+	return cfg, st, exitOK
+}
+
 func cmdRun(args []string, stderr io.Writer) int {
 	fs := newFlags("caldicott", stderr)
 	cfgPath := fs.String("c", "config.yaml", "config file")

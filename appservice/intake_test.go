@@ -18,6 +18,7 @@ import (
 
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -214,5 +215,26 @@ func TestNoticeContent(t *testing.T) {
 	want := "Use <code>!policy help</code> &lt;now&gt;<br/>• line two `unpaired"
 	if c.FormattedBody != want || c.MsgType != "m.notice" || c.Format != "org.matrix.custom.html" {
 		t.Errorf("formatted = %q", c.FormattedBody)
+	}
+}
+
+func TestEmptyDirectoryWarningsAreSpaced(t *testing.T) {
+	s := newOfflineService(t, store.SQLite, "")
+	clock := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return clock }
+	warn := []policy.Action{{Kind: policy.NotifyManagement, Rule: policy.GateDirectoryMissing}, {Kind: policy.NotifyRoom, Rule: "identity"}}
+	counts := []int{}
+	for _, step := range []time.Duration{0, time.Minute, 30 * time.Minute, 31 * time.Minute} {
+		clock = clock.Add(step)
+		n := 0
+		for _, a := range s.limitEmptyDirectoryWarnings(append([]policy.Action(nil), warn...)) {
+			if a.Kind == policy.NotifyManagement {
+				n++
+			}
+		}
+		counts = append(counts, n)
+	}
+	if fmt.Sprint(counts) != "[1 0 0 1]" {
+		t.Fatalf("warnings per join = %v, want one per hour", counts)
 	}
 }

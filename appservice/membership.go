@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -49,8 +50,28 @@ func (s *Service) judgeMember(ctx context.Context, f policy.RoomFacts, userID st
 		return err
 	}
 	d := policy.JudgeMember(policy.MemberCheck{JoinFacts: j, Mode: mode, DisplayName: displayName, Others: others}, s.gateRules())
+	d.Actions = s.limitEmptyDirectoryWarnings(d.Actions)
 	_, err = s.execute(ctx, id.RoomID(f.RoomID), userID, d)
 	return err
+}
+
+// emptyDirectoryWarningEvery spaces the "directory is empty" warnings: one
+// an hour tells the IG team; one per join would bury the management room.
+const emptyDirectoryWarningEvery = time.Hour
+
+func (s *Service) limitEmptyDirectoryWarnings(actions []policy.Action) []policy.Action {
+	out := actions[:0]
+	for _, a := range actions {
+		if a.Kind == policy.NotifyManagement && a.Rule == policy.GateDirectoryMissing {
+			now := s.now()
+			if now.Sub(s.lastEmptyDirectoryWarning) < emptyDirectoryWarningEvery {
+				continue
+			}
+			s.lastEmptyDirectoryWarning = now
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // handleMembershipChange gates every join and invite in a clinical room.

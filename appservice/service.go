@@ -49,6 +49,8 @@ type Service struct {
 	// to the worker, which checks their clinical rooms.
 	userChanged chan string
 	scim        http.Handler
+	// lastEmptyDirectoryWarning is touched only by the worker.
+	lastEmptyDirectoryWarning time.Time
 }
 
 // New builds a Service from config and an open store; Run starts it.

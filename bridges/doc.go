@@ -1,6 +1,6 @@
-// Package bridges will hold Caldicott's connectors to systems outside Matrix:
-// the trust staff directory (LDAP, CSV, SCIM) and the patient record (FHIR R4).
-// Nothing lives here yet; the membership and records issues add it.
+// Package bridges holds Caldicott's connectors to systems outside Matrix, one
+// package each: directory (the trust's staff directory from CSV, LDAP and
+// SCIM) and, with the records issue, the patient record (FHIR R4).
 //
-// It may import store and policy types, never the appservice.
+// They may import store, config and policy types, never the appservice.
 package bridges

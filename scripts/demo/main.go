@@ -35,11 +35,14 @@ var trusts = []trust{
 
 var users = []struct {
 	localpart, trustIP, role string
+	// directory is the person's row in their trust's staff directory.
+	directory string
 }{
-	{"alice", "127.0.0.11", "clinician at Trust A"},
-	{"ig", "127.0.0.11", "IG admin at Trust A"},
-	{"bob", "127.0.0.12", "clinician at Trust B"},
-	{"ig", "127.0.0.12", "IG admin at Trust B"},
+	{"alice", "127.0.0.11", "clinician at Trust A", "Alice Smith,Consultant,Cardiology,GMC 1234567,active"},
+	{"carol", "127.0.0.11", "nurse at Trust A", "Carol Jones,Staff Nurse,Ward 7,NMC 12A3456B,active"},
+	{"ig", "127.0.0.11", "IG admin at Trust A", "Iris Green,IG Lead,Information Governance,,active"},
+	{"bob", "127.0.0.12", "clinician at Trust B", "Bob Khan,Registrar,Cardiology,GMC 7654321,active"},
+	{"ig", "127.0.0.12", "IG admin at Trust B", "Ian Grey,IG Lead,Information Governance,,active"},
 }
 
 func main() {
@@ -98,9 +101,35 @@ func run() error {
 			return fmt.Errorf("register %s on %s: %w", u.localpart, u.trustIP, err)
 		}
 	}
+	for _, t := range trusts {
+		if err := loadDirectory(t, caldicott); err != nil {
+			return fmt.Errorf("%s staff directory: %w", t.name, err)
+		}
+	}
 	printInstructions()
 	<-ctx.Done()
 	fmt.Println("\nStopping the demo federation…")
+	return nil
+}
+
+// loadDirectory imports the demo staff of one trust, as an operator would
+// with the trust's export (a real trust would sync LDAP or use SCIM).
+func loadDirectory(t trust, caldicott string) error {
+	csv := "user_id,name,role,team,registration,status\n"
+	for _, u := range users {
+		if u.trustIP == t.ip {
+			csv += fmt.Sprintf("@%s:%s,%s\n", u.localpart, t.serverName, u.directory)
+		}
+	}
+	path := filepath.Join(t.dir, "staff.csv")
+	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+		return err
+	}
+	imp := exec.Command(caldicott, "directory", "import", "-c", "config.yaml", "staff.csv")
+	imp.Dir = t.dir
+	if out, err := imp.CombinedOutput(); err != nil {
+		return fmt.Errorf("%v: %s", err, out)
+	}
 	return nil
 }
 
@@ -189,6 +218,9 @@ Log in with Element (set the homeserver to the URL above) or any Matrix client:
 		fmt.Printf("  @%s:%s:8448  password %-24s %s\n", u.localpart, u.trustIP, password(u.localpart), u.role)
 	}
 	fmt.Print(`
+Each trust's staff directory is loaded from .demo/trust-*/staff.csv; anyone
+else (register more with Dendrite's create-account) is refused by clinical rooms.
+
 Try it:
   1. As alice, start a direct chat with @caldicott:127.0.0.11:8448 and type
        !policy new-room clinical Ward 7 handover
@@ -198,7 +230,10 @@ Try it:
        !policy classify clinical
   3. Try making the room public in its settings: Caldicott sets it back and
      says who changed what. Type !policy status or !policy help.
-  4. As ig, read the "Caldicott management" room for trust-wide reports.
+  4. Invite carol (a nurse) and watch her identity posted as she joins; invite
+     bob from Trust B: federated trusts are admitted.
+  5. As ig, open the "Caldicott management" room: !policy report, !policy
+     directory, !policy leaver @carol:127.0.0.11:8448.
 
 Logs: .demo/trust-a/{dendrite,caldicott}.log.  Ctrl-C stops everything;
 delete .demo/ to start afresh.

@@ -44,6 +44,8 @@ func (s *Service) commandHandlers() map[string]commandHandler {
 		"roles":           s.cmdRoomOption,
 		"teams":           s.cmdRoomOption,
 		"auto-approve":    s.cmdRoomOption,
+		"verification":    s.cmdVerification,
+		"attest":          s.cmdAttest,
 	}
 }
 
@@ -156,7 +158,15 @@ func (s *Service) cmdStatus(ctx context.Context, c *commandContext) error {
 		fmt.Fprintf(&b, "• %s\n", p.Text)
 	}
 	if len(d.Fixes()) > 0 && len(d.Problems) == 0 {
-		b.WriteString("I will restore the missing protections now.")
+		b.WriteString("I will restore the missing protections now.\n")
+	}
+	if lines, err := s.memberVerificationLines(ctx, c.evt.RoomID); err != nil {
+		if isTransient(err) {
+			return err
+		}
+		b.WriteString("Members' verification could not be read: " + matrixReason(err))
+	} else if len(lines) > 0 {
+		b.WriteString("Members' identity verification:\n" + strings.Join(lines, "\n"))
 	}
 	if err := s.reply(ctx, c.evt, strings.TrimSpace(b.String())); err != nil {
 		return err

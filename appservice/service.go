@@ -49,6 +49,7 @@ type Service struct {
 	// to the worker, which checks their clinical rooms.
 	userChanged chan string
 	scim        http.Handler
+	keys        keyCache
 	// lastEmptyDirectoryWarning is touched only by the worker.
 	lastEmptyDirectoryWarning time.Time
 }

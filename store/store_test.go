@@ -451,3 +451,22 @@ func BenchmarkActiveReviews10kRooms(b *testing.B) {
 		}
 	}
 }
+
+func TestAttestations(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if _, err := s.AttestationOf(ctx, "@u:a"); err != ErrNotFound {
+			t.Fatalf("none: %v", err)
+		}
+		a := Attestation{UserID: "@u:a", MasterKey: "K1", Method: "in person", AttestedBy: "@ig:a", Note: "badge checked"}
+		if err := s.SaveAttestation(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		a.MasterKey = "K2"
+		_ = s.SaveAttestation(ctx, a)
+		got, err := s.AttestationOf(ctx, "@u:a")
+		if err != nil || got.MasterKey != "K2" || got.Note != "badge checked" || got.At.IsZero() {
+			t.Fatalf("AttestationOf = %+v %v", got, err)
+		}
+	})
+}

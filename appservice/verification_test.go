@@ -1,0 +1,88 @@
+package appservice_test
+
+import (
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix"
+
+	"github.com/caldicott/caldicott/internal/testenv"
+)
+
+// TestIdentityVerification: members' cross-signing read from real Dendrite,
+// checked cryptographically, confirmed by an IG admin in person; a new
+// unsigned device and a reset identity are each seen.
+func TestIdentityVerification(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", "")
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	bob := tr.hs.RegisterUser(t, "bob", false)
+	ig := tr.hs.RegisterUser(t, "ig", false)
+	mgmt := tr.svc.ManagementRoom()
+	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
+		t.Fatal(err)
+	}
+	// Alice sets up cross-signing and verifies her device, as Element does.
+	phone := testenv.NewSigningKey()
+	testenv.UploadDevice(t, alice, phone)
+	cs := testenv.NewCrossSigning(alice.UserID.String())
+	testenv.UploadCrossSigning(t, alice, "correct horse battery alice", cs, cs.SelfSigningJSON(cs.Master))
+	testenv.SignDevice(t, alice, cs, cs.SelfSigning, phone)
+	// Bob has a device but never set up cross-signing.
+	testenv.UploadDevice(t, bob, testenv.NewSigningKey())
+
+	verification := func(user, want string) {
+		t.Helper()
+		say(t, ig, mgmt, "!policy verification "+user)
+		waitForNotice(t, ig, mgmt, bot, user+": "+want)
+	}
+	verification(alice.UserID.String(), "⚠ not yet confirmed by the trust")
+	verification(bob.UserID.String(), "❌ no cross-signing")
+
+	t.Run("wrong fingerprint records nothing", func(t *testing.T) {
+		other := testenv.NewSigningKey()
+		say(t, ig, mgmt, "!policy attest "+alice.UserID.String()+" "+spaced(other.Pub))
+		waitForNotice(t, ig, mgmt, bot, "That fingerprint does not match the identity")
+		verification(alice.UserID.String(), "⚠ not yet confirmed by the trust")
+	})
+
+	t.Run("in-person attestation", func(t *testing.T) {
+		say(t, ig, mgmt, "!policy attest "+alice.UserID.String()+" "+spaced(cs.Master.Pub)+" -- badge and face checked on Ward 7")
+		waitForNotice(t, ig, mgmt, bot, "Recorded: "+alice.UserID.String()+"'s identity")
+		verification(alice.UserID.String(), "✅ verified")
+	})
+
+	t.Run("status lists members' verification", func(t *testing.T) {
+		room := clinicalRoom(t, tr, alice, bob)
+		say(t, alice, room, "!policy status")
+		waitForNotice(t, alice, room, bot, "Members' identity verification:", alice.UserID.String()+": ✅ verified", bob.UserID.String()+": ❌ no cross-signing")
+	})
+
+	t.Run("new unverified device", func(t *testing.T) {
+		laptop, err := mautrix.NewClient(tr.hs.URL, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := laptop.Login(ctx, &mautrix.ReqLogin{Type: mautrix.AuthTypePassword, Identifier: mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: "alice"}, Password: "correct horse battery alice", StoreCredentials: true}); err != nil {
+			t.Fatal(err)
+		}
+		testenv.UploadDevice(t, laptop, testenv.NewSigningKey())
+		verification(alice.UserID.String(), "⚠ has an unverified device")
+	})
+
+	t.Run("identity reset", func(t *testing.T) {
+		reset := testenv.NewCrossSigning(alice.UserID.String())
+		testenv.UploadCrossSigning(t, alice, "correct horse battery alice", reset, reset.SelfSigningJSON(reset.Master))
+		verification(alice.UserID.String(), "❌ identity changed")
+	})
+}
+
+// spaced writes a key as Element shows it, in groups of four.
+func spaced(key string) string {
+	var parts []string
+	for i := 0; i < len(key); i += 4 {
+		parts = append(parts, key[i:min(i+4, len(key))])
+	}
+	return strings.Join(parts, " ")
+}

@@ -72,7 +72,7 @@ func DeviceKeysJSON(userID, deviceID string, deviceKey SigningKey) []byte {
 	raw, _ := json.Marshal(map[string]any{
 		"user_id": userID, "device_id": deviceID,
 		"algorithms": []string{"m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"},
-		"keys": map[string]string{"ed25519:" + deviceID: deviceKey.Pub, "curve25519:" + deviceID: deviceKey.Pub},
+		"keys":       map[string]string{"ed25519:" + deviceID: deviceKey.Pub, "curve25519:" + deviceID: deviceKey.Pub},
 	})
 	k := SigningKey{ID: gomatrixserverlib.KeyID("ed25519:" + deviceID), Pub: deviceKey.Pub, priv: deviceKey.priv}
 	return k.Sign(userID, raw)

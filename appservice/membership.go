@@ -109,7 +109,17 @@ func (s *Service) handleMembershipChange(ctx context.Context, evt *event.Event) 
 			return err
 		}
 	}
-	return s.judgeMember(ctx, f, evt.GetStateKey(), membership, content.Displayname, policy.OnJoin, others)
+	if err := s.judgeMember(ctx, f, evt.GetStateKey(), membership, content.Displayname, policy.OnJoin, others); err != nil {
+		return err
+	}
+	if membership == policy.MembershipJoin && evt.GetStateKey() != s.botID.String() {
+		if still, err := s.memberNames(ctx, evt.RoomID); err == nil {
+			if _, ok := still[evt.GetStateKey()]; ok {
+				return s.enforceVerificationOf(ctx, evt.GetStateKey())
+			}
+		}
+	}
+	return nil
 }
 
 // memberNames maps a room's joined members to their display names.

@@ -48,6 +48,8 @@ type Service struct {
 	// userChanged carries people whose directory standing changed (SCIM)
 	// to the worker, which checks their clinical rooms.
 	userChanged chan string
+	// keysChanged carries users whose devices or keys changed, from the sync.
+	keysChanged chan string
 	scim        http.Handler
 	keys        keyCache
 	// lastEmptyDirectoryWarning is touched only by the worker.
@@ -93,6 +95,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 
 		bridgeNamespaces: bridgeNS,
 		userChanged:      make(chan string, 256),
+		keysChanged:      make(chan string, 256),
 		req: policy.Requirements{
 			BotUserID:         cfg.BotUserID(),
 			OwnServer:         cfg.Homeserver.Domain,

@@ -188,7 +188,11 @@ func (s *Service) cmdAttest(ctx context.Context, c *commandContext) error {
 	if err := s.audit(ctx, c.evt.Sender.String(), "", "attest", fmt.Sprintf("identity of %s confirmed in person; master key %s", user, f.MasterKey), map[string]any{"user_id": user.String(), "note": note}); err != nil {
 		return err
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("Recorded: %s's identity (%s) confirmed in person by %s.", user, policy.Fingerprint(f.MasterKey), c.evt.Sender))
+	if err := s.reply(ctx, c.evt, fmt.Sprintf("Recorded: %s's identity (%s) confirmed in person by %s.", user, policy.Fingerprint(f.MasterKey), c.evt.Sender)); err != nil {
+		return err
+	}
+	// Someone suspended for want of this is invited back now.
+	return s.enforceVerificationOf(ctx, user.String())
 }
 
 func isBase64Word(s string) bool {

@@ -39,6 +39,8 @@ func (s *Service) runWorker(ctx context.Context) error {
 		s.log.Error().Err(err).Msg("Directory sync at start-up")
 	}
 	s.reconcileAll(ctx)
+	s.checkAllVerification(ctx)
+	go s.watchDeviceLists(ctx)
 	close(s.ready)
 	s.log.Info().Msg("Caldicott is ready")
 
@@ -55,6 +57,8 @@ func (s *Service) runWorker(ctx context.Context) error {
 	defer sweep.Stop()
 	reviews := time.NewTicker(s.cfg.Review.CheckInterval.Duration)
 	defer reviews.Stop()
+	verification := time.NewTicker(s.cfg.Verification.CheckInterval.Duration)
+	defer verification.Stop()
 	for {
 		s.drainInbox(ctx)
 		select {
@@ -68,6 +72,12 @@ func (s *Service) runWorker(ctx context.Context) error {
 			if _, err := s.removeFromClinicalRooms(ctx, id.UserID(user)); err != nil {
 				s.log.Warn().Err(err).Msg("Could not check a changed person's rooms; the sweep will")
 			}
+		case user := <-s.keysChanged:
+			if err := s.enforceVerificationOf(ctx, user); err != nil {
+				s.log.Warn().Err(err).Msg("Could not check a member's changed keys; the periodic check will")
+			}
+		case <-verification.C:
+			s.checkAllVerification(ctx)
 		case <-reviews.C:
 			s.runReviews(ctx)
 		case <-sweep.C:

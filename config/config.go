@@ -6,16 +6,17 @@ import (
 
 // Config is the whole of caldicott's configuration file.
 type Config struct {
-	Homeserver Homeserver `yaml:"homeserver"`
-	AppService AppService `yaml:"appservice"`
-	Database   Database   `yaml:"database"`
-	Trust      Trust      `yaml:"trust"`
-	Federation Federation `yaml:"federation"`
-	Policy     Policy     `yaml:"policy"`
-	Directory  Directory  `yaml:"directory"`
-	Review     Review     `yaml:"review"`
-	Bridges    Bridges    `yaml:"bridges"`
-	Logging    Logging    `yaml:"logging"`
+	Homeserver   Homeserver   `yaml:"homeserver"`
+	AppService   AppService   `yaml:"appservice"`
+	Database     Database     `yaml:"database"`
+	Trust        Trust        `yaml:"trust"`
+	Federation   Federation   `yaml:"federation"`
+	Policy       Policy       `yaml:"policy"`
+	Directory    Directory    `yaml:"directory"`
+	Review       Review       `yaml:"review"`
+	Verification Verification `yaml:"verification"`
+	Bridges      Bridges      `yaml:"bridges"`
+	Logging      Logging      `yaml:"logging"`
 }
 
 // Directory configures the trust's staff directory.
@@ -82,6 +83,20 @@ type Review struct {
 	// InactiveAfter flags members in the review who have not posted for this long.
 	InactiveAfter Duration `yaml:"inactive_after"`
 	// CheckInterval is how often the schedule is looked at.
+	CheckInterval Duration `yaml:"check_interval"`
+}
+
+// Verification enforces cross-signing verification in clinical rooms.
+type Verification struct {
+	// Mode is suspend (remove members who stay unverified past their grace),
+	// warn (only tell them) or off.
+	Mode string `yaml:"mode"`
+	// NewMemberGrace is how long a member may lack verification.
+	NewMemberGrace Duration `yaml:"new_member_grace"`
+	// NewDeviceGrace is how long a new device may stay unverified.
+	NewDeviceGrace Duration `yaml:"new_device_grace"`
+	// CheckInterval is how often every member of a clinical room is checked
+	// (device changes are also noticed within seconds).
 	CheckInterval Duration `yaml:"check_interval"`
 }
 

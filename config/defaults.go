@@ -64,6 +64,17 @@ func (c *Config) applyDefaults() {
 	if r.CheckInterval.Duration == 0 {
 		r.CheckInterval.Duration = 10 * time.Minute
 	}
+	v := &c.Verification
+	setDefault(&v.Mode, "suspend")
+	if v.NewMemberGrace.Duration == 0 {
+		v.NewMemberGrace.Duration = 24 * time.Hour
+	}
+	if v.NewDeviceGrace.Duration == 0 {
+		v.NewDeviceGrace.Duration = time.Hour
+	}
+	if v.CheckInterval.Duration == 0 {
+		v.CheckInterval.Duration = 5 * time.Minute
+	}
 	setDefault(&c.Logging.Level, "info")
 	setDefault(&c.Logging.Format, "json")
 }

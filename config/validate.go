@@ -161,6 +161,14 @@ func (c *Config) Validate() error {
 	if c.Review.CheckInterval.Duration < time.Second {
 		add("review.check_interval", "%s is too short; at least 1s", c.Review.CheckInterval.Duration)
 	}
+	switch c.Verification.Mode {
+	case "suspend", "warn", "off":
+	default:
+		add("verification.mode", "%q is not suspend, warn or off", c.Verification.Mode)
+	}
+	if c.Verification.CheckInterval.Duration < time.Second {
+		add("verification.check_interval", "%s is too short; at least 1s", c.Verification.CheckInterval.Duration)
+	}
 	for i, path := range c.Bridges.Registrations {
 		if _, err := bridgeNamespaces(path); err != nil {
 			add(fmt.Sprintf("bridges.registrations[%d]", i), "%v", err)

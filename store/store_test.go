@@ -470,3 +470,38 @@ func TestAttestations(t *testing.T) {
 		}
 	})
 }
+
+func TestVerificationEnforcementState(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		st, err := s.VerificationStateOf(ctx, "@u:a")
+		if err != nil || !st.ShortSince.IsZero() || st.Suspended {
+			t.Fatalf("empty state = %+v %v", st, err)
+		}
+		st.Status, st.ShortSince = "no_cross_signing", time.Now()
+		if err := s.SaveVerificationState(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		st.Suspended = true
+		_ = s.SaveVerificationState(ctx, st)
+		if users, _ := s.SuspendedUsers(ctx); len(users) != 1 || users[0] != "@u:a" {
+			t.Fatalf("suspended = %v", users)
+		}
+		_ = s.AddSuspension(ctx, "@u:a", "!r1:a")
+		_ = s.AddSuspension(ctx, "@u:a", "!r2:a")
+		_ = s.AddSuspension(ctx, "@u:a", "!r1:a")
+		rooms, err := s.TakeSuspensions(ctx, "@u:a")
+		if err != nil || len(rooms) != 2 {
+			t.Fatalf("suspensions = %v %v", rooms, err)
+		}
+		if rooms, _ := s.TakeSuspensions(ctx, "@u:a"); len(rooms) != 0 {
+			t.Fatalf("taken twice: %v", rooms)
+		}
+		if err := s.SaveVerificationState(ctx, VerificationState{UserID: "@u:a"}); err != nil {
+			t.Fatal(err)
+		}
+		if users, _ := s.SuspendedUsers(ctx); len(users) != 0 {
+			t.Fatalf("cleared state still suspended: %v", users)
+		}
+	})
+}

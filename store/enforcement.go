@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// VerificationState is a member's remembered shortfall.
+type VerificationState struct {
+	UserID     string
+	Status     string
+	ShortSince time.Time
+	Suspended  bool
+}
+
+// VerificationStateOf returns the remembered state; a zero state if none.
+func (s *Store) VerificationStateOf(ctx context.Context, userID string) (VerificationState, error) {
+	st := VerificationState{UserID: userID}
+	var since int64
+	err := s.db.QueryRow(ctx, `SELECT status, short_since, suspended FROM verification_state WHERE user_id = $1`, userID).Scan(&st.Status, &since, &st.Suspended)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read verification state of %s: %w", userID, err)
+	}
+	st.ShortSince = msTime(since)
+	return st, nil
+}
+
+// SaveVerificationState remembers a shortfall; a state with a zero
+// ShortSince and no suspension is deleted.
+func (s *Store) SaveVerificationState(ctx context.Context, st VerificationState) error {
+	var err error
+	if st.ShortSince.IsZero() && !st.Suspended {
+		_, err = s.db.Exec(ctx, `DELETE FROM verification_state WHERE user_id = $1`, st.UserID)
+	} else {
+		_, err = s.db.Exec(ctx, `INSERT INTO verification_state (user_id, status, short_since, suspended) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, short_since = excluded.short_since, suspended = excluded.suspended`,
+			st.UserID, st.Status, timeMs(st.ShortSince), st.Suspended)
+	}
+	if err != nil {
+		return fmt.Errorf("save verification state of %s: %w", st.UserID, err)
+	}
+	return nil
+}
+
+// SuspendedUsers lists users suspended for verification.
+func (s *Store) SuspendedUsers(ctx context.Context) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT user_id FROM verification_state WHERE suspended ORDER BY user_id`)
+	if err != nil {
+		return nil, fmt.Errorf("list suspended users: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// AddSuspension records that a user was removed from a room until verified.
+func (s *Store) AddSuspension(ctx context.Context, userID, roomID string) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO suspension (user_id, room_id, since) VALUES ($1, $2, $3) ON CONFLICT (user_id, room_id) DO NOTHING`, userID, roomID, s.now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("record suspension of %s: %w", userID, err)
+	}
+	return nil
+}
+
+// TakeSuspensions returns and forgets the rooms a user was suspended from.
+func (s *Store) TakeSuspensions(ctx context.Context, userID string) ([]string, error) {
+	var rooms []string
+	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		rows, err := s.db.Query(ctx, `SELECT room_id FROM suspension WHERE user_id = $1 ORDER BY room_id`, userID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r string
+			if err := rows.Scan(&r); err != nil {
+				rows.Close()
+				return err
+			}
+			rooms = append(rooms, r)
+		}
+		rows.Close()
+		_, err = s.db.Exec(ctx, `DELETE FROM suspension WHERE user_id = $1`, userID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("take suspensions of %s: %w", userID, err)
+	}
+	return rooms, nil
+}

@@ -104,7 +104,7 @@ func (s *Service) handleCommand(ctx context.Context, evt *event.Event, cmd polic
 func (s *Service) reply(ctx context.Context, evt *event.Event, text string) error {
 	content := noticeContent(text)
 	content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(evt.ID)
-	if _, err := s.bot.SendMessageEvent(ctx, evt.RoomID, event.EventMessage, content); err != nil {
+	if _, err := s.senderFor(ctx, evt.RoomID).SendMessageEvent(ctx, evt.RoomID, event.EventMessage, content); err != nil {
 		if isTransient(err) {
 			return err
 		}

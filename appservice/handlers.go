@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -32,6 +33,8 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 		return s.handleMember(ctx, &evt)
 	case evt.Type == event.EventMessage:
 		return s.handleMessage(ctx, &evt)
+	case evt.Type == event.EventEncrypted:
+		return s.handleEncrypted(ctx, &evt)
 	case evt.Type == typeSpaceChild || evt.Type == typeSpaceParent:
 		return s.handleSpaceLink(ctx, &evt)
 	case evt.StateKey != nil && *evt.StateKey == "" && slices.Contains(policy.HardeningEventTypes, evt.Type.Type):
@@ -78,6 +81,31 @@ func (s *Service) isOwnTrust(user id.UserID) bool {
 
 func (s *Service) isIGAdmin(user id.UserID) bool {
 	return slices.Contains(s.cfg.Trust.IGAdmins, user.String())
+}
+
+// handleEncrypted decrypts a message in an encrypted room so commands work
+// there as anywhere; only the time of activity is kept, never the text.
+func (s *Service) handleEncrypted(ctx context.Context, evt *event.Event) error {
+	if evt.Sender == s.botID {
+		return nil
+	}
+	if err := s.store.TouchActivity(ctx, evt.RoomID.String(), evt.Sender.String(), time.UnixMilli(evt.Timestamp)); err != nil {
+		return transientError{err}
+	}
+	if s.crypto == nil {
+		s.metrics.EventsIgnored.WithLabelValues("encrypted_no_device").Inc()
+		return nil
+	}
+	plain, err := s.decrypt(ctx, evt)
+	if err != nil {
+		s.metrics.EventsIgnored.WithLabelValues("undecryptable").Inc()
+		zerolog.Ctx(ctx).Debug().Err(err).Msg("Could not decrypt event")
+		return nil
+	}
+	if plain.Type != event.EventMessage {
+		return nil
+	}
+	return s.handleMessage(ctx, plain)
 }
 
 // handleMessage runs commands addressed to the bot.

@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// withEncryption, in newTrust's extra YAML, turns the bot's encryption device on.
+const withEncryption = "# test: encryption enabled\n"
+
 // trust is one demo trust: a real Dendrite and a Caldicott beside it.
 type trust struct {
 	hs      *testenv.Homeserver
@@ -49,6 +52,12 @@ func randomHex(n int) string {
 // registration, and starts Dendrite with it. Caldicott is not started yet.
 func newTrust(t *testing.T, ip string, dbURI string, extraYAML string) *trust {
 	t.Helper()
+	// Test clients are plain mautrix clients that cannot decrypt, so the
+	// bot's encryption device is off unless a test turns it on.
+	encryption := "disabled"
+	if strings.Contains(extraYAML, withEncryption) {
+		encryption = "enabled"
+	}
 	hs := testenv.PlanHomeserver(t, testenv.HomeserverOptions{IP: ip})
 	asPort := testenv.FreePort(t, "127.0.0.1")
 	dir := t.TempDir()
@@ -60,13 +69,13 @@ func newTrust(t *testing.T, ip string, dbURI string, extraYAML string) *trust {
 	}
 	yml := fmt.Sprintf(`
 homeserver: {address: %q, domain: %q}
-appservice: {address: "http://127.0.0.1:%d", port: %d, as_token: %q, hs_token: %q}
+appservice: {address: "http://127.0.0.1:%d", port: %d, as_token: %q, hs_token: %q, encryption: %s}
 database: {type: %s, uri: %q}
 trust: {name: "Trust A", management_room: "#caldicott-management:%s", ig_admins: ["@ig:%s"]}
 federation: {servers: ["127.0.0.12"]}
 policy: {reconcile_interval: 0s}
 logging: {level: debug}
-%s`, hs.URL, hs.ServerName, asPort, asPort, randomHex(20), randomHex(20), dbType, dbURI, hs.ServerName, hs.ServerName, extraYAML)
+%s`, hs.URL, hs.ServerName, asPort, asPort, randomHex(20), randomHex(20), encryption, dbType, dbURI, hs.ServerName, hs.ServerName, extraYAML)
 	cfg, err := config.Parse([]byte(yml))
 	if err != nil {
 		t.Fatalf("test config: %v", err)

@@ -41,7 +41,7 @@ func noticeContent(text string) *event.MessageEventContent {
 
 // sendNotice posts a notice; the caller audits it.
 func (s *Service) sendNotice(ctx context.Context, roomID id.RoomID, text string) error {
-	if _, err := s.bot.SendMessageEvent(ctx, roomID, event.EventMessage, noticeContent(text)); err != nil {
+	if _, err := s.senderFor(ctx, roomID).SendMessageEvent(ctx, roomID, event.EventMessage, noticeContent(text)); err != nil {
 		return fmt.Errorf("send notice to %s: %w", roomID, err)
 	}
 	return nil

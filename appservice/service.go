@@ -52,6 +52,7 @@ type Service struct {
 	keysChanged chan string
 	scim        http.Handler
 	keys        keyCache
+	crypto      *e2ee
 	// lastEmptyDirectoryWarning is touched only by the worker.
 	lastEmptyDirectoryWarning time.Time
 }

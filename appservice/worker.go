@@ -35,12 +35,21 @@ func (s *Service) runWorker(ctx context.Context) error {
 			return nil
 		}
 	}
+	if s.cfg.AppService.Encryption == "enabled" {
+		if err := s.startE2EE(ctx); err != nil {
+			// Not fatal: everything but encrypted commands still works.
+			s.log.Error().Err(err).Msg("End-to-end encryption unavailable")
+		}
+	}
 	if err := s.syncLDAP(ctx, true); err != nil {
 		s.log.Error().Err(err).Msg("Directory sync at start-up")
 	}
 	s.reconcileAll(ctx)
 	s.checkAllVerification(ctx)
-	go s.watchDeviceLists(ctx)
+	if s.crypto == nil {
+		// Without the encryption device's sync, watch device lists alone.
+		go s.watchDeviceLists(ctx)
+	}
 	close(s.ready)
 	s.log.Info().Msg("Caldicott is ready")
 

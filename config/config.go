@@ -136,6 +136,9 @@ type AppService struct {
 	HSToken string `yaml:"hs_token"`
 	// MaxTransactionBytes bounds one transaction body from the homeserver.
 	MaxTransactionBytes int64 `yaml:"max_transaction_bytes"`
+	// Encryption is "enabled" (the bot has its own encryption device, reads
+	// commands and sends notices in encrypted rooms) or "disabled".
+	Encryption string `yaml:"encryption"`
 }
 
 // Database selects the store.

@@ -17,6 +17,7 @@ func (c *Config) applyDefaults() {
 	if c.AppService.MaxTransactionBytes == 0 {
 		c.AppService.MaxTransactionBytes = DefaultMaxTransactionBytes
 	}
+	setDefault(&c.AppService.Encryption, "enabled")
 	setDefault(&c.Database.Type, "sqlite")
 	if c.Database.Type == "sqlite" {
 		setDefault(&c.Database.URI, "caldicott.db")

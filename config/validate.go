@@ -79,6 +79,11 @@ func (c *Config) Validate() error {
 	if c.AppService.ASToken != "" && c.AppService.ASToken != GenerateToken && c.AppService.ASToken == c.AppService.HSToken {
 		add("appservice.hs_token", "must differ from as_token")
 	}
+	switch c.AppService.Encryption {
+	case "enabled", "disabled":
+	default:
+		add("appservice.encryption", "%q is not enabled or disabled", c.AppService.Encryption)
+	}
 	if c.AppService.MaxTransactionBytes < 64<<10 {
 		add("appservice.max_transaction_bytes", "%d is too small; at least 65536 (one event can be 64 KiB)", c.AppService.MaxTransactionBytes)
 	}

@@ -101,3 +101,7 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
+
+// DB exposes the database for libraries that keep their own tables in it
+// with their own migrations (mautrix's crypto and state stores).
+func (s *Store) DB() *dbutil.Database { return s.db }

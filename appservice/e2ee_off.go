@@ -1,0 +1,30 @@
+//go:build !goolm
+
+package appservice
+
+import (
+	"context"
+	"errors"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// E2EEAvailable says whether this build has end-to-end encryption. Builds
+// without the goolm tag (a plain `go build`) have none: the bot then cannot
+// read encrypted commands. `make build` always sets the tag.
+const E2EEAvailable = false
+
+type e2ee struct{}
+
+func (s *Service) startE2EE(context.Context) error {
+	s.log.Warn().Msg("Built without end-to-end encryption (goolm tag): encrypted commands cannot be read")
+	return nil
+}
+
+func (s *Service) decrypt(context.Context, *event.Event) (*event.Event, error) {
+	return nil, errors.New("this Caldicott was built without end-to-end encryption")
+}
+
+func (s *Service) senderFor(context.Context, id.RoomID) *mautrix.Client { return s.bot }

@@ -77,10 +77,8 @@ func TestCheckKeys(t *testing.T) {
 	}
 }
 
-// BenchmarkCheckKeys: verifying one member's chain (master, self-signing key,
-// three devices) — the cryptographic half of a check with keys in hand.
-func BenchmarkCheckKeys(b *testing.B) {
-	const user = "@alice:trust-a.example"
+// threeSignedDevices is a member with a full chain and three signed devices.
+func threeSignedDevices(user string) (*testenv.CrossSigning, keysQueryResponse) {
 	cs := testenv.NewCrossSigning(user)
 	resp := keysQueryResponse{
 		MasterKeys:      map[string]json.RawMessage{user: cs.MasterJSON()},
@@ -90,6 +88,14 @@ func BenchmarkCheckKeys(b *testing.B) {
 	for _, id := range []string{"PHONE", "LAPTOP", "WEB"} {
 		resp.DeviceKeys[user][id] = cs.SelfSigning.Sign(user, testenv.DeviceKeysJSON(user, id, testenv.NewSigningKey()))
 	}
+	return cs, resp
+}
+
+// BenchmarkCheckKeys: verifying one member's chain (master, self-signing key,
+// three devices) — the cryptographic half of a check with keys in hand.
+func BenchmarkCheckKeys(b *testing.B) {
+	const user = "@alice:trust-a.example"
+	_, resp := threeSignedDevices(user)
 	b.ReportAllocs()
 	for b.Loop() {
 		if f := checkKeys(user, resp); !f.SelfSigningValid || len(f.Problems) > 0 {
@@ -102,15 +108,7 @@ func BenchmarkCheckKeys(b *testing.B) {
 // changed since last checked — the common case. Target: under 100 µs.
 func BenchmarkVerifyMemberCachedKeys(b *testing.B) {
 	const user = "@alice:trust-a.example"
-	cs := testenv.NewCrossSigning(user)
-	resp := keysQueryResponse{
-		MasterKeys:      map[string]json.RawMessage{user: cs.MasterJSON()},
-		SelfSigningKeys: map[string]json.RawMessage{user: cs.SelfSigningJSON(cs.Master)},
-		DeviceKeys:      map[string]map[string]json.RawMessage{user: {}},
-	}
-	for _, id := range []string{"PHONE", "LAPTOP", "WEB"} {
-		resp.DeviceKeys[user][id] = cs.SelfSigning.Sign(user, testenv.DeviceKeysJSON(user, id, testenv.NewSigningKey()))
-	}
+	cs, resp := threeSignedDevices(user)
 	var cache keyCache
 	att := &policy.Attestation{MasterKey: cs.Master.Pub, By: "@ig:a", Method: "in person"}
 	cache.facts(user, resp)

@@ -44,6 +44,7 @@ func (s *Service) commandHandlers() map[string]commandHandler {
 		"roles":           s.cmdRoomOption,
 		"teams":           s.cmdRoomOption,
 		"auto-approve":    s.cmdRoomOption,
+		"suspend-mode":    s.cmdRoomOption,
 		"verification":    s.cmdVerification,
 		"attest":          s.cmdAttest,
 	}

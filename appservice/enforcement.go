@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/config"
@@ -135,28 +136,8 @@ func (s *Service) enforcementStep(ctx context.Context, user string, v policy.Ver
 		}
 		reason := "Suspended from clinical rooms until your identity is verified: " + v.Explain
 		for _, room := range rooms {
-			d := policy.Decision{Actions: []policy.Action{
-				{Kind: policy.Kick, Rule: "verification", UserID: user, Text: reason, Reason: "verification: " + string(v.Status)},
-				{Kind: policy.NotifyRoom, Rule: "verification", Text: fmt.Sprintf("I suspended %s from this clinical room: their identity is not verified (%s). They will be invited back once it is.", user, statusWords[v.Status]), Reason: "suspension explained"},
-			}}
-			failures, err := s.execute(ctx, room, user, d)
-			if err != nil {
+			if err := s.suspendIn(ctx, room, user, v, reason); err != nil {
 				return err
-			}
-			if len(failures) > 0 {
-				// Typically a room admin with as much power as the bot: people
-				// must act, so both the room and the IG team are told.
-				msg := fmt.Sprintf("I could not suspend %s from clinical room %s (%s): they may have as much power as I do. A room admin or the IG team must remove them until their identity is confirmed.", user, room, strings.Join(failures, " "))
-				if err := s.sendNotice(ctx, room, msg); err != nil && isTransient(err) {
-					return err
-				}
-				if err := s.notifyManagement(ctx, msg); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := s.store.AddSuspension(ctx, user, room.String()); err != nil {
-				return transientError{err}
 			}
 		}
 		st.Status, st.Suspended = string(v.Status), true
@@ -171,18 +152,8 @@ func (s *Service) enforcementStep(ctx context.Context, user string, v policy.Ver
 		if err != nil {
 			return transientError{err}
 		}
-		for _, room := range taken {
-			if _, err := s.bot.InviteUser(ctx, id.RoomID(room), &mautrix.ReqInviteUser{UserID: id.UserID(user), Reason: "identity verified"}); err != nil {
-				if isTransient(err) {
-					return err
-				}
-				s.log.Warn().Err(err).Str("room_id", room).Msg("Could not invite a re-verified member back")
-				continue
-			}
-			if err := s.audit(ctx, user, id.RoomID(room), "readmit", "identity verified again; invited back", nil); err != nil {
-				return err
-			}
-			if err := s.sendNotice(ctx, id.RoomID(room), fmt.Sprintf("%s's identity is verified again, so I have invited them back.", user)); err != nil && isTransient(err) {
+		for _, sus := range taken {
+			if err := s.readmitIn(ctx, sus, user); err != nil {
 				return err
 			}
 		}
@@ -208,4 +179,104 @@ func (s *Service) tellRooms(ctx context.Context, rooms []id.RoomID, user, action
 		}
 	}
 	return nil
+}
+
+// suspendIn suspends one member in one clinical room: removed, or — where
+// the room's policy says suspend: mute — given a power level too low to post.
+// If the bot cannot (they have as much power), people are told instead.
+func (s *Service) suspendIn(ctx context.Context, room id.RoomID, user string, v policy.Verification, reason string) error {
+	f, err := s.loadFacts(ctx, room)
+	if err != nil {
+		return err
+	}
+	mute := f.SuspendMode == policy.SuspendMute
+	previous := f.PowerLevels.UserLevel(user)
+	if previous >= f.PowerLevels.UserLevel(s.botID.String()) {
+		return s.cannotSuspend(ctx, room, user, fmt.Sprintf("they have power level %d, as much as mine", previous))
+	}
+	var d policy.Decision
+	if mute {
+		content, err := s.powerLevelsWithUser(ctx, room, user, policy.MutedLevel)
+		if err != nil {
+			return err
+		}
+		d.Actions = append(d.Actions, policy.Action{Kind: policy.SetState, Rule: "verification", EventType: "m.room.power_levels", Content: content, Text: "mute " + user, Reason: "verification: " + string(v.Status)})
+		d.Actions = append(d.Actions, policy.Action{Kind: policy.NotifyRoom, Rule: "verification", Text: fmt.Sprintf("I muted %s in this clinical room: their identity is not verified (%s). %s", user, statusWords[v.Status], reason), Reason: "suspension explained"})
+	} else {
+		d.Actions = append(d.Actions,
+			policy.Action{Kind: policy.Kick, Rule: "verification", UserID: user, Text: reason, Reason: "verification: " + string(v.Status)},
+			policy.Action{Kind: policy.NotifyRoom, Rule: "verification", Text: fmt.Sprintf("I suspended %s from this clinical room: their identity is not verified (%s). They will be invited back once it is.", user, statusWords[v.Status]), Reason: "suspension explained"})
+	}
+	failures, err := s.execute(ctx, room, user, d)
+	if err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return s.cannotSuspend(ctx, room, user, strings.Join(failures, " "))
+	}
+	if mute {
+		err = s.store.AddMute(ctx, user, room.String(), previous)
+	} else {
+		err = s.store.AddSuspension(ctx, user, room.String())
+	}
+	if err != nil {
+		return transientError{err}
+	}
+	return nil
+}
+
+// cannotSuspend tells the room and the IG team that people must act.
+func (s *Service) cannotSuspend(ctx context.Context, room id.RoomID, user, why string) error {
+	msg := fmt.Sprintf("I could not suspend %s from clinical room %s (%s). A room admin or the IG team must remove them until their identity is confirmed.", user, room, why)
+	if err := s.sendNotice(ctx, room, msg); err != nil && isTransient(err) {
+		return err
+	}
+	return s.notifyManagement(ctx, msg)
+}
+
+// readmitIn lets a re-verified member back: invited, or their power restored.
+func (s *Service) readmitIn(ctx context.Context, sus store.Suspension, user string) error {
+	room := id.RoomID(sus.RoomID)
+	if sus.MutedFrom != nil {
+		content, err := s.powerLevelsWithUser(ctx, room, user, *sus.MutedFrom)
+		if err != nil {
+			return err
+		}
+		d := policy.Decision{Actions: []policy.Action{
+			{Kind: policy.SetState, Rule: "verification", EventType: "m.room.power_levels", Content: content, Text: "unmute " + user, Reason: "identity verified again"},
+			{Kind: policy.NotifyRoom, Rule: "verification", Text: fmt.Sprintf("%s's identity is verified again, so they can post here again.", user), Reason: "readmission explained"},
+		}}
+		_, err = s.execute(ctx, room, user, d)
+		return err
+	}
+	if _, err := s.bot.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: id.UserID(user), Reason: "identity verified"}); err != nil {
+		if isTransient(err) {
+			return err
+		}
+		s.log.Warn().Err(err).Str("room_id", sus.RoomID).Msg("Could not invite a re-verified member back")
+		return nil
+	}
+	if err := s.audit(ctx, user, room, "readmit", "identity verified again; invited back", nil); err != nil {
+		return err
+	}
+	if err := s.sendNotice(ctx, room, fmt.Sprintf("%s's identity is verified again, so I have invited them back.", user)); err != nil && isTransient(err) {
+		return err
+	}
+	return nil
+}
+
+// powerLevelsWithUser is the room's current power levels, every field kept,
+// with one user's level changed: the content of a new m.room.power_levels.
+func (s *Service) powerLevelsWithUser(ctx context.Context, room id.RoomID, user string, level int64) (map[string]any, error) {
+	var content map[string]any
+	if err := s.bot.StateEvent(ctx, room, event.StatePowerLevels, "", &content); err != nil {
+		return nil, fmt.Errorf("read power levels of %s: %w", room, err)
+	}
+	users, _ := content["users"].(map[string]any)
+	if users == nil {
+		users = map[string]any{}
+	}
+	users[user] = level
+	content["users"] = users
+	return content, nil
 }

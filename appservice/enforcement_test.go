@@ -1,11 +1,13 @@
 package appservice_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
 
 	"github.com/caldicott/caldicott/internal/testenv"
 )
@@ -93,4 +95,50 @@ func TestVerificationEnforcement(t *testing.T) {
 		waitForNotice(t, ig, mgmt, bot, "I could not suspend "+alice.UserID.String())
 		waitForNotice(t, alice, room, bot, "⚠ "+alice.UserID.String()+"'s identity has changed")
 	})
+}
+
+// TestVerificationSuspendByMuting: a room that prefers muting keeps an
+// unverified member but takes their voice, and gives it back once verified.
+func TestVerificationSuspendByMuting(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", "verification: {new_member_grace: 3s, check_interval: 1s}\n")
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	bob := tr.hs.RegisterUser(t, "bob", false)
+	ig := tr.hs.RegisterUser(t, "ig", false)
+	mgmt := tr.svc.ManagementRoom()
+	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
+		t.Fatal(err)
+	}
+	aliceCS := verifiedMember(t, tr, alice, "correct horse battery alice")
+	say(t, ig, mgmt, "!policy attest "+alice.UserID.String()+" "+spaced(aliceCS.Master.Pub))
+	waitForNotice(t, ig, mgmt, bot, "Recorded: "+alice.UserID.String())
+	room := clinicalRoom(t, tr, alice)
+	say(t, alice, room, "!policy suspend-mode mute")
+	waitForNotice(t, alice, room, bot, "will be muted here")
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: bob.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.JoinRoomByID(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	level := func() int {
+		var pl event.PowerLevelsEventContent
+		if err := alice.StateEvent(ctx, room, event.StatePowerLevels, "", &pl); err != nil {
+			t.Fatal(err)
+		}
+		return pl.GetUserLevel(bob.UserID)
+	}
+	eventually(t, 20*time.Second, "bob to be muted", func() (bool, string) { return level() == -1, fmt.Sprint(level()) })
+	if !isMember(t, alice, room, bob.UserID) {
+		t.Fatal("a muted member was removed")
+	}
+	if _, err := bob.SendMessageEvent(ctx, room, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "can I post?"}); err == nil {
+		t.Error("a muted member could still post")
+	}
+	waitForNotice(t, alice, room, bot, "I muted "+bob.UserID.String())
+	bobCS := verifiedMember(t, tr, bob, "correct horse battery bob")
+	say(t, ig, mgmt, "!policy attest "+bob.UserID.String()+" "+spaced(bobCS.Master.Pub))
+	eventually(t, 20*time.Second, "bob's voice back", func() (bool, string) { return level() == 0, fmt.Sprint(level()) })
+	waitForNotice(t, alice, room, bot, bob.UserID.String()+"'s identity is verified again, so they can post here again")
 }

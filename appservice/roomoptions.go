@@ -16,7 +16,7 @@ func (s *Service) cmdRoomOption(ctx context.Context, c *commandContext) error {
 	if f.Class != policy.Clinical {
 		return s.reply(ctx, c.evt, "These options are for clinical rooms; classify the room first with `!policy classify clinical`.")
 	}
-	content := policy.PolicyContent{Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, AutoApprove: f.AutoApprove}
+	content := policy.PolicyContent{Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, AutoApprove: f.AutoApprove, Suspend: f.SuspendMode}
 	arg := strings.TrimSpace(strings.Join(c.cmd.Args, " "))
 	list := func() []string {
 		if strings.EqualFold(arg, "any") {
@@ -49,6 +49,17 @@ func (s *Service) cmdRoomOption(ctx context.Context, c *commandContext) error {
 		default:
 			return s.reply(ctx, c.evt, "Use `!policy auto-approve directory` or `!policy auto-approve off`.")
 		}
+	case "suspend-mode":
+		switch strings.ToLower(arg) {
+		case "mute":
+			content.Suspend = policy.SuspendMute
+			done = "Members whose identity is not verified will be muted here (they stay, but cannot post) instead of removed."
+		case "remove":
+			content.Suspend = ""
+			done = "Members whose identity is not verified will be removed from this room until verified."
+		default:
+			return s.reply(ctx, c.evt, "Use `!policy suspend-mode remove` or `!policy suspend-mode mute`.")
+		}
 	}
 	if s.cfg.Policy.DryRun {
 		return s.reply(ctx, c.evt, "Dry run: I would change this room's policy, but I am configured to change nothing.")
@@ -66,7 +77,7 @@ func (s *Service) cmdRoomOption(ctx context.Context, c *commandContext) error {
 		return err
 	}
 	// Members who no longer fit are removed, as on classification.
-	f.AllowedRoles, f.AllowedTeams, f.AutoApprove = content.AllowedRoles, content.AllowedTeams, content.AutoApprove
+	f.AllowedRoles, f.AllowedTeams, f.AutoApprove, f.SuspendMode = content.AllowedRoles, content.AllowedTeams, content.AutoApprove, content.Suspend
 	_, err := s.sweepRoom(ctx, f, policy.OnClassify)
 	return err
 }

@@ -74,7 +74,7 @@ func factsFromState(roomID id.RoomID, state roomState) (policy.RoomFacts, error)
 			if c, ok := policy.ParseClass(string(pc.Class)); ok {
 				f.Class = c
 			}
-			f.AllowedRoles, f.AllowedTeams, f.AutoApprove = pc.AllowedRoles, pc.AllowedTeams, pc.AutoApprove
+			f.AllowedRoles, f.AllowedTeams, f.AutoApprove, f.SuspendMode = pc.AllowedRoles, pc.AllowedTeams, pc.AutoApprove, pc.Suspend
 		}
 	}
 	if raw, ok := state.content["m.room.server_acl"]; ok {

@@ -54,7 +54,17 @@ type PolicyContent struct {
 	// AutoApprove "directory" invites requesters the directory shows eligible
 	// without waiting for an admin.
 	AutoApprove string `json:"auto_approve,omitempty"`
+	// Suspend is how unverified members are suspended: "remove" (default)
+	// or "mute" (power level below what sending messages needs).
+	Suspend string `json:"suspend,omitempty"`
 }
+
+// SuspendMute mutes instead of removing.
+const SuspendMute = "mute"
+
+// MutedLevel is the power level a muted member is given: below the
+// default 0 needed to send messages.
+const MutedLevel = -1
 
 // AutoApproveDirectory is the one auto_approve value.
 const AutoApproveDirectory = "directory"

@@ -56,6 +56,7 @@ var CommandSpecs = []CommandSpec{
 	{Name: "roles", Usage: "!policy roles Consultant, Registrar|any", Summary: "Room admins: only staff with these directory roles may be in this clinical room.", MinArgs: 1, MaxArgs: -1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "teams", Usage: "!policy teams Cardiology, Ward 7|any", Summary: "Room admins: only staff of these directory teams may be in this clinical room.", MinArgs: 1, MaxArgs: -1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "auto-approve", Usage: "!policy auto-approve directory|off", Summary: "Room admins: let eligible staff in on request without waiting for an admin.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
+	{Name: "suspend-mode", Usage: "!policy suspend-mode remove|mute", Summary: "Room admins: remove unverified members (default) or mute them until verified.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "review", Usage: "!policy review [confirm]", Summary: "Room admins: start a membership review now, or confirm the open one.", MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "review-interval", Usage: "!policy review-interval 30d", Summary: "Room admins: how often this room's membership is reviewed.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
 	{Name: "remove", Usage: "!policy remove @user:server [reason]", Summary: "Room admins: remove someone from this room, with a reason they are shown.", MinArgs: 1, MaxArgs: -1, Place: InRoom, Needs: RoomPolicyPower},

@@ -54,6 +54,7 @@ type RoomFacts struct {
 	AllowedRoles []string
 	AllowedTeams []string
 	AutoApprove  string
+	SuspendMode  string
 }
 
 // Requirements come from config: who the bot is and which servers form the federation.

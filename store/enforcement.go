@@ -66,9 +66,25 @@ func (s *Store) SuspendedUsers(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
+// Suspension is one room a user is suspended from: removed, or muted (then
+// MutedFrom holds the power level to give back).
+type Suspension struct {
+	RoomID    string
+	MutedFrom *int64
+}
+
 // AddSuspension records that a user was removed from a room until verified.
 func (s *Store) AddSuspension(ctx context.Context, userID, roomID string) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO suspension (user_id, room_id, since) VALUES ($1, $2, $3) ON CONFLICT (user_id, room_id) DO NOTHING`, userID, roomID, s.now().UnixMilli())
+	return s.addSuspension(ctx, userID, roomID, nil)
+}
+
+// AddMute records that a user was muted in a room until verified.
+func (s *Store) AddMute(ctx context.Context, userID, roomID string, previousLevel int64) error {
+	return s.addSuspension(ctx, userID, roomID, &previousLevel)
+}
+
+func (s *Store) addSuspension(ctx context.Context, userID, roomID string, mutedFrom *int64) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO suspension (user_id, room_id, since, muted_from) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, room_id) DO NOTHING`, userID, roomID, s.now().UnixMilli(), mutedFrom)
 	if err != nil {
 		return fmt.Errorf("record suspension of %s: %w", userID, err)
 	}
@@ -76,18 +92,22 @@ func (s *Store) AddSuspension(ctx context.Context, userID, roomID string) error 
 }
 
 // TakeSuspensions returns and forgets the rooms a user was suspended from.
-func (s *Store) TakeSuspensions(ctx context.Context, userID string) ([]string, error) {
-	var rooms []string
+func (s *Store) TakeSuspensions(ctx context.Context, userID string) ([]Suspension, error) {
+	var rooms []Suspension
 	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
-		rows, err := s.db.Query(ctx, `SELECT room_id FROM suspension WHERE user_id = $1 ORDER BY room_id`, userID)
+		rows, err := s.db.Query(ctx, `SELECT room_id, muted_from FROM suspension WHERE user_id = $1 ORDER BY room_id`, userID)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var r string
-			if err := rows.Scan(&r); err != nil {
+			var r Suspension
+			var muted sql.NullInt64
+			if err := rows.Scan(&r.RoomID, &muted); err != nil {
 				rows.Close()
 				return err
+			}
+			if muted.Valid {
+				r.MutedFrom = &muted.Int64
 			}
 			rooms = append(rooms, r)
 		}

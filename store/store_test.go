@@ -488,11 +488,11 @@ func TestVerificationEnforcementState(t *testing.T) {
 			t.Fatalf("suspended = %v", users)
 		}
 		_ = s.AddSuspension(ctx, "@u:a", "!r1:a")
-		_ = s.AddSuspension(ctx, "@u:a", "!r2:a")
+		_ = s.AddMute(ctx, "@u:a", "!r2:a", 50)
 		_ = s.AddSuspension(ctx, "@u:a", "!r1:a")
 		rooms, err := s.TakeSuspensions(ctx, "@u:a")
-		if err != nil || len(rooms) != 2 {
-			t.Fatalf("suspensions = %v %v", rooms, err)
+		if err != nil || len(rooms) != 2 || rooms[0].RoomID != "!r1:a" || rooms[0].MutedFrom != nil || rooms[1].MutedFrom == nil || *rooms[1].MutedFrom != 50 {
+			t.Fatalf("suspensions = %+v %v", rooms, err)
 		}
 		if rooms, _ := s.TakeSuspensions(ctx, "@u:a"); len(rooms) != 0 {
 			t.Fatalf("taken twice: %v", rooms)

@@ -23,11 +23,11 @@ func checkHardened(t *testing.T, cli *mautrix.Client, roomID id.RoomID, tr *trus
 	waitForState(t, cli, roomID, "m.room.join_rules", "join_rule", "invite")
 	waitForState(t, cli, roomID, "m.room.guest_access", "guest_access", "forbidden")
 	waitForState(t, cli, roomID, "m.room.history_visibility", "history_visibility", "joined")
-	acl := stateContent(t, cli, roomID, "m.room.server_acl")
-	allow := fmt.Sprint(acl["allow"])
-	if allow != "[127.0.0.11 127.0.0.12]" || acl["allow_ip_literals"] != true {
-		t.Errorf("server ACL = %v, want allow [127.0.0.11 127.0.0.12] with IP literals", acl)
-	}
+	// The ACL is the last protection the bot sets: wait for it, like the others.
+	eventually(t, 20*time.Second, "the server ACL", func() (bool, string) {
+		acl := stateContent(t, cli, roomID, "m.room.server_acl")
+		return fmt.Sprint(acl["allow"]) == "[127.0.0.11 127.0.0.12]" && acl["allow_ip_literals"] == true, fmt.Sprint(acl)
+	})
 	var pl event.PowerLevelsEventContent
 	if err := cli.StateEvent(ctx, roomID, event.StatePowerLevels, "", &pl); err != nil {
 		t.Fatal(err)

@@ -35,11 +35,7 @@ func TestVerificationEnforcement(t *testing.T) {
 	alice := tr.hs.RegisterUser(t, "alice", false)
 	bob := tr.hs.RegisterUser(t, "bob", false)
 	carol := tr.hs.RegisterUser(t, "carol", false)
-	ig := tr.hs.RegisterUser(t, "ig", false)
-	mgmt := tr.svc.ManagementRoom()
-	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
-		t.Fatal(err)
-	}
+	ig, mgmt := igAdmin(t, tr)
 	aliceCS := verifiedMember(t, tr, alice, "correct horse battery alice")
 	carolCS := verifiedMember(t, tr, carol, "correct horse battery carol")
 	for _, u := range []struct {
@@ -105,11 +101,7 @@ func TestVerificationSuspendByMuting(t *testing.T) {
 	bot := tr.botID()
 	alice := tr.hs.RegisterUser(t, "alice", false)
 	bob := tr.hs.RegisterUser(t, "bob", false)
-	ig := tr.hs.RegisterUser(t, "ig", false)
-	mgmt := tr.svc.ManagementRoom()
-	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
-		t.Fatal(err)
-	}
+	ig, mgmt := igAdmin(t, tr)
 	aliceCS := verifiedMember(t, tr, alice, "correct horse battery alice")
 	say(t, ig, mgmt, "!policy attest "+alice.UserID.String()+" "+spaced(aliceCS.Master.Pub))
 	waitForNotice(t, ig, mgmt, bot, "Recorded: "+alice.UserID.String())

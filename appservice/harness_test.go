@@ -314,3 +314,18 @@ func clinicalRoom(t *testing.T, tr *trust, owner *mautrix.Client, members ...*ma
 	}
 	return room
 }
+
+// igAdmin registers the trust's IG admin (@ig, listed in the test config)
+// and has them join the management room the bot created and invited them to.
+func igAdmin(t *testing.T, tr *trust) (*mautrix.Client, id.RoomID) {
+	t.Helper()
+	ig := tr.hs.RegisterUser(t, "ig", false)
+	mgmt := tr.svc.ManagementRoom()
+	if mgmt == "" {
+		t.Fatal("no management room")
+	}
+	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
+		t.Fatalf("IG admin joins the management room: %v", err)
+	}
+	return ig, mgmt
+}

@@ -50,11 +50,7 @@ func TestElementEngineCrossSigning(t *testing.T) {
 	tr.startCaldicott(t, true)
 	bot := tr.botID()
 	tr.hs.RegisterUser(t, "alice", false)
-	ig := tr.hs.RegisterUser(t, "ig", false)
-	mgmt := tr.svc.ManagementRoom()
-	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
-		t.Fatal(err)
-	}
+	ig, mgmt := igAdmin(t, tr)
 	cmd := exec.Command("node", "bootstrap-cross-signing.mjs", tr.hs.URL, "alice", "correct horse battery alice")
 	cmd.Dir = dir
 	out, err := cmd.Output()

@@ -26,11 +26,7 @@ func TestLDAPDirectoryDrivesMembership(t *testing.T) {
 	bot := tr.botID()
 	alice := tr.hs.RegisterUser(t, "alice", false)
 	dave := tr.hs.RegisterUser(t, "dave", false)
-	ig := tr.hs.RegisterUser(t, "ig", false)
-	mgmt := tr.svc.ManagementRoom()
-	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
-		t.Fatal(err)
-	}
+	ig, mgmt := igAdmin(t, tr)
 
 	room := clinicalRoom(t, tr, alice, dave)
 	waitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: Dave Patel · Staff Nurse · Ward 7 · NMC 12A3456B · Trust A.")

@@ -19,17 +19,13 @@ func TestLostDevice(t *testing.T) {
 	bot := tr.botID()
 	alice := tr.hs.RegisterUser(t, "alice", false)
 	dave := tr.hs.RegisterUser(t, "dave", false)
-	ig := tr.hs.RegisterUser(t, "ig", false)
 	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Status: "active", Source: "csv"},
 		{UserID: dave.UserID.String(), Name: "Dave Patel", Status: "active", Source: "csv"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	mgmt := tr.svc.ManagementRoom()
-	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
-		t.Fatal(err)
-	}
+	ig, mgmt := igAdmin(t, tr)
 	room := clinicalRoom(t, tr, alice, dave)
 
 	say(t, ig, mgmt, "!policy lost-device "+dave.UserID.String())

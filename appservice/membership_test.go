@@ -53,7 +53,6 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 	eve := tr.hs.RegisterUser(t, "eve", false)
 	bob := tr.hs.RegisterUser(t, "bob", false)
 	puppet := tr.hs.RegisterUser(t, "whatsapp_447700900123", false)
-	ig := tr.hs.RegisterUser(t, "ig", false)
 	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Cardiology", Registration: "GMC 1234567", Status: "active", Source: "csv"},
 		{UserID: dave.UserID.String(), Name: "Dave Patel", Role: "Staff Nurse", Team: "Ward 7", Registration: "NMC 12A3456B", Status: "active", Source: "csv"},
@@ -63,10 +62,7 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	mgmt := tr.svc.ManagementRoom()
-	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
-		t.Fatal(err)
-	}
+	ig, mgmt := igAdmin(t, tr)
 
 	room := clinicalRoom(t, tr, alice)
 

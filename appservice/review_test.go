@@ -17,17 +17,13 @@ func TestMembershipReview(t *testing.T) {
 	bot := tr.botID()
 	alice := tr.hs.RegisterUser(t, "alice", false)
 	dave := tr.hs.RegisterUser(t, "dave", false)
-	ig := tr.hs.RegisterUser(t, "ig", false)
 	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
 		{UserID: dave.UserID.String(), Name: "Dave Patel", Role: "Staff Nurse", Status: "active", Source: "csv"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	mgmt := tr.svc.ManagementRoom()
-	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
-		t.Fatal(err)
-	}
+	ig, mgmt := igAdmin(t, tr)
 	room := clinicalRoom(t, tr, alice, dave)
 
 	t.Run("review-interval", func(t *testing.T) {

@@ -14,11 +14,7 @@ func TestSpaceLinksBetweenClassesRemoved(t *testing.T) {
 	tr.startCaldicott(t, true)
 	bot := tr.botID()
 	alice := tr.hs.RegisterUser(t, "alice", false)
-	ig := tr.hs.RegisterUser(t, "ig", false)
-	mgmt := tr.svc.ManagementRoom()
-	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
-		t.Fatal(err)
-	}
+	ig, mgmt := igAdmin(t, tr)
 	space := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Name: "Staff social", CreationContent: map[string]any{"type": "m.space"}})
 	setPower(t, alice, space, bot, 100)
 	say(t, alice, space, "!policy classify social")

@@ -18,11 +18,7 @@ func TestIdentityVerification(t *testing.T) {
 	bot := tr.botID()
 	alice := tr.hs.RegisterUser(t, "alice", false)
 	bob := tr.hs.RegisterUser(t, "bob", false)
-	ig := tr.hs.RegisterUser(t, "ig", false)
-	mgmt := tr.svc.ManagementRoom()
-	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
-		t.Fatal(err)
-	}
+	ig, mgmt := igAdmin(t, tr)
 	// Alice sets up cross-signing and verifies her device, as Element does.
 	phone := testenv.NewSigningKey()
 	testenv.UploadDevice(t, alice, phone)

@@ -47,6 +47,7 @@ func (s *Service) commandHandlers() map[string]commandHandler {
 		"suspend-mode":    s.cmdRoomOption,
 		"verification":    s.cmdVerification,
 		"attest":          s.cmdAttest,
+		"verify":          s.cmdVerify,
 	}
 }
 

@@ -69,6 +69,15 @@ func (s *Service) startE2EE(ctx context.Context) error {
 		return true
 	})
 	s.crypto = &e2ee{cli: cli, helper: helper}
+	for _, t := range []event.Type{event.ToDeviceVerificationRequest, event.ToDeviceVerificationReady, event.ToDeviceVerificationStart,
+		event.ToDeviceVerificationAccept, event.ToDeviceVerificationKey, event.ToDeviceVerificationMAC,
+		event.ToDeviceVerificationDone, event.ToDeviceVerificationCancel} {
+		syncer.OnEventType(t, s.onToDeviceVerification)
+	}
+	if err := s.ensureBotCrossSigning(ctx); err != nil {
+		// Encryption still works; only emoji verification is unavailable.
+		s.log.Error().Err(err).Msg("The bot has no cross-signing identity: emoji verification is off")
+	}
 	go func() {
 		for delay := time.Second; ctx.Err() == nil; delay = min(delay*2, maxBackoff) {
 			err := cli.SyncWithContext(ctx)

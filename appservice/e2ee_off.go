@@ -27,4 +27,12 @@ func (s *Service) decrypt(context.Context, *event.Event) (*event.Event, error) {
 	return nil, errors.New("this Caldicott was built without end-to-end encryption")
 }
 
+func (s *Service) cmdVerify(ctx context.Context, c *commandContext) error {
+	return s.reply(ctx, c.evt, "Emoji verification is not available: this Caldicott was built without encryption. Ask the IG team to confirm your identity in person instead (`!policy attest`).")
+}
+
+func (s *Service) onRoomVerification(context.Context, *event.Event) error { return nil }
+
+func (s *Service) expireVerifications(context.Context) {}
+
 func (s *Service) senderFor(context.Context, id.RoomID) *mautrix.Client { return s.bot }

@@ -35,6 +35,8 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 		return s.handleMessage(ctx, &evt)
 	case evt.Type == event.EventEncrypted:
 		return s.handleEncrypted(ctx, &evt)
+	case isVerificationEvent(evt.Type):
+		return s.onRoomVerification(ctx, &evt)
 	case evt.Type == typeSpaceChild || evt.Type == typeSpaceParent:
 		return s.handleSpaceLink(ctx, &evt)
 	case evt.StateKey != nil && *evt.StateKey == "" && slices.Contains(policy.HardeningEventTypes, evt.Type.Type):
@@ -75,6 +77,11 @@ func (s *Service) handleMember(ctx context.Context, evt *event.Event) error {
 	return s.reconcileRoom(ctx, evt.RoomID)
 }
 
+// isVerificationEvent: the in-room messages of an emoji verification.
+func isVerificationEvent(t event.Type) bool {
+	return strings.HasPrefix(t.Type, "m.key.verification.") && t.Type != "m.key.verification.request"
+}
+
 func (s *Service) isOwnTrust(user id.UserID) bool {
 	return user.Homeserver() == s.cfg.Homeserver.Domain || s.isIGAdmin(user)
 }
@@ -102,6 +109,9 @@ func (s *Service) handleEncrypted(ctx context.Context, evt *event.Event) error {
 		zerolog.Ctx(ctx).Debug().Err(err).Msg("Could not decrypt event")
 		return nil
 	}
+	if isVerificationEvent(plain.Type) {
+		return s.onRoomVerification(ctx, plain)
+	}
 	if plain.Type != event.EventMessage {
 		return nil
 	}
@@ -118,6 +128,9 @@ func (s *Service) handleMessage(ctx context.Context, evt *event.Event) error {
 		return transientError{err}
 	}
 	msg := evt.Content.AsMessage()
+	if msg.MsgType == event.MsgVerificationRequest {
+		return s.onRoomVerification(ctx, evt)
+	}
 	if msg.MsgType != event.MsgText {
 		return nil
 	}

@@ -53,6 +53,7 @@ type Service struct {
 	scim        http.Handler
 	keys        keyCache
 	crypto      *e2ee
+	sas         sasFlows
 	// lastEmptyDirectoryWarning is touched only by the worker.
 	lastEmptyDirectoryWarning time.Time
 }
@@ -97,6 +98,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		bridgeNamespaces: bridgeNS,
 		userChanged:      make(chan string, 256),
 		keysChanged:      make(chan string, 256),
+		sas:              sasFlows{byTxn: map[string]*sasFlow{}},
 		req: policy.Requirements{
 			BotUserID:         cfg.BotUserID(),
 			OwnServer:         cfg.Homeserver.Domain,

@@ -87,6 +87,7 @@ func (s *Service) runWorker(ctx context.Context) error {
 			}
 		case <-verification.C:
 			s.checkAllVerification(ctx)
+			s.expireVerifications(ctx)
 		case <-reviews.C:
 			s.runReviews(ctx)
 		case <-sweep.C:

@@ -136,8 +136,10 @@ func (f *Flow) OnReady(c *event.VerificationReadyEventContent) Step {
 }
 
 // OnStart takes the member's start of the SAS and accepts it with a
-// commitment to the bot's ephemeral key.
-func (f *Flow) OnStart(c *event.VerificationStartEventContent) Step {
+// commitment to the bot's ephemeral key. raw is the start content as
+// received: the commitment covers exactly that, including fields this
+// package does not model; without it the parsed content is re-encoded.
+func (f *Flow) OnStart(c *event.VerificationStartEventContent, raw json.RawMessage) Step {
 	if f.State != Ready {
 		return f.unexpected("start")
 	}
@@ -161,9 +163,11 @@ func (f *Flow) OnStart(c *event.VerificationStartEventContent) Step {
 	if len(f.methods) == 0 {
 		return f.cancel(event.VerificationCancelCodeUnknownMethod, "your app offered neither emoji nor numbers")
 	}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return f.cancel(event.VerificationCancelCodeInvalidMessage, "the start message could not be read")
+	var err error
+	if len(raw) == 0 {
+		if raw, err = json.Marshal(c); err != nil {
+			return f.cancel(event.VerificationCancelCodeInvalidMessage, "the start message could not be read")
+		}
 	}
 	canonical, err := canonicaljson.CanonicalJSON(raw)
 	if err != nil {
@@ -307,6 +311,11 @@ func (f *Flow) Expire(now time.Time) (Step, bool) {
 		return Step{}, false
 	}
 	return f.cancel(event.VerificationCancelCodeTimeout, "it was not finished within 10 minutes"), true
+}
+
+// Refuse cancels a flow the bot will not run, saying why.
+func (f *Flow) Refuse(reason string) Step {
+	return f.cancel(event.VerificationCancelCodeUser, reason)
 }
 
 // Finished says whether nothing more will happen in this flow.

@@ -90,7 +90,7 @@ func runToCode(t *testing.T) (*Flow, *starter) {
 		t.Fatalf("request not answered with ready: %+v", step)
 	}
 	m := newStarter(t)
-	step = f.OnStart(m.start)
+	step = f.OnStart(m.start, nil)
 	if step.Cancelled || len(step.Send) != 1 {
 		t.Fatalf("start not accepted: %+v", step)
 	}
@@ -205,7 +205,7 @@ func TestFlowRefusesBadStart(t *testing.T) {
 			f, _ := Incoming("$req", bot, member, botKeys, []event.VerificationMethod{event.VerificationMethodSAS}, t0)
 			m := newStarter(t)
 			tt.change(m.start)
-			step := f.OnStart(m.start)
+			step := f.OnStart(m.start, nil)
 			if !step.Cancelled || len(step.Send) != 1 {
 				t.Fatalf("not cancelled: %+v", step)
 			}
@@ -218,7 +218,7 @@ func TestFlowRefusesBadStart(t *testing.T) {
 
 func TestOutgoingWaitsForReady(t *testing.T) {
 	f := Outgoing("$req", bot, member.User, botKeys, t0)
-	if step := f.OnStart(newStarter(t).start); !step.Cancelled {
+	if step := f.OnStart(newStarter(t).start, nil); !step.Cancelled {
 		t.Fatal("start before ready accepted")
 	}
 	f = Outgoing("$req", bot, member.User, botKeys, t0)
@@ -229,7 +229,7 @@ func TestOutgoingWaitsForReady(t *testing.T) {
 	if step := f.OnReady(&event.VerificationReadyEventContent{FromDevice: member.Device, Methods: []event.VerificationMethod{event.VerificationMethodSAS}}); step.Cancelled || f.Them.Device != member.Device {
 		t.Fatalf("ready refused: %+v", step)
 	}
-	if step := f.OnStart(newStarter(t).start); step.Cancelled {
+	if step := f.OnStart(newStarter(t).start, nil); step.Cancelled {
 		t.Fatalf("start after ready refused: %+v", step)
 	}
 	if _, expired := f.Expire(t0.Add(time.Minute)); expired {

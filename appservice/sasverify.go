@@ -1,0 +1,333 @@
+//go:build goolm
+
+package appservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.mau.fi/util/jsontime"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/sas"
+	"github.com/caldicott/caldicott/store"
+)
+
+// botParty is the bot's device in verifications, with the keys its MAC
+// vouches for. Only the device key is MACed: mautrix-go clients (v0.26)
+// cancel any cross-user verification whose MAC names the other side's
+// master key, and the bot's own identity needs no verifying by members.
+func (s *Service) botParty() (sas.Party, sas.Keys) {
+	mach := s.crypto.helper.Machine()
+	return sas.Party{User: s.botID, Device: s.crypto.cli.DeviceID}, sas.Keys{Device: mach.OwnIdentity().SigningKey}
+}
+
+// canSignUsers says whether the bot holds its user-signing key.
+func (s *Service) canSignUsers() bool {
+	if s.crypto == nil {
+		return false
+	}
+	mach := s.crypto.helper.Machine()
+	return mach.CrossSigningKeys != nil && mach.CrossSigningKeys.UserSigningKey != nil
+}
+
+// cmdVerify starts an emoji verification between the sender and the bot in
+// the room where they asked, after checking they have something to verify.
+func (s *Service) cmdVerify(ctx context.Context, c *commandContext) error {
+	user := c.evt.Sender
+	if !s.canSignUsers() {
+		return s.reply(ctx, c.evt, "Emoji verification is not available: this Caldicott has no encryption identity. Ask the IG team to confirm your identity in person instead (`!policy attest`).")
+	}
+	if !s.isOwnTrust(user) {
+		return s.reply(ctx, c.evt, fmt.Sprintf("I confirm identities for %s only. Please verify with your own trust's Caldicott.", s.cfg.Trust.Name))
+	}
+	resp, err := s.queryKeys(ctx, []string{user.String()})
+	if err != nil {
+		if isTransient(err) {
+			return err
+		}
+		return s.reply(ctx, c.evt, "I could not read your keys: "+matrixReason(err))
+	}
+	f := s.keys.facts(user.String(), resp)
+	if f.MasterKey == "" || !f.SelfSigningValid {
+		return s.reply(ctx, c.evt, "You have no cross-signing identity yet, so there is nothing for me to confirm. In Element: Settings → Security & Privacy → Set up Secure Backup, then type `!policy verify` again.")
+	}
+	// The request goes to each of the member's devices, as Element sends
+	// one; whichever device answers runs the verification.
+	us, ours := s.botParty()
+	txn := id.NewVerificationTransactionID()
+	content := &event.VerificationRequestEventContent{
+		ToDeviceVerificationEvent: event.ToDeviceVerificationEvent{TransactionID: txn},
+		FromDevice:                us.Device,
+		Methods:                   []event.VerificationMethod{event.VerificationMethodSAS},
+		Timestamp:                 jsontime.UM(time.Now()),
+	}
+	req := &mautrix.ReqSendToDevice{Messages: map[id.UserID]map[id.DeviceID]*event.Content{user: {}}}
+	var devices []id.DeviceID
+	for d := range resp.DeviceKeys[user.String()] {
+		devices = append(devices, id.DeviceID(d))
+		req.Messages[user][id.DeviceID(d)] = &event.Content{Parsed: content}
+	}
+	if len(devices) == 0 {
+		return s.reply(ctx, c.evt, "You have no devices with encryption keys, so there is nothing to verify with.")
+	}
+	if _, err := s.crypto.cli.SendToDevice(ctx, event.ToDeviceVerificationRequest, req); err != nil {
+		if isTransient(err) {
+			return transientError{err}
+		}
+		return s.reply(ctx, c.evt, "I could not send the verification request: "+matrixReason(err))
+	}
+	s.sas.mu.Lock()
+	s.sas.byTxn[txn.String()] = &sasFlow{Flow: sas.Outgoing(txn.String(), us, user, ours, time.Now()), noticeRoom: c.evt.RoomID, sentTo: devices}
+	s.sas.mu.Unlock()
+	if err := s.audit(ctx, user.String(), c.evt.RoomID, "verify.request", "emoji verification requested", nil); err != nil {
+		return err
+	}
+	return s.reply(ctx, c.evt, fmt.Sprintf("%s, I have sent a verification request to your devices. In Element, accept it on one of them, choose \"Verify by emoji\", and press \"They match\" only if your emoji are exactly the ones I post here. Your identity to be confirmed: %s.", user, policy.Fingerprint(f.MasterKey)))
+}
+
+// onRoomVerification takes an in-room verification event (already decrypted).
+func (s *Service) onRoomVerification(ctx context.Context, evt *event.Event) error {
+	if evt.Sender == s.botID || s.crypto == nil {
+		return nil
+	}
+	if evt.Type == event.EventMessage {
+		msg := evt.Content.AsMessage()
+		if msg.To != s.botID {
+			return nil
+		}
+		return s.onVerificationRequest(ctx, evt.ID.String(), evt.RoomID, evt.Sender, msg.FromDevice, msg.Methods)
+	}
+	var txn string
+	if rel, ok := evt.Content.Parsed.(event.Relatable); ok && rel.OptionalGetRelatesTo() != nil {
+		txn = rel.OptionalGetRelatesTo().EventID.String()
+	}
+	return s.stepVerification(ctx, txn, evt)
+}
+
+// onToDeviceVerification takes a verification event sent to the bot's device.
+func (s *Service) onToDeviceVerification(ctx context.Context, evt *event.Event) {
+	var err error
+	if evt.Type == event.ToDeviceVerificationRequest {
+		c := evt.Content.AsVerificationRequest()
+		err = s.onVerificationRequest(ctx, c.TransactionID.String(), "", evt.Sender, c.FromDevice, c.Methods)
+	} else if t, ok := evt.Content.Parsed.(event.VerificationTransactionable); ok {
+		err = s.stepVerification(ctx, t.GetTransactionID().String(), evt)
+	}
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Str("event_type", evt.Type.Type).Msg("Verification event not handled")
+	}
+}
+
+// onVerificationRequest answers a member who asks the bot to verify them
+// (Element's "Verify" on the bot's profile).
+func (s *Service) onVerificationRequest(ctx context.Context, txn string, room id.RoomID, from id.UserID, device id.DeviceID, methods []event.VerificationMethod) error {
+	if txn == "" || device == "" {
+		return nil
+	}
+	us, ours := s.botParty()
+	flow, step := sas.Incoming(txn, us, sas.Party{User: from, Device: device}, ours, methods, time.Now())
+	f := &sasFlow{Flow: flow, room: room, noticeRoom: room}
+	switch {
+	case !s.canSignUsers() || !s.isOwnTrust(from):
+		step = flow.Refuse("Caldicott verifies its own trust's staff only")
+	case room == "":
+		// The member must see the bot's emoji: that needs a room.
+		step = flow.Refuse("type !policy verify in a room with the Caldicott bot instead")
+	}
+	s.sas.mu.Lock()
+	defer s.sas.mu.Unlock()
+	if _, dup := s.sas.byTxn[txn]; dup {
+		return nil
+	}
+	s.sas.byTxn[txn] = f
+	return s.applyStep(ctx, f, step)
+}
+
+// stepVerification feeds one event to its flow. Events for flows the bot
+// does not know, or from anyone but the member, are ignored.
+func (s *Service) stepVerification(ctx context.Context, txn string, evt *event.Event) error {
+	s.sas.mu.Lock()
+	defer s.sas.mu.Unlock()
+	f, ok := s.sas.byTxn[txn]
+	if !ok || evt.Sender != f.Them.User || f.Finished() {
+		return nil
+	}
+	var step sas.Step
+	switch evt.Type.Type {
+	case event.InRoomVerificationReady.Type:
+		step = f.OnReady(evt.Content.AsVerificationReady())
+		if !step.Cancelled {
+			s.cancelOtherDevices(ctx, f)
+		}
+	case event.InRoomVerificationStart.Type:
+		step = f.OnStart(evt.Content.AsVerificationStart(), evt.Content.VeryRaw)
+	case event.InRoomVerificationKey.Type:
+		step = f.OnKey(evt.Content.AsVerificationKey())
+	case event.InRoomVerificationMAC.Type:
+		theirs, err := s.memberKeysFor(ctx, f.Them)
+		if err != nil {
+			if isTransient(err) {
+				return err
+			}
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("Member keys unusable for verification")
+		}
+		step = f.OnMAC(evt.Content.AsVerificationMAC(), theirs)
+	case event.InRoomVerificationDone.Type:
+		step = f.OnDone()
+	case event.InRoomVerificationCancel.Type:
+		step = f.OnCancel(evt.Content.AsVerificationCancel())
+	default:
+		return nil
+	}
+	return s.applyStep(ctx, f, step)
+}
+
+// cancelOtherDevices tells the member's other devices, which also showed
+// the request, that one of their devices took it.
+func (s *Service) cancelOtherDevices(ctx context.Context, f *sasFlow) {
+	content := &event.VerificationCancelEventContent{
+		ToDeviceVerificationEvent: event.ToDeviceVerificationEvent{TransactionID: id.VerificationTransactionID(f.TxnID)},
+		Code:                      event.VerificationCancelCodeAccepted, Reason: "answered on another device",
+	}
+	req := &mautrix.ReqSendToDevice{Messages: map[id.UserID]map[id.DeviceID]*event.Content{f.Them.User: {}}}
+	for _, d := range f.sentTo {
+		if d != f.Them.Device {
+			req.Messages[f.Them.User][d] = &event.Content{Parsed: content}
+		}
+	}
+	if len(req.Messages[f.Them.User]) == 0 {
+		return
+	}
+	if _, err := s.crypto.cli.SendToDevice(ctx, event.ToDeviceVerificationCancel, req); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not tell the member's other devices")
+	}
+}
+
+// memberKeysFor reads the member's device and master keys as published,
+// each checked cryptographically; a key that fails a check is left out,
+// so the MAC over it cannot be accepted.
+func (s *Service) memberKeysFor(ctx context.Context, p sas.Party) (sas.Keys, error) {
+	resp, err := s.queryKeys(ctx, []string{p.User.String()})
+	if err != nil {
+		return sas.Keys{}, err
+	}
+	var k sas.Keys
+	if facts := checkKeys(p.User.String(), resp); facts.SelfSigningValid {
+		k.Master = id.Ed25519(facts.MasterKey)
+	}
+	dev, err := deviceKey(p.User.String(), p.Device.String(), resp)
+	if err != nil {
+		return k, err
+	}
+	k.Device = id.Ed25519(dev)
+	return k, nil
+}
+
+// applyStep sends what the flow says and acts on its outcome. Called with
+// the flows' lock held.
+func (s *Service) applyStep(ctx context.Context, f *sasFlow, step sas.Step) error {
+	for _, m := range step.Send {
+		if err := s.sendVerification(ctx, f, m); err != nil {
+			return err
+		}
+	}
+	user := f.Them.User.String()
+	switch {
+	case step.Code != nil:
+		return s.verificationNotice(ctx, f, fmt.Sprintf("%s, compare these emoji with the ones Element shows you:\n%s\n(or the numbers %d %d %d). Press \"They match\" only if they are exactly the same and in the same order.",
+			user, step.Code, step.Code.Decimals[0], step.Code.Decimals[1], step.Code.Decimals[2]))
+	case step.Cancelled:
+		delete(s.sas.byTxn, f.TxnID)
+		if err := s.audit(ctx, user, f.room, "verify.cancelled", "emoji verification ended without confirmation: "+step.Reason, nil); err != nil {
+			return err
+		}
+		return s.verificationNotice(ctx, f, fmt.Sprintf("The verification of %s was cancelled: %s. Nothing was recorded; type `!policy verify` to try again.", user, strings.TrimSuffix(step.Reason, ".")))
+	case step.Verified:
+		delete(s.sas.byTxn, f.TxnID)
+		return s.attestVerified(ctx, f)
+	}
+	return nil
+}
+
+// attestVerified records the member's proven master key, signs it with the
+// bot's user-signing key and re-admits them where they were suspended.
+func (s *Service) attestVerified(ctx context.Context, f *sasFlow) error {
+	user, master := f.Them.User, f.VerifiedMaster
+	if err := s.crypto.helper.Machine().SignUser(ctx, user, master); err != nil {
+		// The attestation stands on the checked MACs; the signature is how
+		// the homeserver shows it, so its failure is reported, not fatal.
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not sign the verified member's master key")
+	}
+	if err := s.store.SaveAttestation(ctx, store.Attestation{
+		UserID: user.String(), MasterKey: master.String(), Method: "emoji verification", AttestedBy: s.botID.String(),
+		Note: "with device " + f.Them.Device.String(),
+	}); err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, user.String(), f.room, "attest", fmt.Sprintf("identity of %s confirmed by emoji verification; master key %s", user, master),
+		map[string]any{"user_id": user.String(), "device_id": f.Them.Device.String()}); err != nil {
+		return err
+	}
+	if err := s.verificationNotice(ctx, f, fmt.Sprintf("✅ %s: identity (%s) confirmed by emoji verification and recorded.", user, policy.Fingerprint(master.String()))); err != nil {
+		return err
+	}
+	return s.enforceVerificationOf(ctx, user.String())
+}
+
+// sendVerification sends one protocol message over the flow's transport.
+func (s *Service) sendVerification(ctx context.Context, f *sasFlow, m sas.Message) error {
+	if f.room != "" {
+		if r, ok := m.Content.(event.Relatable); ok {
+			r.SetRelatesTo(&event.RelatesTo{Type: event.RelReference, EventID: id.EventID(f.TxnID)})
+		}
+		if _, err := s.crypto.cli.SendMessageEvent(ctx, f.room, m.Type, m.Content); err != nil {
+			return fmt.Errorf("send %s: %w", m.Type.Type, err)
+		}
+		return nil
+	}
+	if t, ok := m.Content.(event.VerificationTransactionable); ok {
+		t.SetTransactionID(id.VerificationTransactionID(f.TxnID))
+	}
+	typ := event.Type{Type: m.Type.Type, Class: event.ToDeviceEventType}
+	req := &mautrix.ReqSendToDevice{Messages: map[id.UserID]map[id.DeviceID]*event.Content{
+		f.Them.User: {f.Them.Device: {Parsed: m.Content}},
+	}}
+	if _, err := s.crypto.cli.SendToDevice(ctx, typ, req); err != nil {
+		return fmt.Errorf("send %s to device: %w", typ.Type, err)
+	}
+	return nil
+}
+
+// verificationNotice tells the member, in the room where they asked, how
+// their verification stands. Flows a member started by to-device message
+// have no such room; they are refused with the reason in the cancel itself.
+func (s *Service) verificationNotice(ctx context.Context, f *sasFlow, text string) error {
+	if f.noticeRoom == "" {
+		return nil
+	}
+	if err := s.sendNotice(ctx, f.noticeRoom, text); err != nil && !errors.Is(err, context.Canceled) {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not post verification notice")
+	}
+	return nil
+}
+
+// expireVerifications cancels flows left unfinished past their time.
+func (s *Service) expireVerifications(ctx context.Context) {
+	s.sas.mu.Lock()
+	defer s.sas.mu.Unlock()
+	for _, f := range s.sas.byTxn {
+		if step, expired := f.Expire(time.Now()); expired {
+			if err := s.applyStep(ctx, f, step); err != nil {
+				zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not cancel an expired verification")
+			}
+		}
+	}
+}

@@ -105,6 +105,15 @@ func (s *Service) onRoomVerification(ctx context.Context, evt *event.Event) erro
 		}
 		return s.onVerificationRequest(ctx, evt.ID.String(), evt.RoomID, evt.Sender, msg.FromDevice, msg.Methods)
 	}
+	if evt.Content.Parsed == nil {
+		// mautrix-go does not know m.key.verification.done as a room event
+		// type (its class guess leaves it out), so parse it as one here.
+		evt.Type.Class = event.MessageEventType
+		if err := evt.Content.ParseRaw(evt.Type); err != nil {
+			zerolog.Ctx(ctx).Debug().Err(err).Msg("Unreadable verification event")
+			return nil
+		}
+	}
 	var txn string
 	if rel, ok := evt.Content.Parsed.(event.Relatable); ok && rel.OptionalGetRelatesTo() != nil {
 		txn = rel.OptionalGetRelatesTo().EventID.String()
@@ -158,8 +167,10 @@ func (s *Service) stepVerification(ctx context.Context, txn string, evt *event.E
 	defer s.sas.mu.Unlock()
 	f, ok := s.sas.byTxn[txn]
 	if !ok || evt.Sender != f.Them.User || f.Finished() {
+		zerolog.Ctx(ctx).Debug().Str("transaction_id", txn).Bool("known", ok).Str("type", evt.Type.Type).Msg("Verification event ignored")
 		return nil
 	}
+	zerolog.Ctx(ctx).Debug().Str("transaction_id", txn).Int("state", int(f.State)).Str("type", evt.Type.Type).Msg("Verification event")
 	var step sas.Step
 	switch evt.Type.Type {
 	case event.InRoomVerificationReady.Type:

@@ -170,6 +170,40 @@ func TestEmojiVerificationWithBot(t *testing.T) {
 		}
 	})
 
+	t.Run("the bot keeps its identity across a restart", func(t *testing.T) {
+		before := botMasterKey(t, tr)
+		tr.stopCaldicott(t)
+		tr.startCaldicott(t, true)
+		if after := botMasterKey(t, tr); after != before || after == "" {
+			t.Fatalf("bot master key %q before the restart, %q after", before, after)
+		}
+		// Its user-signing key came back too: verifying again still works.
+		txn, _ := carol.toEmoji(t, dm, bot)
+		if err := carol.helper.ConfirmSAS(ctx, txn); err != nil {
+			t.Fatalf("confirm: %v", err)
+		}
+		receive(t, carol, carol.done, "verification done")
+	})
+
+}
+
+// botMasterKey is the bot's published cross-signing master key.
+func botMasterKey(t *testing.T, tr *trust) string {
+	t.Helper()
+	var keys struct {
+		MasterKeys map[id.UserID]struct {
+			Keys map[string]string `json:"keys"`
+		} `json:"master_keys"`
+	}
+	q := mautrix.ReqQueryKeys{DeviceKeys: mautrix.DeviceKeysRequest{tr.botID(): nil}}
+	cli := tr.botClient(t)
+	if _, err := cli.MakeRequest(ctx, http.MethodPost, cli.BuildClientURL("v3", "keys", "query"), &q, &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys.MasterKeys[tr.botID()].Keys {
+		return k
+	}
+	return ""
 }
 
 // botClient is a client acting as the bot through the appservice token.

@@ -9,6 +9,8 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/store"
 )
 
 // E2EEAvailable says whether this build has end-to-end encryption. Builds
@@ -34,5 +36,9 @@ func (s *Service) cmdVerify(ctx context.Context, c *commandContext) error {
 func (s *Service) onRoomVerification(context.Context, *event.Event) error { return nil }
 
 func (s *Service) expireVerifications(context.Context) {}
+
+func (s *Service) ensureAttestationRoom(context.Context) error { return nil }
+
+func (s *Service) publishAttestation(context.Context, store.Attestation) error { return nil }
 
 func (s *Service) senderFor(context.Context, id.RoomID) *mautrix.Client { return s.bot }

@@ -98,8 +98,7 @@ func (s *Service) enforceVerification(ctx context.Context, users []string, rooms
 			if err != nil {
 				return transientError{err}
 			}
-			own := id.UserID(u).Homeserver() == s.cfg.Homeserver.Domain
-			step := policy.NextEnforcementStep(vs[u], policy.EnforcementState{ShortSince: st.ShortSince, Suspended: st.Suspended}, times, own, s.now())
+			step := policy.NextEnforcementStep(vs[u], policy.EnforcementState{ShortSince: st.ShortSince, Suspended: st.Suspended}, times, s.now())
 			if err := s.enforcementStep(ctx, u, vs[u], st, step, rooms[u]); err != nil {
 				return err
 			}

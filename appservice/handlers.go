@@ -37,6 +37,8 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 		return s.handleEncrypted(ctx, &evt)
 	case isVerificationEvent(evt.Type):
 		return s.onRoomVerification(ctx, &evt)
+	case evt.Type.Type == attestationEventType.Type:
+		return s.handleAttestationEvent(ctx, &evt)
 	case evt.Type == typeSpaceChild || evt.Type == typeSpaceParent:
 		return s.handleSpaceLink(ctx, &evt)
 	case evt.StateKey != nil && *evt.StateKey == "" && slices.Contains(policy.HardeningEventTypes, evt.Type.Type):

@@ -67,15 +67,24 @@ func newTrust(t *testing.T, ip string, dbURI string, extraYAML string) *trust {
 	} else {
 		dbType = "postgres"
 	}
+	// The demo federation is trust A on 127.0.0.11 and trust B on .12; a
+	// test may give its own federation section.
+	name, federation := "Trust A", `federation: {servers: ["127.0.0.12"]}`
+	if ip == "127.0.0.12" {
+		name, federation = "Trust B", `federation: {servers: ["127.0.0.11"]}`
+	}
+	if strings.Contains(extraYAML, "federation:") {
+		federation = ""
+	}
 	yml := fmt.Sprintf(`
 homeserver: {address: %q, domain: %q}
 appservice: {address: "http://127.0.0.1:%d", port: %d, as_token: %q, hs_token: %q, encryption: %s}
 database: {type: %s, uri: %q}
-trust: {name: "Trust A", management_room: "#caldicott-management:%s", ig_admins: ["@ig:%s"]}
-federation: {servers: ["127.0.0.12"]}
+trust: {name: %q, management_room: "#caldicott-management:%s", ig_admins: ["@ig:%s"]}
+%s
 policy: {reconcile_interval: 0s}
 logging: {level: debug}
-%s`, hs.URL, hs.ServerName, asPort, asPort, randomHex(20), randomHex(20), encryption, dbType, dbURI, hs.ServerName, hs.ServerName, extraYAML)
+%s`, hs.URL, hs.ServerName, asPort, asPort, randomHex(20), randomHex(20), encryption, dbType, dbURI, name, hs.ServerName, hs.ServerName, federation, extraYAML)
 	cfg, err := config.Parse([]byte(yml))
 	if err != nil {
 		t.Fatalf("test config: %v", err)

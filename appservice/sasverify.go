@@ -277,11 +277,11 @@ func (s *Service) attestVerified(ctx context.Context, f *sasFlow) error {
 		// the homeserver shows it, so its failure is reported, not fatal.
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not sign the verified member's master key")
 	}
-	if err := s.store.SaveAttestation(ctx, store.Attestation{
+	if err := s.recordAttestation(ctx, store.Attestation{
 		UserID: user.String(), MasterKey: master.String(), Method: "emoji verification", AttestedBy: s.botID.String(),
 		Note: "with device " + f.Them.Device.String(),
 	}); err != nil {
-		return transientError{err}
+		return err
 	}
 	if err := s.audit(ctx, user.String(), f.room, "attest", fmt.Sprintf("identity of %s confirmed by emoji verification; master key %s", user, master),
 		map[string]any{"user_id": user.String(), "device_id": f.Them.Device.String()}); err != nil {

@@ -54,6 +54,7 @@ type Service struct {
 	keys        keyCache
 	crypto      *e2ee
 	sas         sasFlows
+	attest      attestSources
 	// lastEmptyDirectoryWarning is touched only by the worker.
 	lastEmptyDirectoryWarning time.Time
 }
@@ -99,6 +100,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		userChanged:      make(chan string, 256),
 		keysChanged:      make(chan string, 256),
 		sas:              sasFlows{byTxn: map[string]*sasFlow{}},
+		attest:           attestSources{rooms: map[id.RoomID]string{}},
 		req: policy.Requirements{
 			BotUserID:         cfg.BotUserID(),
 			OwnServer:         cfg.Homeserver.Domain,

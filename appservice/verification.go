@@ -182,8 +182,8 @@ func (s *Service) cmdAttest(ctx context.Context, c *commandContext) error {
 		return s.reply(ctx, c.evt, fmt.Sprintf("That fingerprint does not match the identity %s has published (%s). Nothing was recorded. Check it again with them in person.", user, policy.Fingerprint(f.MasterKey)))
 	}
 	note := strings.Join(noteParts, " ")
-	if err := s.store.SaveAttestation(ctx, store.Attestation{UserID: user.String(), MasterKey: f.MasterKey, Method: "in person", AttestedBy: c.evt.Sender.String(), Note: note}); err != nil {
-		return transientError{err}
+	if err := s.recordAttestation(ctx, store.Attestation{UserID: user.String(), MasterKey: f.MasterKey, Method: "in person", AttestedBy: c.evt.Sender.String(), Note: note}); err != nil {
+		return err
 	}
 	if err := s.audit(ctx, c.evt.Sender.String(), "", "attest", fmt.Sprintf("identity of %s confirmed in person; master key %s", user, f.MasterKey), map[string]any{"user_id": user.String(), "note": note}); err != nil {
 		return err

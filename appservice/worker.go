@@ -41,6 +41,10 @@ func (s *Service) runWorker(ctx context.Context) error {
 			s.log.Error().Err(err).Msg("End-to-end encryption unavailable")
 		}
 	}
+	if err := s.ensureAttestationRoom(ctx); err != nil {
+		s.log.Error().Err(err).Msg("This trust's attestations cannot be published to the federation")
+	}
+	s.joinAttestationRooms(ctx)
 	if err := s.syncLDAP(ctx, true); err != nil {
 		s.log.Error().Err(err).Msg("Directory sync at start-up")
 	}
@@ -86,6 +90,7 @@ func (s *Service) runWorker(ctx context.Context) error {
 				s.log.Warn().Err(err).Msg("Could not check a member's changed keys; the periodic check will")
 			}
 		case <-verification.C:
+			s.joinAttestationRooms(ctx)
 			s.checkAllVerification(ctx)
 			s.expireVerifications(ctx)
 		case <-reviews.C:

@@ -165,6 +165,28 @@ type Trust struct {
 type Federation struct {
 	// Servers are server names (host, optionally with port) of the federation's trusts.
 	Servers []string `yaml:"servers"`
+	// AttestationAlias is the localpart of the alias of the room where this
+	// trust publishes its signed identity attestations, for the other trusts.
+	AttestationAlias string `yaml:"attestation_alias"`
+	// AttestationRooms are the other trusts' attestation rooms, by alias.
+	// Empty means #<attestation_alias>:<server> for each of Servers.
+	AttestationRooms []string `yaml:"attestation_rooms"`
+	// BotKeys pins other trusts' Caldicott bots to their cross-signing
+	// master keys (user ID -> unpadded base64). A bot not listed is trusted
+	// on first use and pinned in the database.
+	BotKeys map[string]string `yaml:"bot_keys"`
+}
+
+// AttestationSources are the aliases of the other trusts' attestation rooms.
+func (f Federation) AttestationSources() []string {
+	if len(f.AttestationRooms) > 0 {
+		return f.AttestationRooms
+	}
+	out := make([]string, 0, len(f.Servers))
+	for _, s := range f.Servers {
+		out = append(out, "#"+f.AttestationAlias+":"+s)
+	}
+	return out
 }
 
 // Policy holds defaults for the rules.

@@ -51,6 +51,10 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"bad db type", validConfig + "database: {type: mysql}\n", `database.type: "mysql" is not supported`},
 		{"postgres without uri", validConfig + "database: {type: postgres}\n", "database.uri: is required for postgres"},
 		{"bad server", validConfig + "federation: {servers: [\"*.nhs.uk\"]}\n", `federation.servers[0]: "*.nhs.uk" is not a server name`},
+		{"bad attestation room", validConfig + "federation: {attestation_rooms: [\"caldicott-attestations\"]}\n", `federation.attestation_rooms[0]: "caldicott-attestations" is not a room alias`},
+		{"bad attestation alias", validConfig + "federation: {attestation_alias: \"#att:b\"}\n", `federation.attestation_alias: "#att:b" must be an alias localpart only`},
+		{"bad bot key", validConfig + "federation: {bot_keys: {\"@caldicott:b.nhs.uk\": \"abcd\"}}\n", "federation.bot_keys: the key for @caldicott:b.nhs.uk is not an ed25519 master key"},
+		{"bad bot user", validConfig + "federation: {bot_keys: {\"caldicott\": \"" + strings.Repeat("A", 43) + "\"}}\n", `federation.bot_keys: "caldicott" is not a Matrix user ID`},
 		{"bad duration", validConfig + "policy: {reconcile_interval: soon}\n", `"soon" is not a duration`},
 		{"bad history", validConfig + "policy: {clinical_history_visibility: shared}\n", `policy.clinical_history_visibility: "shared" is not allowed`},
 		{"bad management room", strings.Replace(validConfig, `trust: {name: "Trust A"}`, `trust: {name: "Trust A", management_room: "mgmt"}`, 1), `trust.management_room: "mgmt" must be a room alias`},
@@ -213,5 +217,16 @@ func TestBridgeRegistrations(t *testing.T) {
 	_, err = Parse([]byte(validConfig + "directory: {max_removal_fraction: 2}\n"))
 	if err == nil || !strings.Contains(err.Error(), "directory.max_removal_fraction") {
 		t.Fatalf("bad fraction: %v", err)
+	}
+}
+
+func TestAttestationSources(t *testing.T) {
+	f := Federation{Servers: []string{"b.nhs.uk", "c.nhs.uk"}, AttestationAlias: "att"}
+	if got := strings.Join(f.AttestationSources(), " "); got != "#att:b.nhs.uk #att:c.nhs.uk" {
+		t.Errorf("derived sources %q", got)
+	}
+	f.AttestationRooms = []string{"#att:b.nhs.uk:8448"}
+	if got := strings.Join(f.AttestationSources(), " "); got != "#att:b.nhs.uk:8448" {
+		t.Errorf("listed sources %q", got)
 	}
 }

@@ -25,6 +25,7 @@ func (c *Config) applyDefaults() {
 	if c.Database.MaxOpenConns == 0 {
 		c.Database.MaxOpenConns = 10
 	}
+	setDefault(&c.Federation.AttestationAlias, "caldicott-attestations")
 	setDefault(&c.Policy.ClinicalHistoryVisibility, "joined")
 	if c.Policy.ReconcileInterval.Duration == 0 {
 		c.Policy.ReconcileInterval.Duration = time.Hour

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -122,6 +123,24 @@ func (c *Config) Validate() error {
 	for i, s := range c.Federation.Servers {
 		if _, _, ok := spec.ParseAndValidateServerName(spec.ServerName(s)); !ok || strings.ContainsAny(s, "*?") {
 			add(fmt.Sprintf("federation.servers[%d]", i), "%q is not a server name (write e.g. matrix.trust-b.nhs.uk)", s)
+		}
+	}
+
+	if a := c.Federation.AttestationAlias; strings.ContainsAny(a, "#:/ ") {
+		add("federation.attestation_alias", "%q must be an alias localpart only (e.g. caldicott-attestations)", a)
+	}
+	for i, a := range c.Federation.AttestationRooms {
+		local, server, found := strings.Cut(strings.TrimPrefix(a, "#"), ":")
+		if _, _, ok := spec.ParseAndValidateServerName(spec.ServerName(server)); !strings.HasPrefix(a, "#") || !found || local == "" || !ok {
+			add(fmt.Sprintf("federation.attestation_rooms[%d]", i), "%q is not a room alias (#name:server)", a)
+		}
+	}
+	for u, k := range c.Federation.BotKeys {
+		if _, err := spec.NewUserID(u, true); err != nil {
+			add("federation.bot_keys", "%q is not a Matrix user ID (@user:server)", u)
+		}
+		if raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(strings.ReplaceAll(k, " ", ""), "=")); err != nil || len(raw) != 32 {
+			add("federation.bot_keys", "the key for %s is not an ed25519 master key (43 characters of base64, as `!policy verification` shows it)", u)
 		}
 	}
 

@@ -35,10 +35,10 @@ const (
 // NextEnforcementStep decides from a member's verification, what was
 // remembered and the time. A changed identity suspends at once; any other
 // shortfall gets a grace (shorter for a new unverified device). Members of
-// other trusts are not suspended for lacking an attestation, which their own
-// trust gives through the federation (a later release): that is the seam.
-func NextEnforcementStep(v Verification, st EnforcementState, t EnforcementTimes, ownTrust bool, now time.Time) EnforcementStep {
-	short := v.Status != Verified && !(v.Status == NotAttested && !ownTrust)
+// other trusts fall short the same way: their own trust's confirmation
+// reaches us through the federation's attestation rooms.
+func NextEnforcementStep(v Verification, st EnforcementState, t EnforcementTimes, now time.Time) EnforcementStep {
+	short := v.Status != Verified
 	switch {
 	case !short && st.Suspended:
 		return EnforceReadmit

@@ -62,7 +62,7 @@ func Verify(k KeyFacts, a *Attestation) Verification {
 		return Verification{Status: NoCrossSigning, Explain: "Cross-signing is not set up (or its keys are invalid). In Element: Settings → Security & Privacy → Set up cross-signing (\"Set up Secure Backup\")."}
 	}
 	if a != nil && a.MasterKey != k.MasterKey {
-		return Verification{Status: IdentityChanged, Explain: fmt.Sprintf("Their identity (master key) has changed since %s confirmed it. Until it is confirmed again they must be treated as someone else: they should see the IG team, who can confirm the new identity in person (`!policy attest`).", a.By)}
+		return Verification{Status: IdentityChanged, Explain: fmt.Sprintf("Their identity (master key) has changed since %s confirmed it. Until it is confirmed again they must be treated as someone else: they should verify again with their trust's Caldicott (`!policy verify`, comparing emoji) or with their trust's IG team in person.", a.By)}
 	}
 	var unsigned []string
 	for _, d := range k.Devices {
@@ -74,7 +74,7 @@ func Verify(k KeyFacts, a *Attestation) Verification {
 		return Verification{Status: UnsignedDevice, UnsignedDevices: unsigned, Explain: fmt.Sprintf("%d device(s) are not verified: %v. Verify each new device from one already verified (Element shows a prompt), or sign it out.", len(unsigned), unsigned)}
 	}
 	if a == nil {
-		return Verification{Status: NotAttested, Explain: "Their identity has not been confirmed by the trust yet: they should show their identity fingerprint (Element: Settings → Security & Privacy) to the IG team in person."}
+		return Verification{Status: NotAttested, Explain: "Their identity has not been confirmed by their trust yet: they should type `!policy verify` and compare emoji with their trust's Caldicott, or show their identity fingerprint (Element: Settings → Security & Privacy) to their trust's IG team in person."}
 	}
 	return Verification{Status: Verified, Explain: fmt.Sprintf("Verified: identity confirmed by %s (%s), every device signed.", a.By, a.Method)}
 }

@@ -42,3 +42,26 @@ func (s *Store) AttestationOf(ctx context.Context, userID string) (Attestation, 
 	a.At = time.UnixMilli(at)
 	return a, nil
 }
+
+// Attestations lists every recorded attestation, by user ID.
+func (s *Store) Attestations(ctx context.Context) ([]Attestation, error) {
+	rows, err := s.db.Query(ctx, `SELECT user_id, master_key, method, attested_by, note, attested_at FROM attestation ORDER BY user_id`)
+	if err != nil {
+		return nil, fmt.Errorf("list attestations: %w", err)
+	}
+	defer rows.Close()
+	var out []Attestation
+	for rows.Next() {
+		var a Attestation
+		var at int64
+		if err := rows.Scan(&a.UserID, &a.MasterKey, &a.Method, &a.AttestedBy, &a.Note, &at); err != nil {
+			return nil, fmt.Errorf("list attestations: %w", err)
+		}
+		a.At = time.UnixMilli(at)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list attestations: %w", err)
+	}
+	return out, nil
+}

@@ -468,6 +468,11 @@ func TestAttestations(t *testing.T) {
 		if err != nil || got.MasterKey != "K2" || got.Note != "badge checked" || got.At.IsZero() {
 			t.Fatalf("AttestationOf = %+v %v", got, err)
 		}
+		_ = s.SaveAttestation(ctx, Attestation{UserID: "@a:b", MasterKey: "K3", Method: "emoji verification", AttestedBy: "@bot:b"})
+		all, err := s.Attestations(ctx)
+		if err != nil || len(all) != 2 || all[0].UserID != "@a:b" || all[1].MasterKey != "K2" {
+			t.Fatalf("Attestations = %+v %v", all, err)
+		}
 	})
 }
 

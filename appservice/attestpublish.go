@@ -1,0 +1,128 @@
+//go:build goolm
+
+package appservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// ensureAttestationRoom finds or creates this trust's attestation room
+// (#<attestation_alias>:<own server>), where only the bot may post, and
+// publishes any attestation of the trust's own staff not there yet.
+func (s *Service) ensureAttestationRoom(ctx context.Context) error {
+	if !s.canSignUsers() {
+		return nil // no identity to sign with; logged at start-up
+	}
+	localpart := s.cfg.Federation.AttestationAlias
+	alias := id.RoomAlias("#" + localpart + ":" + s.cfg.Homeserver.Domain)
+	var room id.RoomID
+	resolved, err := s.bot.ResolveAlias(ctx, alias)
+	switch {
+	case err == nil:
+		if _, err := s.bot.JoinRoom(ctx, resolved.RoomID.String(), nil); err != nil {
+			return fmt.Errorf("join %s: %w", alias, err)
+		}
+		room = resolved.RoomID
+	case errors.Is(err, mautrix.MNotFound):
+		if room, err = s.createAttestationRoom(ctx, localpart); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("resolve %s: %w", alias, err)
+	}
+	s.attest.mu.Lock()
+	s.attest.own = room
+	s.attest.mu.Unlock()
+	return s.backfillAttestations(ctx, room)
+}
+
+func (s *Service) createAttestationRoom(ctx context.Context, localpart string) (id.RoomID, error) {
+	only := 100
+	acl := policy.RequiredACL(s.req)
+	resp, err := s.bot.CreateRoom(ctx, &mautrix.ReqCreateRoom{
+		RoomAliasName: localpart,
+		Name:          "Caldicott identity confirmations — " + s.cfg.Trust.Name,
+		Topic:         "Identities " + s.cfg.Trust.Name + " has confirmed, signed by its Caldicott, for the other trusts' Caldicott bots. Nothing here is for people to read or write.",
+		Preset:        "public_chat",
+		PowerLevelOverride: &event.PowerLevelsEventContent{
+			Users: map[id.UserID]int{s.botID: 100}, EventsDefault: 100, StateDefaultPtr: &only,
+			InvitePtr: &only, KickPtr: &only, BanPtr: &only, RedactPtr: &only,
+		},
+		InitialState: []*event.Event{
+			{Type: event.StateHistoryVisibility, Content: event.Content{Raw: map[string]any{"history_visibility": "shared"}}},
+			{Type: event.StateServerACL, Content: event.Content{Raw: map[string]any{"allow": acl.Allow, "deny": []string{}, "allow_ip_literals": acl.AllowIPLiterals}}},
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create the attestation room: %w", err)
+	}
+	if err := s.audit(ctx, s.botID.String(), resp.RoomID, "create_attestation_room", "publishes this trust's identity confirmations to the federation", nil); err != nil {
+		return "", err
+	}
+	return resp.RoomID, nil
+}
+
+// backfillAttestations publishes own-staff attestations missing from the
+// room (made while it was unreachable, or before it existed).
+func (s *Service) backfillAttestations(ctx context.Context, room id.RoomID) error {
+	var state []*event.Event
+	if _, err := s.bot.MakeRequest(ctx, http.MethodGet, s.bot.BuildClientURL("v3", "rooms", room, "state"), nil, &state); err != nil {
+		return fmt.Errorf("read the attestation room: %w", err)
+	}
+	published := map[string]string{}
+	for _, evt := range state {
+		if evt.Type.Type == attestationEventType.Type && evt.StateKey != nil {
+			if k, ok := evt.Content.Raw["master_key"].(string); ok {
+				published[strings.TrimPrefix(*evt.StateKey, "_")] = k
+			}
+		}
+	}
+	all, err := s.store.Attestations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range all {
+		if published[a.UserID] != a.MasterKey {
+			if err := s.publishAttestation(ctx, a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// publishAttestation signs one attestation of the trust's own staff with
+// the bot's master key and posts it for the other trusts. Attestations of
+// other trusts' staff are theirs to publish.
+func (s *Service) publishAttestation(ctx context.Context, a store.Attestation) error {
+	s.attest.mu.Lock()
+	room := s.attest.own
+	s.attest.mu.Unlock()
+	if room == "" || id.UserID(a.UserID).Homeserver() != s.cfg.Homeserver.Domain {
+		return nil
+	}
+	content := attestationContent(a, s.cfg.Trust.Name)
+	master := s.crypto.helper.Machine().CrossSigningKeys.MasterKey
+	sig, err := master.SignJSON(content)
+	if err != nil {
+		return fmt.Errorf("sign the attestation of %s: %w", a.UserID, err)
+	}
+	content.Signatures = map[string]map[string]string{s.botID.String(): {"ed25519:" + master.PublicKey().String(): sig}}
+	if _, err := s.bot.SendStateEvent(ctx, room, attestationEventType, attestationStateKey(a.UserID), content); err != nil {
+		return fmt.Errorf("publish the attestation of %s: %w", a.UserID, err)
+	}
+	zerolog.Ctx(ctx).Debug().Str("user_id", a.UserID).Msg("Attestation published to the federation")
+	return nil
+}

@@ -1,0 +1,203 @@
+package appservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// attestSources are the other trusts' attestation rooms the bot has joined,
+// each with the server whose staff it may vouch for.
+type attestSources struct {
+	mu    sync.Mutex
+	rooms map[id.RoomID]string
+	// own is this trust's attestation room, where the bot publishes.
+	own id.RoomID
+}
+
+func (a *attestSources) server(room id.RoomID) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.rooms[room]
+	return s, ok
+}
+
+func (a *attestSources) joined(server string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, s := range a.rooms {
+		if s == server {
+			return true
+		}
+	}
+	return false
+}
+
+// joinAttestationRooms joins each other trust's attestation room not yet
+// joined, and reads the attestations already there. A trust whose room
+// cannot be reached is tried again at the next verification check.
+func (s *Service) joinAttestationRooms(ctx context.Context) {
+	for _, alias := range s.cfg.Federation.AttestationSources() {
+		_, server, _ := strings.Cut(strings.TrimPrefix(alias, "#"), ":")
+		if server == s.cfg.Homeserver.Domain || s.attest.joined(server) {
+			continue
+		}
+		log := s.log.With().Str("attestation_room", alias).Logger()
+		resp, err := s.bot.JoinRoom(ctx, alias, nil)
+		if err != nil {
+			log.Debug().Err(err).Msg("Other trust's attestation room not reachable yet")
+			continue
+		}
+		s.attest.mu.Lock()
+		s.attest.rooms[resp.RoomID] = server
+		s.attest.mu.Unlock()
+		log.Info().Stringer("room_id", resp.RoomID).Msg("Following the other trust's attestations")
+		if err := s.readAttestations(ctx, resp.RoomID, server); err != nil {
+			log.Warn().Err(err).Msg("Could not read the other trust's attestations")
+		}
+	}
+}
+
+// readAttestations takes every attestation already published in a room.
+func (s *Service) readAttestations(ctx context.Context, room id.RoomID, server string) error {
+	var state []*event.Event
+	url := s.bot.BuildClientURL("v3", "rooms", room, "state")
+	if _, err := s.bot.MakeRequest(ctx, http.MethodGet, url, nil, &state); err != nil {
+		return fmt.Errorf("read state of %s: %w", room, err)
+	}
+	for _, evt := range state {
+		if evt.Type.Type != attestationEventType.Type || evt.StateKey == nil {
+			continue
+		}
+		if err := s.acceptFederatedAttestation(ctx, server, evt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handleAttestationEvent takes a newly published attestation from a room
+// the bot follows; the same event type anywhere else is ignored.
+func (s *Service) handleAttestationEvent(ctx context.Context, evt *event.Event) error {
+	server, ok := s.attest.server(evt.RoomID)
+	if !ok || evt.StateKey == nil {
+		return nil
+	}
+	return s.acceptFederatedAttestation(ctx, server, evt)
+}
+
+// acceptFederatedAttestation records another trust's confirmation of one
+// of its staff, after checking it cryptographically against that trust's
+// bot's master key (pinned in config, or on first use).
+func (s *Service) acceptFederatedAttestation(ctx context.Context, server string, evt *event.Event) error {
+	log := zerolog.Ctx(ctx).With().Str("publisher", evt.Sender.String()).Str("user_id", evt.GetStateKey()).Logger()
+	raw := evt.Content.VeryRaw
+	if len(raw) == 0 || string(raw) == "{}" {
+		return nil // withdrawn; the member's own trust now vouches for nothing
+	}
+	signer, err := s.trustedBotKey(ctx, evt.Sender)
+	if err != nil {
+		if isTransient(err) {
+			return err
+		}
+		log.Warn().Err(err).Msg("Attestation refused")
+		return s.audit(ctx, evt.Sender.String(), evt.RoomID, "refused.attestation", err.Error(), map[string]any{"user_id": evt.GetStateKey()})
+	}
+	p, err := checkPublishedAttestation(raw, evt.GetStateKey(), evt.Sender, server, signer)
+	if err != nil {
+		log.Warn().Err(err).Msg("Attestation refused")
+		return s.audit(ctx, evt.Sender.String(), evt.RoomID, "refused.attestation", err.Error(), map[string]any{"user_id": evt.GetStateKey()})
+	}
+	if old, err := s.store.AttestationOf(ctx, p.UserID); err == nil && old.MasterKey == p.MasterKey && old.AttestedBy == evt.Sender.String() {
+		return nil
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return transientError{err}
+	}
+	method := p.Method
+	if p.Trust != "" {
+		method += ", by " + p.Trust
+	}
+	if err := s.store.SaveAttestation(ctx, store.Attestation{UserID: p.UserID, MasterKey: p.MasterKey, Method: method, AttestedBy: evt.Sender.String(), Note: "published by " + server}); err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, evt.Sender.String(), evt.RoomID, "attest.federated",
+		fmt.Sprintf("identity of %s confirmed by %s (%s); master key %s", p.UserID, server, p.Method, p.MasterKey), map[string]any{"user_id": p.UserID}); err != nil {
+		return err
+	}
+	return s.enforceVerificationOf(ctx, p.UserID)
+}
+
+const kvPinnedBotKey = "pinned_bot_key:"
+
+// trustedBotKey returns the master key another trust's bot signs with: the
+// one pinned in config, else the one seen first (then pinned). A bot whose
+// published key differs from its pin is refused, and the IG team told once.
+func (s *Service) trustedBotKey(ctx context.Context, bot id.UserID) (string, error) {
+	resp, err := s.queryKeys(ctx, []string{bot.String()})
+	if err != nil {
+		return "", transientError{err}
+	}
+	published := checkKeys(bot.String(), resp).MasterKey
+	if published == "" {
+		return "", fmt.Errorf("%s publishes no valid master key", bot)
+	}
+	pinned := strings.TrimRight(strings.ReplaceAll(s.cfg.Federation.BotKeys[bot.String()], " ", ""), "=")
+	if pinned == "" {
+		var ok bool
+		if pinned, ok, err = s.store.KV(ctx, kvPinnedBotKey+bot.String()); err != nil {
+			return "", transientError{err}
+		} else if !ok {
+			if err := s.store.SetKV(ctx, kvPinnedBotKey+bot.String(), published); err != nil {
+				return "", transientError{err}
+			}
+			if err := s.audit(ctx, s.botID.String(), "", "pin_bot_key", fmt.Sprintf("trusting %s's identity %s on first use", bot, published), nil); err != nil {
+				return "", err
+			}
+			return published, nil
+		}
+	}
+	if pinned == published {
+		return published, nil
+	}
+	warned := "bot_key_mismatch:" + bot.String() + ":" + published
+	if _, done, err := s.store.KV(ctx, warned); err == nil && !done {
+		_ = s.store.SetKV(ctx, warned, "1")
+		if err := s.notifyManagement(ctx, fmt.Sprintf("⚠ The Caldicott of another trust, %s, now shows a different identity (%s) from the one I trust (%s). I am ignoring its identity confirmations until you check with that trust's IG team; if they did reset it, pin the new key in federation.bot_keys and restart me.",
+			bot, policy.Fingerprint(published), policy.Fingerprint(pinned))); err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("%s's master key %s is not the pinned %s", bot, published, pinned)
+}
+
+// attestationContent is the signed body published for one attestation.
+func attestationContent(a store.Attestation, trust string) publishedAttestation {
+	return publishedAttestation{UserID: a.UserID, MasterKey: a.MasterKey, Method: a.Method, AttestedAt: a.At.UnixMilli(), Trust: trust}
+}
+
+// recordAttestation saves an attestation and, for the trust's own staff,
+// publishes it to the federation. Publishing is retried at the next
+// start-up if the room cannot be reached now.
+func (s *Service) recordAttestation(ctx context.Context, a store.Attestation) error {
+	if err := s.store.SaveAttestation(ctx, a); err != nil {
+		return transientError{err}
+	}
+	saved, err := s.store.AttestationOf(ctx, a.UserID)
+	if err != nil {
+		return transientError{err}
+	}
+	if err := s.publishAttestation(ctx, saved); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Attestation recorded but not yet published to the federation")
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+//go:build goolm
+
+package appservice_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// TestFederatedAttestation: a clinician of trust B in a clinical room of
+// trust A must be confirmed by trust B. Unconfirmed, trust A suspends her
+// after the grace; once she verifies with trust B's bot by emoji, trust B
+// publishes the signed confirmation, trust A checks it against trust B's
+// bot's master key, records it and invites her back.
+func TestFederatedAttestation(t *testing.T) {
+	b := newTrust(t, "127.0.0.12", "", withEncryption)
+	b.startCaldicott(t, true)
+	a := newTrust(t, "127.0.0.11", "", withEncryption+fmt.Sprintf(
+		"federation: {servers: [\"127.0.0.12\"], attestation_rooms: [\"#caldicott-attestations:%s\"]}\nverification: {new_member_grace: 2s, check_interval: 1s}\n", b.hs.ServerName))
+	a.startCaldicott(t, true)
+	alice := a.hs.RegisterUser(t, "alice", false)
+	dora := newVerifier(t, b.hs.RegisterUser(t, "dora", false))
+
+	room := clinicalRoom(t, a, alice)
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dora.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "dora of trust B to join over federation", func() (bool, string) {
+		_, err := dora.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}})
+		return err == nil, fmt.Sprint(err)
+	})
+	waitGone(t, alice, room, dora.UserID, 30*time.Second)
+
+	dm := roomWithBot(t, dora.Client, b.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
+	start := time.Now()
+	txn, _ := dora.toEmoji(t, dm, b.botID())
+	if err := dora.helper.ConfirmSAS(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, dora, dora.done, "verification done")
+	waitMembership(t, alice, room, dora.UserID, "invite")
+	t.Logf("trust A re-invited dora %s after she confirmed the emoji with trust B's bot", time.Since(start).Round(time.Millisecond))
+
+	att, err := a.store.AttestationOf(ctx, dora.UserID.String())
+	if err != nil || att.AttestedBy != b.botID().String() || !strings.Contains(att.Method, "emoji verification, by Trust B") {
+		t.Fatalf("trust A's record of dora: %+v %v", att, err)
+	}
+	// Anyone of the federation may read the published confirmations.
+	attRoom := attestationRoom(t, dora.Client, b)
+	if _, err := dora.JoinRoom(ctx, attRoom.String(), nil); err != nil {
+		t.Fatalf("dora cannot join her trust's public attestation room: %v", err)
+	}
+	var published struct {
+		MasterKey string `json:"master_key"`
+	}
+	if err := dora.StateEvent(ctx, attRoom, typeAttestation, "_"+dora.UserID.String(), &published); err != nil || published.MasterKey != att.MasterKey {
+		t.Fatalf("published %+v (%v), trust A recorded %s", published, err, att.MasterKey)
+	}
+
+	t.Run("only the bot may publish", func(t *testing.T) {
+		if _, err := dora.SendStateEvent(ctx, attRoom, typeAttestation, "_@dora2:"+b.hs.ServerName, map[string]any{"user_id": "@dora2:" + b.hs.ServerName}); err == nil {
+			t.Fatal("a clinician published an attestation")
+		}
+	})
+}
+
+var typeAttestation = event.Type{Type: "org.caldicott.attestation", Class: event.StateEventType}
+
+// TestFederatedAttestationPinnedKey: trust A has pinned trust B's bot to a
+// master key it does not have (as after a compromise or an unannounced
+// reset); trust B's confirmation is refused, recorded as refused, and the
+// IG team is told.
+func TestFederatedAttestationPinnedKey(t *testing.T) {
+	b := newTrust(t, "127.0.0.12", "", withEncryption)
+	b.startCaldicott(t, true)
+	wrong := strings.Repeat("A", 43)
+	a := newTrust(t, "127.0.0.11", "", withEncryption+fmt.Sprintf(
+		"federation: {servers: [\"127.0.0.12\"], attestation_rooms: [\"#caldicott-attestations:%s\"], bot_keys: {%q: %q}}\n", b.hs.ServerName, b.botID(), wrong))
+	a.startCaldicott(t, true)
+	ig, mgmt := igAdmin(t, a)
+	dora := newVerifier(t, b.hs.RegisterUser(t, "dora", false))
+	dm := roomWithBot(t, dora.Client, b.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
+	txn, _ := dora.toEmoji(t, dm, b.botID())
+	if err := dora.helper.ConfirmSAS(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, dora, dora.done, "verification done")
+	waitForNotice(t, ig, mgmt, a.botID(), "The Caldicott of another trust, "+b.botID().String()+", now shows a different identity")
+	eventually(t, 20*time.Second, "the refusal to be audited", func() (bool, string) {
+		entries, err := a.store.AuditForRoom(ctx, attestationRoom(t, ig, b).String(), 10)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range entries {
+			if e.Action == "refused.attestation" && strings.Contains(e.Reason, "is not the pinned") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(entries)
+	})
+	if att, err := a.store.AttestationOf(ctx, dora.UserID.String()); err == nil {
+		t.Fatalf("trust A recorded a confirmation from a bot with the wrong key: %+v", att)
+	}
+}
+
+func attestationRoom(t *testing.T, cli *mautrix.Client, tr *trust) id.RoomID {
+	t.Helper()
+	resp, err := cli.ResolveAlias(ctx, id.RoomAlias("#caldicott-attestations:"+tr.hs.ServerName))
+	if err != nil {
+		t.Fatalf("trust's attestation room: %v", err)
+	}
+	return resp.RoomID
+}

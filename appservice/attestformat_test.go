@@ -77,3 +77,18 @@ func TestCheckPublishedAttestation(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCheckPublishedAttestation: accepting one attestation from
+// another trust (parse, rules, ed25519 signature over canonical JSON).
+func BenchmarkCheckPublishedAttestation(b *testing.B) {
+	t := &testing.T{}
+	bot := id.UserID("@caldicott:b.nhs.uk")
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	master := base64.RawStdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
+	raw := signedAttestation(t, publishedAttestation{UserID: "@dora:b.nhs.uk", MasterKey: master, Method: "emoji verification", AttestedAt: 1, Trust: "Trust B"}, bot, key)
+	for b.Loop() {
+		if _, err := checkPublishedAttestation(raw, "_@dora:b.nhs.uk", bot, "b.nhs.uk", master); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -234,6 +234,10 @@ Try it:
      bob from Trust B: federated trusts are admitted.
   5. As ig, open the "Caldicott management" room: !policy report, !policy
      directory, !policy leaver @carol:127.0.0.11:8448.
+  6. Clinical rooms need confirmed identities: in Element set up Secure
+     Backup (cross-signing), then type !policy verify in your direct chat
+     with the bot, accept its request and compare the emoji with the ones it
+     posts. Bob's confirmation by Trust B's bot reaches Trust A by itself.
 
 Logs: .demo/trust-a/{dendrite,caldicott}.log.  Ctrl-C stops everything;
 delete .demo/ to start afresh.

@@ -2,7 +2,7 @@ package appservice
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -105,6 +105,14 @@ func (s *Service) acceptFederatedAttestation(ctx context.Context, server string,
 	if len(raw) == 0 || string(raw) == "{}" {
 		return nil // withdrawn; the member's own trust now vouches for nothing
 	}
+	// Already recorded from this publisher (a re-read after a restart):
+	// nothing to check again.
+	var seen publishedAttestation
+	if json.Unmarshal(raw, &seen) == nil && seen.UserID != "" {
+		if old, err := s.store.AttestationOf(ctx, seen.UserID); err == nil && old.MasterKey == seen.MasterKey && old.AttestedBy == evt.Sender.String() {
+			return nil
+		}
+	}
 	signer, err := s.trustedBotKey(ctx, evt.Sender)
 	if err != nil {
 		if isTransient(err) {
@@ -117,11 +125,6 @@ func (s *Service) acceptFederatedAttestation(ctx context.Context, server string,
 	if err != nil {
 		log.Warn().Err(err).Msg("Attestation refused")
 		return s.audit(ctx, evt.Sender.String(), evt.RoomID, "refused.attestation", err.Error(), map[string]any{"user_id": evt.GetStateKey()})
-	}
-	if old, err := s.store.AttestationOf(ctx, p.UserID); err == nil && old.MasterKey == p.MasterKey && old.AttestedBy == evt.Sender.String() {
-		return nil
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return transientError{err}
 	}
 	method := p.Method
 	if p.Trust != "" {

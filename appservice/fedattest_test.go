@@ -63,6 +63,22 @@ func TestFederatedAttestation(t *testing.T) {
 		t.Fatalf("published %+v (%v), trust A recorded %s", published, err, att.MasterKey)
 	}
 
+	t.Run("a confirmation made while trust A was down is picked up", func(t *testing.T) {
+		a.stopCaldicott(t)
+		erin := newVerifier(t, b.hs.RegisterUser(t, "erin", false))
+		erinDM := roomWithBot(t, erin.Client, b.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
+		txn, _ := erin.toEmoji(t, erinDM, b.botID())
+		if err := erin.helper.ConfirmSAS(ctx, txn); err != nil {
+			t.Fatal(err)
+		}
+		receive(t, erin, erin.done, "verification done")
+		a.startCaldicott(t, true)
+		eventually(t, 20*time.Second, "trust A to record erin's confirmation", func() (bool, string) {
+			att, err := a.store.AttestationOf(ctx, erin.UserID.String())
+			return err == nil && att.AttestedBy == b.botID().String(), fmt.Sprint(err)
+		})
+	})
+
 	t.Run("only the bot may publish", func(t *testing.T) {
 		if _, err := dora.SendStateEvent(ctx, attRoom, typeAttestation, "_@dora2:"+b.hs.ServerName, map[string]any{"user_id": "@dora2:" + b.hs.ServerName}); err == nil {
 			t.Fatal("a clinician published an attestation")

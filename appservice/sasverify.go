@@ -85,12 +85,24 @@ func (s *Service) cmdVerify(ctx context.Context, c *commandContext) error {
 		return s.reply(ctx, c.evt, "I could not send the verification request: "+matrixReason(err))
 	}
 	s.sas.mu.Lock()
+	s.dropFlowsOf(user)
 	s.sas.byTxn[txn.String()] = &sasFlow{Flow: sas.Outgoing(txn.String(), us, user, ours, time.Now()), noticeRoom: c.evt.RoomID, sentTo: devices}
 	s.sas.mu.Unlock()
 	if err := s.audit(ctx, user.String(), c.evt.RoomID, "verify.request", "emoji verification requested", nil); err != nil {
 		return err
 	}
 	return s.reply(ctx, c.evt, fmt.Sprintf("%s, I have sent a verification request to your devices. In Element, accept it on one of them, choose \"Verify by emoji\", and press \"They match\" only if your emoji are exactly the ones I post here. Your identity to be confirmed: %s.", user, policy.Fingerprint(f.MasterKey)))
+}
+
+// dropFlowsOf forgets a member's earlier, unfinished verifications when
+// they start a new one: one at a time per person, so repeated requests
+// cannot pile up. Called with the flows' lock held.
+func (s *Service) dropFlowsOf(user id.UserID) {
+	for txn, f := range s.sas.byTxn {
+		if f.Them.User == user {
+			delete(s.sas.byTxn, txn)
+		}
+	}
 }
 
 // onRoomVerification takes an in-room verification event (already decrypted).
@@ -156,6 +168,7 @@ func (s *Service) onVerificationRequest(ctx context.Context, txn string, room id
 	if _, dup := s.sas.byTxn[txn]; dup {
 		return nil
 	}
+	s.dropFlowsOf(from)
 	s.sas.byTxn[txn] = f
 	return s.applyStep(ctx, f, step)
 }

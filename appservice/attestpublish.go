@@ -42,9 +42,9 @@ func (s *Service) ensureAttestationRoom(ctx context.Context) error {
 	default:
 		return fmt.Errorf("resolve %s: %w", alias, err)
 	}
-	s.attest.mu.Lock()
-	s.attest.own = room
-	s.attest.mu.Unlock()
+	s.crypto.mu.Lock()
+	s.crypto.attestRoom = room
+	s.crypto.mu.Unlock()
 	return s.backfillAttestations(ctx, room)
 }
 
@@ -107,9 +107,9 @@ func (s *Service) backfillAttestations(ctx context.Context, room id.RoomID) erro
 // the bot's master key and posts it for the other trusts. Attestations of
 // other trusts' staff are theirs to publish.
 func (s *Service) publishAttestation(ctx context.Context, a store.Attestation) error {
-	s.attest.mu.Lock()
-	room := s.attest.own
-	s.attest.mu.Unlock()
+	s.crypto.mu.Lock()
+	room := s.crypto.attestRoom
+	s.crypto.mu.Unlock()
 	if room == "" || id.UserID(a.UserID).Homeserver() != s.cfg.Homeserver.Domain {
 		return nil
 	}
@@ -125,4 +125,9 @@ func (s *Service) publishAttestation(ctx context.Context, a store.Attestation) e
 	}
 	zerolog.Ctx(ctx).Debug().Str("user_id", a.UserID).Msg("Attestation published to the federation")
 	return nil
+}
+
+// attestationContent is the signed body published for one attestation.
+func attestationContent(a store.Attestation, trust string) publishedAttestation {
+	return publishedAttestation{UserID: a.UserID, MasterKey: a.MasterKey, Method: a.Method, AttestedAt: a.At.UnixMilli(), Trust: trust}
 }

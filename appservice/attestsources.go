@@ -21,8 +21,6 @@ import (
 type attestSources struct {
 	mu    sync.Mutex
 	rooms map[id.RoomID]string
-	// own is this trust's attestation room, where the bot publishes.
-	own id.RoomID
 }
 
 func (a *attestSources) server(room id.RoomID) (string, bool) {
@@ -181,11 +179,6 @@ func (s *Service) trustedBotKey(ctx context.Context, bot id.UserID) (string, err
 		}
 	}
 	return "", fmt.Errorf("%s's master key %s is not the pinned %s", bot, published, pinned)
-}
-
-// attestationContent is the signed body published for one attestation.
-func attestationContent(a store.Attestation, trust string) publishedAttestation {
-	return publishedAttestation{UserID: a.UserID, MasterKey: a.MasterKey, Method: a.Method, AttestedAt: a.At.UnixMilli(), Trust: trust}
 }
 
 // recordAttestation saves an attestation and, for the trust's own staff,

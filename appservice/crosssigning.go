@@ -116,31 +116,3 @@ func checkKeys(userID string, resp keysQueryResponse) policy.KeyFacts {
 	}
 	return f
 }
-
-// deviceKey returns a device's ed25519 key as the homeserver published it,
-// only if the device's keys carry a valid signature by that same key (the
-// device vouching for its own identity key).
-func deviceKey(userID, deviceID string, resp keysQueryResponse) (string, error) {
-	raw, ok := resp.DeviceKeys[userID][deviceID]
-	if !ok {
-		return "", fmt.Errorf("device %s of %s is not published", deviceID, userID)
-	}
-	var dk struct {
-		UserID   string            `json:"user_id"`
-		DeviceID string            `json:"device_id"`
-		Keys     map[string]string `json:"keys"`
-	}
-	if err := json.Unmarshal(raw, &dk); err != nil || dk.UserID != userID || dk.DeviceID != deviceID {
-		return "", fmt.Errorf("device %s of %s: keys malformed or not for this device", deviceID, userID)
-	}
-	keyID := "ed25519:" + deviceID
-	b64 := strings.TrimRight(dk.Keys[keyID], "=")
-	pub, err := base64.RawStdEncoding.DecodeString(b64)
-	if err != nil || len(pub) != ed25519.PublicKeySize {
-		return "", fmt.Errorf("device %s of %s has no ed25519 key", deviceID, userID)
-	}
-	if err := gomatrixserverlib.VerifyJSON(userID, gomatrixserverlib.KeyID(keyID), ed25519.PublicKey(pub), raw); err != nil {
-		return "", fmt.Errorf("device %s of %s: keys not signed by the device itself", deviceID, userID)
-	}
-	return b64, nil
-}

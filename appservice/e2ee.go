@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"sync"
 	"time"
 
 	"maunium.net/go/mautrix"
@@ -25,6 +26,10 @@ const E2EEAvailable = true
 type e2ee struct {
 	cli    *mautrix.Client
 	helper *cryptohelper.CryptoHelper
+
+	mu sync.Mutex
+	// attestRoom is this trust's attestation room, where the bot publishes.
+	attestRoom id.RoomID
 }
 
 // pickleKey protects the bot's private keys at rest; derived from the

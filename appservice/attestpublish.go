@@ -107,6 +107,9 @@ func (s *Service) backfillAttestations(ctx context.Context, room id.RoomID) erro
 // the bot's master key and posts it for the other trusts. Attestations of
 // other trusts' staff are theirs to publish.
 func (s *Service) publishAttestation(ctx context.Context, a store.Attestation) error {
+	if s.crypto == nil {
+		return nil // no encryption device, so no identity to sign with
+	}
 	s.crypto.mu.Lock()
 	room := s.crypto.attestRoom
 	s.crypto.mu.Unlock()

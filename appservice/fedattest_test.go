@@ -39,11 +39,7 @@ func TestFederatedAttestation(t *testing.T) {
 
 	dm := roomWithBot(t, dora.Client, b.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
 	start := time.Now()
-	txn, _ := dora.toEmoji(t, dm, b.botID())
-	if err := dora.helper.ConfirmSAS(ctx, txn); err != nil {
-		t.Fatal(err)
-	}
-	receive(t, dora, dora.done, "verification done")
+	dora.verifyMatching(t, dm, b.botID())
 	waitMembership(t, alice, room, dora.UserID, "invite")
 	t.Logf("trust A re-invited dora %s after she confirmed the emoji with trust B's bot", time.Since(start).Round(time.Millisecond))
 
@@ -67,11 +63,7 @@ func TestFederatedAttestation(t *testing.T) {
 		a.stopCaldicott(t)
 		erin := newVerifier(t, b.hs.RegisterUser(t, "erin", false))
 		erinDM := roomWithBot(t, erin.Client, b.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
-		txn, _ := erin.toEmoji(t, erinDM, b.botID())
-		if err := erin.helper.ConfirmSAS(ctx, txn); err != nil {
-			t.Fatal(err)
-		}
-		receive(t, erin, erin.done, "verification done")
+		erin.verifyMatching(t, erinDM, b.botID())
 		a.startCaldicott(t, true)
 		eventually(t, 20*time.Second, "trust A to record erin's confirmation", func() (bool, string) {
 			att, err := a.store.AttestationOf(ctx, erin.UserID.String())
@@ -102,11 +94,7 @@ func TestFederatedAttestationPinnedKey(t *testing.T) {
 	ig, mgmt := igAdmin(t, a)
 	dora := newVerifier(t, b.hs.RegisterUser(t, "dora", false))
 	dm := roomWithBot(t, dora.Client, b.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
-	txn, _ := dora.toEmoji(t, dm, b.botID())
-	if err := dora.helper.ConfirmSAS(ctx, txn); err != nil {
-		t.Fatal(err)
-	}
-	receive(t, dora, dora.done, "verification done")
+	dora.verifyMatching(t, dm, b.botID())
 	waitForNotice(t, ig, mgmt, a.botID(), "The Caldicott of another trust, "+b.botID().String()+", now shows a different identity")
 	eventually(t, 20*time.Second, "the refusal to be audited", func() (bool, string) {
 		entries, err := a.store.AuditForRoom(ctx, attestationRoom(t, ig, b).String(), 10)

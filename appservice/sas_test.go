@@ -111,6 +111,16 @@ func (v *verifier) toEmoji(t *testing.T, room id.RoomID, bot id.UserID) (id.Veri
 	return txn, shown
 }
 
+// verifyMatching runs a verification to the end, pressing "They match".
+func (v *verifier) verifyMatching(t *testing.T, room id.RoomID, bot id.UserID) {
+	t.Helper()
+	txn, _ := v.toEmoji(t, room, bot)
+	if err := v.helper.ConfirmSAS(ctx, txn); err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+	receive(t, v, v.done, "verification done")
+}
+
 // TestEmojiVerificationWithBot: a clinician suspended for want of the
 // trust's confirmation verifies with the bot by emoji from a mautrix-go
 // client. A mismatch leaves nothing attested; a match is recorded, the bot
@@ -141,11 +151,7 @@ func TestEmojiVerificationWithBot(t *testing.T) {
 
 	t.Run("a match is recorded, signed and readmits", func(t *testing.T) {
 		start := time.Now()
-		txn, _ := carol.toEmoji(t, dm, bot)
-		if err := carol.helper.ConfirmSAS(ctx, txn); err != nil {
-			t.Fatalf("confirm: %v", err)
-		}
-		receive(t, carol, carol.done, "verification done")
+		carol.verifyMatching(t, dm, bot)
 		waitForNotice(t, carol.Client, dm, bot, "✅ "+carol.UserID.String()+": identity", "confirmed by emoji verification")
 		t.Logf("emoji verification from command to confirmation: %s", time.Since(start).Round(time.Millisecond))
 		waitMembership(t, alice, room, carol.UserID, "invite")
@@ -178,11 +184,7 @@ func TestEmojiVerificationWithBot(t *testing.T) {
 			t.Fatalf("bot master key %q before the restart, %q after", before, after)
 		}
 		// Its user-signing key came back too: verifying again still works.
-		txn, _ := carol.toEmoji(t, dm, bot)
-		if err := carol.helper.ConfirmSAS(ctx, txn); err != nil {
-			t.Fatalf("confirm: %v", err)
-		}
-		receive(t, carol, carol.done, "verification done")
+		carol.verifyMatching(t, dm, bot)
 	})
 
 }

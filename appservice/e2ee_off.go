@@ -33,6 +33,8 @@ func (s *Service) cmdVerify(ctx context.Context, c *commandContext) error {
 	return s.reply(ctx, c.evt, "Emoji verification is not available: this Caldicott was built without encryption. Ask the IG team to confirm your identity in person instead (`!policy attest`).")
 }
 
+func (s *Service) promptVerification(context.Context, id.UserID, id.RoomID) error { return nil }
+
 func (s *Service) onRoomVerification(context.Context, *event.Event) error { return nil }
 
 func (s *Service) expireVerifications(context.Context) {}

@@ -110,6 +110,11 @@ func (s *Service) enforceVerification(ctx context.Context, users []string, rooms
 func (s *Service) enforcementStep(ctx context.Context, user string, v policy.Verification, st store.VerificationState, step policy.EnforcementStep, rooms []id.RoomID) error {
 	switch step {
 	case policy.EnforceWarn:
+		if len(rooms) == 0 {
+			// In no clinical room (yet: a join may not be listed at once):
+			// the grace starts when there is a room to tell them in.
+			return nil
+		}
 		st.Status, st.ShortSince = string(v.Status), s.now()
 		if err := s.store.SaveVerificationState(ctx, st); err != nil {
 			return transientError{err}
@@ -122,7 +127,13 @@ func (s *Service) enforcementStep(ctx context.Context, user string, v policy.Ver
 		if s.cfg.Verification.Mode == "suspend" {
 			what += fmt.Sprintf(" If this is not fixed within %s, I will suspend you from clinical rooms until it is.", config.FormatDuration(grace))
 		}
-		return s.tellRooms(ctx, rooms, user, "verification_warning", what, string(v.Status))
+		if err := s.tellRooms(ctx, rooms, user, "verification_warning", what, string(v.Status)); err != nil {
+			return err
+		}
+		if v.Status == policy.NotAttested && len(rooms) > 0 {
+			return s.promptVerification(ctx, id.UserID(user), rooms[0])
+		}
+		return nil
 	case policy.EnforceSuspend:
 		if s.cfg.Verification.Mode != "suspend" {
 			return nil

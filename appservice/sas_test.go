@@ -5,6 +5,7 @@ package appservice_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -100,15 +101,22 @@ func (v *verifier) toEmoji(t *testing.T, room id.RoomID, bot id.UserID) (id.Veri
 	t.Helper()
 	say(t, v.Client, room, "!policy verify")
 	txn := receive(t, v, v.requested, "the bot's verification request")
+	shown := v.answer(t, txn)
+	waitForNotice(t, v.Client, room, bot, shown)
+	return txn, shown
+}
+
+// answer accepts a request and starts the emoji, as a person clicking
+// "Verify by emoji" in Element; it returns the emoji shown.
+func (v *verifier) answer(t *testing.T, txn id.VerificationTransactionID) string {
+	t.Helper()
 	if err := v.helper.AcceptVerification(ctx, txn); err != nil {
 		t.Fatalf("accept: %v", err)
 	}
 	if err := v.helper.StartSAS(ctx, txn); err != nil {
 		t.Fatalf("start SAS: %v", err)
 	}
-	shown := receive(t, v, v.shown, "emoji")
-	waitForNotice(t, v.Client, room, bot, shown)
-	return txn, shown
+	return receive(t, v, v.shown, "emoji")
 }
 
 // verifyMatching runs a verification to the end, pressing "They match".
@@ -127,7 +135,7 @@ func (v *verifier) verifyMatching(t *testing.T, room id.RoomID, bot id.UserID) {
 // signs their master key with its user-signing key, and they are invited
 // back to the clinical room.
 func TestEmojiVerificationWithBot(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", withEncryption+"verification: {new_member_grace: 2s, check_interval: 1s}\n")
+	tr := newTrust(t, "127.0.0.11", "", withEncryption+"verification: {new_member_grace: 2s, check_interval: 1s, prompt: disabled}\n")
 	tr.startCaldicott(t, true)
 	bot := tr.botID()
 	alice := tr.hs.RegisterUser(t, "alice", false)
@@ -187,6 +195,32 @@ func TestEmojiVerificationWithBot(t *testing.T) {
 		carol.verifyMatching(t, dm, bot)
 	})
 
+}
+
+// TestVerificationPrompt: a clinician of the trust who joins a clinical
+// room without a confirmed identity is warned and, unasked, sent a
+// verification request; the bot's emoji appear (encrypted) in the room, and
+// confirming them records her identity.
+func TestVerificationPrompt(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", withEncryption+"verification: {check_interval: 1s}\n")
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	carol := newVerifier(t, tr.hs.RegisterUser(t, "carol", false))
+	room := clinicalRoom(t, tr, alice, carol.Client)
+	txn := receive(t, carol, carol.requested, "the bot's prompt")
+	shown := carol.answer(t, txn)
+	carol.waitFor(t, room, bot, carol.UserID.String()+": Their identity has not been confirmed by their trust yet")
+	carol.waitFor(t, room, bot, shown)
+	if err := carol.helper.ConfirmSAS(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, carol, carol.done, "verification done")
+	carol.waitFor(t, room, bot, "✅ "+carol.UserID.String()+": identity")
+	eventually(t, 10*time.Second, "the attestation", func() (bool, string) {
+		a, err := tr.store.AttestationOf(ctx, carol.UserID.String())
+		return err == nil && a.Method == "emoji verification", fmt.Sprint(err)
+	})
 }
 
 // botMasterKey is the bot's published cross-signing master key.

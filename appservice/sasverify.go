@@ -38,8 +38,8 @@ func (s *Service) canSignUsers() bool {
 	return mach.CrossSigningKeys != nil && mach.CrossSigningKeys.UserSigningKey != nil
 }
 
-// cmdVerify starts an emoji verification between the sender and the bot in
-// the room where they asked, after checking they have something to verify.
+// cmdVerify starts an emoji verification between the sender and the bot,
+// with the bot's emoji posted in the room where they asked.
 func (s *Service) cmdVerify(ctx context.Context, c *commandContext) error {
 	user := c.evt.Sender
 	if !s.canSignUsers() {
@@ -48,19 +48,42 @@ func (s *Service) cmdVerify(ctx context.Context, c *commandContext) error {
 	if !s.isOwnTrust(user) {
 		return s.reply(ctx, c.evt, fmt.Sprintf("I confirm identities for %s only. Please verify with your own trust's Caldicott.", s.cfg.Trust.Name))
 	}
+	_, reply, err := s.startVerification(ctx, user, c.evt.RoomID)
+	if err != nil {
+		return err
+	}
+	return s.reply(ctx, c.evt, reply)
+}
+
+// promptVerification is the bot's prompt: a member of the trust warned
+// that their identity is not yet confirmed gets a verification request at
+// once, with the emoji posted in the room where they were warned.
+func (s *Service) promptVerification(ctx context.Context, user id.UserID, room id.RoomID) error {
+	if s.cfg.Verification.Prompt != "enabled" || !s.canSignUsers() || user.Homeserver() != s.cfg.Homeserver.Domain {
+		return nil
+	}
+	sent, reply, err := s.startVerification(ctx, user, room)
+	if err != nil || !sent {
+		return err
+	}
+	return s.sendNotice(ctx, room, reply)
+}
+
+// startVerification sends a verification request to each of the member's
+// devices (as Element does; whichever answers runs it) after checking they
+// have an identity to confirm. reply tells the member what happened.
+func (s *Service) startVerification(ctx context.Context, user id.UserID, room id.RoomID) (sent bool, reply string, err error) {
 	resp, err := s.queryKeys(ctx, []string{user.String()})
 	if err != nil {
 		if isTransient(err) {
-			return err
+			return false, "", err
 		}
-		return s.reply(ctx, c.evt, "I could not read your keys: "+matrixReason(err))
+		return false, "I could not read your keys: " + matrixReason(err), nil
 	}
 	f := s.keys.facts(user.String(), resp)
 	if f.MasterKey == "" || !f.SelfSigningValid {
-		return s.reply(ctx, c.evt, "You have no cross-signing identity yet, so there is nothing for me to confirm. In Element: Settings → Security & Privacy → Set up Secure Backup, then type `!policy verify` again.")
+		return false, "You have no cross-signing identity yet, so there is nothing for me to confirm. In Element: Settings → Security & Privacy → Set up Secure Backup, then type `!policy verify` again.", nil
 	}
-	// The request goes to each of the member's devices, as Element sends
-	// one; whichever device answers runs the verification.
 	us, ours := s.botParty()
 	txn := id.NewVerificationTransactionID()
 	content := &event.VerificationRequestEventContent{
@@ -76,22 +99,22 @@ func (s *Service) cmdVerify(ctx context.Context, c *commandContext) error {
 		req.Messages[user][id.DeviceID(d)] = &event.Content{Parsed: content}
 	}
 	if len(devices) == 0 {
-		return s.reply(ctx, c.evt, "You have no devices with encryption keys, so there is nothing to verify with.")
+		return false, "You have no devices with encryption keys, so there is nothing to verify with.", nil
 	}
 	if _, err := s.crypto.cli.SendToDevice(ctx, event.ToDeviceVerificationRequest, req); err != nil {
 		if isTransient(err) {
-			return transientError{err}
+			return false, "", transientError{err}
 		}
-		return s.reply(ctx, c.evt, "I could not send the verification request: "+matrixReason(err))
+		return false, "I could not send the verification request: " + matrixReason(err), nil
 	}
 	s.sas.mu.Lock()
 	s.dropFlowsOf(user)
-	s.sas.byTxn[txn.String()] = &sasFlow{Flow: sas.Outgoing(txn.String(), us, user, ours, time.Now()), noticeRoom: c.evt.RoomID, sentTo: devices}
+	s.sas.byTxn[txn.String()] = &sasFlow{Flow: sas.Outgoing(txn.String(), us, user, ours, time.Now()), noticeRoom: room, sentTo: devices}
 	s.sas.mu.Unlock()
-	if err := s.audit(ctx, user.String(), c.evt.RoomID, "verify.request", "emoji verification requested", nil); err != nil {
-		return err
+	if err := s.audit(ctx, user.String(), room, "verify.request", "emoji verification requested", nil); err != nil {
+		return false, "", err
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("%s, I have sent a verification request to your devices. In Element, accept it on one of them, choose \"Verify by emoji\", and press \"They match\" only if your emoji are exactly the ones I post here. Your identity to be confirmed: %s.", user, policy.Fingerprint(f.MasterKey)))
+	return true, fmt.Sprintf("%s, I have sent a verification request to your devices. In Element, accept it on one of them, choose \"Verify by emoji\", and press \"They match\" only if your emoji are exactly the ones I post here. Your identity to be confirmed: %s.", user, policy.Fingerprint(f.MasterKey)), nil
 }
 
 // dropFlowsOf forgets a member's earlier, unfinished verifications when

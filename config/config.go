@@ -91,6 +91,9 @@ type Verification struct {
 	// Mode is suspend (remove members who stay unverified past their grace),
 	// warn (only tell them) or off.
 	Mode string `yaml:"mode"`
+	// Prompt is enabled (a member of the trust not yet confirmed is sent an
+	// emoji verification request when first warned) or disabled.
+	Prompt string `yaml:"prompt"`
 	// NewMemberGrace is how long a member may lack verification.
 	NewMemberGrace Duration `yaml:"new_member_grace"`
 	// NewDeviceGrace is how long a new device may stay unverified.

@@ -55,6 +55,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"bad attestation alias", validConfig + "federation: {attestation_alias: \"#att:b\"}\n", `federation.attestation_alias: "#att:b" must be an alias localpart only`},
 		{"bad bot key", validConfig + "federation: {bot_keys: {\"@caldicott:b.nhs.uk\": \"abcd\"}}\n", "federation.bot_keys: the key for @caldicott:b.nhs.uk is not an ed25519 master key"},
 		{"bad bot user", validConfig + "federation: {bot_keys: {\"caldicott\": \"" + strings.Repeat("A", 43) + "\"}}\n", `federation.bot_keys: "caldicott" is not a Matrix user ID`},
+		{"bad prompt", validConfig + "verification: {prompt: yes}\n", `verification.prompt: "yes" is not enabled or disabled`},
 		{"bad duration", validConfig + "policy: {reconcile_interval: soon}\n", `"soon" is not a duration`},
 		{"bad history", validConfig + "policy: {clinical_history_visibility: shared}\n", `policy.clinical_history_visibility: "shared" is not allowed`},
 		{"bad management room", strings.Replace(validConfig, `trust: {name: "Trust A"}`, `trust: {name: "Trust A", management_room: "mgmt"}`, 1), `trust.management_room: "mgmt" must be a room alias`},

@@ -68,6 +68,7 @@ func (c *Config) applyDefaults() {
 	}
 	v := &c.Verification
 	setDefault(&v.Mode, "suspend")
+	setDefault(&v.Prompt, "enabled")
 	if v.NewMemberGrace.Duration == 0 {
 		v.NewMemberGrace.Duration = 24 * time.Hour
 	}

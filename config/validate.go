@@ -190,6 +190,9 @@ func (c *Config) Validate() error {
 	default:
 		add("verification.mode", "%q is not suspend, warn or off", c.Verification.Mode)
 	}
+	if p := c.Verification.Prompt; p != "enabled" && p != "disabled" {
+		add("verification.prompt", "%q is not enabled or disabled", p)
+	}
 	if c.Verification.CheckInterval.Duration < time.Second {
 		add("verification.check_interval", "%s is too short; at least 1s", c.Verification.CheckInterval.Duration)
 	}

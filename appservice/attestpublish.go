@@ -93,12 +93,40 @@ func (s *Service) backfillAttestations(ctx context.Context, room id.RoomID) erro
 	if err != nil {
 		return err
 	}
+	recorded := map[string]bool{}
 	for _, a := range all {
+		recorded[a.UserID] = true
 		if published[a.UserID] != a.MasterKey {
 			if err := s.publishAttestation(ctx, a); err != nil {
 				return err
 			}
 		}
+	}
+	// Withdrawn while the room could not be reached.
+	for user, key := range published {
+		if key != "" && !recorded[user] {
+			if err := s.withdrawPublished(ctx, user); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// withdrawPublished empties a person's published attestation, which the
+// other trusts take as its withdrawal.
+func (s *Service) withdrawPublished(ctx context.Context, user string) error {
+	if s.crypto == nil || id.UserID(user).Homeserver() != s.cfg.Homeserver.Domain {
+		return nil
+	}
+	s.crypto.mu.Lock()
+	room := s.crypto.attestRoom
+	s.crypto.mu.Unlock()
+	if room == "" {
+		return nil
+	}
+	if _, err := s.bot.SendStateEvent(ctx, room, attestationEventType, attestationStateKey(user), struct{}{}); err != nil {
+		return fmt.Errorf("withdraw the attestation of %s: %w", user, err)
 	}
 	return nil
 }

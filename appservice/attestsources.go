@@ -3,6 +3,7 @@ package appservice
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -101,7 +102,7 @@ func (s *Service) acceptFederatedAttestation(ctx context.Context, server string,
 	log := zerolog.Ctx(ctx).With().Str("publisher", evt.Sender.String()).Str("user_id", evt.GetStateKey()).Logger()
 	raw := evt.Content.VeryRaw
 	if len(raw) == 0 || string(raw) == "{}" {
-		return nil // withdrawn; the member's own trust now vouches for nothing
+		return s.acceptWithdrawal(ctx, server, evt)
 	}
 	// Already recorded from this publisher (a re-read after a restart):
 	// nothing to check again.
@@ -136,6 +137,29 @@ func (s *Service) acceptFederatedAttestation(ctx context.Context, server string,
 		return err
 	}
 	return s.enforceVerificationOf(ctx, p.UserID)
+}
+
+// acceptWithdrawal forgets a confirmation its publisher has withdrawn (the
+// person left or was suspended at their trust). Only the bot that gave it
+// can take it back; the person then falls short like anyone unconfirmed.
+func (s *Service) acceptWithdrawal(ctx context.Context, server string, evt *event.Event) error {
+	user := strings.TrimPrefix(evt.GetStateKey(), "_")
+	if evt.Sender.Homeserver() != server || id.UserID(user).Homeserver() != server {
+		return nil
+	}
+	old, err := s.store.AttestationOf(ctx, user)
+	if errors.Is(err, store.ErrNotFound) || err == nil && old.AttestedBy != evt.Sender.String() {
+		return nil
+	} else if err != nil {
+		return transientError{err}
+	}
+	if err := s.store.DeleteAttestation(ctx, user); err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, evt.Sender.String(), evt.RoomID, "withdraw_attestation.federated", fmt.Sprintf("%s withdrew its confirmation of %s", server, user), map[string]any{"user_id": user}); err != nil {
+		return err
+	}
+	return s.enforceVerificationOf(ctx, user)
 }
 
 const kvPinnedBotKey = "pinned_bot_key:"
@@ -179,6 +203,39 @@ func (s *Service) trustedBotKey(ctx context.Context, bot id.UserID) (string, err
 		}
 	}
 	return "", fmt.Errorf("%s's master key %s is not the pinned %s", bot, published, pinned)
+}
+
+// withdrawLeavers takes back the confirmations of the trust's own staff whom
+// the directory now marks as left or suspended, so the other trusts stop
+// treating them as confirmed. People merely missing from the directory keep
+// theirs: an incomplete feed must not un-confirm everyone.
+func (s *Service) withdrawLeavers(ctx context.Context) error {
+	all, err := s.store.Attestations(ctx)
+	if err != nil {
+		return transientError{err}
+	}
+	for _, a := range all {
+		if id.UserID(a.UserID).Homeserver() != s.cfg.Homeserver.Domain {
+			continue
+		}
+		entry, _, err := s.staffEntry(ctx, a.UserID)
+		if err != nil {
+			return err
+		}
+		if entry == nil || (entry.Status != policy.StatusLeft && entry.Status != policy.StatusSuspended) {
+			continue
+		}
+		if err := s.store.DeleteAttestation(ctx, a.UserID); err != nil {
+			return transientError{err}
+		}
+		if err := s.audit(ctx, s.botID.String(), "", "withdraw_attestation", fmt.Sprintf("%s is %s in the directory; confirmation of identity withdrawn", a.UserID, entry.Status), map[string]any{"user_id": a.UserID}); err != nil {
+			return err
+		}
+		if err := s.withdrawPublished(ctx, a.UserID); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("Confirmation withdrawn here but not yet in the attestation room")
+		}
+	}
+	return nil
 }
 
 // recordAttestation saves an attestation and, for the trust's own staff,

@@ -43,6 +43,8 @@ func (s *Service) ensureAttestationRoom(context.Context) error { return nil }
 
 func (s *Service) publishAttestation(context.Context, store.Attestation) error { return nil }
 
+func (s *Service) withdrawPublished(context.Context, string) error { return nil }
+
 func (s *Service) senderFor(context.Context, id.RoomID) *mautrix.Client { return s.bot }
 
 // Without encryption there are no emoji verifications in progress.

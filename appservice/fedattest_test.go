@@ -3,6 +3,7 @@
 package appservice_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/store"
 )
 
 // TestFederatedAttestation: a clinician of trust B in a clinical room of
@@ -69,6 +72,23 @@ func TestFederatedAttestation(t *testing.T) {
 			att, err := a.store.AttestationOf(ctx, erin.UserID.String())
 			return err == nil && att.AttestedBy == b.botID().String(), fmt.Sprint(err)
 		})
+	})
+
+	t.Run("a leaver's confirmation is withdrawn everywhere", func(t *testing.T) {
+		ig, mgmt := igAdmin(t, b)
+		say(t, ig, mgmt, "!policy leaver "+dora.UserID.String()+" moved to another trust")
+		waitForNotice(t, ig, mgmt, b.botID(), dora.UserID.String()+" is recorded as having left")
+		eventually(t, 20*time.Second, "trust A to forget dora's confirmation", func() (bool, string) {
+			_, err := a.store.AttestationOf(ctx, dora.UserID.String())
+			return errors.Is(err, store.ErrNotFound), fmt.Sprint(err)
+		})
+		var content map[string]any
+		if err := dora.StateEvent(ctx, attRoom, typeAttestation, "_"+dora.UserID.String(), &content); err != nil || len(content) != 0 {
+			t.Fatalf("published after leaving: %v %v", content, err)
+		}
+		if _, err := b.store.AttestationOf(ctx, dora.UserID.String()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("trust B still holds the confirmation: %v", err)
+		}
 	})
 
 	t.Run("only the bot may publish", func(t *testing.T) {

@@ -85,6 +85,9 @@ func (s *Service) runWorker(ctx context.Context) error {
 			if _, err := s.removeFromClinicalRooms(ctx, id.UserID(user)); err != nil {
 				s.log.Warn().Err(err).Msg("Could not check a changed person's rooms; the sweep will")
 			}
+			if err := s.withdrawLeavers(ctx); err != nil {
+				s.log.Warn().Err(err).Msg("Could not withdraw leavers' confirmations; the sweep will")
+			}
 		case user := <-s.keysChanged:
 			if err := s.enforceVerificationOf(ctx, user); err != nil {
 				s.log.Warn().Err(err).Msg("Could not check a member's changed keys; the periodic check will")
@@ -100,6 +103,9 @@ func (s *Service) runWorker(ctx context.Context) error {
 				s.log.Error().Err(err).Msg("Directory sync")
 			}
 			s.sweepDirectory(ctx)
+			if err := s.withdrawLeavers(ctx); err != nil {
+				s.log.Warn().Err(err).Msg("Could not withdraw leavers' confirmations")
+			}
 		case <-prune.C:
 			if n, err := s.store.PruneInbox(ctx, s.now().Add(-handledRetention).UnixMilli()); err != nil {
 				s.log.Warn().Err(err).Msg("Could not prune the inbox")

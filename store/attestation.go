@@ -65,3 +65,12 @@ func (s *Store) Attestations(ctx context.Context) ([]Attestation, error) {
 	}
 	return out, nil
 }
+
+// DeleteAttestation removes a member's attestation (withdrawn by whoever
+// gave it); deleting none is not an error.
+func (s *Store) DeleteAttestation(ctx context.Context, userID string) error {
+	if _, err := s.db.Exec(ctx, `DELETE FROM attestation WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("delete attestation of %s: %w", userID, err)
+	}
+	return nil
+}

@@ -473,6 +473,15 @@ func TestAttestations(t *testing.T) {
 		if err != nil || len(all) != 2 || all[0].UserID != "@a:b" || all[1].MasterKey != "K2" {
 			t.Fatalf("Attestations = %+v %v", all, err)
 		}
+		if err := s.DeleteAttestation(ctx, "@u:a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AttestationOf(ctx, "@u:a"); err != ErrNotFound {
+			t.Fatalf("after delete: %v", err)
+		}
+		if err := s.DeleteAttestation(ctx, "@nobody:a"); err != nil {
+			t.Fatalf("deleting none: %v", err)
+		}
 	})
 }
 

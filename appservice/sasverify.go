@@ -197,17 +197,32 @@ func (s *Service) onVerificationRequest(ctx context.Context, txn string, room id
 }
 
 // stepVerification feeds one event to its flow. Events for flows the bot
-// does not know, or from anyone but the member, are ignored.
+// does not know, or from anyone but the member, are ignored. A success is
+// recorded after the flows' lock is released: re-admitting the member
+// walks the clinical rooms, and other verifications need not wait for it.
 func (s *Service) stepVerification(ctx context.Context, txn string, evt *event.Event) error {
 	s.sas.mu.Lock()
-	defer s.sas.mu.Unlock()
+	f, step, err := s.nextStep(ctx, txn, evt)
+	if err == nil && f != nil {
+		err = s.applyStep(ctx, f, step)
+	}
+	s.sas.mu.Unlock()
+	if err == nil && f != nil && step.Verified {
+		err = s.attestVerified(ctx, f)
+	}
+	return err
+}
+
+// nextStep finds the event's flow and runs it one step; a nil flow means
+// the event is not for any. Called with the flows' lock held.
+func (s *Service) nextStep(ctx context.Context, txn string, evt *event.Event) (*sasFlow, sas.Step, error) {
+	var step sas.Step
 	f, ok := s.sas.byTxn[txn]
 	if !ok || evt.Sender != f.Them.User || f.Finished() {
 		zerolog.Ctx(ctx).Debug().Str("transaction_id", txn).Bool("known", ok).Str("type", evt.Type.Type).Msg("Verification event ignored")
-		return nil
+		return nil, step, nil
 	}
 	zerolog.Ctx(ctx).Debug().Str("transaction_id", txn).Int("state", int(f.State)).Str("type", evt.Type.Type).Msg("Verification event")
-	var step sas.Step
 	switch evt.Type.Type {
 	case event.InRoomVerificationReady.Type:
 		step = f.OnReady(evt.Content.AsVerificationReady())
@@ -222,7 +237,7 @@ func (s *Service) stepVerification(ctx context.Context, txn string, evt *event.E
 		theirs, err := s.memberKeysFor(ctx, f.Them)
 		if err != nil {
 			if isTransient(err) {
-				return err
+				return nil, step, err
 			}
 			zerolog.Ctx(ctx).Warn().Err(err).Msg("Member keys unusable for verification")
 		}
@@ -232,9 +247,9 @@ func (s *Service) stepVerification(ctx context.Context, txn string, evt *event.E
 	case event.InRoomVerificationCancel.Type:
 		step = f.OnCancel(evt.Content.AsVerificationCancel())
 	default:
-		return nil
+		return nil, step, nil
 	}
-	return s.applyStep(ctx, f, step)
+	return f, step, nil
 }
 
 // cancelOtherDevices tells the member's other devices, which also showed
@@ -278,8 +293,8 @@ func (s *Service) memberKeysFor(ctx context.Context, p sas.Party) (sas.Keys, err
 	return k, nil
 }
 
-// applyStep sends what the flow says and acts on its outcome. Called with
-// the flows' lock held.
+// applyStep sends what the flow says and tells the member how it stands; a
+// success is then for the caller to record. Called with the flows' lock held.
 func (s *Service) applyStep(ctx context.Context, f *sasFlow, step sas.Step) error {
 	for _, m := range step.Send {
 		if err := s.sendVerification(ctx, f, m); err != nil {
@@ -299,7 +314,6 @@ func (s *Service) applyStep(ctx context.Context, f *sasFlow, step sas.Step) erro
 		return s.verificationNotice(ctx, f, fmt.Sprintf("The verification of %s was cancelled: %s. Nothing was recorded; type `!policy verify` to try again.", user, strings.TrimSuffix(step.Reason, ".")))
 	case step.Verified:
 		delete(s.sas.byTxn, f.TxnID)
-		return s.attestVerified(ctx, f)
 	}
 	return nil
 }

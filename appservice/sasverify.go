@@ -191,8 +191,11 @@ func (s *Service) onVerificationRequest(ctx context.Context, txn string, room id
 	if _, dup := s.sas.byTxn[txn]; dup {
 		return nil
 	}
-	s.dropFlowsOf(from)
-	s.sas.byTxn[txn] = f
+	if !step.Cancelled {
+		// A refused request leaves the member's running verification be.
+		s.dropFlowsOf(from)
+		s.sas.byTxn[txn] = f
+	}
 	return s.applyStep(ctx, f, step)
 }
 

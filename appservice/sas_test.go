@@ -184,6 +184,21 @@ func TestEmojiVerificationWithBot(t *testing.T) {
 		}
 	})
 
+	t.Run("a request from the member's app alone is declined with what to do", func(t *testing.T) {
+		// Without a room the bot could not show its emoji.
+		if _, err := carol.helper.StartVerification(ctx, bot); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case reason := <-carol.cancelled:
+			if !strings.Contains(reason, "!policy verify") {
+				t.Fatalf("declined with %q", reason)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the bot did not answer a to-device request")
+		}
+	})
+
 	t.Run("the bot keeps its identity across a restart", func(t *testing.T) {
 		before := botMasterKey(t, tr)
 		tr.stopCaldicott(t)

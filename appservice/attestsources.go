@@ -139,6 +139,61 @@ func (s *Service) acceptFederatedAttestation(ctx context.Context, server string,
 	return s.enforceVerificationOf(ctx, p.UserID)
 }
 
+// cmdTrustKey pins another trust's bot to the master key it now publishes,
+// once an IG admin has checked the fingerprint with that trust, and reads
+// that trust's confirmations again. A key pinned in config is the
+// operator's and is not overridden here.
+func (s *Service) cmdTrustKey(ctx context.Context, c *commandContext) error {
+	bot, bad := s.parseUserArg(c.cmd.Args[0], "!policy trust-key")
+	if bad != "" {
+		return s.reply(ctx, c.evt, bad)
+	}
+	if bot.Homeserver() == s.cfg.Homeserver.Domain {
+		return s.reply(ctx, c.evt, fmt.Sprintf("%s is on this trust's own server; only other trusts' Caldicott bots are pinned.", bot))
+	}
+	if _, inConfig := s.cfg.Federation.BotKeys[bot.String()]; inConfig {
+		return s.reply(ctx, c.evt, fmt.Sprintf("%s is pinned in the configuration (federation.bot_keys); change it there and restart me.", bot))
+	}
+	typed := strings.Join(c.cmd.Args[1:], "")
+	resp, err := s.queryKeys(ctx, []string{bot.String()})
+	if err != nil {
+		if isTransient(err) {
+			return err
+		}
+		return s.reply(ctx, c.evt, fmt.Sprintf("I could not read the keys of %s: %s", bot, matrixReason(err)))
+	}
+	published := checkKeys(bot.String(), resp).MasterKey
+	if published == "" || typed != published {
+		if err := s.audit(ctx, c.evt.Sender.String(), "", "refused.trust_key", "fingerprint does not match the published master key of "+bot.String(), nil); err != nil {
+			return err
+		}
+		return s.reply(ctx, c.evt, fmt.Sprintf("That fingerprint does not match the identity %s publishes (%s). Nothing was changed.", bot, orWord(policy.Fingerprint(published), "none")))
+	}
+	if err := s.store.SetKV(ctx, kvPinnedBotKey+bot.String(), published); err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, c.evt.Sender.String(), "", "pin_bot_key", fmt.Sprintf("%s's identity %s accepted by %s", bot, published, c.evt.Sender), nil); err != nil {
+		return err
+	}
+	if err := s.reply(ctx, c.evt, fmt.Sprintf("Recorded: I now trust %s's identity %s, and am reading its trust's confirmations again.", bot, policy.Fingerprint(published))); err != nil {
+		return err
+	}
+	s.attest.mu.Lock()
+	var rooms []id.RoomID
+	for room, server := range s.attest.rooms {
+		if server == bot.Homeserver() {
+			rooms = append(rooms, room)
+		}
+	}
+	s.attest.mu.Unlock()
+	for _, room := range rooms {
+		if err := s.readAttestations(ctx, room, bot.Homeserver()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // acceptWithdrawal forgets a confirmation its publisher has withdrawn (the
 // person left or was suspended at their trust). Only the bot that gave it
 // can take it back; the person then falls short like anyone unconfirmed.
@@ -197,8 +252,12 @@ func (s *Service) trustedBotKey(ctx context.Context, bot id.UserID) (string, err
 	warned := "bot_key_mismatch:" + bot.String() + ":" + published
 	if _, done, err := s.store.KV(ctx, warned); err == nil && !done {
 		_ = s.store.SetKV(ctx, warned, "1")
-		if err := s.notifyManagement(ctx, fmt.Sprintf("⚠ The Caldicott of another trust, %s, now shows a different identity (%s) from the one I trust (%s). I am ignoring its identity confirmations until you check with that trust's IG team; if they did reset it, pin the new key in federation.bot_keys and restart me.",
-			bot, policy.Fingerprint(published), policy.Fingerprint(pinned))); err != nil {
+		fix := fmt.Sprintf("type `!policy trust-key %s %s`", bot, policy.Fingerprint(published))
+		if _, inConfig := s.cfg.Federation.BotKeys[bot.String()]; inConfig {
+			fix = "pin the new key in federation.bot_keys and restart me"
+		}
+		if err := s.notifyManagement(ctx, fmt.Sprintf("⚠ The Caldicott of another trust, %s, now shows a different identity (%s) from the one I trust (%s). I am ignoring its identity confirmations until you check with that trust's IG team; if they did reset it, %s.",
+			bot, policy.Fingerprint(published), policy.Fingerprint(pinned), fix)); err != nil {
 			return "", err
 		}
 	}

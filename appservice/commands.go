@@ -48,6 +48,7 @@ func (s *Service) commandHandlers() map[string]commandHandler {
 		"verification":    s.cmdVerification,
 		"attest":          s.cmdAttest,
 		"verify":          s.cmdVerify,
+		"trust-key":       s.cmdTrustKey,
 	}
 }
 

@@ -133,6 +133,44 @@ func TestFederatedAttestationPinnedKey(t *testing.T) {
 	}
 }
 
+// TestFederatedAttestationKeyChange: trust A trusted trust B's bot on
+// first use with a key B's bot no longer has (B's Caldicott was rebuilt).
+// B's confirmations are refused until an IG admin of A, having checked the
+// new fingerprint with trust B, accepts it with !policy trust-key; then
+// they are read again.
+func TestFederatedAttestationKeyChange(t *testing.T) {
+	b := newTrust(t, "127.0.0.12", "", withEncryption)
+	b.startCaldicott(t, true)
+	a := newTrust(t, "127.0.0.11", "", withEncryption+fmt.Sprintf(
+		"federation: {servers: [\"127.0.0.12\"], attestation_rooms: [\"#caldicott-attestations:%s\"]}\n", b.hs.ServerName))
+	st, err := store.Open(ctx, a.cfg.Database.Type, a.cfg.Database.URI, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetKV(ctx, "pinned_bot_key:"+b.botID().String(), strings.Repeat("B", 43)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	a.startCaldicott(t, true)
+	ig, mgmt := igAdmin(t, a)
+	dora := newVerifier(t, b.hs.RegisterUser(t, "dora", false))
+	dm := roomWithBot(t, dora.Client, b.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
+	dora.verifyMatching(t, dm, b.botID())
+	waitForNotice(t, ig, mgmt, a.botID(), "now shows a different identity", "type `!policy trust-key "+b.botID().String())
+	if _, err := a.store.AttestationOf(ctx, dora.UserID.String()); err == nil {
+		t.Fatal("recorded before the new key was accepted")
+	}
+
+	say(t, ig, mgmt, "!policy trust-key "+b.botID().String()+" "+spaced(strings.Repeat("C", 43)))
+	waitForNotice(t, ig, mgmt, a.botID(), "That fingerprint does not match the identity "+b.botID().String()+" publishes")
+	say(t, ig, mgmt, "!policy trust-key "+b.botID().String()+" "+spaced(botMasterKey(t, b)))
+	waitForNotice(t, ig, mgmt, a.botID(), "Recorded: I now trust "+b.botID().String())
+	eventually(t, 20*time.Second, "trust A to record dora's confirmation", func() (bool, string) {
+		att, err := a.store.AttestationOf(ctx, dora.UserID.String())
+		return err == nil && att.AttestedBy == b.botID().String(), fmt.Sprint(err)
+	})
+}
+
 func attestationRoom(t *testing.T, cli *mautrix.Client, tr *trust) id.RoomID {
 	t.Helper()
 	resp, err := cli.ResolveAlias(ctx, id.RoomAlias("#caldicott-attestations:"+tr.hs.ServerName))

@@ -70,6 +70,7 @@ var CommandSpecs = []CommandSpec{
 	{Name: "verification", Usage: "!policy verification @user:server", Summary: "Explain one person's identity verification: cross-signing, devices, the trust's confirmation.", MinArgs: 1, MaxArgs: 1, Place: Anywhere, Needs: AnyMember},
 	{Name: "verify", Usage: "!policy verify", Summary: "Confirm your own identity by comparing emoji with me (Element: \"Verify by emoji\").", MaxArgs: 0, Place: Anywhere, Needs: AnyMember},
 	{Name: "attest", Usage: "!policy attest @user:server <fingerprint> [-- note]", Summary: "IG admins: record that you checked someone's identity fingerprint in person.", MinArgs: 2, MaxArgs: -1, Place: InManagement, Needs: IGAdmin},
+	{Name: "trust-key", Usage: "!policy trust-key @bot:server <fingerprint>", Summary: "IG admins: accept another trust's Caldicott's new identity, after checking its fingerprint with that trust's IG team.", MinArgs: 2, MaxArgs: -1, Place: InManagement, Needs: IGAdmin},
 	{Name: "leaver", Usage: "!policy leaver @user:server [reason]", Summary: "IG admins: record that someone has left and remove them from every clinical room now.", MinArgs: 1, MaxArgs: -1, Place: InManagement, Needs: IGAdmin},
 }
 

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -77,16 +76,14 @@ func (s *Service) createAttestationRoom(ctx context.Context, localpart string) (
 // backfillAttestations publishes own-staff attestations missing from the
 // room (made while it was unreachable, or before it existed).
 func (s *Service) backfillAttestations(ctx context.Context, room id.RoomID) error {
-	var state []*event.Event
-	if _, err := s.bot.MakeRequest(ctx, http.MethodGet, s.bot.BuildClientURL("v3", "rooms", room, "state"), nil, &state); err != nil {
-		return fmt.Errorf("read the attestation room: %w", err)
+	events, err := s.publishedAttestations(ctx, room)
+	if err != nil {
+		return err
 	}
 	published := map[string]string{}
-	for _, evt := range state {
-		if evt.Type.Type == attestationEventType.Type && evt.StateKey != nil {
-			if k, ok := evt.Content.Raw["master_key"].(string); ok {
-				published[strings.TrimPrefix(*evt.StateKey, "_")] = k
-			}
+	for _, evt := range events {
+		if k, ok := evt.Content.Raw["master_key"].(string); ok {
+			published[strings.TrimPrefix(*evt.StateKey, "_")] = k
 		}
 	}
 	all, err := s.store.Attestations(ctx)

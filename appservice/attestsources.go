@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 
@@ -67,17 +66,28 @@ func (s *Service) joinAttestationRooms(ctx context.Context) {
 	}
 }
 
+// publishedAttestations are the attestation state events of a room.
+func (s *Service) publishedAttestations(ctx context.Context, room id.RoomID) ([]*event.Event, error) {
+	var state []*event.Event
+	if err := s.readState(ctx, room, &state); err != nil {
+		return nil, err
+	}
+	out := state[:0]
+	for _, evt := range state {
+		if evt.Type.Type == attestationEventType.Type && evt.StateKey != nil {
+			out = append(out, evt)
+		}
+	}
+	return out, nil
+}
+
 // readAttestations takes every attestation already published in a room.
 func (s *Service) readAttestations(ctx context.Context, room id.RoomID, server string) error {
-	var state []*event.Event
-	url := s.bot.BuildClientURL("v3", "rooms", room, "state")
-	if _, err := s.bot.MakeRequest(ctx, http.MethodGet, url, nil, &state); err != nil {
-		return fmt.Errorf("read state of %s: %w", room, err)
+	published, err := s.publishedAttestations(ctx, room)
+	if err != nil {
+		return err
 	}
-	for _, evt := range state {
-		if evt.Type.Type != attestationEventType.Type || evt.StateKey == nil {
-			continue
-		}
+	for _, evt := range published {
 		if err := s.acceptFederatedAttestation(ctx, server, evt); err != nil {
 			return err
 		}

@@ -33,9 +33,8 @@ type roomState struct {
 // means the rules always judge the room as it is, not as a cache remembers it.
 func (s *Service) loadFacts(ctx context.Context, roomID id.RoomID) (policy.RoomFacts, error) {
 	var events []stateEvent
-	url := s.bot.BuildClientURL("v3", "rooms", roomID, "state")
-	if _, err := s.bot.MakeRequest(ctx, http.MethodGet, url, nil, &events); err != nil {
-		return policy.RoomFacts{}, fmt.Errorf("read state of %s: %w", roomID, err)
+	if err := s.readState(ctx, roomID, &events); err != nil {
+		return policy.RoomFacts{}, err
 	}
 	st := roomState{content: map[string]json.RawMessage{}, sender: map[string]string{}}
 	for _, e := range events {
@@ -45,6 +44,15 @@ func (s *Service) loadFacts(ctx context.Context, roomID id.RoomID) (policy.RoomF
 		}
 	}
 	return factsFromState(roomID, st)
+}
+
+// readState decodes a room's whole current state (GET /state) into events.
+func (s *Service) readState(ctx context.Context, roomID id.RoomID, events any) error {
+	url := s.bot.BuildClientURL("v3", "rooms", roomID, "state")
+	if _, err := s.bot.MakeRequest(ctx, http.MethodGet, url, nil, events); err != nil {
+		return fmt.Errorf("read state of %s: %w", roomID, err)
+	}
+	return nil
 }
 
 func (st roomState) str(eventType, key string) string {

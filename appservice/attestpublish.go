@@ -4,7 +4,6 @@ package appservice
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -24,22 +23,10 @@ func (s *Service) ensureAttestationRoom(ctx context.Context) error {
 	if !s.canSignUsers() {
 		return nil // no identity to sign with; logged at start-up
 	}
-	localpart := s.cfg.Federation.AttestationAlias
-	alias := id.RoomAlias("#" + localpart + ":" + s.cfg.Homeserver.Domain)
-	var room id.RoomID
-	resolved, err := s.bot.ResolveAlias(ctx, alias)
-	switch {
-	case err == nil:
-		if _, err := s.bot.JoinRoom(ctx, resolved.RoomID.String(), nil); err != nil {
-			return fmt.Errorf("join %s: %w", alias, err)
-		}
-		room = resolved.RoomID
-	case errors.Is(err, mautrix.MNotFound):
-		if room, err = s.createAttestationRoom(ctx, localpart); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("resolve %s: %w", alias, err)
+	alias := id.RoomAlias("#" + s.cfg.Federation.AttestationAlias + ":" + s.cfg.Homeserver.Domain)
+	room, err := s.joinOrCreate(ctx, alias, s.createAttestationRoom)
+	if err != nil {
+		return err
 	}
 	s.crypto.mu.Lock()
 	s.crypto.attestRoom = room

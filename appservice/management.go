@@ -21,21 +21,32 @@ func (s *Service) ensureManagementRoom(ctx context.Context) (id.RoomID, error) {
 		}
 		return id.RoomID(ref), nil
 	}
-	alias := id.RoomAlias(ref)
+	return s.joinOrCreate(ctx, id.RoomAlias(ref), s.createManagementRoom)
+}
+
+// joinOrCreate joins the room an alias names, or, if there is none and the
+// alias is on our own server, has create make it under that alias.
+func (s *Service) joinOrCreate(ctx context.Context, alias id.RoomAlias, create func(ctx context.Context, localpart string) (id.RoomID, error)) (id.RoomID, error) {
 	resolved, err := s.bot.ResolveAlias(ctx, alias)
 	if err == nil {
 		if _, err := s.bot.JoinRoom(ctx, resolved.RoomID.String(), nil); err != nil {
-			return "", fmt.Errorf("join %s (invite %s to it first): %w", ref, s.botID, err)
+			return "", fmt.Errorf("join %s (invite %s to it first): %w", alias, s.botID, err)
 		}
 		return resolved.RoomID, nil
 	}
 	if !errors.Is(err, mautrix.MNotFound) {
-		return "", fmt.Errorf("resolve %s: %w", ref, err)
+		return "", fmt.Errorf("resolve %s: %w", alias, err)
 	}
-	localpart, server, _ := strings.Cut(strings.TrimPrefix(ref, "#"), ":")
+	localpart, server, _ := strings.Cut(strings.TrimPrefix(alias.String(), "#"), ":")
 	if server != s.cfg.Homeserver.Domain {
-		return "", fmt.Errorf("%s does not exist and is not on %s, so I cannot create it", ref, s.cfg.Homeserver.Domain)
+		return "", fmt.Errorf("%s does not exist and is not on %s, so I cannot create it", alias, s.cfg.Homeserver.Domain)
 	}
+	return create(ctx, localpart)
+}
+
+// createManagementRoom makes the management room, with the IG admins invited.
+func (s *Service) createManagementRoom(ctx context.Context, localpart string) (id.RoomID, error) {
+	ref := "#" + localpart + ":" + s.cfg.Homeserver.Domain
 	req := &mautrix.ReqCreateRoom{
 		RoomAliasName: localpart,
 		Name:          "Caldicott management — " + s.cfg.Trust.Name,

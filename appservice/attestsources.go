@@ -30,15 +30,17 @@ func (a *attestSources) server(room id.RoomID) (string, bool) {
 	return s, ok
 }
 
-func (a *attestSources) joined(server string) bool {
+// roomsOf are the followed rooms that speak for server.
+func (a *attestSources) roomsOf(server string) []id.RoomID {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, s := range a.rooms {
+	var rooms []id.RoomID
+	for room, s := range a.rooms {
 		if s == server {
-			return true
+			rooms = append(rooms, room)
 		}
 	}
-	return false
+	return rooms
 }
 
 // joinAttestationRooms joins each other trust's attestation room not yet
@@ -47,7 +49,7 @@ func (a *attestSources) joined(server string) bool {
 func (s *Service) joinAttestationRooms(ctx context.Context) {
 	for _, alias := range s.cfg.Federation.AttestationSources() {
 		_, server, _ := strings.Cut(strings.TrimPrefix(alias, "#"), ":")
-		if server == s.cfg.Homeserver.Domain || s.attest.joined(server) {
+		if server == s.cfg.Homeserver.Domain || len(s.attest.roomsOf(server)) > 0 {
 			continue
 		}
 		log := s.log.With().Str("attestation_room", alias).Logger()
@@ -165,14 +167,13 @@ func (s *Service) cmdTrustKey(ctx context.Context, c *commandContext) error {
 		return s.reply(ctx, c.evt, fmt.Sprintf("%s is pinned in the configuration (federation.bot_keys); change it there and restart me.", bot))
 	}
 	typed := strings.Join(c.cmd.Args[1:], "")
-	resp, err := s.queryKeys(ctx, []string{bot.String()})
+	published, err := s.publishedMasterKey(ctx, bot.String())
 	if err != nil {
 		if isTransient(err) {
 			return err
 		}
 		return s.reply(ctx, c.evt, fmt.Sprintf("I could not read the keys of %s: %s", bot, matrixReason(err)))
 	}
-	published := checkKeys(bot.String(), resp).MasterKey
 	if published == "" || typed != published {
 		if err := s.audit(ctx, c.evt.Sender.String(), "", "refused.trust_key", "fingerprint does not match the published master key of "+bot.String(), nil); err != nil {
 			return err
@@ -188,15 +189,7 @@ func (s *Service) cmdTrustKey(ctx context.Context, c *commandContext) error {
 	if err := s.reply(ctx, c.evt, fmt.Sprintf("Recorded: I now trust %s's identity %s, and am reading its trust's confirmations again.", bot, policy.Fingerprint(published))); err != nil {
 		return err
 	}
-	s.attest.mu.Lock()
-	var rooms []id.RoomID
-	for room, server := range s.attest.rooms {
-		if server == bot.Homeserver() {
-			rooms = append(rooms, room)
-		}
-	}
-	s.attest.mu.Unlock()
-	for _, room := range rooms {
+	for _, room := range s.attest.roomsOf(bot.Homeserver()) {
 		if err := s.readAttestations(ctx, room, bot.Homeserver()); err != nil {
 			return err
 		}
@@ -233,11 +226,10 @@ const kvPinnedBotKey = "pinned_bot_key:"
 // one pinned in config, else the one seen first (then pinned). A bot whose
 // published key differs from its pin is refused, and the IG team told once.
 func (s *Service) trustedBotKey(ctx context.Context, bot id.UserID) (string, error) {
-	resp, err := s.queryKeys(ctx, []string{bot.String()})
+	published, err := s.publishedMasterKey(ctx, bot.String())
 	if err != nil {
 		return "", transientError{err}
 	}
-	published := checkKeys(bot.String(), resp).MasterKey
 	if published == "" {
 		return "", fmt.Errorf("%s publishes no valid master key", bot)
 	}

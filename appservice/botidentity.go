@@ -36,15 +36,14 @@ func (s *Service) ensureBotCrossSigning(ctx context.Context) error {
 		if err := mach.ImportCrossSigningKeys(seeds); err != nil {
 			return fmt.Errorf("import bot cross-signing keys: %w", err)
 		}
-		published, err := s.queryKeys(ctx, []string{s.botID.String()})
+		published, err := s.publishedMasterKey(ctx, s.botID.String())
 		if err != nil {
 			return err
 		}
-		f := checkKeys(s.botID.String(), published)
-		if f.MasterKey == mach.CrossSigningKeys.MasterKey.PublicKey().String() {
+		if published == mach.CrossSigningKeys.MasterKey.PublicKey().String() {
 			return nil
 		}
-		if f.MasterKey != "" {
+		if published != "" {
 			return errors.New("the homeserver shows a different cross-signing identity for the bot than the one in Caldicott's database; reset the bot's keys on the homeserver or restore the database")
 		}
 		// The homeserver lost them (a rebuilt Dendrite): publish again.

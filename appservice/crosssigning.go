@@ -45,6 +45,16 @@ func (s *Service) queryKeys(ctx context.Context, users []string) (keysQueryRespo
 	return resp, nil
 }
 
+// publishedMasterKey is a user's cross-signing master key as their
+// homeserver publishes it, "" when none is published or it is malformed.
+func (s *Service) publishedMasterKey(ctx context.Context, user string) (string, error) {
+	resp, err := s.queryKeys(ctx, []string{user})
+	if err != nil {
+		return "", err
+	}
+	return checkKeys(user, resp).MasterKey, nil
+}
+
 // singleEd25519 returns the key's one ed25519 key ID and public key.
 func singleEd25519(k crossSigningKey) (gomatrixserverlib.KeyID, ed25519.PublicKey, string, error) {
 	if len(k.Keys) != 1 {

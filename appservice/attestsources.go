@@ -276,25 +276,41 @@ func (s *Service) withdrawLeavers(ctx context.Context) error {
 		return transientError{err}
 	}
 	for _, a := range all {
-		if id.UserID(a.UserID).Homeserver() != s.cfg.Homeserver.Domain {
-			continue
-		}
-		entry, _, err := s.staffEntry(ctx, a.UserID)
-		if err != nil {
+		if err := s.withdrawIfLeft(ctx, a.UserID); err != nil {
 			return err
 		}
-		if entry == nil || (entry.Status != policy.StatusLeft && entry.Status != policy.StatusSuspended) {
-			continue
-		}
-		if err := s.store.DeleteAttestation(ctx, a.UserID); err != nil {
-			return transientError{err}
-		}
-		if err := s.audit(ctx, s.botID.String(), "", "withdraw_attestation", fmt.Sprintf("%s is %s in the directory; confirmation of identity withdrawn", a.UserID, entry.Status), map[string]any{"user_id": a.UserID}); err != nil {
-			return err
-		}
-		if err := s.withdrawPublished(ctx, a.UserID); err != nil {
-			zerolog.Ctx(ctx).Warn().Err(err).Msg("Confirmation withdrawn here but not yet in the attestation room")
-		}
+	}
+	return nil
+}
+
+// withdrawIfLeft withdraws one person's confirmation if they are of this
+// trust and the directory marks them left or suspended.
+func (s *Service) withdrawIfLeft(ctx context.Context, user string) error {
+	if id.UserID(user).Homeserver() != s.cfg.Homeserver.Domain {
+		return nil
+	}
+	rec, err := s.store.Staff(ctx, user)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return transientError{err}
+	}
+	if st, _ := policy.ParseStaffStatus(rec.Status); st != policy.StatusLeft && st != policy.StatusSuspended {
+		return nil
+	}
+	if _, err := s.store.AttestationOf(ctx, user); errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return transientError{err}
+	}
+	if err := s.store.DeleteAttestation(ctx, user); err != nil {
+		return transientError{err}
+	}
+	if err := s.audit(ctx, s.botID.String(), "", "withdraw_attestation", fmt.Sprintf("%s is %s in the directory; confirmation of identity withdrawn", user, rec.Status), map[string]any{"user_id": user}); err != nil {
+		return err
+	}
+	if err := s.withdrawPublished(ctx, user); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Confirmation withdrawn here but not yet in the attestation room")
 	}
 	return nil
 }

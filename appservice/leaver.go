@@ -37,7 +37,7 @@ func (s *Service) cmdLeaver(ctx context.Context, c *commandContext) error {
 	if err != nil {
 		return err
 	}
-	if err := s.withdrawLeavers(ctx); err != nil {
+	if err := s.withdrawIfLeft(ctx, user.String()); err != nil {
 		return err
 	}
 	return s.reply(ctx, c.evt, fmt.Sprintf("%s is recorded as having left %s and was removed from %d clinical room(s).", user, s.cfg.Trust.Name, removed))

@@ -85,8 +85,8 @@ func (s *Service) runWorker(ctx context.Context) error {
 			if _, err := s.removeFromClinicalRooms(ctx, id.UserID(user)); err != nil {
 				s.log.Warn().Err(err).Msg("Could not check a changed person's rooms; the sweep will")
 			}
-			if err := s.withdrawLeavers(ctx); err != nil {
-				s.log.Warn().Err(err).Msg("Could not withdraw leavers' confirmations; the sweep will")
+			if err := s.withdrawIfLeft(ctx, user); err != nil {
+				s.log.Warn().Err(err).Msg("Could not withdraw a leaver's confirmation; the sweep will")
 			}
 		case user := <-s.keysChanged:
 			if err := s.enforceVerificationOf(ctx, user); err != nil {

@@ -130,7 +130,7 @@ func (s *Service) enforcementStep(ctx context.Context, user string, v policy.Ver
 		if err := s.tellRooms(ctx, rooms, user, "verification_warning", what, string(v.Status)); err != nil {
 			return err
 		}
-		if v.Status == policy.NotAttested && len(rooms) > 0 {
+		if v.Status == policy.NotAttested {
 			return s.promptVerification(ctx, id.UserID(user), rooms[0])
 		}
 		return nil

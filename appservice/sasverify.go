@@ -92,16 +92,14 @@ func (s *Service) startVerification(ctx context.Context, user id.UserID, room id
 		Methods:                   []event.VerificationMethod{event.VerificationMethodSAS},
 		Timestamp:                 jsontime.UM(time.Now()),
 	}
-	req := &mautrix.ReqSendToDevice{Messages: map[id.UserID]map[id.DeviceID]*event.Content{user: {}}}
 	var devices []id.DeviceID
 	for d := range resp.DeviceKeys[user.String()] {
 		devices = append(devices, id.DeviceID(d))
-		req.Messages[user][id.DeviceID(d)] = &event.Content{Parsed: content}
 	}
 	if len(devices) == 0 {
 		return false, "You have no devices with encryption keys, so there is nothing to verify with.", nil
 	}
-	if _, err := s.crypto.cli.SendToDevice(ctx, event.ToDeviceVerificationRequest, req); err != nil {
+	if _, err := s.crypto.cli.SendToDevice(ctx, event.ToDeviceVerificationRequest, toDevices(user, devices, content)); err != nil {
 		if isTransient(err) {
 			return false, "", transientError{err}
 		}
@@ -262,16 +260,16 @@ func (s *Service) cancelOtherDevices(ctx context.Context, f *sasFlow) {
 		ToDeviceVerificationEvent: event.ToDeviceVerificationEvent{TransactionID: id.VerificationTransactionID(f.TxnID)},
 		Code:                      event.VerificationCancelCodeAccepted, Reason: "answered on another device",
 	}
-	req := &mautrix.ReqSendToDevice{Messages: map[id.UserID]map[id.DeviceID]*event.Content{f.Them.User: {}}}
+	var others []id.DeviceID
 	for _, d := range f.sentTo {
 		if d != f.Them.Device {
-			req.Messages[f.Them.User][d] = &event.Content{Parsed: content}
+			others = append(others, d)
 		}
 	}
-	if len(req.Messages[f.Them.User]) == 0 {
+	if len(others) == 0 {
 		return
 	}
-	if _, err := s.crypto.cli.SendToDevice(ctx, event.ToDeviceVerificationCancel, req); err != nil {
+	if _, err := s.crypto.cli.SendToDevice(ctx, event.ToDeviceVerificationCancel, toDevices(f.Them.User, others, content)); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not tell the member's other devices")
 	}
 }
@@ -361,13 +359,19 @@ func (s *Service) sendVerification(ctx context.Context, f *sasFlow, m sas.Messag
 		t.SetTransactionID(id.VerificationTransactionID(f.TxnID))
 	}
 	typ := event.Type{Type: m.Type.Type, Class: event.ToDeviceEventType}
-	req := &mautrix.ReqSendToDevice{Messages: map[id.UserID]map[id.DeviceID]*event.Content{
-		f.Them.User: {f.Them.Device: {Parsed: m.Content}},
-	}}
-	if _, err := s.crypto.cli.SendToDevice(ctx, typ, req); err != nil {
+	if _, err := s.crypto.cli.SendToDevice(ctx, typ, toDevices(f.Them.User, []id.DeviceID{f.Them.Device}, m.Content)); err != nil {
 		return fmt.Errorf("send %s to device: %w", typ.Type, err)
 	}
 	return nil
+}
+
+// toDevices is one to-device message, the same content for each device.
+func toDevices(user id.UserID, devices []id.DeviceID, content any) *mautrix.ReqSendToDevice {
+	req := &mautrix.ReqSendToDevice{Messages: map[id.UserID]map[id.DeviceID]*event.Content{user: {}}}
+	for _, d := range devices {
+		req.Messages[user][d] = &event.Content{Parsed: content}
+	}
+	return req
 }
 
 // verificationNotice tells the member, in the room where they asked, how

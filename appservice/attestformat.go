@@ -1,12 +1,9 @@
 package appservice
 
 import (
-	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/matrix-org/gomatrixserverlib"
 	"maunium.net/go/mautrix/event"
@@ -53,15 +50,14 @@ func checkPublishedAttestation(raw json.RawMessage, stateKey string, sender id.U
 	case id.UserID(p.UserID).Homeserver() != server:
 		return p, fmt.Errorf("%s is not a user of %s, which may only vouch for its own staff", p.UserID, server)
 	}
-	if k, err := base64.RawStdEncoding.DecodeString(p.MasterKey); err != nil || len(k) != ed25519.PublicKeySize {
+	if _, unpadded, ok := ed25519Key(p.MasterKey); !ok || unpadded != p.MasterKey {
 		return p, errors.New("the attested master key is not an ed25519 key")
 	}
-	pub, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(signerMaster, "="))
-	if err != nil || len(pub) != ed25519.PublicKeySize {
+	pub, signer, ok := ed25519Key(signerMaster)
+	if !ok {
 		return p, errors.New("the publishing bot has no valid master key")
 	}
-	keyID := gomatrixserverlib.KeyID("ed25519:" + strings.TrimRight(signerMaster, "="))
-	if err := gomatrixserverlib.VerifyJSON(sender.String(), keyID, ed25519.PublicKey(pub), raw); err != nil {
+	if err := gomatrixserverlib.VerifyJSON(sender.String(), gomatrixserverlib.KeyID("ed25519:"+signer), pub, raw); err != nil {
 		return p, fmt.Errorf("signature by %s's master key does not verify: %w", sender, err)
 	}
 	return p, nil

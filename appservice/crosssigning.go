@@ -61,13 +61,24 @@ func singleEd25519(k crossSigningKey) (gomatrixserverlib.KeyID, ed25519.PublicKe
 		return "", nil, "", fmt.Errorf("has %d keys, want exactly one", len(k.Keys))
 	}
 	for id, b64 := range k.Keys {
-		raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(b64, "="))
-		if !strings.HasPrefix(id, "ed25519:") || err != nil || len(raw) != ed25519.PublicKeySize {
+		pub, unpadded, ok := ed25519Key(b64)
+		if !strings.HasPrefix(id, "ed25519:") || !ok {
 			return "", nil, "", fmt.Errorf("key %s is not an ed25519 public key", id)
 		}
-		return gomatrixserverlib.KeyID(id), ed25519.PublicKey(raw), strings.TrimRight(b64, "="), nil
+		return gomatrixserverlib.KeyID(id), pub, unpadded, nil
 	}
 	return "", nil, "", fmt.Errorf("no key")
+}
+
+// ed25519Key decodes an ed25519 public key from (possibly padded) base64,
+// returning it and its unpadded form; ok is false for anything else.
+func ed25519Key(b64 string) (pub ed25519.PublicKey, unpadded string, ok bool) {
+	unpadded = strings.TrimRight(b64, "=")
+	raw, err := base64.RawStdEncoding.DecodeString(unpadded)
+	if err != nil || len(raw) != ed25519.PublicKeySize {
+		return nil, "", false
+	}
+	return ed25519.PublicKey(raw), unpadded, true
 }
 
 // checkKeys verifies a member's cross-signing chain cryptographically:

@@ -3,11 +3,8 @@
 package appservice
 
 import (
-	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/matrix-org/gomatrixserverlib"
 )
@@ -29,12 +26,11 @@ func deviceKey(userID, deviceID string, resp keysQueryResponse) (string, error) 
 		return "", fmt.Errorf("device %s of %s: keys malformed or not for this device", deviceID, userID)
 	}
 	keyID := "ed25519:" + deviceID
-	b64 := strings.TrimRight(dk.Keys[keyID], "=")
-	pub, err := base64.RawStdEncoding.DecodeString(b64)
-	if err != nil || len(pub) != ed25519.PublicKeySize {
+	pub, b64, ok := ed25519Key(dk.Keys[keyID])
+	if !ok {
 		return "", fmt.Errorf("device %s of %s has no ed25519 key", deviceID, userID)
 	}
-	if err := gomatrixserverlib.VerifyJSON(userID, gomatrixserverlib.KeyID(keyID), ed25519.PublicKey(pub), raw); err != nil {
+	if err := gomatrixserverlib.VerifyJSON(userID, gomatrixserverlib.KeyID(keyID), pub, raw); err != nil {
 		return "", fmt.Errorf("device %s of %s: keys not signed by the device itself", deviceID, userID)
 	}
 	return b64, nil

@@ -309,7 +309,7 @@ func (s *Service) applyStep(ctx context.Context, f *sasFlow, step sas.Step) erro
 			user, step.Code, step.Code.Decimals[0], step.Code.Decimals[1], step.Code.Decimals[2]))
 	case step.Cancelled:
 		delete(s.sas.byTxn, f.TxnID)
-		if err := s.audit(ctx, user, f.room, "verify.cancelled", "emoji verification ended without confirmation: "+step.Reason, nil); err != nil {
+		if err := s.audit(ctx, user, f.noticeRoom, "verify.cancelled", "emoji verification ended without confirmation: "+step.Reason, nil); err != nil {
 			return err
 		}
 		return s.verificationNotice(ctx, f, fmt.Sprintf("The verification of %s was cancelled: %s. Nothing was recorded; type `!policy verify` to try again.", user, strings.TrimSuffix(step.Reason, ".")))
@@ -334,7 +334,7 @@ func (s *Service) attestVerified(ctx context.Context, f *sasFlow) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.audit(ctx, user.String(), f.room, "attest", fmt.Sprintf("identity of %s confirmed by emoji verification; master key %s", user, master),
+	if err := s.audit(ctx, user.String(), f.noticeRoom, "attest", fmt.Sprintf("identity of %s confirmed by emoji verification; master key %s", user, master),
 		map[string]any{"user_id": user.String(), "device_id": f.Them.Device.String()}); err != nil {
 		return err
 	}

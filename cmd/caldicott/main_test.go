@@ -26,6 +26,18 @@ func runCLI(args ...string) (int, string, string) {
 }
 
 // writeConfig writes a valid config with a SQLite database in dir.
+// configWithTokens writes a config in a fresh directory and has
+// generate-registration fill in its tokens, as an operator would.
+func configWithTokens(t *testing.T) (dir, cfg string) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg = writeConfig(t, dir, "")
+	if code, _, errOut := runCLI("generate-registration", "-c", cfg, "-o", filepath.Join(dir, "reg.yaml")); code != 0 {
+		t.Fatal(errOut)
+	}
+	return dir, cfg
+}
+
 func writeConfig(t *testing.T, dir, extra string) string {
 	t.Helper()
 	path := filepath.Join(dir, "config.yaml")
@@ -110,11 +122,7 @@ func TestBrokenConfigExitsTwoNamingTheKey(t *testing.T) {
 }
 
 func TestDatabaseUnreachableExitsThree(t *testing.T) {
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
-	if code, _, errOut := runCLI("generate-registration", "-c", cfg, "-o", filepath.Join(dir, "reg.yaml")); code != 0 {
-		t.Fatal(errOut)
-	}
+	dir, cfg := configWithTokens(t)
 	port := testenv.FreePort(t, "127.0.0.1")
 	t.Setenv("CALDICOTT_DATABASE_URI", fmt.Sprintf("postgres://u@127.0.0.1:%d/db?sslmode=disable&connect_timeout=2", port))
 	data, _ := os.ReadFile(cfg)
@@ -127,11 +135,7 @@ func TestDatabaseUnreachableExitsThree(t *testing.T) {
 }
 
 func TestAuditVerifyAndExport(t *testing.T) {
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
-	if code, _, errOut := runCLI("generate-registration", "-c", cfg, "-o", filepath.Join(dir, "reg.yaml")); code != 0 {
-		t.Fatal(errOut)
-	}
+	dir, cfg := configWithTokens(t)
 	st, err := store.Open(context.Background(), store.SQLite, filepath.Join(dir, "caldicott.db"), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -183,11 +187,7 @@ func TestAuditVerifyAndExport(t *testing.T) {
 }
 
 func TestDirectoryImport(t *testing.T) {
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "")
-	if code, _, errOut := runCLI("generate-registration", "-c", cfg, "-o", filepath.Join(dir, "reg.yaml")); code != 0 {
-		t.Fatal(errOut)
-	}
+	dir, cfg := configWithTokens(t)
 	bad := filepath.Join(dir, "bad.csv")
 	_ = os.WriteFile(bad, []byte("user_id,name,status\n@a:trust-a.example.nhs.uk,A,active\n@b:elsewhere.org,B,active\n@c:trust-a.example.nhs.uk,C,gone\n"), 0o600)
 	code, _, errOut := runCLI("directory", "import", "-c", cfg, bad)

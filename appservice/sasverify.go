@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.mau.fi/util/jsontime"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -86,12 +85,7 @@ func (s *Service) startVerification(ctx context.Context, user id.UserID, room id
 	}
 	us, ours := s.botParty()
 	txn := id.NewVerificationTransactionID()
-	content := &event.VerificationRequestEventContent{
-		ToDeviceVerificationEvent: event.ToDeviceVerificationEvent{TransactionID: txn},
-		FromDevice:                us.Device,
-		Methods:                   []event.VerificationMethod{event.VerificationMethodSAS},
-		Timestamp:                 jsontime.UM(time.Now()),
-	}
+	content := sas.Request(txn.String(), us, time.Now())
 	var devices []id.DeviceID
 	for d := range resp.DeviceKeys[user.String()] {
 		devices = append(devices, id.DeviceID(d))

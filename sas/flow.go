@@ -12,11 +12,11 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
 
 	"go.mau.fi/util/jsonbytes"
+	"go.mau.fi/util/jsontime"
 	"maunium.net/go/mautrix/crypto/canonicaljson"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -108,14 +108,13 @@ func Incoming(txnID string, us, them Party, ours Keys, methods []event.Verificat
 	}}}}
 }
 
-// RequestContent is the in-room request the bot sends to start a flow.
-func RequestContent(us Party, to id.UserID) *event.MessageEventContent {
-	return &event.MessageEventContent{
-		MsgType:    event.MsgVerificationRequest,
-		Body:       fmt.Sprintf("%s asks to verify %s by comparing emoji. Your app does not support this; please use Element.", us.User, to),
-		FromDevice: us.Device,
-		Methods:    []event.VerificationMethod{event.VerificationMethodSAS},
-		To:         to,
+// Request is the to-device request the bot sends to start flow txnID.
+func Request(txnID string, us Party, now time.Time) *event.VerificationRequestEventContent {
+	return &event.VerificationRequestEventContent{
+		ToDeviceVerificationEvent: event.ToDeviceVerificationEvent{TransactionID: id.VerificationTransactionID(txnID)},
+		FromDevice:                us.Device,
+		Methods:                   []event.VerificationMethod{event.VerificationMethodSAS},
+		Timestamp:                 jsontime.UM(now),
 	}
 }
 

@@ -217,6 +217,9 @@ func TestFlowRefusesBadStart(t *testing.T) {
 }
 
 func TestOutgoingWaitsForReady(t *testing.T) {
+	if r := Request("$req", bot, t0); r.TransactionID != "$req" || r.FromDevice != bot.Device || len(r.Methods) != 1 || r.Methods[0] != event.VerificationMethodSAS || !r.Timestamp.Equal(t0) {
+		t.Fatalf("request %+v", r)
+	}
 	f := Outgoing("$req", bot, member.User, botKeys, t0)
 	if step := f.OnStart(newStarter(t).start, nil); !step.Cancelled {
 		t.Fatal("start before ready accepted")

@@ -271,13 +271,19 @@ func (s *Service) trustedBotKey(ctx context.Context, bot id.UserID) (string, err
 // treating them as confirmed. People merely missing from the directory keep
 // theirs: an incomplete feed must not un-confirm everyone.
 func (s *Service) withdrawLeavers(ctx context.Context) error {
+	gone, err := s.store.StaffWithStatus(ctx, string(policy.StatusLeft), string(policy.StatusSuspended))
+	if err != nil {
+		return transientError{err}
+	}
 	all, err := s.store.Attestations(ctx)
 	if err != nil {
 		return transientError{err}
 	}
 	for _, a := range all {
-		if err := s.withdrawIfLeft(ctx, a.UserID); err != nil {
-			return err
+		if status, ok := gone[a.UserID]; ok && id.UserID(a.UserID).Homeserver() == s.cfg.Homeserver.Domain {
+			if err := s.withdrawAttestation(ctx, a.UserID, status); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -303,10 +309,16 @@ func (s *Service) withdrawIfLeft(ctx context.Context, user string) error {
 	} else if err != nil {
 		return transientError{err}
 	}
+	return s.withdrawAttestation(ctx, user, rec.Status)
+}
+
+// withdrawAttestation deletes a confirmation of one of the trust's staff
+// and empties its published copy.
+func (s *Service) withdrawAttestation(ctx context.Context, user, status string) error {
 	if err := s.store.DeleteAttestation(ctx, user); err != nil {
 		return transientError{err}
 	}
-	if err := s.audit(ctx, s.botID.String(), "", "withdraw_attestation", fmt.Sprintf("%s is %s in the directory; confirmation of identity withdrawn", user, rec.Status), map[string]any{"user_id": user}); err != nil {
+	if err := s.audit(ctx, s.botID.String(), "", "withdraw_attestation", fmt.Sprintf("%s is %s in the directory; confirmation of identity withdrawn", user, status), map[string]any{"user_id": user}); err != nil {
 		return err
 	}
 	if err := s.withdrawPublished(ctx, user); err != nil {

@@ -4,12 +4,11 @@ package appservice
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/policy"
@@ -35,29 +34,18 @@ func (s *Service) ensureAttestationRoom(ctx context.Context) error {
 }
 
 func (s *Service) createAttestationRoom(ctx context.Context, localpart string) (id.RoomID, error) {
-	only := 100
 	acl := policy.RequiredACL(s.req)
-	resp, err := s.bot.CreateRoom(ctx, &mautrix.ReqCreateRoom{
-		RoomAliasName: localpart,
-		Name:          "Caldicott identity confirmations — " + s.cfg.Trust.Name,
-		Topic:         "Identities " + s.cfg.Trust.Name + " has confirmed, signed by its Caldicott, for the other trusts' Caldicott bots. Nothing here is for people to read or write.",
-		Preset:        "public_chat",
-		PowerLevelOverride: &event.PowerLevelsEventContent{
-			Users: map[id.UserID]int{s.botID: 100}, EventsDefault: 100, StateDefaultPtr: &only,
-			InvitePtr: &only, KickPtr: &only, BanPtr: &only, RedactPtr: &only,
-		},
-		InitialState: []*event.Event{
-			{Type: event.StateHistoryVisibility, Content: event.Content{Raw: map[string]any{"history_visibility": "shared"}}},
-			{Type: event.StateServerACL, Content: event.Content{Raw: map[string]any{"allow": acl.Allow, "deny": []string{}, "allow_ip_literals": acl.AllowIPLiterals}}},
-		},
-	})
+	plan := policy.BotRoomPlan(localpart, "Caldicott identity confirmations — "+s.cfg.Trust.Name,
+		"Identities "+s.cfg.Trust.Name+" has confirmed, signed by its Caldicott, for the other trusts' Caldicott bots. Nothing here is for people to read or write.",
+		"public_chat", nil, true, []policy.StateEvent{
+			{Type: "m.room.history_visibility", Content: map[string]any{"history_visibility": "shared"}},
+			{Type: "m.room.server_acl", Content: map[string]any{"allow": acl.Allow, "deny": []string{}, "allow_ip_literals": acl.AllowIPLiterals}},
+		}, s.req)
+	room, err := s.createBotRoom(ctx, plan, "publishes this trust's identity confirmations to the federation")
 	if err != nil {
 		return "", fmt.Errorf("create the attestation room: %w", err)
 	}
-	if err := s.audit(ctx, s.botID.String(), resp.RoomID, "create_attestation_room", "publishes this trust's identity confirmations to the federation", nil); err != nil {
-		return "", err
-	}
-	return resp.RoomID, nil
+	return room, nil
 }
 
 // backfillAttestations publishes own-staff attestations missing from the
@@ -109,10 +97,8 @@ func (s *Service) withdrawPublished(ctx context.Context, user string) error {
 	if room == "" {
 		return nil
 	}
-	if _, err := s.bot.SendStateEvent(ctx, room, attestationEventType, attestationStateKey(user), struct{}{}); err != nil {
-		return fmt.Errorf("withdraw the attestation of %s: %w", user, err)
-	}
-	return nil
+	d := policy.PublishState(policy.RuleAttestation, attestationEventType.Type, attestationStateKey(user), map[string]any{}, "withdraw the confirmation of "+user, "confirmation withdrawn")
+	return s.publish(ctx, room, d)
 }
 
 // publishAttestation signs one attestation of the trust's own staff with
@@ -135,8 +121,17 @@ func (s *Service) publishAttestation(ctx context.Context, a store.Attestation) e
 		return fmt.Errorf("sign the attestation of %s: %w", a.UserID, err)
 	}
 	content.Signatures = map[string]map[string]string{s.botID.String(): {"ed25519:" + master.PublicKey().String(): sig}}
-	if _, err := s.bot.SendStateEvent(ctx, room, attestationEventType, attestationStateKey(a.UserID), content); err != nil {
-		return fmt.Errorf("publish the attestation of %s: %w", a.UserID, err)
+	raw, err := json.Marshal(content)
+	if err != nil {
+		return fmt.Errorf("encode the attestation of %s: %w", a.UserID, err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return fmt.Errorf("encode the attestation of %s: %w", a.UserID, err)
+	}
+	d := policy.PublishState(policy.RuleAttestation, attestationEventType.Type, attestationStateKey(a.UserID), body, "publish the confirmation of "+a.UserID, "identity confirmed by "+a.AttestedBy)
+	if err := s.publish(ctx, room, d); err != nil {
+		return err
 	}
 	zerolog.Ctx(ctx).Debug().Str("user_id", a.UserID).Msg("Attestation published to the federation")
 	return nil
@@ -145,4 +140,17 @@ func (s *Service) publishAttestation(ctx context.Context, a store.Attestation) e
 // attestationContent is the signed body published for one attestation.
 func attestationContent(a store.Attestation, trust string) publishedAttestation {
 	return publishedAttestation{UserID: a.UserID, MasterKey: a.MasterKey, Method: a.Method, AttestedAt: a.At.UnixMilli(), Trust: trust}
+}
+
+// publish sets state in the attestation room through the executor; a
+// refusal is an error here, since the federation must not miss it.
+func (s *Service) publish(ctx context.Context, room id.RoomID, d policy.Decision) error {
+	failures, err := s.execute(ctx, room, s.botID.String(), d)
+	if err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%s", strings.Join(failures, " "))
+	}
+	return nil
 }

@@ -53,16 +53,23 @@ func (s *Service) joinAttestationRooms(ctx context.Context) {
 			continue
 		}
 		log := s.log.With().Str("attestation_room", alias).Logger()
-		resp, err := s.bot.JoinRoom(ctx, alias, nil)
-		if err != nil {
+		// Resolve first (a read): only a room that exists is joined, so an
+		// unreachable trust does not fill the audit log with failed joins.
+		if _, err := s.bot.ResolveAlias(ctx, id.RoomAlias(alias)); err != nil {
 			log.Debug().Err(err).Msg("Other trust's attestation room not reachable yet")
 			continue
 		}
+		// By alias: a room on another server is joined through it.
+		room, err := s.joinBotRoom(ctx, alias, "another trust's identity confirmations")
+		if err != nil {
+			log.Debug().Err(err).Msg("Other trust's attestation room not joined yet")
+			continue
+		}
 		s.attest.mu.Lock()
-		s.attest.rooms[resp.RoomID] = server
+		s.attest.rooms[room] = server
 		s.attest.mu.Unlock()
-		log.Info().Stringer("room_id", resp.RoomID).Msg("Following the other trust's attestations")
-		if err := s.readAttestations(ctx, resp.RoomID, server); err != nil {
+		log.Info().Stringer("room_id", room).Msg("Following the other trust's attestations")
+		if err := s.readAttestations(ctx, room, server); err != nil {
 			log.Warn().Err(err).Msg("Could not read the other trust's attestations")
 		}
 	}
@@ -142,7 +149,7 @@ func (s *Service) acceptFederatedAttestation(ctx context.Context, server string,
 		method += ", by " + p.Trust
 	}
 	if err := s.store.SaveAttestation(ctx, store.Attestation{UserID: p.UserID, MasterKey: p.MasterKey, Method: method, AttestedBy: evt.Sender.String(), Note: "published by " + server}); err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.audit(ctx, evt.Sender.String(), evt.RoomID, "attest.federated",
 		fmt.Sprintf("identity of %s confirmed by %s (%s); master key %s", p.UserID, server, p.Method, p.MasterKey), map[string]any{"user_id": p.UserID}); err != nil {
@@ -181,7 +188,7 @@ func (s *Service) cmdTrustKey(ctx context.Context, c *commandContext) error {
 		return s.reply(ctx, c.evt, fmt.Sprintf("That fingerprint does not match the identity %s publishes (%s). Nothing was changed.", bot, orWord(policy.Fingerprint(published), "none")))
 	}
 	if err := s.store.SetKV(ctx, kvPinnedBotKey+bot.String(), published); err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.audit(ctx, c.evt.Sender.String(), "", "pin_bot_key", fmt.Sprintf("%s's identity %s accepted by %s", bot, published, c.evt.Sender), nil); err != nil {
 		return err
@@ -209,10 +216,10 @@ func (s *Service) acceptWithdrawal(ctx context.Context, server string, evt *even
 	if errors.Is(err, store.ErrNotFound) || err == nil && old.AttestedBy != evt.Sender.String() {
 		return nil
 	} else if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.store.DeleteAttestation(ctx, user); err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.audit(ctx, evt.Sender.String(), evt.RoomID, "withdraw_attestation.federated", fmt.Sprintf("%s withdrew its confirmation of %s", server, user), map[string]any{"user_id": user}); err != nil {
 		return err
@@ -228,7 +235,7 @@ const kvPinnedBotKey = "pinned_bot_key:"
 func (s *Service) trustedBotKey(ctx context.Context, bot id.UserID) (string, error) {
 	published, err := s.publishedMasterKey(ctx, bot.String())
 	if err != nil {
-		return "", transientError{err}
+		return "", transient(err)
 	}
 	if published == "" {
 		return "", fmt.Errorf("%s publishes no valid master key", bot)
@@ -237,10 +244,10 @@ func (s *Service) trustedBotKey(ctx context.Context, bot id.UserID) (string, err
 	if pinned == "" {
 		var ok bool
 		if pinned, ok, err = s.store.KV(ctx, kvPinnedBotKey+bot.String()); err != nil {
-			return "", transientError{err}
+			return "", transient(err)
 		} else if !ok {
 			if err := s.store.SetKV(ctx, kvPinnedBotKey+bot.String(), published); err != nil {
-				return "", transientError{err}
+				return "", transient(err)
 			}
 			if err := s.audit(ctx, s.botID.String(), "", "pin_bot_key", fmt.Sprintf("trusting %s's identity %s on first use", bot, published), nil); err != nil {
 				return "", err
@@ -258,7 +265,7 @@ func (s *Service) trustedBotKey(ctx context.Context, bot id.UserID) (string, err
 		if _, inConfig := s.cfg.Federation.BotKeys[bot.String()]; inConfig {
 			fix = "pin the new key in federation.bot_keys and restart me"
 		}
-		if err := s.notifyManagement(ctx, fmt.Sprintf("⚠ The Caldicott of another trust, %s, now shows a different identity (%s) from the one I trust (%s). I am ignoring its identity confirmations until you check with that trust's IG team; if they did reset it, %s.",
+		if err := s.notifyManagement(ctx, policy.RuleFederationAlert, fmt.Sprintf("⚠ The Caldicott of another trust, %s, now shows a different identity (%s) from the one I trust (%s). I am ignoring its identity confirmations until you check with that trust's IG team; if they did reset it, %s.",
 			bot, policy.Fingerprint(published), policy.Fingerprint(pinned), fix)); err != nil {
 			return "", err
 		}
@@ -273,11 +280,11 @@ func (s *Service) trustedBotKey(ctx context.Context, bot id.UserID) (string, err
 func (s *Service) withdrawLeavers(ctx context.Context) error {
 	gone, err := s.store.StaffWithStatus(ctx, string(policy.StatusLeft), string(policy.StatusSuspended))
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	all, err := s.store.Attestations(ctx)
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	for _, a := range all {
 		if status, ok := gone[a.UserID]; ok && id.UserID(a.UserID).Homeserver() == s.cfg.Homeserver.Domain {
@@ -299,7 +306,7 @@ func (s *Service) withdrawIfLeft(ctx context.Context, user string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	} else if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if st, _ := policy.ParseStaffStatus(rec.Status); st != policy.StatusLeft && st != policy.StatusSuspended {
 		return nil
@@ -307,7 +314,7 @@ func (s *Service) withdrawIfLeft(ctx context.Context, user string) error {
 	if _, err := s.store.AttestationOf(ctx, user); errors.Is(err, store.ErrNotFound) {
 		return nil
 	} else if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	return s.withdrawAttestation(ctx, user, rec.Status)
 }
@@ -316,7 +323,7 @@ func (s *Service) withdrawIfLeft(ctx context.Context, user string) error {
 // and empties its published copy.
 func (s *Service) withdrawAttestation(ctx context.Context, user, status string) error {
 	if err := s.store.DeleteAttestation(ctx, user); err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.audit(ctx, s.botID.String(), "", "withdraw_attestation", fmt.Sprintf("%s is %s in the directory; confirmation of identity withdrawn", user, status), map[string]any{"user_id": user}); err != nil {
 		return err
@@ -332,11 +339,11 @@ func (s *Service) withdrawAttestation(ctx context.Context, user, status string) 
 // start-up if the room cannot be reached now.
 func (s *Service) recordAttestation(ctx context.Context, a store.Attestation) error {
 	if err := s.store.SaveAttestation(ctx, a); err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	saved, err := s.store.AttestationOf(ctx, a.UserID)
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.publishAttestation(ctx, saved); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("Attestation recorded but not yet published to the federation")

@@ -300,7 +300,7 @@ func TestBotJoinsOnlyForItsOwnTrust(t *testing.T) {
 			return false, err.Error()
 		}
 		for _, e := range entries {
-			if e.Action == "decline_invite" && strings.Contains(e.Reason, "not a user of") && e.Actor == mallory.UserID.String() {
+			if e.Action == "leave" && strings.Contains(e.Reason, "not a user of") && e.Actor == mallory.UserID.String() {
 				return true, ""
 			}
 		}

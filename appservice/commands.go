@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -103,19 +102,6 @@ func (s *Service) handleCommand(ctx context.Context, evt *event.Event, cmd polic
 	return s.commandHandlers()[spec.Name](ctx, c)
 }
 
-// reply answers the command's sender in the same room.
-func (s *Service) reply(ctx context.Context, evt *event.Event, text string) error {
-	content := noticeContent(text)
-	content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(evt.ID)
-	if _, err := s.senderFor(ctx, evt.RoomID).SendMessageEvent(ctx, evt.RoomID, event.EventMessage, content); err != nil {
-		if isTransient(err) {
-			return err
-		}
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not reply to command")
-	}
-	return nil
-}
-
 // isManagementOrDM: the management room, or a room of just the bot and one person.
 func (s *Service) isManagementOrDM(ctx context.Context, roomID id.RoomID) (bool, error) {
 	if mgmt := s.ManagementRoom(); mgmt != "" && mgmt == roomID {
@@ -195,17 +181,15 @@ func (s *Service) cmdClassify(ctx context.Context, c *commandContext) error {
 		return s.reply(ctx, c.evt, fmt.Sprintf("I cannot record this room's class: that needs power level %d and I have %d. Make %s an admin of this room (power level %d) and type the command again.", need, botLevel, s.botID, policy.BotPowerLevel))
 	}
 	content := policy.PolicyContent{Class: class, ClassifiedBy: c.evt.Sender.String()}
-	if s.cfg.Policy.DryRun {
-		if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "dry_run.classify", "would classify as "+string(class), nil); err != nil {
-			return err
-		}
+	res, err := s.exec.Execute(ctx, c.evt.RoomID, c.evt.Sender.String(), policy.SetRoomPolicy(content, policy.RuleClassification, "classify as "+string(class), "classified by "+c.evt.Sender.String()))
+	if err != nil {
+		return err
+	}
+	if res.DryRun {
 		return s.reply(ctx, c.evt, fmt.Sprintf("Dry run: I would classify this room as %s, but I am configured to change nothing.", class))
 	}
-	if _, err := s.bot.SendStateEvent(ctx, c.evt.RoomID, typePolicy, "", content); err != nil {
-		if isTransient(err) {
-			return err
-		}
-		return s.reply(ctx, c.evt, "I could not record this room's class: "+matrixReason(err))
+	if len(res.Failures) > 0 {
+		return s.reply(ctx, c.evt, "I could not record this room's class: "+strings.Join(res.Failures, " "))
 	}
 	previous := f.Class
 	f.Class = class
@@ -226,7 +210,7 @@ func (s *Service) cmdClassify(ctx context.Context, c *commandContext) error {
 	if err := s.enforce(ctx, f, policy.Cause{Kind: policy.CauseClassified, Sender: c.evt.Sender.String()}); err != nil {
 		return err
 	}
-	_, err := s.sweepRoom(ctx, f, policy.OnClassify)
+	_, err = s.sweepRoom(ctx, f, policy.OnClassify)
 	return err
 }
 
@@ -244,41 +228,22 @@ func (s *Service) cmdNewRoom(ctx context.Context, c *commandContext) error {
 	}
 	name := strings.Join(c.cmd.Args[1:], " ")
 	plan := policy.PlanNewRoom(class, name, c.evt.Sender.String(), s.req)
-	req := &mautrix.ReqCreateRoom{Name: plan.Name, Preset: plan.Preset, PowerLevelOverride: &event.PowerLevelsEventContent{Users: map[id.UserID]int{}}}
-	for _, u := range plan.Invite {
-		req.Invite = append(req.Invite, id.UserID(u))
-	}
-	for u, l := range plan.PowerUsers {
-		req.PowerLevelOverride.Users[id.UserID(u)] = int(l)
-	}
-	for _, st := range plan.InitialState {
-		key := st.StateKey
-		req.InitialState = append(req.InitialState, &event.Event{
-			Type: event.Type{Type: st.Type, Class: event.StateEventType}, StateKey: &key, Content: event.Content{Raw: st.Content},
-		})
-	}
-	if s.cfg.Policy.DryRun {
-		if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "dry_run.create_room", "would create a "+string(class)+" room", nil); err != nil {
-			return err
-		}
-		return s.reply(ctx, c.evt, "Dry run: I would create the room, but I am configured to change nothing.")
-	}
-	resp, err := s.bot.CreateRoom(ctx, req)
+	res, err := s.exec.Execute(ctx, c.evt.RoomID, c.evt.Sender.String(), policy.CreatePlannedRoom(plan, policy.RuleNewRoom, fmt.Sprintf("%s room created for %s", class, c.evt.Sender)))
 	if err != nil {
-		if isTransient(err) {
-			return err
-		}
-		return s.reply(ctx, c.evt, "I could not create the room: "+matrixReason(err))
-	}
-	if err := s.audit(ctx, c.evt.Sender.String(), resp.RoomID, "create_room", fmt.Sprintf("%s room created for %s", class, c.evt.Sender), nil); err != nil {
 		return err
 	}
-	f, err := s.loadFacts(ctx, resp.RoomID)
+	if res.DryRun {
+		return s.reply(ctx, c.evt, "Dry run: I would create the room, but I am configured to change nothing.")
+	}
+	if len(res.Failures) > 0 || res.Room == "" {
+		return s.reply(ctx, c.evt, "I could not create the room: "+strings.Join(res.Failures, " "))
+	}
+	f, err := s.loadFacts(ctx, res.Room)
 	if err != nil {
 		return err
 	}
 	if err := s.enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err != nil {
 		return err
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("I have created the %s room %q (%s) and invited you as its admin. Accept the invitation to open it.", class, name, resp.RoomID))
+	return s.reply(ctx, c.evt, fmt.Sprintf("I have created the %s room %q (%s) and invited you as its admin. Accept the invitation to open it.", class, name, res.Room))
 }

@@ -74,6 +74,7 @@ func (s *Service) startE2EE(ctx context.Context) error {
 		return true
 	})
 	s.crypto = &e2ee{cli: cli, helper: helper}
+	s.exec.SetEncryptedSender(s.encryptedSender)
 	for _, t := range []event.Type{event.ToDeviceVerificationRequest, event.ToDeviceVerificationReady, event.ToDeviceVerificationStart,
 		event.ToDeviceVerificationAccept, event.ToDeviceVerificationKey, event.ToDeviceVerificationMAC,
 		event.ToDeviceVerificationDone, event.ToDeviceVerificationCancel} {
@@ -116,14 +117,11 @@ func (s *Service) decrypt(ctx context.Context, evt *event.Event) (*event.Event, 
 	return s.crypto.helper.Decrypt(ctx, evt)
 }
 
-// senderFor picks the client to send with: the encryption device in
-// encrypted rooms, so notices are encrypted like everything else there.
-func (s *Service) senderFor(ctx context.Context, roomID id.RoomID) *mautrix.Client {
-	if s.crypto == nil {
-		return s.bot
-	}
+// encryptedSender picks the encryption device in encrypted rooms, so
+// notices are encrypted like everything else there; nil elsewhere.
+func (s *Service) encryptedSender(ctx context.Context, roomID id.RoomID) *mautrix.Client {
 	if enc, err := s.crypto.cli.StateStore.IsEncrypted(ctx, roomID); err == nil && enc {
 		return s.crypto.cli
 	}
-	return s.bot
+	return nil
 }

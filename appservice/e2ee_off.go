@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -44,8 +43,6 @@ func (s *Service) ensureAttestationRoom(context.Context) error { return nil }
 func (s *Service) publishAttestation(context.Context, store.Attestation) error { return nil }
 
 func (s *Service) withdrawPublished(context.Context, string) error { return nil }
-
-func (s *Service) senderFor(context.Context, id.RoomID) *mautrix.Client { return s.bot }
 
 // Without encryption there are no emoji verifications in progress.
 type sasFlows struct{ byTxn map[string]*sasFlow }

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -22,7 +21,7 @@ const keysQueryBatch = 100
 func (s *Service) clinicalMembership(ctx context.Context) (map[string][]id.RoomID, error) {
 	rooms, err := s.store.RoomPolicies(ctx)
 	if err != nil {
-		return nil, transientError{err}
+		return nil, transient(err)
 	}
 	out := map[string][]id.RoomID{}
 	for _, r := range rooms {
@@ -96,7 +95,7 @@ func (s *Service) enforceVerification(ctx context.Context, users []string, rooms
 		for _, u := range batch {
 			st, err := s.store.VerificationStateOf(ctx, u)
 			if err != nil {
-				return transientError{err}
+				return transient(err)
 			}
 			step := policy.NextEnforcementStep(vs[u], policy.EnforcementState{ShortSince: st.ShortSince, Suspended: st.Suspended}, times, s.now())
 			if err := s.enforcementStep(ctx, u, vs[u], st, step, rooms[u]); err != nil {
@@ -117,17 +116,17 @@ func (s *Service) enforcementStep(ctx context.Context, user string, v policy.Ver
 		}
 		st.Status, st.ShortSince = string(v.Status), s.now()
 		if err := s.store.SaveVerificationState(ctx, st); err != nil {
-			return transientError{err}
+			return transient(err)
 		}
 		grace := s.cfg.Verification.NewMemberGrace.Duration
 		if v.Status == policy.UnsignedDevice {
 			grace = s.cfg.Verification.NewDeviceGrace.Duration
 		}
-		what := fmt.Sprintf("%s: %s", user, v.Explain)
+		suspendAfter := ""
 		if s.cfg.Verification.Mode == "suspend" {
-			what += fmt.Sprintf(" If this is not fixed within %s, I will suspend you from clinical rooms until it is.", config.FormatDuration(grace))
+			suspendAfter = config.FormatDuration(grace)
 		}
-		if err := s.tellRooms(ctx, rooms, user, "verification_warning", what, string(v.Status)); err != nil {
+		if err := s.tellRooms(ctx, rooms, user, policy.VerificationWarning(user, v, suspendAfter)); err != nil {
 			return err
 		}
 		if v.Status == policy.NotAttested {
@@ -140,13 +139,12 @@ func (s *Service) enforcementStep(ctx context.Context, user string, v policy.Ver
 		}
 		if v.Status == policy.IdentityChanged {
 			// As Element warns "identity changed": the room must know at once.
-			if err := s.tellRooms(ctx, rooms, user, "identity_changed", fmt.Sprintf("⚠ %s's identity has changed. This may be a new phone, or someone else. I have suspended them from clinical rooms until their identity is confirmed again.", user), string(v.Status)); err != nil {
+			if err := s.tellRooms(ctx, rooms, user, policy.IdentityChangedWarning(user)); err != nil {
 				return err
 			}
 		}
-		reason := "Suspended from clinical rooms until your identity is verified: " + v.Explain
 		for _, room := range rooms {
-			if err := s.suspendIn(ctx, room, user, v, reason); err != nil {
+			if err := s.suspendIn(ctx, room, user, v); err != nil {
 				return err
 			}
 		}
@@ -155,12 +153,12 @@ func (s *Service) enforcementStep(ctx context.Context, user string, v policy.Ver
 			st.ShortSince = s.now()
 		}
 		if err := s.store.SaveVerificationState(ctx, st); err != nil {
-			return transientError{err}
+			return transient(err)
 		}
 	case policy.EnforceReadmit:
 		taken, err := s.store.TakeSuspensions(ctx, user)
 		if err != nil {
-			return transientError{err}
+			return transient(err)
 		}
 		for _, sus := range taken {
 			if err := s.readmitIn(ctx, sus, user); err != nil {
@@ -168,23 +166,20 @@ func (s *Service) enforcementStep(ctx context.Context, user string, v policy.Ver
 			}
 		}
 		if err := s.store.SaveVerificationState(ctx, store.VerificationState{UserID: user}); err != nil {
-			return transientError{err}
+			return transient(err)
 		}
 	case policy.EnforceClear:
 		if err := s.store.SaveVerificationState(ctx, store.VerificationState{UserID: user}); err != nil {
-			return transientError{err}
+			return transient(err)
 		}
 	}
 	return nil
 }
 
 // tellRooms posts one notice about a member in each of their clinical rooms.
-func (s *Service) tellRooms(ctx context.Context, rooms []id.RoomID, user, action, text, status string) error {
+func (s *Service) tellRooms(ctx context.Context, rooms []id.RoomID, user string, d policy.Decision) error {
 	for _, room := range rooms {
-		if err := s.audit(ctx, user, room, action, status, nil); err != nil {
-			return err
-		}
-		if err := s.sendNotice(ctx, room, text); err != nil && isTransient(err) {
+		if _, err := s.execute(ctx, room, user, d); err != nil {
 			return err
 		}
 	}
@@ -194,7 +189,7 @@ func (s *Service) tellRooms(ctx context.Context, rooms []id.RoomID, user, action
 // suspendIn suspends one member in one clinical room: removed, or — where
 // the room's policy says suspend: mute — given a power level too low to post.
 // If the bot cannot (they have as much power), people are told instead.
-func (s *Service) suspendIn(ctx context.Context, room id.RoomID, user string, v policy.Verification, reason string) error {
+func (s *Service) suspendIn(ctx context.Context, room id.RoomID, user string, v policy.Verification) error {
 	f, err := s.loadFacts(ctx, room)
 	if err != nil {
 		return err
@@ -204,20 +199,13 @@ func (s *Service) suspendIn(ctx context.Context, room id.RoomID, user string, v 
 	if previous >= f.PowerLevels.UserLevel(s.botID.String()) {
 		return s.cannotSuspend(ctx, room, user, fmt.Sprintf("they have power level %d, as much as mine", previous))
 	}
-	var d policy.Decision
+	sus := policy.Suspension{UserID: user, Verification: v, Mute: mute}
 	if mute {
-		content, err := s.powerLevelsWithUser(ctx, room, user, policy.MutedLevel)
-		if err != nil {
+		if sus.PowerLevels, err = s.powerLevelsContent(ctx, room); err != nil {
 			return err
 		}
-		d.Actions = append(d.Actions, policy.Action{Kind: policy.SetState, Rule: "verification", EventType: "m.room.power_levels", Content: content, Text: "mute " + user, Reason: "verification: " + string(v.Status)})
-		d.Actions = append(d.Actions, policy.Action{Kind: policy.NotifyRoom, Rule: "verification", Text: fmt.Sprintf("I muted %s in this clinical room: their identity is not verified (%s). %s", user, statusWords[v.Status], reason), Reason: "suspension explained"})
-	} else {
-		d.Actions = append(d.Actions,
-			policy.Action{Kind: policy.Kick, Rule: "verification", UserID: user, Text: reason, Reason: "verification: " + string(v.Status)},
-			policy.Action{Kind: policy.NotifyRoom, Rule: "verification", Text: fmt.Sprintf("I suspended %s from this clinical room: their identity is not verified (%s). They will be invited back once it is.", user, statusWords[v.Status]), Reason: "suspension explained"})
 	}
-	failures, err := s.execute(ctx, room, user, d)
+	failures, err := s.execute(ctx, room, user, policy.Suspend(sus))
 	if err != nil {
 		return err
 	}
@@ -230,63 +218,40 @@ func (s *Service) suspendIn(ctx context.Context, room id.RoomID, user string, v 
 		err = s.store.AddSuspension(ctx, user, room.String())
 	}
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	return nil
 }
 
 // cannotSuspend tells the room and the IG team that people must act.
 func (s *Service) cannotSuspend(ctx context.Context, room id.RoomID, user, why string) error {
-	msg := fmt.Sprintf("I could not suspend %s from clinical room %s (%s). A room admin or the IG team must remove them until their identity is confirmed.", user, room, why)
-	if err := s.sendNotice(ctx, room, msg); err != nil && isTransient(err) {
-		return err
-	}
-	return s.notifyManagement(ctx, msg)
+	_, err := s.execute(ctx, room, user, policy.CannotSuspend(room.String(), user, why))
+	return err
 }
 
 // readmitIn lets a re-verified member back: invited, or their power restored.
 func (s *Service) readmitIn(ctx context.Context, sus store.Suspension, user string) error {
 	room := id.RoomID(sus.RoomID)
+	var pl map[string]any
 	if sus.MutedFrom != nil {
-		content, err := s.powerLevelsWithUser(ctx, room, user, *sus.MutedFrom)
-		if err != nil {
+		var err error
+		if pl, err = s.powerLevelsContent(ctx, room); err != nil {
 			return err
 		}
-		d := policy.Decision{Actions: []policy.Action{
-			{Kind: policy.SetState, Rule: "verification", EventType: "m.room.power_levels", Content: content, Text: "unmute " + user, Reason: "identity verified again"},
-			{Kind: policy.NotifyRoom, Rule: "verification", Text: fmt.Sprintf("%s's identity is verified again, so they can post here again.", user), Reason: "readmission explained"},
-		}}
-		_, err = s.execute(ctx, room, user, d)
-		return err
 	}
-	if _, err := s.bot.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: id.UserID(user), Reason: "identity verified"}); err != nil {
-		if isTransient(err) {
-			return err
-		}
-		s.log.Warn().Err(err).Str("room_id", sus.RoomID).Msg("Could not invite a re-verified member back")
-		return nil
+	failures, err := s.execute(ctx, room, user, policy.Readmit(user, sus.MutedFrom, pl))
+	if len(failures) > 0 {
+		s.log.Warn().Str("room_id", sus.RoomID).Strs("failures", failures).Msg("Could not readmit a re-verified member")
 	}
-	if err := s.audit(ctx, user, room, "readmit", "identity verified again; invited back", nil); err != nil {
-		return err
-	}
-	if err := s.sendNotice(ctx, room, fmt.Sprintf("%s's identity is verified again, so I have invited them back.", user)); err != nil && isTransient(err) {
-		return err
-	}
-	return nil
+	return err
 }
 
-// powerLevelsWithUser is the room's current power levels, every field kept,
-// with one user's level changed: the content of a new m.room.power_levels.
-func (s *Service) powerLevelsWithUser(ctx context.Context, room id.RoomID, user string, level int64) (map[string]any, error) {
+// powerLevelsContent is the room's current m.room.power_levels, every field
+// kept, for a decision that changes one user's level.
+func (s *Service) powerLevelsContent(ctx context.Context, room id.RoomID) (map[string]any, error) {
 	var content map[string]any
 	if err := s.bot.StateEvent(ctx, room, event.StatePowerLevels, "", &content); err != nil {
 		return nil, fmt.Errorf("read power levels of %s: %w", room, err)
 	}
-	users, _ := content["users"].(map[string]any)
-	if users == nil {
-		users = map[string]any{}
-	}
-	users[user] = level
-	content["users"] = users
 	return content, nil
 }

@@ -59,20 +59,9 @@ func (s *Service) handleMember(ctx context.Context, evt *event.Event) error {
 	if content.Membership != event.MembershipInvite {
 		return nil
 	}
-	if !s.isOwnTrust(evt.Sender) {
-		if _, err := s.bot.LeaveRoom(ctx, evt.RoomID, nil); err != nil && isTransient(err) {
-			return err
-		}
-		return s.audit(ctx, evt.Sender.String(), evt.RoomID, "decline_invite",
-			fmt.Sprintf("invited by %s, who is not a user of %s", evt.Sender, s.cfg.Homeserver.Domain), nil)
-	}
-	if _, err := s.bot.JoinRoomByID(ctx, evt.RoomID); err != nil {
-		if isTransient(err) {
-			return err
-		}
-		return s.audit(ctx, evt.Sender.String(), evt.RoomID, "failed.join", "invited by "+evt.Sender.String()+"; join failed: "+matrixReason(err), nil)
-	}
-	if err := s.audit(ctx, evt.Sender.String(), evt.RoomID, "join", "invited by "+evt.Sender.String(), nil); err != nil {
+	own := s.isOwnTrust(evt.Sender)
+	res, err := s.exec.Execute(ctx, evt.RoomID, evt.Sender.String(), policy.AnswerBotInvitation(evt.Sender.String(), own, s.cfg.Homeserver.Domain))
+	if err != nil || !own || len(res.Failures) > 0 || res.DryRun {
 		return err
 	}
 	// A room may already be classified clinical when the bot arrives.
@@ -99,7 +88,7 @@ func (s *Service) handleEncrypted(ctx context.Context, evt *event.Event) error {
 		return nil
 	}
 	if err := s.store.TouchActivity(ctx, evt.RoomID.String(), evt.Sender.String(), time.UnixMilli(evt.Timestamp)); err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if s.crypto == nil {
 		s.metrics.EventsIgnored.WithLabelValues("encrypted_no_device").Inc()
@@ -127,7 +116,7 @@ func (s *Service) handleMessage(ctx context.Context, evt *event.Event) error {
 	}
 	// Activity feeds the membership review's "last active"; only the time is kept.
 	if err := s.store.TouchActivity(ctx, evt.RoomID.String(), evt.Sender.String(), time.UnixMilli(evt.Timestamp)); err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	msg := evt.Content.AsMessage()
 	if msg.MsgType == event.MsgVerificationRequest {
@@ -187,10 +176,10 @@ func (s *Service) enforce(ctx context.Context, f policy.RoomFacts, cause policy.
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 && !s.cfg.Policy.DryRun {
+	if len(failures) > 0 {
 		// Tell the room what could not be done, once, after trying everything.
 		text := "Some protections of this clinical room could not be applied:\n• " + strings.Join(failures, "\n• ")
-		if err := s.sendNotice(ctx, id.RoomID(f.RoomID), text); err != nil && isTransient(err) {
+		if err := s.notice(ctx, id.RoomID(f.RoomID), policy.RuleNotice, text); err != nil {
 			return err
 		}
 	}
@@ -198,7 +187,7 @@ func (s *Service) enforce(ctx context.Context, f policy.RoomFacts, cause policy.
 		return nil
 	}
 	problems := append(d.ProblemTexts(), failures...)
-	if s.cfg.Policy.DryRun {
+	if s.exec.DryRun() {
 		for _, fix := range d.Fixes() {
 			problems = append(problems, "not fixed (dry run): "+fix.Text)
 		}
@@ -209,13 +198,13 @@ func (s *Service) enforce(ctx context.Context, f policy.RoomFacts, cause policy.
 func (s *Service) savePolicy(ctx context.Context, f policy.RoomFacts, problems []string, by string) error {
 	if f.Class == policy.Clinical {
 		if err := s.store.EnsureReview(ctx, f.RoomID, s.cfg.Review.Interval.Duration); err != nil {
-			return transientError{err}
+			return transient(err)
 		}
 	}
 	if err := s.store.SaveRoomPolicy(ctx, store.RoomPolicy{
 		RoomID: f.RoomID, Class: string(f.Class), Compliant: len(problems) == 0, Problems: problems, ClassifiedBy: by,
 	}); err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	return nil
 }

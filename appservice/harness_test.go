@@ -40,6 +40,8 @@ type trust struct {
 	cancel  context.CancelFunc
 	done    chan error
 	logPath string
+	// yaml is the config as written, for runs of the caldicott binary.
+	yaml string
 }
 
 func randomHex(n int) string {
@@ -95,7 +97,7 @@ logging: {level: debug}
 	}
 	hs.AddRegistration(reg)
 	hs.Start(t)
-	tr := &trust{hs: hs, cfg: cfg, logPath: filepath.Join(dir, "caldicott.log")}
+	tr := &trust{hs: hs, cfg: cfg, logPath: filepath.Join(dir, "caldicott.log"), yaml: yml}
 	t.Cleanup(func() {
 		tr.stopCaldicott(t)
 		if t.Failed() {

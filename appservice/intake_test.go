@@ -190,7 +190,7 @@ func TestIsTransient(t *testing.T) {
 	if isTransient(nil) || isTransient(context.Canceled) || isTransient(fmt.Errorf("M_FORBIDDEN")) {
 		t.Error("non-transient errors classed transient")
 	}
-	if !isTransient(transientError{fmt.Errorf("db down")}) || !isTransient(context.DeadlineExceeded) {
+	if !isTransient(transient(fmt.Errorf("db down"))) || !isTransient(context.DeadlineExceeded) {
 		t.Error("transient errors not recognised")
 	}
 	resp := func(code int) *http.Response { return &http.Response{StatusCode: code} }
@@ -207,27 +207,16 @@ func TestIsTransient(t *testing.T) {
 	}
 }
 
-func TestNoticeContent(t *testing.T) {
-	c := noticeContent("Use `!policy help` <now>\n• line two `unpaired")
-	if c.Body != "Use `!policy help` <now>\n• line two `unpaired" {
-		t.Errorf("plain body changed: %q", c.Body)
-	}
-	want := "Use <code>!policy help</code> &lt;now&gt;<br/>• line two `unpaired"
-	if c.FormattedBody != want || c.MsgType != "m.notice" || c.Format != "org.matrix.custom.html" {
-		t.Errorf("formatted = %q", c.FormattedBody)
-	}
-}
-
 func TestEmptyDirectoryWarningsAreSpaced(t *testing.T) {
 	s := newOfflineService(t, store.SQLite, "")
 	clock := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return clock }
-	warn := []policy.Action{{Kind: policy.NotifyManagement, Rule: policy.GateDirectoryMissing}, {Kind: policy.NotifyRoom, Rule: "identity"}}
+	warn := policy.ManagementNotice(policy.GateDirectoryMissing, "empty", "empty").Then(policy.RoomNotice(policy.RuleIdentity, "who", "who"))
 	counts := []int{}
 	for _, step := range []time.Duration{0, time.Minute, 30 * time.Minute, 31 * time.Minute} {
 		clock = clock.Add(step)
 		n := 0
-		for _, a := range s.limitEmptyDirectoryWarnings(append([]policy.Action(nil), warn...)) {
+		for _, a := range s.limitEmptyDirectoryWarnings(warn).Actions {
 			if a.Kind == policy.NotifyManagement {
 				n++
 			}

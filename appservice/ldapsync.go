@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caldicott/caldicott/bridges/directory"
+	"github.com/caldicott/caldicott/policy"
 )
 
 // ldapState is the worker's memory of LDAP syncs; only the worker touches it.
@@ -48,7 +49,7 @@ func (s *Service) syncLDAP(ctx context.Context, forceFull bool) error {
 			if err := s.audit(ctx, s.botID.String(), "", "directory_held", held.Error(), nil); err != nil {
 				return err
 			}
-			return s.notifyManagement(ctx, fmt.Sprintf("The staff directory sync from LDAP %s. Nobody has been removed. If this is right (e.g. a planned restructure), an IG admin types `!policy directory confirm` here.", held.Error()))
+			return s.notifyManagement(ctx, policy.GateDirectoryMissing, fmt.Sprintf("The staff directory sync from LDAP %s. Nobody has been removed. If this is right (e.g. a planned restructure), an IG admin types `!policy directory confirm` here.", held.Error()))
 		}
 		return nil
 	case err != nil:
@@ -58,13 +59,13 @@ func (s *Service) syncLDAP(ctx context.Context, forceFull bool) error {
 			if err := s.audit(ctx, s.botID.String(), "", "directory_unavailable", err.Error(), nil); err != nil {
 				return err
 			}
-			return s.notifyManagement(ctx, fmt.Sprintf("I cannot read the staff directory from LDAP: %v\nI keep the last good copy and remove nobody on its account until it is back.", err))
+			return s.notifyManagement(ctx, policy.GateDirectoryMissing, fmt.Sprintf("I cannot read the staff directory from LDAP: %v\nI keep the last good copy and remove nobody on its account until it is back.", err))
 		}
 		return nil
 	}
 	if st.failing {
 		st.failing = false
-		if err := s.notifyManagement(ctx, "The staff directory can be read from LDAP again."); err != nil {
+		if err := s.notifyManagement(ctx, policy.GateDirectoryMissing, "The staff directory can be read from LDAP again."); err != nil {
 			return err
 		}
 	}
@@ -88,19 +89,6 @@ func (s *Service) syncLDAP(ctx context.Context, forceFull bool) error {
 	return s.audit(ctx, s.botID.String(), "", "directory_sync", "LDAP "+st.lastResult, nil)
 }
 
-// notifyManagement posts to the management room, or only logs without one.
-func (s *Service) notifyManagement(ctx context.Context, text string) error {
-	mgmt := s.ManagementRoom()
-	if mgmt == "" {
-		s.log.Warn().Msg("No management room; notice only logged")
-		return nil
-	}
-	if err := s.sendNotice(ctx, mgmt, text); err != nil && isTransient(err) {
-		return err
-	}
-	return nil
-}
-
 // cmdDirectory: IG admins see the directory's state, confirm a held sync or sync now.
 func (s *Service) cmdDirectory(ctx context.Context, c *commandContext) error {
 	sub := "status"
@@ -111,7 +99,7 @@ func (s *Service) cmdDirectory(ctx context.Context, c *commandContext) error {
 	case "status":
 		counts, err := s.store.StaffCounts(ctx)
 		if err != nil {
-			return transientError{err}
+			return transient(err)
 		}
 		keys := make([]string, 0, len(counts))
 		for k := range counts {

@@ -28,7 +28,7 @@ func (s *Service) cmdLeaver(ctx context.Context, c *commandContext) error {
 		err = s.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: user.String(), Name: user.String(), Status: string(policy.StatusLeft), Source: "command"}})
 	}
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.audit(ctx, c.evt.Sender.String(), "", "leaver", fmt.Sprintf("%s recorded as left by %s; %s", user, c.evt.Sender, orWord(reason, "no reason given")), map[string]any{"user_id": user.String()}); err != nil {
 		return err
@@ -47,7 +47,7 @@ func (s *Service) cmdLeaver(ctx context.Context, c *commandContext) error {
 func (s *Service) removeFromClinicalRooms(ctx context.Context, user id.UserID) (int, error) {
 	rooms, err := s.store.RoomPolicies(ctx)
 	if err != nil {
-		return 0, transientError{err}
+		return 0, transient(err)
 	}
 	removed := 0
 	for _, rp := range rooms {

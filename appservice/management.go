@@ -8,6 +8,8 @@ import (
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
 )
 
 // ensureManagementRoom resolves the configured management room and joins it.
@@ -16,7 +18,7 @@ import (
 func (s *Service) ensureManagementRoom(ctx context.Context) (id.RoomID, error) {
 	ref := s.cfg.Trust.ManagementRoom
 	if strings.HasPrefix(ref, "!") {
-		if _, err := s.bot.JoinRoomByID(ctx, id.RoomID(ref)); err != nil {
+		if _, err := s.joinBotRoom(ctx, ref, "the configured management room"); err != nil {
 			return "", fmt.Errorf("join %s (invite %s to it first): %w", ref, s.botID, err)
 		}
 		return id.RoomID(ref), nil
@@ -24,12 +26,42 @@ func (s *Service) ensureManagementRoom(ctx context.Context) (id.RoomID, error) {
 	return s.joinOrCreate(ctx, id.RoomAlias(ref), s.createManagementRoom)
 }
 
+// joinBotRoom joins a room the bot needs, through the executor.
+func (s *Service) joinBotRoom(ctx context.Context, target, why string) (id.RoomID, error) {
+	res, err := s.exec.Execute(ctx, "", s.botID.String(), policy.JoinBotRoom(target, why))
+	if err != nil {
+		return "", err
+	}
+	if len(res.Failures) > 0 {
+		return "", errors.New(strings.Join(res.Failures, " "))
+	}
+	if res.Room == "" && res.DryRun {
+		return "", errors.New("dry run: not joined")
+	}
+	return res.Room, nil
+}
+
+// createBotRoom creates a room the bot needs, through the executor.
+func (s *Service) createBotRoom(ctx context.Context, plan policy.NewRoomPlan, why string) (id.RoomID, error) {
+	res, err := s.exec.Execute(ctx, "", s.botID.String(), policy.CreatePlannedRoom(plan, policy.RuleBotRooms, why))
+	if err != nil {
+		return "", err
+	}
+	if len(res.Failures) > 0 {
+		return "", errors.New(strings.Join(res.Failures, " "))
+	}
+	if res.Room == "" {
+		return "", errors.New("dry run: not created")
+	}
+	return res.Room, nil
+}
+
 // joinOrCreate joins the room an alias names, or, if there is none and the
 // alias is on our own server, has create make it under that alias.
 func (s *Service) joinOrCreate(ctx context.Context, alias id.RoomAlias, create func(ctx context.Context, localpart string) (id.RoomID, error)) (id.RoomID, error) {
 	resolved, err := s.bot.ResolveAlias(ctx, alias)
 	if err == nil {
-		if _, err := s.bot.JoinRoom(ctx, resolved.RoomID.String(), nil); err != nil {
+		if _, err := s.joinBotRoom(ctx, resolved.RoomID.String(), "the room "+alias.String()); err != nil {
 			return "", fmt.Errorf("join %s (invite %s to it first): %w", alias, s.botID, err)
 		}
 		return resolved.RoomID, nil
@@ -47,21 +79,12 @@ func (s *Service) joinOrCreate(ctx context.Context, alias id.RoomAlias, create f
 // createManagementRoom makes the management room, with the IG admins invited.
 func (s *Service) createManagementRoom(ctx context.Context, localpart string) (id.RoomID, error) {
 	ref := "#" + localpart + ":" + s.cfg.Homeserver.Domain
-	req := &mautrix.ReqCreateRoom{
-		RoomAliasName: localpart,
-		Name:          "Caldicott management — " + s.cfg.Trust.Name,
-		Topic:         "Trust-wide notices from Caldicott and commands for IG admins. Type !policy help.",
-		Preset:        "private_chat",
-	}
-	for _, admin := range s.cfg.Trust.IGAdmins {
-		req.Invite = append(req.Invite, id.UserID(admin))
-	}
-	resp, err := s.bot.CreateRoom(ctx, req)
+	plan := policy.BotRoomPlan(localpart, "Caldicott management — "+s.cfg.Trust.Name,
+		"Trust-wide notices from Caldicott and commands for IG admins. Type !policy help.",
+		"private_chat", s.cfg.Trust.IGAdmins, false, nil, s.req)
+	room, err := s.createBotRoom(ctx, plan, "configured management room "+ref+" did not exist")
 	if err != nil {
 		return "", fmt.Errorf("create %s: %w", ref, err)
 	}
-	if err := s.audit(ctx, s.botID.String(), resp.RoomID, "create_management_room", "configured management room "+ref+" did not exist", nil); err != nil {
-		return "", err
-	}
-	return resp.RoomID, nil
+	return room, nil
 }

@@ -28,7 +28,7 @@ func (s *Service) staffEntry(ctx context.Context, userID string) (entry *policy.
 	if errors.Is(err, store.ErrNotFound) {
 		counts, err := s.store.StaffCounts(ctx)
 		if err != nil {
-			return nil, false, transientError{err}
+			return nil, false, transient(err)
 		}
 		total := 0
 		for _, n := range counts {
@@ -37,7 +37,7 @@ func (s *Service) staffEntry(ctx context.Context, userID string) (entry *policy.
 		return nil, total == 0, nil
 	}
 	if err != nil {
-		return nil, false, transientError{err}
+		return nil, false, transient(err)
 	}
 	st, _ := policy.ParseStaffStatus(rec.Status)
 	return &policy.StaffEntry{UserID: rec.UserID, Name: rec.Name, Role: rec.Role, Team: rec.Team, Registration: rec.Registration, Status: st}, false, nil
@@ -50,8 +50,7 @@ func (s *Service) judgeMember(ctx context.Context, f policy.RoomFacts, userID st
 		return err
 	}
 	d := policy.JudgeMember(policy.MemberCheck{JoinFacts: j, Mode: mode, DisplayName: displayName, Others: others}, s.gateRules())
-	d.Actions = s.limitEmptyDirectoryWarnings(d.Actions)
-	_, err = s.execute(ctx, id.RoomID(f.RoomID), userID, d)
+	_, err = s.execute(ctx, id.RoomID(f.RoomID), userID, s.limitEmptyDirectoryWarnings(d))
 	return err
 }
 
@@ -59,19 +58,20 @@ func (s *Service) judgeMember(ctx context.Context, f policy.RoomFacts, userID st
 // an hour tells the IG team; one per join would bury the management room.
 const emptyDirectoryWarningEvery = time.Hour
 
-func (s *Service) limitEmptyDirectoryWarnings(actions []policy.Action) []policy.Action {
-	out := actions[:0]
-	for _, a := range actions {
-		if a.Kind == policy.NotifyManagement && a.Rule == policy.GateDirectoryMissing {
-			now := s.now()
-			if now.Sub(s.lastEmptyDirectoryWarning) < emptyDirectoryWarningEvery {
-				continue
-			}
-			s.lastEmptyDirectoryWarning = now
+func (s *Service) limitEmptyDirectoryWarnings(d policy.Decision) policy.Decision {
+	s.warnMu.Lock()
+	defer s.warnMu.Unlock()
+	return d.Without(func(a policy.Action) bool {
+		if a.Kind != policy.NotifyManagement || a.Rule != policy.GateDirectoryMissing {
+			return false
 		}
-		out = append(out, a)
-	}
-	return out
+		now := s.now()
+		if now.Sub(s.lastEmptyDirectoryWarning) < emptyDirectoryWarningEvery {
+			return true
+		}
+		s.lastEmptyDirectoryWarning = now
+		return false
+	})
 }
 
 // handleMembershipChange gates every join and invite in a clinical room.
@@ -209,10 +209,10 @@ func (s *Service) handleKnock(ctx context.Context, evt *event.Event, reason stri
 		return nil
 	}
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.audit(ctx, user, evt.RoomID, "request", "knocked", nil); err != nil {
 		return err
 	}
-	return s.sendNotice(ctx, evt.RoomID, fmt.Sprintf("%s knocked and asks to join this room.\nRoom admins: `!policy approve %s` or `!policy deny %s [reason]`.", describePerson(j, s.cfg.Trust.Name), user, user))
+	return s.notice(ctx, evt.RoomID, policy.RuleRequest, fmt.Sprintf("%s knocked and asks to join this room.\nRoom admins: `!policy approve %s` or `!policy deny %s [reason]`.", describePerson(j, s.cfg.Trust.Name), user, user))
 }

@@ -16,7 +16,7 @@ import (
 func (s *Service) cmdReport(ctx context.Context, c *commandContext) error {
 	rooms, err := s.store.RoomPolicies(ctx)
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	byClass := map[string]int{}
 	var bad []string
@@ -36,7 +36,7 @@ func (s *Service) cmdReport(ctx context.Context, c *commandContext) error {
 	}
 	reviews, err := s.store.ActiveReviews(ctx, s.now())
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	var overdue []string
 	for _, r := range reviews {
@@ -61,7 +61,7 @@ func (s *Service) cmdReport(ctx context.Context, c *commandContext) error {
 	}
 	holds, err := s.store.Holds(ctx)
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if len(holds) > 0 {
 		names := make([]string, len(holds))
@@ -72,7 +72,7 @@ func (s *Service) cmdReport(ctx context.Context, c *commandContext) error {
 	}
 	counts, err := s.store.StaffCounts(ctx)
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	statuses := make([]string, 0, len(counts))
 	for st, n := range counts {

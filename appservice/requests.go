@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/policy"
@@ -33,7 +32,7 @@ func (s *Service) heldReason(ctx context.Context, userID string) (string, error)
 		return "", nil
 	}
 	if err != nil {
-		return "", transientError{err}
+		return "", transient(err)
 	}
 	return h.Reason, nil
 }
@@ -104,7 +103,7 @@ func (s *Service) cmdRequest(ctx context.Context, c *commandContext) error {
 		return s.reply(ctx, c.evt, fmt.Sprintf("You have already asked to join %s; its admins have not answered yet.", ref))
 	}
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.audit(ctx, requester, roomID, "request", "asked to join", nil); err != nil {
 		return err
@@ -114,7 +113,7 @@ func (s *Service) cmdRequest(ctx context.Context, c *commandContext) error {
 		text += "\nTheir reason: " + reason
 	}
 	text += fmt.Sprintf("\nRoom admins: `!policy approve %s` or `!policy deny %s [reason]`.", requester, requester)
-	if err := s.sendNotice(ctx, roomID, text); err != nil {
+	if err := s.notice(ctx, roomID, policy.RuleRequest, text); err != nil {
 		return err
 	}
 	return s.reply(ctx, c.evt, fmt.Sprintf("I have asked the admins of %s. I will tell you here when they answer.", ref))
@@ -122,15 +121,17 @@ func (s *Service) cmdRequest(ctx context.Context, c *commandContext) error {
 
 // inviteApproved invites someone on an admin's (or the rules') approval.
 func (s *Service) inviteApproved(ctx context.Context, roomID id.RoomID, userID, approver, reason string) error {
-	if !s.cfg.Policy.DryRun {
-		if _, err := s.bot.InviteUser(ctx, roomID, &mautrix.ReqInviteUser{UserID: id.UserID(userID), Reason: "approved by " + approver}); err != nil {
-			if isTransient(err) {
-				return err
-			}
-			return fmt.Errorf("invite %s: %s", userID, matrixReason(err))
-		}
+	if err := s.audit(ctx, approver, roomID, "approve", userID+" "+reason, map[string]any{"user_id": userID}); err != nil {
+		return err
 	}
-	return s.audit(ctx, approver, roomID, "approve", userID+" "+reason, map[string]any{"user_id": userID})
+	failures, err := s.execute(ctx, roomID, approver, policy.Approve(userID, approver, reason))
+	if err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%s", strings.Join(failures, " "))
+	}
+	return nil
 }
 
 // decide closes a request; approve invites, and the requester is told either way.
@@ -141,7 +142,7 @@ func (s *Service) decide(ctx context.Context, c *commandContext, approve bool) e
 		return s.reply(ctx, c.evt, fmt.Sprintf("There is no request from %s waiting in this room. Check the user ID (write it in full, e.g. @jane.doe:%s).", user, s.cfg.Homeserver.Domain))
 	}
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	admin := c.evt.Sender.String()
 	note := strings.Join(c.cmd.Args[1:], " ")
@@ -154,13 +155,13 @@ func (s *Service) decide(ctx context.Context, c *commandContext, approve bool) e
 			return s.reply(ctx, c.evt, "I could not invite them: "+err.Error())
 		}
 		if err := s.store.DecideRequest(ctx, req.ID, store.RequestApproved, admin, ""); err != nil {
-			return transientError{err}
+			return transient(err)
 		}
 		toRequester = fmt.Sprintf("Your request to join %s was approved by %s. Accept the invitation to open the room.", c.evt.RoomID, admin)
 		toRoom = fmt.Sprintf("I have invited %s, approved by %s.", user, admin)
 	} else {
 		if err := s.store.DecideRequest(ctx, req.ID, store.RequestDenied, admin, note); err != nil {
-			return transientError{err}
+			return transient(err)
 		}
 		if err := s.audit(ctx, admin, c.evt.RoomID, "deny", user+" denied; "+orWord(note, "no reason given"), map[string]any{"user_id": user}); err != nil {
 			return err
@@ -172,7 +173,7 @@ func (s *Service) decide(ctx context.Context, c *commandContext, approve bool) e
 		toRoom = fmt.Sprintf("%s's request is declined; I have told them.", user)
 	}
 	if req.ReplyRoom != "" {
-		if err := s.sendNotice(ctx, id.RoomID(req.ReplyRoom), toRequester); err != nil && isTransient(err) {
+		if _, err := s.execute(ctx, c.evt.RoomID, admin, policy.TellUser(policy.RuleRequestAnswered, user, req.ReplyRoom, toRequester, "requester told the answer")); err != nil {
 			return err
 		}
 	} else if req.RequestedBy != user {
@@ -191,20 +192,14 @@ func (s *Service) cmdDeny(ctx context.Context, c *commandContext) error {
 // invitationToRequest turns an invite sent by a member who is not a room
 // admin into a request: the invite is revoked and the admins are asked.
 func (s *Service) invitationToRequest(ctx context.Context, f policy.RoomFacts, inviter, invitee, reason string) error {
-	roomID := id.RoomID(f.RoomID)
-	text := "Invitations to clinical rooms need a room admin's approval. I have asked the admins; they will invite you if they agree."
-	d := policy.Decision{Actions: []policy.Action{{Kind: policy.Kick, Rule: "invite_needs_approval", UserID: invitee, Text: text, Reason: fmt.Sprintf("invited by %s, who is not a room admin", inviter)}}}
-	if _, err := s.execute(ctx, roomID, inviter, d); err != nil {
-		return err
-	}
 	err := s.store.AddRequest(ctx, store.AccessRequest{RoomID: f.RoomID, UserID: invitee, RequestedBy: inviter, Reason: reason})
 	if err != nil && !errors.Is(err, store.ErrDuplicate) {
-		return transientError{err}
+		return transient(err)
 	}
 	j, err := s.joinFacts(ctx, f, invitee, policy.MembershipInvite)
 	if err != nil {
 		return err
 	}
-	return s.sendNotice(ctx, roomID, fmt.Sprintf("%s invited %s. In clinical rooms invitations need a room admin's approval, so I have withdrawn it for now.\nRoom admins: `!policy approve %s` or `!policy deny %s [reason]`.",
-		inviter, describePerson(j, s.cfg.Trust.Name), invitee, invitee))
+	_, err = s.execute(ctx, id.RoomID(f.RoomID), inviter, policy.InvitationToRequest(inviter, invitee, describePerson(j, s.cfg.Trust.Name)))
+	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -34,7 +35,10 @@ func (s *Service) runReviews(ctx context.Context) {
 		if step == policy.ReviewNothing {
 			continue
 		}
-		if err := s.reviewStep(ctx, r, step); err != nil {
+		// One input per review and step: repeated after a crash, it finds
+		// what it already did.
+		stepCtx := executor.WithInput(ctx, fmt.Sprintf("review:%s:%d:%d:%d", r.RoomID, r.NextDue.UnixMilli(), r.Started.UnixMilli(), step))
+		if err := s.reviewStep(stepCtx, r, step); err != nil {
 			s.log.Warn().Err(err).Str("room_id", r.RoomID).Msg("Review step failed; will retry")
 		}
 	}
@@ -55,38 +59,38 @@ func (s *Service) reviewStep(ctx context.Context, r store.Review, step policy.Re
 	case policy.ReviewStart:
 		return s.startReview(ctx, f, r, s.botID.String())
 	case policy.ReviewEscalate:
-		r.Escalated = true
-		if err := s.store.SaveReview(ctx, r); err != nil {
-			return err
-		}
+		// Act first, then record: the input key makes a repeat after a
+		// crash in between find the notices already posted.
 		if err := s.audit(ctx, s.botID.String(), roomID, "review_escalated", fmt.Sprintf("review started %s not confirmed within %s", r.Started.UTC().Format(time.RFC3339), config.FormatDuration(s.cfg.Review.Grace.Duration)), nil); err != nil {
 			return err
 		}
-		if err := s.sendNotice(ctx, roomID, "Reminder: this room's membership review has not been confirmed. Room admins: `!policy review confirm` once the member list is right. I have told the trust's IG team."); err != nil {
+		if err := s.notice(ctx, roomID, policy.RuleReviewEscalated, "Reminder: this room's membership review has not been confirmed. Room admins: `!policy review confirm` once the member list is right. I have told the trust's IG team."); err != nil {
 			return err
 		}
-		return s.notifyManagement(ctx, fmt.Sprintf("The membership review of clinical room %s, started %s, has not been confirmed by its admins.", roomID, r.Started.UTC().Format("2006-01-02")))
+		if err := s.notifyManagement(ctx, policy.RuleReviewEscalated, fmt.Sprintf("The membership review of clinical room %s, started %s, has not been confirmed by its admins.", roomID, r.Started.UTC().Format("2006-01-02"))); err != nil {
+			return err
+		}
+		r.Escalated = true
+		return s.store.SaveReview(ctx, r)
 	case policy.ReviewRemoveUnconfirmed:
 		members, err := s.memberNames(ctx, roomID)
 		if err != nil {
 			return err
 		}
-		var d policy.Decision
+		ids := make([]string, 0, len(members))
 		for uid := range members {
-			if uid == s.botID.String() || policy.IsRoomAdmin(uid, f.PowerLevels, s.isIGAdmin(id.UserID(uid))) {
-				continue
-			}
-			d.Actions = append(d.Actions, policy.Action{Kind: policy.Kick, Rule: "review_unconfirmed", UserID: uid,
-				Text: "The membership review of this clinical room was not confirmed by its admins in time, so its members were removed. Ask a room admin to invite you back.", Reason: "review not confirmed by the deadline"})
+			ids = append(ids, uid)
 		}
+		sort.Strings(ids)
+		d := policy.RemoveUnconfirmed(ids, f.PowerLevels, func(u string) bool { return s.isIGAdmin(id.UserID(u)) }, s.botID.String())
 		if _, err := s.execute(ctx, roomID, s.botID.String(), d); err != nil {
 			return err
 		}
-		r.Started, r.Escalated, r.NextDue = time.Time{}, false, s.now().Add(r.Interval)
-		if err := s.store.SaveReview(ctx, r); err != nil {
+		if err := s.notifyManagement(ctx, policy.RuleReviewUnconfirmed, fmt.Sprintf("The membership review of clinical room %s was never confirmed; I removed its %d member(s) who are not room admins.", roomID, len(d.Actions))); err != nil {
 			return err
 		}
-		return s.notifyManagement(ctx, fmt.Sprintf("The membership review of clinical room %s was never confirmed; I removed its %d member(s) who are not room admins.", roomID, len(d.Actions)))
+		r.Started, r.Escalated, r.NextDue = time.Time{}, false, s.now().Add(r.Interval)
+		return s.store.SaveReview(ctx, r)
 	}
 	return nil
 }
@@ -101,7 +105,7 @@ func (s *Service) startReview(ctx context.Context, f policy.RoomFacts, r store.R
 	}
 	activity, err := s.store.Activity(ctx, f.RoomID)
 	if err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	now := s.now()
 	ids := make([]string, 0, len(members))
@@ -137,24 +141,27 @@ func (s *Service) startReview(ctx context.Context, f policy.RoomFacts, r store.R
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "Room admins: `!policy review confirm` if this is right, or `!policy remove @user [reason]` for anyone who should not be here. Unconfirmed after %s, the review goes to the trust's IG team.", config.FormatDuration(s.cfg.Review.Grace.Duration))
-	r.Started, r.Escalated = now, false
-	if err := s.store.SaveReview(ctx, r); err != nil {
-		return transientError{err}
-	}
 	if err := s.audit(ctx, by, roomID, "review_started", fmt.Sprintf("membership review of %d members started", len(ids)), nil); err != nil {
 		return err
 	}
-	return s.sendNotice(ctx, roomID, strings.TrimSpace(b.String()))
+	if err := s.notice(ctx, roomID, policy.RuleReviewStarted, strings.TrimSpace(b.String())); err != nil {
+		return err
+	}
+	r.Started, r.Escalated = now, false
+	if err := s.store.SaveReview(ctx, r); err != nil {
+		return transient(err)
+	}
+	return nil
 }
 
 // roomReview returns the room's schedule, creating it if missing.
 func (s *Service) roomReview(ctx context.Context, roomID string) (store.Review, error) {
 	if err := s.store.EnsureReview(ctx, roomID, s.cfg.Review.Interval.Duration); err != nil {
-		return store.Review{}, transientError{err}
+		return store.Review{}, transient(err)
 	}
 	r, err := s.store.ReviewOf(ctx, roomID)
 	if err != nil {
-		return r, transientError{err}
+		return r, transient(err)
 	}
 	return r, nil
 }
@@ -182,7 +189,7 @@ func (s *Service) cmdReview(ctx context.Context, c *commandContext) error {
 	now := s.now()
 	r.Started, r.Escalated, r.LastConfirmed, r.LastConfirmedBy, r.NextDue = time.Time{}, false, now, c.evt.Sender.String(), now.Add(r.Interval)
 	if err := s.store.SaveReview(ctx, r); err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "review_confirmed", "member list confirmed", nil); err != nil {
 		return err
@@ -205,7 +212,7 @@ func (s *Service) cmdReviewInterval(ctx context.Context, c *commandContext) erro
 	}
 	r.Interval, r.NextDue = d, from.Add(d)
 	if err := s.store.SaveReview(ctx, r); err != nil {
-		return transientError{err}
+		return transient(err)
 	}
 	if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "review_interval", "review interval set to "+config.FormatDuration(d), nil); err != nil {
 		return err
@@ -229,12 +236,7 @@ func (s *Service) cmdRemove(ctx context.Context, c *commandContext) error {
 		return s.reply(ctx, c.evt, "I cannot remove myself: a clinical room needs me to stay protected.")
 	}
 	reason := strings.Join(c.cmd.Args[1:], " ")
-	text := fmt.Sprintf("Removed from this clinical room by %s", c.evt.Sender)
-	if reason != "" {
-		text += ": " + reason
-	}
-	d := policy.Decision{Actions: []policy.Action{{Kind: policy.Kick, Rule: "removed_by_admin", UserID: user.String(), Text: text, Reason: "removed by " + c.evt.Sender.String() + "; " + orWord(reason, "no reason given")}}}
-	failures, err := s.execute(ctx, c.evt.RoomID, c.evt.Sender.String(), d)
+	failures, err := s.execute(ctx, c.evt.RoomID, c.evt.Sender.String(), policy.RemoveByAdmin(user.String(), c.evt.Sender.String(), reason))
 	if err != nil {
 		return err
 	}

@@ -61,14 +61,15 @@ func (s *Service) cmdRoomOption(ctx context.Context, c *commandContext) error {
 			return s.reply(ctx, c.evt, "Use `!policy suspend-mode remove` or `!policy suspend-mode mute`.")
 		}
 	}
-	if s.cfg.Policy.DryRun {
+	res, err := s.exec.Execute(ctx, c.evt.RoomID, c.evt.Sender.String(), policy.SetRoomPolicy(content, policy.RuleRoomOption, c.cmd.Name+" "+arg, fmt.Sprintf("%s set to %q by %s", c.cmd.Name, arg, c.evt.Sender)))
+	if err != nil {
+		return err
+	}
+	if res.DryRun {
 		return s.reply(ctx, c.evt, "Dry run: I would change this room's policy, but I am configured to change nothing.")
 	}
-	if _, err := s.bot.SendStateEvent(ctx, c.evt.RoomID, typePolicy, "", content); err != nil {
-		if isTransient(err) {
-			return err
-		}
-		return s.reply(ctx, c.evt, "I could not change the room's policy: "+matrixReason(err))
+	if len(res.Failures) > 0 {
+		return s.reply(ctx, c.evt, "I could not change the room's policy: "+strings.Join(res.Failures, " "))
 	}
 	if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "room_option", fmt.Sprintf("%s set to %q", c.cmd.Name, arg), nil); err != nil {
 		return err
@@ -78,6 +79,6 @@ func (s *Service) cmdRoomOption(ctx context.Context, c *commandContext) error {
 	}
 	// Members who no longer fit are removed, as on classification.
 	f.AllowedRoles, f.AllowedTeams, f.AutoApprove, f.SuspendMode = content.AllowedRoles, content.AllowedTeams, content.AutoApprove, content.Suspend
-	_, err := s.sweepRoom(ctx, f, policy.OnClassify)
+	_, err = s.sweepRoom(ctx, f, policy.OnClassify)
 	return err
 }

@@ -65,7 +65,7 @@ func (s *Service) promptVerification(ctx context.Context, user id.UserID, room i
 	if err != nil || !sent {
 		return err
 	}
-	return s.sendNotice(ctx, room, reply)
+	return s.notice(ctx, room, policy.RuleVerificationPrompt, reply)
 }
 
 // startVerification sends a verification request to each of the member's
@@ -95,7 +95,7 @@ func (s *Service) startVerification(ctx context.Context, user id.UserID, room id
 	}
 	if _, err := s.crypto.cli.SendToDevice(ctx, event.ToDeviceVerificationRequest, toDevices(user, devices, content)); err != nil {
 		if isTransient(err) {
-			return false, "", transientError{err}
+			return false, "", transient(err)
 		}
 		return false, "I could not send the verification request: " + matrixReason(err), nil
 	}
@@ -375,7 +375,7 @@ func (s *Service) verificationNotice(ctx context.Context, f *sasFlow, text strin
 	if f.noticeRoom == "" {
 		return nil
 	}
-	if err := s.sendNotice(ctx, f.noticeRoom, text); err != nil && !errors.Is(err, context.Canceled) {
+	if err := s.notice(ctx, f.noticeRoom, policy.RuleVerificationNotice, text); err != nil && !errors.Is(err, context.Canceled) {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not post verification notice")
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	mas "maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -37,8 +38,8 @@ type Service struct {
 	wake    chan struct{}
 	now     func() time.Time
 
-	mu             sync.RWMutex
-	managementRoom id.RoomID
+	// exec is the only writer to the homeserver.
+	exec *executor.Executor
 
 	// ready is closed once start-up reconciliation is done; tests wait on it.
 	ready chan struct{}
@@ -49,13 +50,13 @@ type Service struct {
 	// to the worker, which checks their clinical rooms.
 	userChanged chan string
 	// keysChanged carries users whose devices or keys changed, from the sync.
-	keysChanged chan string
-	scim        http.Handler
-	keys        keyCache
-	crypto      *e2ee
-	sas         sasFlows
-	attest      attestSources
-	// lastEmptyDirectoryWarning is touched only by the worker.
+	keysChanged               chan string
+	scim                      http.Handler
+	keys                      keyCache
+	crypto                    *e2ee
+	sas                       sasFlows
+	attest                    attestSources
+	warnMu                    sync.Mutex
 	lastEmptyDirectoryWarning time.Time
 }
 
@@ -108,6 +109,10 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 			HistoryVisibility: cfg.Policy.ClinicalHistoryVisibility,
 		},
 	}
+	s.exec = executor.New(bot, as.HTTPClient, st, executor.Config{
+		DryRun: cfg.Policy.DryRun, OwnServer: cfg.Homeserver.Domain,
+		HomeserverURL: cfg.Homeserver.Address, AdminToken: cfg.Homeserver.AdminToken,
+	}, s.metrics.Actions, log.With().Str("component", "executor").Logger())
 	if s.scim, err = s.scimHandler(); err != nil {
 		return nil, err
 	}
@@ -187,11 +192,8 @@ func (s *Service) waitForHomeserver(ctx context.Context) error {
 // prepareBot registers the bot, sets its display name and joins the
 // management room. Only a failure to register is worth retrying.
 func (s *Service) prepareBot(ctx context.Context) error {
-	if err := s.as.BotIntent().EnsureRegistered(ctx); err != nil {
-		return fmt.Errorf("register bot: %w", err)
-	}
-	if err := s.bot.SetDisplayName(ctx, s.cfg.AppService.BotDisplayName); err != nil {
-		s.log.Warn().Err(err).Msg("Could not set the bot's display name")
+	if err := s.exec.PrepareBot(ctx, s.as.BotIntent().EnsureRegistered, s.cfg.AppService.BotDisplayName); err != nil {
+		return err
 	}
 	if s.cfg.Trust.ManagementRoom != "" {
 		roomID, err := s.ensureManagementRoom(ctx)
@@ -200,17 +202,11 @@ func (s *Service) prepareBot(ctx context.Context) error {
 			s.log.Error().Err(err).Str("management_room", s.cfg.Trust.ManagementRoom).Msg("Management room unavailable; reports will only be logged")
 			return nil
 		}
-		s.mu.Lock()
-		s.managementRoom = roomID
-		s.mu.Unlock()
+		s.exec.SetManagementRoom(roomID)
 		s.log.Info().Stringer("room_id", roomID).Msg("Management room ready")
 	}
 	return nil
 }
 
 // ManagementRoom is the resolved management room ID, or "".
-func (s *Service) ManagementRoom() id.RoomID {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.managementRoom
-}
+func (s *Service) ManagementRoom() id.RoomID { return s.exec.ManagementRoom() }

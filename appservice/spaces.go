@@ -48,12 +48,7 @@ func (s *Service) handleSpaceLink(ctx context.Context, evt *event.Event) error {
 		return nil
 	}
 	where := evt.RoomID
-	text := fmt.Sprintf("%s linked room %s into space %s, but %s. I have removed the link.", evt.Sender, roomID, spaceID, problem)
-	d := policy.Decision{Actions: []policy.Action{
-		{Kind: policy.SetState, Rule: "space_link", EventType: evt.Type.Type, StateKey: evt.GetStateKey(), Content: map[string]any{}, Text: "space link removed", Reason: problem},
-		{Kind: policy.NotifyRoom, Rule: "space_link", Text: text, Reason: problem},
-		{Kind: policy.NotifyManagement, Rule: "space_link", Text: text, Reason: problem},
-	}}
+	d := policy.SpaceLinkRemoval(evt.Sender.String(), spaceID.String(), roomID.String(), evt.Type.Type, evt.GetStateKey(), problem)
 	if err := s.audit(ctx, evt.Sender.String(), where, "space_link", problem, map[string]any{"space": spaceID.String(), "room": roomID.String()}); err != nil {
 		return err
 	}
@@ -62,7 +57,7 @@ func (s *Service) handleSpaceLink(ctx context.Context, evt *event.Event) error {
 		return err
 	}
 	if len(failures) > 0 {
-		return s.notifyManagement(ctx, fmt.Sprintf("I could not remove a forbidden link between space %s and room %s (%s): %v", spaceID, roomID, problem, failures))
+		return s.notifyManagement(ctx, policy.RuleSpaceLink, fmt.Sprintf("I could not remove a forbidden link between space %s and room %s (%s): %v", spaceID, roomID, problem, failures))
 	}
 	return nil
 }

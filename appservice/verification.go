@@ -69,19 +69,11 @@ func (s *Service) verifications(ctx context.Context, users []string) (map[string
 		case err == nil:
 			att = &policy.Attestation{MasterKey: a.MasterKey, By: a.AttestedBy, Method: a.Method}
 		case !errors.Is(err, store.ErrNotFound):
-			return nil, nil, transientError{err}
+			return nil, nil, transient(err)
 		}
 		out[u], facts[u] = policy.Verify(f, att), f
 	}
 	return out, facts, nil
-}
-
-var statusWords = map[policy.VerificationStatus]string{
-	policy.Verified:        "✅ verified",
-	policy.NotAttested:     "⚠ not yet confirmed by the trust",
-	policy.UnsignedDevice:  "⚠ has an unverified device",
-	policy.IdentityChanged: "❌ identity changed",
-	policy.NoCrossSigning:  "❌ no cross-signing",
 }
 
 // memberVerificationLines lists each member's verification for status.
@@ -106,7 +98,7 @@ func (s *Service) memberVerificationLines(ctx context.Context, roomID id.RoomID)
 	}
 	lines := make([]string, len(users))
 	for i, u := range users {
-		lines[i] = fmt.Sprintf("• %s: %s", u, statusWords[vs[u].Status])
+		lines[i] = fmt.Sprintf("• %s: %s", u, policy.StatusWords(vs[u].Status))
 	}
 	return lines, nil
 }
@@ -126,7 +118,7 @@ func (s *Service) cmdVerification(ctx context.Context, c *commandContext) error 
 	}
 	v, f := vs[user.String()], facts[user.String()]
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s.\n%s", user, statusWords[v.Status], v.Explain)
+	fmt.Fprintf(&b, "%s: %s.\n%s", user, policy.StatusWords(v.Status), v.Explain)
 	if f.MasterKey != "" {
 		fmt.Fprintf(&b, "\nIdentity (master key): %s", policy.Fingerprint(f.MasterKey))
 	}

@@ -6,6 +6,7 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -31,6 +32,21 @@ func (s *Service) runWorker(ctx context.Context) error {
 			break
 		}
 		s.log.Error().Err(err).Dur("retry_in", delay).Msg("Could not prepare the bot")
+		if !sleep(ctx, delay) {
+			return nil
+		}
+	}
+	// Actions decided before a crash and not finished are done first, so
+	// nothing decided is lost and the inputs handled again find them done.
+	for delay := time.Second; ; delay = min(delay*2, maxBackoff) {
+		n, err := s.exec.Replay(ctx)
+		if err == nil {
+			if n > 0 {
+				s.log.Info().Int("actions", n).Msg("Finished actions left pending by the last run")
+			}
+			break
+		}
+		s.log.Error().Err(err).Dur("retry_in", delay).Msg("Could not finish pending actions")
 		if !sleep(ctx, delay) {
 			return nil
 		}
@@ -107,6 +123,9 @@ func (s *Service) runWorker(ctx context.Context) error {
 				s.log.Warn().Err(err).Msg("Could not withdraw leavers' confirmations")
 			}
 		case <-prune.C:
+			if _, err := s.store.PruneActions(ctx, s.now().Add(-handledRetention).UnixMilli()); err != nil {
+				s.log.Warn().Err(err).Msg("Could not prune the action log")
+			}
 			if n, err := s.store.PruneInbox(ctx, s.now().Add(-handledRetention).UnixMilli()); err != nil {
 				s.log.Warn().Err(err).Msg("Could not prune the inbox")
 			} else if n > 0 {
@@ -143,6 +162,9 @@ func (s *Service) drainInbox(ctx context.Context) {
 }
 
 func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) bool {
+	// The event names the input: handled again after a crash, it decides
+	// the same actions with the same transaction IDs and repeats none.
+	ctx = executor.WithInput(ctx, "event:"+ev.EventID)
 	delay := time.Second
 	for {
 		err := s.handleStored(ctx, ev)

@@ -13,7 +13,34 @@ const (
 	NotifyManagement ActionKind = "notify_management"
 	// Kick removes UserID from the room; Text is the reason they are shown.
 	Kick ActionKind = "kick"
+	// Reply answers a command: a notice in the room, in reply to EventID.
+	Reply ActionKind = "reply"
+	// Invite invites UserID to the room; Text is the reason they are shown.
+	Invite ActionKind = "invite"
+	// Redact removes the content of EventID; Text is the reason.
+	Redact ActionKind = "redact"
+	// CreateRoom creates the room Plan describes; the executor reports its ID.
+	CreateRoom ActionKind = "create_room"
+	// Join makes the bot join the room (Target: a room ID or alias, else
+	// the decision's room).
+	Join ActionKind = "join"
+	// Leave makes the bot leave the room, or decline its invitation.
+	Leave ActionKind = "leave"
+	// SignOutDevices ends every session of UserID (the homeserver's admin API).
+	SignOutDevices ActionKind = "sign_out_devices"
+	// NotifyUser tells UserID something privately: in Target, their direct
+	// chat with the bot when it is known, else in a direct chat opened for it.
+	NotifyUser ActionKind = "notify_user"
 )
+
+// Kinds lists every action kind, for the executor's completeness test.
+var Kinds = []ActionKind{SetState, NotifyRoom, NotifyManagement, Kick, Reply, Invite, Redact, CreateRoom, Join, Leave, SignOutDevices, NotifyUser}
+
+// Visible reports whether people see the action happen, so doing it twice
+// would show: these are the ones that must never repeat.
+func (k ActionKind) Visible() bool {
+	return k != SignOutDevices
+}
 
 // Action is one thing to do, with the rule that asked for it and why.
 type Action struct {
@@ -22,10 +49,17 @@ type Action struct {
 	EventType string
 	StateKey  string
 	Content   map[string]any
-	// UserID is whom a Kick removes.
+	// UserID is whom a Kick removes, an Invite invites or a NotifyUser tells.
 	UserID string
-	// Text is the notice, for the notify kinds, or a short description of
-	// the change, for SetState.
+	// EventID is the event a Redact removes or a Reply answers.
+	EventID string
+	// Target is the room a Join enters (ID or alias) or a NotifyUser's
+	// direct chat, when known.
+	Target string
+	// Plan is the room a CreateRoom makes.
+	Plan *NewRoomPlan
+	// Text is the notice, for the notify kinds and Reply, or a short
+	// description of the change, for SetState.
 	Text string
 	// Reason is why, in plain English, for the audit log.
 	Reason string

@@ -51,7 +51,7 @@ func Enforce(f RoomFacts, r Requirements, c Cause) Decision {
 			lead = "Some protections of this clinical room had changed while I was not watching. I have set them back:"
 		}
 		d.Actions = append(d.Actions, Action{
-			Kind: NotifyRoom, Rule: "notice", Text: lead + "\n" + strings.Join(lines, "\n"),
+			Kind: NotifyRoom, Rule: RuleNotice, Text: lead + "\n" + strings.Join(lines, "\n"),
 			Reason: reasonFor(c, "protections restored"),
 		})
 		for i := range d.Actions {
@@ -71,8 +71,8 @@ func Enforce(f RoomFacts, r Requirements, c Cause) Decision {
 			lead = fmt.Sprintf("After a change by %s, this clinical room is NOT compliant and I cannot repair it myself:", c.Sender)
 		}
 		d.Actions = append(d.Actions,
-			Action{Kind: NotifyRoom, Rule: "notice", Text: lead + "\n" + body + "\nDo not share patient information here until this is fixed.", Reason: reasonFor(c, "room cannot be repaired")},
-			Action{Kind: NotifyManagement, Rule: "report", Text: fmt.Sprintf("Clinical room %s is not compliant and I cannot repair it (%s):\n%s", f.RoomID, describeCause(c), body), Reason: reasonFor(c, "room cannot be repaired")},
+			Action{Kind: NotifyRoom, Rule: RuleNotice, Text: lead + "\n" + body + "\nDo not share patient information here until this is fixed.", Reason: reasonFor(c, "room cannot be repaired")},
+			Action{Kind: NotifyManagement, Rule: RuleReport, Text: fmt.Sprintf("Clinical room %s is not compliant and I cannot repair it (%s):\n%s", f.RoomID, describeCause(c), body), Reason: reasonFor(c, "room cannot be repaired")},
 		)
 	}
 	return d

@@ -70,7 +70,7 @@ func JudgeMember(m MemberCheck, g GateRules) Decision {
 	}
 	lines = append(lines, IdentityFlags(m.UserID, m.DisplayName, m.Entry, m.Others)...)
 	if len(lines) > 0 {
-		d.Actions = append(d.Actions, Action{Kind: NotifyRoom, Rule: "identity", Text: strings.Join(lines, "\n"), Reason: "identity of joiner shown"})
+		d.Actions = append(d.Actions, Action{Kind: NotifyRoom, Rule: RuleIdentity, Text: strings.Join(lines, "\n"), Reason: "identity of joiner shown"})
 	}
 	return d
 }

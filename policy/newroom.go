@@ -19,6 +19,14 @@ type NewRoomPlan struct {
 	// PowerUsers overrides the created room's user power levels: the bot
 	// (its creator) and the requester at 100.
 	PowerUsers map[string]int64
+	// AliasLocalpart, when set, gives the room the alias #<it>:<own server>.
+	AliasLocalpart string
+	Topic          string
+	// BotOnly makes every event and state change need power 100: rooms
+	// where only the bot writes (the attestation room).
+	BotOnly bool
+	// Direct marks a direct chat with the one invitee.
+	Direct bool
 }
 
 // PlanNewRoom plans a new room of class c for requester. Creating the room
@@ -39,4 +47,10 @@ func PlanNewRoom(c Class, name, requester string, r Requirements) NewRoomPlan {
 		p.InitialState = append(p.InitialState, StateEvent{Type: rule.eventType, Content: maps.Clone(rule.want(r))})
 	}
 	return p
+}
+
+// DirectChatPlan is a direct chat between the bot and user, where the bot
+// tells them what concerns them alone.
+func DirectChatPlan(user string) NewRoomPlan {
+	return NewRoomPlan{Preset: "trusted_private_chat", Invite: []string{user}, Direct: true}
 }

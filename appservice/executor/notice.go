@@ -1,13 +1,10 @@
-package appservice
+package executor
 
 import (
-	"context"
-	"fmt"
 	"html"
 	"strings"
 
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/id"
 )
 
 // noticeContent turns the rules' plain text (lines, "• " bullets, `code`)
@@ -37,12 +34,4 @@ func noticeContent(text string) *event.MessageEventContent {
 		Format:        event.FormatHTML,
 		FormattedBody: b.String(),
 	}
-}
-
-// sendNotice posts a notice; the caller audits it.
-func (s *Service) sendNotice(ctx context.Context, roomID id.RoomID, text string) error {
-	if _, err := s.senderFor(ctx, roomID).SendMessageEvent(ctx, roomID, event.EventMessage, noticeContent(text)); err != nil {
-		return fmt.Errorf("send notice to %s: %w", roomID, err)
-	}
-	return nil
 }

@@ -1,0 +1,150 @@
+package appservice_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/store"
+)
+
+var (
+	crashBinOnce sync.Once
+	crashBin     string
+	crashBinErr  error
+)
+
+// failpointBinary builds cmd/caldicott with the failpoint tag: a binary
+// that kills itself (SIGKILL) at the step CALDICOTT_FAILPOINT names.
+func failpointBinary(t *testing.T) string {
+	t.Helper()
+	crashBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "caldicott-failpoint-")
+		if err != nil {
+			crashBinErr = err
+			return
+		}
+		crashBin = filepath.Join(dir, "caldicott")
+		cmd := exec.Command("go", "build", "-tags", "goolm,failpoint", "-o", crashBin, "./cmd/caldicott")
+		cmd.Dir = testenv.RepoRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			crashBinErr = fmt.Errorf("build failpoint binary: %v\n%s", err, out)
+		}
+	})
+	if crashBinErr != nil {
+		t.Fatal(crashBinErr)
+	}
+	return crashBin
+}
+
+// TestCrashBetweenDecisionAndAction stops the real process (SIGKILL) at
+// each step between deciding to revoke an outsider's invitation and the
+// last action of that decision, starts it again, and checks the outcome:
+// the invitation revoked once, the room told once, the audit log saying so
+// once — nothing lost, nothing doubled.
+func TestCrashBetweenDecisionAndAction(t *testing.T) {
+	bin := failpointBinary(t)
+	tr := newTrust(t, "127.0.0.11", "", "")
+	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(tr.yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tr.startCaldicott(t, true)
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	room := clinicalRoom(t, tr, alice)
+	tr.stopCaldicott(t)
+
+	// The revocation is two actions: the kick, then the notice to the room.
+	steps := []string{"planned:kick", "performed:0:kick", "completed:0:kick", "performed:1:notify_room", "completed:1:notify_room"}
+	for i, step := range steps {
+		t.Run(step, func(t *testing.T) {
+			outsider := tr.hs.RegisterUser(t, fmt.Sprintf("outsider%d", i), false)
+			logPath := filepath.Join(t.TempDir(), "caldicott.log")
+			logFile, err := os.Create(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer logFile.Close()
+			cmd := exec.Command(bin, "-c", cfgPath)
+			cmd.Env = append(os.Environ(), "CALDICOTT_FAILPOINT="+step)
+			cmd.Stdout, cmd.Stderr = logFile, logFile
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: outsider.UserID}); err != nil {
+				t.Fatalf("invite: %v", err)
+			}
+			select {
+			case err := <-exited:
+				if err == nil || !strings.Contains(err.Error(), "killed") {
+					t.Fatalf("caldicott ended with %v, want killed at %s\n%s", err, step, tail(logPath, 3000))
+				}
+			case <-time.After(60 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatalf("caldicott never reached %s\n%s", step, tail(logPath, 3000))
+			}
+
+			tr.startCaldicott(t, true)
+			defer tr.stopCaldicott(t)
+			eventually(t, 30*time.Second, "the invitation revoked", func() (bool, string) {
+				var m event.MemberEventContent
+				if err := alice.StateEvent(ctx, room, event.StateMember, outsider.UserID.String(), &m); err != nil {
+					return false, err.Error()
+				}
+				return m.Membership == event.MembershipLeave, string(m.Membership)
+			})
+			waitForNotice(t, alice, room, tr.botID(), "I removed "+outsider.UserID.String())
+			// Give a repeat every chance to show before counting.
+			time.Sleep(2 * time.Second)
+			notices := 0
+			for _, n := range botNotices(t, alice, room, tr.botID()) {
+				if strings.Contains(n, outsider.UserID.String()) {
+					notices++
+				}
+			}
+			kicks, members := 0, 0
+			resp, err := alice.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, evt := range resp.Chunk {
+				if evt.Type == event.StateMember && evt.GetStateKey() == outsider.UserID.String() {
+					members++
+					_ = evt.Content.ParseRaw(evt.Type)
+					if evt.Content.AsMember().Membership == event.MembershipLeave {
+						kicks++
+					}
+				}
+			}
+			audited := 0
+			entries, err := tr.store.AuditForRoom(ctx, room.String(), 500)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if e.Action == "kick" && strings.Contains(e.Detail, outsider.UserID.String()) {
+					audited++
+				}
+			}
+			if notices != 1 || kicks != 1 || audited != 1 {
+				t.Errorf("after a crash at %s: %d notices, %d removals, %d audited kicks; want one of each", step, notices, kicks, audited)
+			}
+		})
+	}
+}

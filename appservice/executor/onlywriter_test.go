@@ -1,0 +1,109 @@
+package executor
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeMethods are the Matrix client's methods (mautrix Client and
+// IntentAPI) that change something on the homeserver.
+var writeMethods = map[string]bool{
+	"SendStateEvent": true, "SendMassagedStateEvent": true, "SendMessageEvent": true, "SendMassagedMessageEvent": true,
+	"SendText": true, "SendNotice": true, "SendReaction": true, "SendImage": true, "SendVideo": true,
+	"RedactEvent": true, "KickUser": true, "BanUser": true, "UnbanUser": true, "InviteUser": true, "InviteUserByThirdParty": true,
+	"JoinRoom": true, "JoinRoomByID": true, "LeaveRoom": true, "ForgetRoom": true, "CreateRoom": true, "Knock": true,
+	"SetDisplayName": true, "SetAvatarURL": true, "SetPresence": true, "SetAccountData": true, "SetRoomAccountData": true,
+	"SetPowerLevel": true, "SetRoomName": true, "SetRoomTopic": true, "CreateAlias": true, "DeleteAlias": true,
+	"EnsureJoined": true, "EnsureInvited": true, "EnsureRegistered": true, "UploadMedia": true, "UploadBytes": true,
+	"DeleteDevice": true, "DeleteDevices": true, "SetDeviceInfo": true, "SendToDevice": true, "UploadCrossSigningKeys": true,
+	"UploadSignatures": true, "UploadKeys": true, "MarkRead": true, "SetReadMarkers": true, "UserTyping": true,
+	"CreateFilter": true, "BatchSend": true, "BeeperBatchSend": true,
+}
+
+// allowed are the writes that stay outside the executor by design (see
+// doc.go): the emoji-verification protocol's to-device messages, the
+// crypto layer's key uploads, the bot's /sync filter, and the bot's
+// registration handed to the executor as a function value. Key: file
+// (from the module root) and method.
+var allowed = map[string]string{
+	"appservice/sasverify.go SendToDevice":     "to-device messages of the emoji-verification protocol",
+	"appservice/sasverify.go SendMessageEvent": "in-room messages of the same protocol (verification in a direct chat)",
+	"appservice/devicelists.go CreateFilter":   "the bot's own /sync filter (device lists)",
+}
+
+// Only the executor changes anything on the homeserver: any other call of
+// a write method of the Matrix client fails this test, as does a raw
+// request with a method other than GET outside the executor (except the
+// crypto layer's, listed in rawAllowed).
+func TestOnlyTheExecutorWrites(t *testing.T) {
+	root := filepath.Join("..", "..")
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if (path != root && strings.HasPrefix(d.Name(), ".")) || d.Name() == "node_modules" || rel == filepath.Join("appservice", "executor") || rel == "internal" || rel == "e2e" || rel == "scripts" || rel == "tools" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			name := sel.Sel.Name
+			key := filepath.ToSlash(rel) + " " + name
+			switch {
+			case writeMethods[name]:
+				if _, ok := allowed[key]; !ok {
+					t.Errorf("%s: calls %s, which changes the homeserver; only the executor may (add an action kind)", fset.Position(call.Pos()), name)
+				}
+			case name == "MakeRequest" || name == "MakeFullRequest":
+				if len(call.Args) > 1 && !isGet(call.Args[1]) && !rawAllowed[key] {
+					t.Errorf("%s: a raw %s that is not a GET; homeserver writes belong to the executor", fset.Position(call.Pos()), name)
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawAllowed are raw requests that are not GETs but change no room: the
+// key query (a POST that reads) and the bot's cross-signing uploads.
+var rawAllowed = map[string]bool{
+	"appservice/crosssigning.go MakeRequest": true,
+	"appservice/botidentity.go MakeRequest":  true,
+}
+
+func isGet(arg ast.Expr) bool {
+	switch a := arg.(type) {
+	case *ast.SelectorExpr:
+		return a.Sel.Name == "MethodGet"
+	case *ast.BasicLit:
+		return a.Value == `"GET"`
+	}
+	return false
+}

@@ -1,0 +1,138 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/policy"
+)
+
+// perform asks the homeserver to do one action. It returns the room a
+// CreateRoom made or a Join entered.
+func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error) {
+	a := s.action
+	switch a.Kind {
+	case policy.SetState:
+		return "", e.setState(ctx, s)
+	case policy.Kick:
+		if s.resumed && e.membershipIs(ctx, s.room, a.UserID, event.MembershipLeave, event.MembershipBan) {
+			return "", nil
+		}
+		if _, err := e.bot.KickUser(ctx, s.room, &mautrix.ReqKickUser{UserID: id.UserID(a.UserID), Reason: a.Text}); err != nil {
+			return "", fmt.Errorf("remove %s from %s: %w", a.UserID, s.room, err)
+		}
+	case policy.Invite:
+		if s.resumed && e.membershipIs(ctx, s.room, a.UserID, event.MembershipInvite, event.MembershipJoin) {
+			return "", nil
+		}
+		if _, err := e.bot.InviteUser(ctx, s.room, &mautrix.ReqInviteUser{UserID: id.UserID(a.UserID), Reason: a.Text}); err != nil {
+			return "", fmt.Errorf("invite %s to %s: %w", a.UserID, s.room, err)
+		}
+	case policy.Redact:
+		if _, err := e.bot.RedactEvent(ctx, s.room, id.EventID(a.EventID), mautrix.ReqRedact{Reason: a.Text, TxnID: s.txn}); err != nil {
+			return "", fmt.Errorf("redact %s in %s: %w", a.EventID, s.room, err)
+		}
+	case policy.NotifyRoom:
+		return "", e.send(ctx, s.room, s.txn, noticeContent(a.Text))
+	case policy.Reply:
+		content := noticeContent(a.Text)
+		content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(id.EventID(a.EventID))
+		return "", e.send(ctx, s.room, s.txn, content)
+	case policy.NotifyManagement:
+		mgmt := e.ManagementRoom()
+		if mgmt == "" {
+			e.log.Warn().Stringer("room_id", s.room).Msg("No management room configured; report only logged")
+			return "", nil
+		}
+		return "", e.send(ctx, mgmt, s.txn, noticeContent(a.Text))
+	case policy.NotifyUser:
+		room, err := e.directChat(ctx, s)
+		if err != nil {
+			return "", err
+		}
+		return "", e.send(ctx, room, s.txn, noticeContent(a.Text))
+	case policy.CreateRoom:
+		return e.createRoom(ctx, a.Plan, s.txn, s.resumed)
+	case policy.Join:
+		target := a.Target
+		if target == "" {
+			target = s.room.String()
+		}
+		resp, err := e.bot.JoinRoom(ctx, target, nil)
+		if err != nil {
+			return "", fmt.Errorf("join %s: %w", target, err)
+		}
+		return resp.RoomID, nil
+	case policy.Leave:
+		if _, err := e.bot.LeaveRoom(ctx, s.room, nil); err != nil {
+			return "", fmt.Errorf("leave %s: %w", s.room, err)
+		}
+	case policy.SignOutDevices:
+		return "", e.signOutEverywhere(ctx, id.UserID(a.UserID))
+	default:
+		return "", fmt.Errorf("unknown action kind %q", a.Kind)
+	}
+	return "", nil
+}
+
+// setState sends a state event; a resumed one is skipped when the room
+// already holds exactly that content, so a repair is never shown twice.
+func (e *Executor) setState(ctx context.Context, s actionStep) error {
+	a := s.action
+	t := event.Type{Type: a.EventType, Class: event.StateEventType}
+	if s.resumed {
+		var current map[string]any
+		if err := e.bot.StateEvent(ctx, s.room, t, a.StateKey, &current); err == nil && sameJSON(current, a.Content) {
+			return nil
+		}
+	}
+	if _, err := e.bot.SendStateEvent(ctx, s.room, t, a.StateKey, a.Content); err != nil {
+		return fmt.Errorf("set %s in %s: %w", a.EventType, s.room, err)
+	}
+	return nil
+}
+
+// send posts a message with the action's transaction ID, which the
+// homeserver uses to drop a repeat of the same request.
+func (e *Executor) send(ctx context.Context, roomID id.RoomID, txn string, content *event.MessageEventContent) error {
+	if _, err := e.senderFor(ctx, roomID).SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txn}); err != nil {
+		return fmt.Errorf("send notice to %s: %w", roomID, err)
+	}
+	return nil
+}
+
+func (e *Executor) senderFor(ctx context.Context, roomID id.RoomID) *mautrix.Client {
+	e.mu.RLock()
+	pick := e.encrypted
+	e.mu.RUnlock()
+	if pick != nil {
+		if cli := pick(ctx, roomID); cli != nil {
+			return cli
+		}
+	}
+	return e.bot
+}
+
+// membershipIs: user's membership of roomID is one of want (false when it
+// cannot be read: then the action is simply tried).
+func (e *Executor) membershipIs(ctx context.Context, roomID id.RoomID, user string, want ...event.Membership) bool {
+	var m event.MemberEventContent
+	if err := e.bot.StateEvent(ctx, roomID, event.StateMember, user, &m); err != nil {
+		return errors.Is(err, mautrix.MNotFound) && contains(want, event.MembershipLeave)
+	}
+	return contains(want, m.Membership)
+}
+
+func contains(list []event.Membership, m event.Membership) bool {
+	for _, x := range list {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}

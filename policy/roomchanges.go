@@ -1,0 +1,76 @@
+package policy
+
+import (
+	"fmt"
+	"maps"
+)
+
+// Changes a person asks for that the bot carries out: a room's class and
+// options, new rooms, the bot's own rooms.
+
+// SetRoomPolicy records content as the room's org.caldicott.policy.
+func SetRoomPolicy(content PolicyContent, rule, what, reason string) Decision {
+	return Decision{Actions: []Action{{Kind: SetState, Rule: rule, EventType: PolicyEventType, Content: content.Map(), Text: what, Reason: reason}}}
+}
+
+// Map is the content as a state event body.
+func (c PolicyContent) Map() map[string]any {
+	m := map[string]any{"class": string(c.Class)}
+	if c.ClassifiedBy != "" {
+		m["classified_by"] = c.ClassifiedBy
+	}
+	if len(c.AllowedRoles) > 0 {
+		m["allowed_roles"] = c.AllowedRoles
+	}
+	if len(c.AllowedTeams) > 0 {
+		m["allowed_teams"] = c.AllowedTeams
+	}
+	if c.AutoApprove != "" {
+		m["auto_approve"] = c.AutoApprove
+	}
+	if c.Suspend != "" {
+		m["suspend"] = c.Suspend
+	}
+	return m
+}
+
+// CreatePlannedRoom creates the room plan describes.
+func CreatePlannedRoom(plan NewRoomPlan, rule, reason string) Decision {
+	p := plan
+	p.PowerUsers = maps.Clone(plan.PowerUsers)
+	return Decision{Actions: []Action{{Kind: CreateRoom, Rule: rule, Plan: &p, Text: "create room", Reason: reason}}}
+}
+
+// BotRoomPlan is a room only the bot writes to, for notices or published
+// state (the management room is ordinary; the attestation room is BotOnly).
+func BotRoomPlan(aliasLocalpart, name, topic, preset string, invite []string, botOnly bool, initial []StateEvent, r Requirements) NewRoomPlan {
+	return NewRoomPlan{
+		Name: name, Topic: topic, Preset: preset, AliasLocalpart: aliasLocalpart, Invite: invite,
+		PowerUsers: map[string]int64{r.BotUserID: BotPowerLevel}, BotOnly: botOnly, InitialState: initial,
+	}
+}
+
+// AnswerBotInvitation accepts an invitation to the bot from its own trust
+// (or an IG admin) and declines one from anyone else.
+func AnswerBotInvitation(inviter string, ownTrust bool, ownServer string) Decision {
+	if !ownTrust {
+		return Decision{Actions: []Action{{Kind: Leave, Rule: RuleBotInvitation, Text: "decline invitation",
+			Reason: fmt.Sprintf("invited by %s, who is not a user of %s", inviter, ownServer)}}}
+	}
+	return Decision{Actions: []Action{{Kind: Join, Rule: RuleBotInvitation, Text: "accept invitation", Reason: "invited by " + inviter}}}
+}
+
+// JoinBotRoom joins a room the bot needs (target: ID or alias).
+func JoinBotRoom(target, reason string) Decision {
+	return Decision{Actions: []Action{{Kind: Join, Rule: RuleBotRooms, Target: target, Text: "join " + target, Reason: reason}}}
+}
+
+// PublishState sets one state event of the bot's own rooms (attestations).
+func PublishState(rule, eventType, stateKey string, content map[string]any, what, reason string) Decision {
+	return Decision{Actions: []Action{{Kind: SetState, Rule: rule, EventType: eventType, StateKey: stateKey, Content: content, Text: what, Reason: reason}}}
+}
+
+// SignOutEverywhere ends every session of user (a lost device).
+func SignOutEverywhere(user, by string) Decision {
+	return Decision{Actions: []Action{{Kind: SignOutDevices, Rule: RuleLostDevice, UserID: user, Text: "sign out every device of " + user, Reason: "lost device reported by " + by}}}
+}

@@ -1,0 +1,69 @@
+package policy
+
+// Rule names: every action carries one, so the audit log says which rule
+// asked for it. The gate's rules (Gate…) and the hardening rules (Rule…
+// in hardening.go) are named where they are decided; these are the rest.
+const (
+	// RuleNotice: a room is told what was restored or cannot be.
+	RuleNotice = "notice"
+	// RuleReport: the management room is told of a room that cannot be repaired.
+	RuleReport = "report"
+	// RuleIdentity: a joiner's directory identity is shown.
+	RuleIdentity = "identity"
+	// RuleCommandReply: the bot answers a command.
+	RuleCommandReply = "command_reply"
+	// RuleClassification: a room's class is recorded in its policy state.
+	RuleClassification = "classification"
+	// RuleRoomOption: a room admin changed who may be in a clinical room or how.
+	RuleRoomOption = "room_option"
+	// RuleNewRoom: a room is created already classified.
+	RuleNewRoom = "new_room"
+	// RuleSuspension: an unverified member is removed or muted.
+	RuleSuspension = "suspension"
+	// RuleCannotSuspend: a member who must be suspended out-ranks the bot.
+	RuleCannotSuspend = "cannot_suspend"
+	// RuleReadmission: a re-verified member is let back.
+	RuleReadmission = "readmission"
+	// RuleVerificationWarning: a member is warned their identity is not verified.
+	RuleVerificationWarning = "verification_warning"
+	// RuleIdentityChanged: a member's identity changed; the room is warned.
+	RuleIdentityChanged = "identity_changed"
+	// RuleVerificationPrompt: a member is asked to verify with the bot.
+	RuleVerificationPrompt = "verification_prompt"
+	// RuleReviewStarted: a membership review is put to the room's admins.
+	RuleReviewStarted = "review_started"
+	// RuleReviewEscalated: an unconfirmed review goes to the IG team.
+	RuleReviewEscalated = "review_escalated"
+	// RuleReviewUnconfirmed: members of a room whose review was never
+	// confirmed are removed.
+	RuleReviewUnconfirmed = "review_unconfirmed"
+	// RuleRemovedByAdmin: a room admin removed someone.
+	RuleRemovedByAdmin = "removed_by_admin"
+	// RuleInviteNeedsApproval: a non-admin's invitation becomes a request.
+	RuleInviteNeedsApproval = "invite_needs_approval"
+	// RuleRequest: someone asks to join; the room's admins are told.
+	RuleRequest = "request"
+	// RuleApproval: an approved requester is invited.
+	RuleApproval = "approval"
+	// RuleRequestAnswered: a requester is told the answer.
+	RuleRequestAnswered = "request_answered"
+	// RuleSpaceLink: a link between a space and a room of classes that
+	// must not meet is removed.
+	RuleSpaceLink = "space_link"
+	// RuleBotInvitation: the bot accepts an invitation from its own trust,
+	// or declines one from elsewhere.
+	RuleBotInvitation = "bot_invitation"
+	// RuleBotRooms: the bot joins or creates the rooms it needs
+	// (management room, attestation rooms).
+	RuleBotRooms = "bot_rooms"
+	// RuleLostDevice: every session of someone whose device is lost ends.
+	RuleLostDevice = "lost_device"
+	// RuleAttestation: a confirmed identity is published to, or withdrawn
+	// from, the federation.
+	RuleAttestation = "attestation"
+	// RuleFederationAlert: the IG team is told about another trust's
+	// identity or rules that could not be accepted.
+	RuleFederationAlert = "federation_alert"
+	// RuleVerificationNotice: the room is told how an emoji verification went.
+	RuleVerificationNotice = "verification_notice"
+)

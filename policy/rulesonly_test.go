@@ -1,0 +1,98 @@
+package policy
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Decisions are made here and nowhere else: outside policy/ no code builds
+// an Action or a Decision by hand, or appends to a decision's actions. It
+// calls a rule (or a constructor here) instead. Tests are exempt: they
+// build fixtures.
+func TestNoDecisionsOutsidePolicy(t *testing.T) {
+	root := ".."
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == "policy" || d.Name() == "node_modules" || (path != root && strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CompositeLit:
+				if name := typeName(n.Type); name == "policy.Action" || name == "policy.Decision" || name == "[]policy.Action" {
+					t.Errorf("%s: builds a %s outside policy/; make it a rule there", fset.Position(n.Pos()), name)
+				}
+			case *ast.AssignStmt:
+				for _, lhs := range n.Lhs {
+					if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "Actions" {
+						t.Errorf("%s: changes a decision's actions outside policy/", fset.Position(n.Pos()))
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func typeName(e ast.Expr) string {
+	switch e := e.(type) {
+	case *ast.SelectorExpr:
+		if x, ok := e.X.(*ast.Ident); ok {
+			return x.Name + "." + e.Sel.Name
+		}
+	case *ast.ArrayType:
+		return "[]" + typeName(e.Elt)
+	}
+	return ""
+}
+
+// Every rule is named by a constant: an action's Rule is never a string
+// literal, so the audit log's rule names can be found from here.
+func TestRuleNamesAreConstants(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			kv, ok := n.(*ast.KeyValueExpr)
+			if !ok {
+				return true
+			}
+			if key, ok := kv.Key.(*ast.Ident); ok && key.Name == "Rule" {
+				if _, lit := kv.Value.(*ast.BasicLit); lit {
+					t.Errorf("%s: a rule named by a string literal; declare a constant in rules.go", fset.Position(kv.Pos()))
+				}
+			}
+			return true
+		})
+	}
+}

@@ -38,7 +38,8 @@ const (
 	Postgres = "postgres"
 )
 
-// Open connects, checks the database answers and brings the schema up to date.
+// Open connects, checks the database answers and brings the schema up to
+// date; processes opening one database together upgrade it one at a time.
 func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error) {
 	var dsn string
 	switch engine {
@@ -53,22 +54,28 @@ func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", engine, err)
 	}
-	if maxConns < 1 {
-		maxConns = 1
-	}
-	db.RawDB.SetMaxOpenConns(maxConns)
 	db.UpgradeTable = upgradeTable
 	db.VersionTable = "caldicott_version"
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := db.RawDB.PingContext(pingCtx); err != nil {
+	// A new SQLite database's first connection sets journal_mode(WAL), which
+	// fails with SQLITE_BUSY, without waiting the busy timeout, while
+	// another process is setting it too.
+	err = retrySQLiteBusy(pingCtx, "to connect", func() error { return db.RawDB.PingContext(pingCtx) })
+	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
 	}
-	if err := db.Upgrade(ctx); err != nil {
+	if err := upgradeSchema(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("upgrade %s schema: %w", engine, err)
 	}
+	// Bounded only now: a PostgreSQL upgrade holds its lock on one
+	// connection while it migrates on another, even when maxConns is 1.
+	if maxConns < 1 {
+		maxConns = 1
+	}
+	db.RawDB.SetMaxOpenConns(maxConns)
 	return &Store{db: db, now: time.Now}, nil
 }
 

@@ -14,6 +14,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if engine := os.Getenv(envOpenerEngine); engine != "" {
+		os.Exit(runOpener(engine, os.Getenv(envOpenerURI)))
+	}
 	code := m.Run()
 	testenv.StopPostgres()
 	os.Exit(code)

@@ -1,4 +1,4 @@
--- v8 -> v9: Actions decided and their outcome, for exactly-once execution
+-- v9 -> v10: Actions decided and their outcome, for exactly-once execution
 -- Each action has a transaction ID derived from the input that decided it,
 -- written here before the homeserver is asked, so a crash between deciding
 -- and acting neither loses an action (pending ones are replayed at start-up)

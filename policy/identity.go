@@ -25,7 +25,7 @@ const maxLookAlikes = 3
 // calls them. A joiner showing their own directory name is never flagged
 // for a namesake in the directory, only for one in the room.
 func IdentityFlags(m MemberCheck, g GateRules) []string {
-	shown := shownName(m.UserID, m.DisplayName)
+	shown := ShownName(m.UserID, m.DisplayName)
 	key := lookalike.Key(shown)
 	if key == "" {
 		return nil
@@ -58,7 +58,7 @@ func IdentityFlags(m MemberCheck, g GateRules) []string {
 func lookAlikes(names map[string]string, key string, seen map[string]bool, directory bool) []lookAlike {
 	var out []lookAlike
 	for uid, n := range names {
-		if n = shownName(uid, n); !seen[uid] && lookalike.Key(n) == key {
+		if n = ShownName(uid, n); !seen[uid] && lookalike.Key(n) == key {
 			out = append(out, lookAlike{uid, n, directory})
 		}
 	}
@@ -139,9 +139,10 @@ func containsRun(words, run []string) bool {
 	return false
 }
 
-// shownName is what a client shows for a member: their display name, or
-// their localpart when they have none.
-func shownName(userID, displayName string) string {
+// ShownName is what a client shows for a member: their display name, or
+// their localpart when they have none. It is the name to look up with
+// store.StaffNamed for MemberCheck.StaffNames.
+func ShownName(userID, displayName string) string {
 	if s := strings.TrimSpace(displayName); s != "" {
 		return s
 	}

@@ -30,8 +30,9 @@ type MemberCheck struct {
 	// Others maps the room's other members to their display names.
 	Others map[string]string
 	// StaffNames maps staff of this trust whose directory name may look like
-	// DisplayName to that name (store.StaffNamed finds them). A display name
-	// imitating one of them is flagged. Only joins need it; nil skips the check.
+	// the joiner's name to that name: store.StaffNamed(ShownName(UserID,
+	// DisplayName)). A name imitating one of them is flagged. Only joins
+	// need it; nil skips the check.
 	StaffNames map[string]string
 }
 

@@ -79,36 +79,6 @@ func TestValidateRegistration(t *testing.T) {
 	}
 }
 
-func TestIdentityFlags(t *testing.T) {
-	e := entry(StatusActive, "Registrar", "")
-	tests := []struct {
-		name, display string
-		others        map[string]string
-		want          []string
-	}{
-		{"matches directory", "Alice Smith", nil, nil},
-		{"case differs only", "alice smith", nil, nil},
-		{"differs from directory", "Dr A", nil, []string{`shows the name "Dr A", but the staff directory says "Alice Smith"`}},
-		{"imitates another member", "Alice Smith", map[string]string{"@imposter:trust-a.nhs.uk": "Alice Smith", "@alice:trust-a.nhs.uk": "Alice Smith"}, []string{"uses the same name"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			flags := IdentityFlags("@alice:trust-a.nhs.uk", tt.display, e, tt.others)
-			if len(flags) != len(tt.want) {
-				t.Fatalf("flags = %q, want %d", flags, len(tt.want))
-			}
-			for i, w := range tt.want {
-				if !strings.Contains(flags[i], w) {
-					t.Errorf("flag %q lacks %q", flags[i], w)
-				}
-			}
-		})
-	}
-	if got := e.Identity("Trust A"); got != "Alice Smith · Registrar · GMC 1234567 · Trust A" {
-		t.Errorf("Identity = %q", got)
-	}
-}
-
 // BenchmarkJoinGate: the decision itself, given the directory entry. The
 // directory lookup is benchmarked in store. Target (with lookup): < 50 µs.
 func BenchmarkJoinGate(b *testing.B) {

@@ -29,6 +29,11 @@ type MemberCheck struct {
 	DisplayName string
 	// Others maps the room's other members to their display names.
 	Others map[string]string
+	// StaffNames maps staff of this trust whose directory name may look like
+	// the joiner's name to that name: store.StaffNamed(ShownName(UserID,
+	// DisplayName)). A name imitating one of them is flagged. Only joins
+	// need it; nil skips the check.
+	StaffNames map[string]string
 }
 
 // JudgeMember decides what to do about one member of a room: remove them
@@ -68,7 +73,7 @@ func JudgeMember(m MemberCheck, g GateRules) Decision {
 	case gd.Rule == GateFederatedTrust:
 		lines = append(lines, fmt.Sprintf("%s joined from %s, a trust of this federation.", m.UserID, serverOf(m.UserID)))
 	}
-	lines = append(lines, IdentityFlags(m.UserID, m.DisplayName, m.Entry, m.Others)...)
+	lines = append(lines, IdentityFlags(m, g)...)
 	if len(lines) > 0 {
 		d.Actions = append(d.Actions, Action{Kind: NotifyRoom, Rule: RuleIdentity, Text: strings.Join(lines, "\n"), Reason: "identity of joiner shown"})
 	}

@@ -15,8 +15,10 @@ func TestJudgeMember(t *testing.T) {
 	}{
 		{"eligible joiner: identity posted", MemberCheck{JoinFacts: JoinFacts{UserID: "@alice:trust-a.nhs.uk", Membership: MembershipJoin, Class: Clinical, Entry: alice}, DisplayName: "Alice Smith"},
 			"notify_room", []string{"@alice:trust-a.nhs.uk joined: Alice Smith · Consultant · Cardiology · GMC 1234567 · Trust A."}},
-		{"eligible joiner with odd name: flagged", MemberCheck{JoinFacts: JoinFacts{UserID: "@alice:trust-a.nhs.uk", Membership: MembershipJoin, Class: Clinical, Entry: alice}, DisplayName: "Dr Who"},
-			"notify_room", []string{"joined: Alice Smith", `shows the name "Dr Who"`}},
+		{"eligible joiner with another name: identity only", MemberCheck{JoinFacts: JoinFacts{UserID: "@alice:trust-a.nhs.uk", Membership: MembershipJoin, Class: Clinical, Entry: alice}, DisplayName: "alice"},
+			"notify_room", []string{"@alice:trust-a.nhs.uk joined: Alice Smith · Consultant · Cardiology · GMC 1234567 · Trust A."}},
+		{"eligible joiner showing someone else's name: flagged", MemberCheck{JoinFacts: JoinFacts{UserID: "@alice:trust-a.nhs.uk", Membership: MembershipJoin, Class: Clinical, Entry: alice}, DisplayName: "Dr B0b Jones", StaffNames: map[string]string{"@bob:trust-a.nhs.uk": "Bob Jones"}},
+			"notify_room", []string{"joined: Alice Smith", `⚠ @alice:trust-a.nhs.uk shows the name "Dr B0b Jones", which looks like "Bob Jones", the staff directory's name for @bob:trust-a.nhs.uk`}},
 		{"eligible invitee: silent", MemberCheck{JoinFacts: JoinFacts{UserID: "@alice:trust-a.nhs.uk", Membership: MembershipInvite, Class: Clinical, Entry: alice}},
 			"", nil},
 		{"federated joiner", MemberCheck{JoinFacts: JoinFacts{UserID: "@bob:trust-b.nhs.uk", Membership: MembershipJoin, Class: Clinical}},
@@ -48,6 +50,9 @@ func TestJudgeMember(t *testing.T) {
 				t.Fatalf("actions = %q, want %q", got, tt.wantKinds)
 			}
 			all := strings.Join(texts, "\n")
+			if wantWarning := strings.Contains(strings.Join(tt.wantText, "\n"), "⚠"); strings.Contains(all, "⚠") != wantWarning {
+				t.Errorf("warning = %v, want %v:\n%s", !wantWarning, wantWarning, all)
+			}
 			for _, w := range tt.wantText {
 				if !strings.Contains(all, w) {
 					t.Errorf("texts lack %q:\n%s", w, all)

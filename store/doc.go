@@ -4,6 +4,8 @@
 // dbutil, and one test suite run against each engine.
 //
 // It holds the transaction inbox (what the homeserver sent, persisted before
-// it is acknowledged), room policies, and the hash-chained audit log.
+// it is acknowledged), room policies, the staff directory (its names indexed
+// by internal/lookalike's key, the one the rules compare) and the
+// hash-chained audit log.
 // It must not import the appservice, the policy rules or any Matrix client.
 package store

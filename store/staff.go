@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/caldicott/caldicott/internal/lookalike"
 )
 
 // StaffRecord is one person in the trust's staff directory as stored.
@@ -29,17 +31,17 @@ func (s *Store) UpsertStaff(ctx context.Context, records []StaffRecord) error {
 		for start := 0; start < len(records); start += insertChunk {
 			chunk := records[start:min(start+insertChunk, len(records))]
 			var q strings.Builder
-			q.WriteString(`INSERT INTO staff (` + staffColumns + `, updated_at) VALUES `)
+			q.WriteString(`INSERT INTO staff (` + staffColumns + `, name_key, updated_at) VALUES `)
 			args := []any{now}
 			for i, r := range chunk {
 				if i > 0 {
 					q.WriteString(", ")
 				}
 				n := len(args)
-				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $1)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
-				args = append(args, r.UserID, r.Name, r.Role, r.Team, r.Registration, r.Status, r.Source, r.ExternalID)
+				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $1)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+				args = append(args, r.UserID, r.Name, r.Role, r.Team, r.Registration, r.Status, r.Source, r.ExternalID, lookalike.Key(r.Name))
 			}
-			q.WriteString(` ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, role = excluded.role, team = excluded.team,
+			q.WriteString(` ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, role = excluded.role, team = excluded.team,
 				registration = excluded.registration, status = excluded.status, source = excluded.source,
 				external_id = excluded.external_id, updated_at = excluded.updated_at`)
 			if _, err := s.db.Exec(ctx, q.String(), args...); err != nil {
@@ -106,6 +108,34 @@ func (s *Store) StaffWithStatus(ctx context.Context, statuses ...string) (map[st
 		rows.Close()
 	}
 	return out, nil
+}
+
+// maxStaffNamed bounds StaffNamed: a warning names a few look-alikes, and a
+// name shared by more people than this is not worth listing them all.
+const maxStaffNamed = 10
+
+// StaffNamed maps to their directory names the people (up to 10, by user
+// ID) whose directory name looks like name: the same lookalike.Key, so
+// "Dr B0b Jones" finds Bob Jones. It is empty for a name with no key.
+func (s *Store) StaffNamed(ctx context.Context, name string) (map[string]string, error) {
+	key := lookalike.Key(name)
+	if key == "" {
+		return nil, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT user_id, name FROM staff WHERE name_key = $1 ORDER BY user_id LIMIT $2`, key, maxStaffNamed)
+	if err != nil {
+		return nil, fmt.Errorf("look up staff named like %q: %w", name, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var userID, n string
+		if err := rows.Scan(&userID, &n); err != nil {
+			return nil, err
+		}
+		out[userID] = n
+	}
+	return out, rows.Err()
 }
 
 // SetStaffStatus changes one person's status; ErrNotFound when absent.

@@ -3,12 +3,15 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.mau.fi/util/dbutil"
 
 	"github.com/caldicott/caldicott/internal/testenv"
 )
@@ -25,22 +28,21 @@ func TestMain(m *testing.M) {
 // withAllEngines runs one test body against SQLite and PostgreSQL, as
 // Dendrite's test.WithAllDatabases does.
 func withAllEngines(t *testing.T, body func(t *testing.T, s *Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := Open(context.Background(), SQLite, filepath.Join(t.TempDir(), "caldicott.db"), 4)
+	withAllDatabases(t, func(t *testing.T, engine, uri string) {
+		s, err := Open(context.Background(), engine, uri, 4)
 		if err != nil {
-			t.Fatalf("open sqlite: %v", err)
+			t.Fatalf("open %s: %v", engine, err)
 		}
 		t.Cleanup(func() { s.Close() })
 		body(t, s)
 	})
-	t.Run("postgres", func(t *testing.T) {
-		s, err := Open(context.Background(), Postgres, testenv.Postgres(t), 4)
-		if err != nil {
-			t.Fatalf("open postgres: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		body(t, s)
-	})
+}
+
+// withAllDatabases runs one test body against a fresh, empty database on
+// each engine, for tests that set the database up themselves.
+func withAllDatabases(t *testing.T, body func(t *testing.T, engine, uri string)) {
+	t.Run("sqlite", func(t *testing.T) { body(t, SQLite, filepath.Join(t.TempDir(), "caldicott.db")) })
+	t.Run("postgres", func(t *testing.T) { body(t, Postgres, testenv.Postgres(t)) })
 }
 
 func TestIngestDeduplicatesTransactionsAndEvents(t *testing.T) {
@@ -301,6 +303,91 @@ func TestStaffDirectory(t *testing.T) {
 		}
 		if err := s.SetStaffStatus(ctx, "@nobody:a", "left"); err != ErrNotFound {
 			t.Fatalf("SetStaffStatus of unknown: %v", err)
+		}
+	})
+}
+
+func TestStaffNamedFindsLookAlikes(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		recs := []StaffRecord{
+			{UserID: "@alice:a", Name: "Alice Smith", Status: "active", Source: "csv"},
+			{UserID: "@alice2:a", Name: "Dr. Alice Smith", Status: "active", Source: "csv"},
+			{UserID: "@alicia:a", Name: "Alicia Smith", Status: "active", Source: "csv"},
+			{UserID: "@bob:a", Name: "Bob Jones", Status: "left", Source: "csv"},
+		}
+		for i := range 12 {
+			recs = append(recs, StaffRecord{UserID: fmt.Sprintf("@sam%02d:a", i), Name: "Sam Lee", Status: "active", Source: "csv"})
+		}
+		if err := s.UpsertStaff(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name string
+			want map[string]string
+		}{
+			{"Alice Smith", map[string]string{"@alice:a": "Alice Smith", "@alice2:a": "Dr. Alice Smith"}},
+			{"AIice  SM1TH", map[string]string{"@alice:a": "Alice Smith", "@alice2:a": "Dr. Alice Smith"}},
+			{"Dr B\u043eb J\u043enes", map[string]string{"@bob:a": "Bob Jones"}},
+			{"alice", map[string]string{}},
+			{"Dr", nil},
+			{"", nil},
+		}
+		for _, tt := range tests {
+			got, err := s.StaffNamed(ctx, tt.name)
+			if err != nil || !maps.Equal(got, tt.want) {
+				t.Errorf("StaffNamed(%q) = %v %v, want %v", tt.name, got, err, tt.want)
+			}
+		}
+		if many, err := s.StaffNamed(ctx, "Sam Lee"); err != nil || len(many) != 10 || many["@sam00:a"] == "" {
+			t.Errorf("a common name: %d people (%v), want the first 10", len(many), err)
+		}
+		// A rename moves the person to their new name's key.
+		recs[3].Name = "Robert Jones"
+		if err := s.UpsertStaff(ctx, recs[3:4]); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.StaffNamed(ctx, "Bob Jones"); len(got) != 0 {
+			t.Errorf("after rename, Bob Jones finds %v", got)
+		}
+		if got, _ := s.StaffNamed(ctx, "Robert Jones"); got["@bob:a"] != "Robert Jones" {
+			t.Errorf("after rename, Robert Jones finds %v", got)
+		}
+	})
+}
+
+// A directory saved before name keys existed gets them when the schema is
+// upgraded, so look-alikes are found without waiting for the next sync.
+func TestUpgradeKeysExistingStaffNames(t *testing.T) {
+	withAllDatabases(t, func(t *testing.T, engine, uri string) {
+		ctx := context.Background()
+		dsn := uri
+		if engine == SQLite {
+			dsn = sqliteDSN(uri)
+		}
+		old, err := dbutil.NewWithDialect(dsn, engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old.UpgradeTable = upgradeTable[:8]
+		old.VersionTable = "caldicott_version"
+		if err := old.Upgrade(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i, name := range []string{"Alice Smith", "Bob Jones"} {
+			if _, err := old.Exec(ctx, `INSERT INTO staff (user_id, name, role, team, registration, status, source, external_id, updated_at)
+				VALUES ($1, $2, '', '', '', 'active', 'csv', '', 0)`, fmt.Sprintf("@u%d:a", i), name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old.Close()
+		s, err := Open(ctx, engine, uri, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if got, err := s.StaffNamed(ctx, "B0b J0nes"); err != nil || got["@u1:a"] != "Bob Jones" || len(got) != 1 {
+			t.Errorf("StaffNamed after upgrade = %v %v", got, err)
 		}
 	})
 }

@@ -16,8 +16,12 @@ import (
 
 func cmdAudit(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "caldicott audit: say verify or export\n\n"+usage)
+		fmt.Fprint(stderr, "caldicott audit: say verify or export\n\n"+groupUsage("audit"))
 		return exitConfig
+	}
+	if isHelp(args[0]) {
+		fmt.Fprint(stdout, groupUsage("audit"))
+		return exitOK
 	}
 	switch args[0] {
 	case "verify":
@@ -25,7 +29,7 @@ func cmdAudit(args []string, stdout, stderr io.Writer) int {
 	case "export":
 		return cmdAuditExport(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "caldicott audit: unknown subcommand %q (want verify or export)\n", args[0])
+		fmt.Fprintf(stderr, "caldicott audit: unknown subcommand %q (want verify or export)\n\n%s", args[0], groupUsage("audit"))
 		return exitConfig
 	}
 }
@@ -33,8 +37,8 @@ func cmdAudit(args []string, stdout, stderr io.Writer) int {
 func cmdAuditVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("audit verify", stderr)
 	cfgPath := fs.String("c", "config.yaml", "config file")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	ctx := context.Background()
 	_, st, code := configuredStore(ctx, *cfgPath, stderr)
@@ -81,8 +85,8 @@ func cmdAuditExport(args []string, stdout, stderr io.Writer) int {
 	sinceFlag := fs.String("since", "", "only entries from this date, time or duration ago")
 	format := fs.String("format", "jsonl", "jsonl or csv")
 	outPath := fs.String("o", "", "write to this file instead of standard output")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	since, err := parseSince(*sinceFlag, time.Now())
 	if err != nil {

@@ -11,15 +11,23 @@ import (
 )
 
 func cmdDirectory(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprint(stderr, "caldicott directory: say import\n\n"+usage)
+	switch {
+	case len(args) > 0 && isHelp(args[0]):
+		fmt.Fprint(stdout, groupUsage("directory"))
+		return exitOK
+	case len(args) == 0 || args[0] != "import":
+		fmt.Fprint(stderr, "caldicott directory: say import\n\n"+groupUsage("directory"))
 		return exitConfig
 	}
+	return cmdDirectoryImport(args[1:], stdout, stderr)
+}
+
+func cmdDirectoryImport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("directory import", stderr)
 	cfgPath := fs.String("c", "config.yaml", "config file")
 	confirm := fs.Bool("confirm-removals", false, "apply even if it removes more than directory.max_removal_fraction of active staff")
-	if err := fs.Parse(args[1:]); err != nil {
-		return exitConfig
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprint(stderr, "caldicott directory import: name one CSV file\n")

@@ -4,11 +4,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/mattn/go-isatty"
@@ -32,33 +32,6 @@ const (
 	exitHeld     = 5
 )
 
-const usage = `Caldicott keeps clinical Matrix rooms inside NHS information-governance rules.
-
-Usage:
-  caldicott [-c config.yaml]                 run the appservice
-  caldicott generate-registration -c config.yaml -o registration.yaml
-                                             write fresh tokens into the config and a
-                                             registration file for Dendrite
-  caldicott check-config -c config.yaml      check the config and exit
-  caldicott audit verify -c config.yaml      check the audit log's hash chain
-  caldicott audit export -c config.yaml [-since 2026-01-01|24h|7d] [-format jsonl|csv] [-o file]
-                                             export the audit log
-  caldicott directory import -c config.yaml [-confirm-removals] staff.csv
-                                             load the staff directory from a CSV file
-                                             (columns user_id,name,status[,role,team,registration])
-  caldicott --version                        print the version
-
-First start, step by step:
-  1. cp config/example-config.yaml config.yaml and edit homeserver, trust and federation.
-  2. caldicott generate-registration -c config.yaml -o registration.yaml
-  3. Add registration.yaml to app_service_api.config_files in dendrite.yaml; restart Dendrite.
-  4. caldicott -c config.yaml
-
-Exit codes: 0 ok, 1 runtime error, 2 bad config, usage or input file,
-3 database error, 4 audit log tampered with, 5 directory update held for
-confirmation.
-`
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -69,9 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case "--version", "-version", "version":
 			fmt.Fprintf(stdout, "caldicott %s\n", Version)
 			return exitOK
-		case "-h", "--help", "help":
-			fmt.Fprint(stdout, usage)
-			return exitOK
+		case "-h", "-help", "--help", "help":
+			return cmdHelp(args[1:], stdout, stderr)
 		case "generate-registration":
 			return cmdGenerateRegistration(args[1:], stdout, stderr)
 		case "check-config":
@@ -82,14 +54,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return cmdDirectory(args[1:], stdout, stderr)
 		}
 	}
-	return cmdRun(args, stderr)
+	return cmdRun(args, stdout, stderr)
 }
 
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	return fs
+// cmdHelp prints the general usage, or with a command named (help audit
+// verify, help audit) that command's own usage, as its -h would.
+func cmdHelp(topic []string, stdout, stderr io.Writer) int {
+	if len(topic) == 0 {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	name := strings.Join(topic, " ")
+	switch name {
+	case "audit", "directory":
+		return run([]string{name, "-h"}, stdout, stderr)
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return run(append(strings.Fields(name), "-h"), stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "caldicott help: unknown command %q\n\n%s", name, usage)
+	return exitConfig
 }
 
 func loadConfig(path string, stderr io.Writer) (*config.Config, int) {
@@ -124,11 +110,11 @@ func configuredStore(ctx context.Context, cfgPath string, stderr io.Writer) (*co
 	return cfg, st, exitOK
 }
 
-func cmdRun(args []string, stderr io.Writer) int {
+func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("caldicott", stderr)
 	cfgPath := fs.String("c", "config.yaml", "config file")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "caldicott: unknown command %q\n\n%s", fs.Arg(0), usage)
@@ -177,8 +163,8 @@ func cmdGenerateRegistration(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("generate-registration", stderr)
 	cfgPath := fs.String("c", "config.yaml", "config file to put the new tokens in")
 	out := fs.String("o", "registration.yaml", "registration file to write")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	cfg, err := config.GenerateRegistration(*cfgPath, *out)
 	if err != nil {
@@ -193,8 +179,8 @@ func cmdGenerateRegistration(args []string, stdout, stderr io.Writer) int {
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check-config", stderr)
 	cfgPath := fs.String("c", "config.yaml", "config file")
-	if err := fs.Parse(args); err != nil {
-		return exitConfig
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	cfg, code := loadConfig(*cfgPath, stderr)
 	if cfg == nil {

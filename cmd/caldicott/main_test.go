@@ -77,6 +77,100 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 }
 
+// Every command answers -h, --help and "help <command>" with its own usage
+// (its name and each of its flags) on stdout and exit 0, not the general usage.
+func TestEachCommandHasItsOwnHelp(t *testing.T) {
+	tests := []struct {
+		command string
+		flags   []string
+	}{
+		{"generate-registration", []string{"-c", "-o"}},
+		{"check-config", []string{"-c"}},
+		{"audit verify", []string{"-c"}},
+		{"audit export", []string{"-c", "-since", "-format", "-o"}},
+		{"directory import", []string{"-c", "-confirm-removals"}},
+	}
+	if len(tests) != len(commands) {
+		t.Errorf("%d commands in the usage, %d tested", len(commands), len(tests))
+	}
+	for _, tt := range tests {
+		words := strings.Fields(tt.command)
+		for _, args := range [][]string{
+			append(words[:len(words):len(words)], "-h"),
+			append(words[:len(words):len(words)], "--help"),
+			append([]string{"help"}, words...),
+		} {
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				code, out, errOut := runCLI(args...)
+				if code != exitOK {
+					t.Fatalf("exit %d, want 0; stderr %q", code, errOut)
+				}
+				if !strings.Contains(out, "Usage:\n  caldicott "+tt.command+" ") {
+					t.Errorf("usage does not name %q:\n%s", tt.command, out)
+				}
+				for _, f := range tt.flags {
+					if !strings.Contains(out, "  "+f+" ") && !strings.Contains(out, "  "+f+"\n") {
+						t.Errorf("usage lacks flag %s:\n%s", f, out)
+					}
+				}
+				if strings.Contains(out, "First start") {
+					t.Errorf("printed the general usage:\n%s", out)
+				}
+			})
+		}
+	}
+}
+
+func TestCommandGroupsHaveTheirOwnHelp(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"audit", "-h"}, []string{"caldicott audit verify", "caldicott audit export"}},
+		{[]string{"audit", "--help"}, []string{"caldicott audit verify", "caldicott audit export"}},
+		{[]string{"help", "audit"}, []string{"caldicott audit verify", "caldicott audit export"}},
+		{[]string{"directory", "-h"}, []string{"caldicott directory import"}},
+		{[]string{"help", "directory"}, []string{"caldicott directory import"}},
+		{[]string{"help"}, []string{"First start, step by step", "audit verify", "directory import"}},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(tt.args...)
+		if code != exitOK {
+			t.Errorf("%q: exit %d, stderr %q", tt.args, code, errOut)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%q: usage lacks %q:\n%s", tt.args, w, out)
+			}
+		}
+	}
+}
+
+// Misuse is still exit 2, with the command's own usage on stderr.
+func TestCommandMisuseExitsTwoWithItsUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"audit", "verify", "-x"}, []string{"flag provided but not defined: -x", "caldicott audit verify -c config.yaml"}},
+		{[]string{"audit"}, []string{"say verify or export", "caldicott audit export"}},
+		{[]string{"audit", "frob"}, []string{`unknown subcommand "frob"`, "caldicott audit verify"}},
+		{[]string{"directory"}, []string{"say import", "caldicott directory import"}},
+		{[]string{"help", "frob"}, []string{`unknown command "frob"`}},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(tt.args...)
+		if code != exitConfig || out != "" {
+			t.Errorf("%q: exit %d, stdout %q; want 2 and nothing", tt.args, code, out)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%q: stderr lacks %q:\n%s", tt.args, w, errOut)
+			}
+		}
+	}
+}
+
 func TestGenerateRegistrationThenCheckConfig(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, "")

@@ -4,6 +4,8 @@
 // dbutil, and one test suite run against each engine.
 //
 // It holds the transaction inbox (what the homeserver sent, persisted before
-// it is acknowledged), room policies, and the hash-chained audit log.
+// it is acknowledged), room policies, the hash-chained audit log, and the
+// staff directory with its change journal (who changed, in commit order, for
+// a service to hear of changes another process made).
 // It must not import the appservice, the policy rules or any Matrix client.
 package store

@@ -83,10 +83,8 @@ func (s *Service) syncLDAP(ctx context.Context, forceFull bool) error {
 		s.log.Warn().Str("entry", skipped).Msg("LDAP entry skipped")
 	}
 	s.log.Info().Bool("full", full).Int("entries", len(fetch.Entries)).Int("removed", res.Removed).Int("skipped", len(fetch.Skipped)).Msg("LDAP sync done")
-	if res.Added+res.Updated+res.Removed == 0 && !full {
-		return nil
-	}
-	return s.audit(ctx, s.botID.String(), "", "directory_sync", "LDAP "+st.lastResult, nil)
+	// The store audits the sync when it changed anyone (directory_change).
+	return nil
 }
 
 // cmdDirectory: IG admins see the directory's state, confirm a held sync or sync now.

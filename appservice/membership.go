@@ -49,7 +49,15 @@ func (s *Service) judgeMember(ctx context.Context, f policy.RoomFacts, userID st
 	if err != nil {
 		return err
 	}
-	d := policy.JudgeMember(policy.MemberCheck{JoinFacts: j, Mode: mode, DisplayName: displayName, Others: others}, s.gateRules())
+	// Only a joiner's name is compared with the directory's: one indexed
+	// lookup of the staff whose name looks like the one they show.
+	var staffNames map[string]string
+	if mode == policy.OnJoin && membership == policy.MembershipJoin {
+		if staffNames, err = s.store.StaffNamed(ctx, policy.ShownName(userID, displayName)); err != nil {
+			return transient(err)
+		}
+	}
+	d := policy.JudgeMember(policy.MemberCheck{JoinFacts: j, Mode: mode, DisplayName: displayName, Others: others, StaffNames: staffNames}, s.gateRules())
 	_, err = s.execute(ctx, id.RoomID(f.RoomID), userID, s.limitEmptyDirectoryWarnings(d))
 	return err
 }

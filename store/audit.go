@@ -56,6 +56,12 @@ func entryHash(e AuditEntry) (string, error) {
 func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
+	return s.appendAuditLocked(ctx, e)
+}
+
+// appendAuditLocked is AppendAudit for a caller holding auditMu. Called
+// inside a transaction it joins it, so the entry commits with what it records.
+func (s *Store) appendAuditLocked(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}

@@ -4,8 +4,10 @@
 // dbutil, and one test suite run against each engine.
 //
 // It holds the transaction inbox (what the homeserver sent, persisted before
-// it is acknowledged), room policies, the staff directory (its names indexed
-// by internal/lookalike's key, the one the rules compare) and the
-// hash-chained audit log.
+// it is acknowledged), room policies, the hash-chained audit log, the action
+// log (decided actions and their outcome), and the staff directory (its names
+// indexed by internal/lookalike's key, the one the rules compare) with its
+// change journal (who changed, in commit order, for a service to hear of
+// changes another process made).
 // It must not import the appservice, the policy rules or any Matrix client.
 package store

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/caldicott/caldicott/internal/lookalike"
@@ -23,11 +26,57 @@ type StaffRecord struct {
 
 const staffColumns = `user_id, name, role, team, registration, status, source, external_id`
 
+// DirectoryAuthor says who writes to the directory, for the audit entry a
+// write makes when it changes anyone.
+type DirectoryAuthor struct {
+	// Actor is who the audit log names: "csv:staff.csv", "ldap", "scim".
+	Actor string
+	// Via says how, in words, at the start of the entry's reason, e.g.
+	// "caldicott directory import of staff.csv" or "SCIM PATCH".
+	Via string
+}
+
+// ActionDirectoryChange is the audit action of a directory write that
+// changed people. Its detail is {"changed": n, "user_ids": [...]}: Matrix
+// user IDs only, never names, roles or other personal data.
+const ActionDirectoryChange = "directory_change"
+
+// SaveStaff writes records in one transaction, as UpsertStaff does, and in
+// the same transaction appends one audit entry (ActionDirectoryChange) naming
+// who changed. A write that changes nobody leaves no audit entry. It returns
+// the journalled changes, one per person who changed.
+func (s *Store) SaveStaff(ctx context.Context, records []StaffRecord, by DirectoryAuthor) ([]DirectoryChange, error) {
+	if by.Actor == "" {
+		return nil, errors.New("save staff records: no actor for the audit log")
+	}
+	return s.writeStaff(ctx, records, &by)
+}
+
 // UpsertStaff writes records in one transaction: a directory update is
-// applied whole or not at all.
+// applied whole or not at all. Everyone whose record changed is journalled;
+// nothing is audited (the caller audits, as the leaver command does).
 func (s *Store) UpsertStaff(ctx context.Context, records []StaffRecord) error {
+	_, err := s.writeStaff(ctx, records, nil)
+	return err
+}
+
+func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *DirectoryAuthor) ([]DirectoryChange, error) {
+	// The last record for a person wins, as the upsert would have it.
+	final := make(map[string]StaffRecord, len(records))
+	var order []string
+	for _, r := range records {
+		if _, seen := final[r.UserID]; !seen {
+			order = append(order, r.UserID)
+		}
+		final[r.UserID] = r
+	}
+	var changes []DirectoryChange
 	now := s.now().UnixMilli()
-	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+	err := s.directoryTxn(ctx, by != nil, func(ctx context.Context, lockAudit func()) error {
+		prev, err := s.staffByIDs(ctx, order)
+		if err != nil {
+			return err
+		}
 		for start := 0; start < len(records); start += insertChunk {
 			chunk := records[start:min(start+insertChunk, len(records))]
 			var q strings.Builder
@@ -48,12 +97,91 @@ func (s *Store) UpsertStaff(ctx context.Context, records []StaffRecord) error {
 				return err
 			}
 		}
-		return nil
+		for _, id := range order {
+			var before *StaffRecord
+			if p, ok := prev[id]; ok {
+				before = &p
+			}
+			if kind := StaffChangeKind(before, final[id]); kind != "" {
+				changes = append(changes, DirectoryChange{UserID: id, Kind: kind})
+			}
+		}
+		if err := s.journal(ctx, changes); err != nil {
+			return err
+		}
+		if by == nil || len(changes) == 0 {
+			return nil
+		}
+		e, err := directoryAuditEntry(*by, changes)
+		if err != nil {
+			return err
+		}
+		lockAudit()
+		_, err = s.appendAuditLocked(ctx, e)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("save %d staff records: %w", len(records), err)
+		return nil, fmt.Errorf("save %d staff records: %w", len(records), err)
 	}
-	return nil
+	return changes, nil
+}
+
+// staffByIDs reads the stored records of the given people, a chunk at a time.
+func (s *Store) staffByIDs(ctx context.Context, userIDs []string) (map[string]StaffRecord, error) {
+	out := make(map[string]StaffRecord, len(userIDs))
+	for start := 0; start < len(userIDs); start += insertChunk {
+		chunk := userIDs[start:min(start+insertChunk, len(userIDs))]
+		args := make([]any, len(chunk))
+		marks := make([]string, len(chunk))
+		for i, id := range chunk {
+			args[i], marks[i] = id, fmt.Sprintf("$%d", i+1)
+		}
+		rows, err := s.db.Query(ctx, `SELECT `+staffColumns+` FROM staff WHERE user_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read %d staff records: %w", len(chunk), err)
+		}
+		for rows.Next() {
+			var r StaffRecord
+			if err := rows.Scan(&r.UserID, &r.Name, &r.Role, &r.Team, &r.Registration, &r.Status, &r.Source, &r.ExternalID); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read staff records: %w", err)
+			}
+			out[r.UserID] = r
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("read staff records: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// directoryAuditEntry describes a directory write for the audit log: who,
+// how many people and which, by Matrix user ID alone.
+func directoryAuditEntry(by DirectoryAuthor, changes []DirectoryChange) (AuditEntry, error) {
+	ids := make([]string, len(changes))
+	counts := map[string]int{}
+	for i, c := range changes {
+		ids[i] = c.UserID
+		counts[c.Kind]++
+	}
+	sort.Strings(ids)
+	detail, err := json.Marshal(struct {
+		Changed int      `json:"changed"`
+		UserIDs []string `json:"user_ids"`
+	}{len(ids), ids})
+	if err != nil {
+		return AuditEntry{}, fmt.Errorf("encode audit detail: %w", err)
+	}
+	people := "people"
+	if len(ids) == 1 {
+		people = "person"
+	}
+	reason := fmt.Sprintf("directory records of %d %s changed: %d added, %d status changed, %d other details changed",
+		len(ids), people, counts[ChangeAdded], counts[ChangeStatus], counts[ChangeUpdated])
+	if by.Via != "" {
+		reason = by.Via + ": " + reason
+	}
+	return AuditEntry{Actor: by.Actor, Action: ActionDirectoryChange, Reason: reason, Detail: string(detail)}, nil
 }
 
 // Staff looks a person up by Matrix user ID; ErrNotFound when absent.
@@ -138,14 +266,28 @@ func (s *Store) StaffNamed(ctx context.Context, name string) (map[string]string,
 	return out, rows.Err()
 }
 
-// SetStaffStatus changes one person's status; ErrNotFound when absent.
+// SetStaffStatus changes one person's status; ErrNotFound when absent. A
+// change is journalled; setting the status someone already has writes nothing.
 func (s *Store) SetStaffStatus(ctx context.Context, userID, status string) error {
-	res, err := s.db.Exec(ctx, `UPDATE staff SET status = $1, updated_at = $2 WHERE user_id = $3`, status, s.now().UnixMilli(), userID)
+	err := s.directoryTxn(ctx, false, func(ctx context.Context, _ func()) error {
+		var current string
+		err := s.db.QueryRow(ctx, `SELECT status FROM staff WHERE user_id = $1`, userID).Scan(&current)
+		if err == sql.ErrNoRows {
+			return ErrNotFound
+		}
+		if err != nil || current == status {
+			return err
+		}
+		if _, err := s.db.Exec(ctx, `UPDATE staff SET status = $1, updated_at = $2 WHERE user_id = $3`, status, s.now().UnixMilli(), userID); err != nil {
+			return err
+		}
+		return s.journal(ctx, []DirectoryChange{{UserID: userID, Kind: ChangeStatus}})
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("set status of %s: %w", userID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
 	}
 	return nil
 }

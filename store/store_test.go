@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -28,13 +29,23 @@ func TestMain(m *testing.M) {
 // withAllEngines runs one test body against SQLite and PostgreSQL, as
 // Dendrite's test.WithAllDatabases does.
 func withAllEngines(t *testing.T, body func(t *testing.T, s *Store)) {
+	forEachEngine(t, func(t *testing.T, open func() *Store) { body(t, open()) })
+}
+
+// forEachEngine runs body against a fresh database on each engine; every
+// open() is another Store on that same database, as a CLI command and the
+// running service are.
+func forEachEngine(t *testing.T, body func(t *testing.T, open func() *Store)) {
 	withAllDatabases(t, func(t *testing.T, engine, uri string) {
-		s, err := Open(context.Background(), engine, uri, 4)
-		if err != nil {
-			t.Fatalf("open %s: %v", engine, err)
-		}
-		t.Cleanup(func() { s.Close() })
-		body(t, s)
+		body(t, func() *Store {
+			t.Helper()
+			s, err := Open(context.Background(), engine, uri, 4)
+			if err != nil {
+				t.Fatalf("open %s: %v", engine, err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
 	})
 }
 
@@ -388,6 +399,273 @@ func TestUpgradeKeysExistingStaffNames(t *testing.T) {
 		defer s.Close()
 		if got, err := s.StaffNamed(ctx, "B0b J0nes"); err != nil || got["@u1:a"] != "Bob Jones" || len(got) != 1 {
 			t.Errorf("StaffNamed after upgrade = %v %v", got, err)
+		}
+	})
+}
+
+// journalSince reads the journal after seq as "user kind" pairs.
+func journalSince(t *testing.T, s *Store, after int64) ([]DirectoryChange, string) {
+	t.Helper()
+	cs, err := s.DirectoryChangesSince(context.Background(), after, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, c.UserID+" "+c.Kind)
+	}
+	return cs, strings.Join(parts, ", ")
+}
+
+func TestDirectoryChangeJournal(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+		s.SetClock(func() time.Time { return now })
+		if latest, err := s.LatestDirectoryChange(ctx); err != nil || latest != 0 {
+			t.Fatalf("empty journal: latest = %d %v", latest, err)
+		}
+		alice := StaffRecord{UserID: "@alice:a", Name: "Alice", Role: "Consultant", Team: "Cardiology", Registration: "GMC 1234567", Status: "active", Source: "csv"}
+		bob := StaffRecord{UserID: "@bob:a", Name: "Bob", Role: "Staff Nurse", Status: "active", Source: "csv"}
+		if err := s.UpsertStaff(ctx, []StaffRecord{alice, bob}); err != nil {
+			t.Fatal(err)
+		}
+		cs, got := journalSince(t, s, 0)
+		if got != "@alice:a added, @bob:a added" || cs[0].Seq >= cs[1].Seq || !cs[0].Time.Equal(now) {
+			t.Fatalf("after adding two: %s (%+v)", got, cs)
+		}
+		mark := cs[1].Seq
+
+		// An unchanged upsert, or one changing only where a record came
+		// from, changes nobody's directory record.
+		bob.Source, bob.ExternalID = "ldap", "uid=bob"
+		if err := s.UpsertStaff(ctx, []StaffRecord{alice, bob}); err != nil {
+			t.Fatal(err)
+		}
+		if _, got := journalSince(t, s, mark); got != "" {
+			t.Fatalf("unchanged upsert journalled %s", got)
+		}
+		alice.Role = "Clinical Director"
+		bob.Team, bob.Status = "Ward 7", "left"
+		if err := s.UpsertStaff(ctx, []StaffRecord{alice, bob}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetStaffStatus(ctx, "@bob:a", "left"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetStaffStatus(ctx, "@alice:a", "suspended"); err != nil {
+			t.Fatal(err)
+		}
+		cs, got = journalSince(t, s, mark)
+		if got != "@alice:a updated, @bob:a status, @alice:a status" {
+			t.Fatalf("after changes: %s", got)
+		}
+		if latest, _ := s.LatestDirectoryChange(ctx); latest != cs[2].Seq {
+			t.Fatalf("latest = %d, want %d", latest, cs[2].Seq)
+		}
+		if first, err := s.DirectoryChangesSince(ctx, 0, 2); err != nil || len(first) != 2 || first[1].Seq != mark {
+			t.Fatalf("limit 2: %+v %v", first, err)
+		}
+	})
+}
+
+func TestSaveStaffAuditsWhoChanged(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		auditLen := func() int {
+			r, err := s.VerifyAudit(ctx)
+			if err != nil || !r.OK() {
+				t.Fatalf("audit log: %+v %v", r, err)
+			}
+			return int(r.Entries)
+		}
+		by := DirectoryAuthor{Actor: "csv:staff.csv", Via: "caldicott directory import of staff.csv"}
+		alice := StaffRecord{UserID: "@alice:a", Name: "Alice Smith", Role: "Consultant", Team: "Cardiology", Registration: "GMC 1234567", Status: "active", Source: "csv"}
+		carol := StaffRecord{UserID: "@carol:a", Name: "Carol Ray", Role: "Registrar", Status: "active", Source: "csv"}
+		if err := s.UpsertStaff(ctx, []StaffRecord{alice}); err != nil {
+			t.Fatal(err)
+		}
+		appendN(t, s, 1) // something else audited first, so the chain is shared
+		alice.Status = "left"
+		changes, err := s.SaveStaff(ctx, []StaffRecord{carol, alice}, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		latest, _ := s.LatestDirectoryChange(ctx)
+		if len(changes) != 2 || changes[0].UserID != "@carol:a" || changes[0].Kind != ChangeAdded || changes[1].Kind != ChangeStatus || changes[1].Seq != latest {
+			t.Fatalf("changes = %+v (latest %d)", changes, latest)
+		}
+		if n := auditLen(); n != 2 {
+			t.Fatalf("audit entries = %d, want 2", n)
+		}
+		var e AuditEntry
+		_ = s.AuditSince(ctx, time.Time{}, func(a AuditEntry) error { e = a; return nil })
+		if e.Actor != "csv:staff.csv" || e.Action != ActionDirectoryChange || e.RoomID != "" ||
+			e.Detail != `{"changed":2,"user_ids":["@alice:a","@carol:a"]}` ||
+			e.Reason != "caldicott directory import of staff.csv: directory records of 2 people changed: 1 added, 1 status changed, 0 other details changed" {
+			t.Fatalf("audit entry = %+v", e)
+		}
+		for _, personal := range []string{"Carol", "Smith", "Consultant", "GMC", "left", "Cardiology"} {
+			if strings.Contains(e.Detail+e.Reason, personal) {
+				t.Errorf("audit entry carries %q: %+v", personal, e)
+			}
+		}
+
+		// Nothing changed: nothing journalled, nothing audited.
+		if changes, err := s.SaveStaff(ctx, []StaffRecord{carol, alice}, by); err != nil || len(changes) != 0 {
+			t.Fatalf("unchanged save: %+v %v", changes, err)
+		}
+		if n := auditLen(); n != 2 {
+			t.Fatalf("unchanged save audited: %d entries", n)
+		}
+		// No actor: refused before anything is written.
+		carol.Role = "Consultant"
+		if _, err := s.SaveStaff(ctx, []StaffRecord{carol}, DirectoryAuthor{}); err == nil {
+			t.Fatal("save without an actor accepted")
+		}
+		if got, _ := s.Staff(ctx, "@carol:a"); got.Role != "Registrar" {
+			t.Fatalf("refused save was written: %+v", got)
+		}
+		if after, _ := s.LatestDirectoryChange(ctx); after != latest {
+			t.Fatalf("refused save journalled: %d → %d", latest, after)
+		}
+	})
+}
+
+// TestSaveStaffAlongsideOtherAuditEntries: directory writes and other audit
+// entries from the same process share the chain without deadlock or gaps.
+func TestSaveStaffAlongsideOtherAuditEntries(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for i := 0; i < 3; i++ {
+			wg.Add(2)
+			go func() { defer wg.Done(); appendN(t, s, 5) }()
+			go func() {
+				defer wg.Done()
+				for j := 0; j < 5; j++ {
+					rec := StaffRecord{UserID: fmt.Sprintf("@u%d:x", i), Name: fmt.Sprintf("Name %d", j), Status: "active", Source: "scim"}
+					if _, err := s.SaveStaff(ctx, []StaffRecord{rec}, DirectoryAuthor{Actor: "scim"}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		r, err := s.VerifyAudit(ctx)
+		if err != nil || !r.OK() || r.Entries != 30 {
+			t.Fatalf("audit log: %+v %v", r, err)
+		}
+	})
+}
+
+func TestPruneDirectoryChanges(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+		now := t0
+		s.SetClock(func() time.Time { return now })
+		for i, id := range []string{"@a:x", "@b:x", "@c:x"} {
+			now = t0.Add(time.Duration(i) * time.Hour)
+			if err := s.UpsertStaff(ctx, []StaffRecord{{UserID: id, Name: id, Status: "active", Source: "csv"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, _ := journalSince(t, s, 0)
+		if n, err := s.PruneDirectoryChanges(ctx, t0.Add(90*time.Minute)); err != nil || n != 2 {
+			t.Fatalf("prune the two older rows: %d %v", n, err)
+		}
+		if _, err := s.DirectoryChangesSince(ctx, all[0].Seq, 10); !errors.Is(err, ErrDirectoryChangesPruned) {
+			t.Fatalf("reading past pruned rows: err = %v", err)
+		}
+		if _, got := journalSince(t, s, all[1].Seq); got != "@c:x added" {
+			t.Fatalf("after the pruned rows: %s", got)
+		}
+		// The newest row stays, however old, so the latest seq is still known.
+		if n, err := s.PruneDirectoryChanges(ctx, t0.Add(48*time.Hour)); err != nil || n != 0 {
+			t.Fatalf("prune the newest row: %d %v", n, err)
+		}
+		if latest, _ := s.LatestDirectoryChange(ctx); latest != all[2].Seq {
+			t.Fatalf("latest = %d, want %d", latest, all[2].Seq)
+		}
+		// Numbering goes on from where it was.
+		if err := s.SetStaffStatus(ctx, "@a:x", "left"); err != nil {
+			t.Fatal(err)
+		}
+		if cs, _ := journalSince(t, s, all[2].Seq); len(cs) != 1 || cs[0].Seq <= all[2].Seq {
+			t.Fatalf("after pruning: %+v", cs)
+		}
+	})
+}
+
+// TestDirectoryChangesAcrossStores: writers in other processes (a CLI import,
+// SCIM) and a reader polling the way the running service does. The reader
+// must see every change, in order, though writers commit concurrently.
+func TestDirectoryChangesAcrossStores(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open func() *Store) {
+		ctx := context.Background()
+		writerStores := []*Store{open(), open()}
+		reader := open()
+		const writers, writes = 4, 15
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for i := 0; i < writers; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w := writerStores[i%len(writerStores)]
+				for j := 0; j < writes; j++ {
+					rec := StaffRecord{UserID: fmt.Sprintf("@u%d:x", i), Name: fmt.Sprintf("Name %d", j), Status: "active", Source: "scim"}
+					if err := w.UpsertStaff(ctx, []StaffRecord{rec}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		var cursor int64
+		var seen []int64
+		for {
+			finished := false
+			select {
+			case <-done:
+				finished = true
+			default:
+			}
+			latest, err := reader.LatestDirectoryChange(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if latest > cursor {
+				cs, err := reader.DirectoryChangesSince(ctx, cursor, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range cs {
+					seen = append(seen, c.Seq)
+				}
+				cursor = cs[len(cs)-1].Seq
+				continue
+			}
+			if finished {
+				break
+			}
+		}
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		all, _ := journalSince(t, reader, 0)
+		if len(all) != writers*writes || len(seen) != len(all) {
+			t.Fatalf("the poller saw %d changes of %d (%d written)", len(seen), len(all), writers*writes)
+		}
+		for i, c := range all {
+			if seen[i] != c.Seq {
+				t.Fatalf("the poller saw seq %d where the journal has %d", seen[i], c.Seq)
+			}
 		}
 	})
 }

@@ -11,11 +11,20 @@ import (
 
 // Result says what an update changed.
 type Result struct {
+	// Added and Updated count people whose directory record changed;
+	// re-sending an unchanged record counts in neither.
 	Added, Updated int
 	// Removed counts people who were active and are now suspended or left.
 	Removed int
 	// Active is how many active people the directory held before.
 	Active int
+}
+
+// Origin says where an update comes from: Source is recorded with each
+// person (csv, ldap, scim) and By names who made it in the audit log.
+type Origin struct {
+	Source string
+	By     store.DirectoryAuthor
 }
 
 // HeldError is returned when an update would remove more than the allowed
@@ -39,10 +48,12 @@ type Guard struct {
 	MinRemovals int
 }
 
-// Apply writes entries from source into the directory in one transaction.
+// Apply writes entries from one origin into the directory in one
+// transaction, which also journals everyone whose record changed and, if
+// anyone did, writes one audit entry saying who made the change.
 // Unless confirmed, it refuses — writing nothing — an update that would move
 // more than the guard's fraction of active staff to suspended or left.
-func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, source string, guard Guard, confirmed bool) (Result, error) {
+func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, from Origin, guard Guard, confirmed bool) (Result, error) {
 	var r Result
 	counts, err := st.StaffCounts(ctx)
 	if err != nil {
@@ -51,6 +62,10 @@ func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, so
 	r.Active = counts[string(policy.StatusActive)]
 	records := make([]store.StaffRecord, 0, len(entries))
 	for _, e := range entries {
+		rec := store.StaffRecord{
+			UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration,
+			Status: string(e.Status), Source: from.Source,
+		}
 		prev, err := st.Staff(ctx, e.UserID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -58,21 +73,30 @@ func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, so
 		case err != nil:
 			return r, err
 		default:
-			r.Updated++
+			if store.StaffChangeKind(&prev, rec) != "" {
+				r.Updated++
+			}
 			if prev.Status == string(policy.StatusActive) && e.Status != policy.StatusActive {
 				r.Removed++
 			}
 		}
-		records = append(records, store.StaffRecord{
-			UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration,
-			Status: string(e.Status), Source: source,
-		})
+		records = append(records, rec)
 	}
 	if !confirmed && r.Active > 0 && r.Removed >= guard.MinRemovals && float64(r.Removed) > guard.MaxFraction*float64(r.Active) {
 		return r, &HeldError{Result: r, MaxFraction: guard.MaxFraction}
 	}
-	if err := st.UpsertStaff(ctx, records); err != nil {
+	changes, err := st.SaveStaff(ctx, records, from.By)
+	if err != nil {
 		return r, err
+	}
+	// What the write found is the truth; the count above only decided the hold.
+	r.Added, r.Updated = 0, 0
+	for _, c := range changes {
+		if c.Kind == store.ChangeAdded {
+			r.Added++
+		} else {
+			r.Updated++
+		}
 	}
 	return r, nil
 }

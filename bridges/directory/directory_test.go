@@ -2,11 +2,13 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -92,6 +94,47 @@ func openStore(t testing.TB) *store.Store {
 	return st
 }
 
+var csvImport = Origin{Source: "csv", By: store.DirectoryAuthor{Actor: "csv:staff.csv", Via: "caldicott directory import of staff.csv"}}
+
+// directoryAudit returns the audit entries of directory writes, oldest
+// first, each as "actor; reason; user IDs".
+func directoryAudit(t testing.TB, st *store.Store) []string {
+	t.Helper()
+	var out []string
+	err := st.AuditSince(context.Background(), time.Time{}, func(e store.AuditEntry) error {
+		if e.Action != store.ActionDirectoryChange {
+			return nil
+		}
+		var detail struct {
+			Changed int      `json:"changed"`
+			UserIDs []string `json:"user_ids"`
+		}
+		if err := json.Unmarshal([]byte(e.Detail), &detail); err != nil || detail.Changed != len(detail.UserIDs) {
+			t.Fatalf("audit detail %s: %v", e.Detail, err)
+		}
+		out = append(out, e.Actor+"; "+e.Reason+"; "+strings.Join(detail.UserIDs, " "))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// journal returns the directory change journal as "user kind" pairs.
+func journal(t testing.TB, st *store.Store) []string {
+	t.Helper()
+	cs, err := st.DirectoryChangesSince(context.Background(), 0, 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.UserID+" "+c.Kind)
+	}
+	return out
+}
+
 func TestApplyHoldsMassRemoval(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
@@ -99,20 +142,33 @@ func TestApplyHoldsMassRemoval(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		staff = append(staff, policy.StaffEntry{UserID: fmt.Sprintf("@u%d:a", i), Name: "U", Status: policy.StatusActive})
 	}
-	r, err := Apply(ctx, st, staff, "csv", Guard{MaxFraction: 0.1, MinRemovals: 5}, false)
+	r, err := Apply(ctx, st, staff, csvImport, Guard{MaxFraction: 0.1, MinRemovals: 5}, false)
 	if err != nil || r.Added != 20 {
 		t.Fatalf("first import: %+v %v", r, err)
 	}
+	if got := directoryAudit(t, st); len(got) != 1 || !strings.HasPrefix(got[0], "csv:staff.csv; caldicott directory import of staff.csv: directory records of 20 people changed: 20 added") {
+		t.Fatalf("first import audited as %q", got)
+	}
+	// The same file again changes nobody: nothing counted, journalled or audited.
+	if r, err := Apply(ctx, st, staff, csvImport, Guard{MaxFraction: 0.1, MinRemovals: 5}, false); err != nil || r.Added+r.Updated+r.Removed != 0 {
+		t.Fatalf("unchanged import: %+v %v", r, err)
+	}
+	if a, j := directoryAudit(t, st), journal(t, st); len(a) != 1 || len(j) != 20 {
+		t.Fatalf("unchanged import: %d audit entries, %d journal rows", len(a), len(j))
+	}
 	// Two leavers of twenty is the 10% limit: applied.
 	staff[0].Status, staff[1].Status = policy.StatusLeft, policy.StatusSuspended
-	if r, err := Apply(ctx, st, staff[:2], "csv", Guard{MaxFraction: 0.1, MinRemovals: 1}, false); err != nil || r.Removed != 2 || r.Updated != 2 {
+	if r, err := Apply(ctx, st, staff[:2], csvImport, Guard{MaxFraction: 0.1, MinRemovals: 1}, false); err != nil || r.Removed != 2 || r.Updated != 2 {
 		t.Fatalf("two leavers: %+v %v", r, err)
+	}
+	if got := directoryAudit(t, st); len(got) != 2 || !strings.HasSuffix(got[1], "2 status changed, 0 other details changed; @u0:a @u1:a") {
+		t.Fatalf("two leavers audited as %q", got)
 	}
 	// Five more of eighteen active is over: held, nothing written.
 	for i := 2; i < 7; i++ {
 		staff[i].Status = policy.StatusLeft
 	}
-	_, err = Apply(ctx, st, staff[2:7], "csv", Guard{MaxFraction: 0.1, MinRemovals: 5}, false)
+	_, err = Apply(ctx, st, staff[2:7], csvImport, Guard{MaxFraction: 0.1, MinRemovals: 5}, false)
 	var held *HeldError
 	if !errors.As(err, &held) || held.Removed != 5 || held.Active != 18 || !strings.Contains(err.Error(), "would remove 5 of 18 active staff") {
 		t.Fatalf("mass removal not held: %v", err)
@@ -120,11 +176,17 @@ func TestApplyHoldsMassRemoval(t *testing.T) {
 	if rec, _ := st.Staff(ctx, "@u2:a"); rec.Status != "active" {
 		t.Fatalf("held update was written: %+v", rec)
 	}
+	if a, j := directoryAudit(t, st), journal(t, st); len(a) != 2 || len(j) != 22 {
+		t.Fatalf("held update: %d audit entries, %d journal rows", len(a), len(j))
+	}
 	// Confirmed, it applies.
-	if _, err := Apply(ctx, st, staff[2:7], "csv", Guard{MaxFraction: 0.1, MinRemovals: 5}, true); err != nil {
+	if _, err := Apply(ctx, st, staff[2:7], csvImport, Guard{MaxFraction: 0.1, MinRemovals: 5}, true); err != nil {
 		t.Fatal(err)
 	}
 	if rec, _ := st.Staff(ctx, "@u2:a"); rec.Status != "left" {
 		t.Fatalf("confirmed update not written: %+v", rec)
+	}
+	if j := journal(t, st); len(j) != 27 || j[26] != "@u6:a status" {
+		t.Fatalf("journal after confirmed update: %q", j[20:])
 	}
 }

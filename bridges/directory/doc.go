@@ -3,9 +3,11 @@
 // are active, suspended or have left — filled from a CSV import (and, in
 // time, LDAP/Active Directory sync and SCIM push).
 //
-// Every source goes through Apply, which refuses a partial file and holds an
+// CSV and LDAP go through Apply, which refuses a partial file and holds an
 // update that would remove an implausible share of staff: a broken export
-// must never empty the clinical rooms.
+// must never empty the clinical rooms. SCIM writes one person per request.
+// Both write through store.SaveStaff, which journals everyone whose record
+// changed and writes one audit entry per update that changed anyone.
 //
 // It may import store and policy, never the appservice.
 package directory

@@ -143,7 +143,8 @@ func nonEmpty(vals ...string) []string {
 
 // SyncLDAP reads LDAP and applies it. A full read marks people it no
 // longer finds (who came from LDAP) as left. Nothing is changed if LDAP
-// cannot be read, and Apply holds a sync that would remove too many.
+// cannot be read, and Apply holds a sync that would remove too many. A sync
+// that changes anyone is audited once, as actor "ldap".
 func SyncLDAP(ctx context.Context, st *store.Store, c config.LDAP, ownServer string, since time.Time, guard Guard, confirmed bool) (Result, LDAPFetch, error) {
 	fetch, err := FetchLDAP(ctx, c, ownServer, since)
 	if err != nil {
@@ -169,6 +170,10 @@ func SyncLDAP(ctx context.Context, st *store.Store, c config.LDAP, ownServer str
 			}
 		}
 	}
-	res, err := Apply(ctx, st, entries, "ldap", guard, confirmed)
+	via := "LDAP full sync"
+	if !fetch.Full {
+		via = "LDAP sync of entries modified since " + since.UTC().Format(time.RFC3339)
+	}
+	res, err := Apply(ctx, st, entries, Origin{Source: "ldap", By: store.DirectoryAuthor{Actor: "ldap", Via: via}}, guard, confirmed)
 	return res, fetch, err
 }

@@ -59,6 +59,12 @@ func TestLDAPSyncAgainstSlapd(t *testing.T) {
 	if s0, _ := st.Staff(ctx, "@staff0:"+ownServer); s0.Status != "active" {
 		t.Fatalf("an entry without employeeType must be active: %+v", s0)
 	}
+	if got := directoryAudit(t, st); len(got) != 1 || !strings.HasPrefix(got[0], "ldap; LDAP full sync: directory records of 9 people changed: 9 added") || strings.Count(got[0], ":"+ownServer) != 9 {
+		t.Fatalf("first sync audited as %q", got)
+	}
+	if j := journal(t, st); len(j) != 9 {
+		t.Fatalf("first sync journalled %q", j)
+	}
 
 	admin := slapd.Admin(t)
 	t.Run("incremental sync reads only changes", func(t *testing.T) {
@@ -79,6 +85,13 @@ func TestLDAPSyncAgainstSlapd(t *testing.T) {
 		if a, _ := st.Staff(ctx, "@alice:"+ownServer); a.Role != "Clinical Director" {
 			t.Fatalf("change not applied: %+v", a)
 		}
+		got := directoryAudit(t, st)
+		if len(got) != 2 || !strings.HasPrefix(got[1], "ldap; LDAP sync of entries modified since ") || !strings.HasSuffix(got[1], "1 other details changed; @alice:"+ownServer) {
+			t.Fatalf("incremental sync audited as %q", got)
+		}
+		if j := journal(t, st); j[len(j)-1] != "@alice:"+ownServer+" updated" {
+			t.Fatalf("incremental sync journalled %q", j)
+		}
 	})
 
 	t.Run("full sync marks deleted people as left", func(t *testing.T) {
@@ -91,6 +104,19 @@ func TestLDAPSyncAgainstSlapd(t *testing.T) {
 		}
 		if s0, _ := st.Staff(ctx, "@staff0:"+ownServer); s0.Status != "left" {
 			t.Fatalf("deleted person = %+v", s0)
+		}
+		got := directoryAudit(t, st)
+		if len(got) != 3 || !strings.HasSuffix(got[2], "1 status changed, 0 other details changed; @staff0:"+ownServer) {
+			t.Fatalf("full sync audited as %q", got)
+		}
+		// Read again with nothing changed: no count, no audit entry, no journal row.
+		before := journal(t, st)
+		res, _, err = SyncLDAP(ctx, st, cfg, ownServer, time.Time{}, guard, false)
+		if err != nil || res.Added+res.Updated+res.Removed != 0 {
+			t.Fatalf("unchanged full sync: %+v %v", res, err)
+		}
+		if a, j := directoryAudit(t, st), journal(t, st); len(a) != 3 || len(j) != len(before) {
+			t.Fatalf("unchanged full sync: %d audit entries (want 3), %d journal rows (want %d)", len(a), len(j), len(before))
 		}
 	})
 
@@ -107,6 +133,9 @@ func TestLDAPSyncAgainstSlapd(t *testing.T) {
 		}
 		if s1, _ := st.Staff(ctx, "@staff1:"+ownServer); s1.Status != "active" {
 			t.Fatalf("held sync changed the directory: %+v", s1)
+		}
+		if got := directoryAudit(t, st); len(got) != 3 {
+			t.Fatalf("held sync audited: %q", got)
 		}
 	})
 

@@ -31,6 +31,8 @@ type SCIMUsers struct {
 	// Changed is told the user ID whenever someone's standing changes, so
 	// their clinical rooms are checked without waiting for the next sweep.
 	Changed func(userID string)
+	// Actor names the identity provider in the audit log; "scim" if empty.
+	Actor string
 }
 
 // NewSCIMServer builds the SCIM server for /v2 (mount it under /scim).
@@ -111,20 +113,24 @@ func scimBool(v any) (bool, bool) {
 	return false, false
 }
 
-func (u *SCIMUsers) save(r *http.Request, e policy.StaffEntry, userName string) error {
-	before, err := u.Store.Staff(r.Context(), e.UserID)
-	existed := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+// save writes one person, journalled and (if anything changed) audited with
+// the request's method, e.g. "SCIM PATCH".
+func (u *SCIMUsers) save(r *http.Request, rec store.StaffRecord) error {
+	by := store.DirectoryAuthor{Actor: orDefault(u.Actor, "scim"), Via: "SCIM " + r.Method}
+	changes, err := u.Store.SaveStaff(r.Context(), []store.StaffRecord{rec}, by)
+	if err != nil {
 		return err
 	}
-	rec := store.StaffRecord{UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration, Status: string(e.Status), Source: "scim", ExternalID: userName}
-	if err := u.Store.UpsertStaff(r.Context(), []store.StaffRecord{rec}); err != nil {
-		return err
-	}
-	if u.Changed != nil && existed && before.Status != rec.Status {
-		u.Changed(e.UserID)
+	for _, c := range changes {
+		if u.Changed != nil && c.Kind == store.ChangeStatus {
+			u.Changed(c.UserID)
+		}
 	}
 	return nil
+}
+
+func scimRecord(e policy.StaffEntry, userName string) store.StaffRecord {
+	return store.StaffRecord{UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration, Status: string(e.Status), Source: "scim", ExternalID: userName}
 }
 
 func resourceOf(rec store.StaffRecord) scim.Resource {
@@ -175,7 +181,7 @@ func (u *SCIMUsers) Create(r *http.Request, attrs scim.ResourceAttributes) (scim
 	if existing, err := u.lookup(r, e.UserID); err == nil && existing.UserID != "" {
 		return scim.Resource{}, scimerrors.ScimErrorUniqueness
 	}
-	if err := u.save(r, e, userName); err != nil {
+	if err := u.save(r, scimRecord(e, userName)); err != nil {
 		return scim.Resource{}, err
 	}
 	return u.Get(r, e.UserID)
@@ -240,7 +246,7 @@ func (u *SCIMUsers) update(r *http.Request, id string, attrs scim.ResourceAttrib
 		e2.Detail = "userName cannot change the person's Matrix ID (" + id + ")"
 		return scim.Resource{}, e2
 	}
-	if err := u.save(r, e, userName); err != nil {
+	if err := u.save(r, scimRecord(e, userName)); err != nil {
 		return scim.Resource{}, err
 	}
 	return u.Get(r, id)
@@ -253,13 +259,8 @@ func (u *SCIMUsers) Delete(r *http.Request, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := u.Store.SetStaffStatus(r.Context(), rec.UserID, string(policy.StatusLeft)); err != nil {
-		return err
-	}
-	if u.Changed != nil {
-		u.Changed(rec.UserID)
-	}
-	return nil
+	rec.Status = string(policy.StatusLeft)
+	return u.save(r, rec)
 }
 
 // Patch applies add/replace/remove operations (PATCH /Users/{id}), e.g.

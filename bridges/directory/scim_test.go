@@ -58,6 +58,9 @@ func TestSCIMUsers(t *testing.T) {
 	if code, _ := c.do("POST", "/v2/Users", jane); code != 409 {
 		t.Fatalf("duplicate create: %d", code)
 	}
+	if got := directoryAudit(t, st); len(got) != 1 || got[0] != "scim; SCIM POST: directory records of 1 person changed: 1 added, 0 status changed, 0 other details changed; "+janeID {
+		t.Fatalf("create audited as %q", got)
+	}
 
 	code, body = c.do("GET", "/v2/Users?filter="+url.QueryEscape(`userName eq "jane.doe@trust-a.nhs.uk"`), "")
 	if code != 200 || body["totalResults"] != float64(1) {
@@ -71,6 +74,10 @@ func TestSCIMUsers(t *testing.T) {
 	replaced := strings.Replace(jane, `"title":"Staff Nurse"`, `"title":"Ward Sister"`, 1)
 	if code, body := c.do("PUT", janePath, replaced); code != 200 || body["title"] != "Ward Sister" {
 		t.Fatalf("replace: %d %v", code, body)
+	}
+	// Sent again unchanged, it changes nothing and is not audited.
+	if code, _ := c.do("PUT", janePath, replaced); code != 200 {
+		t.Fatalf("unchanged replace: %d", code)
 	}
 
 	// Entra ID disables an account with a string "False".
@@ -88,12 +95,33 @@ func TestSCIMUsers(t *testing.T) {
 	if code, body := c.do("PATCH", janePath, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":true}}]}`); code != 200 || body["active"] != true {
 		t.Fatalf("patch active=true: %d %v", code, body)
 	}
+	if len(changed) != 2 || changed[1] != janeID {
+		t.Fatalf("reactivation not signalled: %v", changed)
+	}
 
 	if code, _ := c.do("DELETE", janePath, ""); code != 204 {
 		t.Fatalf("delete: %d", code)
 	}
 	if rec, _ := st.Staff(t.Context(), janeID); rec.Status != "left" {
 		t.Fatalf("deleted person = %+v; want kept as left", rec)
+	}
+	if len(changed) != 3 {
+		t.Fatalf("deletion not signalled: %v", changed)
+	}
+	// Each change is one audit entry by user ID, and one journal row.
+	audit := directoryAudit(t, st)
+	var via []string
+	for _, a := range audit {
+		if !strings.HasPrefix(a, "scim; SCIM ") || !strings.HasSuffix(a, "; "+janeID) || strings.Contains(a, "Jane") || strings.Contains(a, "Ward") {
+			t.Errorf("audit entry %q", a)
+		}
+		via = append(via, strings.Fields(a)[2])
+	}
+	if got := strings.Join(via, " "); got != "POST: PUT: PATCH: PATCH: DELETE:" {
+		t.Fatalf("audited requests: %s", got)
+	}
+	if got := strings.Join(journal(t, st), ", "); got != janeID+" added, "+janeID+" updated, "+janeID+" status, "+janeID+" status, "+janeID+" status" {
+		t.Fatalf("journal: %s", got)
 	}
 	if code, body := c.do("GET", janePath, ""); code != 404 || body["status"] != "404" {
 		t.Fatalf("get after delete: %d %v", code, body)
@@ -136,5 +164,8 @@ func TestSCIMBadInput(t *testing.T) {
 	}
 	if counts, _ := st.StaffCounts(t.Context()); len(counts) != 0 {
 		t.Fatalf("bad input stored something: %v", counts)
+	}
+	if a, j := directoryAudit(t, st), journal(t, st); len(a)+len(j) != 0 {
+		t.Fatalf("bad input audited %q, journalled %q", a, j)
 	}
 }

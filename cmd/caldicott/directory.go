@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
+	"path/filepath"
 
 	"github.com/caldicott/caldicott/bridges/directory"
+	"github.com/caldicott/caldicott/store"
 )
 
 func cmdDirectory(args []string, stdout, stderr io.Writer) int {
@@ -54,7 +57,7 @@ func cmdDirectoryImport(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer st.Close()
-	r, err := directory.Apply(ctx, st, entries, "csv", directory.Guard{MaxFraction: cfg.Directory.MaxRemovalFraction, MinRemovals: cfg.Directory.HoldMinRemovals}, *confirm)
+	r, err := directory.Apply(ctx, st, entries, csvOrigin(fs.Arg(0)), directory.Guard{MaxFraction: cfg.Directory.MaxRemovalFraction, MinRemovals: cfg.Directory.HoldMinRemovals}, *confirm)
 	var held *directory.HeldError
 	if errors.As(err, &held) {
 		fmt.Fprintf(stderr, "caldicott: %v.\nIf this is right, run the import again with -confirm-removals.\n", err)
@@ -64,7 +67,22 @@ func cmdDirectoryImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "caldicott: %v\n", err)
 		return exitDatabase
 	}
-	fmt.Fprintf(stdout, "Imported %d people: %d new, %d updated, %d now suspended or left. Caldicott removes leavers from clinical rooms within %s.\n",
-		len(entries), r.Added, r.Updated, r.Removed, cfg.Directory.SyncInterval.Duration)
+	fmt.Fprintf(stdout, "Imported %d people: %d new, %d updated, %d unchanged; %d now suspended or left.",
+		len(entries), r.Added, r.Updated, len(entries)-r.Added-r.Updated, r.Removed)
+	if r.Added+r.Updated > 0 {
+		fmt.Fprint(stdout, " The running Caldicott service is told at once and removes leavers from clinical rooms.")
+	}
+	fmt.Fprintln(stdout)
 	return exitOK
+}
+
+// csvOrigin names an import in the audit log by its file ("csv:staff.csv")
+// and, in the entry's reason, by who ran it.
+func csvOrigin(path string) directory.Origin {
+	base := filepath.Base(path)
+	via := "caldicott directory import of " + base
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		via += " run by " + u.Username
+	}
+	return directory.Origin{Source: "csv", By: store.DirectoryAuthor{Actor: "csv:" + base, Via: via}}
 }

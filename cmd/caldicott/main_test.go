@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
@@ -296,8 +297,26 @@ func TestDirectoryImport(t *testing.T) {
 	}
 	_ = os.WriteFile(good, []byte(b.String()), 0o600)
 	code, out, errOut := runCLI("directory", "import", "-c", cfg, good)
-	if code != 0 || !strings.Contains(out, "Imported 10 people: 10 new") {
+	if code != 0 || !strings.Contains(out, "Imported 10 people: 10 new") || !strings.Contains(out, "The running Caldicott service is told at once") {
 		t.Fatalf("good CSV: %d %q %q", code, out, errOut)
+	}
+	// One audit entry names the file and the ten people, by user ID only;
+	// the journal has a row for each, for the running service to act on.
+	audit, journal := directoryRecords(t, dir)
+	if len(audit) != 1 || audit[0].Actor != "csv:good.csv" || !strings.HasPrefix(audit[0].Reason, "caldicott directory import of good.csv") ||
+		!strings.HasPrefix(audit[0].Detail, `{"changed":10,"user_ids":["@u0:trust-a.example.nhs.uk","@u1:trust-a.example.nhs.uk",`) || strings.Contains(audit[0].Detail+audit[0].Reason, "Nurse") {
+		t.Fatalf("import audited as %+v", audit)
+	}
+	if len(journal) != 10 || journal[0].Kind != store.ChangeAdded {
+		t.Fatalf("import journalled %+v", journal)
+	}
+	// The same file again changes nobody, and says so.
+	code, out, _ = runCLI("directory", "import", "-c", cfg, good)
+	if code != 0 || !strings.Contains(out, "0 new, 0 updated, 10 unchanged") || strings.Contains(out, "told") {
+		t.Fatalf("unchanged CSV: %d %q", code, out)
+	}
+	if audit, journal := directoryRecords(t, dir); len(audit) != 1 || len(journal) != 10 {
+		t.Fatalf("unchanged import: %d audit entries, %d journal rows", len(audit), len(journal))
 	}
 	// Half the staff leaving at once is held.
 	leavers := strings.Replace(b.String(), "Staff Nurse,active\n@u1", "Staff Nurse,left\n@u1", 1)
@@ -309,7 +328,44 @@ func TestDirectoryImport(t *testing.T) {
 	if code != exitHeld || !strings.Contains(errOut, "held for confirmation") || !strings.Contains(errOut, "-confirm-removals") {
 		t.Fatalf("mass removal: %d %q", code, errOut)
 	}
-	if code, out, _ := runCLI("directory", "import", "-c", cfg, "-confirm-removals", good); code != 0 || !strings.Contains(out, "now suspended or left") {
+	if audit, _ := directoryRecords(t, dir); len(audit) != 1 {
+		t.Fatalf("held import audited: %+v", audit)
+	}
+	if code, out, _ := runCLI("directory", "import", "-c", cfg, "-confirm-removals", good); code != 0 || !strings.Contains(out, "5 updated, 5 unchanged; 5 now suspended or left") {
 		t.Fatalf("confirmed: %d %q", code, out)
 	}
+	audit, journal = directoryRecords(t, dir)
+	if len(audit) != 2 || !strings.HasSuffix(audit[1].Detail, `"user_ids":["@u0:trust-a.example.nhs.uk","@u1:trust-a.example.nhs.uk","@u2:trust-a.example.nhs.uk","@u3:trust-a.example.nhs.uk","@u4:trust-a.example.nhs.uk"]}`) {
+		t.Fatalf("confirmed import audited as %+v", audit)
+	}
+	if len(journal) != 15 || journal[14].Kind != store.ChangeStatus {
+		t.Fatalf("confirmed import journalled %+v", journal[10:])
+	}
+}
+
+// directoryRecords reads what directory writes left in the store in dir: the
+// directory_change audit entries and the change journal.
+func directoryRecords(t *testing.T, dir string) ([]store.AuditEntry, []store.DirectoryChange) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.SQLite, filepath.Join(dir, "caldicott.db"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var audit []store.AuditEntry
+	err = st.AuditSince(ctx, time.Time{}, func(e store.AuditEntry) error {
+		if e.Action == store.ActionDirectoryChange {
+			audit = append(audit, e)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	journal, err := st.DirectoryChangesSince(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return audit, journal
 }

@@ -225,7 +225,19 @@ func TestRestartReconciles(t *testing.T) {
 		t.Fatal("Caldicott did not recover when the homeserver came back")
 	}
 	checkHardened(t, alice, room, tr)
-	waitForNotice(t, alice, room, bot, "had changed while I was not watching", "the join rule: public → invite only")
+	// Repaired by the start-up reconciliation, or — when the homeserver
+	// kept its queue — by the drift event itself, which enforcement now
+	// handles beside the reconciliation: either way the room is told.
+	eventually(t, 20*time.Second, "a notice of the repair", func() (bool, string) {
+		notices := botNotices(t, alice, room, bot)
+		for _, n := range notices {
+			if strings.Contains(n, "the join rule: public → invite only") &&
+				(strings.Contains(n, "had changed while I was not watching") || strings.Contains(n, alice.UserID.String()+" changed a protected setting")) {
+				return true, ""
+			}
+		}
+		return false, strings.Join(notices, "\n---\n")
+	})
 }
 
 // TestNewRoomFromDirectChat: the easy path creates a room already hardened.

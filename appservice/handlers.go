@@ -30,6 +30,9 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 
 	switch {
 	case evt.Type == event.StateMember:
+		if err := s.noteMembership(ctx, &evt); err != nil {
+			return err
+		}
 		return s.handleMember(ctx, &evt)
 	case evt.Type == event.EventMessage:
 		return s.handleMessage(ctx, &evt)

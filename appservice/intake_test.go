@@ -173,7 +173,8 @@ func TestHomeserverUnreachableLosesNothing(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
-	s.drainInbox(ctx)
+	s.dispatchInbox(ctx)
+	s.lanes.wait()
 	p := pending(t, s)
 	if len(p) != 1 || p[0].EventID != "$drift" {
 		t.Fatalf("event lost while the homeserver was down: %+v", p)

@@ -27,6 +27,13 @@ func (s *Service) ldapEnabled() bool { return s.cfg.Directory.LDAP.URL != "" }
 // directory and tells the management room once; a sync that would remove
 // too many staff is held until an IG admin confirms it.
 func (s *Service) syncLDAP(ctx context.Context, forceFull bool) error {
+	s.ldapMu.Lock()
+	defer s.ldapMu.Unlock()
+	return s.syncLDAPLocked(ctx, forceFull)
+}
+
+// syncLDAPLocked is syncLDAP for a caller that holds ldapMu.
+func (s *Service) syncLDAPLocked(ctx context.Context, forceFull bool) error {
 	if !s.ldapEnabled() {
 		return nil
 	}
@@ -89,6 +96,9 @@ func (s *Service) syncLDAP(ctx context.Context, forceFull bool) error {
 
 // cmdDirectory: IG admins see the directory's state, confirm a held sync or sync now.
 func (s *Service) cmdDirectory(ctx context.Context, c *commandContext) error {
+	// One sync at a time: the periodic one waits while an IG admin looks.
+	s.ldapMu.Lock()
+	defer s.ldapMu.Unlock()
 	sub := "status"
 	if len(c.cmd.Args) > 0 {
 		sub = strings.ToLower(c.cmd.Args[0])
@@ -127,7 +137,7 @@ func (s *Service) cmdDirectory(ctx context.Context, c *commandContext) error {
 		if err := s.audit(ctx, c.evt.Sender.String(), "", "directory_confirm", "held LDAP sync confirmed", nil); err != nil {
 			return err
 		}
-		if err := s.syncLDAP(ctx, true); err != nil {
+		if err := s.syncLDAPLocked(ctx, true); err != nil {
 			return err
 		}
 		if err := s.reply(ctx, c.evt, "Confirmed and applied: "+s.ldap.lastResult+". Leavers are being removed from clinical rooms now."); err != nil {
@@ -139,7 +149,7 @@ func (s *Service) cmdDirectory(ctx context.Context, c *commandContext) error {
 		if !s.ldapEnabled() {
 			return s.reply(ctx, c.evt, "No LDAP directory is configured (directory.ldap.url). Load the directory with `caldicott directory import staff.csv`.")
 		}
-		if err := s.syncLDAP(ctx, true); err != nil {
+		if err := s.syncLDAPLocked(ctx, true); err != nil {
 			return err
 		}
 		s.sweepDirectory(ctx)

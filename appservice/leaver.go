@@ -43,7 +43,8 @@ func (s *Service) cmdLeaver(ctx context.Context, c *commandContext) error {
 	return s.reply(ctx, c.evt, fmt.Sprintf("%s is recorded as having left %s and was removed from %d clinical room(s).", user, s.cfg.Trust.Name, removed))
 }
 
-// removeFromClinicalRooms judges one user in every clinical room they are in.
+// removeFromClinicalRooms judges one user in every clinical room they are
+// in (the member cache answers which), and counts the rooms they lost.
 func (s *Service) removeFromClinicalRooms(ctx context.Context, user id.UserID) (int, error) {
 	rooms, err := s.store.RoomPolicies(ctx)
 	if err != nil {
@@ -67,10 +68,13 @@ func (s *Service) removeFromClinicalRooms(ctx context.Context, user id.UserID) (
 		if err != nil {
 			return removed, err
 		}
-		if err := s.judgeMember(ctx, f, user.String(), policy.MembershipJoin, name, policy.OnSweep, nil); err != nil {
+		gone, err := s.judgeMember(ctx, f, user.String(), policy.MembershipJoin, name, policy.OnSweep, nil)
+		if err != nil {
 			return removed, err
 		}
-		removed++
+		if gone {
+			removed++
+		}
 	}
 	return removed, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"maunium.net/go/mautrix/event"
@@ -43,23 +45,30 @@ func (s *Service) staffEntry(ctx context.Context, userID string) (entry *policy.
 	return &policy.StaffEntry{UserID: rec.UserID, Name: rec.Name, Role: rec.Role, Team: rec.Team, Registration: rec.Registration, Status: st}, false, nil
 }
 
-// judgeMember runs the gate for one member of a room and executes the outcome.
-func (s *Service) judgeMember(ctx context.Context, f policy.RoomFacts, userID string, membership policy.Membership, displayName string, mode policy.GateMode, others map[string]string) error {
+// judgeMember runs the gate for one member of a room and executes the
+// outcome; removed says whether they were removed.
+func (s *Service) judgeMember(ctx context.Context, f policy.RoomFacts, userID string, membership policy.Membership, displayName string, mode policy.GateMode, others map[string]string) (removed bool, err error) {
 	j, err := s.joinFacts(ctx, f, userID, membership)
 	if err != nil {
-		return err
+		return false, err
 	}
 	// Only a joiner's name is compared with the directory's: one indexed
 	// lookup of the staff whose name looks like the one they show.
 	var staffNames map[string]string
 	if mode == policy.OnJoin && membership == policy.MembershipJoin {
 		if staffNames, err = s.store.StaffNamed(ctx, policy.ShownName(userID, displayName)); err != nil {
-			return transient(err)
+			return false, transient(err)
 		}
 	}
 	d := policy.JudgeMember(policy.MemberCheck{JoinFacts: j, Mode: mode, DisplayName: displayName, Others: others, StaffNames: staffNames}, s.gateRules())
-	_, err = s.execute(ctx, id.RoomID(f.RoomID), userID, s.limitEmptyDirectoryWarnings(d))
-	return err
+	d = s.limitEmptyDirectoryWarnings(d)
+	failures, err := s.execute(ctx, id.RoomID(f.RoomID), userID, d)
+	removed = err == nil && len(failures) == 0 && d.Removes(userID)
+	if removed && !s.exec.DryRun() {
+		// Gone now; their leave event, when it comes, says the same.
+		s.forgetMember(id.RoomID(f.RoomID), userID)
+	}
+	return removed, err
 }
 
 // emptyDirectoryWarningEvery spaces the "directory is empty" warnings: one
@@ -116,31 +125,17 @@ func (s *Service) handleMembershipChange(ctx context.Context, evt *event.Event) 
 		if others, err = s.memberNames(ctx, evt.RoomID); err != nil {
 			return err
 		}
-	}
-	if err := s.judgeMember(ctx, f, evt.GetStateKey(), membership, content.Displayname, policy.OnJoin, others); err != nil {
-		return err
-	}
-	if membership == policy.MembershipJoin && evt.GetStateKey() != s.botID.String() {
-		if still, err := s.memberNames(ctx, evt.RoomID); err == nil {
-			if _, ok := still[evt.GetStateKey()]; ok {
-				return s.enforceVerificationOf(ctx, evt.GetStateKey())
-			}
+		if _, still := others[evt.GetStateKey()]; !still {
+			// Gone already (judged at start-up as a joiner, or left): the
+			// late event changes nothing.
+			return nil
 		}
 	}
-	return nil
-}
-
-// memberNames maps a room's joined members to their display names.
-func (s *Service) memberNames(ctx context.Context, roomID id.RoomID) (map[string]string, error) {
-	members, err := s.bot.JoinedMembers(ctx, roomID)
-	if err != nil {
-		return nil, fmt.Errorf("list members of %s: %w", roomID, err)
+	removed, err := s.judgeMember(ctx, f, evt.GetStateKey(), membership, content.Displayname, policy.OnJoin, others)
+	if err != nil || removed || membership != policy.MembershipJoin || evt.GetStateKey() == s.botID.String() {
+		return err
 	}
-	out := make(map[string]string, len(members.Joined))
-	for uid, m := range members.Joined {
-		out[uid.String()] = m.DisplayName
-	}
-	return out, nil
+	return s.enforceVerificationOf(ctx, evt.GetStateKey())
 }
 
 // sweepRoom judges every member of a clinical room against the directory.
@@ -152,17 +147,26 @@ func (s *Service) sweepRoom(ctx context.Context, f policy.RoomFacts, mode policy
 	if err != nil {
 		return 0, err
 	}
-	before := len(members)
+	return s.judgeMembers(ctx, f, members, nil, mode)
+}
+
+// judgeMembers judges each member: those in joiners as joiners (they came
+// in while Caldicott was away), the rest in mode.
+func (s *Service) judgeMembers(ctx context.Context, f policy.RoomFacts, members map[string]string, joiners map[string]bool, mode policy.GateMode) (removed int, err error) {
 	for uid, name := range members {
-		if err := s.judgeMember(ctx, f, uid, policy.MembershipJoin, name, mode, nil); err != nil {
-			return 0, err
+		m, others := mode, map[string]string(nil)
+		if joiners[uid] {
+			m, others = policy.OnJoin, members
+		}
+		gone, err := s.judgeMember(ctx, f, uid, policy.MembershipJoin, name, m, others)
+		if err != nil {
+			return removed, err
+		}
+		if gone {
+			removed++
 		}
 	}
-	after, err := s.memberNames(ctx, id.RoomID(f.RoomID))
-	if err != nil {
-		return 0, err
-	}
-	return before - len(after), nil
+	return removed, nil
 }
 
 // sweepDirectory checks every clinical room's members against the
@@ -173,23 +177,29 @@ func (s *Service) sweepDirectory(ctx context.Context) {
 		s.log.Error().Err(err).Msg("Directory sweep: cannot list rooms")
 		return
 	}
-	total := 0
+	var total atomic.Int64
+	var wg sync.WaitGroup
 	for _, rp := range rooms {
-		if rp.Class != string(policy.Clinical) || ctx.Err() != nil {
+		if rp.Class != string(policy.Clinical) {
 			continue
 		}
-		f, err := s.loadFacts(ctx, id.RoomID(rp.RoomID))
-		if err != nil {
-			s.log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Directory sweep: cannot read room")
-			continue
-		}
-		n, err := s.sweepRoom(ctx, f, policy.OnSweep)
-		if err != nil {
-			s.log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Directory sweep: room not finished")
-		}
-		total += n
+		wg.Add(1)
+		s.lanes.submit(ctx, rp.RoomID, true, func() {
+			defer wg.Done()
+			f, err := s.loadFacts(ctx, id.RoomID(rp.RoomID))
+			if err != nil {
+				s.log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Directory sweep: cannot read room")
+				return
+			}
+			n, err := s.sweepRoom(ctx, f, policy.OnSweep)
+			if err != nil {
+				s.log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Directory sweep: room not finished")
+			}
+			total.Add(int64(n))
+		})
 	}
-	s.log.Info().Int("removed", total).Msg("Directory sweep done")
+	waitOrDone(ctx, &wg)
+	s.log.Info().Int64("removed", total.Load()).Msg("Directory sweep done")
 }
 
 // handleKnock treats a knock (on homeservers that support knocking) exactly

@@ -13,6 +13,9 @@ type Metrics struct {
 	TxnsReceived   *prometheus.CounterVec
 	Actions        *prometheus.CounterVec
 	HandleRetries  prometheus.Counter
+	// MemberListReads counts member lists read from the homeserver; the
+	// member cache keeps it near one per room per reconciliation.
+	MemberListReads prometheus.Counter
 }
 
 // NewMetrics registers Caldicott's counters in a registry of their own.
@@ -35,6 +38,9 @@ func NewMetrics() *Metrics {
 			Name: "caldicott_handle_retries_total", Help: "Times handling an event was retried because the homeserver could not be reached.",
 		}),
 	}
-	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries)
+	m.MemberListReads = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caldicott_member_list_reads_total", Help: "Room member lists read from the homeserver (the member cache answers the rest).",
+	})
+	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads)
 	return m
 }

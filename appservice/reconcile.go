@@ -3,6 +3,8 @@ package appservice
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
@@ -18,18 +20,23 @@ func (s *Service) reconcileAll(ctx context.Context) {
 		s.log.Error().Err(err).Msg("Could not list joined rooms for reconciliation")
 		return
 	}
-	checked := 0
+	// Each room in its own lane, as a long job: in order with that room's
+	// events, in parallel with other rooms, never taking enforcement's slots.
+	var checked atomic.Int64
+	var wg sync.WaitGroup
 	for _, roomID := range rooms.JoinedRooms {
-		if ctx.Err() != nil {
-			return
-		}
-		if err := s.reconcileRoom(ctx, roomID); err != nil {
-			s.log.Error().Err(err).Stringer("room_id", roomID).Msg("Could not reconcile room")
-			continue
-		}
-		checked++
+		wg.Add(1)
+		s.lanes.submit(ctx, roomID.String(), true, func() {
+			defer wg.Done()
+			if err := s.reconcileRoom(ctx, roomID); err != nil {
+				s.log.Error().Err(err).Stringer("room_id", roomID).Msg("Could not reconcile room")
+				return
+			}
+			checked.Add(1)
+		})
 	}
-	s.log.Info().Int("rooms", checked).Msg("Reconciled rooms")
+	waitOrDone(ctx, &wg)
+	s.log.Info().Int64("rooms", checked.Load()).Msg("Reconciled rooms")
 }
 
 // reconcileRoom records a room's class and, if clinical, restores its
@@ -45,7 +52,41 @@ func (s *Service) reconcileRoom(ctx context.Context, roomID id.RoomID) error {
 	if err := s.enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err != nil {
 		return err
 	}
-	// Someone may have joined while Caldicott was away.
-	_, err = s.sweepRoom(ctx, f, policy.OnSweep)
-	return err
+	if f.Class != policy.Clinical {
+		return nil
+	}
+	// Read the members afresh (once per room per reconciliation): anyone
+	// not in the list last recorded joined while Caldicott was away, and is
+	// judged as a joiner now, not as a sweep would.
+	before, known, err := s.store.RoomMembers(ctx, roomID.String())
+	if err != nil {
+		return transient(err)
+	}
+	members, err := s.loadMembers(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	joiners := map[string]bool{}
+	for u := range members {
+		if _, seen := before[u]; known && !seen {
+			joiners[u] = true
+		}
+	}
+	if _, err := s.judgeMembers(ctx, f, members, joiners, policy.OnSweep); err != nil {
+		return err
+	}
+	if err := s.store.SaveRoomMembers(ctx, roomID.String(), members); err != nil {
+		return transient(err)
+	}
+	return nil
+}
+
+// waitOrDone waits for wg, or until ctx ends (the lanes drop what is left).
+func waitOrDone(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }

@@ -38,9 +38,11 @@ func (s *Service) runReviews(ctx context.Context) {
 		// One input per review and step: repeated after a crash, it finds
 		// what it already did.
 		stepCtx := executor.WithInput(ctx, fmt.Sprintf("review:%s:%d:%d:%d", r.RoomID, r.NextDue.UnixMilli(), r.Started.UnixMilli(), step))
-		if err := s.reviewStep(stepCtx, r, step); err != nil {
-			s.log.Warn().Err(err).Str("room_id", r.RoomID).Msg("Review step failed; will retry")
-		}
+		s.lanes.submitAndWait(ctx, r.RoomID, true, func() {
+			if err := s.reviewStep(stepCtx, r, step); err != nil {
+				s.log.Warn().Err(err).Str("room_id", r.RoomID).Msg("Review step failed; will retry")
+			}
+		})
 	}
 }
 

@@ -45,6 +45,7 @@ type Service struct {
 	ready chan struct{}
 
 	bridgeNamespaces []*regexp.Regexp
+	ldapMu           sync.Mutex
 	ldap             ldapState
 	// userChanged carries people whose directory standing changed (SCIM)
 	// to the worker, which checks their clinical rooms.
@@ -56,6 +57,8 @@ type Service struct {
 	crypto                    *e2ee
 	sas                       sasFlows
 	attest                    attestSources
+	members                   memberCache
+	lanes                     *lanes
 	warnMu                    sync.Mutex
 	lastEmptyDirectoryWarning time.Time
 }
@@ -96,6 +99,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		wake:    make(chan struct{}, 1),
 		now:     time.Now,
 		ready:   make(chan struct{}),
+		lanes:   newLanes(),
 
 		bridgeNamespaces: bridgeNS,
 		userChanged:      make(chan string, 256),

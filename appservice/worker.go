@@ -2,9 +2,8 @@ package appservice
 
 import (
 	"context"
+	"sync"
 	"time"
-
-	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/store"
@@ -14,14 +13,15 @@ const (
 	inboxBatch   = 100
 	pollInterval = 5 * time.Second
 	maxBackoff   = time.Minute
-	// handledRetention is how long handled events and transaction IDs are
-	// kept: far longer than any homeserver retries a transaction.
+	// handledRetention is how long handled events, transaction IDs, done
+	// actions and directory changes are kept: far longer than any
+	// homeserver retries a transaction.
 	handledRetention = 7 * 24 * time.Hour
 )
 
-// runWorker is the one loop every input goes through: stored events, the
-// periodic reconciliation and start-up. Being one goroutine, two inputs
-// never act on a room at the same time.
+// runWorker starts Caldicott's side of the homeserver: the bot, the actions
+// a crash left pending, the inbox (each room in order, rooms in parallel),
+// the start-up reconciliation beside it, then the periodic jobs.
 func (s *Service) runWorker(ctx context.Context) error {
 	if err := s.waitForHomeserver(ctx); err != nil {
 		return nil // shutting down
@@ -57,10 +57,41 @@ func (s *Service) runWorker(ctx context.Context) error {
 			s.log.Error().Err(err).Msg("End-to-end encryption unavailable")
 		}
 	}
+	var wg sync.WaitGroup
+	defer func() {
+		wg.Wait()
+		s.lanes.wait()
+	}()
+	// Enforcement starts now, beside the start-up work, never behind it.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.dispatchInbox(ctx)
+	}()
+	s.startUp(ctx)
+	close(s.ready)
+	s.log.Info().Msg("Caldicott is ready")
+	for _, j := range s.jobs() {
+		if j.every <= 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.runJob(ctx, j)
+		}()
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// startUp catches up with what happened while Caldicott was away.
+func (s *Service) startUp(ctx context.Context) {
 	if err := s.ensureAttestationRoom(ctx); err != nil {
 		s.log.Error().Err(err).Msg("This trust's attestations cannot be published to the federation")
 	}
 	s.joinAttestationRooms(ctx)
+	s.followDirectoryFromNow(ctx)
 	if err := s.syncLDAP(ctx, true); err != nil {
 		s.log.Error().Err(err).Msg("Directory sync at start-up")
 	}
@@ -70,78 +101,15 @@ func (s *Service) runWorker(ctx context.Context) error {
 		// Without the encryption device's sync, watch device lists alone.
 		go s.watchDeviceLists(ctx)
 	}
-	close(s.ready)
-	s.log.Info().Msg("Caldicott is ready")
-
-	reconcileEvery := s.cfg.Policy.ReconcileInterval.Duration
-	var reconcileTick <-chan time.Time
-	if reconcileEvery > 0 {
-		t := time.NewTicker(reconcileEvery)
-		defer t.Stop()
-		reconcileTick = t.C
-	}
-	prune := time.NewTicker(time.Hour)
-	defer prune.Stop()
-	sweep := time.NewTicker(s.cfg.Directory.SyncInterval.Duration)
-	defer sweep.Stop()
-	reviews := time.NewTicker(s.cfg.Review.CheckInterval.Duration)
-	defer reviews.Stop()
-	verification := time.NewTicker(s.cfg.Verification.CheckInterval.Duration)
-	defer verification.Stop()
-	for {
-		s.drainInbox(ctx)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.wake:
-		case <-time.After(pollInterval):
-		case <-reconcileTick:
-			s.reconcileAll(ctx)
-		case user := <-s.userChanged:
-			if _, err := s.removeFromClinicalRooms(ctx, id.UserID(user)); err != nil {
-				s.log.Warn().Err(err).Msg("Could not check a changed person's rooms; the sweep will")
-			}
-			if err := s.withdrawIfLeft(ctx, user); err != nil {
-				s.log.Warn().Err(err).Msg("Could not withdraw a leaver's confirmation; the sweep will")
-			}
-		case user := <-s.keysChanged:
-			if err := s.enforceVerificationOf(ctx, user); err != nil {
-				s.log.Warn().Err(err).Msg("Could not check a member's changed keys; the periodic check will")
-			}
-		case <-verification.C:
-			s.joinAttestationRooms(ctx)
-			s.checkAllVerification(ctx)
-			s.expireVerifications(ctx)
-		case <-reviews.C:
-			s.runReviews(ctx)
-		case <-sweep.C:
-			if err := s.syncLDAP(ctx, false); err != nil {
-				s.log.Error().Err(err).Msg("Directory sync")
-			}
-			s.sweepDirectory(ctx)
-			if err := s.withdrawLeavers(ctx); err != nil {
-				s.log.Warn().Err(err).Msg("Could not withdraw leavers' confirmations")
-			}
-		case <-prune.C:
-			if _, err := s.store.PruneActions(ctx, s.now().Add(-handledRetention).UnixMilli()); err != nil {
-				s.log.Warn().Err(err).Msg("Could not prune the action log")
-			}
-			if n, err := s.store.PruneInbox(ctx, s.now().Add(-handledRetention).UnixMilli()); err != nil {
-				s.log.Warn().Err(err).Msg("Could not prune the inbox")
-			} else if n > 0 {
-				s.log.Debug().Int64("rows", n).Msg("Pruned handled inbox rows")
-			}
-		}
-	}
 }
 
-// drainInbox handles stored events in order. An event whose handling fails
-// for a transient reason stays at the head of the queue and is retried with
-// backoff, so nothing is lost and nothing is reordered.
-func (s *Service) drainInbox(ctx context.Context) {
+// dispatchInbox hands stored events to their rooms' lanes as they arrive,
+// and the people whose keys or directory standing changed to theirs.
+func (s *Service) dispatchInbox(ctx context.Context) {
+	var cursor int64
 	delay := time.Second
 	for ctx.Err() == nil {
-		batch, err := s.store.PendingEvents(ctx, inboxBatch)
+		batch, err := s.store.PendingEventsAfter(ctx, cursor, inboxBatch)
 		if err != nil {
 			s.log.Error().Err(err).Dur("retry_in", delay).Msg("Could not read the inbox")
 			if !sleep(ctx, delay) {
@@ -150,18 +118,47 @@ func (s *Service) drainInbox(ctx context.Context) {
 			delay = min(delay*2, maxBackoff)
 			continue
 		}
-		if len(batch) == 0 {
-			return
-		}
+		delay = time.Second
 		for _, ev := range batch {
-			if !s.handleWithRetry(ctx, ev) {
-				return
-			}
+			s.lanes.submit(ctx, ev.RoomID, false, func() { s.handleWithRetry(ctx, ev) })
+			cursor = ev.Seq
+		}
+		if len(batch) == inboxBatch {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-time.After(pollInterval):
+		case user := <-s.userChanged:
+			s.lanes.submit(ctx, user, false, func() { s.judgeChangedPerson(ctx, user) })
+		case user := <-s.keysChanged:
+			s.lanes.submit(ctx, user, false, func() {
+				if err := s.enforceVerificationOf(ctx, user); err != nil {
+					s.log.Warn().Err(err).Msg("Could not check a member's changed keys; the periodic check will")
+				}
+			})
 		}
 	}
 }
 
-func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) bool {
+// judgeChangedPerson checks someone whose directory standing changed in
+// every clinical room they are in, and withdraws a leaver's confirmation.
+func (s *Service) judgeChangedPerson(ctx context.Context, user string) {
+	ctx = executor.WithInput(ctx, "person:"+user+":"+s.now().Format(time.RFC3339Nano))
+	if _, err := s.removeFromClinicalRooms(ctx, idOf(user)); err != nil {
+		s.log.Warn().Err(err).Msg("Could not check a changed person's rooms; the sweep will")
+	}
+	if err := s.withdrawIfLeft(ctx, user); err != nil {
+		s.log.Warn().Err(err).Msg("Could not withdraw a leaver's confirmation; the sweep will")
+	}
+}
+
+// handleWithRetry handles one stored event. One that fails for a
+// transient reason is retried with backoff in its room's lane, so nothing
+// is lost and nothing in that room is reordered; other rooms carry on.
+func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) {
 	// The event names the input: handled again after a crash, it decides
 	// the same actions with the same transaction IDs and repeats none.
 	ctx = executor.WithInput(ctx, "event:"+ev.EventID)
@@ -173,19 +170,18 @@ func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) bool
 				s.log.Error().Err(err).Str("event_id", ev.EventID).Str("event_type", ev.Type).Msg("Could not handle event; skipping it")
 			}
 			if err := s.store.MarkEventDone(ctx, ev.Seq); err != nil {
-				s.log.Error().Err(err).Msg("Could not mark event handled; it will be handled again")
-				return false
+				s.log.Error().Err(err).Msg("Could not mark event handled; it will be handled again at the next start")
 			}
-			return true
+			return
 		}
 		if ctx.Err() != nil {
-			return false
+			return
 		}
 		s.metrics.HandleRetries.Inc()
 		_ = s.store.RecordAttempt(ctx, ev.Seq)
 		s.log.Warn().Err(err).Str("event_id", ev.EventID).Dur("retry_in", delay).Msg("Homeserver or database unavailable; will retry")
 		if !sleep(ctx, delay) {
-			return false
+			return
 		}
 		delay = min(delay*2, maxBackoff)
 	}

@@ -100,3 +100,13 @@ func (d Decision) ProblemTexts() []string {
 	}
 	return out
 }
+
+// Removes reports whether the decision removes user from the room.
+func (d Decision) Removes(user string) bool {
+	for _, a := range d.Actions {
+		if a.Kind == Kick && a.UserID == user {
+			return true
+		}
+	}
+	return false
+}

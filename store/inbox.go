@@ -142,3 +142,24 @@ func (s *Store) SetKV(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+
+// PendingEventsAfter returns up to limit unhandled events with seq > after,
+// in arrival order: the worker's cursor past events already handed out.
+func (s *Store) PendingEventsAfter(ctx context.Context, after int64, limit int) ([]InboxEvent, error) {
+	rows, err := s.db.Query(ctx, `SELECT seq, event_id, room_id, event_type, event_json, attempts FROM inbox WHERE done_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list pending events: %w", err)
+	}
+	defer rows.Close()
+	var out []InboxEvent
+	for rows.Next() {
+		var ev InboxEvent
+		var js string
+		if err := rows.Scan(&ev.Seq, &ev.EventID, &ev.RoomID, &ev.Type, &js, &ev.Attempts); err != nil {
+			return nil, fmt.Errorf("scan pending event: %w", err)
+		}
+		ev.JSON = []byte(js)
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}

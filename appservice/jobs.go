@@ -1,0 +1,149 @@
+package appservice
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/store"
+)
+
+// job is one periodic task: a row of the table below, run on its own
+// schedule beside enforcement, never overlapping itself.
+type job struct {
+	name  string
+	every time.Duration
+	run   func(ctx context.Context)
+}
+
+// directoryPoll is how often the directory's change journal is read: a
+// leaver marked by another process (a CSV import) is removed within it.
+const directoryPoll = time.Second
+
+// jobs is every periodic task Caldicott runs. A zero interval turns a job off.
+func (s *Service) jobs() []job {
+	return []job{
+		{"reconcile", s.cfg.Policy.ReconcileInterval.Duration, s.reconcileAll},
+		{"directory-changes", directoryPoll, s.followDirectory},
+		{"directory-sweep", s.cfg.Directory.SyncInterval.Duration, s.directorySweep},
+		{"reviews", s.cfg.Review.CheckInterval.Duration, s.runReviews},
+		{"verification", s.cfg.Verification.CheckInterval.Duration, s.verificationCheck},
+		{"prune", time.Hour, s.prune},
+	}
+}
+
+func (s *Service) runJob(ctx context.Context, j job) {
+	t := time.NewTicker(j.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			start := time.Now()
+			j.run(ctx)
+			s.log.Debug().Str("job", j.name).Dur("took", time.Since(start)).Msg("Job done")
+		}
+	}
+}
+
+// directorySweep reads LDAP, then checks every clinical room's members
+// against the directory and withdraws leavers' confirmations.
+func (s *Service) directorySweep(ctx context.Context) {
+	if err := s.syncLDAP(ctx, false); err != nil {
+		s.log.Error().Err(err).Msg("Directory sync")
+	}
+	s.sweepDirectory(ctx)
+	if err := s.withdrawLeavers(ctx); err != nil {
+		s.log.Warn().Err(err).Msg("Could not withdraw leavers' confirmations")
+	}
+}
+
+func (s *Service) verificationCheck(ctx context.Context) {
+	s.joinAttestationRooms(ctx)
+	s.checkAllVerification(ctx)
+	s.expireVerifications(ctx)
+}
+
+func (s *Service) prune(ctx context.Context) {
+	before := s.now().Add(-handledRetention)
+	if _, err := s.store.PruneActions(ctx, before.UnixMilli()); err != nil {
+		s.log.Warn().Err(err).Msg("Could not prune the action log")
+	}
+	if _, err := s.store.PruneDirectoryChanges(ctx, before); err != nil {
+		s.log.Warn().Err(err).Msg("Could not prune the directory change journal")
+	}
+	if n, err := s.store.PruneInbox(ctx, before.UnixMilli()); err != nil {
+		s.log.Warn().Err(err).Msg("Could not prune the inbox")
+	} else if n > 0 {
+		s.log.Debug().Int64("rows", n).Msg("Pruned handled inbox rows")
+	}
+}
+
+// directoryCursorKey keeps how far the running service has read the
+// directory's change journal, so a restart resumes there.
+const directoryCursorKey = "directory_journal_cursor"
+
+// followDirectoryFromNow starts reading the journal where it stands, unless
+// a cursor was kept: the start-up sweep covers what came before.
+func (s *Service) followDirectoryFromNow(ctx context.Context) {
+	if _, ok, err := s.store.KV(ctx, directoryCursorKey); err != nil || ok {
+		return
+	}
+	latest, err := s.store.LatestDirectoryChange(ctx)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("Cannot read the directory's change journal")
+		return
+	}
+	_ = s.store.SetKV(ctx, directoryCursorKey, formatSeq(latest))
+}
+
+// followDirectory judges, at once, everyone whose directory record changed
+// since the last look: a leaver marked by a CSV import in another process,
+// an LDAP sync or SCIM, whatever the sweep interval.
+func (s *Service) followDirectory(ctx context.Context) {
+	raw, _, err := s.store.KV(ctx, directoryCursorKey)
+	if err != nil {
+		return
+	}
+	cursor := parseSeq(raw)
+	latest, err := s.store.LatestDirectoryChange(ctx)
+	if err != nil || latest <= cursor {
+		return
+	}
+	for {
+		changes, err := s.store.DirectoryChangesSince(ctx, cursor, 500)
+		if err == store.ErrDirectoryChangesPruned {
+			s.log.Warn().Msg("The directory's change journal was pruned past where I read; sweeping every room instead")
+			_ = s.store.SetKV(ctx, directoryCursorKey, formatSeq(latest))
+			s.sweepDirectory(ctx)
+			return
+		}
+		if err != nil || len(changes) == 0 {
+			return
+		}
+		seen := map[string]bool{}
+		for _, c := range changes {
+			if !seen[c.UserID] {
+				seen[c.UserID] = true
+				user := c.UserID
+				s.lanes.submitAndWait(ctx, user, false, func() { s.judgeChangedPerson(ctx, user) })
+			}
+			cursor = c.Seq
+		}
+		if err := s.store.SetKV(ctx, directoryCursorKey, formatSeq(cursor)); err != nil {
+			return
+		}
+	}
+}
+
+func idOf(user string) id.UserID { return id.UserID(user) }
+
+func formatSeq(n int64) string { return strconv.FormatInt(n, 10) }
+
+func parseSeq(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}

@@ -1,0 +1,97 @@
+package appservice
+
+import (
+	"context"
+	"sync"
+)
+
+// lanes keep the work on one room (or one person) in order while different
+// rooms proceed in parallel. Enforcement (events, a person's change) and
+// long jobs (reconciliation, sweeps, reviews) draw on separate slots, so a
+// sweep over a thousand rooms never takes the slot a join's enforcement
+// needs; within a room, whatever was queued first runs first.
+type lanes struct {
+	mu      sync.Mutex
+	byKey   map[string]*lane
+	enforce chan struct{}
+	jobs    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type lane struct {
+	tasks []laneTask
+}
+
+type laneTask struct {
+	job bool
+	fn  func()
+}
+
+// Enforcement and job slots: enough to keep the homeserver busy on two
+// cores without letting long jobs crowd out enforcement.
+const (
+	enforceSlots = 8
+	jobSlots     = 2
+)
+
+func newLanes() *lanes {
+	return &lanes{byKey: map[string]*lane{}, enforce: make(chan struct{}, enforceSlots), jobs: make(chan struct{}, jobSlots)}
+}
+
+// submit queues fn on key's lane; job says it is part of a long job.
+func (l *lanes) submit(ctx context.Context, key string, job bool, fn func()) {
+	l.mu.Lock()
+	ln, running := l.byKey[key]
+	if !running {
+		ln = &lane{}
+		l.byKey[key] = ln
+	}
+	ln.tasks = append(ln.tasks, laneTask{job: job, fn: fn})
+	l.mu.Unlock()
+	if !running {
+		l.wg.Add(1)
+		go l.run(ctx, key, ln)
+	}
+}
+
+// run works through one lane until it is empty, then retires it.
+func (l *lanes) run(ctx context.Context, key string, ln *lane) {
+	defer l.wg.Done()
+	for {
+		l.mu.Lock()
+		if len(ln.tasks) == 0 {
+			delete(l.byKey, key)
+			l.mu.Unlock()
+			return
+		}
+		t := ln.tasks[0]
+		ln.tasks = ln.tasks[1:]
+		l.mu.Unlock()
+		slots := l.enforce
+		if t.job {
+			slots = l.jobs
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			continue // drain without running: the inbox keeps what was not done
+		}
+		if ctx.Err() == nil {
+			t.fn()
+		}
+		<-slots
+	}
+}
+
+// submitAndWait queues fn on key's lane and waits until it has run.
+func (l *lanes) submitAndWait(ctx context.Context, key string, job bool, fn func()) {
+	done := make(chan struct{})
+	l.submit(ctx, key, job, func() { defer close(done); fn() })
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// wait returns when every lane is empty (shutdown).
+func (l *lanes) wait() { l.wg.Wait() }

@@ -78,7 +78,7 @@ func (s *Service) joinAttestationRooms(ctx context.Context) {
 // publishedAttestations are the attestation state events of a room.
 func (s *Service) publishedAttestations(ctx context.Context, room id.RoomID) ([]*event.Event, error) {
 	var state []*event.Event
-	if err := s.readState(ctx, room, &state); err != nil {
+	if err := s.facts.State(ctx, room, &state); err != nil {
 		return nil, err
 	}
 	out := state[:0]
@@ -163,37 +163,37 @@ func (s *Service) acceptFederatedAttestation(ctx context.Context, server string,
 // that trust's confirmations again. A key pinned in config is the
 // operator's and is not overridden here.
 func (s *Service) cmdTrustKey(ctx context.Context, c *commandContext) error {
-	bot, bad := s.parseUserArg(c.cmd.Args[0], "!policy trust-key")
+	bot, bad := s.parseUserArg(c.Args[0], "!policy trust-key")
 	if bad != "" {
-		return s.reply(ctx, c.evt, bad)
+		return s.reply(ctx, c.Evt, bad)
 	}
 	if bot.Homeserver() == s.cfg.Homeserver.Domain {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%s is on this trust's own server; only other trusts' Caldicott bots are pinned.", bot))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%s is on this trust's own server; only other trusts' Caldicott bots are pinned.", bot))
 	}
 	if _, inConfig := s.cfg.Federation.BotKeys[bot.String()]; inConfig {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%s is pinned in the configuration (federation.bot_keys); change it there and restart me.", bot))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%s is pinned in the configuration (federation.bot_keys); change it there and restart me.", bot))
 	}
-	typed := strings.Join(c.cmd.Args[1:], "")
+	typed := strings.Join(c.Args[1:], "")
 	published, err := s.publishedMasterKey(ctx, bot.String())
 	if err != nil {
 		if isTransient(err) {
 			return err
 		}
-		return s.reply(ctx, c.evt, fmt.Sprintf("I could not read the keys of %s: %s", bot, matrixReason(err)))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("I could not read the keys of %s: %s", bot, matrixReason(err)))
 	}
 	if published == "" || typed != published {
-		if err := s.audit(ctx, c.evt.Sender.String(), "", "refused.trust_key", "fingerprint does not match the published master key of "+bot.String(), nil); err != nil {
+		if err := s.audit(ctx, c.Evt.Sender.String(), "", "refused.trust_key", "fingerprint does not match the published master key of "+bot.String(), nil); err != nil {
 			return err
 		}
-		return s.reply(ctx, c.evt, fmt.Sprintf("That fingerprint does not match the identity %s publishes (%s). Nothing was changed.", bot, orWord(policy.Fingerprint(published), "none")))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("That fingerprint does not match the identity %s publishes (%s). Nothing was changed.", bot, orWord(policy.Fingerprint(published), "none")))
 	}
 	if err := s.store.SetKV(ctx, kvPinnedBotKey+bot.String(), published); err != nil {
 		return transient(err)
 	}
-	if err := s.audit(ctx, c.evt.Sender.String(), "", "pin_bot_key", fmt.Sprintf("%s's identity %s accepted by %s", bot, published, c.evt.Sender), nil); err != nil {
+	if err := s.audit(ctx, c.Evt.Sender.String(), "", "pin_bot_key", fmt.Sprintf("%s's identity %s accepted by %s", bot, published, c.Evt.Sender), nil); err != nil {
 		return err
 	}
-	if err := s.reply(ctx, c.evt, fmt.Sprintf("Recorded: I now trust %s's identity %s, and am reading its trust's confirmations again.", bot, policy.Fingerprint(published))); err != nil {
+	if err := s.reply(ctx, c.Evt, fmt.Sprintf("Recorded: I now trust %s's identity %s, and am reading its trust's confirmations again.", bot, policy.Fingerprint(published))); err != nil {
 		return err
 	}
 	for _, room := range s.attest.roomsOf(bot.Homeserver()) {

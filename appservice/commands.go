@@ -3,104 +3,40 @@ package appservice
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"strings"
 
-	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/policy"
 )
 
-// commandContext is one command being handled.
-type commandContext struct {
-	evt   *event.Event
-	cmd   policy.Command
-	spec  policy.CommandSpec
-	facts policy.RoomFacts
+// commandContext is one command being handled (see package commands).
+type commandContext = commands.Call
+
+// commandEnv gives the command registry what it needs of the service.
+type commandEnv struct{ s *Service }
+
+func (e commandEnv) Reply(ctx context.Context, evt *event.Event, text string) error {
+	return e.s.reply(ctx, evt, text)
 }
 
-type commandHandler func(ctx context.Context, c *commandContext) error
-
-func (s *Service) commandHandlers() map[string]commandHandler {
-	return map[string]commandHandler{
-		"help":            s.cmdHelp,
-		"status":          s.cmdStatus,
-		"classify":        s.cmdClassify,
-		"new-room":        s.cmdNewRoom,
-		"leaver":          s.cmdLeaver,
-		"request":         s.cmdRequest,
-		"approve":         s.cmdApprove,
-		"deny":            s.cmdDeny,
-		"directory":       s.cmdDirectory,
-		"lost-device":     s.cmdLostDevice,
-		"release":         s.cmdRelease,
-		"report":          s.cmdReport,
-		"review":          s.cmdReview,
-		"review-interval": s.cmdReviewInterval,
-		"remove":          s.cmdRemove,
-		"roles":           s.cmdRoomOption,
-		"teams":           s.cmdRoomOption,
-		"auto-approve":    s.cmdRoomOption,
-		"suspend-mode":    s.cmdRoomOption,
-		"verification":    s.cmdVerification,
-		"attest":          s.cmdAttest,
-		"verify":          s.cmdVerify,
-		"trust-key":       s.cmdTrustKey,
-	}
+func (e commandEnv) Audit(ctx context.Context, actor string, roomID id.RoomID, action, reason string, detail map[string]any) error {
+	return e.s.audit(ctx, actor, roomID, action, reason, detail)
 }
 
-// handleCommand validates, authorises and runs one command. Every path
-// ends in a reply: a typo, a missing argument or a refusal is explained,
-// and a panic in a handler is logged and answered, never silent.
-func (s *Service) handleCommand(ctx context.Context, evt *event.Event, cmd policy.Command) (err error) {
-	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Logger()
-	defer func() {
-		if p := recover(); p != nil {
-			log.Error().Any("panic", p).Str("stack", string(debug.Stack())).Msg("Command handler panicked")
-			err = s.reply(ctx, evt, "Something went wrong on my side while handling that command. It has been logged for your administrator; please try again later.")
-		}
-	}()
-	spec, ok := policy.LookupCommand(cmd.Name)
-	if !ok {
-		return s.reply(ctx, evt, policy.UnknownCommandReply(cmd.Name))
-	}
-	if msg := policy.CheckArgs(spec, cmd.Args); msg != "" {
-		return s.reply(ctx, evt, msg)
-	}
-	c := &commandContext{evt: evt, cmd: cmd, spec: spec}
-	if spec.Place == policy.InManagementOrDM {
-		inPlace, err := s.isManagementOrDM(ctx, evt.RoomID)
-		if err != nil {
-			return err
-		}
-		if !inPlace {
-			return s.reply(ctx, evt, fmt.Sprintf("`%s` works in the trust's management room or in a direct chat with me, not in an ordinary room.", spec.Usage))
-		}
-	}
-	if spec.Place == policy.InManagement && evt.RoomID != s.ManagementRoom() {
-		return s.reply(ctx, c.evt, fmt.Sprintf("`%s` works only in the trust's management room.", spec.Usage))
-	}
-	if spec.Place == policy.InRoom || spec.Needs == policy.RoomPolicyPower {
-		if c.facts, err = s.loadFacts(ctx, evt.RoomID); err != nil {
-			return err
-		}
-	}
-	actor := policy.Actor{
-		UserID:    evt.Sender.String(),
-		Level:     c.facts.PowerLevels.UserLevel(evt.Sender.String()),
-		IsIGAdmin: s.isIGAdmin(evt.Sender),
-		OwnServer: s.cfg.Homeserver.Domain,
-	}
-	if ok, refusal := policy.Authorize(spec, actor, c.facts.PowerLevels); !ok {
-		if err := s.audit(ctx, evt.Sender.String(), evt.RoomID, "refused.command", "!policy "+cmd.Name+": "+refusal, nil); err != nil {
-			return err
-		}
-		return s.reply(ctx, evt, refusal)
-	}
-	return s.commandHandlers()[spec.Name](ctx, c)
+func (e commandEnv) LoadFacts(ctx context.Context, roomID id.RoomID) (policy.RoomFacts, error) {
+	return e.s.facts.Room(ctx, roomID)
 }
+
+func (e commandEnv) IsManagementOrDM(ctx context.Context, roomID id.RoomID) (bool, error) {
+	return e.s.isManagementOrDM(ctx, roomID)
+}
+
+func (e commandEnv) ManagementRoom() id.RoomID     { return e.s.ManagementRoom() }
+func (e commandEnv) IsIGAdmin(user id.UserID) bool { return e.s.isIGAdmin(user) }
+func (e commandEnv) OwnServer() string             { return e.s.cfg.Homeserver.Domain }
 
 // isManagementOrDM: the management room, or a room of just the bot and one person.
 func (s *Service) isManagementOrDM(ctx context.Context, roomID id.RoomID) (bool, error) {
@@ -115,20 +51,20 @@ func (s *Service) isManagementOrDM(ctx context.Context, roomID id.RoomID) (bool,
 }
 
 func (s *Service) cmdHelp(ctx context.Context, c *commandContext) error {
-	return s.reply(ctx, c.evt, policy.HelpText())
+	return s.reply(ctx, c.Evt, s.commands.Help())
 }
 
 func (s *Service) cmdStatus(ctx context.Context, c *commandContext) error {
-	f := c.facts
+	f := c.Facts
 	var b strings.Builder
 	if f.Class == policy.Unclassified {
 		b.WriteString("This room is not classified. A room admin can classify it with `!policy classify clinical|operational|social`.")
-		return s.reply(ctx, c.evt, b.String())
+		return s.reply(ctx, c.Evt, b.String())
 	}
 	fmt.Fprintf(&b, "This room is %s.\n", f.Class.Describe())
 	if f.Class != policy.Clinical {
 		b.WriteString("Rooms of this class have no hardening requirements.")
-		return s.reply(ctx, c.evt, b.String())
+		return s.reply(ctx, c.Evt, b.String())
 	}
 	d := policy.Harden(f, s.req)
 	if d.Compliant() {
@@ -149,7 +85,7 @@ func (s *Service) cmdStatus(ctx context.Context, c *commandContext) error {
 	if len(d.Fixes()) > 0 && len(d.Problems) == 0 {
 		b.WriteString("I will restore the missing protections now.\n")
 	}
-	if lines, err := s.memberVerificationLines(ctx, c.evt.RoomID); err != nil {
+	if lines, err := s.memberVerificationLines(ctx, c.Evt.RoomID); err != nil {
 		if isTransient(err) {
 			return err
 		}
@@ -157,7 +93,7 @@ func (s *Service) cmdStatus(ctx context.Context, c *commandContext) error {
 	} else if len(lines) > 0 {
 		b.WriteString("Members' identity verification:\n" + strings.Join(lines, "\n"))
 	}
-	if err := s.reply(ctx, c.evt, strings.TrimSpace(b.String())); err != nil {
+	if err := s.reply(ctx, c.Evt, strings.TrimSpace(b.String())); err != nil {
 		return err
 	}
 	if len(d.Fixes()) > 0 {
@@ -167,47 +103,47 @@ func (s *Service) cmdStatus(ctx context.Context, c *commandContext) error {
 }
 
 func (s *Service) cmdClassify(ctx context.Context, c *commandContext) error {
-	class, ok := policy.ParseClass(c.cmd.Args[0])
+	class, ok := policy.ParseClass(c.Args[0])
 	if !ok {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a room class. Use `!policy classify clinical`, `operational` or `social`.", c.cmd.Args[0]))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%q is not a room class. Use `!policy classify clinical`, `operational` or `social`.", c.Args[0]))
 	}
-	f := c.facts
+	f := c.Facts
 	botLevel := f.PowerLevels.UserLevel(s.botID.String())
 	need := f.PowerLevels.EventLevel(policy.PolicyEventType, true)
 	if botLevel < need {
-		if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "failed.classify", fmt.Sprintf("bot at power %d, needs %d", botLevel, need), nil); err != nil {
+		if err := s.audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "failed.classify", fmt.Sprintf("bot at power %d, needs %d", botLevel, need), nil); err != nil {
 			return err
 		}
-		return s.reply(ctx, c.evt, fmt.Sprintf("I cannot record this room's class: that needs power level %d and I have %d. Make %s an admin of this room (power level %d) and type the command again.", need, botLevel, s.botID, policy.BotPowerLevel))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("I cannot record this room's class: that needs power level %d and I have %d. Make %s an admin of this room (power level %d) and type the command again.", need, botLevel, s.botID, policy.BotPowerLevel))
 	}
-	content := policy.PolicyContent{Class: class, ClassifiedBy: c.evt.Sender.String()}
-	res, err := s.exec.Execute(ctx, c.evt.RoomID, c.evt.Sender.String(), policy.SetRoomPolicy(content, policy.RuleClassification, "classify as "+string(class), "classified by "+c.evt.Sender.String()))
+	content := policy.PolicyContent{Class: class, ClassifiedBy: c.Evt.Sender.String()}
+	res, err := s.exec.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.SetRoomPolicy(content, policy.RuleClassification, "classify as "+string(class), "classified by "+c.Evt.Sender.String()))
 	if err != nil {
 		return err
 	}
 	if res.DryRun {
-		return s.reply(ctx, c.evt, fmt.Sprintf("Dry run: I would classify this room as %s, but I am configured to change nothing.", class))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("Dry run: I would classify this room as %s, but I am configured to change nothing.", class))
 	}
 	if len(res.Failures) > 0 {
-		return s.reply(ctx, c.evt, "I could not record this room's class: "+strings.Join(res.Failures, " "))
+		return s.reply(ctx, c.Evt, "I could not record this room's class: "+strings.Join(res.Failures, " "))
 	}
 	previous := f.Class
 	f.Class = class
-	if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "classify", fmt.Sprintf("classified %s (was %s)", class, orNone(previous)), nil); err != nil {
+	if err := s.audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "classify", fmt.Sprintf("classified %s (was %s)", class, orNone(previous)), nil); err != nil {
 		return err
 	}
 	if class != policy.Clinical {
-		if err := s.savePolicy(ctx, f, nil, c.evt.Sender.String()); err != nil {
+		if err := s.savePolicy(ctx, f, nil, c.Evt.Sender.String()); err != nil {
 			return err
 		}
-		return s.reply(ctx, c.evt, fmt.Sprintf("This room is now %s.", class.Describe()))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("This room is now %s.", class.Describe()))
 	}
 	if policy.Harden(f, s.req).Compliant() {
-		if err := s.reply(ctx, c.evt, "This room is now clinical. It already has every protection clinical rooms need."); err != nil {
+		if err := s.reply(ctx, c.Evt, "This room is now clinical. It already has every protection clinical rooms need."); err != nil {
 			return err
 		}
 	}
-	if err := s.enforce(ctx, f, policy.Cause{Kind: policy.CauseClassified, Sender: c.evt.Sender.String()}); err != nil {
+	if err := s.enforce(ctx, f, policy.Cause{Kind: policy.CauseClassified, Sender: c.Evt.Sender.String()}); err != nil {
 		return err
 	}
 	_, err = s.sweepRoom(ctx, f, policy.OnClassify)
@@ -222,28 +158,28 @@ func orNone(c policy.Class) string {
 }
 
 func (s *Service) cmdNewRoom(ctx context.Context, c *commandContext) error {
-	class, ok := policy.ParseClass(c.cmd.Args[0])
+	class, ok := policy.ParseClass(c.Args[0])
 	if !ok {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a room class. Usage: `%s`", c.cmd.Args[0], c.spec.Usage))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%q is not a room class. Usage: `%s`", c.Args[0], c.Spec.Usage))
 	}
-	name := strings.Join(c.cmd.Args[1:], " ")
-	plan := policy.PlanNewRoom(class, name, c.evt.Sender.String(), s.req)
-	res, err := s.exec.Execute(ctx, c.evt.RoomID, c.evt.Sender.String(), policy.CreatePlannedRoom(plan, policy.RuleNewRoom, fmt.Sprintf("%s room created for %s", class, c.evt.Sender)))
+	name := strings.Join(c.Args[1:], " ")
+	plan := policy.PlanNewRoom(class, name, c.Evt.Sender.String(), s.req)
+	res, err := s.exec.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.CreatePlannedRoom(plan, policy.RuleNewRoom, fmt.Sprintf("%s room created for %s", class, c.Evt.Sender)))
 	if err != nil {
 		return err
 	}
 	if res.DryRun {
-		return s.reply(ctx, c.evt, "Dry run: I would create the room, but I am configured to change nothing.")
+		return s.reply(ctx, c.Evt, "Dry run: I would create the room, but I am configured to change nothing.")
 	}
 	if len(res.Failures) > 0 || res.Room == "" {
-		return s.reply(ctx, c.evt, "I could not create the room: "+strings.Join(res.Failures, " "))
+		return s.reply(ctx, c.Evt, "I could not create the room: "+strings.Join(res.Failures, " "))
 	}
-	f, err := s.loadFacts(ctx, res.Room)
+	f, err := s.facts.Room(ctx, res.Room)
 	if err != nil {
 		return err
 	}
 	if err := s.enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err != nil {
 		return err
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("I have created the %s room %q (%s) and invited you as its admin. Accept the invitation to open it.", class, name, res.Room))
+	return s.reply(ctx, c.Evt, fmt.Sprintf("I have created the %s room %q (%s) and invited you as its admin. Accept the invitation to open it.", class, name, res.Room))
 }

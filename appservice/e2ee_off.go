@@ -29,7 +29,7 @@ func (s *Service) decrypt(context.Context, *event.Event) (*event.Event, error) {
 }
 
 func (s *Service) cmdVerify(ctx context.Context, c *commandContext) error {
-	return s.reply(ctx, c.evt, "Emoji verification is not available: this Caldicott was built without encryption. Ask the IG team to confirm your identity in person instead (`!policy attest`).")
+	return s.reply(ctx, c.Evt, "Emoji verification is not available: this Caldicott was built without encryption. Ask the IG team to confirm your identity in person instead (`!policy attest`).")
 }
 
 func (s *Service) promptVerification(context.Context, id.UserID, id.RoomID) error { return nil }

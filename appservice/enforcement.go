@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/config"
@@ -28,7 +27,7 @@ func (s *Service) clinicalMembership(ctx context.Context) (map[string][]id.RoomI
 		if r.Class != string(policy.Clinical) {
 			continue
 		}
-		members, err := s.memberNames(ctx, id.RoomID(r.RoomID))
+		members, err := s.facts.Members(ctx, id.RoomID(r.RoomID))
 		if err != nil {
 			continue // not in it any more; reconciliation reports it
 		}
@@ -190,7 +189,7 @@ func (s *Service) tellRooms(ctx context.Context, rooms []id.RoomID, user string,
 // the room's policy says suspend: mute — given a power level too low to post.
 // If the bot cannot (they have as much power), people are told instead.
 func (s *Service) suspendIn(ctx context.Context, room id.RoomID, user string, v policy.Verification) error {
-	f, err := s.loadFacts(ctx, room)
+	f, err := s.facts.Room(ctx, room)
 	if err != nil {
 		return err
 	}
@@ -201,7 +200,7 @@ func (s *Service) suspendIn(ctx context.Context, room id.RoomID, user string, v 
 	}
 	sus := policy.Suspension{UserID: user, Verification: v, Mute: mute}
 	if mute {
-		if sus.PowerLevels, err = s.powerLevelsContent(ctx, room); err != nil {
+		if sus.PowerLevels, err = s.facts.PowerLevelsContent(ctx, room); err != nil {
 			return err
 		}
 	}
@@ -235,7 +234,7 @@ func (s *Service) readmitIn(ctx context.Context, sus store.Suspension, user stri
 	var pl map[string]any
 	if sus.MutedFrom != nil {
 		var err error
-		if pl, err = s.powerLevelsContent(ctx, room); err != nil {
+		if pl, err = s.facts.PowerLevelsContent(ctx, room); err != nil {
 			return err
 		}
 	}
@@ -244,14 +243,4 @@ func (s *Service) readmitIn(ctx context.Context, sus store.Suspension, user stri
 		s.log.Warn().Str("room_id", sus.RoomID).Strs("failures", failures).Msg("Could not readmit a re-verified member")
 	}
 	return err
-}
-
-// powerLevelsContent is the room's current m.room.power_levels, every field
-// kept, for a decision that changes one user's level.
-func (s *Service) powerLevelsContent(ctx context.Context, room id.RoomID) (map[string]any, error) {
-	var content map[string]any
-	if err := s.bot.StateEvent(ctx, room, event.StatePowerLevels, "", &content); err != nil {
-		return nil, fmt.Errorf("read power levels of %s: %w", room, err)
-	}
-	return content, nil
 }

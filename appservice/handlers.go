@@ -30,8 +30,8 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 
 	switch {
 	case evt.Type == event.StateMember:
-		if err := s.noteMembership(ctx, &evt); err != nil {
-			return err
+		if err := s.facts.NoteMembership(ctx, &evt); err != nil {
+			return transient(err)
 		}
 		return s.handleMember(ctx, &evt)
 	case evt.Type == event.EventMessage:
@@ -132,7 +132,7 @@ func (s *Service) handleMessage(ctx context.Context, evt *event.Event) error {
 	if !ok {
 		return nil
 	}
-	return s.handleCommand(ctx, evt, cmd)
+	return s.commands.Handle(ctx, evt, cmd)
 }
 
 // handleStateChange checks a clinical room after someone changes one of
@@ -142,7 +142,7 @@ func (s *Service) handleStateChange(ctx context.Context, evt *event.Event) error
 	if evt.Sender == s.botID {
 		return nil
 	}
-	f, err := s.loadFacts(ctx, evt.RoomID)
+	f, err := s.facts.Room(ctx, evt.RoomID)
 	if err != nil {
 		return err
 	}

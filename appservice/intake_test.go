@@ -174,7 +174,7 @@ func TestHomeserverUnreachableLosesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
 	s.dispatchInbox(ctx)
-	s.lanes.wait()
+	s.lanes.Wait()
 	p := pending(t, s)
 	if len(p) != 1 || p[0].EventID != "$drift" {
 		t.Fatalf("event lost while the homeserver was down: %+v", p)

@@ -7,45 +7,24 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/appservice/worker"
 	"github.com/caldicott/caldicott/store"
 )
-
-// job is one periodic task: a row of the table below, run on its own
-// schedule beside enforcement, never overlapping itself.
-type job struct {
-	name  string
-	every time.Duration
-	run   func(ctx context.Context)
-}
 
 // directoryPoll is how often the directory's change journal is read: a
 // leaver marked by another process (a CSV import) is removed within it.
 const directoryPoll = time.Second
 
-// jobs is every periodic task Caldicott runs. A zero interval turns a job off.
-func (s *Service) jobs() []job {
-	return []job{
-		{"reconcile", s.cfg.Policy.ReconcileInterval.Duration, s.reconcileAll},
-		{"directory-changes", directoryPoll, s.followDirectory},
-		{"directory-sweep", s.cfg.Directory.SyncInterval.Duration, s.directorySweep},
-		{"reviews", s.cfg.Review.CheckInterval.Duration, s.runReviews},
-		{"verification", s.cfg.Verification.CheckInterval.Duration, s.verificationCheck},
-		{"prune", time.Hour, s.prune},
-	}
-}
-
-func (s *Service) runJob(ctx context.Context, j job) {
-	t := time.NewTicker(j.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			start := time.Now()
-			j.run(ctx)
-			s.log.Debug().Str("job", j.name).Dur("took", time.Since(start)).Msg("Job done")
-		}
+// jobs is every periodic task Caldicott runs: one row each. A zero
+// interval turns a job off.
+func (s *Service) jobs() []worker.Job {
+	return []worker.Job{
+		{Name: "reconcile", Every: s.cfg.Policy.ReconcileInterval.Duration, Run: s.reconcileAll},
+		{Name: "directory-changes", Every: directoryPoll, Run: s.followDirectory},
+		{Name: "directory-sweep", Every: s.cfg.Directory.SyncInterval.Duration, Run: s.directorySweep},
+		{Name: "reviews", Every: s.cfg.Review.CheckInterval.Duration, Run: s.runReviews},
+		{Name: "verification", Every: s.cfg.Verification.CheckInterval.Duration, Run: s.verificationCheck},
+		{Name: "prune", Every: time.Hour, Run: s.prune},
 	}
 }
 
@@ -129,7 +108,7 @@ func (s *Service) followDirectory(ctx context.Context) {
 			if !seen[c.UserID] {
 				seen[c.UserID] = true
 				user := c.UserID
-				s.lanes.submitAndWait(ctx, user, false, func() { s.judgeChangedPerson(ctx, user) })
+				s.lanes.SubmitAndWait(ctx, user, false, func() { s.judgeChangedPerson(ctx, user) })
 			}
 			cursor = c.Seq
 		}

@@ -100,8 +100,8 @@ func (s *Service) cmdDirectory(ctx context.Context, c *commandContext) error {
 	s.ldapMu.Lock()
 	defer s.ldapMu.Unlock()
 	sub := "status"
-	if len(c.cmd.Args) > 0 {
-		sub = strings.ToLower(c.cmd.Args[0])
+	if len(c.Args) > 0 {
+		sub = strings.ToLower(c.Args[0])
 	}
 	switch sub {
 	case "status":
@@ -128,32 +128,32 @@ func (s *Service) cmdDirectory(ctx context.Context, c *commandContext) error {
 				text += "\nA sync is held for confirmation: `!policy directory confirm`."
 			}
 		}
-		return s.reply(ctx, c.evt, text)
+		return s.reply(ctx, c.Evt, text)
 	case "confirm":
 		if !s.ldap.held {
-			return s.reply(ctx, c.evt, "No directory sync is waiting for confirmation.")
+			return s.reply(ctx, c.Evt, "No directory sync is waiting for confirmation.")
 		}
 		s.ldap.confirmNext = true
-		if err := s.audit(ctx, c.evt.Sender.String(), "", "directory_confirm", "held LDAP sync confirmed", nil); err != nil {
+		if err := s.audit(ctx, c.Evt.Sender.String(), "", "directory_confirm", "held LDAP sync confirmed", nil); err != nil {
 			return err
 		}
 		if err := s.syncLDAPLocked(ctx, true); err != nil {
 			return err
 		}
-		if err := s.reply(ctx, c.evt, "Confirmed and applied: "+s.ldap.lastResult+". Leavers are being removed from clinical rooms now."); err != nil {
+		if err := s.reply(ctx, c.Evt, "Confirmed and applied: "+s.ldap.lastResult+". Leavers are being removed from clinical rooms now."); err != nil {
 			return err
 		}
 		s.sweepDirectory(ctx)
 		return nil
 	case "sync":
 		if !s.ldapEnabled() {
-			return s.reply(ctx, c.evt, "No LDAP directory is configured (directory.ldap.url). Load the directory with `caldicott directory import staff.csv`.")
+			return s.reply(ctx, c.Evt, "No LDAP directory is configured (directory.ldap.url). Load the directory with `caldicott directory import staff.csv`.")
 		}
 		if err := s.syncLDAPLocked(ctx, true); err != nil {
 			return err
 		}
 		s.sweepDirectory(ctx)
-		return s.reply(ctx, c.evt, "Directory read: "+orWord(s.ldap.lastResult, "failed; see the notice above")+".")
+		return s.reply(ctx, c.Evt, "Directory read: "+orWord(s.ldap.lastResult, "failed; see the notice above")+".")
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a directory command. Use `!policy directory status`, `confirm` or `sync`.", sub))
+	return s.reply(ctx, c.Evt, fmt.Sprintf("%q is not a directory command. Use `!policy directory status`, `confirm` or `sync`.", sub))
 }

@@ -15,14 +15,14 @@ import (
 // cmdLeaver records a leaver in the directory and removes them from every
 // clinical room now, rather than at the next sweep.
 func (s *Service) cmdLeaver(ctx context.Context, c *commandContext) error {
-	user, bad := s.parseUserArg(c.cmd.Args[0], "!policy leaver")
+	user, bad := s.parseUserArg(c.Args[0], "!policy leaver")
 	if bad != "" {
-		return s.reply(ctx, c.evt, bad)
+		return s.reply(ctx, c.Evt, bad)
 	}
 	if user.Homeserver() != s.cfg.Homeserver.Domain {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%s is not a user of %s; only their own trust can record them as a leaver.", user, s.cfg.Trust.Name))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%s is not a user of %s; only their own trust can record them as a leaver.", user, s.cfg.Trust.Name))
 	}
-	reason := strings.Join(c.cmd.Args[1:], " ")
+	reason := strings.Join(c.Args[1:], " ")
 	err := s.store.SetStaffStatus(ctx, user.String(), string(policy.StatusLeft))
 	if errors.Is(err, store.ErrNotFound) {
 		err = s.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: user.String(), Name: user.String(), Status: string(policy.StatusLeft), Source: "command"}})
@@ -30,7 +30,7 @@ func (s *Service) cmdLeaver(ctx context.Context, c *commandContext) error {
 	if err != nil {
 		return transient(err)
 	}
-	if err := s.audit(ctx, c.evt.Sender.String(), "", "leaver", fmt.Sprintf("%s recorded as left by %s; %s", user, c.evt.Sender, orWord(reason, "no reason given")), map[string]any{"user_id": user.String()}); err != nil {
+	if err := s.audit(ctx, c.Evt.Sender.String(), "", "leaver", fmt.Sprintf("%s recorded as left by %s; %s", user, c.Evt.Sender, orWord(reason, "no reason given")), map[string]any{"user_id": user.String()}); err != nil {
 		return err
 	}
 	removed, err := s.removeFromClinicalRooms(ctx, user)
@@ -40,7 +40,7 @@ func (s *Service) cmdLeaver(ctx context.Context, c *commandContext) error {
 	if err := s.withdrawIfLeft(ctx, user.String()); err != nil {
 		return err
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("%s is recorded as having left %s and was removed from %d clinical room(s).", user, s.cfg.Trust.Name, removed))
+	return s.reply(ctx, c.Evt, fmt.Sprintf("%s is recorded as having left %s and was removed from %d clinical room(s).", user, s.cfg.Trust.Name, removed))
 }
 
 // removeFromClinicalRooms judges one user in every clinical room they are
@@ -55,7 +55,7 @@ func (s *Service) removeFromClinicalRooms(ctx context.Context, user id.UserID) (
 		if rp.Class != string(policy.Clinical) {
 			continue
 		}
-		members, err := s.memberNames(ctx, id.RoomID(rp.RoomID))
+		members, err := s.facts.Members(ctx, id.RoomID(rp.RoomID))
 		if err != nil {
 			s.log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Cannot list members")
 			continue
@@ -64,7 +64,7 @@ func (s *Service) removeFromClinicalRooms(ctx context.Context, user id.UserID) (
 		if !ok {
 			continue
 		}
-		f, err := s.loadFacts(ctx, id.RoomID(rp.RoomID))
+		f, err := s.facts.Room(ctx, id.RoomID(rp.RoomID))
 		if err != nil {
 			return removed, err
 		}

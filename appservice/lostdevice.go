@@ -27,51 +27,51 @@ func (s *Service) parseUserArg(arg, example string) (id.UserID, string) {
 // out of clinical rooms until an IG admin releases them after they have
 // verified their identity again.
 func (s *Service) cmdLostDevice(ctx context.Context, c *commandContext) error {
-	user, bad := s.parseUserArg(c.cmd.Args[0], "!policy lost-device")
+	user, bad := s.parseUserArg(c.Args[0], "!policy lost-device")
 	if bad != "" {
-		return s.reply(ctx, c.evt, bad)
+		return s.reply(ctx, c.Evt, bad)
 	}
 	if user.Homeserver() != s.cfg.Homeserver.Domain {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%s is not a user of %s; ask their own trust's IG team.", user, s.cfg.Trust.Name))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%s is not a user of %s; ask their own trust's IG team.", user, s.cfg.Trust.Name))
 	}
 	if s.cfg.Homeserver.AdminToken == "" {
-		return s.reply(ctx, c.evt, "I cannot sign anyone out: no Dendrite admin token is configured (homeserver.admin_token or CALDICOTT_ADMIN_TOKEN). Ask your Matrix operator.")
+		return s.reply(ctx, c.Evt, "I cannot sign anyone out: no Dendrite admin token is configured (homeserver.admin_token or CALDICOTT_ADMIN_TOKEN). Ask your Matrix operator.")
 	}
-	failures, err := s.execute(ctx, c.evt.RoomID, c.evt.Sender.String(), policy.SignOutEverywhere(user.String(), c.evt.Sender.String()))
+	failures, err := s.execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.SignOutEverywhere(user.String(), c.Evt.Sender.String()))
 	if err != nil {
 		return err
 	}
 	if len(failures) > 0 {
-		return s.reply(ctx, c.evt, fmt.Sprintf("Dendrite refused to sign out %s: %s. Nobody has been signed out.", user, strings.Join(failures, " ")))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("Dendrite refused to sign out %s: %s. Nobody has been signed out.", user, strings.Join(failures, " ")))
 	}
-	if err := s.store.AddHold(ctx, store.Hold{UserID: user.String(), Reason: "their devices were signed out after a report of a lost device", HeldBy: c.evt.Sender.String()}); err != nil {
+	if err := s.store.AddHold(ctx, store.Hold{UserID: user.String(), Reason: "their devices were signed out after a report of a lost device", HeldBy: c.Evt.Sender.String()}); err != nil {
 		return transient(err)
 	}
-	if err := s.audit(ctx, c.evt.Sender.String(), "", "lost_device", fmt.Sprintf("all devices of %s signed out and %s held out of clinical rooms", user, user), map[string]any{"user_id": user.String()}); err != nil {
+	if err := s.audit(ctx, c.Evt.Sender.String(), "", "lost_device", fmt.Sprintf("all devices of %s signed out and %s held out of clinical rooms", user, user), map[string]any{"user_id": user.String()}); err != nil {
 		return err
 	}
 	removed, err := s.removeFromClinicalRooms(ctx, user)
 	if err != nil {
 		return err
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("Every device of %s has been signed out; Element deletes its local copy of their messages when it is signed out. They were removed from %d clinical room(s) and are held out of them. Give them new credentials through your usual process; once they have verified their identity, type `!policy release %s`.", user, removed, user))
+	return s.reply(ctx, c.Evt, fmt.Sprintf("Every device of %s has been signed out; Element deletes its local copy of their messages when it is signed out. They were removed from %d clinical room(s) and are held out of them. Give them new credentials through your usual process; once they have verified their identity, type `!policy release %s`.", user, removed, user))
 }
 
 // cmdRelease ends a hold.
 func (s *Service) cmdRelease(ctx context.Context, c *commandContext) error {
-	user, bad := s.parseUserArg(c.cmd.Args[0], "!policy release")
+	user, bad := s.parseUserArg(c.Args[0], "!policy release")
 	if bad != "" {
-		return s.reply(ctx, c.evt, bad)
+		return s.reply(ctx, c.Evt, bad)
 	}
 	err := s.store.ReleaseHold(ctx, user.String())
 	if errors.Is(err, store.ErrNotFound) {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%s is not held out of clinical rooms.", user))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%s is not held out of clinical rooms.", user))
 	}
 	if err != nil {
 		return transient(err)
 	}
-	if err := s.audit(ctx, c.evt.Sender.String(), "", "release", user.String()+" released", map[string]any{"user_id": user.String()}); err != nil {
+	if err := s.audit(ctx, c.Evt.Sender.String(), "", "release", user.String()+" released", map[string]any{"user_id": user.String()}); err != nil {
 		return err
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("%s may join clinical rooms again; their rooms' admins can invite them.", user))
+	return s.reply(ctx, c.Evt, fmt.Sprintf("%s may join clinical rooms again; their rooms' admins can invite them.", user))
 }

@@ -66,7 +66,7 @@ func (s *Service) judgeMember(ctx context.Context, f policy.RoomFacts, userID st
 	removed = err == nil && len(failures) == 0 && d.Removes(userID)
 	if removed && !s.exec.DryRun() {
 		// Gone now; their leave event, when it comes, says the same.
-		s.forgetMember(id.RoomID(f.RoomID), userID)
+		s.facts.ForgetMember(id.RoomID(f.RoomID), userID)
 	}
 	return removed, err
 }
@@ -105,7 +105,7 @@ func (s *Service) handleMembershipChange(ctx context.Context, evt *event.Event) 
 	default:
 		return nil
 	}
-	f, err := s.loadFacts(ctx, evt.RoomID)
+	f, err := s.facts.Room(ctx, evt.RoomID)
 	if err != nil || f.Class != policy.Clinical {
 		return err
 	}
@@ -122,7 +122,7 @@ func (s *Service) handleMembershipChange(ctx context.Context, evt *event.Event) 
 	}
 	var others map[string]string
 	if membership == policy.MembershipJoin {
-		if others, err = s.memberNames(ctx, evt.RoomID); err != nil {
+		if others, err = s.facts.Members(ctx, evt.RoomID); err != nil {
 			return err
 		}
 		if _, still := others[evt.GetStateKey()]; !still {
@@ -143,7 +143,7 @@ func (s *Service) sweepRoom(ctx context.Context, f policy.RoomFacts, mode policy
 	if f.Class != policy.Clinical {
 		return 0, nil
 	}
-	members, err := s.memberNames(ctx, id.RoomID(f.RoomID))
+	members, err := s.facts.Members(ctx, id.RoomID(f.RoomID))
 	if err != nil {
 		return 0, err
 	}
@@ -184,9 +184,9 @@ func (s *Service) sweepDirectory(ctx context.Context) {
 			continue
 		}
 		wg.Add(1)
-		s.lanes.submit(ctx, rp.RoomID, true, func() {
+		s.lanes.Submit(ctx, rp.RoomID, true, func() {
 			defer wg.Done()
-			f, err := s.loadFacts(ctx, id.RoomID(rp.RoomID))
+			f, err := s.facts.Room(ctx, id.RoomID(rp.RoomID))
 			if err != nil {
 				s.log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Directory sweep: cannot read room")
 				return
@@ -206,7 +206,7 @@ func (s *Service) sweepDirectory(ctx context.Context) {
 // like a request through the bot, except the person has no direct chat to be
 // answered in: approval reaches them as an invitation.
 func (s *Service) handleKnock(ctx context.Context, evt *event.Event, reason string) error {
-	f, err := s.loadFacts(ctx, evt.RoomID)
+	f, err := s.facts.Room(ctx, evt.RoomID)
 	if err != nil || f.Class != policy.Clinical {
 		return err
 	}

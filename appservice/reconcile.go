@@ -26,7 +26,7 @@ func (s *Service) reconcileAll(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, roomID := range rooms.JoinedRooms {
 		wg.Add(1)
-		s.lanes.submit(ctx, roomID.String(), true, func() {
+		s.lanes.Submit(ctx, roomID.String(), true, func() {
 			defer wg.Done()
 			if err := s.reconcileRoom(ctx, roomID); err != nil {
 				s.log.Error().Err(err).Stringer("room_id", roomID).Msg("Could not reconcile room")
@@ -42,7 +42,7 @@ func (s *Service) reconcileAll(ctx context.Context) {
 // reconcileRoom records a room's class and, if clinical, restores its
 // protections and judges its members.
 func (s *Service) reconcileRoom(ctx context.Context, roomID id.RoomID) error {
-	f, err := s.loadFacts(ctx, roomID)
+	f, err := s.facts.Room(ctx, roomID)
 	if errors.Is(err, mautrix.MForbidden) {
 		return nil // not (or no longer) in the room
 	}
@@ -62,7 +62,7 @@ func (s *Service) reconcileRoom(ctx context.Context, roomID id.RoomID) error {
 	if err != nil {
 		return transient(err)
 	}
-	members, err := s.loadMembers(ctx, roomID)
+	members, err := s.facts.Refresh(ctx, roomID)
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func (s *Service) cmdReport(ctx context.Context, c *commandContext) error {
 	}
 	sort.Strings(statuses)
 	fmt.Fprintf(&b, "Staff directory: %s.", orWord(strings.Join(statuses, ", "), "empty"))
-	return s.reply(ctx, c.evt, b.String())
+	return s.reply(ctx, c.Evt, b.String())
 }
 
 // membersOutsideDirectory lists own-trust members of clinical rooms whom the
@@ -92,7 +92,7 @@ func (s *Service) membersOutsideDirectory(ctx context.Context, rooms []store.Roo
 		if r.Class != string(policy.Clinical) {
 			continue
 		}
-		members, err := s.memberNames(ctx, id.RoomID(r.RoomID))
+		members, err := s.facts.Members(ctx, id.RoomID(r.RoomID))
 		if err != nil {
 			continue // the bot may have left; the room shows as non-compliant elsewhere
 		}

@@ -48,8 +48,8 @@ func describePerson(j policy.JoinFacts, trust string) string {
 // cmdRequest: someone asks, in a direct chat with the bot, to join a room.
 // Dendrite v0.15.2 has no knocking, so this is the way in.
 func (s *Service) cmdRequest(ctx context.Context, c *commandContext) error {
-	ref := c.cmd.Args[0]
-	reason := strings.Join(c.cmd.Args[1:], " ")
+	ref := c.Args[0]
+	reason := strings.Join(c.Args[1:], " ")
 	var roomID id.RoomID
 	switch {
 	case strings.HasPrefix(ref, "#"):
@@ -58,28 +58,28 @@ func (s *Service) cmdRequest(ctx context.Context, c *commandContext) error {
 			if isTransient(err) {
 				return err
 			}
-			return s.reply(ctx, c.evt, fmt.Sprintf("I cannot find a room called %s. Check the address with the person who gave it to you.", ref))
+			return s.reply(ctx, c.Evt, fmt.Sprintf("I cannot find a room called %s. Check the address with the person who gave it to you.", ref))
 		}
 		roomID = resp.RoomID
 	case strings.HasPrefix(ref, "!"):
 		roomID = id.RoomID(ref)
 	default:
-		return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a room address. Write it as #room:server or !id:server, e.g. `!policy request #ward7:%s covering nights`.", ref, s.cfg.Homeserver.Domain))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%q is not a room address. Write it as #room:server or !id:server, e.g. `!policy request #ward7:%s covering nights`.", ref, s.cfg.Homeserver.Domain))
 	}
-	f, err := s.loadFacts(ctx, roomID)
+	f, err := s.facts.Room(ctx, roomID)
 	if err != nil {
 		if isTransient(err) {
 			return err
 		}
-		return s.reply(ctx, c.evt, fmt.Sprintf("I am not in %s, so I cannot pass your request on. Ask one of its members to invite you instead.", ref))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("I am not in %s, so I cannot pass your request on. Ask one of its members to invite you instead.", ref))
 	}
-	members, err := s.memberNames(ctx, roomID)
+	members, err := s.facts.Members(ctx, roomID)
 	if err != nil {
 		return err
 	}
-	requester := c.evt.Sender.String()
+	requester := c.Evt.Sender.String()
 	if _, ok := members[requester]; ok {
-		return s.reply(ctx, c.evt, fmt.Sprintf("You are already a member of %s.", ref))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("You are already a member of %s.", ref))
 	}
 	j, err := s.joinFacts(ctx, f, requester, policy.MembershipInvite)
 	if err != nil {
@@ -91,16 +91,16 @@ func (s *Service) cmdRequest(ctx context.Context, c *commandContext) error {
 		if err := s.audit(ctx, requester, roomID, "refused.request", "request refused by the "+gd.Rule+" rule", nil); err != nil {
 			return err
 		}
-		return s.reply(ctx, c.evt, "I cannot pass your request on. "+gd.Reason)
+		return s.reply(ctx, c.Evt, "I cannot pass your request on. "+gd.Reason)
 	case policy.RequestAutoApproved:
 		if err := s.inviteApproved(ctx, roomID, requester, s.botID.String(), "auto-approved: eligible by the staff directory"); err != nil {
 			return err
 		}
-		return s.reply(ctx, c.evt, fmt.Sprintf("You meet the rules of %s, so I have invited you. Accept the invitation to open it.", ref))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("You meet the rules of %s, so I have invited you. Accept the invitation to open it.", ref))
 	}
-	err = s.store.AddRequest(ctx, store.AccessRequest{RoomID: roomID.String(), UserID: requester, RequestedBy: requester, Reason: reason, ReplyRoom: c.evt.RoomID.String()})
+	err = s.store.AddRequest(ctx, store.AccessRequest{RoomID: roomID.String(), UserID: requester, RequestedBy: requester, Reason: reason, ReplyRoom: c.Evt.RoomID.String()})
 	if errors.Is(err, store.ErrDuplicate) {
-		return s.reply(ctx, c.evt, fmt.Sprintf("You have already asked to join %s; its admins have not answered yet.", ref))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("You have already asked to join %s; its admins have not answered yet.", ref))
 	}
 	if err != nil {
 		return transient(err)
@@ -116,7 +116,7 @@ func (s *Service) cmdRequest(ctx context.Context, c *commandContext) error {
 	if err := s.notice(ctx, roomID, policy.RuleRequest, text); err != nil {
 		return err
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("I have asked the admins of %s. I will tell you here when they answer.", ref))
+	return s.reply(ctx, c.Evt, fmt.Sprintf("I have asked the admins of %s. I will tell you here when they answer.", ref))
 }
 
 // inviteApproved invites someone on an admin's (or the rules') approval.
@@ -136,50 +136,50 @@ func (s *Service) inviteApproved(ctx context.Context, roomID id.RoomID, userID, 
 
 // decide closes a request; approve invites, and the requester is told either way.
 func (s *Service) decide(ctx context.Context, c *commandContext, approve bool) error {
-	user := c.cmd.Args[0]
-	req, err := s.store.PendingRequest(ctx, c.evt.RoomID.String(), user)
+	user := c.Args[0]
+	req, err := s.store.PendingRequest(ctx, c.Evt.RoomID.String(), user)
 	if errors.Is(err, store.ErrNotFound) {
-		return s.reply(ctx, c.evt, fmt.Sprintf("There is no request from %s waiting in this room. Check the user ID (write it in full, e.g. @jane.doe:%s).", user, s.cfg.Homeserver.Domain))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("There is no request from %s waiting in this room. Check the user ID (write it in full, e.g. @jane.doe:%s).", user, s.cfg.Homeserver.Domain))
 	}
 	if err != nil {
 		return transient(err)
 	}
-	admin := c.evt.Sender.String()
-	note := strings.Join(c.cmd.Args[1:], " ")
+	admin := c.Evt.Sender.String()
+	note := strings.Join(c.Args[1:], " ")
 	var toRequester, toRoom string
 	if approve {
-		if err := s.inviteApproved(ctx, c.evt.RoomID, user, admin, "approved"); err != nil {
+		if err := s.inviteApproved(ctx, c.Evt.RoomID, user, admin, "approved"); err != nil {
 			if isTransient(err) {
 				return err
 			}
-			return s.reply(ctx, c.evt, "I could not invite them: "+err.Error())
+			return s.reply(ctx, c.Evt, "I could not invite them: "+err.Error())
 		}
 		if err := s.store.DecideRequest(ctx, req.ID, store.RequestApproved, admin, ""); err != nil {
 			return transient(err)
 		}
-		toRequester = fmt.Sprintf("Your request to join %s was approved by %s. Accept the invitation to open the room.", c.evt.RoomID, admin)
+		toRequester = fmt.Sprintf("Your request to join %s was approved by %s. Accept the invitation to open the room.", c.Evt.RoomID, admin)
 		toRoom = fmt.Sprintf("I have invited %s, approved by %s.", user, admin)
 	} else {
 		if err := s.store.DecideRequest(ctx, req.ID, store.RequestDenied, admin, note); err != nil {
 			return transient(err)
 		}
-		if err := s.audit(ctx, admin, c.evt.RoomID, "deny", user+" denied; "+orWord(note, "no reason given"), map[string]any{"user_id": user}); err != nil {
+		if err := s.audit(ctx, admin, c.Evt.RoomID, "deny", user+" denied; "+orWord(note, "no reason given"), map[string]any{"user_id": user}); err != nil {
 			return err
 		}
-		toRequester = fmt.Sprintf("Your request to join %s was declined by %s.", c.evt.RoomID, admin)
+		toRequester = fmt.Sprintf("Your request to join %s was declined by %s.", c.Evt.RoomID, admin)
 		if note != "" {
 			toRequester += " Their reason: " + note
 		}
 		toRoom = fmt.Sprintf("%s's request is declined; I have told them.", user)
 	}
 	if req.ReplyRoom != "" {
-		if _, err := s.execute(ctx, c.evt.RoomID, admin, policy.TellUser(policy.RuleRequestAnswered, user, req.ReplyRoom, toRequester, "requester told the answer")); err != nil {
+		if _, err := s.execute(ctx, c.Evt.RoomID, admin, policy.TellUser(policy.RuleRequestAnswered, user, req.ReplyRoom, toRequester, "requester told the answer")); err != nil {
 			return err
 		}
 	} else if req.RequestedBy != user {
 		toRoom += fmt.Sprintf(" (%s, who invited them, may want to let them know.)", req.RequestedBy)
 	}
-	return s.reply(ctx, c.evt, toRoom)
+	return s.reply(ctx, c.Evt, toRoom)
 }
 
 func (s *Service) cmdApprove(ctx context.Context, c *commandContext) error {

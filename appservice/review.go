@@ -38,7 +38,7 @@ func (s *Service) runReviews(ctx context.Context) {
 		// One input per review and step: repeated after a crash, it finds
 		// what it already did.
 		stepCtx := executor.WithInput(ctx, fmt.Sprintf("review:%s:%d:%d:%d", r.RoomID, r.NextDue.UnixMilli(), r.Started.UnixMilli(), step))
-		s.lanes.submitAndWait(ctx, r.RoomID, true, func() {
+		s.lanes.SubmitAndWait(ctx, r.RoomID, true, func() {
 			if err := s.reviewStep(stepCtx, r, step); err != nil {
 				s.log.Warn().Err(err).Str("room_id", r.RoomID).Msg("Review step failed; will retry")
 			}
@@ -48,7 +48,7 @@ func (s *Service) runReviews(ctx context.Context) {
 
 func (s *Service) reviewStep(ctx context.Context, r store.Review, step policy.ReviewStep) error {
 	roomID := id.RoomID(r.RoomID)
-	f, err := s.loadFacts(ctx, roomID)
+	f, err := s.facts.Room(ctx, roomID)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (s *Service) reviewStep(ctx context.Context, r store.Review, step policy.Re
 		r.Escalated = true
 		return s.store.SaveReview(ctx, r)
 	case policy.ReviewRemoveUnconfirmed:
-		members, err := s.memberNames(ctx, roomID)
+		members, err := s.facts.Members(ctx, roomID)
 		if err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func (s *Service) reviewStep(ctx context.Context, r store.Review, step policy.Re
 // the room's admins to confirm.
 func (s *Service) startReview(ctx context.Context, f policy.RoomFacts, r store.Review, by string) error {
 	roomID := id.RoomID(f.RoomID)
-	members, err := s.memberNames(ctx, roomID)
+	members, err := s.facts.Members(ctx, roomID)
 	if err != nil {
 		return err
 	}
@@ -169,42 +169,42 @@ func (s *Service) roomReview(ctx context.Context, roomID string) (store.Review, 
 }
 
 func (s *Service) cmdReview(ctx context.Context, c *commandContext) error {
-	if c.facts.Class != policy.Clinical {
-		return s.reply(ctx, c.evt, "Membership reviews are for clinical rooms; this room is "+orWord(string(c.facts.Class), "not classified")+".")
+	if c.Facts.Class != policy.Clinical {
+		return s.reply(ctx, c.Evt, "Membership reviews are for clinical rooms; this room is "+orWord(string(c.Facts.Class), "not classified")+".")
 	}
-	r, err := s.roomReview(ctx, c.facts.RoomID)
+	r, err := s.roomReview(ctx, c.Facts.RoomID)
 	if err != nil {
 		return err
 	}
-	if len(c.cmd.Args) == 0 {
+	if len(c.Args) == 0 {
 		if !r.Started.IsZero() {
-			return s.reply(ctx, c.evt, fmt.Sprintf("A review is already open since %s. Confirm it with `!policy review confirm`.", r.Started.UTC().Format("2006-01-02 15:04")))
+			return s.reply(ctx, c.Evt, fmt.Sprintf("A review is already open since %s. Confirm it with `!policy review confirm`.", r.Started.UTC().Format("2006-01-02 15:04")))
 		}
-		return s.startReview(ctx, c.facts, r, c.evt.Sender.String())
+		return s.startReview(ctx, c.Facts, r, c.Evt.Sender.String())
 	}
-	if strings.ToLower(c.cmd.Args[0]) != "confirm" {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a review command. Use `!policy review` to start one or `!policy review confirm` to confirm it.", c.cmd.Args[0]))
+	if strings.ToLower(c.Args[0]) != "confirm" {
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%q is not a review command. Use `!policy review` to start one or `!policy review confirm` to confirm it.", c.Args[0]))
 	}
 	if r.Started.IsZero() {
-		return s.reply(ctx, c.evt, "No review is open in this room. Start one with `!policy review`.")
+		return s.reply(ctx, c.Evt, "No review is open in this room. Start one with `!policy review`.")
 	}
 	now := s.now()
-	r.Started, r.Escalated, r.LastConfirmed, r.LastConfirmedBy, r.NextDue = time.Time{}, false, now, c.evt.Sender.String(), now.Add(r.Interval)
+	r.Started, r.Escalated, r.LastConfirmed, r.LastConfirmedBy, r.NextDue = time.Time{}, false, now, c.Evt.Sender.String(), now.Add(r.Interval)
 	if err := s.store.SaveReview(ctx, r); err != nil {
 		return transient(err)
 	}
-	if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "review_confirmed", "member list confirmed", nil); err != nil {
+	if err := s.audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "review_confirmed", "member list confirmed", nil); err != nil {
 		return err
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("Thank you: the member list is confirmed by %s. The next review is due on %s.", c.evt.Sender, r.NextDue.UTC().Format("2006-01-02")))
+	return s.reply(ctx, c.Evt, fmt.Sprintf("Thank you: the member list is confirmed by %s. The next review is due on %s.", c.Evt.Sender, r.NextDue.UTC().Format("2006-01-02")))
 }
 
 func (s *Service) cmdReviewInterval(ctx context.Context, c *commandContext) error {
-	d, err := config.ParseDuration(c.cmd.Args[0])
+	d, err := config.ParseDuration(c.Args[0])
 	if err != nil || d < 24*time.Hour || d > 366*24*time.Hour {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%q is not a review interval between 1d and 366d. Write it in days, e.g. `!policy review-interval 30d`.", c.cmd.Args[0]))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%q is not a review interval between 1d and 366d. Write it in days, e.g. `!policy review-interval 30d`.", c.Args[0]))
 	}
-	r, err := s.roomReview(ctx, c.facts.RoomID)
+	r, err := s.roomReview(ctx, c.Facts.RoomID)
 	if err != nil {
 		return err
 	}
@@ -216,34 +216,34 @@ func (s *Service) cmdReviewInterval(ctx context.Context, c *commandContext) erro
 	if err := s.store.SaveReview(ctx, r); err != nil {
 		return transient(err)
 	}
-	if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "review_interval", "review interval set to "+config.FormatDuration(d), nil); err != nil {
+	if err := s.audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "review_interval", "review interval set to "+config.FormatDuration(d), nil); err != nil {
 		return err
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("This room's membership will be reviewed every %s; the next review is due on %s.", config.FormatDuration(d), r.NextDue.UTC().Format("2006-01-02")))
+	return s.reply(ctx, c.Evt, fmt.Sprintf("This room's membership will be reviewed every %s; the next review is due on %s.", config.FormatDuration(d), r.NextDue.UTC().Format("2006-01-02")))
 }
 
 func (s *Service) cmdRemove(ctx context.Context, c *commandContext) error {
-	user, bad := s.parseUserArg(c.cmd.Args[0], "!policy remove")
+	user, bad := s.parseUserArg(c.Args[0], "!policy remove")
 	if bad != "" {
-		return s.reply(ctx, c.evt, bad)
+		return s.reply(ctx, c.Evt, bad)
 	}
-	members, err := s.memberNames(ctx, c.evt.RoomID)
+	members, err := s.facts.Members(ctx, c.Evt.RoomID)
 	if err != nil {
 		return err
 	}
 	if _, ok := members[user.String()]; !ok {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%s is not a member of this room.", user))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%s is not a member of this room.", user))
 	}
 	if user == s.botID {
-		return s.reply(ctx, c.evt, "I cannot remove myself: a clinical room needs me to stay protected.")
+		return s.reply(ctx, c.Evt, "I cannot remove myself: a clinical room needs me to stay protected.")
 	}
-	reason := strings.Join(c.cmd.Args[1:], " ")
-	failures, err := s.execute(ctx, c.evt.RoomID, c.evt.Sender.String(), policy.RemoveByAdmin(user.String(), c.evt.Sender.String(), reason))
+	reason := strings.Join(c.Args[1:], " ")
+	failures, err := s.execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.RemoveByAdmin(user.String(), c.Evt.Sender.String(), reason))
 	if err != nil {
 		return err
 	}
 	if len(failures) > 0 {
-		return s.reply(ctx, c.evt, strings.Join(failures, " "))
+		return s.reply(ctx, c.Evt, strings.Join(failures, " "))
 	}
-	return s.reply(ctx, c.evt, fmt.Sprintf("I have removed %s.", user))
+	return s.reply(ctx, c.Evt, fmt.Sprintf("I have removed %s.", user))
 }

@@ -12,12 +12,12 @@ import (
 // whether eligible requesters are let in without an admin, by rewriting the
 // room's org.caldicott.policy state event with the class kept.
 func (s *Service) cmdRoomOption(ctx context.Context, c *commandContext) error {
-	f := c.facts
+	f := c.Facts
 	if f.Class != policy.Clinical {
-		return s.reply(ctx, c.evt, "These options are for clinical rooms; classify the room first with `!policy classify clinical`.")
+		return s.reply(ctx, c.Evt, "These options are for clinical rooms; classify the room first with `!policy classify clinical`.")
 	}
 	content := policy.PolicyContent{Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, AutoApprove: f.AutoApprove, Suspend: f.SuspendMode}
-	arg := strings.TrimSpace(strings.Join(c.cmd.Args, " "))
+	arg := strings.TrimSpace(strings.Join(c.Args, " "))
 	list := func() []string {
 		if strings.EqualFold(arg, "any") {
 			return nil
@@ -31,7 +31,7 @@ func (s *Service) cmdRoomOption(ctx context.Context, c *commandContext) error {
 		return out
 	}
 	var done string
-	switch c.cmd.Name {
+	switch c.Name {
 	case "roles":
 		content.AllowedRoles = list()
 		done = "Roles allowed in this room: " + orWord(strings.Join(content.AllowedRoles, ", "), "any") + "."
@@ -47,7 +47,7 @@ func (s *Service) cmdRoomOption(ctx context.Context, c *commandContext) error {
 			content.AutoApprove = ""
 			done = "Every request now waits for a room admin."
 		default:
-			return s.reply(ctx, c.evt, "Use `!policy auto-approve directory` or `!policy auto-approve off`.")
+			return s.reply(ctx, c.Evt, "Use `!policy auto-approve directory` or `!policy auto-approve off`.")
 		}
 	case "suspend-mode":
 		switch strings.ToLower(arg) {
@@ -58,23 +58,23 @@ func (s *Service) cmdRoomOption(ctx context.Context, c *commandContext) error {
 			content.Suspend = ""
 			done = "Members whose identity is not verified will be removed from this room until verified."
 		default:
-			return s.reply(ctx, c.evt, "Use `!policy suspend-mode remove` or `!policy suspend-mode mute`.")
+			return s.reply(ctx, c.Evt, "Use `!policy suspend-mode remove` or `!policy suspend-mode mute`.")
 		}
 	}
-	res, err := s.exec.Execute(ctx, c.evt.RoomID, c.evt.Sender.String(), policy.SetRoomPolicy(content, policy.RuleRoomOption, c.cmd.Name+" "+arg, fmt.Sprintf("%s set to %q by %s", c.cmd.Name, arg, c.evt.Sender)))
+	res, err := s.exec.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.SetRoomPolicy(content, policy.RuleRoomOption, c.Name+" "+arg, fmt.Sprintf("%s set to %q by %s", c.Name, arg, c.Evt.Sender)))
 	if err != nil {
 		return err
 	}
 	if res.DryRun {
-		return s.reply(ctx, c.evt, "Dry run: I would change this room's policy, but I am configured to change nothing.")
+		return s.reply(ctx, c.Evt, "Dry run: I would change this room's policy, but I am configured to change nothing.")
 	}
 	if len(res.Failures) > 0 {
-		return s.reply(ctx, c.evt, "I could not change the room's policy: "+strings.Join(res.Failures, " "))
+		return s.reply(ctx, c.Evt, "I could not change the room's policy: "+strings.Join(res.Failures, " "))
 	}
-	if err := s.audit(ctx, c.evt.Sender.String(), c.evt.RoomID, "room_option", fmt.Sprintf("%s set to %q", c.cmd.Name, arg), nil); err != nil {
+	if err := s.audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "room_option", fmt.Sprintf("%s set to %q", c.Name, arg), nil); err != nil {
 		return err
 	}
-	if err := s.reply(ctx, c.evt, done); err != nil {
+	if err := s.reply(ctx, c.Evt, done); err != nil {
 		return err
 	}
 	// Members who no longer fit are removed, as on classification.

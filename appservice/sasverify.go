@@ -40,18 +40,18 @@ func (s *Service) canSignUsers() bool {
 // cmdVerify starts an emoji verification between the sender and the bot,
 // with the bot's emoji posted in the room where they asked.
 func (s *Service) cmdVerify(ctx context.Context, c *commandContext) error {
-	user := c.evt.Sender
+	user := c.Evt.Sender
 	if !s.canSignUsers() {
-		return s.reply(ctx, c.evt, "Emoji verification is not available: this Caldicott has no encryption identity. Ask the IG team to confirm your identity in person instead (`!policy attest`).")
+		return s.reply(ctx, c.Evt, "Emoji verification is not available: this Caldicott has no encryption identity. Ask the IG team to confirm your identity in person instead (`!policy attest`).")
 	}
 	if !s.isOwnTrust(user) {
-		return s.reply(ctx, c.evt, fmt.Sprintf("I confirm identities for %s only. Please verify with your own trust's Caldicott.", s.cfg.Trust.Name))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("I confirm identities for %s only. Please verify with your own trust's Caldicott.", s.cfg.Trust.Name))
 	}
-	_, reply, err := s.startVerification(ctx, user, c.evt.RoomID)
+	_, reply, err := s.startVerification(ctx, user, c.Evt.RoomID)
 	if err != nil {
 		return err
 	}
-	return s.reply(ctx, c.evt, reply)
+	return s.reply(ctx, c.Evt, reply)
 }
 
 // promptVerification is the bot's prompt: a member of the trust warned

@@ -19,7 +19,11 @@ import (
 	mas "maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/appservice/facts"
+	"github.com/caldicott/caldicott/appservice/intake"
+	"github.com/caldicott/caldicott/appservice/worker"
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -40,6 +44,8 @@ type Service struct {
 
 	// exec is the only writer to the homeserver.
 	exec *executor.Executor
+	// commands is the one registry of bot commands.
+	commands *commands.Registry
 
 	// ready is closed once start-up reconciliation is done; tests wait on it.
 	ready chan struct{}
@@ -51,14 +57,15 @@ type Service struct {
 	// to the worker, which checks their clinical rooms.
 	userChanged chan string
 	// keysChanged carries users whose devices or keys changed, from the sync.
-	keysChanged               chan string
-	scim                      http.Handler
-	keys                      keyCache
-	crypto                    *e2ee
-	sas                       sasFlows
-	attest                    attestSources
-	members                   memberCache
-	lanes                     *lanes
+	keysChanged chan string
+	scim        http.Handler
+	keys        keyCache
+	crypto      *e2ee
+	sas         sasFlows
+	attest      attestSources
+	// facts reads what the rules judge (room state, members).
+	facts                     *facts.Reader
+	lanes                     *worker.Lanes
 	warnMu                    sync.Mutex
 	lastEmptyDirectoryWarning time.Time
 }
@@ -99,7 +106,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		wake:    make(chan struct{}, 1),
 		now:     time.Now,
 		ready:   make(chan struct{}),
-		lanes:   newLanes(),
+		lanes:   worker.NewLanes(),
 
 		bridgeNamespaces: bridgeNS,
 		userChanged:      make(chan string, 256),
@@ -113,10 +120,14 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 			HistoryVisibility: cfg.Policy.ClinicalHistoryVisibility,
 		},
 	}
+	s.facts = facts.New(bot, cfg.BotUserID(), st, s.metrics.MemberListReads)
 	s.exec = executor.New(bot, as.HTTPClient, st, executor.Config{
 		DryRun: cfg.Policy.DryRun, OwnServer: cfg.Homeserver.Domain,
 		HomeserverURL: cfg.Homeserver.Address, AdminToken: cfg.Homeserver.AdminToken,
 	}, s.metrics.Actions, log.With().Str("component", "executor").Logger())
+	if s.commands, err = commands.New(commandEnv{s}, s.commandList()...); err != nil {
+		return nil, err
+	}
 	if s.scim, err = s.scimHandler(); err != nil {
 		return nil, err
 	}
@@ -128,8 +139,11 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 func (s *Service) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
-	r.Put("/_matrix/app/v1/transactions/{txnID}", s.putTransaction)
-	r.Put("/transactions/{txnID}", s.putTransaction) // legacy_paths homeservers
+	in := intake.New(s.store, s.cfg.AppService.HSToken, s.cfg.AppService.MaxTransactionBytes,
+		intake.Counters{Transactions: s.metrics.TxnsReceived, Events: s.metrics.EventsReceived, Ignored: s.metrics.EventsIgnored},
+		s.wakeWorker, s.log)
+	r.Put("/_matrix/app/v1/transactions/{txnID}", in.ServeHTTP)
+	r.Put("/transactions/{txnID}", in.ServeHTTP) // legacy_paths homeservers
 	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	r.Handle("/_matrix/*", s.as.Router)

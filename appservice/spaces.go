@@ -29,14 +29,14 @@ func (s *Service) handleSpaceLink(ctx context.Context, evt *event.Event) error {
 	} else {
 		spaceID, roomID = id.RoomID(evt.GetStateKey()), evt.RoomID
 	}
-	space, err := s.loadFacts(ctx, spaceID)
+	space, err := s.facts.Room(ctx, spaceID)
 	if err != nil {
 		if isTransient(err) {
 			return err
 		}
 		return nil // the bot is not in the space: it cannot judge
 	}
-	room, err := s.loadFacts(ctx, roomID)
+	room, err := s.facts.Room(ctx, roomID)
 	if err != nil {
 		if isTransient(err) {
 			return err

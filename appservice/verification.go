@@ -78,7 +78,7 @@ func (s *Service) verifications(ctx context.Context, users []string) (map[string
 
 // memberVerificationLines lists each member's verification for status.
 func (s *Service) memberVerificationLines(ctx context.Context, roomID id.RoomID) ([]string, error) {
-	members, err := s.memberNames(ctx, roomID)
+	members, err := s.facts.Members(ctx, roomID)
 	if err != nil {
 		return nil, err
 	}
@@ -105,16 +105,16 @@ func (s *Service) memberVerificationLines(ctx context.Context, roomID id.RoomID)
 
 // cmdVerification explains one member's verification.
 func (s *Service) cmdVerification(ctx context.Context, c *commandContext) error {
-	user, bad := s.parseUserArg(c.cmd.Args[0], "!policy verification")
+	user, bad := s.parseUserArg(c.Args[0], "!policy verification")
 	if bad != "" {
-		return s.reply(ctx, c.evt, bad)
+		return s.reply(ctx, c.Evt, bad)
 	}
 	vs, facts, err := s.verifications(ctx, []string{user.String()})
 	if err != nil {
 		if isTransient(err) {
 			return err
 		}
-		return s.reply(ctx, c.evt, fmt.Sprintf("I could not read the keys of %s: %s", user, matrixReason(err)))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("I could not read the keys of %s: %s", user, matrixReason(err)))
 	}
 	v, f := vs[user.String()], facts[user.String()]
 	var b strings.Builder
@@ -125,22 +125,22 @@ func (s *Service) cmdVerification(ctx context.Context, c *commandContext) error 
 	if n := len(f.Devices); n > 0 {
 		fmt.Fprintf(&b, "\nDevices: %d, of which %d verified.", n, n-len(v.UnsignedDevices))
 	}
-	return s.reply(ctx, c.evt, b.String())
+	return s.reply(ctx, c.Evt, b.String())
 }
 
 // cmdAttest records an IG admin's in-person check of a member's identity:
 // the fingerprint they read from the member's screen must match the master
 // key the member has published, so nothing is attested unchecked.
 func (s *Service) cmdAttest(ctx context.Context, c *commandContext) error {
-	user, bad := s.parseUserArg(c.cmd.Args[0], "!policy attest")
+	user, bad := s.parseUserArg(c.Args[0], "!policy attest")
 	if bad != "" {
-		return s.reply(ctx, c.evt, bad)
+		return s.reply(ctx, c.Evt, bad)
 	}
 	// The fingerprint may be typed in groups, as Element shows it; the note
 	// follows after "--" or is whatever does not look like key material.
 	var keyParts, noteParts []string
 	inNote := false
-	for _, a := range c.cmd.Args[1:] {
+	for _, a := range c.Args[1:] {
 		if a == "--" {
 			inNote = true
 			continue
@@ -154,33 +154,33 @@ func (s *Service) cmdAttest(ctx context.Context, c *commandContext) error {
 	}
 	typed := strings.Join(keyParts, "")
 	if typed == "" {
-		return s.reply(ctx, c.evt, fmt.Sprintf("Give the identity fingerprint you checked with them, as Element shows it: `!policy attest %s abcd efgh … [note]`.", user))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("Give the identity fingerprint you checked with them, as Element shows it: `!policy attest %s abcd efgh … [note]`.", user))
 	}
 	resp, err := s.queryKeys(ctx, []string{user.String()})
 	if err != nil {
 		if isTransient(err) {
 			return err
 		}
-		return s.reply(ctx, c.evt, fmt.Sprintf("I could not read the keys of %s: %s", user, matrixReason(err)))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("I could not read the keys of %s: %s", user, matrixReason(err)))
 	}
 	f := s.keys.facts(user.String(), resp)
 	if f.MasterKey == "" || !f.SelfSigningValid {
-		return s.reply(ctx, c.evt, fmt.Sprintf("%s has no valid cross-signing identity to confirm. They must set up cross-signing in Element first.", user))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("%s has no valid cross-signing identity to confirm. They must set up cross-signing in Element first.", user))
 	}
 	if typed != f.MasterKey {
-		if err := s.audit(ctx, c.evt.Sender.String(), "", "refused.attest", "fingerprint does not match the published master key of "+user.String(), nil); err != nil {
+		if err := s.audit(ctx, c.Evt.Sender.String(), "", "refused.attest", "fingerprint does not match the published master key of "+user.String(), nil); err != nil {
 			return err
 		}
-		return s.reply(ctx, c.evt, fmt.Sprintf("That fingerprint does not match the identity %s has published (%s). Nothing was recorded. Check it again with them in person.", user, policy.Fingerprint(f.MasterKey)))
+		return s.reply(ctx, c.Evt, fmt.Sprintf("That fingerprint does not match the identity %s has published (%s). Nothing was recorded. Check it again with them in person.", user, policy.Fingerprint(f.MasterKey)))
 	}
 	note := strings.Join(noteParts, " ")
-	if err := s.recordAttestation(ctx, store.Attestation{UserID: user.String(), MasterKey: f.MasterKey, Method: "in person", AttestedBy: c.evt.Sender.String(), Note: note}); err != nil {
+	if err := s.recordAttestation(ctx, store.Attestation{UserID: user.String(), MasterKey: f.MasterKey, Method: "in person", AttestedBy: c.Evt.Sender.String(), Note: note}); err != nil {
 		return err
 	}
-	if err := s.audit(ctx, c.evt.Sender.String(), "", "attest", fmt.Sprintf("identity of %s confirmed in person; master key %s", user, f.MasterKey), map[string]any{"user_id": user.String(), "note": note}); err != nil {
+	if err := s.audit(ctx, c.Evt.Sender.String(), "", "attest", fmt.Sprintf("identity of %s confirmed in person; master key %s", user, f.MasterKey), map[string]any{"user_id": user.String(), "note": note}); err != nil {
 		return err
 	}
-	if err := s.reply(ctx, c.evt, fmt.Sprintf("Recorded: %s's identity (%s) confirmed in person by %s.", user, policy.Fingerprint(f.MasterKey), c.evt.Sender)); err != nil {
+	if err := s.reply(ctx, c.Evt, fmt.Sprintf("Recorded: %s's identity (%s) confirmed in person by %s.", user, policy.Fingerprint(f.MasterKey), c.Evt.Sender)); err != nil {
 		return err
 	}
 	// Someone suspended for want of this is invited back now.

@@ -60,7 +60,7 @@ func (s *Service) runWorker(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer func() {
 		wg.Wait()
-		s.lanes.wait()
+		s.lanes.Wait()
 	}()
 	// Enforcement starts now, beside the start-up work, never behind it.
 	wg.Add(1)
@@ -72,13 +72,10 @@ func (s *Service) runWorker(ctx context.Context) error {
 	close(s.ready)
 	s.log.Info().Msg("Caldicott is ready")
 	for _, j := range s.jobs() {
-		if j.every <= 0 {
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.runJob(ctx, j)
+			j.Loop(ctx, s.log)
 		}()
 	}
 	<-ctx.Done()
@@ -120,7 +117,7 @@ func (s *Service) dispatchInbox(ctx context.Context) {
 		}
 		delay = time.Second
 		for _, ev := range batch {
-			s.lanes.submit(ctx, ev.RoomID, false, func() { s.handleWithRetry(ctx, ev) })
+			s.lanes.Submit(ctx, ev.RoomID, false, func() { s.handleWithRetry(ctx, ev) })
 			cursor = ev.Seq
 		}
 		if len(batch) == inboxBatch {
@@ -132,9 +129,9 @@ func (s *Service) dispatchInbox(ctx context.Context) {
 		case <-s.wake:
 		case <-time.After(pollInterval):
 		case user := <-s.userChanged:
-			s.lanes.submit(ctx, user, false, func() { s.judgeChangedPerson(ctx, user) })
+			s.lanes.Submit(ctx, user, false, func() { s.judgeChangedPerson(ctx, user) })
 		case user := <-s.keysChanged:
-			s.lanes.submit(ctx, user, false, func() {
+			s.lanes.Submit(ctx, user, false, func() {
 				if err := s.enforceVerificationOf(ctx, user); err != nil {
 					s.log.Warn().Err(err).Msg("Could not check a member's changed keys; the periodic check will")
 				}
@@ -194,5 +191,13 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-time.After(d):
 		return true
+	}
+}
+
+// wakeWorker tells the inbox dispatcher that events were stored.
+func (s *Service) wakeWorker() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }

@@ -57,9 +57,9 @@ func TestParseClass(t *testing.T) {
 }
 
 func TestAuthorize(t *testing.T) {
-	classify, _ := LookupCommand("classify")
-	newRoom, _ := LookupCommand("new-room")
-	status, _ := LookupCommand("status")
+	classify := CommandSpec{Name: "classify", Usage: "!policy classify clinical", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower}
+	newRoom := CommandSpec{Name: "new-room", Usage: "!policy new-room", Place: InManagementOrDM, Needs: OwnTrustUser}
+	status := CommandSpec{Name: "status", Usage: "!policy status", Place: InRoom, Needs: AnyMember}
 	pl := defaultPL(nil)
 	plStrict := defaultPL(nil)
 	plStrict.Events[PolicyEventType] = 100
@@ -91,23 +91,18 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestUnknownCommandAndArgs(t *testing.T) {
-	if got := UnknownCommandReply("clasify"); !strings.Contains(got, "Did you mean `!policy classify`?") {
+	known := []string{"help", "status", "classify", "new-room"}
+	if got := UnknownCommandReply("clasify", known); !strings.Contains(got, "Did you mean `!policy classify`?") {
 		t.Errorf("no suggestion: %s", got)
 	}
-	if got := UnknownCommandReply("xyzzy"); strings.Contains(got, "Did you mean") || !strings.Contains(got, "!policy help") {
+	if got := UnknownCommandReply("xyzzy", known); strings.Contains(got, "Did you mean") || !strings.Contains(got, "!policy help") {
 		t.Errorf("bad reply for nonsense: %s", got)
 	}
-	classify, _ := LookupCommand("classify")
+	classify := CommandSpec{Name: "classify", Usage: "!policy classify clinical", MinArgs: 1, MaxArgs: 1}
 	if CheckArgs(classify, nil) == "" || CheckArgs(classify, []string{"a", "b"}) == "" {
 		t.Error("wrong argument counts accepted")
 	}
 	if CheckArgs(classify, []string{"clinical"}) != "" {
 		t.Error("right argument count refused")
-	}
-	help := HelpText()
-	for _, c := range CommandSpecs {
-		if !strings.Contains(help, c.Usage) {
-			t.Errorf("help lacks %s", c.Usage)
-		}
 	}
 }

@@ -47,49 +47,13 @@ type CommandSpec struct {
 	Needs   Permission
 }
 
-// CommandSpecs are the commands the bot understands, in help order.
-var CommandSpecs = []CommandSpec{
-	{Name: "help", Usage: "!policy help", Summary: "List the commands.", MaxArgs: 1, Place: Anywhere, Needs: AnyMember},
-	{Name: "status", Usage: "!policy status", Summary: "Show this room's class, its protections and anything non-compliant.", Place: InRoom, Needs: AnyMember},
-	{Name: "classify", Usage: "!policy classify clinical|operational|social", Summary: "Set this room's class; clinical rooms are hardened at once.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
-	{Name: "new-room", Usage: "!policy new-room clinical|operational|social <name>", Summary: "Create a room already classified (and hardened if clinical), with you as its admin.", MinArgs: 2, MaxArgs: -1, Place: InManagementOrDM, Needs: OwnTrustUser},
-	{Name: "roles", Usage: "!policy roles Consultant, Registrar|any", Summary: "Room admins: only staff with these directory roles may be in this clinical room.", MinArgs: 1, MaxArgs: -1, Place: InRoom, Needs: RoomPolicyPower},
-	{Name: "teams", Usage: "!policy teams Cardiology, Ward 7|any", Summary: "Room admins: only staff of these directory teams may be in this clinical room.", MinArgs: 1, MaxArgs: -1, Place: InRoom, Needs: RoomPolicyPower},
-	{Name: "auto-approve", Usage: "!policy auto-approve directory|off", Summary: "Room admins: let eligible staff in on request without waiting for an admin.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
-	{Name: "suspend-mode", Usage: "!policy suspend-mode remove|mute", Summary: "Room admins: remove unverified members (default) or mute them until verified.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
-	{Name: "review", Usage: "!policy review [confirm]", Summary: "Room admins: start a membership review now, or confirm the open one.", MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
-	{Name: "review-interval", Usage: "!policy review-interval 30d", Summary: "Room admins: how often this room's membership is reviewed.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
-	{Name: "remove", Usage: "!policy remove @user:server [reason]", Summary: "Room admins: remove someone from this room, with a reason they are shown.", MinArgs: 1, MaxArgs: -1, Place: InRoom, Needs: RoomPolicyPower},
-	{Name: "request", Usage: "!policy request <#room:server or !roomid:server> [reason]", Summary: "Ask to join a clinical room; its admins decide (use in a direct chat with me).", MinArgs: 1, MaxArgs: -1, Place: InManagementOrDM, Needs: AnyMember},
-	{Name: "approve", Usage: "!policy approve @user:server", Summary: "Room admins: let in someone who asked to join or was invited by a member.", MinArgs: 1, MaxArgs: 1, Place: InRoom, Needs: RoomPolicyPower},
-	{Name: "deny", Usage: "!policy deny @user:server [reason]", Summary: "Room admins: turn down a request; the person is told, with your reason.", MinArgs: 1, MaxArgs: -1, Place: InRoom, Needs: RoomPolicyPower},
-	{Name: "directory", Usage: "!policy directory [status|confirm|sync]", Summary: "IG admins: the staff directory's state; confirm a held sync; read LDAP now.", MaxArgs: 1, Place: InManagement, Needs: IGAdmin},
-	{Name: "lost-device", Usage: "!policy lost-device @user:server", Summary: "IG admins: sign out every device of someone whose phone is lost, and hold them out of clinical rooms.", MinArgs: 1, MaxArgs: 1, Place: InManagement, Needs: IGAdmin},
-	{Name: "release", Usage: "!policy release @user:server", Summary: "IG admins: let someone held out of clinical rooms back in.", MinArgs: 1, MaxArgs: 1, Place: InManagement, Needs: IGAdmin},
-	{Name: "report", Usage: "!policy report", Summary: "IG admins: rooms by class, non-compliant rooms, waiting requests, held people and the directory.", Place: InManagement, Needs: IGAdmin},
-	{Name: "verification", Usage: "!policy verification @user:server", Summary: "Explain one person's identity verification: cross-signing, devices, the trust's confirmation.", MinArgs: 1, MaxArgs: 1, Place: Anywhere, Needs: AnyMember},
-	{Name: "verify", Usage: "!policy verify", Summary: "Confirm your own identity by comparing emoji with me (Element: \"Verify by emoji\").", MaxArgs: 0, Place: Anywhere, Needs: AnyMember},
-	{Name: "attest", Usage: "!policy attest @user:server <fingerprint> [-- note]", Summary: "IG admins: record that you checked someone's identity fingerprint in person.", MinArgs: 2, MaxArgs: -1, Place: InManagement, Needs: IGAdmin},
-	{Name: "trust-key", Usage: "!policy trust-key @bot:server <fingerprint>", Summary: "IG admins: accept another trust's Caldicott's new identity, after checking its fingerprint with that trust's IG team.", MinArgs: 2, MaxArgs: -1, Place: InManagement, Needs: IGAdmin},
-	{Name: "leaver", Usage: "!policy leaver @user:server [reason]", Summary: "IG admins: record that someone has left and remove them from every clinical room now.", MinArgs: 1, MaxArgs: -1, Place: InManagement, Needs: IGAdmin},
-}
-
-// LookupCommand finds a command by name.
-func LookupCommand(name string) (CommandSpec, bool) {
-	for _, c := range CommandSpecs {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	return CommandSpec{}, false
-}
-
-// UnknownCommandReply helps someone who mistyped a command.
-func UnknownCommandReply(name string) string {
+// UnknownCommandReply helps someone who mistyped a command: known are the
+// commands there are.
+func UnknownCommandReply(name string, known []string) string {
 	best, bestDist := "", 3
-	for _, c := range CommandSpecs {
-		if d := editDistance(name, c.Name); d < bestDist {
-			best, bestDist = c.Name, d
+	for _, k := range known {
+		if d := editDistance(name, k); d < bestDist {
+			best, bestDist = k, d
 		}
 	}
 	msg := fmt.Sprintf("I don't know the command %q.", name)
@@ -139,17 +103,6 @@ func Authorize(spec CommandSpec, a Actor, pl PowerLevels) (ok bool, refusal stri
 		return false, fmt.Sprintf("You need power level %d in this room to change its policy (you have %d). Ask a room admin or your trust's IG admin to do it.", need, a.Level)
 	}
 	return false, "This command is not available."
-}
-
-// HelpText lists the commands with one line each.
-func HelpText() string {
-	var b strings.Builder
-	b.WriteString("I am Caldicott, the guardian of clinical rooms. Commands:\n")
-	for _, c := range CommandSpecs {
-		fmt.Fprintf(&b, "• `%s` — %s\n", c.Usage, c.Summary)
-	}
-	b.WriteString("You can also address me by name, e.g. \"Caldicott: status\".")
-	return b.String()
 }
 
 func editDistance(a, b string) int {

@@ -1,6 +1,12 @@
-package appservice
+// Package intake receives the homeserver's transactions: it checks the
+// homeserver's token, validates a transaction whole, stores its events in
+// the inbox before answering 200 (so a crash after the answer loses
+// nothing) and wakes the worker. It decides nothing and writes nothing to
+// the homeserver; it imports only the store.
+package intake
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -9,9 +15,38 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/caldicott/caldicott/store"
 )
+
+// Inbox is where transactions are kept until handled.
+type Inbox interface {
+	IngestTransaction(ctx context.Context, txnID string, events []store.InboxEvent) (duplicate bool, err error)
+}
+
+// Counters are the metrics intake keeps.
+type Counters struct {
+	Transactions *prometheus.CounterVec // by outcome
+	Events       prometheus.Counter
+	Ignored      *prometheus.CounterVec // by reason
+}
+
+// Intake is the transaction endpoint.
+type Intake struct {
+	inbox    Inbox
+	hsToken  string
+	maxBytes int64
+	counters Counters
+	wake     func()
+	log      zerolog.Logger
+}
+
+// New builds the endpoint; wake is called after events are stored.
+func New(inbox Inbox, hsToken string, maxBytes int64, counters Counters, wake func(), log zerolog.Logger) *Intake {
+	return &Intake{inbox: inbox, hsToken: hsToken, maxBytes: maxBytes, counters: counters, wake: wake, log: log}
+}
 
 // transactionBody is what the homeserver PUTs. Only events are used:
 // Dendrite v0.15.2 sends no ephemeral events or to-device messages.
@@ -36,7 +71,7 @@ func matrixError(w http.ResponseWriter, status int, code, msg string) {
 // checkHSToken accepts the token as a bearer header or, for homeservers
 // with legacy_auth, as the access_token query parameter. The comparison
 // takes constant time so the token cannot be guessed byte by byte.
-func (s *Service) checkHSToken(w http.ResponseWriter, r *http.Request) bool {
+func (s *Intake) checkHSToken(w http.ResponseWriter, r *http.Request) bool {
 	token := ""
 	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
 		token = strings.TrimPrefix(auth, "Bearer ")
@@ -47,7 +82,7 @@ func (s *Service) checkHSToken(w http.ResponseWriter, r *http.Request) bool {
 		matrixError(w, http.StatusUnauthorized, "M_MISSING_TOKEN", "missing homeserver token")
 		return false
 	}
-	if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AppService.HSToken)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(token), []byte(s.hsToken)) != 1 {
 		matrixError(w, http.StatusForbidden, "M_FORBIDDEN", "invalid homeserver token")
 		return false
 	}
@@ -57,9 +92,10 @@ func (s *Service) checkHSToken(w http.ResponseWriter, r *http.Request) bool {
 // putTransaction stores a transaction's events before answering 200, so a
 // crash after the answer loses nothing; a retried transaction ID is answered
 // 200 again without storing anything twice.
-func (s *Service) putTransaction(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP handles PUT /_matrix/app/v1/transactions/{txnID}.
+func (s *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.checkHSToken(w, r) {
-		s.metrics.TxnsReceived.WithLabelValues("unauthorized").Inc()
+		s.counters.Transactions.WithLabelValues("unauthorized").Inc()
 		return
 	}
 	txnID := chi.URLParam(r, "txnID")
@@ -67,39 +103,39 @@ func (s *Service) putTransaction(w http.ResponseWriter, r *http.Request) {
 		matrixError(w, http.StatusBadRequest, "M_INVALID_PARAM", "missing transaction ID")
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, s.cfg.AppService.MaxTransactionBytes)
+	body := http.MaxBytesReader(w, r.Body, s.maxBytes)
 	var txn transactionBody
 	if err := json.NewDecoder(body).Decode(&txn); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.metrics.TxnsReceived.WithLabelValues("too_large").Inc()
+			s.counters.Transactions.WithLabelValues("too_large").Inc()
 			matrixError(w, http.StatusRequestEntityTooLarge, "M_TOO_LARGE", fmt.Sprintf("transaction larger than %d bytes", tooBig.Limit))
 			return
 		}
-		s.metrics.TxnsReceived.WithLabelValues("malformed").Inc()
+		s.counters.Transactions.WithLabelValues("malformed").Inc()
 		matrixError(w, http.StatusBadRequest, "M_BAD_JSON", "transaction is not valid JSON: "+err.Error())
 		return
 	}
 	events, err := s.parseEvents(txn.Events)
 	if err != nil {
-		s.metrics.TxnsReceived.WithLabelValues("malformed").Inc()
+		s.counters.Transactions.WithLabelValues("malformed").Inc()
 		matrixError(w, http.StatusBadRequest, "M_BAD_JSON", err.Error())
 		return
 	}
-	dup, err := s.store.IngestTransaction(r.Context(), txnID, events)
+	dup, err := s.inbox.IngestTransaction(r.Context(), txnID, events)
 	if err != nil {
 		// 500 makes the homeserver retry later; nothing was stored.
 		s.log.Error().Err(err).Str("txn_id", txnID).Msg("Could not store transaction")
-		s.metrics.TxnsReceived.WithLabelValues("store_error").Inc()
+		s.counters.Transactions.WithLabelValues("store_error").Inc()
 		matrixError(w, http.StatusInternalServerError, "M_UNKNOWN", "could not store transaction; retry later")
 		return
 	}
 	if dup {
-		s.metrics.TxnsReceived.WithLabelValues("duplicate").Inc()
+		s.counters.Transactions.WithLabelValues("duplicate").Inc()
 	} else {
-		s.metrics.TxnsReceived.WithLabelValues("stored").Inc()
-		s.metrics.EventsReceived.Add(float64(len(events)))
-		s.wakeWorker()
+		s.counters.Transactions.WithLabelValues("stored").Inc()
+		s.counters.Events.Add(float64(len(events)))
+		s.wake()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte("{}"))
@@ -108,7 +144,7 @@ func (s *Service) putTransaction(w http.ResponseWriter, r *http.Request) {
 // parseEvents validates every event before any is stored, so a malformed
 // transaction is refused whole. Events of types outside the Matrix and
 // Caldicott namespaces are counted and dropped: no rule reads them.
-func (s *Service) parseEvents(raw []json.RawMessage) ([]store.InboxEvent, error) {
+func (s *Intake) parseEvents(raw []json.RawMessage) ([]store.InboxEvent, error) {
 	out := make([]store.InboxEvent, 0, len(raw))
 	for i, r := range raw {
 		var h eventHeader
@@ -124,7 +160,7 @@ func (s *Service) parseEvents(raw []json.RawMessage) ([]store.InboxEvent, error)
 			return nil, fmt.Errorf("event %d (%s) has no type", i, h.EventID)
 		}
 		if !knownNamespace(h.Type) {
-			s.metrics.EventsIgnored.WithLabelValues("unknown_type").Inc()
+			s.counters.Ignored.WithLabelValues("unknown_type").Inc()
 			continue
 		}
 		out = append(out, store.InboxEvent{EventID: h.EventID, RoomID: h.RoomID, Type: h.Type, JSON: r})
@@ -134,11 +170,4 @@ func (s *Service) parseEvents(raw []json.RawMessage) ([]store.InboxEvent, error)
 
 func knownNamespace(eventType string) bool {
 	return strings.HasPrefix(eventType, "m.") || strings.HasPrefix(eventType, "org.caldicott.")
-}
-
-func (s *Service) wakeWorker() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
 }

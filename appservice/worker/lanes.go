@@ -1,16 +1,16 @@
-package appservice
+package worker
 
 import (
 	"context"
 	"sync"
 )
 
-// lanes keep the work on one room (or one person) in order while different
+// Lanes keep the work on one room (or one person) in order while different
 // rooms proceed in parallel. Enforcement (events, a person's change) and
 // long jobs (reconciliation, sweeps, reviews) draw on separate slots, so a
 // sweep over a thousand rooms never takes the slot a join's enforcement
 // needs; within a room, whatever was queued first runs first.
-type lanes struct {
+type Lanes struct {
 	mu      sync.Mutex
 	byKey   map[string]*lane
 	enforce chan struct{}
@@ -30,16 +30,16 @@ type laneTask struct {
 // Enforcement and job slots: enough to keep the homeserver busy on two
 // cores without letting long jobs crowd out enforcement.
 const (
-	enforceSlots = 8
-	jobSlots     = 2
+	EnforceSlots = 8
+	JobSlots     = 2
 )
 
-func newLanes() *lanes {
-	return &lanes{byKey: map[string]*lane{}, enforce: make(chan struct{}, enforceSlots), jobs: make(chan struct{}, jobSlots)}
+func NewLanes() *Lanes {
+	return &Lanes{byKey: map[string]*lane{}, enforce: make(chan struct{}, EnforceSlots), jobs: make(chan struct{}, JobSlots)}
 }
 
-// submit queues fn on key's lane; job says it is part of a long job.
-func (l *lanes) submit(ctx context.Context, key string, job bool, fn func()) {
+// Submit queues fn on key's lane; job says it is part of a long job.
+func (l *Lanes) Submit(ctx context.Context, key string, job bool, fn func()) {
 	l.mu.Lock()
 	ln, running := l.byKey[key]
 	if !running {
@@ -55,7 +55,7 @@ func (l *lanes) submit(ctx context.Context, key string, job bool, fn func()) {
 }
 
 // run works through one lane until it is empty, then retires it.
-func (l *lanes) run(ctx context.Context, key string, ln *lane) {
+func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 	defer l.wg.Done()
 	for {
 		l.mu.Lock()
@@ -83,15 +83,15 @@ func (l *lanes) run(ctx context.Context, key string, ln *lane) {
 	}
 }
 
-// submitAndWait queues fn on key's lane and waits until it has run.
-func (l *lanes) submitAndWait(ctx context.Context, key string, job bool, fn func()) {
+// SubmitAndWait queues fn on key's lane and waits until it has run.
+func (l *Lanes) SubmitAndWait(ctx context.Context, key string, job bool, fn func()) {
 	done := make(chan struct{})
-	l.submit(ctx, key, job, func() { defer close(done); fn() })
+	l.Submit(ctx, key, job, func() { defer close(done); fn() })
 	select {
 	case <-done:
 	case <-ctx.Done():
 	}
 }
 
-// wait returns when every lane is empty (shutdown).
-func (l *lanes) wait() { l.wg.Wait() }
+// Wait returns when every lane is empty (shutdown).
+func (l *Lanes) Wait() { l.wg.Wait() }

@@ -1,4 +1,4 @@
-package appservice
+package facts
 
 import (
 	"context"
@@ -28,12 +28,12 @@ type roomState struct {
 	sender  map[string]string
 }
 
-// loadFacts reads a room's current state from the homeserver and turns it
+// Room reads a room's current state from the homeserver and turns it
 // into the plain facts the rules take. Reading the whole state each time
 // means the rules always judge the room as it is, not as a cache remembers it.
-func (s *Service) loadFacts(ctx context.Context, roomID id.RoomID) (policy.RoomFacts, error) {
+func (s *Reader) Room(ctx context.Context, roomID id.RoomID) (policy.RoomFacts, error) {
 	var events []stateEvent
-	if err := s.readState(ctx, roomID, &events); err != nil {
+	if err := s.State(ctx, roomID, &events); err != nil {
 		return policy.RoomFacts{}, err
 	}
 	st := roomState{content: map[string]json.RawMessage{}, sender: map[string]string{}}
@@ -46,8 +46,8 @@ func (s *Service) loadFacts(ctx context.Context, roomID id.RoomID) (policy.RoomF
 	return factsFromState(roomID, st)
 }
 
-// readState decodes a room's whole current state (GET /state) into events.
-func (s *Service) readState(ctx context.Context, roomID id.RoomID, events any) error {
+// State decodes a room's whole current state (GET /state) into events.
+func (s *Reader) State(ctx context.Context, roomID id.RoomID, events any) error {
 	url := s.bot.BuildClientURL("v3", "rooms", roomID, "state")
 	if _, err := s.bot.MakeRequest(ctx, http.MethodGet, url, nil, events); err != nil {
 		return fmt.Errorf("read state of %s: %w", roomID, err)
@@ -131,4 +131,12 @@ func powerLevels(state roomState) (policy.PowerLevels, error) {
 	}, nil
 }
 
-var typePolicy = event.Type{Type: policy.PolicyEventType, Class: event.StateEventType}
+// PowerLevelsContent is the room's current m.room.power_levels, every
+// field kept, for a decision that changes one user's level.
+func (s *Reader) PowerLevelsContent(ctx context.Context, room id.RoomID) (map[string]any, error) {
+	var content map[string]any
+	if err := s.bot.StateEvent(ctx, room, event.StatePowerLevels, "", &content); err != nil {
+		return nil, fmt.Errorf("read power levels of %s: %w", room, err)
+	}
+	return content, nil
+}

@@ -1,4 +1,4 @@
-package appservice
+package worker
 
 import (
 	"context"
@@ -10,20 +10,20 @@ import (
 // Work on one room runs in the order it was queued; rooms run in parallel;
 // a long job's tasks never take the slots enforcement needs.
 func TestLanesKeepRoomOrderAndRunRoomsInParallel(t *testing.T) {
-	l := newLanes()
+	l := NewLanes()
 	ctx := context.Background()
 	var mu sync.Mutex
 	order := map[string][]int{}
 	for i := range 50 {
 		for _, room := range []string{"!a", "!b", "!c"} {
-			l.submit(ctx, room, i%2 == 0, func() {
+			l.Submit(ctx, room, i%2 == 0, func() {
 				mu.Lock()
 				order[room] = append(order[room], i)
 				mu.Unlock()
 			})
 		}
 	}
-	l.wait()
+	l.Wait()
 	for room, got := range order {
 		for i, v := range got {
 			if v != i {
@@ -34,16 +34,16 @@ func TestLanesKeepRoomOrderAndRunRoomsInParallel(t *testing.T) {
 
 	// Fill every job slot with slow work; enforcement still runs at once.
 	block := make(chan struct{})
-	for i := range jobSlots + 3 {
-		l.submit(ctx, "!job"+string(rune('a'+i)), true, func() { <-block })
+	for i := range JobSlots + 3 {
+		l.Submit(ctx, "!job"+string(rune('a'+i)), true, func() { <-block })
 	}
 	done := make(chan struct{})
-	l.submit(ctx, "!join", false, func() { close(done) })
+	l.Submit(ctx, "!join", false, func() { close(done) })
 	select {
 	case <-done:
 	case <-time.After(2 * time.Second):
 		t.Fatal("enforcement waited behind long jobs")
 	}
 	close(block)
-	l.wait()
+	l.Wait()
 }

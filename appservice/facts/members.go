@@ -1,4 +1,4 @@
-package appservice
+package facts
 
 import (
 	"context"
@@ -29,8 +29,8 @@ type roomMembers struct {
 	removed map[string]time.Time
 }
 
-// memberNames maps a room's joined members to their display names.
-func (s *Service) memberNames(ctx context.Context, roomID id.RoomID) (map[string]string, error) {
+// Members maps a room's joined members to their display names.
+func (s *Reader) Members(ctx context.Context, roomID id.RoomID) (map[string]string, error) {
 	s.members.mu.Lock()
 	rm, ok := s.members.rooms[roomID]
 	var out map[string]string
@@ -41,11 +41,11 @@ func (s *Service) memberNames(ctx context.Context, roomID id.RoomID) (map[string
 	if ok {
 		return out, nil
 	}
-	return s.loadMembers(ctx, roomID)
+	return s.Refresh(ctx, roomID)
 }
 
-// loadMembers reads a room's members from the homeserver and remembers them.
-func (s *Service) loadMembers(ctx context.Context, roomID id.RoomID) (map[string]string, error) {
+// Refresh reads a room's members from the homeserver and remembers them.
+func (s *Reader) Refresh(ctx context.Context, roomID id.RoomID) (map[string]string, error) {
 	resp, err := s.bot.JoinedMembers(ctx, roomID)
 	if err != nil {
 		return nil, fmt.Errorf("list members of %s: %w", roomID, err)
@@ -64,13 +64,15 @@ func (s *Service) loadMembers(ctx context.Context, roomID id.RoomID) (map[string
 	}
 	s.members.rooms[roomID] = &roomMembers{names: names, removed: removed}
 	s.members.mu.Unlock()
-	s.metrics.MemberListReads.Inc()
+	if s.reads != nil {
+		s.reads.Inc()
+	}
 	return maps.Clone(names), nil
 }
 
-// noteMembership applies a membership event to the cache and to the stored
+// NoteMembership applies a membership event to the cache and to the stored
 // member list (how the next start-up knows who joined while it was away).
-func (s *Service) noteMembership(ctx context.Context, evt *event.Event) error {
+func (s *Reader) NoteMembership(ctx context.Context, evt *event.Event) error {
 	user := evt.GetStateKey()
 	content := evt.Content.AsMember()
 	joined := content.Membership == event.MembershipJoin
@@ -83,7 +85,7 @@ func (s *Service) noteMembership(ctx context.Context, evt *event.Event) error {
 		}
 	}
 	switch {
-	case user == s.botID.String() && !joined && content.Membership != event.MembershipInvite:
+	case user == s.botID && !joined && content.Membership != event.MembershipInvite:
 		delete(s.members.rooms, evt.RoomID) // the bot left: nothing to keep
 	case ok && !stale && joined:
 		rm.names[user] = content.Displayname
@@ -94,24 +96,11 @@ func (s *Service) noteMembership(ctx context.Context, evt *event.Event) error {
 	if stale || content.Membership == event.MembershipInvite {
 		return nil
 	}
-	if err := s.store.SetRoomMember(ctx, evt.RoomID.String(), user, content.Displayname, joined); err != nil {
-		return transient(err)
-	}
-	return nil
+	return s.store.SetRoomMember(ctx, evt.RoomID.String(), user, content.Displayname, joined)
 }
 
-// isMember: the cache (or the homeserver) lists user in the room now.
-func (s *Service) isMember(ctx context.Context, roomID id.RoomID, user string) (bool, error) {
-	members, err := s.memberNames(ctx, roomID)
-	if err != nil {
-		return false, err
-	}
-	_, ok := members[user]
-	return ok, nil
-}
-
-// forgetMember drops one member from the cache, after the bot removed them.
-func (s *Service) forgetMember(roomID id.RoomID, user string) {
+// ForgetMember drops one member from the cache, after the bot removed them.
+func (s *Reader) ForgetMember(roomID id.RoomID, user string) {
 	s.members.mu.Lock()
 	defer s.members.mu.Unlock()
 	if rm, ok := s.members.rooms[roomID]; ok {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/internal/testenv"
-	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -75,7 +74,7 @@ func txn(events ...string) string { return `{"events":[` + strings.Join(events, 
 
 func pending(t *testing.T, s *Service) []store.InboxEvent {
 	t.Helper()
-	p, err := s.store.PendingEvents(context.Background(), 1000)
+	p, err := s.Store.PendingEvents(context.Background(), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,26 +204,5 @@ func TestIsTransient(t *testing.T) {
 	}
 	if _, err := os.Stat("/nonexistent"); isTransient(err) {
 		t.Error("file error classed transient")
-	}
-}
-
-func TestEmptyDirectoryWarningsAreSpaced(t *testing.T) {
-	s := newOfflineService(t, store.SQLite, "")
-	clock := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	s.now = func() time.Time { return clock }
-	warn := policy.ManagementNotice(policy.GateDirectoryMissing, "empty", "empty").Then(policy.RoomNotice(policy.RuleIdentity, "who", "who"))
-	counts := []int{}
-	for _, step := range []time.Duration{0, time.Minute, 30 * time.Minute, 31 * time.Minute} {
-		clock = clock.Add(step)
-		n := 0
-		for _, a := range s.limitEmptyDirectoryWarnings(warn).Actions {
-			if a.Kind == policy.NotifyManagement {
-				n++
-			}
-		}
-		counts = append(counts, n)
-	}
-	if fmt.Sprint(counts) != "[1 0 0 1]" {
-		t.Fatalf("warnings per join = %v, want one per hour", counts)
 	}
 }

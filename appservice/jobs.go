@@ -19,11 +19,11 @@ const directoryPoll = time.Second
 // interval turns a job off.
 func (s *Service) jobs() []worker.Job {
 	return []worker.Job{
-		{Name: "reconcile", Every: s.cfg.Policy.ReconcileInterval.Duration, Run: s.reconcileAll},
+		{Name: "reconcile", Every: s.Cfg.Policy.ReconcileInterval.Duration, Run: s.hardening.ReconcileAll},
 		{Name: "directory-changes", Every: directoryPoll, Run: s.followDirectory},
-		{Name: "directory-sweep", Every: s.cfg.Directory.SyncInterval.Duration, Run: s.directorySweep},
-		{Name: "reviews", Every: s.cfg.Review.CheckInterval.Duration, Run: s.runReviews},
-		{Name: "verification", Every: s.cfg.Verification.CheckInterval.Duration, Run: s.verificationCheck},
+		{Name: "directory-sweep", Every: s.Cfg.Directory.SyncInterval.Duration, Run: s.directorySweep},
+		{Name: "reviews", Every: s.Cfg.Review.CheckInterval.Duration, Run: s.membership.RunReviews},
+		{Name: "verification", Every: s.Cfg.Verification.CheckInterval.Duration, Run: s.verificationCheck},
 		{Name: "prune", Every: time.Hour, Run: s.prune},
 	}
 }
@@ -31,33 +31,33 @@ func (s *Service) jobs() []worker.Job {
 // directorySweep reads LDAP, then checks every clinical room's members
 // against the directory and withdraws leavers' confirmations.
 func (s *Service) directorySweep(ctx context.Context) {
-	if err := s.syncLDAP(ctx, false); err != nil {
-		s.log.Error().Err(err).Msg("Directory sync")
+	if err := s.membership.SyncLDAP(ctx, false); err != nil {
+		s.Log.Error().Err(err).Msg("Directory sync")
 	}
-	s.sweepDirectory(ctx)
-	if err := s.withdrawLeavers(ctx); err != nil {
-		s.log.Warn().Err(err).Msg("Could not withdraw leavers' confirmations")
+	s.membership.SweepDirectory(ctx)
+	if err := s.verification.WithdrawLeavers(ctx); err != nil {
+		s.Log.Warn().Err(err).Msg("Could not withdraw leavers' confirmations")
 	}
 }
 
 func (s *Service) verificationCheck(ctx context.Context) {
-	s.joinAttestationRooms(ctx)
-	s.checkAllVerification(ctx)
-	s.expireVerifications(ctx)
+	s.verification.JoinAttestationRooms(ctx)
+	s.verification.CheckAll(ctx)
+	s.verification.ExpireVerifications(ctx)
 }
 
 func (s *Service) prune(ctx context.Context) {
-	before := s.now().Add(-handledRetention)
-	if _, err := s.store.PruneActions(ctx, before.UnixMilli()); err != nil {
-		s.log.Warn().Err(err).Msg("Could not prune the action log")
+	before := s.Now().Add(-handledRetention)
+	if _, err := s.Store.PruneActions(ctx, before.UnixMilli()); err != nil {
+		s.Log.Warn().Err(err).Msg("Could not prune the action log")
 	}
-	if _, err := s.store.PruneDirectoryChanges(ctx, before); err != nil {
-		s.log.Warn().Err(err).Msg("Could not prune the directory change journal")
+	if _, err := s.Store.PruneDirectoryChanges(ctx, before); err != nil {
+		s.Log.Warn().Err(err).Msg("Could not prune the directory change journal")
 	}
-	if n, err := s.store.PruneInbox(ctx, before.UnixMilli()); err != nil {
-		s.log.Warn().Err(err).Msg("Could not prune the inbox")
+	if n, err := s.Store.PruneInbox(ctx, before.UnixMilli()); err != nil {
+		s.Log.Warn().Err(err).Msg("Could not prune the inbox")
 	} else if n > 0 {
-		s.log.Debug().Int64("rows", n).Msg("Pruned handled inbox rows")
+		s.Log.Debug().Int64("rows", n).Msg("Pruned handled inbox rows")
 	}
 }
 
@@ -68,36 +68,36 @@ const directoryCursorKey = "directory_journal_cursor"
 // followDirectoryFromNow starts reading the journal where it stands, unless
 // a cursor was kept: the start-up sweep covers what came before.
 func (s *Service) followDirectoryFromNow(ctx context.Context) {
-	if _, ok, err := s.store.KV(ctx, directoryCursorKey); err != nil || ok {
+	if _, ok, err := s.Store.KV(ctx, directoryCursorKey); err != nil || ok {
 		return
 	}
-	latest, err := s.store.LatestDirectoryChange(ctx)
+	latest, err := s.Store.LatestDirectoryChange(ctx)
 	if err != nil {
-		s.log.Warn().Err(err).Msg("Cannot read the directory's change journal")
+		s.Log.Warn().Err(err).Msg("Cannot read the directory's change journal")
 		return
 	}
-	_ = s.store.SetKV(ctx, directoryCursorKey, formatSeq(latest))
+	_ = s.Store.SetKV(ctx, directoryCursorKey, formatSeq(latest))
 }
 
 // followDirectory judges, at once, everyone whose directory record changed
 // since the last look: a leaver marked by a CSV import in another process,
 // an LDAP sync or SCIM, whatever the sweep interval.
 func (s *Service) followDirectory(ctx context.Context) {
-	raw, _, err := s.store.KV(ctx, directoryCursorKey)
+	raw, _, err := s.Store.KV(ctx, directoryCursorKey)
 	if err != nil {
 		return
 	}
 	cursor := parseSeq(raw)
-	latest, err := s.store.LatestDirectoryChange(ctx)
+	latest, err := s.Store.LatestDirectoryChange(ctx)
 	if err != nil || latest <= cursor {
 		return
 	}
 	for {
-		changes, err := s.store.DirectoryChangesSince(ctx, cursor, 500)
+		changes, err := s.Store.DirectoryChangesSince(ctx, cursor, 500)
 		if err == store.ErrDirectoryChangesPruned {
-			s.log.Warn().Msg("The directory's change journal was pruned past where I read; sweeping every room instead")
-			_ = s.store.SetKV(ctx, directoryCursorKey, formatSeq(latest))
-			s.sweepDirectory(ctx)
+			s.Log.Warn().Msg("The directory's change journal was pruned past where I read; sweeping every room instead")
+			_ = s.Store.SetKV(ctx, directoryCursorKey, formatSeq(latest))
+			s.membership.SweepDirectory(ctx)
 			return
 		}
 		if err != nil || len(changes) == 0 {
@@ -112,7 +112,7 @@ func (s *Service) followDirectory(ctx context.Context) {
 			}
 			cursor = c.Seq
 		}
-		if err := s.store.SetKV(ctx, directoryCursorKey, formatSeq(cursor)); err != nil {
+		if err := s.Store.SetKV(ctx, directoryCursorKey, formatSeq(cursor)); err != nil {
 			return
 		}
 	}

@@ -11,12 +11,12 @@ import (
 // scimHandler serves SCIM 2.0 provisioning behind its own bearer token, on
 // the same listener as the homeserver's endpoints. Without a token it is off.
 func (s *Service) scimHandler() (http.Handler, error) {
-	token := s.cfg.Directory.SCIM.Token
+	token := s.Cfg.Directory.SCIM.Token
 	if token == "" {
 		return http.NotFoundHandler(), nil
 	}
 	srv, err := directory.NewSCIMServer(&directory.SCIMUsers{
-		Store: s.store, OwnServer: s.cfg.Homeserver.Domain,
+		Store: s.Store, OwnServer: s.Cfg.Homeserver.Domain,
 		Changed: func(userID string) {
 			select {
 			case s.userChanged <- userID:

@@ -6,23 +6,24 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix"
 	mas "maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/facts"
+	"github.com/caldicott/caldicott/appservice/hardening"
 	"github.com/caldicott/caldicott/appservice/intake"
+	"github.com/caldicott/caldicott/appservice/kit"
+	"github.com/caldicott/caldicott/appservice/membership"
+	"github.com/caldicott/caldicott/appservice/verification"
 	"github.com/caldicott/caldicott/appservice/worker"
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/policy"
@@ -31,43 +32,32 @@ import (
 
 // Service is one Caldicott: the appservice of one trust's homeserver.
 type Service struct {
-	cfg     *config.Config
-	store   *store.Store
-	log     zerolog.Logger
+	// Kit is what every capability shares: config, store, the facts
+	// reader, the executor (the only writer) and their verbs.
+	*kit.Kit
 	as      *mas.AppService
-	bot     *mautrix.Client
-	botID   id.UserID
-	req     policy.Requirements
 	metrics *Metrics
 	wake    chan struct{}
-	now     func() time.Time
 
-	// exec is the only writer to the homeserver.
-	exec *executor.Executor
 	// commands is the one registry of bot commands.
 	commands *commands.Registry
+	// membership: the join gate, requests, reviews, the directory.
+	membership *membership.Membership
+	// hardening: classification, protections, drift, reconciliation.
+	hardening *hardening.Hardening
+	// verification: identities, emoji verification, confirmations.
+	verification *verification.Verification
 
 	// ready is closed once start-up reconciliation is done; tests wait on it.
 	ready chan struct{}
 
-	bridgeNamespaces []*regexp.Regexp
-	ldapMu           sync.Mutex
-	ldap             ldapState
 	// userChanged carries people whose directory standing changed (SCIM)
 	// to the worker, which checks their clinical rooms.
 	userChanged chan string
 	// keysChanged carries users whose devices or keys changed, from the sync.
 	keysChanged chan string
 	scim        http.Handler
-	keys        keyCache
-	crypto      *e2ee
-	sas         sasFlows
-	attest      attestSources
-	// facts reads what the rules judge (room state, members).
-	facts                     *facts.Reader
-	lanes                     *worker.Lanes
-	warnMu                    sync.Mutex
-	lastEmptyDirectoryWarning time.Time
+	lanes       *worker.Lanes
 }
 
 // New builds a Service from config and an open store; Run starts it.
@@ -95,36 +85,38 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	// client's memory state store is not needed (and mautrix v0.26's
 	// appservice one panics on join rules: its map is never initialised).
 	bot.StateStore = nil
-	s := &Service{
-		cfg:     cfg,
-		store:   st,
-		log:     log,
-		as:      as,
-		bot:     bot,
-		botID:   id.UserID(cfg.BotUserID()),
-		metrics: NewMetrics(),
-		wake:    make(chan struct{}, 1),
-		now:     time.Now,
-		ready:   make(chan struct{}),
-		lanes:   worker.NewLanes(),
-
-		bridgeNamespaces: bridgeNS,
-		userChanged:      make(chan string, 256),
-		keysChanged:      make(chan string, 256),
-		sas:              sasFlows{byTxn: map[string]*sasFlow{}},
-		attest:           attestSources{rooms: map[id.RoomID]string{}},
-		req: policy.Requirements{
+	metrics := NewMetrics()
+	k := &kit.Kit{
+		Cfg: cfg, Store: st, Bot: bot, BotID: id.UserID(cfg.BotUserID()), Log: log, Now: time.Now,
+		Req: policy.Requirements{
 			BotUserID:         cfg.BotUserID(),
 			OwnServer:         cfg.Homeserver.Domain,
 			FederationServers: cfg.Federation.Servers,
 			HistoryVisibility: cfg.Policy.ClinicalHistoryVisibility,
 		},
+		Facts: facts.New(bot, cfg.BotUserID(), st, metrics.MemberListReads),
+		Exec: executor.New(bot, as.HTTPClient, st, executor.Config{
+			DryRun: cfg.Policy.DryRun, OwnServer: cfg.Homeserver.Domain,
+			HomeserverURL: cfg.Homeserver.Address, AdminToken: cfg.Homeserver.AdminToken,
+		}, metrics.Actions, log.With().Str("component", "executor").Logger()),
 	}
-	s.facts = facts.New(bot, cfg.BotUserID(), st, s.metrics.MemberListReads)
-	s.exec = executor.New(bot, as.HTTPClient, st, executor.Config{
-		DryRun: cfg.Policy.DryRun, OwnServer: cfg.Homeserver.Domain,
-		HomeserverURL: cfg.Homeserver.Address, AdminToken: cfg.Homeserver.AdminToken,
-	}, s.metrics.Actions, log.With().Str("component", "executor").Logger())
+	s := &Service{
+		Kit:     k,
+		as:      as,
+		metrics: metrics,
+		wake:    make(chan struct{}, 1),
+		ready:   make(chan struct{}),
+		lanes:   worker.NewLanes(),
+
+		userChanged: make(chan string, 256),
+		keysChanged: make(chan string, 256),
+	}
+	s.verification = verification.New(k, s.keysChanged)
+	s.membership = membership.New(k, s.lanes, bridgeNS)
+	s.membership.Verify = s.verification
+	s.hardening = hardening.New(k, s.lanes)
+	s.hardening.Members = s.membership
+	s.hardening.Verify = s.verification
 	if s.commands, err = commands.New(commandEnv{s}, s.commandList()...); err != nil {
 		return nil, err
 	}
@@ -139,9 +131,9 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 func (s *Service) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
-	in := intake.New(s.store, s.cfg.AppService.HSToken, s.cfg.AppService.MaxTransactionBytes,
+	in := intake.New(s.Store, s.Cfg.AppService.HSToken, s.Cfg.AppService.MaxTransactionBytes,
 		intake.Counters{Transactions: s.metrics.TxnsReceived, Events: s.metrics.EventsReceived, Ignored: s.metrics.EventsIgnored},
-		s.wakeWorker, s.log)
+		s.wakeWorker, s.Log)
 	r.Put("/_matrix/app/v1/transactions/{txnID}", in.ServeHTTP)
 	r.Put("/transactions/{txnID}", in.ServeHTTP) // legacy_paths homeservers
 	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -160,7 +152,7 @@ func (s *Service) Metrics() *Metrics { return s.metrics }
 // Run listens for the homeserver, waits until the homeserver answers,
 // prepares the bot, reconciles every room, then handles events until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	addr := net.JoinHostPort(s.cfg.AppService.Hostname, strconv.Itoa(s.cfg.AppService.Port))
+	addr := net.JoinHostPort(s.Cfg.AppService.Hostname, strconv.Itoa(s.Cfg.AppService.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -168,7 +160,7 @@ func (s *Service) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	s.log.Info().Str("address", addr).Msg("Listening for the homeserver")
+	s.Log.Info().Str("address", addr).Msg("Listening for the homeserver")
 	defer func() {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -193,11 +185,11 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) waitForHomeserver(ctx context.Context) error {
 	delay := time.Second
 	for {
-		_, err := s.bot.Versions(ctx)
+		_, err := s.Bot.Versions(ctx)
 		if err == nil {
 			return nil
 		}
-		s.log.Warn().Err(err).Dur("retry_in", delay).Msg("Homeserver not reachable yet")
+		s.Log.Warn().Err(err).Dur("retry_in", delay).Msg("Homeserver not reachable yet")
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -210,21 +202,21 @@ func (s *Service) waitForHomeserver(ctx context.Context) error {
 // prepareBot registers the bot, sets its display name and joins the
 // management room. Only a failure to register is worth retrying.
 func (s *Service) prepareBot(ctx context.Context) error {
-	if err := s.exec.PrepareBot(ctx, s.as.BotIntent().EnsureRegistered, s.cfg.AppService.BotDisplayName); err != nil {
+	if err := s.Exec.PrepareBot(ctx, s.as.BotIntent().EnsureRegistered, s.Cfg.AppService.BotDisplayName); err != nil {
 		return err
 	}
-	if s.cfg.Trust.ManagementRoom != "" {
+	if s.Cfg.Trust.ManagementRoom != "" {
 		roomID, err := s.ensureManagementRoom(ctx)
 		if err != nil {
 			// Not fatal: the rooms still get enforced; reports are only logged.
-			s.log.Error().Err(err).Str("management_room", s.cfg.Trust.ManagementRoom).Msg("Management room unavailable; reports will only be logged")
+			s.Log.Error().Err(err).Str("management_room", s.Cfg.Trust.ManagementRoom).Msg("Management room unavailable; reports will only be logged")
 			return nil
 		}
-		s.exec.SetManagementRoom(roomID)
-		s.log.Info().Stringer("room_id", roomID).Msg("Management room ready")
+		s.Exec.SetManagementRoom(roomID)
+		s.Log.Info().Stringer("room_id", roomID).Msg("Management room ready")
 	}
 	return nil
 }
 
 // ManagementRoom is the resolved management room ID, or "".
-func (s *Service) ManagementRoom() id.RoomID { return s.exec.ManagementRoom() }
+func (s *Service) ManagementRoom() id.RoomID { return s.Exec.ManagementRoom() }

@@ -47,7 +47,7 @@ trust: {name: "Trust A"}
 			t.Fatal(err)
 		}
 	}
-	if err := s.withdrawLeavers(ctx); err != nil {
+	if err := s.verification.WithdrawLeavers(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for u, kept := range map[string]bool{"@left:a.nhs.uk": false, "@suspended:a.nhs.uk": false, "@active:a.nhs.uk": true, "@missing:a.nhs.uk": true, "@other:b.nhs.uk": true} {

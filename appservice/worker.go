@@ -6,13 +6,16 @@ import (
 	"time"
 
 	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/appservice/worker"
 	"github.com/caldicott/caldicott/store"
 )
 
 const (
 	inboxBatch   = 100
 	pollInterval = 5 * time.Second
-	maxBackoff   = time.Minute
+	// shutdownGrace bounds how long one event's handling may run on after
+	// Caldicott is asked to stop.
+	shutdownGrace = time.Minute
 	// handledRetention is how long handled events, transaction IDs, done
 	// actions and directory changes are kept: far longer than any
 	// homeserver retries a transaction.
@@ -26,35 +29,35 @@ func (s *Service) runWorker(ctx context.Context) error {
 	if err := s.waitForHomeserver(ctx); err != nil {
 		return nil // shutting down
 	}
-	for delay := time.Second; ; delay = min(delay*2, maxBackoff) {
+	for delay := time.Second; ; delay = min(delay*2, worker.MaxBackoff) {
 		err := s.prepareBot(ctx)
 		if err == nil {
 			break
 		}
-		s.log.Error().Err(err).Dur("retry_in", delay).Msg("Could not prepare the bot")
-		if !sleep(ctx, delay) {
+		s.Log.Error().Err(err).Dur("retry_in", delay).Msg("Could not prepare the bot")
+		if !worker.Sleep(ctx, delay) {
 			return nil
 		}
 	}
 	// Actions decided before a crash and not finished are done first, so
 	// nothing decided is lost and the inputs handled again find them done.
-	for delay := time.Second; ; delay = min(delay*2, maxBackoff) {
-		n, err := s.exec.Replay(ctx)
+	for delay := time.Second; ; delay = min(delay*2, worker.MaxBackoff) {
+		n, err := s.Exec.Replay(ctx)
 		if err == nil {
 			if n > 0 {
-				s.log.Info().Int("actions", n).Msg("Finished actions left pending by the last run")
+				s.Log.Info().Int("actions", n).Msg("Finished actions left pending by the last run")
 			}
 			break
 		}
-		s.log.Error().Err(err).Dur("retry_in", delay).Msg("Could not finish pending actions")
-		if !sleep(ctx, delay) {
+		s.Log.Error().Err(err).Dur("retry_in", delay).Msg("Could not finish pending actions")
+		if !worker.Sleep(ctx, delay) {
 			return nil
 		}
 	}
-	if s.cfg.AppService.Encryption == "enabled" {
-		if err := s.startE2EE(ctx); err != nil {
+	if s.Cfg.AppService.Encryption == "enabled" {
+		if err := s.verification.StartE2EE(ctx); err != nil {
 			// Not fatal: everything but encrypted commands still works.
-			s.log.Error().Err(err).Msg("End-to-end encryption unavailable")
+			s.Log.Error().Err(err).Msg("End-to-end encryption unavailable")
 		}
 	}
 	var wg sync.WaitGroup
@@ -70,12 +73,12 @@ func (s *Service) runWorker(ctx context.Context) error {
 	}()
 	s.startUp(ctx)
 	close(s.ready)
-	s.log.Info().Msg("Caldicott is ready")
+	s.Log.Info().Msg("Caldicott is ready")
 	for _, j := range s.jobs() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			j.Loop(ctx, s.log)
+			j.Loop(ctx, s.Log)
 		}()
 	}
 	<-ctx.Done()
@@ -84,19 +87,19 @@ func (s *Service) runWorker(ctx context.Context) error {
 
 // startUp catches up with what happened while Caldicott was away.
 func (s *Service) startUp(ctx context.Context) {
-	if err := s.ensureAttestationRoom(ctx); err != nil {
-		s.log.Error().Err(err).Msg("This trust's attestations cannot be published to the federation")
+	if err := s.verification.EnsureAttestationRoom(ctx); err != nil {
+		s.Log.Error().Err(err).Msg("This trust's attestations cannot be published to the federation")
 	}
-	s.joinAttestationRooms(ctx)
+	s.verification.JoinAttestationRooms(ctx)
 	s.followDirectoryFromNow(ctx)
-	if err := s.syncLDAP(ctx, true); err != nil {
-		s.log.Error().Err(err).Msg("Directory sync at start-up")
+	if err := s.membership.SyncLDAP(ctx, true); err != nil {
+		s.Log.Error().Err(err).Msg("Directory sync at start-up")
 	}
-	s.reconcileAll(ctx)
-	s.checkAllVerification(ctx)
-	if s.crypto == nil {
+	s.hardening.ReconcileAll(ctx)
+	s.verification.CheckAll(ctx)
+	if !s.verification.HasEncryption() {
 		// Without the encryption device's sync, watch device lists alone.
-		go s.watchDeviceLists(ctx)
+		go s.verification.WatchDeviceLists(ctx)
 	}
 }
 
@@ -106,13 +109,13 @@ func (s *Service) dispatchInbox(ctx context.Context) {
 	var cursor int64
 	delay := time.Second
 	for ctx.Err() == nil {
-		batch, err := s.store.PendingEventsAfter(ctx, cursor, inboxBatch)
+		batch, err := s.Store.PendingEventsAfter(ctx, cursor, inboxBatch)
 		if err != nil {
-			s.log.Error().Err(err).Dur("retry_in", delay).Msg("Could not read the inbox")
-			if !sleep(ctx, delay) {
+			s.Log.Error().Err(err).Dur("retry_in", delay).Msg("Could not read the inbox")
+			if !worker.Sleep(ctx, delay) {
 				return
 			}
-			delay = min(delay*2, maxBackoff)
+			delay = min(delay*2, worker.MaxBackoff)
 			continue
 		}
 		delay = time.Second
@@ -132,8 +135,8 @@ func (s *Service) dispatchInbox(ctx context.Context) {
 			s.lanes.Submit(ctx, user, false, func() { s.judgeChangedPerson(ctx, user) })
 		case user := <-s.keysChanged:
 			s.lanes.Submit(ctx, user, false, func() {
-				if err := s.enforceVerificationOf(ctx, user); err != nil {
-					s.log.Warn().Err(err).Msg("Could not check a member's changed keys; the periodic check will")
+				if err := s.verification.EnforceVerificationOf(ctx, user); err != nil {
+					s.Log.Warn().Err(err).Msg("Could not check a member's changed keys; the periodic check will")
 				}
 			})
 		}
@@ -143,12 +146,12 @@ func (s *Service) dispatchInbox(ctx context.Context) {
 // judgeChangedPerson checks someone whose directory standing changed in
 // every clinical room they are in, and withdraws a leaver's confirmation.
 func (s *Service) judgeChangedPerson(ctx context.Context, user string) {
-	ctx = executor.WithInput(ctx, "person:"+user+":"+s.now().Format(time.RFC3339Nano))
-	if _, err := s.removeFromClinicalRooms(ctx, idOf(user)); err != nil {
-		s.log.Warn().Err(err).Msg("Could not check a changed person's rooms; the sweep will")
+	ctx = executor.WithInput(ctx, "person:"+user+":"+s.Now().Format(time.RFC3339Nano))
+	if _, err := s.membership.RemoveFromClinicalRooms(ctx, idOf(user)); err != nil {
+		s.Log.Warn().Err(err).Msg("Could not check a changed person's rooms; the sweep will")
 	}
-	if err := s.withdrawIfLeft(ctx, user); err != nil {
-		s.log.Warn().Err(err).Msg("Could not withdraw a leaver's confirmation; the sweep will")
+	if err := s.verification.WithdrawIfLeft(ctx, user); err != nil {
+		s.Log.Warn().Err(err).Msg("Could not withdraw a leaver's confirmation; the sweep will")
 	}
 }
 
@@ -161,13 +164,18 @@ func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) {
 	ctx = executor.WithInput(ctx, "event:"+ev.EventID)
 	delay := time.Second
 	for {
-		err := s.handleStored(ctx, ev)
+		// An event being handled when Caldicott is asked to stop is handled
+		// to the end (within a bound), so a command is not cut off half
+		// done; events not yet started stay in the inbox for the next run.
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		err := s.handleStored(hctx, ev)
+		cancel()
 		if err == nil || !isTransient(err) {
 			if err != nil {
-				s.log.Error().Err(err).Str("event_id", ev.EventID).Str("event_type", ev.Type).Msg("Could not handle event; skipping it")
+				s.Log.Error().Err(err).Str("event_id", ev.EventID).Str("event_type", ev.Type).Msg("Could not handle event; skipping it")
 			}
-			if err := s.store.MarkEventDone(ctx, ev.Seq); err != nil {
-				s.log.Error().Err(err).Msg("Could not mark event handled; it will be handled again at the next start")
+			if err := s.Store.MarkEventDone(context.WithoutCancel(ctx), ev.Seq); err != nil {
+				s.Log.Error().Err(err).Msg("Could not mark event handled; it will be handled again at the next start")
 			}
 			return
 		}
@@ -175,22 +183,12 @@ func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) {
 			return
 		}
 		s.metrics.HandleRetries.Inc()
-		_ = s.store.RecordAttempt(ctx, ev.Seq)
-		s.log.Warn().Err(err).Str("event_id", ev.EventID).Dur("retry_in", delay).Msg("Homeserver or database unavailable; will retry")
-		if !sleep(ctx, delay) {
+		_ = s.Store.RecordAttempt(ctx, ev.Seq)
+		s.Log.Warn().Err(err).Str("event_id", ev.EventID).Dur("retry_in", delay).Msg("Homeserver or database unavailable; will retry")
+		if !worker.Sleep(ctx, delay) {
 			return
 		}
-		delay = min(delay*2, maxBackoff)
-	}
-}
-
-// sleep waits d or until ctx ends; it reports whether to carry on.
-func sleep(ctx context.Context, d time.Duration) bool {
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(d):
-		return true
+		delay = min(delay*2, worker.MaxBackoff)
 	}
 }
 

@@ -31,9 +31,9 @@ var writeMethods = map[string]bool{
 // registration handed to the executor as a function value. Key: file
 // (from the module root) and method.
 var allowed = map[string]string{
-	"appservice/sasverify.go SendToDevice":     "to-device messages of the emoji-verification protocol",
-	"appservice/sasverify.go SendMessageEvent": "in-room messages of the same protocol (verification in a direct chat)",
-	"appservice/devicelists.go CreateFilter":   "the bot's own /sync filter (device lists)",
+	"appservice/verification/sasverify.go SendToDevice":     "to-device messages of the emoji-verification protocol",
+	"appservice/verification/sasverify.go SendMessageEvent": "in-room messages of the same protocol (verification in a direct chat)",
+	"appservice/verification/devicelists.go CreateFilter":   "the bot's own /sync filter (device lists)",
 }
 
 // Only the executor changes anything on the homeserver: any other call of
@@ -94,8 +94,8 @@ func TestOnlyTheExecutorWrites(t *testing.T) {
 // rawAllowed are raw requests that are not GETs but change no room: the
 // key query (a POST that reads) and the bot's cross-signing uploads.
 var rawAllowed = map[string]bool{
-	"appservice/crosssigning.go MakeRequest": true,
-	"appservice/botidentity.go MakeRequest":  true,
+	"appservice/verification/crosssigning.go MakeRequest": true,
+	"appservice/verification/botidentity.go MakeRequest":  true,
 }
 
 func isGet(arg ast.Expr) bool {

@@ -32,3 +32,16 @@ func (j Job) Loop(ctx context.Context, log zerolog.Logger) {
 		}
 	}
 }
+
+// MaxBackoff bounds the wait between retries of anything that failed.
+const MaxBackoff = time.Minute
+
+// Sleep waits d or until ctx ends; it reports whether to carry on.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}

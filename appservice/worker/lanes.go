@@ -95,3 +95,13 @@ func (l *Lanes) SubmitAndWait(ctx context.Context, key string, job bool, fn func
 
 // Wait returns when every lane is empty (shutdown).
 func (l *Lanes) Wait() { l.wg.Wait() }
+
+// WaitOrDone waits for wg, or until ctx ends (the lanes drop what is left).
+func WaitOrDone(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}

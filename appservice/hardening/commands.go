@@ -1,0 +1,141 @@
+package hardening
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/caldicott/caldicott/appservice/commands"
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/policy"
+)
+
+func (s *Hardening) CmdStatus(ctx context.Context, c *commands.Call) error {
+	f := c.Facts
+	var b strings.Builder
+	if f.Class == policy.Unclassified {
+		b.WriteString("This room is not classified. A room admin can classify it with `!policy classify clinical|operational|social`.")
+		return s.Reply(ctx, c.Evt, b.String())
+	}
+	fmt.Fprintf(&b, "This room is %s.\n", f.Class.Describe())
+	if f.Class != policy.Clinical {
+		b.WriteString("Rooms of this class have no hardening requirements.")
+		return s.Reply(ctx, c.Evt, b.String())
+	}
+	d := policy.Harden(f, s.Req)
+	if d.Compliant() {
+		b.WriteString("It is compliant: every protection is in place.\n")
+	} else {
+		b.WriteString("It is NOT compliant.\n")
+	}
+	for _, ch := range policy.Checks(f, s.Req) {
+		mark := "✅"
+		if !ch.OK {
+			mark = "❌"
+		}
+		fmt.Fprintf(&b, "%s %s: %s\n", mark, ch.What, ch.Current)
+	}
+	for _, p := range d.Problems {
+		fmt.Fprintf(&b, "• %s\n", p.Text)
+	}
+	if len(d.Fixes()) > 0 && len(d.Problems) == 0 {
+		b.WriteString("I will restore the missing protections now.\n")
+	}
+	if lines, err := s.Verify.MemberLines(ctx, c.Evt.RoomID); err != nil {
+		if executor.IsTransient(err) {
+			return err
+		}
+		b.WriteString("Members' verification could not be read: " + executor.MatrixReason(err))
+	} else if len(lines) > 0 {
+		b.WriteString("Members' identity verification:\n" + strings.Join(lines, "\n"))
+	}
+	if err := s.Reply(ctx, c.Evt, strings.TrimSpace(b.String())); err != nil {
+		return err
+	}
+	if len(d.Fixes()) > 0 {
+		return s.Enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile})
+	}
+	return nil
+}
+
+func (s *Hardening) CmdClassify(ctx context.Context, c *commands.Call) error {
+	class, ok := policy.ParseClass(c.Args[0])
+	if !ok {
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a room class. Use `!policy classify clinical`, `operational` or `social`.", c.Args[0]))
+	}
+	f := c.Facts
+	botLevel := f.PowerLevels.UserLevel(s.BotID.String())
+	need := f.PowerLevels.EventLevel(policy.PolicyEventType, true)
+	if botLevel < need {
+		if err := s.Audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "failed.classify", fmt.Sprintf("bot at power %d, needs %d", botLevel, need), nil); err != nil {
+			return err
+		}
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("I cannot record this room's class: that needs power level %d and I have %d. Make %s an admin of this room (power level %d) and type the command again.", need, botLevel, s.BotID, policy.BotPowerLevel))
+	}
+	content := policy.PolicyContent{Class: class, ClassifiedBy: c.Evt.Sender.String()}
+	res, err := s.Exec.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.SetRoomPolicy(content, policy.RuleClassification, "classify as "+string(class), "classified by "+c.Evt.Sender.String()))
+	if err != nil {
+		return err
+	}
+	if res.DryRun {
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("Dry run: I would classify this room as %s, but I am configured to change nothing.", class))
+	}
+	if len(res.Failures) > 0 {
+		return s.Reply(ctx, c.Evt, "I could not record this room's class: "+strings.Join(res.Failures, " "))
+	}
+	previous := f.Class
+	f.Class = class
+	if err := s.Audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "classify", fmt.Sprintf("classified %s (was %s)", class, orNone(previous)), nil); err != nil {
+		return err
+	}
+	if class != policy.Clinical {
+		if err := s.savePolicy(ctx, f, nil, c.Evt.Sender.String()); err != nil {
+			return err
+		}
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("This room is now %s.", class.Describe()))
+	}
+	if policy.Harden(f, s.Req).Compliant() {
+		if err := s.Reply(ctx, c.Evt, "This room is now clinical. It already has every protection clinical rooms need."); err != nil {
+			return err
+		}
+	}
+	if err := s.Enforce(ctx, f, policy.Cause{Kind: policy.CauseClassified, Sender: c.Evt.Sender.String()}); err != nil {
+		return err
+	}
+	_, err = s.Members.SweepRoom(ctx, f, policy.OnClassify)
+	return err
+}
+
+func orNone(c policy.Class) string {
+	if c == policy.Unclassified {
+		return "unclassified"
+	}
+	return string(c)
+}
+
+func (s *Hardening) CmdNewRoom(ctx context.Context, c *commands.Call) error {
+	class, ok := policy.ParseClass(c.Args[0])
+	if !ok {
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a room class. Usage: `%s`", c.Args[0], c.Spec.Usage))
+	}
+	name := strings.Join(c.Args[1:], " ")
+	plan := policy.PlanNewRoom(class, name, c.Evt.Sender.String(), s.Req)
+	res, err := s.Exec.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.CreatePlannedRoom(plan, policy.RuleNewRoom, fmt.Sprintf("%s room created for %s", class, c.Evt.Sender)))
+	if err != nil {
+		return err
+	}
+	if res.DryRun {
+		return s.Reply(ctx, c.Evt, "Dry run: I would create the room, but I am configured to change nothing.")
+	}
+	if len(res.Failures) > 0 || res.Room == "" {
+		return s.Reply(ctx, c.Evt, "I could not create the room: "+strings.Join(res.Failures, " "))
+	}
+	f, err := s.Facts.Room(ctx, res.Room)
+	if err != nil {
+		return err
+	}
+	if err := s.Enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err != nil {
+		return err
+	}
+	return s.Reply(ctx, c.Evt, fmt.Sprintf("I have created the %s room %q (%s) and invited you as its admin. Accept the invitation to open it.", class, name, res.Room))
+}

@@ -1,0 +1,41 @@
+// Package hardening keeps clinical rooms hardened: classification (by
+// command or in room state), the protections and their drift repair, the
+// reconciliation of every room, space links between classes that must not
+// meet, and a clinical room's options. It decides through policy and acts
+// through the executor; the members of a room are judged by membership,
+// reached through the Members interface.
+package hardening
+
+import (
+	"context"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/appservice/kit"
+	"github.com/caldicott/caldicott/appservice/worker"
+	"github.com/caldicott/caldicott/policy"
+)
+
+// Members judges the members of a room (package membership).
+type Members interface {
+	SweepRoom(ctx context.Context, f policy.RoomFacts, mode policy.GateMode) (removed int, err error)
+	JudgeMembers(ctx context.Context, f policy.RoomFacts, members map[string]string, joiners map[string]bool, mode policy.GateMode) (removed int, err error)
+}
+
+// Verification lists a room's members' verification, for status.
+type Verification interface {
+	MemberLines(ctx context.Context, roomID id.RoomID) ([]string, error)
+}
+
+// Hardening is the capability.
+type Hardening struct {
+	*kit.Kit
+	Members Members
+	Verify  Verification
+	lanes   *worker.Lanes
+}
+
+// New builds the capability; set Members and Verify before use.
+func New(k *kit.Kit, lanes *worker.Lanes) *Hardening {
+	return &Hardening{Kit: k, lanes: lanes}
+}

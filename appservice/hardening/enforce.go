@@ -1,0 +1,89 @@
+package hardening
+
+import (
+	"context"
+	"strings"
+
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// handleStateChange checks a clinical room after someone changes one of
+// its protected settings, and records classifications made directly in
+// room state (e.g. with Element's devtools).
+func (s *Hardening) HandleStateChange(ctx context.Context, evt *event.Event) error {
+	if evt.Sender == s.BotID {
+		return nil
+	}
+	f, err := s.Facts.Room(ctx, evt.RoomID)
+	if err != nil {
+		return err
+	}
+	cause := policy.Cause{Kind: policy.CauseDrift, Sender: evt.Sender.String(), EventType: evt.Type.Type}
+	if evt.Type.Type == policy.PolicyEventType {
+		if err := s.Audit(ctx, evt.Sender.String(), evt.RoomID, "classify", "room policy set to "+string(f.Class)+" in room state", nil); err != nil {
+			return err
+		}
+		cause.Kind = policy.CauseClassified
+	}
+	if err := s.Enforce(ctx, f, cause); err != nil {
+		return err
+	}
+	if cause.Kind == policy.CauseClassified {
+		_, err = s.Members.SweepRoom(ctx, f, policy.OnClassify)
+	}
+	return err
+}
+
+// enforce applies the rules to a room's facts, executes the decision and
+// records the room's class and compliance.
+func (s *Hardening) Enforce(ctx context.Context, f policy.RoomFacts, cause policy.Cause) error {
+	d := policy.Enforce(f, s.Req, cause)
+	actor := cause.Sender
+	if actor == "" {
+		actor = s.BotID.String()
+	}
+	if cause.Kind == policy.CauseDrift && !d.Compliant() {
+		if err := s.Audit(ctx, actor, id.RoomID(f.RoomID), "drift", "changed "+cause.EventType+" in a clinical room", nil); err != nil {
+			return err
+		}
+	}
+	failures, err := s.Execute(ctx, id.RoomID(f.RoomID), actor, d)
+	if err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		// Tell the room what could not be done, once, after trying everything.
+		text := "Some protections of this clinical room could not be applied:\n• " + strings.Join(failures, "\n• ")
+		if err := s.Notice(ctx, id.RoomID(f.RoomID), policy.RuleNotice, text); err != nil {
+			return err
+		}
+	}
+	if f.Class == policy.Unclassified {
+		return nil
+	}
+	problems := append(d.ProblemTexts(), failures...)
+	if s.Exec.DryRun() {
+		for _, fix := range d.Fixes() {
+			problems = append(problems, "not fixed (dry run): "+fix.Text)
+		}
+	}
+	return s.savePolicy(ctx, f, problems, cause.Sender)
+}
+
+func (s *Hardening) savePolicy(ctx context.Context, f policy.RoomFacts, problems []string, by string) error {
+	if f.Class == policy.Clinical {
+		if err := s.Store.EnsureReview(ctx, f.RoomID, s.Cfg.Review.Interval.Duration); err != nil {
+			return executor.Transient(err)
+		}
+	}
+	if err := s.Store.SaveRoomPolicy(ctx, store.RoomPolicy{
+		RoomID: f.RoomID, Class: string(f.Class), Compliant: len(problems) == 0, Problems: problems, ClassifiedBy: by,
+	}); err != nil {
+		return executor.Transient(err)
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package hardening
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/appservice/worker"
+	"github.com/caldicott/caldicott/policy"
+)
+
+// reconcileAll checks every room the bot is in, at start-up and on a
+// schedule, so changes made while Caldicott was down are repaired too.
+func (s *Hardening) ReconcileAll(ctx context.Context) {
+	rooms, err := s.Bot.JoinedRooms(ctx)
+	if err != nil {
+		s.Log.Error().Err(err).Msg("Could not list joined rooms for reconciliation")
+		return
+	}
+	// Each room in its own lane, as a long job: in order with that room's
+	// events, in parallel with other rooms, never taking enforcement's slots.
+	var checked atomic.Int64
+	var wg sync.WaitGroup
+	for _, roomID := range rooms.JoinedRooms {
+		wg.Add(1)
+		s.lanes.Submit(ctx, roomID.String(), true, func() {
+			defer wg.Done()
+			if err := s.ReconcileRoom(ctx, roomID); err != nil {
+				s.Log.Error().Err(err).Stringer("room_id", roomID).Msg("Could not reconcile room")
+				return
+			}
+			checked.Add(1)
+		})
+	}
+	worker.WaitOrDone(ctx, &wg)
+	s.Log.Info().Int64("rooms", checked.Load()).Msg("Reconciled rooms")
+}
+
+// reconcileRoom records a room's class and, if clinical, restores its
+// protections and judges its members.
+func (s *Hardening) ReconcileRoom(ctx context.Context, roomID id.RoomID) error {
+	f, err := s.Facts.Room(ctx, roomID)
+	if errors.Is(err, mautrix.MForbidden) {
+		return nil // not (or no longer) in the room
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.Enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err != nil {
+		return err
+	}
+	if f.Class != policy.Clinical {
+		return nil
+	}
+	// Read the members afresh (once per room per reconciliation): anyone
+	// not in the list last recorded joined while Caldicott was away, and is
+	// judged as a joiner now, not as a sweep would.
+	before, known, err := s.Store.RoomMembers(ctx, roomID.String())
+	if err != nil {
+		return executor.Transient(err)
+	}
+	members, err := s.Facts.Refresh(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	joiners := map[string]bool{}
+	for u := range members {
+		if _, seen := before[u]; known && !seen {
+			joiners[u] = true
+		}
+	}
+	if _, err := s.Members.JudgeMembers(ctx, f, members, joiners, policy.OnSweep); err != nil {
+		return err
+	}
+	if err := s.Store.SaveRoomMembers(ctx, roomID.String(), members); err != nil {
+		return executor.Transient(err)
+	}
+	return nil
+}

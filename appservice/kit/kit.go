@@ -1,0 +1,97 @@
+// Package kit is what every capability of the Matrix side shares: the
+// config, the store, the facts reader (reads), the executor (the only
+// writer), and the small verbs built on them — reply, notice, audit. A
+// capability package embeds a *Kit and takes interfaces for the other
+// capabilities it calls; nothing here holds a capability's own state.
+package kit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/appservice/facts"
+	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// Kit is the shared part of every capability.
+type Kit struct {
+	Cfg   *config.Config
+	Store *store.Store
+	// Bot reads from the homeserver (the executor writes).
+	Bot   *mautrix.Client
+	BotID id.UserID
+	Req   policy.Requirements
+	Exec  *executor.Executor
+	Facts *facts.Reader
+	Log   zerolog.Logger
+	Now   func() time.Time
+}
+
+// Execute hands a decision to the executor and returns what people must be
+// told could not be done.
+func (k *Kit) Execute(ctx context.Context, roomID id.RoomID, actor string, d policy.Decision) ([]string, error) {
+	res, err := k.Exec.Execute(ctx, roomID, actor, d)
+	return res.Failures, err
+}
+
+// Audit records a decision that is not itself an action.
+func (k *Kit) Audit(ctx context.Context, actor string, roomID id.RoomID, action, reason string, detail map[string]any) error {
+	return k.Exec.Audit(ctx, actor, roomID, action, reason, detail)
+}
+
+// Reply answers a command in its room.
+func (k *Kit) Reply(ctx context.Context, evt *event.Event, text string) error {
+	_, err := k.Exec.Execute(ctx, evt.RoomID, evt.Sender.String(), policy.ReplyTo(evt.ID.String(), text))
+	return err
+}
+
+// Notice tells a room something, for the given rule.
+func (k *Kit) Notice(ctx context.Context, roomID id.RoomID, rule, text string) error {
+	_, err := k.Exec.Execute(ctx, roomID, k.BotID.String(), policy.RoomNotice(rule, text, rule))
+	return err
+}
+
+// NotifyManagement tells the IG team, or only logs without a management room.
+func (k *Kit) NotifyManagement(ctx context.Context, rule, text string) error {
+	_, err := k.Exec.Execute(ctx, "", k.BotID.String(), policy.ManagementNotice(rule, text, rule))
+	return err
+}
+
+// IsIGAdmin: one of the trust's IG admins.
+func (k *Kit) IsIGAdmin(user id.UserID) bool {
+	return slices.Contains(k.Cfg.Trust.IGAdmins, user.String())
+}
+
+// IsOwnTrust: a user of this trust's server, or an IG admin.
+func (k *Kit) IsOwnTrust(user id.UserID) bool {
+	return user.Homeserver() == k.Cfg.Homeserver.Domain || k.IsIGAdmin(user)
+}
+
+// ParseUserArg reads a full user ID from a command argument, or says how
+// to write one.
+func (k *Kit) ParseUserArg(arg, example string) (id.UserID, string) {
+	user := id.UserID(arg)
+	if _, _, err := user.Parse(); err != nil || !strings.HasPrefix(arg, "@") {
+		return "", fmt.Sprintf("%q is not a Matrix user ID. Write it in full, e.g. `%s @jane.doe:%s`.", arg, example, k.Cfg.Homeserver.Domain)
+	}
+	return user, ""
+}
+
+// OrWord is v, or word when v is empty.
+func OrWord(v, word string) string {
+	if v == "" {
+		return word
+	}
+	return v
+}

@@ -1,0 +1,43 @@
+// Package membership holds who may be in a clinical room: the join gate
+// applied to joins and invitations, requests to join and approvals,
+// membership reviews, leavers and lost devices, the staff directory's LDAP
+// sync, and the IG report. It decides through policy and acts through the
+// executor; verification is reached through the Verifier interface.
+package membership
+
+import (
+	"context"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/caldicott/caldicott/appservice/kit"
+	"github.com/caldicott/caldicott/appservice/worker"
+)
+
+// Verifier is what membership needs of identity verification: checking a
+// member who just joined, and withdrawing a leaver's confirmation.
+type Verifier interface {
+	EnforceVerificationOf(ctx context.Context, users ...string) error
+	WithdrawIfLeft(ctx context.Context, user string) error
+}
+
+// Membership is the capability.
+type Membership struct {
+	*kit.Kit
+	Verify Verifier
+
+	lanes            *worker.Lanes
+	bridgeNamespaces []*regexp.Regexp
+
+	ldapMu sync.Mutex
+	ldap   ldapState
+
+	warnMu                    sync.Mutex
+	lastEmptyDirectoryWarning time.Time
+}
+
+// New builds the capability; set Verify before use.
+func New(k *kit.Kit, lanes *worker.Lanes, bridgeNamespaces []*regexp.Regexp) *Membership {
+	return &Membership{Kit: k, lanes: lanes, bridgeNamespaces: bridgeNamespaces}
+}

@@ -1,0 +1,162 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/caldicott/caldicott/appservice/commands"
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/appservice/kit"
+	"github.com/caldicott/caldicott/bridges/directory"
+	"github.com/caldicott/caldicott/policy"
+)
+
+// ldapState is the worker's memory of LDAP syncs; only the worker touches it.
+type ldapState struct {
+	lastSync, lastFull time.Time
+	failing, held      bool
+	confirmNext        bool
+	lastResult         string
+}
+
+func (s *Membership) LdapEnabled() bool { return s.Cfg.Directory.LDAP.URL != "" }
+
+// syncLDAP reads the directory from LDAP: everyone when a full read is due,
+// otherwise what changed since the last read. A failure keeps the last good
+// directory and tells the management room once; a sync that would remove
+// too many staff is held until an IG admin confirms it.
+func (s *Membership) SyncLDAP(ctx context.Context, forceFull bool) error {
+	s.ldapMu.Lock()
+	defer s.ldapMu.Unlock()
+	return s.syncLDAPLocked(ctx, forceFull)
+}
+
+// syncLDAPLocked is syncLDAP for a caller that holds ldapMu.
+func (s *Membership) syncLDAPLocked(ctx context.Context, forceFull bool) error {
+	if !s.LdapEnabled() {
+		return nil
+	}
+	st := &s.ldap
+	full := forceFull || st.lastFull.IsZero() || s.Now().Sub(st.lastFull) >= s.Cfg.Directory.LDAP.FullSyncInterval.Duration
+	var since time.Time
+	if !full {
+		since = st.lastSync.Add(-time.Second) // modifyTimestamp has one-second resolution
+	}
+	start := s.Now()
+	confirmed := st.confirmNext
+	st.confirmNext = false
+	res, fetch, err := directory.SyncLDAP(ctx, s.Store, s.Cfg.Directory.LDAP, s.Cfg.Homeserver.Domain, since, directory.Guard{MaxFraction: s.Cfg.Directory.MaxRemovalFraction, MinRemovals: s.Cfg.Directory.HoldMinRemovals}, confirmed)
+	var held *directory.HeldError
+	switch {
+	case errors.As(err, &held):
+		s.Log.Warn().Int("removed", held.Removed).Int("active", held.Active).Msg("LDAP sync held for confirmation")
+		if !st.held {
+			st.held = true
+			if err := s.Audit(ctx, s.BotID.String(), "", "directory_held", held.Error(), nil); err != nil {
+				return err
+			}
+			return s.NotifyManagement(ctx, policy.GateDirectoryMissing, fmt.Sprintf("The staff directory sync from LDAP %s. Nobody has been removed. If this is right (e.g. a planned restructure), an IG admin types `!policy directory confirm` here.", held.Error()))
+		}
+		return nil
+	case err != nil:
+		s.Log.Error().Err(err).Msg("LDAP sync failed; keeping the last good directory")
+		if !st.failing {
+			st.failing = true
+			if err := s.Audit(ctx, s.BotID.String(), "", "directory_unavailable", err.Error(), nil); err != nil {
+				return err
+			}
+			return s.NotifyManagement(ctx, policy.GateDirectoryMissing, fmt.Sprintf("I cannot read the staff directory from LDAP: %v\nI keep the last good copy and remove nobody on its account until it is back.", err))
+		}
+		return nil
+	}
+	if st.failing {
+		st.failing = false
+		if err := s.NotifyManagement(ctx, policy.GateDirectoryMissing, "The staff directory can be read from LDAP again."); err != nil {
+			return err
+		}
+	}
+	st.held = false
+	st.lastSync = start
+	if full {
+		st.lastFull = start
+	}
+	kind := "changes"
+	if full {
+		kind = "full"
+	}
+	st.lastResult = fmt.Sprintf("%s read at %s: %d entries (%d new, %d updated, %d now suspended or left), %d skipped", kind, start.UTC().Format(time.RFC3339), len(fetch.Entries), res.Added, res.Updated, res.Removed, len(fetch.Skipped))
+	for _, skipped := range fetch.Skipped {
+		s.Log.Warn().Str("entry", skipped).Msg("LDAP entry skipped")
+	}
+	s.Log.Info().Bool("full", full).Int("entries", len(fetch.Entries)).Int("removed", res.Removed).Int("skipped", len(fetch.Skipped)).Msg("LDAP sync done")
+	// The store audits the sync when it changed anyone (directory_change).
+	return nil
+}
+
+// cmdDirectory: IG admins see the directory's state, confirm a held sync or sync now.
+func (s *Membership) CmdDirectory(ctx context.Context, c *commands.Call) error {
+	// One sync at a time: the periodic one waits while an IG admin looks.
+	s.ldapMu.Lock()
+	defer s.ldapMu.Unlock()
+	sub := "status"
+	if len(c.Args) > 0 {
+		sub = strings.ToLower(c.Args[0])
+	}
+	switch sub {
+	case "status":
+		counts, err := s.Store.StaffCounts(ctx)
+		if err != nil {
+			return executor.Transient(err)
+		}
+		keys := make([]string, 0, len(counts))
+		for k := range counts {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%d %s", counts[k], k)
+		}
+		text := "Staff directory: " + kit.OrWord(strings.Join(parts, ", "), "empty") + "."
+		if s.LdapEnabled() {
+			text += "\nLDAP: " + kit.OrWord(s.ldap.lastResult, "not read yet")
+			if s.ldap.failing {
+				text += "\nLDAP cannot be read at the moment; the last good copy is in use."
+			}
+			if s.ldap.held {
+				text += "\nA sync is held for confirmation: `!policy directory confirm`."
+			}
+		}
+		return s.Reply(ctx, c.Evt, text)
+	case "confirm":
+		if !s.ldap.held {
+			return s.Reply(ctx, c.Evt, "No directory sync is waiting for confirmation.")
+		}
+		s.ldap.confirmNext = true
+		if err := s.Audit(ctx, c.Evt.Sender.String(), "", "directory_confirm", "held LDAP sync confirmed", nil); err != nil {
+			return err
+		}
+		if err := s.syncLDAPLocked(ctx, true); err != nil {
+			return err
+		}
+		if err := s.Reply(ctx, c.Evt, "Confirmed and applied: "+s.ldap.lastResult+". Leavers are being removed from clinical rooms now."); err != nil {
+			return err
+		}
+		s.SweepDirectory(ctx)
+		return nil
+	case "sync":
+		if !s.LdapEnabled() {
+			return s.Reply(ctx, c.Evt, "No LDAP directory is configured (directory.ldap.url). Load the directory with `caldicott directory import staff.csv`.")
+		}
+		if err := s.syncLDAPLocked(ctx, true); err != nil {
+			return err
+		}
+		s.SweepDirectory(ctx)
+		return s.Reply(ctx, c.Evt, "Directory read: "+kit.OrWord(s.ldap.lastResult, "failed; see the notice above")+".")
+	}
+	return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a directory command. Use `!policy directory status`, `confirm` or `sync`.", sub))
+}

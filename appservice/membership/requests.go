@@ -1,0 +1,208 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/appservice/commands"
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/appservice/kit"
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// joinFacts builds the gate's facts for one person and room.
+func (s *Membership) JoinFacts(ctx context.Context, f policy.RoomFacts, userID string, m policy.Membership) (policy.JoinFacts, error) {
+	entry, empty, err := s.StaffEntry(ctx, userID)
+	if err != nil {
+		return policy.JoinFacts{}, err
+	}
+	held, err := s.heldReason(ctx, userID)
+	if err != nil {
+		return policy.JoinFacts{}, err
+	}
+	return policy.JoinFacts{UserID: userID, Membership: m, Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, Entry: entry, DirectoryEmpty: empty, HeldReason: held}, nil
+}
+
+// heldReason is why a user is held out of clinical rooms, or "".
+func (s *Membership) heldReason(ctx context.Context, userID string) (string, error) {
+	h, err := s.Store.HoldOf(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", executor.Transient(err)
+	}
+	return h.Reason, nil
+}
+
+// describePerson is how a requester is introduced to room admins.
+func describePerson(j policy.JoinFacts, trust string) string {
+	if j.Entry != nil {
+		return fmt.Sprintf("%s (%s)", j.UserID, j.Entry.Identity(trust))
+	}
+	return j.UserID
+}
+
+// cmdRequest: someone asks, in a direct chat with the bot, to join a room.
+// Dendrite v0.15.2 has no knocking, so this is the way in.
+func (s *Membership) CmdRequest(ctx context.Context, c *commands.Call) error {
+	ref := c.Args[0]
+	reason := strings.Join(c.Args[1:], " ")
+	var roomID id.RoomID
+	switch {
+	case strings.HasPrefix(ref, "#"):
+		resp, err := s.Bot.ResolveAlias(ctx, id.RoomAlias(ref))
+		if err != nil {
+			if executor.IsTransient(err) {
+				return err
+			}
+			return s.Reply(ctx, c.Evt, fmt.Sprintf("I cannot find a room called %s. Check the address with the person who gave it to you.", ref))
+		}
+		roomID = resp.RoomID
+	case strings.HasPrefix(ref, "!"):
+		roomID = id.RoomID(ref)
+	default:
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a room address. Write it as #room:server or !id:server, e.g. `!policy request #ward7:%s covering nights`.", ref, s.Cfg.Homeserver.Domain))
+	}
+	f, err := s.Facts.Room(ctx, roomID)
+	if err != nil {
+		if executor.IsTransient(err) {
+			return err
+		}
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("I am not in %s, so I cannot pass your request on. Ask one of its members to invite you instead.", ref))
+	}
+	members, err := s.Facts.Members(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	requester := c.Evt.Sender.String()
+	if _, ok := members[requester]; ok {
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("You are already a member of %s.", ref))
+	}
+	j, err := s.JoinFacts(ctx, f, requester, policy.MembershipInvite)
+	if err != nil {
+		return err
+	}
+	outcome, gd := policy.DecideRequest(j, f.AutoApprove, s.gateRules())
+	switch outcome {
+	case policy.RequestRefused:
+		if err := s.Audit(ctx, requester, roomID, "refused.request", "request refused by the "+gd.Rule+" rule", nil); err != nil {
+			return err
+		}
+		return s.Reply(ctx, c.Evt, "I cannot pass your request on. "+gd.Reason)
+	case policy.RequestAutoApproved:
+		if err := s.inviteApproved(ctx, roomID, requester, s.BotID.String(), "auto-approved: eligible by the staff directory"); err != nil {
+			return err
+		}
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("You meet the rules of %s, so I have invited you. Accept the invitation to open it.", ref))
+	}
+	err = s.Store.AddRequest(ctx, store.AccessRequest{RoomID: roomID.String(), UserID: requester, RequestedBy: requester, Reason: reason, ReplyRoom: c.Evt.RoomID.String()})
+	if errors.Is(err, store.ErrDuplicate) {
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("You have already asked to join %s; its admins have not answered yet.", ref))
+	}
+	if err != nil {
+		return executor.Transient(err)
+	}
+	if err := s.Audit(ctx, requester, roomID, "request", "asked to join", nil); err != nil {
+		return err
+	}
+	text := fmt.Sprintf("%s asks to join this room.", describePerson(j, s.Cfg.Trust.Name))
+	if reason != "" {
+		text += "\nTheir reason: " + reason
+	}
+	text += fmt.Sprintf("\nRoom admins: `!policy approve %s` or `!policy deny %s [reason]`.", requester, requester)
+	if err := s.Notice(ctx, roomID, policy.RuleRequest, text); err != nil {
+		return err
+	}
+	return s.Reply(ctx, c.Evt, fmt.Sprintf("I have asked the admins of %s. I will tell you here when they answer.", ref))
+}
+
+// inviteApproved invites someone on an admin's (or the rules') approval.
+func (s *Membership) inviteApproved(ctx context.Context, roomID id.RoomID, userID, approver, reason string) error {
+	if err := s.Audit(ctx, approver, roomID, "approve", userID+" "+reason, map[string]any{"user_id": userID}); err != nil {
+		return err
+	}
+	failures, err := s.Execute(ctx, roomID, approver, policy.Approve(userID, approver, reason))
+	if err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%s", strings.Join(failures, " "))
+	}
+	return nil
+}
+
+// decide closes a request; approve invites, and the requester is told either way.
+func (s *Membership) decide(ctx context.Context, c *commands.Call, approve bool) error {
+	user := c.Args[0]
+	req, err := s.Store.PendingRequest(ctx, c.Evt.RoomID.String(), user)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("There is no request from %s waiting in this room. Check the user ID (write it in full, e.g. @jane.doe:%s).", user, s.Cfg.Homeserver.Domain))
+	}
+	if err != nil {
+		return executor.Transient(err)
+	}
+	admin := c.Evt.Sender.String()
+	note := strings.Join(c.Args[1:], " ")
+	var toRequester, toRoom string
+	if approve {
+		if err := s.inviteApproved(ctx, c.Evt.RoomID, user, admin, "approved"); err != nil {
+			if executor.IsTransient(err) {
+				return err
+			}
+			return s.Reply(ctx, c.Evt, "I could not invite them: "+err.Error())
+		}
+		if err := s.Store.DecideRequest(ctx, req.ID, store.RequestApproved, admin, ""); err != nil {
+			return executor.Transient(err)
+		}
+		toRequester = fmt.Sprintf("Your request to join %s was approved by %s. Accept the invitation to open the room.", c.Evt.RoomID, admin)
+		toRoom = fmt.Sprintf("I have invited %s, approved by %s.", user, admin)
+	} else {
+		if err := s.Store.DecideRequest(ctx, req.ID, store.RequestDenied, admin, note); err != nil {
+			return executor.Transient(err)
+		}
+		if err := s.Audit(ctx, admin, c.Evt.RoomID, "deny", user+" denied; "+kit.OrWord(note, "no reason given"), map[string]any{"user_id": user}); err != nil {
+			return err
+		}
+		toRequester = fmt.Sprintf("Your request to join %s was declined by %s.", c.Evt.RoomID, admin)
+		if note != "" {
+			toRequester += " Their reason: " + note
+		}
+		toRoom = fmt.Sprintf("%s's request is declined; I have told them.", user)
+	}
+	if req.ReplyRoom != "" {
+		if _, err := s.Execute(ctx, c.Evt.RoomID, admin, policy.TellUser(policy.RuleRequestAnswered, user, req.ReplyRoom, toRequester, "requester told the answer")); err != nil {
+			return err
+		}
+	} else if req.RequestedBy != user {
+		toRoom += fmt.Sprintf(" (%s, who invited them, may want to let them know.)", req.RequestedBy)
+	}
+	return s.Reply(ctx, c.Evt, toRoom)
+}
+
+func (s *Membership) CmdApprove(ctx context.Context, c *commands.Call) error {
+	return s.decide(ctx, c, true)
+}
+func (s *Membership) CmdDeny(ctx context.Context, c *commands.Call) error {
+	return s.decide(ctx, c, false)
+}
+
+// invitationToRequest turns an invite sent by a member who is not a room
+// admin into a request: the invite is revoked and the admins are asked.
+func (s *Membership) invitationToRequest(ctx context.Context, f policy.RoomFacts, inviter, invitee, reason string) error {
+	err := s.Store.AddRequest(ctx, store.AccessRequest{RoomID: f.RoomID, UserID: invitee, RequestedBy: inviter, Reason: reason})
+	if err != nil && !errors.Is(err, store.ErrDuplicate) {
+		return executor.Transient(err)
+	}
+	j, err := s.JoinFacts(ctx, f, invitee, policy.MembershipInvite)
+	if err != nil {
+		return err
+	}
+	_, err = s.Execute(ctx, id.RoomID(f.RoomID), inviter, policy.InvitationToRequest(inviter, invitee, describePerson(j, s.Cfg.Trust.Name)))
+	return err
+}

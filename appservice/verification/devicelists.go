@@ -1,0 +1,67 @@
+package verification
+
+import (
+	"context"
+	"time"
+
+	"github.com/caldicott/caldicott/appservice/worker"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+)
+
+// syncFilter asks /sync for as little as possible: the bot only wants
+// device-list changes here (room events come by appservice transactions).
+var syncFilter = &mautrix.Filter{
+	Room: &mautrix.RoomFilter{
+		Timeline:    &mautrix.FilterPart{Limit: 1, Types: []event.Type{{Type: "org.caldicott.none"}}},
+		State:       &mautrix.FilterPart{Types: []event.Type{{Type: "org.caldicott.none"}}},
+		Ephemeral:   &mautrix.FilterPart{Types: []event.Type{{Type: "org.caldicott.none"}}},
+		AccountData: &mautrix.FilterPart{Types: []event.Type{{Type: "org.caldicott.none"}}},
+	},
+	Presence:    &mautrix.FilterPart{Types: []event.Type{{Type: "org.caldicott.none"}}},
+	AccountData: &mautrix.FilterPart{Types: []event.Type{{Type: "org.caldicott.none"}}},
+}
+
+// watchDeviceLists long-polls /sync as the bot for device-list changes of
+// users who share rooms with it (Dendrite v0.15.2 does not push them to
+// appservices), so a new device or a reset identity is seen within seconds.
+// Changed users go to the worker; the periodic check covers any gap.
+func (s *Verification) WatchDeviceLists(ctx context.Context) {
+	if s.Cfg.Verification.Mode == "off" {
+		return
+	}
+	filter, err := s.Bot.CreateFilter(ctx, syncFilter)
+	filterID := ""
+	if err == nil {
+		filterID = filter.FilterID
+	} else {
+		s.Log.Warn().Err(err).Msg("Could not create a sync filter; syncing unfiltered")
+	}
+	since := ""
+	delay := time.Second
+	for ctx.Err() == nil {
+		resp, err := s.Bot.SyncRequest(ctx, 30000, since, filterID, false, event.PresenceOffline)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.Log.Warn().Err(err).Dur("retry_in", delay).Msg("Device-list sync failed")
+			if !worker.Sleep(ctx, delay) {
+				return
+			}
+			delay = min(delay*2, worker.MaxBackoff)
+			continue
+		}
+		delay = time.Second
+		if since != "" {
+			for _, u := range resp.DeviceLists.Changed {
+				select {
+				case s.KeysChanged <- u.String():
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		since = resp.NextBatch
+	}
+}

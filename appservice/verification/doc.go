@@ -1,0 +1,38 @@
+// Package verification holds members' identities: their cross-signing
+// keys read and checked, the graces and suspensions that follow, emoji
+// verification with the bot (its own encryption device and cross-signing
+// identity), in-person attestation, and the signed confirmations trusts
+// publish to one another. It decides through policy and acts through the
+// executor; the emoji protocol's messages and the crypto layer's key
+// uploads are its own, by design (see package executor).
+package verification
+
+import (
+	"github.com/caldicott/caldicott/appservice/kit"
+	"maunium.net/go/mautrix/id"
+)
+
+// Verification is the capability.
+type Verification struct {
+	*kit.Kit
+	// KeysChanged receives users whose devices or keys changed (from the
+	// bot's sync); the worker checks them.
+	KeysChanged chan<- string
+
+	keys   keyCache
+	crypto *e2ee
+	sas    sasFlows
+	attest attestSources
+}
+
+// New builds the capability.
+func New(k *kit.Kit, keysChanged chan<- string) *Verification {
+	return &Verification{
+		Kit: k, KeysChanged: keysChanged,
+		sas:    sasFlows{byTxn: map[string]*sasFlow{}},
+		attest: attestSources{rooms: map[id.RoomID]string{}},
+	}
+}
+
+// HasEncryption: the bot's encryption device is running.
+func (s *Verification) HasEncryption() bool { return s.crypto != nil }

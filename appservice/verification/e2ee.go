@@ -1,0 +1,128 @@
+//go:build goolm
+
+package verification
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/caldicott/caldicott/appservice/worker"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/crypto/cryptohelper"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// E2EEAvailable says whether this build has end-to-end encryption (goolm).
+const E2EEAvailable = true
+
+// e2ee is the bot's own encryption device: logged in through the appservice
+// login, keys in Caldicott's database, kept current by its own /sync
+// (Dendrite v0.15.2 pushes no to-device messages or device lists to
+// appservices). Room events still arrive by appservice transactions; this
+// device decrypts the encrypted ones and encrypts replies in encrypted rooms.
+type e2ee struct {
+	cli    *mautrix.Client
+	helper *cryptohelper.CryptoHelper
+
+	mu sync.Mutex
+	// attestRoom is this trust's attestation room, where the bot publishes.
+	attestRoom id.RoomID
+}
+
+// pickleKey protects the bot's private keys at rest; derived from the
+// as_token, a secret Caldicott already holds. Rotating the token means a new
+// bot device.
+func (s *Verification) pickleKey() []byte {
+	sum := sha256.Sum256([]byte("org.caldicott.pickle:" + s.Cfg.AppService.ASToken))
+	return sum[:]
+}
+
+func (s *Verification) StartE2EE(ctx context.Context) error {
+	cli, err := mautrix.NewClient(s.Cfg.Homeserver.Address, s.BotID, s.Cfg.AppService.ASToken)
+	if err != nil {
+		return fmt.Errorf("E2EE client: %w", err)
+	}
+	cli.Log = s.Log.With().Str("component", "e2ee").Logger()
+	cli.DefaultHTTPRetries = 0
+	helper, err := cryptohelper.NewCryptoHelper(cli, s.pickleKey(), s.Store.DB())
+	if err != nil {
+		return fmt.Errorf("E2EE helper: %w", err)
+	}
+	helper.LoginAs = &mautrix.ReqLogin{
+		Type:                     mautrix.AuthTypeAppservice,
+		Identifier:               mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: s.BotID.Localpart()},
+		InitialDeviceDisplayName: "Caldicott",
+	}
+	if err := helper.Init(ctx); err != nil {
+		return fmt.Errorf("E2EE init: %w", err)
+	}
+	cli.Crypto = helper
+	syncer := cli.Syncer.(mautrix.ExtensibleSyncer)
+	syncer.OnSync(func(ctx context.Context, resp *mautrix.RespSync, since string) bool {
+		if since == "" {
+			return true
+		}
+		for _, u := range resp.DeviceLists.Changed {
+			select {
+			case s.KeysChanged <- u.String():
+			default: // the periodic check catches up
+			}
+		}
+		return true
+	})
+	s.crypto = &e2ee{cli: cli, helper: helper}
+	s.Exec.SetEncryptedSender(s.EncryptedSender)
+	for _, t := range []event.Type{event.ToDeviceVerificationRequest, event.ToDeviceVerificationReady, event.ToDeviceVerificationStart,
+		event.ToDeviceVerificationAccept, event.ToDeviceVerificationKey, event.ToDeviceVerificationMAC,
+		event.ToDeviceVerificationDone, event.ToDeviceVerificationCancel} {
+		syncer.OnEventType(t, s.onToDeviceVerification)
+	}
+	if err := s.ensureBotCrossSigning(ctx); err != nil {
+		// Encryption still works; only emoji verification is unavailable.
+		s.Log.Error().Err(err).Msg("The bot has no cross-signing identity: emoji verification is off")
+	}
+	go func() {
+		for delay := time.Second; ctx.Err() == nil; delay = min(delay*2, worker.MaxBackoff) {
+			err := cli.SyncWithContext(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			s.Log.Warn().Err(err).Dur("retry_in", delay).Msg("E2EE sync stopped; restarting")
+			if !worker.Sleep(ctx, delay) {
+				return
+			}
+		}
+	}()
+	s.Log.Info().Stringer("device_id", cli.DeviceID).Msg("End-to-end encryption ready")
+	return nil
+}
+
+// decrypt returns the plaintext of an encrypted event, waiting briefly for
+// its session key (sent to the bot's device as a to-device message, which
+// may arrive after the appservice transaction).
+func (s *Verification) Decrypt(ctx context.Context, evt *event.Event) (*event.Event, error) {
+	if s.crypto == nil {
+		return nil, fmt.Errorf("this Caldicott has no encryption device")
+	}
+	if evt.Content.Parsed == nil {
+		if err := evt.Content.ParseRaw(evt.Type); err != nil {
+			return nil, err
+		}
+	}
+	content := evt.Content.AsEncrypted()
+	s.crypto.helper.WaitForSession(ctx, evt.RoomID, content.SenderKey, content.SessionID, 10*time.Second)
+	return s.crypto.helper.Decrypt(ctx, evt)
+}
+
+// encryptedSender picks the encryption device in encrypted rooms, so
+// notices are encrypted like everything else there; nil elsewhere.
+func (s *Verification) EncryptedSender(ctx context.Context, roomID id.RoomID) *mautrix.Client {
+	if enc, err := s.crypto.cli.StateStore.IsEncrypted(ctx, roomID); err == nil && enc {
+		return s.crypto.cli
+	}
+	return nil
+}

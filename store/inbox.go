@@ -70,22 +70,7 @@ func (s *Store) IngestTransaction(ctx context.Context, txnID string, events []In
 
 // PendingEvents returns up to limit unhandled events in arrival order.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]InboxEvent, error) {
-	rows, err := s.db.Query(ctx, `SELECT seq, event_id, room_id, event_type, event_json, attempts FROM inbox WHERE done_at IS NULL ORDER BY seq LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list pending events: %w", err)
-	}
-	defer rows.Close()
-	var out []InboxEvent
-	for rows.Next() {
-		var ev InboxEvent
-		var js string
-		if err := rows.Scan(&ev.Seq, &ev.EventID, &ev.RoomID, &ev.Type, &js, &ev.Attempts); err != nil {
-			return nil, fmt.Errorf("scan pending event: %w", err)
-		}
-		ev.JSON = []byte(js)
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+	return s.PendingEventsAfter(ctx, 0, limit)
 }
 
 // MarkEventDone records that an event was handled, so it is never handled again.

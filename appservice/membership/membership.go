@@ -149,7 +149,17 @@ func (s *Membership) SweepRoom(ctx context.Context, f policy.RoomFacts, mode pol
 	if err != nil {
 		return 0, err
 	}
-	return s.JudgeMembers(ctx, f, members, nil, mode)
+	removed, err = s.JudgeMembers(ctx, f, members, nil, mode)
+	if err != nil {
+		return removed, err
+	}
+	// Record who was judged: the next start judges anyone new as a joiner.
+	if current, err := s.Facts.Members(ctx, id.RoomID(f.RoomID)); err == nil {
+		if err := s.Store.SaveRoomMembers(ctx, f.RoomID, current); err != nil {
+			return removed, executor.Transient(err)
+		}
+	}
+	return removed, nil
 }
 
 // judgeMembers judges each member: those in joiners as joiners (they came

@@ -98,7 +98,7 @@ func TestClinicalRoomLifecycle(t *testing.T) {
 		say(t, bob, room, "!policy clasify clinical")
 		waitForNotice(t, alice, room, bot, `I don't know the command "clasify". Did you mean`)
 		say(t, alice, room, "!policy classify")
-		waitForNotice(t, alice, room, bot, "Usage: `!policy classify clinical|operational|social`")
+		waitForNotice(t, alice, room, bot, "Usage: `!policy classify clinical|operational|social [reason]`")
 		say(t, alice, room, "!policy classify secret")
 		waitForNotice(t, alice, room, bot, `"secret" is not a room class`)
 	})

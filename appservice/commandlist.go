@@ -15,8 +15,8 @@ func (s *Service) commandList() []commands.Command {
 		{CommandSpec: policy.CommandSpec{Name: "status", Usage: "!policy status", Summary: "Show this room's class, its protections and anything non-compliant.", Place: policy.InRoom, Needs: policy.AnyMember},
 			Doc: "Shows the room's class; for a clinical room, each protection with ✅ or ❌, and what is wrong and who must fix it. If a protection is missing and the bot can restore it, it does so at once.",
 			Run: s.hardening.CmdStatus},
-		{CommandSpec: policy.CommandSpec{Name: "classify", Usage: "!policy classify clinical|operational|social", Summary: "Set this room's class; clinical rooms are hardened at once.", MinArgs: 1, MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "Records the class in the room's `org.caldicott.policy` state. `clinical` hardens the room at once.",
+		{CommandSpec: policy.CommandSpec{Name: "classify", Usage: "!policy classify clinical|operational|social [reason]", Summary: "Set this room's class; clinical rooms are hardened at once. Moving a room out of clinical needs the IG team.", MinArgs: 1, MaxArgs: -1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
+			Doc: "Records the class in the room's `org.caldicott.policy` state. `clinical` hardens the room at once. Moving a clinical room to another class is the IG team's decision: a room admin's request (with the reason given) goes to the management room and the room stays clinical until an IG admin confirms it; an IG admin's takes effect at once. Changing the class in room state directly is set back in the same way.",
 			Run: s.hardening.CmdClassify},
 		{CommandSpec: policy.CommandSpec{Name: "new-room", Usage: "!policy new-room clinical|operational|social <name>", Summary: "Create a room already classified (and hardened if clinical), with you as its admin.", MinArgs: 2, MaxArgs: -1, Place: policy.InManagementOrDM, Needs: policy.OwnTrustUser},
 			Doc: "Creates a room already classified — and, if clinical, already protected — with the bot as creator and you invited as admin (power 100).",
@@ -78,5 +78,11 @@ func (s *Service) commandList() []commands.Command {
 		{CommandSpec: policy.CommandSpec{Name: "leaver", Usage: "!policy leaver @user:server [reason]", Summary: "IG admins: record that someone has left and remove them from every clinical room now.", MinArgs: 1, MaxArgs: -1, Place: policy.InManagement, Needs: policy.IGAdmin},
 			Doc: "Records the person as having left and removes them from every clinical room now; their identity confirmation is withdrawn, here and for the other trusts.",
 			Run: s.membership.CmdLeaver},
+		{CommandSpec: policy.CommandSpec{Name: "confirm-downgrade", Usage: "!policy confirm-downgrade <!room:server or #alias:server>", Summary: "IG admins: agree to move a clinical room to the class its admin asked for.", MinArgs: 1, MaxArgs: 1, Place: policy.InManagement, Needs: policy.IGAdmin},
+			Doc: "Agrees to a room admin's request to move a clinical room out of clinical: the room takes the class asked for, its members are told that patient information no longer belongs there, and the IG team sees it done.",
+			Run: s.hardening.CmdConfirmDowngrade},
+		{CommandSpec: policy.CommandSpec{Name: "refuse-downgrade", Usage: "!policy refuse-downgrade <!room:server or #alias:server> [reason]", Summary: "IG admins: turn down a request to move a room out of clinical.", MinArgs: 1, MaxArgs: -1, Place: policy.InManagement, Needs: policy.IGAdmin},
+			Doc: "Turns the request down: the room stays clinical and its members are told, with your reason.",
+			Run: s.hardening.CmdRefuseDowngrade},
 	}
 }

@@ -55,6 +55,14 @@ type RoomFacts struct {
 	AllowedTeams []string
 	AutoApprove  string
 	SuspendMode  string
+	// Alias is the room's canonical alias, for reports (never its name).
+	Alias string
+}
+
+// PolicyContent is the room's org.caldicott.policy as the facts show it,
+// with the class replaced.
+func (f RoomFacts) PolicyContent(class Class) PolicyContent {
+	return PolicyContent{Class: class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, AutoApprove: f.AutoApprove, Suspend: f.SuspendMode}
 }
 
 // Requirements come from config: who the bot is and which servers form the federation.

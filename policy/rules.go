@@ -66,4 +66,6 @@ const (
 	RuleFederationAlert = "federation_alert"
 	// RuleVerificationNotice: the room is told how an emoji verification went.
 	RuleVerificationNotice = "verification_notice"
+	// RuleDowngrade: moving a room out of clinical waits for the IG team.
+	RuleDowngrade = "downgrade"
 )

@@ -403,6 +403,30 @@ func TestUpgradeKeysExistingStaffNames(t *testing.T) {
 	})
 }
 
+func TestDowngradeRequests(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if _, err := s.DowngradeRequestOf(ctx, "!r:a"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("no request: %v", err)
+		}
+		for _, to := range []string{"social", "operational"} {
+			if err := s.AddDowngradeRequest(ctx, DowngradeRequest{RoomID: "!r:a", ToClass: to, RequestedBy: "@u:a", Reason: "why"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r, err := s.DowngradeRequestOf(ctx, "!r:a")
+		if err != nil || r.ToClass != "operational" || r.RequestedBy != "@u:a" || r.At.IsZero() {
+			t.Fatalf("request = %+v %v", r, err)
+		}
+		if err := s.CloseDowngradeRequest(ctx, "!r:a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DowngradeRequestOf(ctx, "!r:a"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("closed request still there: %v", err)
+		}
+	})
+}
+
 // journalSince reads the journal after seq as "user kind" pairs.
 func journalSince(t *testing.T, s *Store, after int64) ([]DirectoryChange, string) {
 	t.Helper()

@@ -75,6 +75,7 @@ func factsFromState(roomID id.RoomID, state roomState) (policy.RoomFacts, error)
 		GuestAccess:         state.str("m.room.guest_access", "guest_access"),
 		HistoryVisibility:   state.str("m.room.history_visibility", "history_visibility"),
 		EncryptionAlgorithm: state.str("m.room.encryption", "algorithm"),
+		Alias:               state.str("m.room.canonical_alias", "alias"),
 	}
 	if raw, ok := state.content[policy.PolicyEventType]; ok {
 		var pc policy.PolicyContent

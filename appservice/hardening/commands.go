@@ -64,6 +64,12 @@ func (s *Hardening) CmdClassify(ctx context.Context, c *commands.Call) error {
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a room class. Use `!policy classify clinical`, `operational` or `social`.", c.Args[0]))
 	}
 	f := c.Facts
+	switch policy.DecideClassChange(f.Class, class, s.IsIGAdmin(c.Evt.Sender)) {
+	case policy.ChangeNothing:
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("This room is already %s.", class.Describe()))
+	case policy.ChangeNeedsIG:
+		return s.requestDowngrade(ctx, c, f, class)
+	}
 	botLevel := f.PowerLevels.UserLevel(s.BotID.String())
 	need := f.PowerLevels.EventLevel(policy.PolicyEventType, true)
 	if botLevel < need {

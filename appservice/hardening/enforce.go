@@ -24,6 +24,10 @@ func (s *Hardening) HandleStateChange(ctx context.Context, evt *event.Event) err
 	}
 	cause := policy.Cause{Kind: policy.CauseDrift, Sender: evt.Sender.String(), EventType: evt.Type.Type}
 	if evt.Type.Type == policy.PolicyEventType {
+		reverted, err := s.revertDirectDowngrade(ctx, evt, f)
+		if err != nil || reverted {
+			return err
+		}
 		if err := s.Audit(ctx, evt.Sender.String(), evt.RoomID, "classify", "room policy set to "+string(f.Class)+" in room state", nil); err != nil {
 			return err
 		}

@@ -65,7 +65,7 @@ func ApplyDowngrade(r DowngradeRequest, content PolicyContent, confirmedBy strin
 	content.Class, content.ClassifiedBy = r.To, confirmedBy
 	return SetRoomPolicy(content, RuleDowngrade, "move the room to "+string(r.To), fmt.Sprintf("downgrade to %s requested by %s, confirmed by %s", r.To, r.By, confirmedBy)).
 		Then(RoomNotice(RuleDowngrade, fmt.Sprintf("This room is no longer clinical: the trust's IG team (%s) has made it %s. From now on, do not share patient information here — use a clinical room. Messages here are now kept for as long as %s rooms keep them.", confirmedBy, r.To.Describe(), r.To), "members told of the downgrade")).
-		Then(ManagementNotice(RuleDowngrade, fmt.Sprintf("Clinical room %s is now %s: requested by %s, confirmed by %s.", RoomRef(r.RoomID, r.Alias), r.To, r.By, confirmedBy), "downgrade done"))
+		Then(ManagementNotice(RuleDowngrade, fmt.Sprintf("Clinical room %s is now %s: requested by %s (reason: %s), confirmed by %s.", RoomRef(r.RoomID, r.Alias), r.To, r.By, orWord(r.Reason, "none given"), confirmedBy), "downgrade done"))
 }
 
 // RefuseDowngrade closes a request without changing anything.

@@ -135,7 +135,7 @@ func (s *Service) dispatchInbox(ctx context.Context) {
 			s.lanes.Submit(ctx, user, false, func() { s.judgeChangedPerson(ctx, user) })
 		case user := <-s.keysChanged:
 			s.lanes.Submit(ctx, user, false, func() {
-				if err := s.verification.EnforceVerificationOf(ctx, user); err != nil {
+				if err := s.verification.CheckIdentities(ctx, user); err != nil {
 					s.Log.Warn().Err(err).Msg("Could not check a member's changed keys; the periodic check will")
 				}
 			})

@@ -2,23 +2,23 @@ package policy
 
 import "testing"
 
-// BenchmarkEnforceCompliant is the common case: a state event in a
+// BenchmarkProtectCompliant is the common case: a state event in a
 // compliant clinical room. Target: under 20 µs per event.
-func BenchmarkEnforceCompliant(b *testing.B) {
+func BenchmarkProtectCompliant(b *testing.B) {
 	f := hardened()
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = Enforce(f, req, Cause{Kind: CauseDrift, Sender: "@m:a", EventType: "m.room.join_rules"})
+		_ = Protect(f, req, Cause{Kind: CauseDrift, Sender: "@m:a", EventType: "m.room.join_rules"})
 	}
 }
 
-// BenchmarkEnforceDrift is the worst case: every protection removed.
-func BenchmarkEnforceDrift(b *testing.B) {
+// BenchmarkProtectDrift is the worst case: every protection removed.
+func BenchmarkProtectDrift(b *testing.B) {
 	f := hardened()
 	f.JoinRule, f.GuestAccess, f.HistoryVisibility, f.EncryptionAlgorithm, f.ServerACL = "public", "can_join", "shared", "", nil
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = Enforce(f, req, Cause{Kind: CauseDrift, Sender: "@m:a", EventType: "m.room.join_rules"})
+		_ = Protect(f, req, Cause{Kind: CauseDrift, Sender: "@m:a", EventType: "m.room.join_rules"})
 	}
 }
 

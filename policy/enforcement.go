@@ -2,61 +2,61 @@ package policy
 
 import "time"
 
-// EnforcementState is what Caldicott remembers of a member's shortfall.
-type EnforcementState struct {
+// IdentityState is what Caldicott remembers of a member's shortfall.
+type IdentityState struct {
 	// ShortSince is when they were first seen falling short; zero when not.
 	ShortSince time.Time
 	// Suspended: removed from clinical rooms until fixed.
 	Suspended bool
 }
 
-// EnforcementTimes are the graces from config.
-type EnforcementTimes struct {
+// IdentityGraces are the graces from config.
+type IdentityGraces struct {
 	NewMemberGrace time.Duration
 	NewDeviceGrace time.Duration
 }
 
-// EnforcementStep is what to do about a member's verification now.
-type EnforcementStep int
+// IdentityStep is what to do about a member's verification now.
+type IdentityStep int
 
 // Enforcement steps.
 const (
-	EnforceNothing EnforcementStep = iota
-	// EnforceWarn: tell them what to do; the grace starts.
-	EnforceWarn
-	// EnforceSuspend: remove them from clinical rooms until fixed.
-	EnforceSuspend
-	// EnforceReadmit: fixed; invite them back where they were suspended.
-	EnforceReadmit
-	// EnforceClear: fixed before the grace ran out; forget the shortfall.
-	EnforceClear
+	IdentityNothing IdentityStep = iota
+	// IdentityWarn: tell them what to do; the grace starts.
+	IdentityWarn
+	// IdentitySuspend: remove them from clinical rooms until fixed.
+	IdentitySuspend
+	// IdentityReadmit: fixed; invite them back where they were suspended.
+	IdentityReadmit
+	// IdentityClear: fixed before the grace ran out; forget the shortfall.
+	IdentityClear
 )
 
-// NextEnforcementStep decides from a member's verification, what was
+// NextIdentityStep decides from a member's verification, what was
 // remembered and the time. A changed identity suspends at once; any other
 // shortfall gets a grace (shorter for a new unverified device). Members of
 // other trusts fall short the same way: their own trust's confirmation
 // reaches us through the federation's attestation rooms.
-func NextEnforcementStep(v Verification, st EnforcementState, t EnforcementTimes, now time.Time) EnforcementStep {
+func NextIdentityStep(v Verification, st IdentityState, t IdentityGraces, now time.Time) IdentityStep {
 	short := v.Status != Verified
 	switch {
 	case !short && st.Suspended:
-		return EnforceReadmit
+		return IdentityReadmit
 	case !short && !st.ShortSince.IsZero():
-		return EnforceClear
+		return IdentityClear
 	case !short || st.Suspended:
-		return EnforceNothing
+		return IdentityNothing
 	case v.Status == IdentityChanged:
-		return EnforceSuspend
+		return IdentitySuspend
 	case st.ShortSince.IsZero():
-		return EnforceWarn
+		return IdentityWarn
 	}
 	grace := t.NewMemberGrace
 	if v.Status == UnsignedDevice {
 		grace = t.NewDeviceGrace
 	}
 	if !now.Before(st.ShortSince.Add(grace)) {
-		return EnforceSuspend
+		return IdentitySuspend
 	}
-	return EnforceNothing
+	return IdentityNothing
 }

@@ -53,7 +53,7 @@ func (s *Hardening) CmdStatus(ctx context.Context, c *commands.Call) error {
 		return err
 	}
 	if len(d.Fixes()) > 0 {
-		return s.Enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile})
+		return s.Protect(ctx, f, policy.Cause{Kind: policy.CauseReconcile})
 	}
 	return nil
 }
@@ -105,7 +105,7 @@ func (s *Hardening) CmdClassify(ctx context.Context, c *commands.Call) error {
 			return err
 		}
 	}
-	if err := s.Enforce(ctx, f, policy.Cause{Kind: policy.CauseClassified, Sender: c.Evt.Sender.String()}); err != nil {
+	if err := s.Protect(ctx, f, policy.Cause{Kind: policy.CauseClassified, Sender: c.Evt.Sender.String()}); err != nil {
 		return err
 	}
 	_, err = s.Members.SweepRoom(ctx, f, policy.OnClassify)
@@ -140,7 +140,7 @@ func (s *Hardening) CmdNewRoom(ctx context.Context, c *commands.Call) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err != nil {
+	if err := s.Protect(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err != nil {
 		return err
 	}
 	return s.Reply(ctx, c.Evt, fmt.Sprintf("I have created the %s room %q (%s) and invited you as its admin. Accept the invitation to open it.", class, name, res.Room))

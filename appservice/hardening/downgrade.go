@@ -136,5 +136,5 @@ func (s *Hardening) revertDirectDowngrade(ctx context.Context, evt *event.Event,
 	}
 	// Whatever else drifted is repaired as in any clinical room.
 	f.Class = policy.Clinical
-	return true, s.Enforce(ctx, f, policy.Cause{Kind: policy.CauseDrift, Sender: evt.Sender.String(), EventType: evt.Type.Type})
+	return true, s.Protect(ctx, f, policy.Cause{Kind: policy.CauseDrift, Sender: evt.Sender.String(), EventType: evt.Type.Type})
 }

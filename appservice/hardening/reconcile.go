@@ -51,7 +51,7 @@ func (s *Hardening) ReconcileRoom(ctx context.Context, roomID id.RoomID) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Enforce(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err != nil {
+	if err := s.Protect(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err != nil {
 		return err
 	}
 	if f.Class != policy.Clinical {

@@ -18,7 +18,7 @@ import (
 // Verifier is what membership needs of identity verification: checking a
 // member who just joined, and withdrawing a leaver's confirmation.
 type Verifier interface {
-	EnforceVerificationOf(ctx context.Context, users ...string) error
+	CheckIdentities(ctx context.Context, users ...string) error
 	WithdrawIfLeft(ctx context.Context, user string) error
 }
 

@@ -137,7 +137,7 @@ func (s *Membership) HandleMembershipChange(ctx context.Context, evt *event.Even
 	if err != nil || removed || membership != policy.MembershipJoin || evt.GetStateKey() == s.BotID.String() {
 		return err
 	}
-	return s.Verify.EnforceVerificationOf(ctx, evt.GetStateKey())
+	return s.Verify.CheckIdentities(ctx, evt.GetStateKey())
 }
 
 // sweepRoom judges every member of a clinical room against the directory.

@@ -158,7 +158,7 @@ func (s *Verification) acceptFederatedAttestation(ctx context.Context, server st
 		fmt.Sprintf("identity of %s confirmed by %s (%s); master key %s", p.UserID, server, p.Method, p.MasterKey), map[string]any{"user_id": p.UserID}); err != nil {
 		return err
 	}
-	return s.EnforceVerificationOf(ctx, p.UserID)
+	return s.CheckIdentities(ctx, p.UserID)
 }
 
 // cmdTrustKey pins another trust's bot to the master key it now publishes,
@@ -227,7 +227,7 @@ func (s *Verification) acceptWithdrawal(ctx context.Context, server string, evt 
 	if err := s.Audit(ctx, evt.Sender.String(), evt.RoomID, "withdraw_attestation.federated", fmt.Sprintf("%s withdrew its confirmation of %s", server, user), map[string]any{"user_id": user}); err != nil {
 		return err
 	}
-	return s.EnforceVerificationOf(ctx, user)
+	return s.CheckIdentities(ctx, user)
 }
 
 const kvPinnedBotKey = "pinned_bot_key:"

@@ -67,13 +67,13 @@ func (s *Verification) CheckAll(ctx context.Context) {
 		}
 	}
 	sort.Strings(users)
-	if err := s.enforceVerification(ctx, users, members); err != nil {
+	if err := s.checkIdentities(ctx, users, members); err != nil {
 		s.Log.Warn().Err(err).Msg("Verification check not finished")
 	}
 }
 
 // enforceVerificationOf checks the given users only.
-func (s *Verification) EnforceVerificationOf(ctx context.Context, users ...string) error {
+func (s *Verification) CheckIdentities(ctx context.Context, users ...string) error {
 	if s.Cfg.Verification.Mode == "off" || len(users) == 0 {
 		return nil
 	}
@@ -81,11 +81,11 @@ func (s *Verification) EnforceVerificationOf(ctx context.Context, users ...strin
 	if err != nil {
 		return err
 	}
-	return s.enforceVerification(ctx, users, members)
+	return s.checkIdentities(ctx, users, members)
 }
 
-func (s *Verification) enforceVerification(ctx context.Context, users []string, rooms map[string][]id.RoomID) error {
-	times := policy.EnforcementTimes{NewMemberGrace: s.Cfg.Verification.NewMemberGrace.Duration, NewDeviceGrace: s.Cfg.Verification.NewDeviceGrace.Duration}
+func (s *Verification) checkIdentities(ctx context.Context, users []string, rooms map[string][]id.RoomID) error {
+	times := policy.IdentityGraces{NewMemberGrace: s.Cfg.Verification.NewMemberGrace.Duration, NewDeviceGrace: s.Cfg.Verification.NewDeviceGrace.Duration}
 	for start := 0; start < len(users); start += keysQueryBatch {
 		batch := users[start:min(start+keysQueryBatch, len(users))]
 		vs, _, err := s.verifications(ctx, batch)
@@ -97,8 +97,8 @@ func (s *Verification) enforceVerification(ctx context.Context, users []string, 
 			if err != nil {
 				return executor.Transient(err)
 			}
-			step := policy.NextEnforcementStep(vs[u], policy.EnforcementState{ShortSince: st.ShortSince, Suspended: st.Suspended}, times, s.Now())
-			if err := s.enforcementStep(ctx, u, vs[u], st, step, rooms[u]); err != nil {
+			step := policy.NextIdentityStep(vs[u], policy.IdentityState{ShortSince: st.ShortSince, Suspended: st.Suspended}, times, s.Now())
+			if err := s.identityStep(ctx, u, vs[u], st, step, rooms[u]); err != nil {
 				return err
 			}
 		}
@@ -106,9 +106,9 @@ func (s *Verification) enforceVerification(ctx context.Context, users []string, 
 	return nil
 }
 
-func (s *Verification) enforcementStep(ctx context.Context, user string, v policy.Verification, st store.VerificationState, step policy.EnforcementStep, rooms []id.RoomID) error {
+func (s *Verification) identityStep(ctx context.Context, user string, v policy.Verification, st store.VerificationState, step policy.IdentityStep, rooms []id.RoomID) error {
 	switch step {
-	case policy.EnforceWarn:
+	case policy.IdentityWarn:
 		if len(rooms) == 0 {
 			// In no clinical room (yet: a join may not be listed at once):
 			// the grace starts when there is a room to tell them in.
@@ -133,7 +133,7 @@ func (s *Verification) enforcementStep(ctx context.Context, user string, v polic
 			return s.promptVerification(ctx, id.UserID(user), rooms[0])
 		}
 		return nil
-	case policy.EnforceSuspend:
+	case policy.IdentitySuspend:
 		if s.Cfg.Verification.Mode != "suspend" {
 			return nil
 		}
@@ -155,7 +155,7 @@ func (s *Verification) enforcementStep(ctx context.Context, user string, v polic
 		if err := s.Store.SaveVerificationState(ctx, st); err != nil {
 			return executor.Transient(err)
 		}
-	case policy.EnforceReadmit:
+	case policy.IdentityReadmit:
 		taken, err := s.Store.TakeSuspensions(ctx, user)
 		if err != nil {
 			return executor.Transient(err)
@@ -168,7 +168,7 @@ func (s *Verification) enforcementStep(ctx context.Context, user string, v polic
 		if err := s.Store.SaveVerificationState(ctx, store.VerificationState{UserID: user}); err != nil {
 			return executor.Transient(err)
 		}
-	case policy.EnforceClear:
+	case policy.IdentityClear:
 		if err := s.Store.SaveVerificationState(ctx, store.VerificationState{UserID: user}); err != nil {
 			return executor.Transient(err)
 		}

@@ -337,7 +337,7 @@ func (s *Verification) attestVerified(ctx context.Context, f *sasFlow) error {
 	if err := s.verificationNotice(ctx, f, fmt.Sprintf("✅ %s: identity (%s) confirmed by emoji verification and recorded.", user, policy.Fingerprint(master.String()))); err != nil {
 		return err
 	}
-	return s.EnforceVerificationOf(ctx, user.String())
+	return s.CheckIdentities(ctx, user.String())
 }
 
 // sendVerification sends one protocol message over the flow's transport.

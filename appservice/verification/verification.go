@@ -186,7 +186,7 @@ func (s *Verification) CmdAttest(ctx context.Context, c *commands.Call) error {
 		return err
 	}
 	// Someone suspended for want of this is invited back now.
-	return s.EnforceVerificationOf(ctx, user.String())
+	return s.CheckIdentities(ctx, user.String())
 }
 
 func isBase64Word(s string) bool {

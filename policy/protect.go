@@ -27,10 +27,10 @@ type Cause struct {
 	EventType string
 }
 
-// Enforce decides, for a clinical room, the fixes to apply and the notices
+// Protect decides, for a clinical room, the fixes to apply and the notices
 // to post: in the room when something was set back or cannot be, and in the
 // management room when the room cannot be repaired.
-func Enforce(f RoomFacts, r Requirements, c Cause) Decision {
+func Protect(f RoomFacts, r Requirements, c Cause) Decision {
 	d := Harden(f, r)
 	if f.Class != Clinical {
 		return d

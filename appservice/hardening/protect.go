@@ -33,7 +33,7 @@ func (s *Hardening) HandleStateChange(ctx context.Context, evt *event.Event) err
 		}
 		cause.Kind = policy.CauseClassified
 	}
-	if err := s.Enforce(ctx, f, cause); err != nil {
+	if err := s.Protect(ctx, f, cause); err != nil {
 		return err
 	}
 	if cause.Kind == policy.CauseClassified {
@@ -42,10 +42,10 @@ func (s *Hardening) HandleStateChange(ctx context.Context, evt *event.Event) err
 	return err
 }
 
-// enforce applies the rules to a room's facts, executes the decision and
+// Protect applies the rules to a room's facts, executes the decision and
 // records the room's class and compliance.
-func (s *Hardening) Enforce(ctx context.Context, f policy.RoomFacts, cause policy.Cause) error {
-	d := policy.Enforce(f, s.Req, cause)
+func (s *Hardening) Protect(ctx context.Context, f policy.RoomFacts, cause policy.Cause) error {
+	d := policy.Protect(f, s.Req, cause)
 	actor := cause.Sender
 	if actor == "" {
 		actor = s.BotID.String()

@@ -29,7 +29,7 @@ func TestEnforce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := hardened()
 			tt.mutate(&f)
-			d := Enforce(f, req, tt.cause)
+			d := Protect(f, req, tt.cause)
 			var ks []string
 			var texts []string
 			for _, a := range d.Actions {
@@ -52,7 +52,7 @@ func TestEnforce(t *testing.T) {
 func TestEnforceDriftReasonNamesSender(t *testing.T) {
 	f := hardened()
 	f.ServerACL = nil
-	d := Enforce(f, req, Cause{Kind: CauseDrift, Sender: "@mallory:x", EventType: "m.room.server_acl"})
+	d := Protect(f, req, Cause{Kind: CauseDrift, Sender: "@mallory:x", EventType: "m.room.server_acl"})
 	if fx := d.Fixes(); len(fx) != 1 || !strings.Contains(fx[0].Reason, "changed by @mallory:x") {
 		t.Fatalf("fix reason does not name sender: %+v", fx)
 	}

@@ -15,6 +15,7 @@ type Config struct {
 	Directory    Directory    `yaml:"directory"`
 	Review       Review       `yaml:"review"`
 	Verification Verification `yaml:"verification"`
+	Retention    Retention    `yaml:"retention"`
 	Bridges      Bridges      `yaml:"bridges"`
 	Logging      Logging      `yaml:"logging"`
 }
@@ -212,3 +213,21 @@ type Logging struct {
 
 // Duration is a time.Duration written as "90s", "5m", "24h" or "7d" in YAML.
 type Duration struct{ time.Duration }
+
+// Retention is how long messages are kept, per room class. A room may set
+// its own period (the standard m.room.retention event) within its class's
+// bounds.
+type Retention struct {
+	Clinical    RetentionClass `yaml:"clinical"`
+	Operational RetentionClass `yaml:"operational"`
+	Social      RetentionClass `yaml:"social"`
+}
+
+// RetentionClass bounds one class's retention period.
+type RetentionClass struct {
+	// Default applies where the room sets none (or sets one unreadable).
+	Default Duration `yaml:"default"`
+	// Min and Max bound what a room admin may set.
+	Min Duration `yaml:"min"`
+	Max Duration `yaml:"max"`
+}

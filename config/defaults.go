@@ -53,6 +53,25 @@ func (c *Config) applyDefaults() {
 	setDefault(&l.Attributes.Team, "ou")
 	setDefault(&l.Attributes.Registration, "employeeNumber")
 	setDefault(&l.Attributes.Status, "employeeType")
+	day := 24 * time.Hour
+	for _, rc := range []struct {
+		c                *RetentionClass
+		def, floor, ceil time.Duration
+	}{
+		{&c.Retention.Clinical, 30 * day, day, 365 * day},
+		{&c.Retention.Operational, 90 * day, day, 730 * day},
+		{&c.Retention.Social, 7 * day, 12 * time.Hour, 90 * day},
+	} {
+		if rc.c.Default.Duration == 0 {
+			rc.c.Default.Duration = rc.def
+		}
+		if rc.c.Min.Duration == 0 {
+			rc.c.Min.Duration = rc.floor
+		}
+		if rc.c.Max.Duration == 0 {
+			rc.c.Max.Duration = rc.ceil
+		}
+	}
 	r := &c.Review
 	if r.Interval.Duration == 0 {
 		r.Interval.Duration = 90 * 24 * time.Hour

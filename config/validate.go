@@ -185,6 +185,14 @@ func (c *Config) Validate() error {
 	if c.Review.CheckInterval.Duration < time.Second {
 		add("review.check_interval", "%s is too short; at least 1s", c.Review.CheckInterval.Duration)
 	}
+	for name, rc := range map[string]RetentionClass{"clinical": c.Retention.Clinical, "operational": c.Retention.Operational, "social": c.Retention.Social} {
+		if rc.Min.Duration > rc.Max.Duration {
+			add("retention."+name+".min", "%s is more than max (%s)", FormatDuration(rc.Min.Duration), FormatDuration(rc.Max.Duration))
+		}
+		if rc.Default.Duration < rc.Min.Duration || rc.Default.Duration > rc.Max.Duration {
+			add("retention."+name+".default", "%s is outside min–max (%s–%s)", FormatDuration(rc.Default.Duration), FormatDuration(rc.Min.Duration), FormatDuration(rc.Max.Duration))
+		}
+	}
 	switch c.Verification.Mode {
 	case "suspend", "warn", "off":
 	default:

@@ -57,6 +57,8 @@ type RoomFacts struct {
 	SuspendMode  string
 	// Alias is the room's canonical alias, for reports (never its name).
 	Alias string
+	// Retention is the room's m.room.retention content, nil when unset.
+	Retention []byte
 }
 
 // PolicyContent is the room's org.caldicott.policy as the facts show it,

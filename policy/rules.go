@@ -68,4 +68,6 @@ const (
 	RuleVerificationNotice = "verification_notice"
 	// RuleDowngrade: moving a room out of clinical waits for the IG team.
 	RuleDowngrade = "downgrade"
+	// RuleRetention: a room admin sets how long the room keeps messages.
+	RuleRetention = "retention"
 )

@@ -76,6 +76,7 @@ func factsFromState(roomID id.RoomID, state roomState) (policy.RoomFacts, error)
 		HistoryVisibility:   state.str("m.room.history_visibility", "history_visibility"),
 		EncryptionAlgorithm: state.str("m.room.encryption", "algorithm"),
 		Alias:               state.str("m.room.canonical_alias", "alias"),
+		Retention:           state.content[policy.RetentionEventType],
 	}
 	if raw, ok := state.content[policy.PolicyEventType]; ok {
 		var pc policy.PolicyContent

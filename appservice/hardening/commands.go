@@ -18,6 +18,9 @@ func (s *Hardening) CmdStatus(ctx context.Context, c *commands.Call) error {
 		return s.Reply(ctx, c.Evt, b.String())
 	}
 	fmt.Fprintf(&b, "This room is %s.\n", f.Class.Describe())
+	if line := s.retentionLine(f); line != "" {
+		b.WriteString(line + "\n")
+	}
 	if f.Class != policy.Clinical {
 		b.WriteString("Rooms of this class have no hardening requirements.")
 		return s.Reply(ctx, c.Evt, b.String())

@@ -95,3 +95,12 @@ func OrWord(v, word string) string {
 	}
 	return v
 }
+
+// RetentionRules are the trust's retention limits per class, from config.
+func (k *Kit) RetentionRules() policy.RetentionRules {
+	r := k.Cfg.Retention
+	limits := func(c config.RetentionClass) policy.RetentionLimits {
+		return policy.RetentionLimits{Default: c.Default.Duration, Min: c.Min.Duration, Max: c.Max.Duration}
+	}
+	return policy.RetentionRules{policy.Clinical: limits(r.Clinical), policy.Operational: limits(r.Operational), policy.Social: limits(r.Social)}
+}

@@ -1,0 +1,63 @@
+package hardening
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/caldicott/caldicott/appservice/commands"
+	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/policy"
+)
+
+// CmdRetention sets how long the room keeps messages, within the trust's
+// bounds for its class, in the standard m.room.retention state event.
+func (s *Hardening) CmdRetention(ctx context.Context, c *commands.Call) error {
+	arg := strings.ToLower(c.Args[0])
+	var d policy.Decision
+	var refusal string
+	if arg == "default" {
+		d, refusal = policy.SetRetention(c.Facts.Class, 0, true, s.RetentionRules())
+	} else {
+		period, err := config.ParseDuration(arg)
+		if err != nil {
+			return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a period. Write it in days or hours, e.g. `!policy retention 30d` or `!policy retention 12h`, or `!policy retention default`.", c.Args[0]))
+		}
+		d, refusal = policy.SetRetention(c.Facts.Class, period, false, s.RetentionRules())
+	}
+	if refusal != "" {
+		return s.Reply(ctx, c.Evt, refusal)
+	}
+	res, err := s.Exec.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), d)
+	if err != nil {
+		return err
+	}
+	if res.DryRun {
+		return s.Reply(ctx, c.Evt, "Dry run: I would change this room's retention, but I am configured to change nothing.")
+	}
+	if len(res.Failures) > 0 {
+		return s.Reply(ctx, c.Evt, "I could not change the room's retention: "+strings.Join(res.Failures, " "))
+	}
+	return s.Reply(ctx, c.Evt, fmt.Sprintf("This room's retention is now: %s. %s", d.Actions[0].Text, retentionCaveat))
+}
+
+// retentionCaveat is said wherever retention is shown until deletion runs:
+// nobody should believe messages are deleted when they are not.
+const retentionCaveat = "Automatic deletion is not switched on in this version of Caldicott yet: messages are not deleted."
+
+// retentionLine is the room's retention for `!policy status`.
+func (s *Hardening) retentionLine(f policy.RoomFacts) string {
+	r := policy.EffectiveRetention(f.Class, f.Retention, s.RetentionRules())
+	if r.MaxLifetime == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("Retention: %s", policy.FormatDays(r.MaxLifetime))
+	if !r.FromRoom {
+		line += fmt.Sprintf(" (the %s rooms' default)", f.Class)
+	}
+	line += ". " + retentionCaveat
+	if r.Problem != "" {
+		line += "\n⚠ " + r.Problem
+	}
+	return line
+}

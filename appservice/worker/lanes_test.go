@@ -34,9 +34,14 @@ func TestLanesKeepRoomOrderAndRunRoomsInParallel(t *testing.T) {
 
 	// Fill every job slot with slow work; enforcement still runs at once.
 	block := make(chan struct{})
-	for i := range JobSlots + 3 {
-		l.Submit(ctx, "!job"+string(rune('a'+i)), true, func() { <-block })
-	}
+	submitted := make(chan struct{})
+	go func() {
+		// A long job submits room after room; it waits for slots, not the lanes.
+		defer close(submitted)
+		for i := range JobSlots + 3 {
+			l.Submit(ctx, "!job"+string(rune('a'+i)), true, func() { <-block })
+		}
+	}()
 	done := make(chan struct{})
 	l.Submit(ctx, "!join", false, func() { close(done) })
 	select {
@@ -45,5 +50,38 @@ func TestLanesKeepRoomOrderAndRunRoomsInParallel(t *testing.T) {
 		t.Fatal("enforcement waited behind long jobs")
 	}
 	close(block)
+	<-submitted
+	l.Wait()
+}
+
+// A room's events never wait behind a long job that is waiting for a slot:
+// with every job slot busy, the job's next room is not queued in that
+// room's lane yet, so the room's event runs at once.
+func TestEventsDoNotQueueBehindAJobWaitingForASlot(t *testing.T) {
+	l := NewLanes()
+	ctx := context.Background()
+	block := make(chan struct{})
+	started := make(chan struct{}, JobSlots)
+	for i := range JobSlots {
+		l.Submit(ctx, "!busy"+string(rune('a'+i)), true, func() { started <- struct{}{}; <-block })
+	}
+	for range JobSlots {
+		<-started // every job slot is taken
+	}
+	submitted := make(chan struct{})
+	go func() { // the sweep's next room: waits for a slot
+		defer close(submitted)
+		l.Submit(ctx, "!room", true, func() {})
+	}()
+	time.Sleep(50 * time.Millisecond)
+	done := make(chan struct{})
+	l.Submit(ctx, "!room", false, func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the room's event waited behind a job that had no slot yet")
+	}
+	close(block)
+	<-submitted
 	l.Wait()
 }

@@ -1,0 +1,346 @@
+package appservice_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/store"
+)
+
+// The parallel enforcement benchmark takes many minutes (it creates a
+// thousand clinical rooms on a real Dendrite), so it runs only when asked:
+//
+//	CALDICOTT_BENCH_PARALLEL=1 go test -tags goolm -run '^$' \
+//	    -bench BenchmarkParallelEnforcement -benchtime 1x -timeout 3h ./appservice/
+//
+// CALDICOTT_BENCH_ROOMS (default 1000) and CALDICOTT_BENCH_SAMPLES (per
+// condition, default 30) shrink or grow it; CALDICOTT_BENCH_KEEP=<dir>
+// keeps Caldicott's and Dendrite's logs and the figures there (and
+// Dendrite CPU profiles, with PPROFLISTEN=127.0.0.1:<port>, which Dendrite
+// inherits); CALDICOTT_BENCH_VERIFICATION sets verification.mode.
+const (
+	parallelBenchEnv   = "CALDICOTT_BENCH_PARALLEL"
+	parallelResultsEnv = "CALDICOTT_BENCH_PARALLEL_RESULTS"
+)
+
+// parallelResults is what one run of the scenario measured.
+type parallelResults struct {
+	Rooms            int              `json:"rooms"`
+	RoomCreationSecs float64          `json:"room_creation_s"`
+	StartupReady     float64          `json:"startup_ready_s"`
+	StartupRooms     int64            `json:"startup_rooms"`
+	Reconciliations  []jobRun         `json:"reconciliations"`
+	Summaries        []latencySummary `json:"summaries"`
+	Samples          []latencySample  `json:"samples"`
+	// BetweenRuns counts samples taken in the gap between two
+	// reconciliations, left out of the figures.
+	BetweenRuns int `json:"between_runs"`
+	// Spoilt counts samples during which other processes used more than
+	// foreignLimit per cent of the machine, left out too.
+	Spoilt   int            `json:"spoilt"`
+	Problems map[string]int `json:"problems"`
+	CPU      []cpuUse       `json:"cpu"`
+}
+
+var (
+	parallelOnce sync.Once
+	parallelOut  parallelResults
+	parallelErr  error
+)
+
+// BenchmarkParallelEnforcement: join→removal latency for an invitee who is
+// not in the staff directory, in a clinical room, while Caldicott is idle,
+// while it reconciles every one of 1,000 clinical rooms, and for a bare
+// appservice on the same Dendrite that kicks every invitee. Target: while
+// reconciling, within 1.2× of idle.
+//
+// The integration harness takes a *testing.T, which a benchmark has not,
+// so the benchmark runs the scenario (TestParallelEnforcementScenario) in
+// a child test process and reports the figures it writes.
+func BenchmarkParallelEnforcement(b *testing.B) {
+	if os.Getenv(parallelBenchEnv) != "1" {
+		b.Skipf("set %s=1 to run (it creates 1,000 clinical rooms on a real Dendrite: many minutes)", parallelBenchEnv)
+	}
+	parallelOnce.Do(func() { parallelOut, parallelErr = runParallelScenario(b) })
+	if parallelErr != nil {
+		b.Fatal(parallelErr)
+	}
+	by := map[string]latencySummary{}
+	for _, s := range parallelOut.Summaries {
+		by[s.Condition] = s
+		b.ReportMetric(s.P50, s.Condition+"-p50-ms")
+		b.ReportMetric(s.P90, s.Condition+"-p90-ms")
+		b.ReportMetric(s.Max, s.Condition+"-max-ms")
+	}
+	idle, loaded, bare := by["caldicott-idle"], by["caldicott-reconciling"], by["bare-idle"]
+	if idle.N > 0 && loaded.N > 0 && bare.N > 0 {
+		b.ReportMetric(loaded.P50/idle.P50, "reconciling/idle-p50")
+		b.ReportMetric(loaded.P90/idle.P90, "reconciling/idle-p90")
+		b.ReportMetric(loaded.P50/bare.P50, "reconciling/bare-p50")
+	}
+	b.ReportMetric(float64(parallelOut.Rooms), "rooms")
+}
+
+func runParallelScenario(b *testing.B) (parallelResults, error) {
+	out := filepath.Join(b.TempDir(), "results.json")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestParallelEnforcementScenario$", "-test.v", "-test.timeout=3h")
+	cmd.Env = append(os.Environ(), parallelResultsEnv+"="+out)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return parallelResults{}, fmt.Errorf("scenario: %w", err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return parallelResults{}, fmt.Errorf("the scenario wrote no figures (skipped?): %w", err)
+	}
+	var res parallelResults
+	if err := json.Unmarshal(data, &res); err != nil {
+		return parallelResults{}, fmt.Errorf("read figures: %w", err)
+	}
+	return res, nil
+}
+
+// TestParallelEnforcementScenario is the benchmark's body; it runs only
+// when CALDICOTT_BENCH_PARALLEL=1.
+func TestParallelEnforcementScenario(t *testing.T) {
+	if os.Getenv(parallelBenchEnv) != "1" {
+		t.Skipf("the parallel enforcement benchmark; set %s=1 to run", parallelBenchEnv)
+	}
+	rooms := envInt(t, "CALDICOTT_BENCH_ROOMS", 1000)
+	perCondition := envInt(t, "CALDICOTT_BENCH_SAMPLES", 30)
+	// Reconciliations are told apart in Caldicott's log by time.
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	// Reconciliation is the only long job: the directory sweep, reviews and
+	// the periodic verification check would otherwise join in.
+	verification := "verification: {check_interval: 24h}\n"
+	if mode := os.Getenv("CALDICOTT_BENCH_VERIFICATION"); mode != "" {
+		// e.g. off: no device-list /sync by the bot, for comparison.
+		verification = fmt.Sprintf("verification: {check_interval: 24h, mode: %s}\n", mode)
+	}
+	tr := newTrust(t, "127.0.0.11", "", "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\n"+verification)
+	if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
+		// Registered after newTrust's clean-up, so it runs first (with the
+		// logs still there), on failure too.
+		t.Cleanup(func() {
+			keepLog(t, tr.logPath, filepath.Join(dir, "caldicott.log"))
+			keepLog(t, filepath.Join(tr.hs.Dir, "dendrite.log"), filepath.Join(dir, "dendrite.log"))
+		})
+	}
+	bare := startBareAppservice(t, tr)
+	tr.startCaldicott(t, true)
+	// Alice is the rooms' admin; Olive only watches the two rooms where
+	// samples are taken (Alice, in a thousand rooms, syncs too slowly to
+	// time anything by).
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	olive := tr.hs.RegisterUser(t, "olive", false)
+	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Cardiology", Registration: "GMC 1234567", Status: "active", Source: "csv"},
+		{UserID: olive.UserID.String(), Name: "Olive Jones", Role: "Ward Clerk", Team: "Cardiology", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res := parallelResults{Rooms: rooms, Problems: map[string]int{}}
+
+	// 1. A thousand clinical rooms, made by the bot on Alice's request, and
+	// Alice (their admin) in each.
+	began := time.Now()
+	wards := createWards(t, tr, alice, rooms, 4)
+	res.RoomCreationSecs = time.Since(began).Seconds()
+	t.Logf("created %d clinical rooms, Alice joined to each, in %s", len(wards), time.Since(began).Round(time.Second))
+	policies, err := tr.store.RoomPolicies(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clinical := 0
+	for _, p := range policies {
+		if p.Class == "clinical" {
+			clinical++
+		}
+	}
+	if clinical < rooms {
+		t.Fatalf("Caldicott records %d clinical rooms, want at least %d", clinical, rooms)
+	}
+	// Samples go round ten clinical rooms spread over the thousand: where
+	// a room falls in a reconciliation's order matters (see the figures).
+	var sampleRooms []id.RoomID
+	for i := range min(10, rooms) {
+		room := wards[i*rooms/min(10, rooms)]
+		if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: olive.UserID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := olive.JoinRoomByID(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+		sampleRooms = append(sampleRooms, room)
+	}
+	bareRoom := bare.room(t, alice, olive)
+	cores := runtime.NumCPU()
+
+	// 2. Idle: a restart reconciles every room at start-up; once it is
+	// ready and quiet, nothing runs but enforcement.
+	tr.stopCaldicott(t)
+	restarted := time.Now()
+	startAndWaitReady(t, tr, 15*time.Minute)
+	res.StartupReady = time.Since(restarted).Seconds()
+	res.StartupRooms = reconciledRoomsSince(t, tr.logPath, restarted)
+	t.Logf("restart: start-up reconciliation of %d rooms; ready after %s", res.StartupRooms, time.Since(restarted).Round(time.Millisecond))
+	watch := watchMembers(t, olive, append(slices.Clone(sampleRooms), bareRoom))
+	// Every visitor now, while nothing is measured: enough for rounds of
+	// samples to be taken again when some are spoilt by other processes.
+	visitors := registerVisitors(t, tr.hs, "v", 10*perCondition)
+	sampler := &sampler{w: watch, alice: alice, bot: tr.botID(), barebot: bare.bot, rooms: sampleRooms, bareRoom: bareRoom, visitors: visitors, round: 2 * perCondition}
+	waitForQuietMachine(t, 30*time.Minute, true)
+	// Ten seconds in which no one asks anything: what Dendrite and
+	// Caldicott do on their own with a thousand rooms.
+	cpu := takeCPUSnapshot()
+	profiled := profileDendrite(t, "dendrite-quiet.pprof", 10)
+	time.Sleep(10 * time.Second)
+	profiled()
+	res.CPU = append(res.CPU, cpuSince("nothing asked", cpu, cores))
+	idleFrom, cpu := time.Now(), takeCPUSnapshot()
+	samples := sampler.until(t, "idle", func(got []latencySample) bool {
+		return countClean(got, "caldicott") >= perCondition && countClean(got, "bare") >= perCondition
+	})
+	res.CPU = append(res.CPU, cpuSince("idle samples", cpu, cores))
+	if runs := reconciliations(t, tr.logPath, idleFrom); len(runs) > 0 {
+		t.Fatalf("a reconciliation ran during the idle samples: %+v", runs)
+	}
+
+	// 3. Reconciling: restarted with reconciliation every second, so that
+	// once the start-up one is done they run back to back; samples are
+	// taken until enough were invited while one ran.
+	tr.stopCaldicott(t)
+	yml := strings.Replace(tr.yaml, "policy: {reconcile_interval: 0s}", "policy: {reconcile_interval: 1s}", 1)
+	if yml == tr.yaml {
+		t.Fatal("the harness's config no longer says policy: {reconcile_interval: 0s}; update this benchmark")
+	}
+	if tr.cfg, err = config.Parse([]byte(yml)); err != nil {
+		t.Fatal(err)
+	}
+	loadedFrom := time.Now()
+	startAndWaitReady(t, tr, 15*time.Minute)
+	waitForQuietMachine(t, 30*time.Minute, false)
+	cpu = takeCPUSnapshot()
+	profiled = profileDendrite(t, "dendrite-reconciling.pprof", 20)
+	loaded := sampler.until(t, "reconciling", func(got []latencySample) bool {
+		runs := reconciliations(t, tr.logPath, loadedFrom)
+		var during []latencySample
+		for i := range got {
+			got[i].DuringReconciliation = withinRun(got[i], runs)
+			if got[i].DuringReconciliation {
+				during = append(during, got[i])
+			}
+		}
+		t.Logf("%d reconciliations so far; %d clean Caldicott samples invited during one", len(runs), countClean(during, "caldicott"))
+		return countClean(during, "caldicott") >= perCondition && countClean(during, "bare") >= perCondition
+	})
+	res.CPU = append(res.CPU, cpuSince("samples while reconciling", cpu, cores))
+	profiled()
+	markQueuedBehindReconciliation(t, tr.logPath, loadedFrom, loaded)
+	tr.stopCaldicott(t)
+	res.Reconciliations = reconciliations(t, tr.logPath, loadedFrom)
+	res.Problems = logProblems(t, tr.logPath, began)
+	close(bare.errs)
+	for err := range bare.errs {
+		t.Errorf("bare appservice: %v", err)
+	}
+
+	// 4. Figures.
+	groups := map[string][]latencySample{}
+	for _, s := range samples {
+		if s.ForeignPct > foreignLimit {
+			res.Spoilt++
+			continue
+		}
+		groups[s.Enforcer+"-idle"] = append(groups[s.Enforcer+"-idle"], s)
+	}
+	for _, s := range loaded {
+		if s.ForeignPct > foreignLimit {
+			res.Spoilt++
+			continue
+		}
+		if !s.DuringReconciliation {
+			res.BetweenRuns++
+			continue
+		}
+		groups[s.Enforcer+"-reconciling"] = append(groups[s.Enforcer+"-reconciling"], s)
+	}
+	for _, s := range groups["caldicott-reconciling"] {
+		if s.QueuedBehindReconciliation {
+			groups["caldicott-reconciling-queued"] = append(groups["caldicott-reconciling-queued"], s)
+		} else {
+			groups["caldicott-reconciling-not-queued"] = append(groups["caldicott-reconciling-not-queued"], s)
+		}
+	}
+	for _, c := range []string{"caldicott-idle", "caldicott-reconciling", "bare-idle", "bare-reconciling", "caldicott-reconciling-queued", "caldicott-reconciling-not-queued"} {
+		res.Summaries = append(res.Summaries, summarize(c, groups[c]))
+	}
+	res.Samples = append(samples, loaded...)
+	logParallelResults(t, res)
+	if path := os.Getenv(parallelResultsEnv); path != "" {
+		data, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
+			_ = os.WriteFile(filepath.Join(dir, "results.json"), data, 0o644)
+		}
+	}
+}
+
+// startAndWaitReady starts Caldicott and waits for its start-up
+// reconciliation, which over a thousand rooms may take longer than the
+// harness's own minute.
+func startAndWaitReady(t *testing.T, tr *trust, within time.Duration) {
+	t.Helper()
+	tr.startCaldicott(t, false)
+	select {
+	case <-tr.svc.Ready():
+	case err := <-tr.done:
+		t.Fatalf("caldicott stopped during start-up: %v\n%s", err, tail(tr.logPath, 4000))
+	case <-time.After(within):
+		t.Fatalf("caldicott not ready within %s\n%s", within, tail(tr.logPath, 4000))
+	}
+}
+
+func keepLog(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err == nil {
+		err = os.WriteFile(to, data, 0o644)
+	}
+	if err != nil {
+		t.Errorf("keep %s: %v", from, err)
+	}
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}

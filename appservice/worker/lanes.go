@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Lanes keep the work on one room (or one person) in order while different
@@ -15,6 +16,7 @@ type Lanes struct {
 	byKey   map[string]*lane
 	enforce chan struct{}
 	jobs    chan struct{}
+	rest    float64
 	wg      sync.WaitGroup
 }
 
@@ -34,9 +36,23 @@ const (
 	JobSlots     = 2
 )
 
+// JobRest is how long a job slot stays idle after a task, as a multiple of
+// the time the task took: long jobs use the homeserver a quarter of the
+// time a slot is theirs, so it stays responsive for enforcement (measured
+// with 1,000 rooms: unpaced, reconciling back to back kept Dendrite 1.4
+// cores busy and a join's removal took 1.6× as long as when idle).
+const JobRest = 3.0
+
+// maxRest bounds one pause, so a task that hung on a slow homeserver does
+// not stall the job for minutes afterwards.
+const maxRest = 5 * time.Second
+
 func NewLanes() *Lanes {
-	return &Lanes{byKey: map[string]*lane{}, enforce: make(chan struct{}, EnforceSlots), jobs: make(chan struct{}, JobSlots)}
+	return &Lanes{byKey: map[string]*lane{}, enforce: make(chan struct{}, EnforceSlots), jobs: make(chan struct{}, JobSlots), rest: JobRest}
 }
+
+// SetJobRest changes the pause after each job task (0: none).
+func (l *Lanes) SetJobRest(rest float64) { l.rest = rest }
 
 // Submit queues fn on key's lane; job says it is part of a long job.
 //
@@ -81,11 +97,13 @@ func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 		ln.tasks = ln.tasks[1:]
 		l.mu.Unlock()
 		if t.job {
-			// Its slot was taken when it was submitted.
+			// Its slot was taken when it was submitted; it is given back
+			// after the pause, while this lane goes on with its next task.
+			start := time.Now()
 			if ctx.Err() == nil {
 				t.fn()
 			}
-			<-l.jobs
+			l.releaseJobSlot(time.Since(start))
 			continue
 		}
 		select {
@@ -98,6 +116,17 @@ func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 		}
 		<-l.enforce
 	}
+}
+
+// releaseJobSlot frees a job slot once the pause after a task of the given
+// length is over.
+func (l *Lanes) releaseJobSlot(took time.Duration) {
+	rest := min(time.Duration(float64(took)*l.rest), maxRest)
+	if rest <= 0 {
+		<-l.jobs
+		return
+	}
+	time.AfterFunc(rest, func() { <-l.jobs })
 }
 
 // SubmitAndWait queues fn on key's lane and waits until it has run.

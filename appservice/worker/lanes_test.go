@@ -85,3 +85,43 @@ func TestEventsDoNotQueueBehindAJobWaitingForASlot(t *testing.T) {
 	<-submitted
 	l.Wait()
 }
+
+// A long job's slot rests after each task in proportion to the task's
+// length, so a job cannot keep the homeserver busy back to back.
+func TestJobSlotsRestBetweenTasks(t *testing.T) {
+	l := NewLanes()
+	ctx := context.Background()
+	const task = 20 * time.Millisecond
+	var mu sync.Mutex
+	var starts []time.Time
+	var wg sync.WaitGroup
+	n := JobSlots * 3
+	for i := range n {
+		wg.Add(1)
+		l.Submit(ctx, "!room"+string(rune('a'+i)), true, func() {
+			defer wg.Done()
+			mu.Lock()
+			starts = append(starts, time.Now())
+			mu.Unlock()
+			time.Sleep(task)
+		})
+	}
+	wg.Wait()
+	// n tasks on JobSlots slots, each followed by a rest of JobRest × task:
+	// the last starts no sooner than (n/JobSlots − 1) full cycles in.
+	cycles := n/JobSlots - 1
+	minSpan := time.Duration(float64(cycles) * float64(task) * (1 + JobRest))
+	if span := starts[len(starts)-1].Sub(starts[0]); span < minSpan {
+		t.Fatalf("job tasks ran %v apart at most; with rest they need at least %v", span, minSpan)
+	}
+
+	// Enforcement is never paced, not even in a room whose job slot rests.
+	done := make(chan struct{})
+	l.Submit(ctx, "!rooma", false, func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(time.Duration(float64(task) * JobRest)):
+		t.Fatal("enforcement waited for a job slot's rest")
+	}
+	l.Wait()
+}

@@ -11,6 +11,7 @@ require (
 	github.com/mattn/go-isatty v0.0.24
 	github.com/prometheus/client_golang v1.25.0
 	github.com/rs/zerolog v1.35.1
+	github.com/samply/golang-fhir-models/fhir-models v0.3.2
 	go.mau.fi/util v0.9.4
 	golang.org/x/text v0.42.0
 	gopkg.in/yaml.v3 v3.0.1

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
 
+	"github.com/caldicott/caldicott/appservice/guard"
 	"github.com/caldicott/caldicott/appservice/hardening"
 	"github.com/caldicott/caldicott/appservice/verification"
 	"github.com/caldicott/caldicott/policy"
@@ -45,6 +46,10 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 		return s.verification.HandleAttestationEvent(ctx, &evt)
 	case evt.Type == hardening.TypeSpaceChild || evt.Type == hardening.TypeSpaceParent:
 		return s.hardening.HandleSpaceLink(ctx, &evt)
+	case guard.IsRoomText(evt.Type) && evt.GetStateKey() == "":
+		return s.guard.CheckRoomText(ctx, &evt)
+	case evt.Type.Type == policy.RetentionEventType && evt.GetStateKey() == "":
+		return s.retention.HandleRetentionChange(ctx, &evt)
 	case evt.StateKey != nil && *evt.StateKey == "" && slices.Contains(policy.HardeningEventTypes, evt.Type.Type):
 		return s.hardening.HandleStateChange(ctx, &evt)
 	default:
@@ -117,6 +122,9 @@ func (s *Service) handleMessage(ctx context.Context, evt *event.Event) error {
 	msg := evt.Content.AsMessage()
 	if msg.MsgType == event.MsgVerificationRequest {
 		return s.verification.OnRoomVerification(ctx, evt)
+	}
+	if removed, err := s.guard.CheckMessage(ctx, evt, msg.Body+"\n"+msg.FormattedBody); removed || err != nil {
+		return err
 	}
 	if msg.MsgType != event.MsgText {
 		return nil

@@ -204,8 +204,8 @@ func botNotices(t *testing.T, cli *mautrix.Client, roomID id.RoomID, bot id.User
 	}
 	var out []string
 	for _, evt := range resp.Chunk {
-		if evt.Sender != bot || evt.Type != event.EventMessage {
-			continue
+		if evt.Sender != bot || evt.Type != event.EventMessage || evt.Unsigned.RedactedBecause != nil {
+			continue // not the bot's, or deleted under the room's retention
 		}
 		_ = evt.Content.ParseRaw(evt.Type)
 		msg := evt.Content.AsMessage()

@@ -2,6 +2,8 @@ package appservice
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caldicott/caldicott/appservice/retention"
 )
 
 // Metrics counts what Caldicott sees and does. Labels carry event types and
@@ -16,6 +18,8 @@ type Metrics struct {
 	// MemberListReads counts member lists read from the homeserver; the
 	// member cache keeps it near one per room per reconciliation.
 	MemberListReads prometheus.Counter
+	// Retention: deletions, backlog, sweep time and failures.
+	Retention retention.Metrics
 }
 
 // NewMetrics registers Caldicott's counters in a registry of their own.
@@ -41,6 +45,8 @@ func NewMetrics() *Metrics {
 	m.MemberListReads = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "caldicott_member_list_reads_total", Help: "Room member lists read from the homeserver (the member cache answers the rest).",
 	})
+	m.Retention = retention.NewMetrics()
 	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads)
+	m.registry.MustRegister(m.Retention.Collectors()...)
 	return m
 }

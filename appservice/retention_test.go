@@ -6,8 +6,9 @@ import (
 
 // TestRetentionSetting: a room admin sets the room's retention within the
 // trust's limits for its class; the period is the standard m.room.retention
-// state; status shows what is in force, and says plainly that deletion is
-// not running yet; an unreadable setting means the class default.
+// state; status shows what is in force and how deletion stands; a setting
+// made directly in room state is explained to the room, and an unreadable
+// one means the class default.
 func TestRetentionSetting(t *testing.T) {
 	tr := newTrust(t, "127.0.0.11", "", "")
 	tr.startCaldicott(t, true)
@@ -17,7 +18,7 @@ func TestRetentionSetting(t *testing.T) {
 
 	say(t, alice, room, "!policy retention 14d")
 	waitForState(t, alice, room, "m.room.retention", "max_lifetime", float64(1209600000))
-	waitForNotice(t, alice, room, bot, "This room's retention is now: keep messages for 14 days", "messages are not deleted")
+	waitForNotice(t, alice, room, bot, "This room's retention is now: keep messages for 14 days; older ones are deleted")
 
 	say(t, alice, room, "!policy retention 400d")
 	waitForNotice(t, alice, room, bot, "Clinical rooms keep messages for between 1 day and 365 days", "400 days is outside them")
@@ -32,7 +33,11 @@ func TestRetentionSetting(t *testing.T) {
 	say(t, alice, room, "!policy retention default")
 	waitForState(t, alice, room, "m.room.retention", "max_lifetime", float64(2592000000))
 
+	// Set directly (devtools): the room is told what it means.
+	setState(t, alice, room, "m.room.retention", map[string]any{"max_lifetime": 7 * 24 * 3600 * 1000})
+	waitForNotice(t, alice, room, bot, "This room now keeps messages for 7 days; older ones are deleted.")
 	setState(t, alice, room, "m.room.retention", map[string]any{"max_lifetime": "forever"})
+	waitForNotice(t, alice, room, bot, "⚠ This room's retention setting (m.room.retention) cannot be read", "30 days")
 	say(t, alice, room, "!policy status")
 	waitForNotice(t, alice, room, bot, "Retention: 30 days (the clinical rooms' default)", "cannot be read")
 }

@@ -19,10 +19,13 @@ import (
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/facts"
+	"github.com/caldicott/caldicott/appservice/guard"
 	"github.com/caldicott/caldicott/appservice/hardening"
 	"github.com/caldicott/caldicott/appservice/intake"
 	"github.com/caldicott/caldicott/appservice/kit"
 	"github.com/caldicott/caldicott/appservice/membership"
+	"github.com/caldicott/caldicott/appservice/records"
+	"github.com/caldicott/caldicott/appservice/retention"
 	"github.com/caldicott/caldicott/appservice/verification"
 	"github.com/caldicott/caldicott/appservice/worker"
 	"github.com/caldicott/caldicott/config"
@@ -47,6 +50,12 @@ type Service struct {
 	hardening *hardening.Hardening
 	// verification: identities, emoji verification, confirmations.
 	verification *verification.Verification
+	// retention: deleting expired messages, legal holds.
+	retention *retention.Retention
+	// records: messages sent to the patient record.
+	records *records.Records
+	// guard: patient identifiers kept out of non-clinical rooms and names.
+	guard *guard.Guard
 
 	// ready is closed once start-up reconciliation is done; tests wait on it.
 	ready chan struct{}
@@ -117,6 +126,13 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	s.hardening = hardening.New(k, s.lanes)
 	s.hardening.Members = s.membership
 	s.hardening.Verify = s.verification
+	s.retention = retention.New(k, s.lanes, metrics.Retention)
+	s.hardening.Deletion = s.retention
+	s.guard = guard.New(k)
+	s.records = records.New(k)
+	s.records.Decrypt = s.verification
+	s.retention.Keep = s.records.Keep
+	s.hardening.Records = s.records
 	if s.commands, err = commands.New(commandEnv{s}, s.commandList()...); err != nil {
 		return nil, err
 	}

@@ -74,6 +74,11 @@ func (s *Service) runWorker(ctx context.Context) error {
 	s.startUp(ctx)
 	close(s.ready)
 	s.Log.Info().Msg("Caldicott is ready")
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.records.Run(ctx) // the patient record's delivery queue
+	}()
 	for _, j := range s.jobs() {
 		wg.Add(1)
 		go func() {

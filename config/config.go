@@ -16,6 +16,7 @@ type Config struct {
 	Review       Review       `yaml:"review"`
 	Verification Verification `yaml:"verification"`
 	Retention    Retention    `yaml:"retention"`
+	Records      Records      `yaml:"records"`
 	Bridges      Bridges      `yaml:"bridges"`
 	Logging      Logging      `yaml:"logging"`
 }
@@ -221,7 +222,35 @@ type Retention struct {
 	Clinical    RetentionClass `yaml:"clinical"`
 	Operational RetentionClass `yaml:"operational"`
 	Social      RetentionClass `yaml:"social"`
+	// Delete switches automatic deletion on (the default) or off; off, the
+	// periods are still set and shown, and status says nothing is deleted.
+	Delete *bool `yaml:"delete"`
+	// SweepInterval is how often every room is swept for expired messages.
+	SweepInterval Duration `yaml:"sweep_interval"`
+	// Batch bounds the redactions in one room per sweep, so a large backlog
+	// is spread over several sweeps and the homeserver stays responsive.
+	Batch int `yaml:"batch"`
+	// MediaPath is Dendrite's media_api.base_path, when Caldicott runs on
+	// the same host: files of expired messages in unencrypted rooms are
+	// deleted from it too. Empty: files are left (see docs/operations.md).
+	MediaPath string `yaml:"media_path"`
 }
+
+// Records is the patient record that `!policy record` sends messages to: a
+// FHIR R4 server taking Communication resources.
+type Records struct {
+	// FHIRBaseURL is the server's base, e.g. https://epr.trust.nhs.uk/fhir
+	// (Communication is POSTed to <base>/Communication). Empty: off.
+	FHIRBaseURL string `yaml:"fhir_base_url"`
+	// Token is sent as a bearer token (or CALDICOTT_FHIR_TOKEN).
+	Token string `yaml:"token"`
+	// RemindBefore: room admins are reminded this long before a message
+	// still waiting for the record would have expired.
+	RemindBefore Duration `yaml:"remind_before"`
+}
+
+// Deleting says whether automatic deletion runs.
+func (r Retention) Deleting() bool { return r.Delete == nil || *r.Delete }
 
 // RetentionClass bounds one class's retention period.
 type RetentionClass struct {

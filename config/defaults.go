@@ -72,6 +72,15 @@ func (c *Config) applyDefaults() {
 			rc.c.Max.Duration = rc.ceil
 		}
 	}
+	if c.Retention.SweepInterval.Duration == 0 {
+		c.Retention.SweepInterval.Duration = 15 * time.Minute
+	}
+	if c.Records.RemindBefore.Duration == 0 {
+		c.Records.RemindBefore.Duration = 24 * time.Hour
+	}
+	if c.Retention.Batch == 0 {
+		c.Retention.Batch = 500
+	}
 	r := &c.Review
 	if r.Interval.Duration == 0 {
 		r.Interval.Duration = 90 * 24 * time.Hour

@@ -20,6 +20,7 @@ const (
 	EnvLDAPPassword = "CALDICOTT_LDAP_PASSWORD"
 	EnvAdminToken   = "CALDICOTT_ADMIN_TOKEN"
 	EnvSCIMToken    = "CALDICOTT_SCIM_TOKEN"
+	EnvFHIRToken    = "CALDICOTT_FHIR_TOKEN"
 )
 
 // Load reads, defaults and validates the config file at path.
@@ -69,6 +70,9 @@ func (c *Config) applyEnv() {
 	}
 	if v := os.Getenv(EnvLDAPPassword); v != "" {
 		c.Directory.LDAP.BindPassword = v
+	}
+	if v := os.Getenv(EnvFHIRToken); v != "" {
+		c.Records.Token = v
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -192,6 +193,17 @@ func (c *Config) Validate() error {
 		if rc.Default.Duration < rc.Min.Duration || rc.Default.Duration > rc.Max.Duration {
 			add("retention."+name+".default", "%s is outside min–max (%s–%s)", FormatDuration(rc.Default.Duration), FormatDuration(rc.Min.Duration), FormatDuration(rc.Max.Duration))
 		}
+	}
+	if u := c.Records.FHIRBaseURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			add("records.fhir_base_url", "%q is not an http(s) URL", u)
+		}
+	}
+	if c.Retention.Batch < 0 {
+		add("retention.batch", "must be positive (redactions per room per sweep)")
+	}
+	if c.Retention.MediaPath != "" && !filepath.IsAbs(c.Retention.MediaPath) {
+		add("retention.media_path", "%q must be an absolute path (Dendrite's media_api.base_path)", c.Retention.MediaPath)
 	}
 	switch c.Verification.Mode {
 	case "suspend", "warn", "off":

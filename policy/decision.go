@@ -110,3 +110,13 @@ func (d Decision) Removes(user string) bool {
 	}
 	return false
 }
+
+// Each splits the decision into one decision per action, for a job that
+// acts one at a time (yielding to enforcement between writes).
+func (d Decision) Each() []Decision {
+	out := make([]Decision, len(d.Actions))
+	for i, a := range d.Actions {
+		out[i] = Decision{Actions: []Action{a}}
+	}
+	return out
+}

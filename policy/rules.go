@@ -70,4 +70,18 @@ const (
 	RuleDowngrade = "downgrade"
 	// RuleRetention: a room admin sets how long the room keeps messages.
 	RuleRetention = "retention"
+	// RuleRetentionExpiry: a message older than the room's retention
+	// period is deleted (redacted), unless the room is on legal hold.
+	RuleRetentionExpiry = "retention_expiry"
+	// RuleRetentionAlert: the IG team is told when a room's deletion fails
+	// or falls behind, and when it recovers.
+	RuleRetentionAlert = "retention_alert"
+	// RuleLegalHold: an IG admin stops or resumes deletion in a room.
+	RuleLegalHold = "legal_hold"
+	// RulePatientID: an NHS number is kept out of social and operational
+	// rooms, and out of every room's name and topic.
+	RulePatientID = "patient_identifier"
+	// RulePatientRecord: a message sent to the patient record is kept until
+	// the record accepts it, and the room hears how it went.
+	RulePatientRecord = "patient_record"
 )

@@ -18,7 +18,7 @@ func (s *Hardening) CmdStatus(ctx context.Context, c *commands.Call) error {
 		return s.Reply(ctx, c.Evt, b.String())
 	}
 	fmt.Fprintf(&b, "This room is %s.\n", f.Class.Describe())
-	if line := s.retentionLine(f); line != "" {
+	if line := s.retentionLine(ctx, f); line != "" {
 		b.WriteString(line + "\n")
 	}
 	if f.Class != policy.Clinical {

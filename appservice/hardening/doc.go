@@ -27,12 +27,26 @@ type Verification interface {
 	MemberLines(ctx context.Context, roomID id.RoomID) ([]string, error)
 }
 
+// Deletion says how a room's message deletion stands, for status
+// (package retention).
+type Deletion interface {
+	DeletionStatus(ctx context.Context, roomID id.RoomID) string
+}
+
+// Records says what waits for the patient record, for status (package
+// records).
+type Records interface {
+	StatusLine(ctx context.Context, roomID id.RoomID) string
+}
+
 // Hardening is the capability.
 type Hardening struct {
 	*kit.Kit
-	Members Members
-	Verify  Verification
-	lanes   *worker.Lanes
+	Members  Members
+	Verify   Verification
+	Deletion Deletion
+	Records  Records
+	lanes    *worker.Lanes
 }
 
 // New builds the capability; set Members and Verify before use.

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
@@ -42,7 +41,14 @@ func (s *Hardening) CmdRefuseDowngrade(ctx context.Context, c *commands.Call) er
 }
 
 func (s *Hardening) closeDowngrade(ctx context.Context, c *commands.Call, confirm bool) error {
-	roomID, bad := s.roomArg(ctx, c.Args[0])
+	verb := "refuse-downgrade"
+	if confirm {
+		verb = "confirm-downgrade"
+	}
+	roomID, bad, err := s.RoomArg(ctx, c.Args[0], "!policy "+verb+" #ward7:"+s.Cfg.Homeserver.Domain)
+	if err != nil {
+		return err
+	}
 	if bad != "" {
 		return s.Reply(ctx, c.Evt, bad)
 	}
@@ -96,21 +102,6 @@ func (s *Hardening) closeDowngrade(ctx context.Context, c *commands.Call, confir
 		return err
 	}
 	return s.Reply(ctx, c.Evt, fmt.Sprintf("Done: %s is now %s. Its members have been told.", policy.RoomRef(r.RoomID, r.Alias), r.To))
-}
-
-// roomArg reads a room ID or alias from a command argument.
-func (s *Hardening) roomArg(ctx context.Context, arg string) (id.RoomID, string) {
-	switch {
-	case strings.HasPrefix(arg, "!"):
-		return id.RoomID(arg), ""
-	case strings.HasPrefix(arg, "#"):
-		resp, err := s.Bot.ResolveAlias(ctx, id.RoomAlias(arg))
-		if err != nil {
-			return "", fmt.Sprintf("I cannot find a room called %s.", arg)
-		}
-		return resp.RoomID, ""
-	}
-	return "", fmt.Sprintf("%q is not a room address. Write it as !id:server or #alias:server.", arg)
 }
 
 // revertDirectDowngrade sets a room's class back to clinical after someone

@@ -30,6 +30,7 @@ func (s *Hardening) ReconcileAll(ctx context.Context) {
 		wg.Add(1)
 		s.lanes.Submit(ctx, roomID.String(), true, func() {
 			defer wg.Done()
+			s.lanes.YieldToEnforcement(ctx)
 			if err := s.ReconcileRoom(ctx, roomID); err != nil {
 				s.Log.Error().Err(err).Stringer("room_id", roomID).Msg("Could not reconcile room")
 				return

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"maunium.net/go/mautrix/id"
+
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/policy"
@@ -38,15 +40,11 @@ func (s *Hardening) CmdRetention(ctx context.Context, c *commands.Call) error {
 	if len(res.Failures) > 0 {
 		return s.Reply(ctx, c.Evt, "I could not change the room's retention: "+strings.Join(res.Failures, " "))
 	}
-	return s.Reply(ctx, c.Evt, fmt.Sprintf("This room's retention is now: %s. %s", d.Actions[0].Text, retentionCaveat))
+	return s.Reply(ctx, c.Evt, fmt.Sprintf("This room's retention is now: %s; older ones are deleted.", d.Actions[0].Text))
 }
 
-// retentionCaveat is said wherever retention is shown until deletion runs:
-// nobody should believe messages are deleted when they are not.
-const retentionCaveat = "Automatic deletion is not switched on in this version of Caldicott yet: messages are not deleted."
-
 // retentionLine is the room's retention for `!policy status`.
-func (s *Hardening) retentionLine(f policy.RoomFacts) string {
+func (s *Hardening) retentionLine(ctx context.Context, f policy.RoomFacts) string {
 	r := policy.EffectiveRetention(f.Class, f.Retention, s.RetentionRules())
 	if r.MaxLifetime == 0 {
 		return ""
@@ -55,9 +53,20 @@ func (s *Hardening) retentionLine(f policy.RoomFacts) string {
 	if !r.FromRoom {
 		line += fmt.Sprintf(" (the %s rooms' default)", f.Class)
 	}
-	line += ". " + retentionCaveat
+	line += "."
+	if r.MinLifetime > 0 {
+		line += fmt.Sprintf(" Nothing younger than %s is deleted.", policy.FormatDays(r.MinLifetime))
+	}
 	if r.Problem != "" {
 		line += "\n⚠ " + r.Problem
+	}
+	if s.Deletion != nil {
+		line += "\n" + s.Deletion.DeletionStatus(ctx, id.RoomID(f.RoomID))
+	}
+	if s.Records != nil {
+		if rec := s.Records.StatusLine(ctx, id.RoomID(f.RoomID)); rec != "" {
+			line += "\n" + rec
+		}
 	}
 	return line
 }

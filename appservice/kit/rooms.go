@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/caldicott/caldicott/policy"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/policy"
 )
 
 // JoinBotRoom joins a room the bot needs, through the executor.
@@ -59,4 +61,25 @@ func (k *Kit) JoinOrCreate(ctx context.Context, alias id.RoomAlias, create func(
 		return "", fmt.Errorf("%s does not exist and is not on %s, so I cannot create it", alias, k.Cfg.Homeserver.Domain)
 	}
 	return create(ctx, localpart)
+}
+
+// RoomArg reads a room from a command argument: a room ID, or an alias it
+// resolves. It returns what to tell the person when the argument is not a
+// room, and an error only when the homeserver could not be asked (the
+// command is then retried). example shows the command written well.
+func (k *Kit) RoomArg(ctx context.Context, arg, example string) (id.RoomID, string, error) {
+	switch {
+	case strings.HasPrefix(arg, "!") && strings.Contains(arg, ":"):
+		return id.RoomID(arg), "", nil
+	case strings.HasPrefix(arg, "#") && strings.Contains(arg, ":"):
+		resp, err := k.Bot.ResolveAlias(ctx, id.RoomAlias(arg))
+		if err != nil {
+			if executor.IsTransient(err) {
+				return "", "", err
+			}
+			return "", fmt.Sprintf("I cannot find a room called %s. Check the address.", arg), nil
+		}
+		return resp.RoomID, "", nil
+	}
+	return "", fmt.Sprintf("%q is not a room address. Write it as #alias:server or !id:server, e.g. `%s`.", arg, example), nil
 }

@@ -53,21 +53,12 @@ func describePerson(j policy.JoinFacts, trust string) string {
 func (s *Membership) CmdRequest(ctx context.Context, c *commands.Call) error {
 	ref := c.Args[0]
 	reason := strings.Join(c.Args[1:], " ")
-	var roomID id.RoomID
-	switch {
-	case strings.HasPrefix(ref, "#"):
-		resp, err := s.Bot.ResolveAlias(ctx, id.RoomAlias(ref))
-		if err != nil {
-			if executor.IsTransient(err) {
-				return err
-			}
-			return s.Reply(ctx, c.Evt, fmt.Sprintf("I cannot find a room called %s. Check the address with the person who gave it to you.", ref))
-		}
-		roomID = resp.RoomID
-	case strings.HasPrefix(ref, "!"):
-		roomID = id.RoomID(ref)
-	default:
-		return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a room address. Write it as #room:server or !id:server, e.g. `!policy request #ward7:%s covering nights`.", ref, s.Cfg.Homeserver.Domain))
+	roomID, bad, err := s.RoomArg(ctx, ref, "!policy request #ward7:"+s.Cfg.Homeserver.Domain+" covering nights")
+	if err != nil {
+		return err
+	}
+	if bad != "" {
+		return s.Reply(ctx, c.Evt, bad)
 	}
 	f, err := s.Facts.Room(ctx, roomID)
 	if err != nil {

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,8 @@ type Lanes struct {
 	jobs    chan struct{}
 	rest    float64
 	wg      sync.WaitGroup
+	// enforcing counts enforcement tasks running, for long jobs that yield.
+	enforcing atomic.Int64
 }
 
 type lane struct {
@@ -25,8 +28,9 @@ type lane struct {
 }
 
 type laneTask struct {
-	job bool
-	fn  func()
+	job  bool
+	rest float64
+	fn   func()
 }
 
 // Enforcement and job slots: enough to keep the homeserver busy on two
@@ -62,7 +66,17 @@ func (l *Lanes) SetJobRest(rest float64) { l.rest = rest }
 // events would wait behind it (measured: a join's removal 2 s later instead
 // of 0.2 s). So at most JobSlots rooms have a job task in their lane at once.
 func (l *Lanes) Submit(ctx context.Context, key string, job bool, fn func()) {
-	if job {
+	l.submit(ctx, key, laneTask{job: job, rest: l.rest, fn: fn})
+}
+
+// SubmitJob queues a long job's task whose slot rests for rest times the
+// task's length afterwards (a job that paces itself passes 0).
+func (l *Lanes) SubmitJob(ctx context.Context, key string, rest float64, fn func()) {
+	l.submit(ctx, key, laneTask{job: true, rest: rest, fn: fn})
+}
+
+func (l *Lanes) submit(ctx context.Context, key string, t laneTask) {
+	if t.job {
 		select {
 		case l.jobs <- struct{}{}:
 		case <-ctx.Done():
@@ -75,7 +89,7 @@ func (l *Lanes) Submit(ctx context.Context, key string, job bool, fn func()) {
 		ln = &lane{}
 		l.byKey[key] = ln
 	}
-	ln.tasks = append(ln.tasks, laneTask{job: job, fn: fn})
+	ln.tasks = append(ln.tasks, t)
 	l.mu.Unlock()
 	if !running {
 		l.wg.Add(1)
@@ -103,7 +117,7 @@ func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 			if ctx.Err() == nil {
 				t.fn()
 			}
-			l.releaseJobSlot(time.Since(start))
+			l.releaseJobSlot(time.Since(start), t.rest)
 			continue
 		}
 		select {
@@ -112,7 +126,9 @@ func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 			continue // drain without running: the inbox keeps what was not done
 		}
 		if ctx.Err() == nil {
+			l.enforcing.Add(1)
 			t.fn()
+			l.enforcing.Add(-1)
 		}
 		<-l.enforce
 	}
@@ -120,8 +136,8 @@ func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 
 // releaseJobSlot frees a job slot once the pause after a task of the given
 // length is over.
-func (l *Lanes) releaseJobSlot(took time.Duration) {
-	rest := min(time.Duration(float64(took)*l.rest), maxRest)
+func (l *Lanes) releaseJobSlot(took time.Duration, factor float64) {
+	rest := min(time.Duration(float64(took)*factor), maxRest)
 	if rest <= 0 {
 		<-l.jobs
 		return
@@ -129,10 +145,35 @@ func (l *Lanes) releaseJobSlot(took time.Duration) {
 	time.AfterFunc(rest, func() { <-l.jobs })
 }
 
+// YieldToEnforcement returns once no enforcement task is running (or ctx
+// ends): a long job that writes a lot (a retention sweep) calls it before
+// each write, so a join's removal never queues behind the job's writes at
+// the homeserver.
+func (l *Lanes) YieldToEnforcement(ctx context.Context) {
+	for l.enforcing.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 // SubmitAndWait queues fn on key's lane and waits until it has run.
 func (l *Lanes) SubmitAndWait(ctx context.Context, key string, job bool, fn func()) {
 	done := make(chan struct{})
 	l.Submit(ctx, key, job, func() { defer close(done); fn() })
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// SubmitAndWaitJob queues a long job's task (see SubmitJob) and waits
+// until it has run.
+func (l *Lanes) SubmitAndWaitJob(ctx context.Context, key string, rest float64, fn func()) {
+	done := make(chan struct{})
+	l.SubmitJob(ctx, key, rest, func() { defer close(done); fn() })
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -125,3 +125,27 @@ func TestJobSlotsRestBetweenTasks(t *testing.T) {
 	}
 	l.Wait()
 }
+
+// A job that yields waits while enforcement runs, and goes on after.
+func TestYieldToEnforcementWaitsForEnforcement(t *testing.T) {
+	l := NewLanes()
+	ctx := context.Background()
+	release := make(chan struct{})
+	running := make(chan struct{})
+	l.Submit(ctx, "!join", false, func() { close(running); <-release })
+	<-running
+	yielded := make(chan struct{})
+	go func() { l.YieldToEnforcement(ctx); close(yielded) }()
+	select {
+	case <-yielded:
+		t.Fatal("the job went on while enforcement was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-yielded:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the job still waits after enforcement finished")
+	}
+	l.Wait()
+}

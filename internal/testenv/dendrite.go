@@ -99,6 +99,12 @@ func PlanHomeserver(t testing.TB, opts HomeserverOptions) *Homeserver {
 	}
 }
 
+// MediaPath is Dendrite's media_api.base_path (absolute).
+func (hs *Homeserver) MediaPath() string {
+	abs, _ := filepath.Abs(filepath.Join(hs.Dir, "media_store"))
+	return abs
+}
+
 // AddRegistration adds an appservice registration file; call before Start.
 func (hs *Homeserver) AddRegistration(path string) {
 	hs.opts.AppServiceRegistrations = append(hs.opts.AppServiceRegistrations, path)
@@ -223,6 +229,8 @@ func WriteDendriteConfig(bin, dir, serverName string, registrations []string) er
 		}
 	}
 	cfg["app_service_api"].(map[string]any)["config_files"] = abs
+	// Media in a known place, so retention can be told where files live.
+	cfg["media_api"].(map[string]any)["base_path"] = filepath.Join(dir, "media_store")
 	// Dendrite logs to stderr; we redirect that to a file.
 	cfg["logging"] = []any{map[string]any{"type": "std", "level": "info"}}
 	data, err := yaml.Marshal(cfg)

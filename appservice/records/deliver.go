@@ -1,0 +1,130 @@
+package records
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/bridges/epr"
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// Backoff between attempts while the record cannot be reached, and the
+// wait before a refused message is tried again (after someone fixes the
+// cause: a token, a mapping, the server's validation).
+const (
+	firstRetry   = 5 * time.Second
+	maxRetry     = 10 * time.Minute
+	refusedRetry = time.Hour
+)
+
+// Wake makes the delivery job look at the queue now.
+func (r *Records) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers records as they are queued and retries those due, until
+// ctx ends: a goroutine of the service.
+func (r *Records) Run(ctx context.Context) {
+	if !r.Enabled() {
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		r.DeliverDue(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// DeliverDue sends every record that is due.
+func (r *Records) DeliverDue(ctx context.Context) {
+	due, err := r.Store.DueRecords(ctx, r.Now(), 50)
+	if err != nil {
+		r.Log.Warn().Err(err).Msg("Could not read the patient record queue")
+		return
+	}
+	for _, rec := range due {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := r.deliver(ctx, rec); err != nil {
+			r.Log.Warn().Err(err).Str("event_id", rec.EventID).Msg("Could not finish a patient record delivery")
+		}
+	}
+}
+
+func (r *Records) deliver(ctx context.Context, row store.PatientRecord) error {
+	var rec epr.Record
+	if err := json.Unmarshal([]byte(row.Payload), &rec); err != nil {
+		return r.Store.RecordFailed(ctx, row.RoomID, row.EventID, store.RecordRejected, "Caldicott could not read its own queued copy: "+err.Error(), r.Now().Add(refusedRetry))
+	}
+	comm, err := epr.Build(rec)
+	if err != nil {
+		return r.Store.RecordFailed(ctx, row.RoomID, row.EventID, store.RecordRejected, err.Error(), r.Now().Add(refusedRetry))
+	}
+	resource, postErr := r.client.Post(ctx, comm)
+	room := id.RoomID(row.RoomID)
+	ctx = executor.WithInput(ctx, fmt.Sprintf("record:%s:%d", row.EventID, row.Attempts))
+	var rej *epr.Rejected
+	switch {
+	case postErr == nil:
+		return r.accepted(ctx, row, "Communication/"+resource)
+	case errors.As(postErr, &rej):
+		reason := rej.Error()
+		if err := r.Store.RecordFailed(ctx, row.RoomID, row.EventID, store.RecordRejected, reason, r.Now().Add(refusedRetry)); err != nil {
+			return err
+		}
+		r.Log.Warn().Int("status", rej.Status).Str("event_id", row.EventID).Msg("The patient record refused a message")
+		if row.State == store.RecordRejected && row.LastError == reason {
+			return nil // told already
+		}
+		if err := r.Audit(ctx, r.BotID.String(), room, "record.refused", reason, map[string]any{"event_id": row.EventID}); err != nil {
+			return err
+		}
+		_, err := r.Execute(ctx, room, r.BotID.String(), policy.RecordRefused(row.CommandID, reason, refusedRetry))
+		return err
+	default:
+		wait := min(firstRetry<<min(row.Attempts, 16), maxRetry)
+		r.Log.Info().Err(postErr).Dur("retry_in", wait).Str("event_id", row.EventID).Msg("The patient record could not be reached; will retry")
+		return r.Store.RecordFailed(ctx, row.RoomID, row.EventID, store.RecordPending, "the patient record could not be reached ("+postErr.Error()+")", r.Now().Add(wait))
+	}
+}
+
+// accepted records the record's acceptance, tells the room, and deletes
+// the message if it was kept past its retention only for the record.
+func (r *Records) accepted(ctx context.Context, row store.PatientRecord, resource string) error {
+	room := id.RoomID(row.RoomID)
+	if err := r.Store.RecordAccepted(ctx, row.RoomID, row.EventID, resource); err != nil {
+		return err
+	}
+	if err := r.Audit(ctx, r.BotID.String(), room, "record.accepted", "the patient record accepted the message", map[string]any{"event_id": row.EventID, "resource": resource}); err != nil {
+		return err
+	}
+	if _, err := r.Execute(ctx, room, r.BotID.String(), policy.RecordAccepted(row.CommandID, resource)); err != nil {
+		return err
+	}
+	f, err := r.Facts.Room(ctx, room)
+	if err != nil {
+		return err
+	}
+	_, holdErr := r.Store.LegalHoldOf(ctx, row.RoomID)
+	ret := policy.EffectiveRetention(f.Class, f.Retention, r.RetentionRules())
+	d := policy.RecordedAndExpired(row.EventID, ret, holdErr == nil, row.SentAt, r.Now())
+	_, err = r.Execute(ctx, room, r.BotID.String(), d)
+	return err
+}

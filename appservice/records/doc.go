@@ -1,0 +1,48 @@
+// Package records sends clinical messages to the patient record: a room
+// admin replies to a message with `!policy record <NHS number>`, and the
+// message — attributed to its sender with their professional registration
+// from the staff directory — goes to the trust's FHIR R4 server as a
+// Communication (bridges/epr). Delivery is durable: the request is stored
+// first and sent by a job that retries with backoff until the record
+// accepts it; until then retention keeps the message, and room admins are
+// reminded before it would have expired. The room is told when the record
+// accepts or refuses it.
+package records
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+
+	"github.com/caldicott/caldicott/appservice/kit"
+	"github.com/caldicott/caldicott/bridges/epr"
+)
+
+// Decrypter reads an encrypted message with the bot's own device
+// (package verification).
+type Decrypter interface {
+	Decrypt(ctx context.Context, evt *event.Event) (*event.Event, error)
+}
+
+// Records is the capability.
+type Records struct {
+	*kit.Kit
+	Decrypt Decrypter
+	client  *epr.Client
+	wake    chan struct{}
+}
+
+// New builds the capability; without records.fhir_base_url it refuses
+// `!policy record` and sends nothing.
+func New(k *kit.Kit) *Records {
+	r := &Records{Kit: k, wake: make(chan struct{}, 1)}
+	if base := k.Cfg.Records.FHIRBaseURL; base != "" {
+		r.client = &epr.Client{BaseURL: base, Token: k.Cfg.Records.Token, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	}
+	return r
+}
+
+// Enabled says whether a patient record is configured.
+func (r *Records) Enabled() bool { return r.client != nil }

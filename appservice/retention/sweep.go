@@ -1,0 +1,269 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/appservice/worker"
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// pageSize is how many events one read of a room's history returns: the
+// sweep holds one page at a time, never a whole room.
+const pageSize = 100
+
+// sweepRest: the sweep paces itself (one redaction at a time, yielding to
+// enforcement before each), so its job slot needs no rest between rooms.
+const sweepRest = 0
+
+// SweepAll is the periodic job: every room the bot is in, each a long job
+// in its own lane. A room with more expired messages than one batch goes
+// back to the end of the queue, so a large backlog is spread out and other
+// rooms are swept in between.
+func (r *Retention) SweepAll(ctx context.Context) {
+	if !r.Cfg.Retention.Deleting() || r.Cfg.Policy.DryRun {
+		return // status says so; a dry run must not mark anything as deleted
+	}
+	start := time.Now()
+	rooms, err := r.Bot.JoinedRooms(ctx)
+	if err != nil {
+		r.Log.Error().Err(err).Msg("Could not list joined rooms for the retention sweep")
+		r.metrics.Failures.Inc()
+		return
+	}
+	var wg sync.WaitGroup
+	var backlog, redacted atomic.Int64
+	var submit func(room id.RoomID)
+	submit = func(room id.RoomID) {
+		wg.Add(1)
+		r.lanes.SubmitJob(ctx, room.String(), sweepRest, func() {
+			defer wg.Done()
+			out := r.SweepRoom(ctx, room)
+			redacted.Add(int64(out.Redacted))
+			if out.More && ctx.Err() == nil {
+				// Requeued from outside the lane: this task holds a job slot.
+				wg.Add(1)
+				go func() { defer wg.Done(); submit(room) }()
+				return
+			}
+			backlog.Add(out.Backlog)
+		})
+	}
+	for _, room := range rooms.JoinedRooms {
+		submit(room)
+	}
+	worker.WaitOrDone(ctx, &wg)
+	if ctx.Err() != nil {
+		return
+	}
+	r.metrics.Backlog.Set(float64(backlog.Load()))
+	r.metrics.SweepSeconds.Observe(time.Since(start).Seconds())
+	r.Log.Info().Int("rooms", len(rooms.JoinedRooms)).Int64("redacted", redacted.Load()).
+		Int64("backlog", backlog.Load()).Dur("took", time.Since(start)).Msg("Retention sweep done")
+}
+
+// RoomOutcome is what one pass over a room did.
+type RoomOutcome struct {
+	Redacted int
+	// More: the batch ran out with expired messages left; sweep again.
+	More bool
+	// Backlog: expired events left after the pass (a lower bound).
+	Backlog int64
+}
+
+// SweepRoom makes one pass over a room's history from where the last
+// stopped, deleting up to one batch of expired events, and records how it
+// went (status shows it; the IG team is told when it starts failing).
+func (r *Retention) SweepRoom(ctx context.Context, roomID id.RoomID) RoomOutcome {
+	f, err := r.Facts.Room(ctx, roomID)
+	if errors.Is(err, mautrix.MForbidden) {
+		return RoomOutcome{} // not (or no longer) in the room
+	}
+	if err != nil {
+		r.Log.Warn().Err(err).Stringer("room_id", roomID).Msg("Could not read a room for the retention sweep")
+		return RoomOutcome{}
+	}
+	ret := policy.EffectiveRetention(f.Class, f.Retention, r.RetentionRules())
+	if ret.MaxLifetime == 0 {
+		return RoomOutcome{} // unclassified: nothing is decided
+	}
+	st, err := r.Store.SweepStateOf(ctx, roomID.String())
+	if err != nil {
+		r.Log.Warn().Err(err).Stringer("room_id", roomID).Msg("Could not read the room's sweep state")
+		return RoomOutcome{}
+	}
+	_, holdErr := r.Store.LegalHoldOf(ctx, roomID.String())
+	if holdErr != nil && !errors.Is(holdErr, store.ErrNotFound) {
+		r.Log.Warn().Err(holdErr).Stringer("room_id", roomID).Msg("Could not read the room's legal hold")
+		return RoomOutcome{}
+	}
+	now := r.Now()
+	st.LastStarted = now
+	p := &pass{r: r, room: roomID, ret: ret, held: holdErr == nil, st: &st, now: now, budget: r.Cfg.Retention.Batch}
+	err = p.run(ctx)
+	if ctx.Err() != nil {
+		return RoomOutcome{Redacted: p.redacted}
+	}
+	refused := false
+	if err != nil {
+		var ref refusal
+		refused = errors.As(err, &ref)
+		st.Failures++
+		st.LastError = plainError(err)
+		r.metrics.Failures.Inc()
+		r.Log.Warn().Err(err).Stringer("room_id", roomID).Msg("Retention sweep of a room failed")
+	} else {
+		st.Failures, st.LastError = 0, ""
+		if p.caughtUp {
+			st.LastFinished = now
+		}
+	}
+	health := policy.SweepHealth(st.Failures, refused, st.Backlog, st.LastFinished, now, r.Cfg.Retention.SweepInterval.Duration)
+	if health != st.Alerted {
+		alert := policy.SweepAlert(st.Alerted, health, roomRef(f), st.LastError)
+		if _, err := r.Execute(executor.WithInput(ctx, "retention-alert:"+roomID.String()+":"+now.Format(time.RFC3339)), roomID, r.BotID.String(), alert); err == nil {
+			st.Alerted = health
+		}
+	}
+	if err := r.Store.SaveSweepState(ctx, st); err != nil {
+		r.Log.Warn().Err(err).Stringer("room_id", roomID).Msg("Could not save the room's sweep state")
+	}
+	return RoomOutcome{Redacted: p.redacted, More: p.more && err == nil, Backlog: st.Backlog}
+}
+
+// roomRef names a room for the IG team: its alias, else its ID — never its
+// name, which people may have written patient details in.
+func roomRef(f policy.RoomFacts) string {
+	if f.Alias != "" {
+		return f.Alias
+	}
+	return f.RoomID
+}
+
+// pass is one walk over a room's history.
+type pass struct {
+	r        *Retention
+	room     id.RoomID
+	ret      policy.Retention
+	held     bool
+	st       *store.SweepState
+	now      time.Time
+	budget   int
+	redacted int
+	more     bool
+	caughtUp bool
+}
+
+func (p *pass) run(ctx context.Context) error {
+	ctx = executor.WithInput(ctx, "retention:"+p.room.String())
+	for {
+		page, err := p.r.readPage(ctx, p.room, p.st.Cursor)
+		if err != nil {
+			return err
+		}
+		events, byID := p.sweepEvents(page.Chunk)
+		res := policy.SweepPage(p.now, p.ret, p.held, events, p.budget)
+		for _, one := range res.Decision.Each() {
+			if err := p.redact(ctx, one, byID[one.Actions[0].EventID]); err != nil {
+				return err
+			}
+		}
+		if over := res.Backlog - res.Kept; over > 0 {
+			// The batch ran out on this page: the next pass reads it again
+			// (what was deleted is skipped) and goes on.
+			p.st.Backlog, p.more = int64(over), true
+			return nil
+		}
+		if res.Done {
+			p.st.OldestKept, p.st.Backlog, p.caughtUp = res.OldestKept, int64(res.Kept), true
+			return nil
+		}
+		if len(page.Chunk) == 0 || page.End == "" || page.End == page.Start {
+			// The end of the room's history: everything in it has expired.
+			p.st.OldestKept, p.st.Backlog, p.caughtUp = time.Time{}, int64(res.Kept), true
+			return nil
+		}
+		p.st.Cursor = page.End
+		if err := p.r.Store.SaveSweepState(ctx, *p.st); err != nil {
+			return executor.Transient(err)
+		}
+	}
+}
+
+// startOfHistory is where a room's first sweep starts reading. The spec
+// lets a forward /messages omit "from" to start at the beginning, but
+// Dendrite v0.15.2 then fails ("Invalid from parameter: malformed sync
+// token": it turns the missing token into "" and cannot parse that), so
+// the sweep names Dendrite's first topological position itself.
+const startOfHistory = "t0_0"
+
+// readPage reads the page of history that starts at cursor, oldest first.
+func (r *Retention) readPage(ctx context.Context, roomID id.RoomID, cursor string) (*mautrix.RespMessages, error) {
+	from := cursor
+	if from == "" {
+		from = startOfHistory
+	}
+	var page *mautrix.RespMessages
+	err := r.retry(ctx, func() error {
+		var err error
+		page, err = r.Bot.Messages(ctx, roomID, from, "", mautrix.DirectionForward, nil, pageSize)
+		if errors.Is(err, mautrix.MInvalidParam) && cursor == "" && from != "" {
+			from = "" // a homeserver that knows no such token: the spec's way
+			page, err = r.Bot.Messages(ctx, roomID, from, "", mautrix.DirectionForward, nil, pageSize)
+		}
+		return err
+	})
+	return page, err
+}
+
+// sweepEvents turns a page of history into what the rules read.
+func (p *pass) sweepEvents(chunk []*event.Event) ([]policy.SweepEvent, map[string]*event.Event) {
+	out := make([]policy.SweepEvent, 0, len(chunk))
+	byID := make(map[string]*event.Event, len(chunk))
+	for _, e := range chunk {
+		se := policy.SweepEvent{
+			ID: e.ID.String(), Type: e.Type.Type, Sent: time.UnixMilli(e.Timestamp),
+			State: e.StateKey != nil, Redacted: e.Unsigned.RedactedBecause != nil,
+		}
+		if p.r.Keep != nil && se.Deletable() {
+			se.Keep = p.r.Keep(p.room.String(), se.ID)
+		}
+		out = append(out, se)
+		byID[se.ID] = e
+	}
+	return out, byID
+}
+
+// redact deletes one expired event, after any enforcement that is waiting,
+// and then its file when Caldicott looks after Dendrite's media store.
+func (p *pass) redact(ctx context.Context, d policy.Decision, evt *event.Event) error {
+	p.r.lanes.YieldToEnforcement(ctx)
+	files := p.r.media.filesOf(evt)
+	var res executor.Result
+	err := p.r.retry(ctx, func() error {
+		var err error
+		res, err = p.r.Exec.Execute(ctx, p.room, p.r.BotID.String(), d)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(res.Failures) > 0 {
+		return refusal{res.Failures[0]}
+	}
+	p.redacted++
+	p.budget--
+	p.st.Redacted++
+	p.r.metrics.Redactions.Inc()
+	p.r.deleteFiles(ctx, files)
+	return nil
+}

@@ -1,0 +1,301 @@
+package appservice_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// sweepYAML: clinical rooms keep messages for a few seconds, swept every
+// second, a few redactions per pass — the same code as days and hours.
+func sweepYAML(keep string, batch int) string {
+	return fmt.Sprintf(`retention: {clinical: {default: %s, min: 1s, max: 1h}, sweep_interval: 1s, batch: %d}`, keep, batch)
+}
+
+func send(t *testing.T, cli *mautrix.Client, roomID id.RoomID, content any, evtType event.Type) id.EventID {
+	t.Helper()
+	resp, err := cli.SendMessageEvent(ctx, roomID, evtType, content)
+	if err != nil {
+		t.Fatalf("send %s: %v", evtType.Type, err)
+	}
+	return resp.EventID
+}
+
+func sendText(t *testing.T, cli *mautrix.Client, roomID id.RoomID, text string) id.EventID {
+	t.Helper()
+	return send(t, cli, roomID, &event.MessageEventContent{MsgType: event.MsgText, Body: text}, event.EventMessage)
+}
+
+// redacted reads one event as a member sees it: true once its content is gone.
+func redacted(t *testing.T, cli *mautrix.Client, roomID id.RoomID, eventID id.EventID) bool {
+	t.Helper()
+	var raw struct {
+		Content  map[string]any `json:"content"`
+		Unsigned struct {
+			RedactedBecause json.RawMessage `json:"redacted_because"`
+		} `json:"unsigned"`
+	}
+	url := cli.BuildClientURL("v3", "rooms", roomID, "event", eventID)
+	if _, err := cli.MakeRequest(ctx, http.MethodGet, url, nil, &raw); err != nil {
+		t.Fatalf("read %s: %v", eventID, err)
+	}
+	return len(raw.Unsigned.RedactedBecause) > 0 || len(raw.Content) == 0
+}
+
+func waitRedacted(t *testing.T, cli *mautrix.Client, roomID id.RoomID, timeout time.Duration, ids ...id.EventID) {
+	t.Helper()
+	eventually(t, timeout, "expired events to be deleted", func() (bool, string) {
+		left := 0
+		for _, e := range ids {
+			if !redacted(t, cli, roomID, e) {
+				left++
+			}
+		}
+		return left == 0, fmt.Sprintf("%d of %d still there", left, len(ids))
+	})
+}
+
+// redactionsOf counts the redaction events in a room per event redacted.
+func redactionsOf(t *testing.T, cli *mautrix.Client, roomID id.RoomID) map[id.EventID]int {
+	t.Helper()
+	out := map[id.EventID]int{}
+	seen := map[id.EventID]bool{} // pages may overlap at their edges
+	from := "t0_0"                // Dendrite's start of history (it refuses a missing "from")
+	for {
+		resp, err := cli.Messages(ctx, roomID, from, "", mautrix.DirectionForward, nil, 100)
+		if err != nil {
+			t.Fatalf("read history: %v", err)
+		}
+		for _, e := range resp.Chunk {
+			if e.Type == event.EventRedaction && !seen[e.ID] {
+				seen[e.ID] = true
+				target := e.Redacts
+				if target == "" {
+					var c struct {
+						Redacts id.EventID `json:"redacts"`
+					}
+					_ = json.Unmarshal(e.Content.VeryRaw, &c)
+					target = c.Redacts
+				}
+				out[target]++
+			}
+		}
+		if len(resp.Chunk) == 0 || resp.End == "" || resp.End == resp.Start {
+			return out
+		}
+		from = resp.End
+	}
+}
+
+// TestRetentionSweepDeletesExpiredMessages: every kind of content event
+// older than the room's retention is redacted — messages, reactions,
+// edits, the newest message included — while younger ones stay until
+// their time; room state stays; status and metrics show what was done.
+func TestRetentionSweepDeletesExpiredMessages(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", sweepYAML("8s", 100))
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	room := clinicalRoom(t, tr, alice)
+
+	start := time.Now()
+	msg := sendText(t, alice, room, "Bed 4 obs stable")
+	reaction := send(t, alice, room, map[string]any{"m.relates_to": map[string]any{"rel_type": "m.annotation", "event_id": msg, "key": "👍"}}, event.EventReaction)
+	edit := send(t, alice, room, map[string]any{"msgtype": "m.text", "body": "* Bed 4 obs stable, NEWS 1",
+		"m.new_content": map[string]any{"msgtype": "m.text", "body": "Bed 4 obs stable, NEWS 1"},
+		"m.relates_to":  map[string]any{"rel_type": "m.replace", "event_id": msg}}, event.EventMessage)
+	custom := send(t, alice, room, map[string]any{"anything": "at all"}, event.Type{Type: "org.example.custom", Class: event.MessageEventType})
+	old := []id.EventID{msg, reaction, edit, custom}
+
+	// Sent before the old ones expire, so it expires after them.
+	time.Sleep(time.Until(start.Add(5 * time.Second)))
+	fresh := sendText(t, alice, room, "Bed 6 for review at 3")
+	waitRedacted(t, alice, room, 20*time.Second, old...)
+	if redacted(t, alice, room, fresh) {
+		t.Fatal("a message younger than the room's retention was deleted")
+	}
+	// The room itself is intact: its state is never swept.
+	if c := stateContent(t, alice, room, "org.caldicott.policy"); c["class"] != "clinical" {
+		t.Fatalf("room state changed by the sweep: %v", c)
+	}
+	// The newest message goes too, once it expires.
+	waitRedacted(t, alice, room, 20*time.Second, fresh)
+	for e, n := range redactionsOf(t, alice, room) {
+		if n != 1 {
+			t.Errorf("%s redacted %d times", e, n)
+		}
+	}
+
+	say(t, alice, room, "!policy status")
+	waitForNotice(t, alice, room, bot, "Retention: 8s", "Deletion: last swept")
+	metrics := scrape(t, tr)
+	if !strings.Contains(metrics, "caldicott_retention_redactions_total") || strings.Contains(metrics, "caldicott_retention_redactions_total 0\n") {
+		t.Fatalf("metrics do not count the deletions:\n%s", grepLines(metrics, "caldicott_retention"))
+	}
+}
+
+// TestRetentionSweepResumesAfterRestart: a sweep stopped part-way resumes
+// where it stopped; every expired message is deleted exactly once.
+func TestRetentionSweepResumesAfterRestart(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", sweepYAML("3s", 4))
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	tr.startCaldicott(t, true)
+	room := clinicalRoom(t, tr, alice)
+	var sent []id.EventID
+	for i := range 24 {
+		sent = append(sent, sendText(t, alice, room, fmt.Sprintf("handover note %d", i)))
+	}
+	eventually(t, 30*time.Second, "the sweep to get part-way", func() (bool, string) {
+		n := 0
+		for _, e := range sent {
+			if redacted(t, alice, room, e) {
+				n++
+			}
+		}
+		return n >= 6, fmt.Sprint(n, " deleted")
+	})
+	tr.stopCaldicott(t)
+	done := 0
+	for _, e := range sent {
+		if redacted(t, alice, room, e) {
+			done++
+		}
+	}
+	if done == len(sent) {
+		t.Fatal("the sweep finished before the restart; the test proves nothing")
+	}
+	tr.startCaldicott(t, true)
+	waitRedacted(t, alice, room, 60*time.Second, sent...)
+	for e, n := range redactionsOf(t, alice, room) {
+		if n != 1 {
+			t.Errorf("%s redacted %d times", e, n)
+		}
+	}
+	t.Logf("%d of %d deleted before the restart, the rest after", done, len(sent))
+}
+
+// TestLegalHold: an IG admin's hold stops deletion in a room, status and
+// the management room's list show it, and lifting it deletes what expired.
+func TestLegalHold(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", sweepYAML("3s", 100))
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	ig, mgmt := igAdmin(t, tr)
+	room := clinicalRoom(t, tr, alice)
+
+	say(t, ig, mgmt, "!policy hold on "+room.String()+" complaint 2026/114")
+	waitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+room.String())
+	say(t, alice, room, "!policy hold on because")
+	waitForNotice(t, alice, room, bot, "IG admin")
+
+	kept := sendText(t, alice, room, "Discussed with family at 14:00")
+	time.Sleep(8 * time.Second) // past retention, several sweeps
+	if redacted(t, alice, room, kept) {
+		t.Fatal("a message was deleted in a room on legal hold")
+	}
+	say(t, alice, room, "!policy status")
+	waitForNotice(t, alice, room, bot, "On legal hold since", "complaint 2026/114")
+	say(t, ig, mgmt, "!policy hold list")
+	waitForNotice(t, ig, mgmt, bot, "Rooms on legal hold", room.String(), "complaint 2026/114", ig.UserID.String())
+
+	say(t, ig, mgmt, "!policy hold off "+room.String())
+	waitForNotice(t, ig, mgmt, bot, "Legal hold lifted on "+room.String())
+	waitRedacted(t, alice, room, 20*time.Second, kept)
+	say(t, ig, mgmt, "!policy hold sideways")
+	waitForNotice(t, ig, mgmt, bot, `"sideways" is not something a hold does`)
+
+	entries, err := tr.store.AuditForRoom(ctx, room.String(), 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Action, "legal_hold.") {
+			actions = append(actions, e.Action+" "+e.Actor)
+		}
+	}
+	if strings.Join(actions, ",") != "legal_hold.on "+ig.UserID.String()+",legal_hold.off "+ig.UserID.String() {
+		t.Fatalf("audit has %v", actions)
+	}
+}
+
+// TestRetentionDeletesMediaFiles: in an unencrypted room, an expired
+// message's file is deleted from Dendrite's media store too.
+func TestRetentionDeletesMediaFiles(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", sweepYAML("3s", 100))
+	hsMedia := tr.hs.MediaPath()
+	tr.cfg.Retention.MediaPath = hsMedia
+	tr.startCaldicott(t, true)
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	room := clinicalRoom(t, tr, alice)
+
+	data := bytes.Repeat([]byte("wound photo "), 500)
+	up, err := alice.UploadBytes(ctx, data, "image/png")
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	img := send(t, alice, room, &event.MessageEventContent{MsgType: event.MsgImage, Body: "wound.png", URL: up.ContentURI.CUString()}, event.EventMessage)
+	files := func() []string {
+		var out []string
+		_ = filepath.WalkDir(hsMedia, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && d.Name() == "file" {
+				out = append(out, p)
+			}
+			return nil
+		})
+		return out
+	}
+	if len(files()) != 1 {
+		t.Fatalf("expected the uploaded file in %s, found %v", hsMedia, files())
+	}
+	waitRedacted(t, alice, room, 20*time.Second, img)
+	eventually(t, 10*time.Second, "the file to be deleted", func() (bool, string) {
+		f := files()
+		return len(f) == 0, fmt.Sprint(f)
+	})
+	resp, err := alice.Download(ctx, up.ContentURI)
+	if err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if bytes.Equal(body, data) {
+			t.Fatal("the file can still be downloaded")
+		}
+	}
+}
+
+// scrape reads Caldicott's Prometheus metrics.
+func scrape(t *testing.T, tr *trust) string {
+	t.Helper()
+	resp, err := http.Get(tr.cfg.AppService.Address + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

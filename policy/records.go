@@ -1,0 +1,36 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+)
+
+// RecordAccepted tells the room, in reply to the `!policy record` command,
+// that the patient record has the message.
+func RecordAccepted(commandID, resource string) Decision {
+	return ReplyWith(RulePatientRecord, commandID, fmt.Sprintf("✅ The patient record has accepted this message (%s). It is now deleted with the room's other messages when its retention period ends.", resource))
+}
+
+// RecordRefused tells the room that the patient record refused the message,
+// with the record's reason; it is kept and tried again.
+func RecordRefused(commandID, reason string, retry time.Duration) Decision {
+	return ReplyWith(RulePatientRecord, commandID, fmt.Sprintf("⚠ The patient record refused this message: %s. It is kept and tried again every %s; if the reason is in the message itself, ask your IG team.", reason, FormatDays(retry)))
+}
+
+// RecordReminder warns room admins that a message marked for the record
+// has still not been accepted though its retention period is nearly over.
+func RecordReminder(commandID string, expires time.Time) Decision {
+	return ReplyWith(RulePatientRecord, commandID, fmt.Sprintf("⏰ This message has not reached the patient record yet, and its retention period ends %s. It is kept until the record accepts it; `!policy status` shows why it is waiting.", expires.UTC().Format("2 Jan 2006 15:04 MST")))
+}
+
+// RecordedAndExpired deletes a message that was kept past its retention
+// period only because it awaited the record, once the record has it.
+func RecordedAndExpired(eventID string, r Retention, held bool, sent, now time.Time) Decision {
+	res := SweepPage(now, r, held, []SweepEvent{{ID: eventID, Type: "m.room.message", Sent: sent}}, 1)
+	return res.Decision
+}
+
+// ReplyWith answers an earlier command event for a rule.
+func ReplyWith(rule, eventID, text string) Decision {
+	return Decision{Actions: []Action{{Kind: Reply, Rule: rule, EventID: eventID, Text: text, Reason: rule}}}
+}

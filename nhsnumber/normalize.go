@@ -33,7 +33,7 @@ func Normalize(s string) (string, error) {
 	if digits != Length {
 		return "", fmt.Errorf("%w, this has %d", ErrLength, digits)
 	}
-	d, end, ok := read(s, 0, digitRunEnd(s, 0))
+	d, end, _, ok := read(s, 0, digitRunEnd(s, 0))
 	if !ok || end != len(s) {
 		return "", ErrGrouping
 	}

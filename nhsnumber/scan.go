@@ -15,13 +15,16 @@ import (
 //   - standing alone: the character on either side is not a letter, digit or
 //     underscore in any script, so digits inside a word, a Matrix event ID, a
 //     hash or "NHS9434765919" do not count;
-//   - not part of a longer number: no space, dash or dot with a digit directly
-//     beyond it on either side, so a phone number ("+44 943 476 5919 1"), a
-//     reference ("2024-9434765919"), a decimal ("0.9434765919") or a longer
-//     run ("12345678901234") does not count — nor, the price of that rule,
-//     do "bed 4 9434765919" and "at 14:30 9434765919", which cannot be told
-//     from a phone number such as "+44 7700900124"; a comma, colon, slash or
-//     new line directly beside the number ("bed 4, 9434765919") keeps it apart.
+//   - not part of a longer number: digits joined to it by its own kind of
+//     separator continue it — a space for a number grouped with spaces, a
+//     dash for one grouped with dashes; a dash or a dot with a digit beyond
+//     always does; a space does when the digits before it begin a phone
+//     number (a "+" dialling code or a "0" trunk prefix), and digits after a
+//     space-grouped number continue it. So a phone number ("+44 943 476
+//     5919", "+44 7700900124"), a reference ("2024-9434765919",
+//     "943-476-5919-1") or a decimal ("0.9434765919") does not count, while
+//     "bed 4 9434765919", "bed 4 943 476 5919", "Bed 4 943-476-5919" and
+//     "at 14:30 9434765919" do.
 //
 // The scan is one pass over the text with a bounded look-ahead: linear time,
 // no allocation.
@@ -69,7 +72,7 @@ func next(text string, from int) (start, end int) {
 			continue
 		}
 		run := digitRunEnd(text, i)
-		if d, end, ok := read(text, i, run); ok && checks(&d) && standsAlone(text, i, end) {
+		if d, end, sep, ok := read(text, i, run); ok && checks(&d) && standsAlone(text, i, end, sep) {
 			return i, end
 		}
 		i = run
@@ -88,44 +91,77 @@ func digitRunEnd(s string, i int) int {
 // read takes the ten digits of a number written in an accepted form that
 // starts at i, whose first run of digits ends at run. It looks at most nine
 // bytes past run.
-func read(s string, i, run int) (d [Length]byte, end int, ok bool) {
+func read(s string, i, run int) (d [Length]byte, end int, sep byte, ok bool) {
 	switch run - i {
 	case Length:
 		copy(d[:], s[i:run])
-		return d, run, true
+		return d, run, 0, true
 	case 3:
 		// 3-3-4: sep, three digits, the same sep, four digits, then no digit.
 		end = run + 9
 		if end > len(s) {
-			return d, 0, false
+			return d, 0, 0, false
 		}
-		sep := s[run]
+		sep = s[run]
 		if sep != ' ' && sep != '-' || s[run+4] != sep || digitRunEnd(s, run+1) != run+4 || digitRunEnd(s, run+5) != end {
-			return d, 0, false
+			return d, 0, 0, false
 		}
 		copy(d[0:3], s[i:run])
 		copy(d[3:6], s[run+1:run+4])
 		copy(d[6:10], s[run+5:end])
-		return d, end, true
+		return d, end, sep, true
 	}
-	return d, 0, false
+	return d, 0, 0, false
 }
 
-// standsAlone applies the boundary rules above to the number at [start, end).
-func standsAlone(s string, start, end int) bool {
+// standsAlone applies the boundary rules above to the number at [start,
+// end), grouped with sep (0: written together).
+func standsAlone(s string, start, end int, sep byte) bool {
 	if start > 0 {
 		r, n := utf8.DecodeLastRuneInString(s[:start])
-		if isWordRune(r) || isJoiner(r) && start-n > 0 && isDigit(s[start-n-1]) {
+		if isWordRune(r) {
+			return false
+		}
+		if digitBefore := start-n > 0 && isDigit(s[start-n-1]); digitBefore && joins(r, sep, phonePrefix(s, start-n)) {
 			return false
 		}
 	}
 	if end < len(s) {
 		r, n := utf8.DecodeRuneInString(s[end:])
-		if isWordRune(r) || isJoiner(r) && end+n < len(s) && isDigit(s[end+n]) {
+		if isWordRune(r) {
+			return false
+		}
+		if digitAfter := end+n < len(s) && isDigit(s[end+n]); digitAfter && joins(r, sep, sep == ' ') {
 			return false
 		}
 	}
 	return true
+}
+
+// joins reports whether r, with digits beyond it, makes them part of the
+// number grouped with sep: a dash or a dot always; a space only when those
+// digits read as the start of a phone number (phone: a dialling code or a
+// trunk prefix) — after a space-grouped number, any digits do.
+func joins(r rune, sep byte, phone bool) bool {
+	switch r {
+	case '-', '.':
+		return true
+	case ' ':
+		return phone && (sep == ' ' || sep == 0)
+	}
+	return false
+}
+
+// phonePrefix reports whether the digits that end just before i begin a
+// phone number: an international dialling code ("+44 7700900124", "+44
+// 943 476 5919") or a trunk prefix ("0 943 476 5919"), not a bed or a
+// time ("bed 4 943 476 5919").
+func phonePrefix(s string, i int) bool {
+	j := i
+	for j > 0 && isDigit(s[j-1]) {
+		j--
+	}
+	return j < i && (j > 0 && s[j-1] == '+' || s[j] == '0')
 }
 
 func isWordRune(r rune) bool {

@@ -25,7 +25,6 @@ func (s *Service) jobs() []worker.Job {
 		{Name: "reviews", Every: s.Cfg.Review.CheckInterval.Duration, Run: s.membership.RunReviews},
 		{Name: "verification", Every: s.Cfg.Verification.CheckInterval.Duration, Run: s.verificationCheck},
 		{Name: "retention", Every: s.Cfg.Retention.SweepInterval.Duration, Run: s.retention.SweepAll},
-		{Name: "record-reminders", Every: time.Minute, Run: s.records.Remind},
 		{Name: "prune", Every: time.Hour, Run: s.prune},
 	}
 }

@@ -22,6 +22,7 @@ const (
 	firstRetry   = 5 * time.Second
 	maxRetry     = 10 * time.Minute
 	refusedRetry = time.Hour
+	remindEvery  = 5 * time.Second
 )
 
 // Wake makes the delivery job look at the queue now.
@@ -40,8 +41,13 @@ func (r *Records) Run(ctx context.Context) {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var lastReminders time.Time
 	for {
 		r.DeliverDue(ctx)
+		if time.Since(lastReminders) >= remindEvery {
+			r.Remind(ctx)
+			lastReminders = time.Now()
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -1,0 +1,114 @@
+package appservice_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/bridges/epr"
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/store"
+)
+
+func replyWith(t *testing.T, cli *mautrix.Client, roomID id.RoomID, to id.EventID, text string) id.EventID {
+	t.Helper()
+	content := &event.MessageEventContent{MsgType: event.MsgText, Body: text}
+	content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(to)
+	return send(t, cli, roomID, content, event.EventMessage)
+}
+
+// TestPatientRecord: a room admin replies to a clinician's message with
+// `!policy record <NHS number>`; a valid FHIR R4 Communication reaches a
+// real FHIR server (Medplum's, which validates), attributed with the
+// sender's registration; with the server down the message waits, is kept
+// past its retention, and the room admins are reminded; once the server is
+// back it is recorded, confirmed and then deleted on schedule.
+func TestPatientRecord(t *testing.T) {
+	base, fhirSrv := testenv.StartFHIR(t)
+	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf(`
+retention: {clinical: {default: 10s, min: 1s, max: 1h}, sweep_interval: 1s}
+records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token))
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	bob := tr.hs.RegisterUser(t, "bob", false)
+	tr.startCaldicott(t, true)
+	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Registration: "GMC 1234567", Status: "active", Source: "csv"},
+		{UserID: bob.UserID.String(), Name: "Bob Jones", Role: "Nurse", Registration: "NMC 12A3456B", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bot := tr.botID()
+	room := clinicalRoom(t, tr, alice, bob)
+
+	advice := sendText(t, bob, room, "Advised IV fluids 1L over 8h")
+	replyWith(t, alice, room, advice, "!policy record 943 476 5918")
+	waitForNotice(t, alice, room, bot, "That is not a valid NHS number", "Nothing was recorded")
+	say(t, alice, room, "!policy record 943 476 5919")
+	waitForNotice(t, alice, room, bot, "Reply to the message you want in the patient record")
+
+	replyWith(t, alice, room, advice, "!policy record 943 476 5919")
+	waitForNotice(t, alice, room, bot, "✅ The patient record has accepted this message (Communication/")
+	comms := fhirSrv.Communications(t)
+	if len(comms) != 1 {
+		t.Fatalf("the FHIR server holds %d Communications, want 1", len(comms))
+	}
+	c := comms[0]
+	if c.Subject == nil || c.Subject.Identifier == nil || *c.Subject.Identifier.System != epr.SystemNHSNumber || *c.Subject.Identifier.Value != "9434765919" {
+		t.Fatalf("subject is not the NHS number: %+v", c.Subject)
+	}
+	if c.Sender == nil || c.Sender.Identifier == nil || *c.Sender.Identifier.System != epr.SystemNMC || *c.Sender.Display != "Bob Jones" {
+		t.Fatalf("sender not attributed with the directory's name and registration: %+v", c.Sender)
+	}
+	if len(c.Payload) == 0 || c.Payload[0].ContentString != "Advised IV fluids 1L over 8h" {
+		t.Fatalf("payload: %+v", c.Payload)
+	}
+	if len(c.Recipient) != 1 || *c.Recipient[0].Display != "Alice Smith" {
+		t.Fatalf("recipients: %+v", c.Recipient)
+	}
+	replyWith(t, alice, room, advice, "!policy record 943 476 5919")
+	waitForNotice(t, alice, room, bot, "That message is already in the patient record")
+
+	// The record goes away for a while: the request waits and is kept.
+	fhirSrv.Down(t)
+	plan := sendText(t, bob, room, "Plan: repeat U&E at 18:00")
+	replyWith(t, alice, room, plan, "!policy record 9434765919")
+	waitForNotice(t, alice, room, bot, "Sending this message to the patient record")
+	later := sendText(t, bob, room, "Noted")
+	waitRedacted(t, alice, room, 30*time.Second, later)
+	if redacted(t, alice, room, plan) {
+		t.Fatal("a message waiting for the patient record was deleted")
+	}
+	waitForNotice(t, alice, room, bot, "⏰ This message has not reached the patient record yet")
+	say(t, alice, room, "!policy status")
+	waitForNotice(t, alice, room, bot, "Patient record: 1 message(s) waiting", "could not be reached")
+
+	fhirSrv.Up(t)
+	eventually(t, 60*time.Second, "the waiting message to be recorded", func() (bool, string) {
+		return len(fhirSrv.Communications(t)) == 2, ""
+	})
+	waitForNotice(t, alice, room, bot, "✅ The patient record has accepted this message")
+	// Recorded, and long expired: now it goes.
+	waitRedacted(t, alice, room, 30*time.Second, plan)
+
+	entries, err := tr.store.AuditForRoom(ctx, room.String(), 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Action, "record.") {
+			got = append(got, e.Action)
+		}
+		if strings.Contains(e.Reason+e.Detail, "9434765919") || strings.Contains(e.Reason+e.Detail, "IV fluids") {
+			t.Fatalf("patient data in the audit log: %+v", e)
+		}
+	}
+	if strings.Join(got, ",") != "record.requested,record.accepted,record.requested,record.accepted" {
+		t.Fatalf("audit: %v", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -298,4 +299,44 @@ func grepLines(text, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestElementEngineForgetsExpiredMessages: a clinician's client built on
+// matrix-js-sdk (Element's engine) sends a message into an encrypted
+// clinical room; when the retention sweep deletes it, the client's own
+// store no longer holds the text.
+func TestElementEngineForgetsExpiredMessages(t *testing.T) {
+	dir := jsSDKDir(t)
+	tr := newTrust(t, "127.0.0.11", "", sweepYAML("6s", 100))
+	tr.startCaldicott(t, true)
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	room := clinicalRoom(t, tr, alice)
+	const text = "Bay 2 bed 5: start IV co-amoxiclav"
+	cmd := exec.Command("node", "watch-redaction.mjs", tr.hs.URL, "alice", "correct horse battery alice", room.String(), text, "60000")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("matrix-js-sdk: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var res struct {
+		EventID       string `json:"event_id"`
+		SeenBefore    bool   `json:"seen_before"`
+		Redacted      bool   `json:"redacted"`
+		TextStillHeld bool   `json:"text_still_held"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("matrix-js-sdk said %q: %v", out, err)
+	}
+	switch {
+	case !res.SeenBefore:
+		t.Fatalf("the client never held the message, so the test proves nothing: %+v", res)
+	case !res.Redacted:
+		t.Fatalf("the message was not deleted within a minute: %+v", res)
+	case res.TextStillHeld:
+		t.Fatalf("Element's engine still holds the deleted text: %+v", res)
+	}
+	if !redacted(t, alice, room, id.EventID(res.EventID)) {
+		t.Fatal("the homeserver still has the message")
+	}
 }

@@ -29,7 +29,7 @@ func (s *Service) createManagementRoom(ctx context.Context, localpart string) (i
 	ref := "#" + localpart + ":" + s.Cfg.Homeserver.Domain
 	plan := policy.BotRoomPlan(localpart, "Caldicott management — "+s.Cfg.Trust.Name,
 		"Trust-wide notices from Caldicott and commands for IG admins. Type !policy help.",
-		"private_chat", s.Cfg.Trust.IGAdmins, false, nil, s.Req)
+		"private_chat", s.Cfg.Trust.IGAdmins, false, nil, s.Requirements())
 	room, err := s.CreateBotRoom(ctx, plan, "configured management room "+ref+" did not exist")
 	if err != nil {
 		return "", fmt.Errorf("create %s: %w", ref, err)

@@ -97,18 +97,18 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	metrics := NewMetrics()
 	k := &kit.Kit{
 		Cfg: cfg, Store: st, Bot: bot, BotID: id.UserID(cfg.BotUserID()), Log: log, Now: time.Now,
-		Req: policy.Requirements{
-			BotUserID:         cfg.BotUserID(),
-			OwnServer:         cfg.Homeserver.Domain,
-			FederationServers: cfg.Federation.Servers,
-			HistoryVisibility: cfg.Policy.ClinicalHistoryVisibility,
-		},
 		Facts: facts.New(bot, cfg.BotUserID(), st, metrics.MemberListReads),
 		Exec: executor.New(bot, as.HTTPClient, st, executor.Config{
 			DryRun: cfg.Policy.DryRun, OwnServer: cfg.Homeserver.Domain,
 			HomeserverURL: cfg.Homeserver.Address, AdminToken: cfg.Homeserver.AdminToken,
 		}, metrics.Actions, log.With().Str("component", "executor").Logger()),
 	}
+	k.SetRequirements(policy.Requirements{
+		BotUserID:         cfg.BotUserID(),
+		OwnServer:         cfg.Homeserver.Domain,
+		FederationServers: cfg.Federation.Servers,
+		HistoryVisibility: cfg.Policy.ClinicalHistoryVisibility,
+	})
 	s := &Service{
 		Kit:     k,
 		as:      as,

@@ -25,13 +25,13 @@ func (s *Hardening) CmdStatus(ctx context.Context, c *commands.Call) error {
 		b.WriteString("Rooms of this class have no hardening requirements.")
 		return s.Reply(ctx, c.Evt, b.String())
 	}
-	d := policy.Harden(f, s.Req)
+	d := policy.Harden(f, s.Requirements())
 	if d.Compliant() {
 		b.WriteString("It is compliant: every protection is in place.\n")
 	} else {
 		b.WriteString("It is NOT compliant.\n")
 	}
-	for _, ch := range policy.Checks(f, s.Req) {
+	for _, ch := range policy.Checks(f, s.Requirements()) {
 		mark := "✅"
 		if !ch.OK {
 			mark = "❌"
@@ -103,7 +103,7 @@ func (s *Hardening) CmdClassify(ctx context.Context, c *commands.Call) error {
 		}
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("This room is now %s.", class.Describe()))
 	}
-	if policy.Harden(f, s.Req).Compliant() {
+	if policy.Harden(f, s.Requirements()).Compliant() {
 		if err := s.Reply(ctx, c.Evt, "This room is now clinical. It already has every protection clinical rooms need."); err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ func (s *Hardening) CmdNewRoom(ctx context.Context, c *commands.Call) error {
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a room class. Usage: `%s`", c.Args[0], c.Spec.Usage))
 	}
 	name := strings.Join(c.Args[1:], " ")
-	plan := policy.PlanNewRoom(class, name, c.Evt.Sender.String(), s.Req)
+	plan := policy.PlanNewRoom(class, name, c.Evt.Sender.String(), s.Requirements())
 	res, err := s.Exec.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.CreatePlannedRoom(plan, policy.RuleNewRoom, fmt.Sprintf("%s room created for %s", class, c.Evt.Sender)))
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ func (s *Hardening) HandleStateChange(ctx context.Context, evt *event.Event) err
 // Protect applies the rules to a room's facts, executes the decision and
 // records the room's class and compliance.
 func (s *Hardening) Protect(ctx context.Context, f policy.RoomFacts, cause policy.Cause) error {
-	d := policy.Protect(f, s.Req, cause)
+	d := policy.Protect(f, s.Requirements(), cause)
 	actor := cause.Sender
 	if actor == "" {
 		actor = s.BotID.String()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -31,11 +32,39 @@ type Kit struct {
 	// Bot reads from the homeserver (the executor writes).
 	Bot   *mautrix.Client
 	BotID id.UserID
-	Req   policy.Requirements
 	Exec  *executor.Executor
 	Facts *facts.Reader
 	Log   zerolog.Logger
 	Now   func() time.Time
+
+	reqMu sync.RWMutex
+	req   policy.Requirements
+}
+
+// SetRequirements sets what every rule takes from config and the
+// federation's list (the trusts' servers change at run time).
+func (k *Kit) SetRequirements(r policy.Requirements) {
+	k.reqMu.Lock()
+	defer k.reqMu.Unlock()
+	k.req = r
+}
+
+// Requirements are the rules' inputs from config and the federation list,
+// as they stand now.
+func (k *Kit) Requirements() policy.Requirements {
+	k.reqMu.RLock()
+	defer k.reqMu.RUnlock()
+	r := k.req
+	r.FederationServers = slices.Clone(r.FederationServers)
+	return r
+}
+
+// SetFederationServers replaces the other trusts' servers, e.g. when the
+// federation's list of trusts changes.
+func (k *Kit) SetFederationServers(servers []string) {
+	k.reqMu.Lock()
+	defer k.reqMu.Unlock()
+	k.req.FederationServers = slices.Clone(servers)
 }
 
 // Execute hands a decision to the executor and returns what people must be

@@ -19,7 +19,7 @@ import (
 
 // gateRules are the join gate's rules from config.
 func (s *Membership) gateRules() policy.GateRules {
-	return policy.GateRules{Requirements: s.Req, TrustName: s.Cfg.Trust.Name, BridgeNamespaces: s.bridgeNamespaces}
+	return policy.GateRules{Requirements: s.Requirements(), TrustName: s.Cfg.Trust.Name, BridgeNamespaces: s.bridgeNamespaces}
 }
 
 // staffEntry looks a user of this trust up in the directory. Users of other

@@ -34,13 +34,13 @@ func (s *Verification) EnsureAttestationRoom(ctx context.Context) error {
 }
 
 func (s *Verification) createAttestationRoom(ctx context.Context, localpart string) (id.RoomID, error) {
-	acl := policy.RequiredACL(s.Req)
+	acl := policy.RequiredACL(s.Requirements())
 	plan := policy.BotRoomPlan(localpart, "Caldicott identity confirmations — "+s.Cfg.Trust.Name,
 		"Identities "+s.Cfg.Trust.Name+" has confirmed, signed by its Caldicott, for the other trusts' Caldicott bots. Nothing here is for people to read or write.",
 		"public_chat", nil, true, []policy.StateEvent{
 			{Type: "m.room.history_visibility", Content: map[string]any{"history_visibility": "shared"}},
 			{Type: "m.room.server_acl", Content: map[string]any{"allow": acl.Allow, "deny": []string{}, "allow_ip_literals": acl.AllowIPLiterals}},
-		}, s.Req)
+		}, s.Requirements())
 	room, err := s.CreateBotRoom(ctx, plan, "publishes this trust's identity confirmations to the federation")
 	if err != nil {
 		return "", fmt.Errorf("create the attestation room: %w", err)

@@ -180,9 +180,28 @@ type Federation struct {
 	// master keys (user ID -> unpadded base64). A bot not listed is trusted
 	// on first use and pinned in the database.
 	BotKeys map[string]string `yaml:"bot_keys"`
+	// PolicyList is the alias of the federation's policy list room (the
+	// standard MSC2313 rules), which every trust's bot joins: leavers and
+	// suspended staff as user bans, the member trusts as allowed servers.
+	// The trust whose server the alias names creates it. Empty: no list.
+	PolicyList string `yaml:"policy_list"`
+	// Admins may change which servers are member trusts (`!policy trust
+	// add|remove`), for the whole federation.
+	Admins []string `yaml:"admins"`
+	// Bots names the other trusts' Caldicott bots by server; a server not
+	// listed has @<this bot's localpart>:<server>.
+	Bots map[string]string `yaml:"bots"`
 }
 
 // AttestationSources are the aliases of the other trusts' attestation rooms.
+// BotOf is the Caldicott bot of a member trust's server.
+func (f Federation) BotOf(server, ownLocalpart string) string {
+	if b, ok := f.Bots[server]; ok {
+		return b
+	}
+	return "@" + ownLocalpart + ":" + server
+}
+
 func (f Federation) AttestationSources() []string {
 	if len(f.AttestationRooms) > 0 {
 		return f.AttestationRooms

@@ -145,6 +145,23 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if a := c.Federation.PolicyList; a != "" {
+		local, server, found := strings.Cut(strings.TrimPrefix(a, "#"), ":")
+		if _, _, ok := spec.ParseAndValidateServerName(spec.ServerName(server)); !strings.HasPrefix(a, "#") || !found || local == "" || !ok {
+			add("federation.policy_list", "%q is not a room alias (#name:server)", a)
+		}
+	}
+	for i, u := range c.Federation.Admins {
+		if _, err := spec.NewUserID(u, true); err != nil {
+			add(fmt.Sprintf("federation.admins[%d]", i), "%q is not a Matrix user ID (@user:server)", u)
+		}
+	}
+	for server, u := range c.Federation.Bots {
+		if uid, err := spec.NewUserID(u, true); err != nil || string(uid.Domain()) != server {
+			add("federation.bots", "%q for %s is not a Matrix user ID on that server", u, server)
+		}
+	}
+
 	switch c.Policy.ClinicalHistoryVisibility {
 	case "joined", "invited":
 	default:

@@ -16,6 +16,7 @@ import (
 	mas "maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/appservice/audithead"
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/facts"
@@ -47,6 +48,8 @@ type Service struct {
 	hardening *hardening.Hardening
 	// verification: identities, emoji verification, confirmations.
 	verification *verification.Verification
+	// auditHead publishes the audit chain's signed head outside the database.
+	auditHead *audithead.Publisher
 
 	// ready is closed once start-up reconciliation is done; tests wait on it.
 	ready chan struct{}
@@ -117,6 +120,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	s.hardening = hardening.New(k, s.lanes)
 	s.hardening.Members = s.membership
 	s.hardening.Verify = s.verification
+	s.auditHead = audithead.New(k, s.verification, verification.ErrNoSigningIdentity)
 	if s.commands, err = commands.New(commandEnv{s}, s.commandList()...); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ type Config struct {
 	Verification Verification `yaml:"verification"`
 	Retention    Retention    `yaml:"retention"`
 	Bridges      Bridges      `yaml:"bridges"`
+	Audit        Audit        `yaml:"audit"`
+	AdminAPI     AdminAPI     `yaml:"admin_api"`
 	Logging      Logging      `yaml:"logging"`
 }
 

@@ -70,6 +70,7 @@ func (c *Config) applyEnv() {
 	if v := os.Getenv(EnvLDAPPassword); v != "" {
 		c.Directory.LDAP.BindPassword = v
 	}
+	c.applyAuditEnv(os.Getenv)
 }
 
 var unknownFieldRE = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)

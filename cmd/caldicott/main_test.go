@@ -87,7 +87,7 @@ func TestEachCommandHasItsOwnHelp(t *testing.T) {
 	}{
 		{"generate-registration", []string{"-c", "-o"}},
 		{"check-config", []string{"-c"}},
-		{"audit verify", []string{"-c"}},
+		{"audit verify", []string{"-c", "-local"}},
 		{"audit export", []string{"-c", "-since", "-format", "-o"}},
 		{"directory import", []string{"-c", "-confirm-removals"}},
 	}
@@ -242,9 +242,17 @@ func TestAuditVerifyAndExport(t *testing.T) {
 	}
 	st.Close()
 
+	// No homeserver answers at the configured address: the chain is checked,
+	// but the comparison with the published head could not be made.
+	data, _ := os.ReadFile(cfg)
+	_ = os.WriteFile(cfg, []byte(strings.Replace(string(data), "http://127.0.0.1:8008", fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1")), 1)), 0o600)
 	code, out, _ := runCLI("audit", "verify", "-c", cfg)
-	if code != 0 || !strings.Contains(out, "Audit log intact: 3 entries") {
-		t.Fatalf("verify: %d %q", code, out)
+	if code != exitRuntime || !strings.Contains(out, "Audit log intact: 3 entries") || !strings.Contains(out, "NOT COMPARED with the head published outside the database: the homeserver cannot be reached") {
+		t.Fatalf("verify with the homeserver down: %d %q", code, out)
+	}
+	code, out, _ = runCLI("audit", "verify", "-c", cfg, "-local")
+	if code != 0 || !strings.Contains(out, "Audit log intact: 3 entries") || !strings.Contains(out, "Only the database's own chain was checked") {
+		t.Fatalf("verify -local: %d %q", code, out)
 	}
 	code, out, _ = runCLI("audit", "export", "-c", cfg, "-format", "jsonl", "-since", "24h")
 	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, `"action":"set_state"`) {
@@ -368,4 +376,25 @@ func directoryRecords(t *testing.T, dir string) ([]store.AuditEntry, []store.Dir
 		t.Fatal(err)
 	}
 	return audit, journal
+}
+
+// With publication off, a homeserver that cannot be reached is no failure
+// of `audit verify`: there is nothing it was meant to be compared with.
+func TestAuditVerifyWithPublicationOff(t *testing.T) {
+	dir, cfg := configWithTokens(t)
+	data, _ := os.ReadFile(cfg)
+	yml := strings.Replace(string(data), "http://127.0.0.1:8008", fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1")), 1) + "audit:\n  publish_interval: 0s\n"
+	_ = os.WriteFile(cfg, []byte(yml), 0o600)
+	st, err := store.Open(context.Background(), store.SQLite, filepath.Join(dir, "caldicott.db"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AppendAudit(context.Background(), store.AuditEntry{Actor: "@a:trust-a", Action: "classify"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	code, out, errOut := runCLI("audit", "verify", "-c", cfg)
+	if code != exitOK || !strings.Contains(out, "Audit log intact: 1 entries") || !strings.Contains(out, "Publication of the head is off") || strings.Contains(out, "NOT COMPARED") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
 }

@@ -23,7 +23,7 @@ var commands = []command{
 	{"generate-registration", "-c config.yaml -o registration.yaml",
 		[]string{"write fresh tokens into the config and a", "registration file for Dendrite"}},
 	{"check-config", "-c config.yaml", []string{"check the config and exit"}},
-	{"audit verify", "-c config.yaml", []string{"check the audit log's hash chain"}},
+	{"audit verify", "-c config.yaml [-local]", []string{"check the audit log's hash chain and that it", "holds the head published to the homeserver"}},
 	{"audit export", "-c config.yaml [-since 2026-01-01|24h|7d] [-format jsonl|csv] [-o file]",
 		[]string{"export the audit log"}},
 	{"directory import", "-c config.yaml [-confirm-removals] staff.csv",

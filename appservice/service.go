@@ -144,6 +144,7 @@ func (s *Service) Handler() http.Handler {
 	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	r.Handle("/_matrix/*", s.as.Router)
 	r.Handle("/scim/*", s.scim)
+	r.Handle("/_caldicott/admin/*", s.adminAPI())
 	return r
 }
 

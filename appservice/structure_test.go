@@ -20,6 +20,8 @@ func TestImportsPointOneWay(t *testing.T) {
 		mod + "/worker":   append([]string{mod, mod + "/executor", mod + "/facts", mod + "/kit", "maunium.net/go/mautrix"}, capabilities...),
 		mod + "/commands": append([]string{mod, mod + "/executor", mod + "/kit"}, capabilities...),
 		mod + "/kit":      append([]string{mod, mod + "/commands"}, capabilities...),
+		// The export reads; it never acts, and stays usable from the CLI.
+		mod + "/subjectaccess": append([]string{mod, mod + "/kit", mod + "/executor", mod + "/commands"}, capabilities...),
 	}
 	for _, c := range capabilities {
 		for _, other := range capabilities {

@@ -26,6 +26,7 @@ func (s *Service) jobs() []worker.Job {
 		{Name: "verification", Every: s.Cfg.Verification.CheckInterval.Duration, Run: s.verificationCheck},
 		{Name: "retention", Every: s.Cfg.Retention.SweepInterval.Duration, Run: s.retention.SweepAll},
 		{Name: "prune", Every: time.Hour, Run: s.prune},
+		{Name: "audit-head", Every: s.Cfg.Audit.Every(), Run: s.auditHead.Publish},
 	}
 }
 

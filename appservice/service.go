@@ -16,6 +16,7 @@ import (
 	mas "maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/appservice/audithead"
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/facts"
@@ -56,6 +57,8 @@ type Service struct {
 	records *records.Records
 	// guard: patient identifiers kept out of non-clinical rooms and names.
 	guard *guard.Guard
+	// auditHead publishes the audit chain's signed head outside the database.
+	auditHead *audithead.Publisher
 
 	// ready is closed once start-up reconciliation is done; tests wait on it.
 	ready chan struct{}
@@ -133,6 +136,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	s.records.Decrypt = s.verification
 	s.retention.Keep = s.records.Keep
 	s.hardening.Records = s.records
+	s.auditHead = audithead.New(k, s.verification, verification.ErrNoSigningIdentity)
 	if s.commands, err = commands.New(commandEnv{s}, s.commandList()...); err != nil {
 		return nil, err
 	}
@@ -156,6 +160,7 @@ func (s *Service) Handler() http.Handler {
 	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	r.Handle("/_matrix/*", s.as.Router)
 	r.Handle("/scim/*", s.scim)
+	r.Handle("/_caldicott/admin/*", s.adminAPI())
 	return r
 }
 

@@ -12,7 +12,7 @@ import (
 // and nothing below imports the assembly. This fails when someone slips back.
 func TestImportsPointOneWay(t *testing.T) {
 	const mod = "github.com/caldicott/caldicott/appservice"
-	capabilities := []string{mod + "/hardening", mod + "/membership", mod + "/verification", mod + "/retention", mod + "/guard", mod + "/records"}
+	capabilities := []string{mod + "/hardening", mod + "/membership", mod + "/verification", mod + "/retention", mod + "/guard", mod + "/records", mod + "/audithead"}
 	forbidden := map[string][]string{
 		mod + "/executor": append([]string{mod, mod + "/kit", mod + "/facts", mod + "/commands", mod + "/intake", mod + "/worker"}, capabilities...),
 		mod + "/facts":    append([]string{mod, mod + "/executor", mod + "/kit", mod + "/commands"}, capabilities...),
@@ -20,6 +20,8 @@ func TestImportsPointOneWay(t *testing.T) {
 		mod + "/worker":   append([]string{mod, mod + "/executor", mod + "/facts", mod + "/kit", "maunium.net/go/mautrix"}, capabilities...),
 		mod + "/commands": append([]string{mod, mod + "/executor", mod + "/kit"}, capabilities...),
 		mod + "/kit":      append([]string{mod, mod + "/commands"}, capabilities...),
+		// The export reads; it never acts, and stays usable from the CLI.
+		mod + "/subjectaccess": append([]string{mod, mod + "/kit", mod + "/executor", mod + "/commands"}, capabilities...),
 	}
 	for _, c := range capabilities {
 		for _, other := range capabilities {

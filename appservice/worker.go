@@ -96,6 +96,7 @@ func (s *Service) startUp(ctx context.Context) {
 		s.Log.Error().Err(err).Msg("This trust's attestations cannot be published to the federation")
 	}
 	s.verification.JoinAttestationRooms(ctx)
+	s.auditHead.Publish(ctx)
 	s.followDirectoryFromNow(ctx)
 	if err := s.membership.SyncLDAP(ctx, true); err != nil {
 		s.Log.Error().Err(err).Msg("Directory sync at start-up")

@@ -18,6 +18,8 @@ type Config struct {
 	Retention    Retention    `yaml:"retention"`
 	Records      Records      `yaml:"records"`
 	Bridges      Bridges      `yaml:"bridges"`
+	Audit        Audit        `yaml:"audit"`
+	AdminAPI     AdminAPI     `yaml:"admin_api"`
 	Logging      Logging      `yaml:"logging"`
 }
 

@@ -231,3 +231,27 @@ func TestAttestationSources(t *testing.T) {
 		t.Errorf("listed sources %q", got)
 	}
 }
+
+func TestAuditAndAdminAPI(t *testing.T) {
+	cfg, err := Parse([]byte(validConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Audit.Every() != DefaultAuditPublishInterval || cfg.AdminAPI.Token != "" {
+		t.Errorf("defaults: every %s, token %q", cfg.Audit.Every(), cfg.AdminAPI.Token)
+	}
+	cfg, err = Parse([]byte(validConfig + "audit: {publish_interval: 0s}\n"))
+	if err != nil || cfg.Audit.Every() != 0 {
+		t.Errorf("0s must turn publication off: %v %v", cfg, err)
+	}
+	if _, err := Parse([]byte(validConfig + "admin_api: {token: short}\n")); err == nil || !strings.Contains(err.Error(), "admin_api.token: is too short") {
+		t.Errorf("short admin token: %v", err)
+	}
+	if _, err := Parse([]byte(validConfig + "audit: {publish_interval: 10ms}\n")); err == nil || !strings.Contains(err.Error(), "audit.publish_interval") {
+		t.Errorf("tiny interval: %v", err)
+	}
+	t.Setenv(EnvAdminAPIToken, strings.Repeat("k", 40))
+	if cfg, err := Parse([]byte(validConfig)); err != nil || cfg.AdminAPI.Token != strings.Repeat("k", 40) {
+		t.Errorf("token from the environment: %v", err)
+	}
+}

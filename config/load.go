@@ -74,6 +74,7 @@ func (c *Config) applyEnv() {
 	if v := os.Getenv(EnvFHIRToken); v != "" {
 		c.Records.Token = v
 	}
+	c.applyAuditEnv(os.Getenv)
 }
 
 var unknownFieldRE = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)

@@ -249,6 +249,7 @@ func (c *Config) Validate() error {
 	default:
 		add("logging.format", "%q is not json or pretty", c.Logging.Format)
 	}
+	p = append(p, c.auditProblems()...)
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}
 	}

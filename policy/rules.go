@@ -61,6 +61,9 @@ const (
 	// RuleAttestation: a confirmed identity is published to, or withdrawn
 	// from, the federation.
 	RuleAttestation = "attestation"
+	// RuleAuditHead: the audit chain's signed head is published outside
+	// the database (management and attestation rooms).
+	RuleAuditHead = "audit_head"
 	// RuleFederationAlert: the IG team is told about another trust's
 	// identity or rules that could not be accepted.
 	RuleFederationAlert = "federation_alert"

@@ -4,7 +4,6 @@ package verification
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"sync"
 	"time"
@@ -37,8 +36,7 @@ type e2ee struct {
 // as_token, a secret Caldicott already holds. Rotating the token means a new
 // bot device.
 func (s *Verification) pickleKey() []byte {
-	sum := sha256.Sum256([]byte("org.caldicott.pickle:" + s.Cfg.AppService.ASToken))
-	return sum[:]
+	return pickleKeyFor(s.Cfg.AppService.ASToken)
 }
 
 func (s *Verification) StartE2EE(ctx context.Context) error {

@@ -37,11 +37,12 @@ func cmdAudit(args []string, stdout, stderr io.Writer) int {
 func cmdAuditVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("audit verify", stderr)
 	cfgPath := fs.String("c", "config.yaml", "config file")
+	local := fs.Bool("local", false, "check the database's chain only, without the head published to the homeserver")
 	if code, done := parseFlags(fs, args, stdout, stderr); done {
 		return code
 	}
 	ctx := context.Background()
-	_, st, code := configuredStore(ctx, *cfgPath, stderr)
+	cfg, st, code := configuredStore(ctx, *cfgPath, stderr)
 	if st == nil {
 		return code
 	}
@@ -51,15 +52,38 @@ func cmdAuditVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "caldicott: %v\n", err)
 		return exitDatabase
 	}
-	if !r.OK() {
-		fmt.Fprintf(stdout, "AUDIT LOG TAMPERED WITH: %d problem(s) in %d entries:\n", len(r.Problems), r.Entries)
-		for _, p := range r.Problems {
+	var anchor anchorCheck
+	if *local {
+		anchor.notes = []string{"Only the database's own chain was checked (-local): a chain rewritten whole would not show."}
+	} else if anchor, err = checkAnchor(ctx, cfg, st); err != nil {
+		fmt.Fprintf(stderr, "caldicott: %v\n", err)
+		return exitDatabase
+	}
+	problems := append(r.Problems, anchor.problems...)
+	if len(problems) > 0 {
+		fmt.Fprintf(stdout, "AUDIT LOG TAMPERED WITH: %d problem(s) in %d entries:\n", len(problems), r.Entries)
+		for _, p := range problems {
 			fmt.Fprintf(stdout, "  - %s\n", p)
 		}
+		printNotes(stdout, anchor)
 		return exitTampered
 	}
 	fmt.Fprintf(stdout, "Audit log intact: %d entries, last entry %d with hash %s.\n", r.Entries, r.HeadSeq, r.HeadHash)
+	printNotes(stdout, anchor)
+	if anchor.incomplete != "" {
+		return exitRuntime
+	}
 	return exitOK
+}
+
+// printNotes says what the database was compared with, or why it could not be.
+func printNotes(w io.Writer, a anchorCheck) {
+	for _, n := range a.notes {
+		fmt.Fprintln(w, n)
+	}
+	if a.incomplete != "" {
+		fmt.Fprintf(w, "NOT COMPARED with the head published outside the database: %s.\nThe database's own chain is intact, but a chain rewritten whole, hashes and all, only shows in that comparison. Run this again when the homeserver answers (or use -local to check the database alone).\n", a.incomplete)
+	}
 }
 
 // parseSince accepts a date, an RFC 3339 time or a duration back from now.

@@ -52,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return cmdAudit(args[1:], stdout, stderr)
 		case "directory":
 			return cmdDirectory(args[1:], stdout, stderr)
+		case "export":
+			return cmdExport(args[1:], stdout, stderr)
 		}
 	}
 	return cmdRun(args, stdout, stderr)

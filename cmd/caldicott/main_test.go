@@ -87,9 +87,10 @@ func TestEachCommandHasItsOwnHelp(t *testing.T) {
 	}{
 		{"generate-registration", []string{"-c", "-o"}},
 		{"check-config", []string{"-c"}},
-		{"audit verify", []string{"-c"}},
+		{"audit verify", []string{"-c", "-local"}},
 		{"audit export", []string{"-c", "-since", "-format", "-o"}},
 		{"directory import", []string{"-c", "-confirm-removals"}},
+		{"export", []string{"-c", "-user", "-since", "-until", "-o", "-requested-by"}},
 	}
 	if len(tests) != len(commands) {
 		t.Errorf("%d commands in the usage, %d tested", len(commands), len(tests))
@@ -242,9 +243,17 @@ func TestAuditVerifyAndExport(t *testing.T) {
 	}
 	st.Close()
 
+	// No homeserver answers at the configured address: the chain is checked,
+	// but the comparison with the published head could not be made.
+	data, _ := os.ReadFile(cfg)
+	_ = os.WriteFile(cfg, []byte(strings.Replace(string(data), "http://127.0.0.1:8008", fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1")), 1)), 0o600)
 	code, out, _ := runCLI("audit", "verify", "-c", cfg)
-	if code != 0 || !strings.Contains(out, "Audit log intact: 3 entries") {
-		t.Fatalf("verify: %d %q", code, out)
+	if code != exitRuntime || !strings.Contains(out, "Audit log intact: 3 entries") || !strings.Contains(out, "NOT COMPARED with the head published outside the database: the homeserver cannot be reached") {
+		t.Fatalf("verify with the homeserver down: %d %q", code, out)
+	}
+	code, out, _ = runCLI("audit", "verify", "-c", cfg, "-local")
+	if code != 0 || !strings.Contains(out, "Audit log intact: 3 entries") || !strings.Contains(out, "Only the database's own chain was checked") {
+		t.Fatalf("verify -local: %d %q", code, out)
 	}
 	code, out, _ = runCLI("audit", "export", "-c", cfg, "-format", "jsonl", "-since", "24h")
 	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, `"action":"set_state"`) {
@@ -368,4 +377,59 @@ func directoryRecords(t *testing.T, dir string) ([]store.AuditEntry, []store.Dir
 		t.Fatal(err)
 	}
 	return audit, journal
+}
+
+// The export checks what it is asked before touching anything.
+func TestExportRefusesBadInput(t *testing.T) {
+	_, cfg := configWithTokens(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-since", "2026-01-01", "-until", "2026-12-31"}, "-user is required"},
+		{[]string{"-user", "bob", "-since", "2026-01-01", "-until", "2026-12-31"}, `-user "bob" is not a Matrix user ID`},
+		{[]string{"-user", "@bob:trust-a.example.nhs.uk", "-until", "2026-12-31"}, "-since is required"},
+		{[]string{"-user", "@bob:trust-a.example.nhs.uk", "-since", "01/02/2026", "-until", "2026-12-31"}, `-since "01/02/2026" is not a date (2026-01-31)`},
+		{[]string{"-user", "@bob:trust-a.example.nhs.uk", "-since", "2026-01-01", "-until", "soon"}, `-until "soon" is not a date`},
+		{[]string{"-user", "@bob:trust-a.example.nhs.uk", "-since", "2026-12-31", "-until", "2026-01-01"}, "-since 2026-12-31 is after until 2026-01-01"},
+		{[]string{"-user", "@bob:trust-a.example.nhs.uk", "-since", "2026-01-01", "-until", "2026-12-31", "extra"}, `unexpected "extra"`},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(append([]string{"export", "-c", cfg}, tt.args...)...)
+		if code != exitConfig || out != "" || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 and %q", tt.args, code, out, errOut, tt.want)
+		}
+	}
+	// A homeserver that does not answer: said, and nothing written.
+	dir := filepath.Join(t.TempDir(), "bundle")
+	data, _ := os.ReadFile(cfg)
+	_ = os.WriteFile(cfg, []byte(strings.Replace(string(data), "http://127.0.0.1:8008", fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1")), 1)), 0o600)
+	code, _, errOut := runCLI("export", "-c", cfg, "-user", "@bob:trust-a.example.nhs.uk", "-since", "2026-01-01", "-until", "2026-12-31", "-o", dir)
+	if code != exitRuntime || !strings.Contains(errOut, "cannot be reached") || !strings.Contains(errOut, "nothing was exported") {
+		t.Errorf("homeserver down: exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("a bundle directory was made with the homeserver down: %v", err)
+	}
+}
+
+// With publication off, a homeserver that cannot be reached is no failure
+// of `audit verify`: there is nothing it was meant to be compared with.
+func TestAuditVerifyWithPublicationOff(t *testing.T) {
+	dir, cfg := configWithTokens(t)
+	data, _ := os.ReadFile(cfg)
+	yml := strings.Replace(string(data), "http://127.0.0.1:8008", fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1")), 1) + "audit:\n  publish_interval: 0s\n"
+	_ = os.WriteFile(cfg, []byte(yml), 0o600)
+	st, err := store.Open(context.Background(), store.SQLite, filepath.Join(dir, "caldicott.db"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AppendAudit(context.Background(), store.AuditEntry{Actor: "@a:trust-a", Action: "classify"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	code, out, errOut := runCLI("audit", "verify", "-c", cfg)
+	if code != exitOK || !strings.Contains(out, "Audit log intact: 1 entries") || !strings.Contains(out, "Publication of the head is off") || strings.Contains(out, "NOT COMPARED") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
 }

@@ -23,9 +23,11 @@ var commands = []command{
 	{"generate-registration", "-c config.yaml -o registration.yaml",
 		[]string{"write fresh tokens into the config and a", "registration file for Dendrite"}},
 	{"check-config", "-c config.yaml", []string{"check the config and exit"}},
-	{"audit verify", "-c config.yaml", []string{"check the audit log's hash chain"}},
+	{"audit verify", "-c config.yaml [-local]", []string{"check the audit log's hash chain and that it", "holds the head published to the homeserver"}},
 	{"audit export", "-c config.yaml [-since 2026-01-01|24h|7d] [-format jsonl|csv] [-o file]",
 		[]string{"export the audit log"}},
+	{"export", "-c config.yaml -user @x:server -since 2026-01-01 -until 2026-12-31 [-o dir] [-requested-by text]",
+		[]string{"subject access / FOI export: a person's messages", "and audit entries, with a manifest and checksums"}},
 	{"directory import", "-c config.yaml [-confirm-removals] staff.csv",
 		[]string{"load the staff directory from a CSV file", "(columns user_id,name,status[,role,team,registration])"}},
 }

@@ -164,8 +164,8 @@ func markQueuedBehindReconciliation(t *testing.T, logPath string, since time.Tim
 		if err != nil {
 			continue
 		}
-		room, ok := strings.CutPrefix(u.Path, "/_matrix/client/v3/rooms/")
-		if room, ok = strings.CutSuffix(room, "/state"); ok {
+		room, inRooms := strings.CutPrefix(u.Path, "/_matrix/client/v3/rooms/")
+		if room, isState := strings.CutSuffix(room, "/state"); inRooms && isState {
 			reads[id.RoomID(room)] = append(reads[id.RoomID(room)], rec.Time)
 		}
 	}

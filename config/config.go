@@ -234,7 +234,11 @@ type Logging struct {
 }
 
 // Duration is a time.Duration written as "90s", "5m", "24h" or "7d" in YAML.
-type Duration struct{ time.Duration }
+type Duration struct {
+	time.Duration
+	// set: written in the file, so 0s means "off", not "the default".
+	set bool
+}
 
 // Retention is how long messages are kept, per room class. A room may set
 // its own period (the standard m.room.retention event) within its class's

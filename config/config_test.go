@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -253,5 +254,24 @@ func TestAuditAndAdminAPI(t *testing.T) {
 	t.Setenv(EnvAdminAPIToken, strings.Repeat("k", 40))
 	if cfg, err := Parse([]byte(validConfig)); err != nil || cfg.AdminAPI.Token != strings.Repeat("k", 40) {
 		t.Errorf("token from the environment: %v", err)
+	}
+}
+
+// An interval written as 0s turns its job off; one left out gets the default.
+func TestZeroIntervalMeansOff(t *testing.T) {
+	base := "homeserver: {address: \"http://127.0.0.1:8008\", domain: \"example.org\"}\nappservice: {address: \"http://127.0.0.1:9000\", port: 9000, as_token: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", hs_token: \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}\ndatabase: {type: sqlite, uri: \"x.db\"}\ntrust: {name: T}\n"
+	off, err := Parse([]byte(base + "policy: {reconcile_interval: 0s}\nretention: {sweep_interval: 0s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Policy.ReconcileInterval.Duration != 0 || off.Retention.SweepInterval.Duration != 0 {
+		t.Fatalf("0s became %v / %v", off.Policy.ReconcileInterval, off.Retention.SweepInterval)
+	}
+	def, err := Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Policy.ReconcileInterval.Duration != time.Hour || def.Retention.SweepInterval.Duration != 15*time.Minute {
+		t.Fatalf("defaults: %v / %v", def.Policy.ReconcileInterval, def.Retention.SweepInterval)
 	}
 }

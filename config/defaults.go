@@ -27,7 +27,7 @@ func (c *Config) applyDefaults() {
 	}
 	setDefault(&c.Federation.AttestationAlias, "caldicott-attestations")
 	setDefault(&c.Policy.ClinicalHistoryVisibility, "joined")
-	if c.Policy.ReconcileInterval.Duration == 0 {
+	if !c.Policy.ReconcileInterval.set {
 		c.Policy.ReconcileInterval.Duration = time.Hour
 	}
 	if c.Directory.SyncInterval.Duration == 0 {
@@ -72,7 +72,7 @@ func (c *Config) applyDefaults() {
 			rc.c.Max.Duration = rc.ceil
 		}
 	}
-	if c.Retention.SweepInterval.Duration == 0 {
+	if !c.Retention.SweepInterval.set {
 		c.Retention.SweepInterval.Duration = 15 * time.Minute
 	}
 	if c.Records.RemindBefore.Duration == 0 {

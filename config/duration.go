@@ -40,7 +40,7 @@ func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
 	if err != nil {
 		return fmt.Errorf("line %d: %w", node.Line, err)
 	}
-	d.Duration = v
+	d.Duration, d.set = v, true
 	return nil
 }
 

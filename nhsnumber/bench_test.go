@@ -30,7 +30,7 @@ var chatLines = []string{
 	"See thread https://matrix.to/#/!ward7:trust-a.nhs.uk/$8hJk2Lq9Xz0PmNb3Vc4Yt5Rw6Ed7Sf8Ug9Ih0Oj1Ak2B for the plan",
 	"Insulin sliding scale: BM 14.2 at 22:00, 11.8 at 02:00, 9.6 at 06:00",
 	"Fluid balance +1,250 mL over 24 h, urine output 0.4 mL/kg/h — catheter flushed",
-	"Patienten­akte aktualisiert · dossier mis à jour · 病历已更新",
+	"Patienten\u00adakte aktualisiert · dossier mis à jour · 病历已更新",
 	"Reminder: fire drill Thursday 10:30, meet at assembly point B",
 	"Referral sent to renal, ref RN-2026-004417, they'll see today",
 	"ECG: sinus rhythm 84 bpm, QTc 462 ms, no acute ST changes",

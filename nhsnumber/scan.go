@@ -171,4 +171,3 @@ func isWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
-func isJoiner(r rune) bool { return r == ' ' || r == '-' || r == '.' }

@@ -47,7 +47,7 @@ func TestBuildRefuses(t *testing.T) {
 		{"empty recipient", func(r *Record) { r.Recipients = append(r.Recipients, Person{}) }, ErrIncomplete, "recipient 2"},
 		{"no NHS number", func(r *Record) { r.NHSNumber = "" }, nhsnumber.ErrLength, "patient NHS number"},
 		{"bad check digit", func(r *Record) { r.NHSNumber = "9434765918" }, nhsnumber.ErrCheckDigit, "patient NHS number"},
-		{"bad sender Matrix ID", func(r *Record) { r.Sender.MatrixID = "asha" }, nil, "sender: Matrix user ID"},
+		{"bad sender Matrix ID", func(r *Record) { r.Sender.MatrixID = "asha" }, nil, "sender: not a valid Matrix user ID"},
 		{"room link not https", func(r *Record) { r.RoomLink = "javascript:alert(1)" }, nil, "room link"},
 	}
 	for _, tt := range tests {

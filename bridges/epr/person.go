@@ -59,7 +59,7 @@ func registrationIdentifier(registration string) *fhir.Identifier {
 // matrixUserURI returns the matrix: URI for a Matrix user ID.
 func matrixUserURI(userID string) (string, error) {
 	if _, _, err := id.UserID(userID).Parse(); err != nil {
-		return "", fmt.Errorf("matrix user ID: %w", err)
+		return "", fmt.Errorf("not a valid Matrix user ID (%w)", err)
 	}
 	return id.UserID(userID).URI().String(), nil
 }

@@ -31,6 +31,9 @@ type JoinFacts struct {
 	// HeldReason is set when the person is held out of clinical rooms
 	// (e.g. after a lost device) until an IG admin releases them.
 	HeldReason string
+	// ListBan is set when the person's own trust has published them on the
+	// federation's policy list (a leaver, a suspension): the reason given.
+	ListBan string
 	// DirectoryEmpty is true when the trust's directory has nobody in it
 	// (never synced, or a broken sync): the gate then removes no one of our
 	// own trust rather than everyone.
@@ -71,6 +74,7 @@ const (
 	GateDirectoryMissing = "directory_empty"
 	GateEligible         = "eligible"
 	GateHeld             = "held"
+	GateListBanned       = "federation_list"
 )
 
 // JoinGate decides whether a joiner (or invitee) may be in a room.
@@ -89,9 +93,11 @@ func JoinGate(j JoinFacts, g GateRules) GateDecision {
 	server := serverOf(j.UserID)
 	if server != g.OwnServer {
 		if InFederation(server, g.FederationServers) {
-			// Judged by the federation allowlist for now; a later issue checks
-			// them against their own trust's directory (attested over the
-			// federation's policy list). This is the seam.
+			// Their own trust judges them against its directory and tells the
+			// federation, on the policy list, who has left or is suspended.
+			if j.ListBan != "" {
+				return GateDecision{Rule: GateListBanned, Reason: fmt.Sprintf("Your own trust has told the federation that you may no longer be in clinical rooms (%s). If this is wrong, contact your trust's IG team.", j.ListBan)}
+			}
 			return GateDecision{Allow: true, Rule: GateFederatedTrust}
 		}
 		return GateDecision{Rule: GateOutsideServer, Reason: fmt.Sprintf("Accounts on %s are personal accounts or belong to an organisation outside this federation of trusts, so they cannot join clinical rooms. Use your NHS trust's Matrix account.", orWord(server, "that server"))}

@@ -43,6 +43,8 @@ func TestJoinGate(t *testing.T) {
 		{"server with same host, other port", JoinFacts{UserID: "@x:trust-a.nhs.uk:8448", Class: Clinical}, false, GateOutsideServer, "trust-a.nhs.uk:8448"},
 		{"federated trust by host", JoinFacts{UserID: "@bob:trust-b.nhs.uk", Class: Clinical}, true, GateFederatedTrust, ""},
 		{"federated trust with port", JoinFacts{UserID: "@bob:127.0.0.12:8448", Class: Clinical}, true, GateFederatedTrust, ""},
+		{"federated trust, published as a leaver by its trust", JoinFacts{UserID: "@bob:trust-b.nhs.uk", Class: Clinical, ListBan: "left Trust B"}, false, GateListBanned, "left Trust B"},
+		{"a list ban does not touch our own staff (our directory decides)", JoinFacts{UserID: "@alice:trust-a.nhs.uk", Class: Clinical, ListBan: "forged", Entry: &StaffEntry{UserID: "@alice:trust-a.nhs.uk", Status: StatusActive}}, true, GateEligible, ""},
 		{"federated host listed with port, other port", JoinFacts{UserID: "@bob:127.0.0.12:9999", Class: Clinical}, false, GateOutsideServer, ""},
 		{"bridge puppet", JoinFacts{UserID: "@whatsapp_447700900123:trust-a.nhs.uk", Class: Clinical, Entry: entry(StatusActive, "", "")}, false, GateBridgePuppet, "is a bridged account"},
 		{"role allowed (case-insensitive)", JoinFacts{UserID: "@alice:trust-a.nhs.uk", Class: Clinical, AllowedRoles: []string{"consultant", "Registrar"}, Entry: entry(StatusActive, "Consultant", "")}, true, GateEligible, ""},

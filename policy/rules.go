@@ -87,4 +87,7 @@ const (
 	// RulePatientRecord: a message sent to the patient record is kept until
 	// the record accepts it, and the room hears how it went.
 	RulePatientRecord = "patient_record"
+	// RuleFederationList: a trust publishes its leavers and suspended staff
+	// on the federation's policy list, and the member trusts' servers.
+	RuleFederationList = "federation_list"
 )

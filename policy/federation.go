@@ -1,0 +1,55 @@
+package policy
+
+import "fmt"
+
+// The federation's policy list speaks MSC2313: one state event per rule,
+// at a state key of our choosing; an emptied event withdraws it.
+const (
+	TypeUserRule   = "m.policy.rule.user"
+	TypeServerRule = "m.policy.rule.server"
+	// RecommendBan is the spec's only standard recommendation.
+	RecommendBan = "m.ban"
+	// RecommendAllow is MSC4150's allow recommendation under the unstable
+	// name the MSC asks implementations to use until it is merged (and that
+	// Mjolnir, Draupnir and Meowlnir read).
+	RecommendAllow = "org.matrix.mjolnir.allow"
+	// RequestedByKey names, in a member-trust rule a bot publishes, the
+	// federation admin who asked for it: the other trusts accept the rule
+	// only if that person is one of the federation's admins.
+	RequestedByKey = "org.caldicott.requested_by"
+)
+
+// ListRuleKey is where a rule about entity lives in the list room.
+func ListRuleKey(entity string) string { return "rule:" + entity }
+
+// PublishStanding decides what this trust tells the federation about one
+// of its own staff: a ban while they have left or are suspended, so every
+// other trust removes them at once; withdrawn once they are active again,
+// so they may be invited back. published says whether the list shows a
+// ban from us now.
+func PublishStanding(user string, status StaffStatus, known bool, trustName string, published bool) Decision {
+	gone := known && (status == StatusLeft || status == StatusSuspended)
+	switch {
+	case gone && !published:
+		reason := fmt.Sprintf("%s records them as %s", trustName, status)
+		return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeUserRule, StateKey: ListRuleKey(user),
+			Content: map[string]any{"entity": user, "recommendation": RecommendBan, "reason": reason},
+			Text: "tell the federation " + user + " may no longer be in clinical rooms", Reason: reason}}}
+	case !gone && published:
+		return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeUserRule, StateKey: ListRuleKey(user),
+			Content: map[string]any{}, Text: "withdraw " + user + " from the federation's list", Reason: user + " is active again"}}}
+	}
+	return Decision{}
+}
+
+// PublishTrust decides a change to the federation's member trusts, asked
+// for by one of its admins: an allow rule for the server, or its removal.
+func PublishTrust(server string, add bool, by string) Decision {
+	if !add {
+		return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeServerRule, StateKey: ListRuleKey(server),
+			Content: map[string]any{}, Text: "remove " + server + " from the federation's trusts", Reason: "removed by " + by}}}
+	}
+	return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeServerRule, StateKey: ListRuleKey(server),
+		Content: map[string]any{"entity": server, "recommendation": RecommendAllow, "reason": "member trust, added by " + by, RequestedByKey: by},
+		Text: "add " + server + " to the federation's trusts", Reason: "added by " + by}}}
+}

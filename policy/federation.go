@@ -34,7 +34,7 @@ func PublishStanding(user string, status StaffStatus, known bool, trustName stri
 		reason := fmt.Sprintf("%s records them as %s", trustName, status)
 		return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeUserRule, StateKey: ListRuleKey(user),
 			Content: map[string]any{"entity": user, "recommendation": RecommendBan, "reason": reason},
-			Text: "tell the federation " + user + " may no longer be in clinical rooms", Reason: reason}}}
+			Text:    "tell the federation " + user + " may no longer be in clinical rooms", Reason: reason}}}
 	case !gone && published:
 		return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeUserRule, StateKey: ListRuleKey(user),
 			Content: map[string]any{}, Text: "withdraw " + user + " from the federation's list", Reason: user + " is active again"}}}
@@ -51,5 +51,5 @@ func PublishTrust(server string, add bool, by string) Decision {
 	}
 	return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeServerRule, StateKey: ListRuleKey(server),
 		Content: map[string]any{"entity": server, "recommendation": RecommendAllow, "reason": "member trust, added by " + by, RequestedByKey: by},
-		Text: "add " + server + " to the federation's trusts", Reason: "added by " + by}}}
+		Text:    "add " + server + " to the federation's trusts", Reason: "added by " + by}}}
 }

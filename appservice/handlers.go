@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
 
+	"github.com/caldicott/caldicott/appservice/federation"
 	"github.com/caldicott/caldicott/appservice/guard"
 	"github.com/caldicott/caldicott/appservice/hardening"
 	"github.com/caldicott/caldicott/appservice/verification"
@@ -31,6 +32,8 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 	ctx = log.WithContext(ctx)
 
 	switch {
+	case s.federation.IsListRoom(evt.RoomID) && federation.IsListEvent(evt.Type):
+		return s.federation.HandleEvent(ctx, &evt)
 	case evt.Type == event.StateMember:
 		if err := s.Facts.NoteMembership(ctx, &evt); err != nil {
 			return transient(err)

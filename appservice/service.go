@@ -20,6 +20,7 @@ import (
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/facts"
+	"github.com/caldicott/caldicott/appservice/federation"
 	"github.com/caldicott/caldicott/appservice/guard"
 	"github.com/caldicott/caldicott/appservice/hardening"
 	"github.com/caldicott/caldicott/appservice/intake"
@@ -53,6 +54,8 @@ type Service struct {
 	verification *verification.Verification
 	// retention: deleting expired messages, legal holds.
 	retention *retention.Retention
+	// federation: the federation's shared policy list.
+	federation *federation.Federation
 	// records: messages sent to the patient record.
 	records *records.Records
 	// guard: patient identifiers kept out of non-clinical rooms and names.
@@ -132,6 +135,12 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	s.retention = retention.New(k, s.lanes, metrics.Retention)
 	s.hardening.Deletion = s.retention
 	s.guard = guard.New(k)
+	if s.federation, err = federation.New(k); err != nil {
+		return nil, fmt.Errorf("federation policy list: %w", err)
+	}
+	s.membership.List = s.federation
+	s.federation.Changed = s.personChanged
+	s.federation.TrustsChanged = s.hardening.ReprotectClinical
 	s.records = records.New(k)
 	s.records.Decrypt = s.verification
 	s.retention.Keep = s.records.Keep
@@ -241,3 +250,9 @@ func (s *Service) prepareBot(ctx context.Context) error {
 
 // ManagementRoom is the resolved management room ID, or "".
 func (s *Service) ManagementRoom() id.RoomID { return s.Exec.ManagementRoom() }
+
+// FederationListRoom is the federation's policy list room, once joined.
+func (s *Service) FederationListRoom() id.RoomID { return s.federation.Room() }
+
+// FederationBanReason is why the federation's list bars user ("" if not).
+func (s *Service) FederationBanReason(user string) string { return s.federation.BanReason(user) }

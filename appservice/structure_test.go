@@ -12,7 +12,7 @@ import (
 // and nothing below imports the assembly. This fails when someone slips back.
 func TestImportsPointOneWay(t *testing.T) {
 	const mod = "github.com/caldicott/caldicott/appservice"
-	capabilities := []string{mod + "/hardening", mod + "/membership", mod + "/verification", mod + "/retention", mod + "/guard", mod + "/records", mod + "/audithead"}
+	capabilities := []string{mod + "/hardening", mod + "/membership", mod + "/verification", mod + "/retention", mod + "/guard", mod + "/records", mod + "/audithead", mod + "/federation"}
 	forbidden := map[string][]string{
 		mod + "/executor": append([]string{mod, mod + "/kit", mod + "/facts", mod + "/commands", mod + "/intake", mod + "/worker"}, capabilities...),
 		mod + "/facts":    append([]string{mod, mod + "/executor", mod + "/kit", mod + "/commands"}, capabilities...),

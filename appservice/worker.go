@@ -98,6 +98,8 @@ func (s *Service) startUp(ctx context.Context) {
 	s.verification.JoinAttestationRooms(ctx)
 	s.auditHead.Publish(ctx)
 	s.followDirectoryFromNow(ctx)
+	// The federation's list before the rooms: the gate reads its bans.
+	s.federation.EnsureList(ctx)
 	if err := s.membership.SyncLDAP(ctx, true); err != nil {
 		s.Log.Error().Err(err).Msg("Directory sync at start-up")
 	}
@@ -159,6 +161,15 @@ func (s *Service) judgeChangedPerson(ctx context.Context, user string) {
 	if err := s.verification.WithdrawIfLeft(ctx, user); err != nil {
 		s.Log.Warn().Err(err).Msg("Could not withdraw a leaver's confirmation; the sweep will")
 	}
+	if err := s.federation.PublishStanding(ctx, user); err != nil {
+		s.Log.Warn().Err(err).Msg("Could not tell the federation's list about a changed person; the next change will")
+	}
+}
+
+// personChanged queues someone whose standing changed elsewhere (SCIM, the
+// federation's list) for judging in every clinical room, in their lane.
+func (s *Service) personChanged(user string) {
+	go func() { s.userChanged <- user }()
 }
 
 // handleWithRetry handles one stored event. One that fails for a

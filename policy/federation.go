@@ -46,10 +46,44 @@ func PublishStanding(user string, status StaffStatus, known bool, trustName stri
 // for by one of its admins: an allow rule for the server, or its removal.
 func PublishTrust(server string, add bool, by string) Decision {
 	if !add {
-		return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeServerRule, StateKey: ListRuleKey(server),
-			Content: map[string]any{}, Text: "remove " + server + " from the federation's trusts", Reason: "removed by " + by}}}
+		return DenyTrust(server, by)
 	}
 	return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeServerRule, StateKey: ListRuleKey(server),
 		Content: map[string]any{"entity": server, "recommendation": RecommendAllow, "reason": "member trust, added by " + by, RequestedByKey: by},
 		Text:    "add " + server + " to the federation's trusts", Reason: "added by " + by}}}
+}
+
+// ListRoomPlan plans the federation's policy list room, made by the hosting
+// trust's bot: every trust's bot (and the federation's admins) invited, at
+// the power to publish rules (state events need 50); only the host's bot
+// can change the room itself. History is shared, so a bot joining later
+// reads every rule in force from the room's state.
+func ListRoomPlan(localpart, federationName string, bots, admins []string, r Requirements) NewRoomPlan {
+	power := map[string]int64{r.BotUserID: BotPowerLevel}
+	var invite []string
+	for _, u := range append(append([]string{}, bots...), admins...) {
+		if u == r.BotUserID {
+			continue
+		}
+		power[u] = 50
+		invite = append(invite, u)
+	}
+	return NewRoomPlan{
+		Name: federationName + " policy list", Preset: "private_chat", AliasLocalpart: localpart, Invite: invite, PowerUsers: power,
+		Topic: "The federation's shared policy (MSC2313): leavers and suspended staff published by their own trust's Caldicott, and the member trusts. Read by every trust's Caldicott; rules from anyone else are refused.",
+		InitialState: []StateEvent{{Type: "m.room.history_visibility", Content: map[string]any{"history_visibility": "shared"}}},
+	}
+}
+
+// InviteToList invites a trust's bot (or an admin) the list room lacks.
+func InviteToList(user string) Decision {
+	return Decision{Actions: []Action{{Kind: Invite, Rule: RuleFederationList, UserID: user, Text: "invite " + user + " to the federation's list", Reason: "a member of the federation's list"}}}
+}
+
+// DenyTrust takes a server out of the federation: a ban rule at its key
+// (replacing any allow rule), which also overrides a trust's own config.
+func DenyTrust(server, by string) Decision {
+	return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeServerRule, StateKey: ListRuleKey(server),
+		Content: map[string]any{"entity": server, "recommendation": RecommendBan, "reason": "no longer a member trust, removed by " + by, RequestedByKey: by},
+		Text: "remove " + server + " from the federation's trusts", Reason: "removed by " + by}}}
 }

@@ -83,3 +83,40 @@ func (s *Hardening) ReconcileRoom(ctx context.Context, roomID id.RoomID) error {
 	}
 	return nil
 }
+
+// ReprotectClinical restores every clinical room's protections now — after
+// the federation's member trusts changed, so each room's server ACL follows
+// within a minute. Each room is a long job in its own lane, lightly paced.
+func (s *Hardening) ReprotectClinical(ctx context.Context) {
+	rooms, err := s.Store.RoomPolicies(ctx)
+	if err != nil {
+		s.Log.Error().Err(err).Msg("Could not list clinical rooms to bring their server ACLs in line")
+		return
+	}
+	var wg sync.WaitGroup
+	var done atomic.Int64
+	for _, rp := range rooms {
+		if rp.Class != string(policy.Clinical) {
+			continue
+		}
+		roomID := id.RoomID(rp.RoomID)
+		wg.Add(1)
+		s.lanes.SubmitJob(ctx, roomID.String(), reprotectRest, func() {
+			defer wg.Done()
+			s.lanes.YieldToEnforcement(ctx)
+			f, err := s.Facts.Room(ctx, roomID)
+			if err != nil {
+				return
+			}
+			if err := s.Protect(ctx, f, policy.Cause{Kind: policy.CauseReconcile}); err == nil {
+				done.Add(1)
+			}
+		})
+	}
+	worker.WaitOrDone(ctx, &wg)
+	s.Log.Info().Int64("rooms", done.Load()).Msg("Clinical rooms brought in line with the federation's trusts")
+}
+
+// reprotectRest paces the ACL update lightly: it must finish within a
+// minute for a thousand rooms, and writes only where the ACL changed.
+const reprotectRest = 0.5

@@ -26,6 +26,9 @@ type Verifier interface {
 type Membership struct {
 	*kit.Kit
 	Verify Verifier
+	// List answers whether the federation's policy list bars someone of
+	// another trust (package federation; nil: no list).
+	List ListBans
 
 	lanes            *worker.Lanes
 	bridgeNamespaces []*regexp.Regexp
@@ -38,6 +41,14 @@ type Membership struct {
 }
 
 // New builds the capability; set Verify before use.
+// ListBans is the federation's policy list: the gate asks it whether
+// someone of another trust is barred, and a leaver of ours is published
+// on it at once.
+type ListBans interface {
+	BanReason(user string) string
+	PublishStanding(ctx context.Context, user string) error
+}
+
 func New(k *kit.Kit, lanes *worker.Lanes, bridgeNamespaces []*regexp.Regexp) *Membership {
 	return &Membership{Kit: k, lanes: lanes, bridgeNamespaces: bridgeNamespaces}
 }

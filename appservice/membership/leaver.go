@@ -43,6 +43,12 @@ func (s *Membership) CmdLeaver(ctx context.Context, c *commands.Call) error {
 	if err := s.Verify.WithdrawIfLeft(ctx, user.String()); err != nil {
 		return err
 	}
+	if s.List != nil {
+		// The other trusts hear now, not at the next read of the journal.
+		if err := s.List.PublishStanding(ctx, user.String()); err != nil {
+			return err
+		}
+	}
 	return s.Reply(ctx, c.Evt, fmt.Sprintf("%s is recorded as having left %s and was removed from %d clinical room(s).", user, s.Cfg.Trust.Name, removed))
 }
 

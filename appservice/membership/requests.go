@@ -25,7 +25,11 @@ func (s *Membership) JoinFacts(ctx context.Context, f policy.RoomFacts, userID s
 	if err != nil {
 		return policy.JoinFacts{}, err
 	}
-	return policy.JoinFacts{UserID: userID, Membership: m, Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, Entry: entry, DirectoryEmpty: empty, HeldReason: held}, nil
+	listBan := ""
+	if s.List != nil {
+		listBan = s.List.BanReason(userID)
+	}
+	return policy.JoinFacts{UserID: userID, Membership: m, Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, Entry: entry, DirectoryEmpty: empty, HeldReason: held, ListBan: listBan}, nil
 }
 
 // heldReason is why a user is held out of clinical rooms, or "".

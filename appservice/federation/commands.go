@@ -1,0 +1,96 @@
+package federation
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/matrix-org/gomatrixserverlib/spec"
+
+	"github.com/caldicott/caldicott/appservice/commands"
+	"github.com/caldicott/caldicott/policy"
+)
+
+// CmdFederation shows the federation as this trust sees it: the member
+// trusts and their bots, when each bot was last heard from on the list,
+// the rules in force and any refused.
+func (f *Federation) CmdFederation(ctx context.Context, c *commands.Call) error {
+	if !f.Enabled() {
+		return f.Reply(ctx, c.Evt, "This trust takes part in no federation policy list (`federation.policy_list` is not set). Its member trusts are the servers in its config: "+strings.Join(f.Cfg.Federation.Servers, ", ")+".")
+	}
+	f.mu.RLock()
+	counts := f.list.Counts()
+	refused := f.list.Refused()
+	heard := map[string]string{}
+	for bot, at := range f.heard {
+		heard[bot] = at.UTC().Format("2 Jan 15:04:05 MST")
+	}
+	room, loadErr := f.room, f.loadErr
+	f.mu.RUnlock()
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "Federation policy list %s (%s).\n", f.Cfg.Federation.PolicyList, orWord(string(room), "not joined yet"))
+	if loadErr != "" {
+		fmt.Fprintf(&b, "⚠ It cannot be read now (%s); the rules last read stay in force.\n", loadErr)
+	}
+	fmt.Fprintf(&b, "Member trusts: %s (this trust), %s.\n", f.Cfg.Homeserver.Domain, orWord(strings.Join(f.Trusts(), ", "), "no others"))
+	b.WriteString("Their Caldicott bots, last heard from on the list:\n")
+	bots := append([]string{f.BotID.String()}, f.otherBots()...)
+	for _, bot := range bots {
+		fmt.Fprintf(&b, "• %s — %s; %d rule(s) published by its server\n", bot, orWord(heard[bot], "not heard from since I started"), counts.BySenderServer[serverOf(bot)])
+	}
+	fmt.Fprintf(&b, "Rules in force: %d (%d user bans, %d member-trust rules).\n", counts.Rules, counts.ByKind["user"], counts.ByKind["server"])
+	if counts.Refused == 0 {
+		b.WriteString("No rules refused.")
+	} else {
+		fmt.Fprintf(&b, "Rules refused since I started: %d. The latest:\n", counts.Refused)
+		for _, r := range refused[max(0, len(refused)-5):] {
+			fmt.Fprintf(&b, "• from %s about %q: %s\n", r.Sender, r.Entity, r.Reason)
+		}
+	}
+	return f.Reply(ctx, c.Evt, strings.TrimSpace(b.String()))
+}
+
+// CmdTrust: one of the federation's admins adds a trust's server to the
+// federation, or removes one; every trust's clinical rooms follow.
+func (f *Federation) CmdTrust(ctx context.Context, c *commands.Call) error {
+	if !f.Enabled() || f.Room() == "" {
+		return f.Reply(ctx, c.Evt, "This trust is not connected to a federation policy list, so the member trusts are its config's `federation.servers`.")
+	}
+	if !slices.Contains(f.Cfg.Federation.Admins, c.Evt.Sender.String()) {
+		return f.Reply(ctx, c.Evt, "Only the federation's admins (`federation.admins`) may change which trusts belong to it.")
+	}
+	verb, server := strings.ToLower(c.Args[0]), c.Args[1]
+	if verb != "add" && verb != "remove" {
+		return f.Reply(ctx, c.Evt, fmt.Sprintf("%q: say `!policy trust add <server>` or `!policy trust remove <server>`.", c.Args[0]))
+	}
+	if _, _, ok := spec.ParseAndValidateServerName(spec.ServerName(server)); !ok || strings.ContainsAny(server, "*?") {
+		return f.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a server name (write e.g. matrix.trust-c.nhs.uk).", server))
+	}
+	if server == f.Cfg.Homeserver.Domain && verb == "remove" {
+		return f.Reply(ctx, c.Evt, "A trust cannot remove itself from the federation here.")
+	}
+	d := policy.PublishTrust(server, verb == "add", c.Evt.Sender.String())
+	failures, err := f.Execute(ctx, f.Room(), c.Evt.Sender.String(), d)
+	if err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return f.Reply(ctx, c.Evt, "I could not change the federation's list: "+strings.Join(failures, " "))
+	}
+	what := map[string]string{"add": "added to", "remove": "removed from"}[verb]
+	return f.Reply(ctx, c.Evt, fmt.Sprintf("%s is %s the federation's list. Every trust's Caldicott updates its clinical rooms' server ACLs within a minute.", server, what))
+}
+
+func orWord(v, word string) string {
+	if v == "" {
+		return word
+	}
+	return v
+}
+
+func serverOf(user string) string {
+	_, server, _ := strings.Cut(user, ":")
+	return server
+}

@@ -1,0 +1,143 @@
+package appservice_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/store"
+)
+
+// federate joins two planned trusts into one federation with a shared
+// policy list hosted by the first, whose IG admin is the federation's admin.
+func federate(a, b *trust) {
+	list := "#caldicott-federation:" + a.hs.ServerName
+	a.cfg.Federation.Servers = []string{b.hs.ServerName}
+	b.cfg.Federation.Servers = []string{a.hs.ServerName}
+	for _, tr := range []*trust{a, b} {
+		tr.cfg.Federation.PolicyList = list
+		tr.cfg.Federation.Admins = []string{"@ig:" + a.hs.ServerName}
+		tr.cfg.Federation.AttestationRooms = nil
+	}
+}
+
+func aclAllow(t *testing.T, cli *mautrix.Client, room id.RoomID) []string {
+	t.Helper()
+	var acl struct {
+		Allow []string `json:"allow"`
+	}
+	if err := cli.StateEvent(ctx, room, event.StateServerACL, "", &acl); err != nil {
+		t.Fatalf("read server ACL: %v", err)
+	}
+	return acl.Allow
+}
+
+// TestFederationPolicyList: two trusts share one policy list. A leaver
+// recorded by trust B is published at once and trust A removes them from
+// its clinical room; a rule about another trust's staff, or from someone
+// who is not a trust's bot, is refused and reported; a trust added by the
+// federation's admin appears in every clinical room's server ACL; a
+// withdrawn rule lets the person be invited again.
+func TestFederationPolicyList(t *testing.T) {
+	a := newTrust(t, "127.0.0.11", "", "")
+	b := newTrust(t, "127.0.0.12", "", "")
+	federate(a, b)
+	a.startCaldicott(t, true)
+	b.startCaldicott(t, true)
+	alice := a.hs.RegisterUser(t, "alice", false)
+	dora := b.hs.RegisterUser(t, "dora", false)
+	if err := a.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: dora.UserID.String(), Name: "Dora Patel", Role: "Registrar", Status: "active", Source: "csv"}}); err != nil {
+		t.Fatal(err)
+	}
+	igA, mgmtA := igAdmin(t, a)
+	igB, mgmtB := igAdmin(t, b)
+
+	// Both bots are in the list room.
+	listRoom := a.svc.FederationListRoom()
+	if listRoom == "" {
+		t.Fatal("trust A has no federation list room")
+	}
+	eventually(t, 30*time.Second, "trust B's bot to join the list", func() (bool, string) {
+		return b.svc.FederationListRoom() == listRoom, string(b.svc.FederationListRoom())
+	})
+
+	room := clinicalRoom(t, a, alice)
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dora.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "dora of trust B to join over federation", func() (bool, string) {
+		_, err := dora.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}})
+		return err == nil, fmt.Sprint(err)
+	})
+	waitMembership(t, alice, room, dora.UserID, "join")
+
+	// Trust B records dora as a leaver; trust A removes her within seconds.
+	start := time.Now()
+	say(t, igB, mgmtB, "!policy leaver "+dora.UserID.String()+" moved to another trust")
+	waitGone(t, alice, room, dora.UserID, 20*time.Second)
+	t.Logf("a leaver recorded on trust B was removed from trust A's room %s later", time.Since(start).Round(time.Millisecond))
+
+	// Forged: trust B's bot banning a user of trust A.
+	bBot, err := mautrix.NewClient(b.hs.URL, b.botID(), b.cfg.AppService.ASToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bBot.SendStateEvent(ctx, listRoom, event.Type{Type: "m.policy.rule.user", Class: event.StateEventType}, "rule:"+alice.UserID.String(),
+		map[string]any{"entity": alice.UserID.String(), "recommendation": "m.ban", "reason": "forged"}); err != nil {
+		t.Fatalf("send the forged rule: %v", err)
+	}
+	waitForNotice(t, igA, mgmtA, a.botID(), "I refused a rule on the federation's policy list from "+b.botID().String())
+	// Forged: someone who is not a trust's bot (the federation's admin, who
+	// may write to the room) banning a user.
+	if _, err := igA.JoinRoomByID(ctx, listRoom); err != nil {
+		t.Fatalf("the federation's admin joins the list room: %v", err)
+	}
+	if _, err := igA.SendStateEvent(ctx, listRoom, event.Type{Type: "m.policy.rule.user", Class: event.StateEventType}, "rule:@erin:"+b.hs.ServerName,
+		map[string]any{"entity": "@erin:" + b.hs.ServerName, "recommendation": "m.ban", "reason": "not mine to say"}); err != nil {
+		t.Fatalf("send the second forged rule: %v", err)
+	}
+	waitForNotice(t, igA, mgmtA, a.botID(), "I refused a rule on the federation's policy list from "+igA.UserID.String())
+	say(t, alice, room, "!policy status")
+	waitForNotice(t, alice, room, a.botID(), "This room is clinical")
+	if membershipOf(t, alice, room, alice.UserID) != "join" {
+		t.Fatal("a forged rule removed alice")
+	}
+	say(t, igA, mgmtA, "!policy federation")
+	waitForNotice(t, igA, mgmtA, a.botID(), "Member trusts:", b.botID().String(), "Rules refused since I started: 2")
+
+	// The federation's admin adds a trust: every clinical room's ACL follows.
+	bob := b.hs.RegisterUser(t, "bob", false)
+	roomB := clinicalRoom(t, b, bob)
+	say(t, igA, mgmtA, "!policy trust add 127.0.0.13")
+	waitForNotice(t, igA, mgmtA, a.botID(), "127.0.0.13 is added to the federation's list")
+	eventually(t, 60*time.Second, "both trusts' clinical rooms to admit 127.0.0.13", func() (bool, string) {
+		inA := slices.Contains(aclAllow(t, alice, room), "127.0.0.13")
+		inB := slices.Contains(aclAllow(t, bob, roomB), "127.0.0.13")
+		return inA && inB, fmt.Sprint(inA, inB)
+	})
+	say(t, igB, mgmtB, "!policy trust add 127.0.0.14")
+	waitForNotice(t, igB, mgmtB, b.botID(), "Only the federation's admins")
+
+	// Dora is back: trust B withdraws the rule; she may be invited again.
+	if err := b.store.SetStaffStatus(ctx, dora.UserID.String(), "active"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "trust A to read the withdrawal", func() (bool, string) {
+		return a.svc.FederationBanReason(dora.UserID.String()) == "", a.svc.FederationBanReason(dora.UserID.String())
+	})
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dora.UserID}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if got := membershipOf(t, alice, room, dora.UserID); got != "invite" {
+		t.Fatalf("dora's invitation after the withdrawal: %s", got)
+	}
+}

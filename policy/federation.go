@@ -70,7 +70,7 @@ func ListRoomPlan(localpart, federationName string, bots, admins []string, r Req
 	}
 	return NewRoomPlan{
 		Name: federationName + " policy list", Preset: "private_chat", AliasLocalpart: localpart, Invite: invite, PowerUsers: power,
-		Topic: "The federation's shared policy (MSC2313): leavers and suspended staff published by their own trust's Caldicott, and the member trusts. Read by every trust's Caldicott; rules from anyone else are refused.",
+		Topic:        "The federation's shared policy (MSC2313): leavers and suspended staff published by their own trust's Caldicott, and the member trusts. Read by every trust's Caldicott; rules from anyone else are refused.",
 		InitialState: []StateEvent{{Type: "m.room.history_visibility", Content: map[string]any{"history_visibility": "shared"}}},
 	}
 }
@@ -85,5 +85,5 @@ func InviteToList(user string) Decision {
 func DenyTrust(server, by string) Decision {
 	return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeServerRule, StateKey: ListRuleKey(server),
 		Content: map[string]any{"entity": server, "recommendation": RecommendBan, "reason": "no longer a member trust, removed by " + by, RequestedByKey: by},
-		Text: "remove " + server + " from the federation's trusts", Reason: "removed by " + by}}}
+		Text:    "remove " + server + " from the federation's trusts", Reason: "removed by " + by}}}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -73,6 +74,8 @@ type Service struct {
 	keysChanged chan string
 	scim        http.Handler
 	lanes       *worker.Lanes
+	// invitesSeen: rooms whose invitation (seen by sync) is being answered.
+	invitesSeen sync.Map
 }
 
 // New builds a Service from config and an open store; Run starts it.

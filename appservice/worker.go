@@ -54,6 +54,7 @@ func (s *Service) runWorker(ctx context.Context) error {
 			return nil
 		}
 	}
+	s.verification.Invited = s.sharedInvites(ctx)
 	if s.Cfg.AppService.Encryption == "enabled" {
 		if err := s.verification.StartE2EE(ctx); err != nil {
 			// Not fatal: everything but encrypted commands still works.

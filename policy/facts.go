@@ -59,6 +59,9 @@ type RoomFacts struct {
 	Alias string
 	// Retention is the room's m.room.retention content, nil when unset.
 	Retention []byte
+	// Creator is who created the room: their trust's bot hardens it when
+	// several trusts' bots share it.
+	Creator string
 }
 
 // PolicyContent is the room's org.caldicott.policy as the facts show it,

@@ -60,6 +60,24 @@ func AnswerBotInvitation(inviter string, ownTrust bool, ownServer string) Decisi
 	return Decision{Actions: []Action{{Kind: Join, Rule: RuleBotInvitation, Text: "accept invitation", Reason: "invited by " + inviter}}}
 }
 
+// AnswerSharedInvitation decides an invitation to the bot from a member of
+// another trust of the federation (seen in the bot's sync): accepted, so
+// every trust's bot is where its staff are; from anyone else, declined.
+func AnswerSharedInvitation(inviter string, federated bool) Decision {
+	if !federated {
+		return Decision{Actions: []Action{{Kind: Leave, Rule: RuleBotInvitation, Text: "decline invitation",
+			Reason: fmt.Sprintf("invited by %s, who belongs to no trust of the federation", inviter)}}}
+	}
+	return Decision{Actions: []Action{{Kind: Join, Rule: RuleBotInvitation, Text: "accept invitation", Reason: "invited by " + inviter + " of a federated trust"}}}
+}
+
+// LeaveUnsharedRoom leaves a room another trust's member invited the bot to
+// that is not clinical: the bot guards its staff in clinical rooms only.
+func LeaveUnsharedRoom(inviter string) Decision {
+	return Decision{Actions: []Action{{Kind: Leave, Rule: RuleBotInvitation, Text: "leave a room that is not clinical",
+		Reason: "invited by " + inviter + " of another trust to a room that is not clinical"}}}
+}
+
 // JoinBotRoom joins a room the bot needs (target: ID or alias).
 func JoinBotRoom(target, reason string) Decision {
 	return Decision{Actions: []Action{{Kind: Join, Rule: RuleBotRooms, Target: target, Text: "join " + target, Reason: reason}}}

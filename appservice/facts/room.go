@@ -77,6 +77,8 @@ func factsFromState(roomID id.RoomID, state roomState) (policy.RoomFacts, error)
 		EncryptionAlgorithm: state.str("m.room.encryption", "algorithm"),
 		Alias:               state.str("m.room.canonical_alias", "alias"),
 		Retention:           state.content[policy.RetentionEventType],
+		// Room versions before 11 name the creator; from 11 it is the sender.
+		Creator: orString(state.str("m.room.create", "creator"), state.sender["m.room.create"]),
 	}
 	if raw, ok := state.content[policy.PolicyEventType]; ok {
 		var pc policy.PolicyContent
@@ -141,4 +143,11 @@ func (s *Reader) PowerLevelsContent(ctx context.Context, room id.RoomID) (map[st
 		return nil, fmt.Errorf("read power levels of %s: %w", room, err)
 	}
 	return content, nil
+}
+
+func orString(v, alt string) string {
+	if v != "" {
+		return v
+	}
+	return alt
 }

@@ -45,6 +45,17 @@ func (s *Hardening) HandleStateChange(ctx context.Context, evt *event.Event) err
 // Protect applies the rules to a room's facts, executes the decision and
 // records the room's class and compliance.
 func (s *Hardening) Protect(ctx context.Context, f policy.RoomFacts, cause policy.Cause) error {
+	if f.Class == policy.Clinical {
+		here, err := s.HardensHere(ctx, f)
+		if err != nil {
+			return err
+		}
+		if !here {
+			// Another trust's bot (the room creator's) keeps this shared
+			// room hardened; two bots acting on one drift could fight.
+			return s.savePolicy(ctx, f, nil, cause.Sender)
+		}
+	}
 	d := policy.Protect(f, s.Requirements(), cause)
 	actor := cause.Sender
 	if actor == "" {

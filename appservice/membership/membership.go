@@ -50,6 +50,12 @@ func (s *Membership) StaffEntry(ctx context.Context, userID string) (entry *poli
 // judgeMember runs the gate for one member of a room and executes the
 // outcome; removed says whether they were removed.
 func (s *Membership) judgeMember(ctx context.Context, f policy.RoomFacts, userID string, membership policy.Membership, displayName string, mode policy.GateMode, others map[string]string) (removed bool, err error) {
+	if f.Class == policy.Clinical {
+		// In a room several trusts share, each trust's bot judges its own.
+		if here, err := s.JudgesHere(ctx, f, userID); err != nil || !here {
+			return false, err
+		}
+	}
 	j, err := s.JoinFacts(ctx, f, userID, membership)
 	if err != nil {
 		return false, err

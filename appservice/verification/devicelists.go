@@ -27,9 +27,6 @@ var syncFilter = &mautrix.Filter{
 // appservices), so a new device or a reset identity is seen within seconds.
 // Changed users go to the worker; the periodic check covers any gap.
 func (s *Verification) WatchDeviceLists(ctx context.Context) {
-	if s.Cfg.Verification.Mode == "off" {
-		return
-	}
 	filter, err := s.Bot.CreateFilter(ctx, syncFilter)
 	filterID := ""
 	if err == nil {
@@ -40,7 +37,8 @@ func (s *Verification) WatchDeviceLists(ctx context.Context) {
 	since := ""
 	delay := time.Second
 	for ctx.Err() == nil {
-		resp, err := s.Bot.SyncRequest(ctx, 30000, since, filterID, false, event.PresenceOffline)
+		// The long poll ends well inside the HTTP client's 30 s timeout.
+		resp, err := s.Bot.SyncRequest(ctx, 20000, since, filterID, false, event.PresenceOffline)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -53,7 +51,8 @@ func (s *Verification) WatchDeviceLists(ctx context.Context) {
 			continue
 		}
 		delay = time.Second
-		if since != "" {
+		s.seeInvites(resp)
+		if since != "" && s.Cfg.Verification.Mode != "off" {
 			for _, u := range resp.DeviceLists.Changed {
 				select {
 				case s.KeysChanged <- u.String():
@@ -63,5 +62,19 @@ func (s *Verification) WatchDeviceLists(ctx context.Context) {
 			}
 		}
 		since = resp.NextBatch
+	}
+}
+
+// seeInvites passes on the invitations to the bot in a sync response.
+func (s *Verification) seeInvites(resp *mautrix.RespSync) {
+	if s.Invited == nil {
+		return
+	}
+	for room, inv := range resp.Rooms.Invite {
+		for _, evt := range inv.State.Events {
+			if evt.Type == event.StateMember && evt.GetStateKey() == s.BotID.String() {
+				s.Invited(room, evt.Sender)
+			}
+		}
 	}
 }

@@ -18,6 +18,10 @@ type Verification struct {
 	// KeysChanged receives users whose devices or keys changed (from the
 	// bot's sync); the worker checks them.
 	KeysChanged chan<- string
+	// Invited is told of invitations to the bot its sync sees — the only
+	// way it hears of one sent over federation (Dendrite v0.15.2 does not
+	// pass those to appservices).
+	Invited func(room id.RoomID, inviter id.UserID)
 
 	keys   keyCache
 	crypto *e2ee

@@ -61,6 +61,7 @@ func (s *Verification) StartE2EE(ctx context.Context) error {
 	cli.Crypto = helper
 	syncer := cli.Syncer.(mautrix.ExtensibleSyncer)
 	syncer.OnSync(func(ctx context.Context, resp *mautrix.RespSync, since string) bool {
+		s.seeInvites(resp)
 		if since == "" {
 			return true
 		}

@@ -194,6 +194,9 @@ func (s *Verification) suspendIn(ctx context.Context, room id.RoomID, user strin
 	if err != nil {
 		return err
 	}
+	if here, err := s.JudgesHere(ctx, f, user); err != nil || !here {
+		return err // their own trust's bot, in the room, judges them
+	}
 	mute := f.SuspendMode == policy.SuspendMute
 	previous := f.PowerLevels.UserLevel(user)
 	if previous >= f.PowerLevels.UserLevel(s.BotID.String()) {

@@ -1,0 +1,101 @@
+package appservice_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/internal/testenv"
+)
+
+// joinRuleChanges lists who set the room's join rules, oldest first.
+func joinRuleChanges(t *testing.T, cli *mautrix.Client, room id.RoomID) []string {
+	t.Helper()
+	var out []string
+	seen := map[id.EventID]bool{}
+	from := "t0_0"
+	for {
+		resp, err := cli.Messages(ctx, room, from, "", mautrix.DirectionForward, nil, 100)
+		if err != nil {
+			t.Fatalf("read history: %v", err)
+		}
+		for _, e := range resp.Chunk {
+			if e.Type == event.StateJoinRules && !seen[e.ID] {
+				seen[e.ID] = true
+				_ = e.Content.ParseRaw(e.Type)
+				out = append(out, fmt.Sprintf("%s:%s", e.Sender, e.Content.AsJoinRules().JoinRule))
+			}
+		}
+		if len(resp.Chunk) == 0 || resp.End == "" || resp.End == resp.Start {
+			return out
+		}
+		from = resp.End
+	}
+}
+
+// TestSharedClinicalRoom: a clinical room of trust A with trust B's staff.
+// Trust B's bot accepts the invitation of trust A's member (it arrives over
+// federation, seen only in the bot's own sync) and both bots, at power 100,
+// guard the room without fighting: one drift, one repair, by the bot of the
+// creator's trust — and when that bot is gone, trust B's takes over. A user
+// of a server outside the federation cannot join at all.
+func TestSharedClinicalRoom(t *testing.T) {
+	a := newTrust(t, "127.0.0.11", "", "")
+	b := newTrust(t, "127.0.0.12", "", "")
+	outside := testenv.StartHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.13"})
+	federate(a, b)
+	a.startCaldicott(t, true)
+	b.startCaldicott(t, true)
+	alice := a.hs.RegisterUser(t, "alice", false)
+
+	room := roomWithBot(t, alice, a.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	setPower(t, alice, room, a.botID(), 100)
+	say(t, alice, room, "!policy classify clinical")
+	checkHardened(t, alice, room, a)
+	setPower(t, alice, room, b.botID(), 100)
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: b.botID()}); err != nil {
+		t.Fatal(err)
+	}
+	waitMembership(t, alice, room, b.botID(), "join")
+
+	// One drift, one repair, by trust A's bot; nothing from trust B's.
+	before := len(joinRuleChanges(t, alice, room))
+	setState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})
+	waitForState(t, alice, room, "m.room.join_rules", "join_rule", "invite")
+	time.Sleep(3 * time.Second) // room for a fight, if there were one
+	changes := joinRuleChanges(t, alice, room)[before:]
+	want := []string{alice.UserID.String() + ":public", a.botID().String() + ":invite"}
+	if strings.Join(changes, ",") != strings.Join(want, ",") {
+		t.Fatalf("join rule changes after one drift: %v, want %v", changes, want)
+	}
+
+	// An outsider's server is kept out by the ACL trust A's bot keeps.
+	carol := outside.RegisterUser(t, "carol", false)
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: carol.UserID}); err == nil {
+		if _, err := carol.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}}); err == nil {
+			t.Fatal("a user of a server outside the federation joined a clinical room")
+		}
+	}
+
+	// Trust A's bot is gone: trust B's takes over the room.
+	a.stopCaldicott(t)
+	aBot, err := mautrix.NewClient(a.hs.URL, a.botID(), a.cfg.AppService.ASToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aBot.LeaveRoom(ctx, room); err != nil {
+		t.Fatalf("trust A's bot leaves: %v", err)
+	}
+	waitMembership(t, alice, room, a.botID(), "leave")
+	setState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})
+	waitForState(t, alice, room, "m.room.join_rules", "join_rule", "invite")
+	changes = joinRuleChanges(t, alice, room)
+	if last := changes[len(changes)-1]; last != b.botID().String()+":invite" {
+		t.Fatalf("after the hand-over the repair came from %s", last)
+	}
+}

@@ -47,8 +47,15 @@ func TestFederationPolicyList(t *testing.T) {
 	a := newTrust(t, "127.0.0.11", "", "")
 	b := newTrust(t, "127.0.0.12", "", "")
 	federate(a, b)
+	// The federation's admin has an account before the list room is made,
+	// so trust A's bot can invite them to it.
+	igA := a.hs.RegisterUser(t, "ig", false)
 	a.startCaldicott(t, true)
 	b.startCaldicott(t, true)
+	mgmtA := a.svc.ManagementRoom()
+	if _, err := igA.JoinRoomByID(ctx, mgmtA); err != nil {
+		t.Fatal(err)
+	}
 	alice := a.hs.RegisterUser(t, "alice", false)
 	dora := b.hs.RegisterUser(t, "dora", false)
 	if err := a.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"}}); err != nil {
@@ -57,7 +64,6 @@ func TestFederationPolicyList(t *testing.T) {
 	if err := b.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: dora.UserID.String(), Name: "Dora Patel", Role: "Registrar", Status: "active", Source: "csv"}}); err != nil {
 		t.Fatal(err)
 	}
-	igA, mgmtA := igAdmin(t, a)
 	igB, mgmtB := igAdmin(t, b)
 
 	// Both bots are in the list room.
@@ -97,9 +103,10 @@ func TestFederationPolicyList(t *testing.T) {
 	waitForNotice(t, igA, mgmtA, a.botID(), "I refused a rule on the federation's policy list from "+b.botID().String())
 	// Forged: someone who is not a trust's bot (the federation's admin, who
 	// may write to the room) banning a user.
-	if _, err := igA.JoinRoomByID(ctx, listRoom); err != nil {
-		t.Fatalf("the federation's admin joins the list room: %v", err)
-	}
+	eventually(t, 30*time.Second, "the federation's admin to join the list room", func() (bool, string) {
+		_, err := igA.JoinRoomByID(ctx, listRoom)
+		return err == nil, fmt.Sprint(err)
+	})
 	if _, err := igA.SendStateEvent(ctx, listRoom, event.Type{Type: "m.policy.rule.user", Class: event.StateEventType}, "rule:@erin:"+b.hs.ServerName,
 		map[string]any{"entity": "@erin:" + b.hs.ServerName, "recommendation": "m.ban", "reason": "not mine to say"}); err != nil {
 		t.Fatalf("send the second forged rule: %v", err)

@@ -25,7 +25,7 @@ func (s *Service) jobs() []worker.Job {
 		{Name: "reviews", Every: s.Cfg.Review.CheckInterval.Duration, Run: s.membership.RunReviews},
 		{Name: "verification", Every: s.Cfg.Verification.CheckInterval.Duration, Run: s.verificationCheck},
 		{Name: "retention", Every: s.Cfg.Retention.SweepInterval.Duration, Run: s.retention.SweepAll},
-		{Name: "federation-list", Every: time.Minute, Run: s.federation.EnsureList},
+		{Name: "federation-list", Every: 15 * time.Second, Run: s.federation.EnsureList},
 		{Name: "prune", Every: time.Hour, Run: s.prune},
 		{Name: "audit-head", Every: s.Cfg.Audit.Every(), Run: s.auditHead.Publish},
 	}

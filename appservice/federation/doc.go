@@ -36,13 +36,16 @@ type Federation struct {
 	heard map[string]time.Time
 	// loadErr is why the list could not be read last time ("" when it was):
 	// the last good state stays in force meanwhile.
-	loadErr string
+	loadErr  string
+	failures int
+	loadedAt time.Time
+	invites  map[string]inviteAttempts
 }
 
 // New builds the capability from config: who the trusts' bots are, and
 // the federation's admins.
 func New(k *kit.Kit) (*Federation, error) {
-	f := &Federation{Kit: k, heard: map[string]time.Time{}}
+	f := &Federation{Kit: k, heard: map[string]time.Time{}, invites: map[string]inviteAttempts{}}
 	list, err := policylist.New(f.authority(), policylist.Limits{})
 	if err != nil {
 		return nil, err

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/executor"
@@ -24,43 +26,65 @@ func (f *Federation) EnsureList(ctx context.Context) {
 	}
 	if err := f.ensure(ctx); err != nil {
 		f.mu.Lock()
-		first := f.loadErr == ""
+		f.failures++
+		// Once, on the second failure in a row: at start-up the hosting
+		// trust may simply not have made the room yet.
+		alert := f.failures == 2
 		f.loadErr = err.Error()
 		f.mu.Unlock()
 		f.Log.Warn().Err(err).Msg("The federation's policy list cannot be read; keeping the last good state")
-		if first {
+		if alert {
 			_ = f.NotifyManagement(ctx, policy.RuleFederationAlert, fmt.Sprintf("⚠ I cannot read the federation's policy list %s: %s. The rules I last read stay in force; leavers published by other trusts meanwhile are not removed until it is back.", f.Cfg.Federation.PolicyList, executor.MatrixReason(err)))
 		}
 		return
 	}
 	f.mu.Lock()
-	recovered := f.loadErr != ""
-	f.loadErr = ""
+	recovered := f.failures >= 2
+	f.loadErr, f.failures = "", 0
 	f.mu.Unlock()
 	if recovered {
 		_ = f.NotifyManagement(ctx, policy.RuleFederationAlert, "✅ The federation's policy list can be read again; its rules are up to date.")
 	}
 }
 
+// reloadEvery is how often the whole list is read again, besides the
+// rules that arrive as events: a safety net, not the way rules travel.
+const reloadEvery = 10 * time.Minute
+
 func (f *Federation) ensure(ctx context.Context) error {
-	alias := id.RoomAlias(f.Cfg.Federation.PolicyList)
-	room, err := f.JoinOrCreate(ctx, alias, f.createList)
-	if err != nil {
-		return err
+	f.mu.RLock()
+	room, loaded := f.room, f.loadedAt
+	f.mu.RUnlock()
+	if room != "" && time.Since(loaded) < reloadEvery {
+		if f.hostsList() {
+			f.inviteMissing(ctx, room) // each at most once per reload period
+		}
+		return nil
 	}
-	f.mu.Lock()
-	f.room = room
-	f.mu.Unlock()
-	if f.hostsList() {
-		if err := f.inviteMissing(ctx, room); err != nil {
+	if room == "" {
+		alias := id.RoomAlias(f.Cfg.Federation.PolicyList)
+		var err error
+		if room, err = f.JoinOrCreate(ctx, alias, f.createList); err != nil {
 			return err
 		}
 	}
-	return f.load(ctx, room)
+	if f.hostsList() {
+		f.inviteMissing(ctx, room)
+	}
+	if err := f.load(ctx, room); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.room, f.loadedAt = room, time.Now()
+	f.mu.Unlock()
+	return nil
 }
 
 func (f *Federation) createList(ctx context.Context, localpart string) (id.RoomID, error) {
+	// Invitations go out after, one by one (inviteMissing): a trust whose
+	// server is down must not stop the room being made.
 	plan := policy.ListRoomPlan(localpart, f.Cfg.Trust.Name+" federation", f.otherBots(), f.Cfg.Federation.Admins, f.Requirements())
+	plan.Invite = nil
 	room, err := f.CreateBotRoom(ctx, plan, "hosts the federation's policy list")
 	if err != nil {
 		return "", fmt.Errorf("create the federation's policy list: %w", err)
@@ -78,26 +102,55 @@ func (f *Federation) otherBots() []string {
 	return out
 }
 
-// inviteMissing invites trusts' bots the list room lacks (a trust that
-// joined the federation after the room was made).
-func (f *Federation) inviteMissing(ctx context.Context, room id.RoomID) error {
-	var members struct {
-		Joined map[string]json.RawMessage `json:"joined"`
+// inviteMissing invites the trusts' bots and the federation's admins the
+// list room lacks (a trust whose server was down when the room was made, or
+// that joined the federation later). One that cannot be invited now is
+// tried again at the next reload.
+func (f *Federation) inviteMissing(ctx context.Context, room id.RoomID) {
+	resp, err := f.Bot.Members(ctx, room)
+	if err != nil {
+		f.Log.Warn().Err(err).Msg("Could not read the federation list room's members")
+		return
 	}
-	url := f.Bot.BuildClientURL("v3", "rooms", room, "joined_members")
-	if _, err := f.Bot.MakeRequest(ctx, "GET", url, nil, &members); err != nil {
-		return fmt.Errorf("read the list room's members: %w", err)
+	present := map[string]bool{} // joined, or invited and yet to answer
+	for _, m := range resp.Chunk {
+		_ = m.Content.ParseRaw(m.Type)
+		if ms := m.Content.AsMember().Membership; ms == event.MembershipJoin || ms == event.MembershipInvite {
+			present[m.GetStateKey()] = true
+		}
 	}
-	for _, bot := range f.otherBots() {
-		if _, in := members.Joined[bot]; in {
+	now := time.Now()
+	for _, user := range append(f.otherBots(), f.Cfg.Federation.Admins...) {
+		if present[user] || user == f.BotID.String() {
 			continue
 		}
-		ictx := executor.WithInput(ctx, "list-invite:"+bot)
-		if _, err := f.Execute(ictx, room, f.BotID.String(), policy.InviteToList(bot)); err != nil {
-			return err
+		f.mu.Lock()
+		a := f.invites[user]
+		f.mu.Unlock()
+		if now.Before(a.next) {
+			continue
+		}
+		// Tried again with backoff (15 s doubling to the reload period):
+		// a trust whose server is down is invited soon after it is back.
+		ictx := executor.WithInput(ctx, fmt.Sprintf("list-invite:%s:%d", user, a.tries))
+		failures, err := f.Execute(ictx, room, f.BotID.String(), policy.InviteToList(user))
+		a.tries++
+		a.wait = min(max(2*a.wait, 15*time.Second), reloadEvery)
+		a.next = now.Add(a.wait)
+		f.mu.Lock()
+		f.invites[user] = a
+		f.mu.Unlock()
+		if err != nil || len(failures) > 0 {
+			f.Log.Info().Err(err).Strs("failures", failures).Str("user_id", user).Msg("Could not invite to the federation's list yet")
 		}
 	}
-	return nil
+}
+
+// inviteAttempts spaces the invitations to someone the list room lacks.
+type inviteAttempts struct {
+	tries int
+	wait  time.Duration
+	next  time.Time
 }
 
 // load reads the list room's state and rebuilds the rules from it.

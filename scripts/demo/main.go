@@ -8,6 +8,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -94,6 +96,11 @@ func run() error {
 			return err
 		}
 		procs = append(procs, bot)
+		if i == 0 {
+			// Trust A hosts the federation's policy list: let it make the
+			// room before Trust B's bot looks for it.
+			waitForAlias(t.clientURL(), "#caldicott-federation:"+t.serverName, 60*time.Second)
+		}
 	}
 	for _, u := range users {
 		url := "http://" + u.trustIP + ":8008"
@@ -110,6 +117,22 @@ func run() error {
 	<-ctx.Done()
 	fmt.Println("\nStopping the demo federation…")
 	return nil
+}
+
+// waitForAlias waits (up to a bound) until an alias resolves on a homeserver.
+func waitForAlias(clientURL, alias string, within time.Duration) {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(clientURL + "/_matrix/client/v3/directory/room/" + url.PathEscape(alias))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	fmt.Fprintf(os.Stderr, "%s did not appear within %s; Trust B's bot joins it when it does\n", alias, within)
 }
 
 // loadDirectory imports the demo staff of one trust, as an operator would
@@ -167,6 +190,8 @@ trust:
     ig_admins: ["@ig:%s"]
 federation:
     servers: [%s]
+    policy_list: "#caldicott-federation:127.0.0.11:8448"
+    admins: ["@ig:127.0.0.11:8448"]
 policy:
     reconcile_interval: 10m
 logging:
@@ -238,6 +263,14 @@ Try it:
      Backup (cross-signing), then type !policy verify in your direct chat
      with the bot, accept its request and compare the emoji with the ones it
      posts. Bob's confirmation by Trust B's bot reaches Trust A by itself.
+  7. One policy across the trusts: both bots share the federation's policy
+     list (#caldicott-federation:127.0.0.11:8448). With bob in one of Trust
+     A's clinical rooms, log in as ig of Trust B and, in its management room,
+     type !policy leaver @bob:127.0.0.12:8448 — Trust B publishes it and
+     Trust A removes bob within a second. In Trust A's management room,
+     !policy federation shows the trusts, their bots and the rules; as ig of
+     Trust A (the federation's admin), !policy trust add <server> admits a
+     new trust to every clinical room's server ACL.
 
 Logs: .demo/trust-a/{dendrite,caldicott}.log.  Ctrl-C stops everything;
 delete .demo/ to start afresh.

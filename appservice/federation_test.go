@@ -112,13 +112,34 @@ func TestFederationPolicyList(t *testing.T) {
 		t.Fatalf("send the second forged rule: %v", err)
 	}
 	waitForNotice(t, igA, mgmtA, a.botID(), "I refused a rule on the federation's policy list from "+igA.UserID.String())
+	// Forged: trust B's bot erasing trust A's rule about one of A's leavers.
+	// Trust A refuses it and writes its rule back, so a trust reading the
+	// list afresh still sees it.
+	zed := "@zed:" + a.hs.ServerName
+	say(t, igA, mgmtA, "!policy leaver "+zed)
+	ruleType := event.Type{Type: "m.policy.rule.user", Class: event.StateEventType}
+	eventually(t, 20*time.Second, "trust A to publish zed", func() (bool, string) {
+		var c map[string]any
+		err := igA.StateEvent(ctx, listRoom, ruleType, "rule:"+zed, &c)
+		return err == nil && c["entity"] == zed, fmt.Sprint(c, err)
+	})
+	if _, err := bBot.SendStateEvent(ctx, listRoom, ruleType, "rule:"+zed, map[string]any{}); err != nil {
+		t.Fatalf("erase trust A's rule: %v", err)
+	}
+	waitForNotice(t, igA, mgmtA, a.botID(), "It overwrote "+a.botID().String()+"'s rule about "+zed)
+	eventually(t, 20*time.Second, "trust A to restore its rule", func() (bool, string) {
+		var c map[string]any
+		err := igA.StateEvent(ctx, listRoom, ruleType, "rule:"+zed, &c)
+		return err == nil && c["entity"] == zed && c["recommendation"] == "m.ban", fmt.Sprint(c, err)
+	})
+
 	say(t, alice, room, "!policy status")
 	waitForNotice(t, alice, room, a.botID(), "This room is clinical")
 	if membershipOf(t, alice, room, alice.UserID) != "join" {
 		t.Fatal("a forged rule removed alice")
 	}
 	say(t, igA, mgmtA, "!policy federation")
-	waitForNotice(t, igA, mgmtA, a.botID(), "Member trusts:", b.botID().String(), "Rules refused since I started: 2")
+	waitForNotice(t, igA, mgmtA, a.botID(), "Member trusts:", b.botID().String(), "Rules refused since I started: 3")
 
 	// The federation's admin adds a trust: every clinical room's ACL follows.
 	bob := b.hs.RegisterUser(t, "bob", false)

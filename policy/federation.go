@@ -87,3 +87,12 @@ func DenyTrust(server, by string) Decision {
 		Content: map[string]any{"entity": server, "recommendation": RecommendBan, "reason": "no longer a member trust, removed by " + by, RequestedByKey: by},
 		Text:    "remove " + server + " from the federation's trusts", Reason: "removed by " + by}}}
 }
+
+// RestoreRule writes back one of our own rules that someone overwrote in
+// the list room (a refused event at its key): the room's state is what a
+// trust reading the list afresh sees, so it must show the rule again.
+func RestoreRule(eventType, stateKey, entity, recommendation, reason string) Decision {
+	return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: eventType, StateKey: stateKey,
+		Content: map[string]any{"entity": entity, "recommendation": recommendation, "reason": reason},
+		Text: "restore our rule about " + entity + " on the federation's list", Reason: "our rule was overwritten by someone who may not change it"}}}
+}

@@ -46,6 +46,11 @@ func (f *Federation) HandleEvent(ctx context.Context, evt *event.Event) error {
 		if err := f.NotifyManagement(ctx, policy.RuleFederationAlert, text); err != nil {
 			return err
 		}
+		if k := r.Kept; k != nil && k.Sender == f.BotID.String() && f.Room() != "" {
+			if _, err := f.Execute(ctx, f.Room(), f.BotID.String(), policy.RestoreRule(k.Type, k.StateKey, k.Entity, string(k.Recommendation), k.Reason)); err != nil {
+				return err
+			}
+		}
 	}
 	for _, r := range []*policylist.Rule{ch.Added, ch.Removed} {
 		if r != nil && r.Kind == policylist.KindUser && f.Changed != nil && id.UserID(r.Entity).Homeserver() != f.Cfg.Homeserver.Domain {

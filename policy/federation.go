@@ -94,5 +94,5 @@ func DenyTrust(server, by string) Decision {
 func RestoreRule(eventType, stateKey, entity, recommendation, reason string) Decision {
 	return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: eventType, StateKey: stateKey,
 		Content: map[string]any{"entity": entity, "recommendation": recommendation, "reason": reason},
-		Text: "restore our rule about " + entity + " on the federation's list", Reason: "our rule was overwritten by someone who may not change it"}}}
+		Text:    "restore our rule about " + entity + " on the federation's list", Reason: "our rule was overwritten by someone who may not change it"}}}
 }

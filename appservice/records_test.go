@@ -112,3 +112,34 @@ records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token
 		t.Fatalf("audit: %v", got)
 	}
 }
+
+// TestPatientRecordRefusal: the record refuses (here, a wrong token); the
+// room admin is told with the server's reason, the message is kept; once
+// the operator fixes the config and restarts, it is recorded.
+func TestPatientRecordRefusal(t *testing.T) {
+	base, fhirSrv := testenv.StartFHIR(t)
+	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf(`records: {fhir_base_url: %q, token: "not-the-token"}`, base))
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	tr.startCaldicott(t, true)
+	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Registration: "GMC 1234567", Status: "active", Source: "csv"}}); err != nil {
+		t.Fatal(err)
+	}
+	bot := tr.botID()
+	room := clinicalRoom(t, tr, alice)
+	note := sendText(t, alice, room, "Discussed with microbiology: stop meropenem")
+	replyWith(t, alice, room, note, "!policy record 943 476 5919")
+	waitForNotice(t, alice, room, bot, "⚠ The patient record refused this message", "401")
+	say(t, alice, room, "!policy status")
+	waitForNotice(t, alice, room, bot, "Patient record: 1 message(s) waiting", "refused")
+	if len(fhirSrv.Communications(t)) != 0 {
+		t.Fatal("a refused message reached the record")
+	}
+
+	tr.stopCaldicott(t)
+	tr.cfg.Records.Token = fhirSrv.Token
+	tr.startCaldicott(t, true)
+	waitForNotice(t, alice, room, bot, "✅ The patient record has accepted this message")
+	if n := len(fhirSrv.Communications(t)); n != 1 {
+		t.Fatalf("%d Communications after the fix, want 1", n)
+	}
+}

@@ -340,3 +340,35 @@ func TestElementEngineForgetsExpiredMessages(t *testing.T) {
 		t.Fatal("the homeserver still has the message")
 	}
 }
+
+// TestRetentionFailureIsReported: when the homeserver refuses a deletion
+// (the bot lacks the power to redact), the IG team is told once, status
+// shows it, and once the room is fixed deletion resumes and the IG team
+// hears it is back on schedule.
+func TestRetentionFailureIsReported(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", `retention: {social: {default: 2s, min: 1s, max: 1h}, sweep_interval: 1s}`)
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	ig, mgmt := igAdmin(t, tr)
+	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	setPower(t, alice, room, bot, 50)
+	say(t, alice, room, "!policy classify social")
+	waitForNotice(t, alice, room, bot, "social")
+	var pl map[string]any
+	if err := alice.StateEvent(ctx, room, event.StatePowerLevels, "", &pl); err != nil {
+		t.Fatal(err)
+	}
+	pl["redact"] = 100
+	setState(t, alice, room, "m.room.power_levels", pl)
+	msg := sendText(t, alice, room, "coffee at 3?")
+
+	waitForNotice(t, ig, mgmt, bot, "are not being deleted on schedule", "the homeserver refused a deletion")
+	if redacted(t, alice, room, msg) {
+		t.Fatal("deleted without the power to")
+	}
+	pl["redact"] = 50
+	setState(t, alice, room, "m.room.power_levels", pl)
+	waitRedacted(t, alice, room, 20*time.Second, msg)
+	waitForNotice(t, ig, mgmt, bot, "is back on schedule")
+}

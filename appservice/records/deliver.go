@@ -39,6 +39,13 @@ func (r *Records) Run(ctx context.Context) {
 	if !r.Enabled() {
 		return
 	}
+	// A restart is how an operator applies a fix (a token, the server's
+	// address): what the record refused is tried again at once.
+	if n, err := r.Store.RetryRejectedRecords(ctx); err != nil {
+		r.Log.Warn().Err(err).Msg("Could not requeue the messages the patient record refused")
+	} else if n > 0 {
+		r.Log.Info().Int64("records", n).Msg("Trying again the messages the patient record refused")
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var lastReminders time.Time

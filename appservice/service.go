@@ -74,6 +74,8 @@ type Service struct {
 	keysChanged chan string
 	scim        http.Handler
 	lanes       *worker.Lanes
+	// life is the running service's context (set by Run).
+	life context.Context
 	// invitesSeen: rooms whose invitation (seen by sync) is being answered.
 	invitesSeen sync.Map
 }
@@ -123,6 +125,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		as:      as,
 		metrics: metrics,
 		wake:    make(chan struct{}, 1),
+		life:    context.Background(),
 		ready:   make(chan struct{}),
 		lanes:   worker.NewLanes(),
 

@@ -26,6 +26,8 @@ const (
 // a crash left pending, the inbox (each room in order, rooms in parallel),
 // the start-up reconciliation beside it, then the periodic jobs.
 func (s *Service) runWorker(ctx context.Context) error {
+	s.life = ctx
+	s.retention.Life = ctx
 	if err := s.waitForHomeserver(ctx); err != nil {
 		return nil // shutting down
 	}
@@ -170,7 +172,12 @@ func (s *Service) judgeChangedPerson(ctx context.Context, user string) {
 // personChanged queues someone whose standing changed elsewhere (SCIM, the
 // federation's list) for judging in every clinical room, in their lane.
 func (s *Service) personChanged(user string) {
-	go func() { s.userChanged <- user }()
+	go func() {
+		select {
+		case s.userChanged <- user:
+		case <-s.life.Done():
+		}
+	}()
 }
 
 // handleWithRetry handles one stored event. One that fails for a

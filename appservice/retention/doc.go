@@ -9,6 +9,8 @@
 package retention
 
 import (
+	"context"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caldicott/caldicott/appservice/kit"
@@ -60,11 +62,14 @@ type Retention struct {
 	// Keep says whether an event awaits the patient record (set by the
 	// records capability; nil: nothing awaits).
 	Keep func(roomID, eventID string) bool
+	// Life is the running service's context, for work a command starts
+	// that outlives it (a sweep after a hold is lifted).
+	Life context.Context
 }
 
 // New builds the capability.
 func New(k *kit.Kit, lanes *worker.Lanes, m Metrics) *Retention {
-	r := &Retention{Kit: k, lanes: lanes, metrics: m}
+	r := &Retention{Kit: k, lanes: lanes, metrics: m, Life: context.Background()}
 	if p := k.Cfg.Retention.MediaPath; p != "" {
 		r.media = &MediaStore{Base: p, Server: k.Cfg.Homeserver.Domain}
 	}

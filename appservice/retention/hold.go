@@ -78,7 +78,7 @@ func (r *Retention) liftHold(ctx context.Context, c *commands.Call, roomID id.Ro
 		return err
 	}
 	// Deletion resumes now, not at the next sweep.
-	go r.SweepSoon(context.WithoutCancel(ctx), roomID)
+	go r.SweepSoon(r.Life, roomID)
 	return r.Reply(ctx, c.Evt, fmt.Sprintf("Legal hold lifted on %s: messages past the room's retention period are deleted again, starting now.", roomID))
 }
 

@@ -161,19 +161,19 @@ func (l *Lanes) YieldToEnforcement(ctx context.Context) {
 
 // SubmitAndWait queues fn on key's lane and waits until it has run.
 func (l *Lanes) SubmitAndWait(ctx context.Context, key string, job bool, fn func()) {
-	done := make(chan struct{})
-	l.Submit(ctx, key, job, func() { defer close(done); fn() })
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	l.submitAndWait(ctx, key, laneTask{job: job, rest: l.rest}, fn)
 }
 
 // SubmitAndWaitJob queues a long job's task (see SubmitJob) and waits
 // until it has run.
 func (l *Lanes) SubmitAndWaitJob(ctx context.Context, key string, rest float64, fn func()) {
+	l.submitAndWait(ctx, key, laneTask{job: true, rest: rest}, fn)
+}
+
+func (l *Lanes) submitAndWait(ctx context.Context, key string, t laneTask, fn func()) {
 	done := make(chan struct{})
-	l.SubmitJob(ctx, key, rest, func() { defer close(done); fn() })
+	t.fn = func() { defer close(done); fn() }
+	l.submit(ctx, key, t)
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -16,6 +16,10 @@ const (
 	CauseClassified CauseKind = "classified"
 	// CauseReconcile: the periodic or start-up check of every room.
 	CauseReconcile CauseKind = "reconcile"
+	// CauseTrusts: the federation's member trusts changed, so the server
+	// ACL follows; the admins decided it, and the ACL change itself shows
+	// in the room's timeline, so nobody is told "set back".
+	CauseTrusts CauseKind = "trusts"
 )
 
 // Cause is the event that led to a check.
@@ -36,7 +40,11 @@ func Protect(f RoomFacts, r Requirements, c Cause) Decision {
 		return d
 	}
 	fixes := d.Fixes()
-	if len(fixes) > 0 {
+	if len(fixes) > 0 && c.Kind == CauseTrusts {
+		for i := range d.Actions {
+			d.Actions[i].Reason = "the federation's member trusts changed: " + d.Actions[i].Reason
+		}
+	} else if len(fixes) > 0 {
 		lines := make([]string, len(fixes))
 		for i, a := range fixes {
 			lines[i] = "• " + a.Text

@@ -18,6 +18,8 @@ func TestEnforce(t *testing.T) {
 			"set_state notify_room", []string{"@mallory:trust-a.nhs.uk changed a protected setting", "the join rule: public → invite only"}},
 		{"classification lists protections", func(f *RoomFacts) { f.EncryptionAlgorithm = "" }, Cause{Kind: CauseClassified, Sender: "@a:a"},
 			"set_state notify_room", []string{"This room is now clinical", "end-to-end encryption: off → on"}},
+		{"the federation's trusts changed: the ACL follows, without a notice", func(f *RoomFacts) { f.ServerACL = &ServerACL{Allow: []string{"trust-a.nhs.uk"}} }, Cause{Kind: CauseTrusts},
+			"set_state", nil},
 		{"reconcile after downtime", func(f *RoomFacts) { f.GuestAccess = "can_join" }, Cause{Kind: CauseReconcile},
 			"set_state notify_room", []string{"while I was not watching", "guest access: can_join → forbidden"}},
 		{"unrepairable reported to management", func(f *RoomFacts) { f.PowerLevels.Users[req.BotUserID] = 0; f.JoinRule = "public" }, Cause{Kind: CauseDrift, Sender: "@m:a", EventType: "m.room.power_levels"},

@@ -40,12 +40,15 @@ type Federation struct {
 	failures int
 	loadedAt time.Time
 	invites  map[string]inviteAttempts
+	// sent: our own rules published and not yet back as events (user →
+	// banned), so one change is published once.
+	sent map[string]bool
 }
 
 // New builds the capability from config: who the trusts' bots are, and
 // the federation's admins.
 func New(k *kit.Kit) (*Federation, error) {
-	f := &Federation{Kit: k, heard: map[string]time.Time{}, invites: map[string]inviteAttempts{}}
+	f := &Federation{Kit: k, heard: map[string]time.Time{}, invites: map[string]inviteAttempts{}, sent: map[string]bool{}}
 	list, err := policylist.New(f.authority(), policylist.Limits{})
 	if err != nil {
 		return nil, err

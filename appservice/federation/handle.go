@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -33,6 +34,9 @@ func (f *Federation) HandleEvent(ctx context.Context, evt *event.Event) error {
 	f.mu.Lock()
 	before := f.trustsLocked()
 	ch := f.list.Apply(le)
+	if user, ours := strings.CutPrefix(evt.GetStateKey(), "rule:"); ours && evt.Sender == f.BotID {
+		delete(f.sent, user)
+	}
 	after := f.trustsLocked()
 	f.heard[evt.Sender.String()] = f.Now()
 	f.mu.Unlock()

@@ -29,14 +29,24 @@ func (f *Federation) PublishStanding(ctx context.Context, user string) error {
 	if len(d.Actions) == 0 {
 		return nil
 	}
-	_, err = f.Execute(ctx, room, f.BotID.String(), d)
-	return err
+	if _, err = f.Execute(ctx, room, f.BotID.String(), d); err != nil {
+		return err
+	}
+	// Until our own event comes back, remember what we said, so a second
+	// path (the command and the directory journal) does not say it again.
+	f.mu.Lock()
+	f.sent[user] = len(d.Actions[0].Content) > 0
+	f.mu.Unlock()
+	return nil
 }
 
 // publishedBan reports whether the list shows our own ban of user.
 func (f *Federation) publishedBan(user string) bool {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	if banned, ok := f.sent[user]; ok {
+		return banned
+	}
 	for _, r := range f.list.MatchUser(user) {
 		if r.Sender == f.BotID.String() && r.Entity == user {
 			return true

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -117,7 +116,9 @@ func BenchmarkFederationPolicyList(b *testing.B) {
 	if os.Getenv(fedBenchEnv) != "1" {
 		b.Skipf("set %s=1 to run (two real Dendrites, 1,000 clinical rooms: many minutes)", fedBenchEnv)
 	}
-	fedOnce.Do(func() { fedOut, fedErr = runFedScenario(b) })
+	fedOnce.Do(func() {
+		fedOut, fedErr = runScenario[fedResults](b, "TestFederationBenchScenario", "55m", fedResultsEnv)
+	})
 	if fedErr != nil {
 		b.Fatal(fedErr)
 	}
@@ -131,25 +132,6 @@ func BenchmarkFederationPolicyList(b *testing.B) {
 		b.ReportMetric(float64(a.LastACL-a.CommandTS)/1000, "acl-command-to-last-room-s")
 	}
 	b.ReportMetric(float64(fedOut.ACL.Checked), "acl-rooms-checked")
-}
-
-func runFedScenario(b *testing.B) (fedResults, error) {
-	out := filepath.Join(b.TempDir(), "results.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFederationBenchScenario$", "-test.v", "-test.timeout=55m")
-	cmd.Env = append(os.Environ(), fedResultsEnv+"="+out)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fedResults{}, fmt.Errorf("scenario: %w", err)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		return fedResults{}, fmt.Errorf("the scenario wrote no figures (skipped?): %w", err)
-	}
-	var res fedResults
-	if err := json.Unmarshal(data, &res); err != nil {
-		return fedResults{}, fmt.Errorf("read figures: %w", err)
-	}
-	return res, nil
 }
 
 // TestFederationBenchScenario is the benchmark's body; it runs only when

@@ -76,7 +76,9 @@ func BenchmarkParallelEnforcement(b *testing.B) {
 	if os.Getenv(parallelBenchEnv) != "1" {
 		b.Skipf("set %s=1 to run (it creates 1,000 clinical rooms on a real Dendrite: many minutes)", parallelBenchEnv)
 	}
-	parallelOnce.Do(func() { parallelOut, parallelErr = runParallelScenario(b) })
+	parallelOnce.Do(func() {
+		parallelOut, parallelErr = runScenario[parallelResults](b, "TestParallelEnforcementScenario", "3h", parallelResultsEnv)
+	})
 	if parallelErr != nil {
 		b.Fatal(parallelErr)
 	}
@@ -96,21 +98,24 @@ func BenchmarkParallelEnforcement(b *testing.B) {
 	b.ReportMetric(float64(parallelOut.Rooms), "rooms")
 }
 
-func runParallelScenario(b *testing.B) (parallelResults, error) {
+// runScenario runs a long benchmark's body (the test named) in a child
+// process of this test binary, which writes its figures as JSON to the
+// file named in resultsEnv, and reads them back.
+func runScenario[T any](b *testing.B, test, timeout, resultsEnv string) (T, error) {
+	var res T
 	out := filepath.Join(b.TempDir(), "results.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestParallelEnforcementScenario$", "-test.v", "-test.timeout=3h")
-	cmd.Env = append(os.Environ(), parallelResultsEnv+"="+out)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.timeout="+timeout)
+	cmd.Env = append(os.Environ(), resultsEnv+"="+out)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return parallelResults{}, fmt.Errorf("scenario: %w", err)
+		return res, fmt.Errorf("scenario: %w", err)
 	}
 	data, err := os.ReadFile(out)
 	if err != nil {
-		return parallelResults{}, fmt.Errorf("the scenario wrote no figures (skipped?): %w", err)
+		return res, fmt.Errorf("the scenario wrote no figures (skipped?): %w", err)
 	}
-	var res parallelResults
 	if err := json.Unmarshal(data, &res); err != nil {
-		return parallelResults{}, fmt.Errorf("read figures: %w", err)
+		return res, fmt.Errorf("read figures: %w", err)
 	}
 	return res, nil
 }

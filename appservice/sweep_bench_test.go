@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -84,7 +83,9 @@ func BenchmarkRetentionSweep(b *testing.B) {
 	if os.Getenv(sweepBenchEnv) != "1" {
 		b.Skipf("set %s=1 to run (it writes and deletes ~100,000 events on a real Dendrite: many minutes)", sweepBenchEnv)
 	}
-	sweepOnce.Do(func() { sweepOut, sweepErr = runSweepScenario(b) })
+	sweepOnce.Do(func() {
+		sweepOut, sweepErr = runScenario[sweepResults](b, "TestRetentionSweepScenario", "2h", sweepResultsEnv)
+	})
 	if sweepErr != nil {
 		b.Fatal(sweepErr)
 	}
@@ -107,25 +108,6 @@ func BenchmarkRetentionSweep(b *testing.B) {
 		b.ReportMetric(loaded.P50/idle.P50, "sweeping/idle-p50")
 		b.ReportMetric(loaded.P90/idle.P90, "sweeping/idle-p90")
 	}
-}
-
-func runSweepScenario(b *testing.B) (sweepResults, error) {
-	out := filepath.Join(b.TempDir(), "results.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRetentionSweepScenario$", "-test.v", "-test.timeout=2h")
-	cmd.Env = append(os.Environ(), sweepResultsEnv+"="+out)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return sweepResults{}, fmt.Errorf("scenario: %w", err)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		return sweepResults{}, fmt.Errorf("the scenario wrote no figures (skipped?): %w", err)
-	}
-	var res sweepResults
-	if err := json.Unmarshal(data, &res); err != nil {
-		return sweepResults{}, fmt.Errorf("read figures: %w", err)
-	}
-	return res, nil
 }
 
 // TestRetentionSweepScenario is the benchmark's body; it runs only when

@@ -1,6 +1,9 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // The federation's policy list speaks MSC2313: one state event per rule,
 // at a state key of our choosing; an emptied event withdraws it.
@@ -20,7 +23,14 @@ const (
 )
 
 // ListRuleKey is where a rule about entity lives in the list room.
-func ListRuleKey(entity string) string { return "rule:" + entity }
+func ListRuleKey(entity string) string { return listRulePrefix + entity }
+
+// ListRuleEntity reads the entity back from a rule's state key.
+func ListRuleEntity(stateKey string) (string, bool) {
+	return strings.CutPrefix(stateKey, listRulePrefix)
+}
+
+const listRulePrefix = "rule:"
 
 // PublishStanding decides what this trust tells the federation about one
 // of its own staff: a ban while they have left or are suspended, so every

@@ -43,7 +43,7 @@ func scanRecord(row scanner) (PatientRecord, error) {
 	var r PatientRecord
 	var requested, sent, next, accepted, reminded int64
 	err := row.Scan(&r.RoomID, &r.EventID, &r.CommandID, &r.RecordedBy, &requested, &sent, &r.State, &r.Payload, &r.Attempts, &next, &r.LastError, &r.ResourceID, &accepted, &reminded)
-	r.RequestedAt, r.SentAt, r.NextAttempt, r.AcceptedAt = fromMillis(requested), fromMillis(sent), fromMillis(next), fromMillis(accepted)
+	r.RequestedAt, r.SentAt, r.NextAttempt, r.AcceptedAt = msTime(requested), msTime(sent), msTime(next), msTime(accepted)
 	r.Reminded = reminded != 0
 	return r, err
 }
@@ -56,7 +56,7 @@ var ErrAlreadyRecorded = errors.New("already sent to the patient record")
 func (s *Store) AddRecord(ctx context.Context, r PatientRecord) (PatientRecord, error) {
 	res, err := s.db.Exec(ctx, `INSERT INTO patient_record (`+recordColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, '', '', 0, 0)
 		ON CONFLICT (room_id, event_id) DO NOTHING`,
-		r.RoomID, r.EventID, r.CommandID, r.RecordedBy, s.now().UnixMilli(), toMillis(r.SentAt), RecordPending, r.Payload, s.now().UnixMilli())
+		r.RoomID, r.EventID, r.CommandID, r.RecordedBy, s.now().UnixMilli(), timeMs(r.SentAt), RecordPending, r.Payload, s.now().UnixMilli())
 	if err != nil {
 		return r, fmt.Errorf("queue record of %s: %w", r.EventID, err)
 	}

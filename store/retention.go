@@ -69,23 +69,9 @@ func scanSweep(row scanner) (SweepState, error) {
 	var st SweepState
 	var started, finished, oldest int64
 	err := row.Scan(&st.RoomID, &st.Cursor, &started, &finished, &oldest, &st.Backlog, &st.Redacted, &st.LastError, &st.Failures, &st.Alerted)
-	st.LastStarted, st.LastFinished = fromMillis(started), fromMillis(finished)
-	st.OldestKept = fromMillis(oldest)
+	st.LastStarted, st.LastFinished = msTime(started), msTime(finished)
+	st.OldestKept = msTime(oldest)
 	return st, err
-}
-
-func fromMillis(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
-}
-
-func toMillis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
 }
 
 // SaveSweepState writes a room's sweep state whole.
@@ -94,7 +80,7 @@ func (s *Store) SaveSweepState(ctx context.Context, st SweepState) error {
 		ON CONFLICT (room_id) DO UPDATE SET cursor = excluded.cursor, last_started = excluded.last_started,
 			last_finished = excluded.last_finished, oldest_kept = excluded.oldest_kept, backlog = excluded.backlog,
 			redacted = excluded.redacted, last_error = excluded.last_error, failures = excluded.failures, alerted = excluded.alerted`,
-		st.RoomID, st.Cursor, toMillis(st.LastStarted), toMillis(st.LastFinished), toMillis(st.OldestKept),
+		st.RoomID, st.Cursor, timeMs(st.LastStarted), timeMs(st.LastFinished), timeMs(st.OldestKept),
 		st.Backlog, st.Redacted, st.LastError, st.Failures, st.Alerted)
 	if err != nil {
 		return fmt.Errorf("save retention sweep of %s: %w", st.RoomID, err)

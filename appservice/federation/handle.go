@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -34,7 +33,7 @@ func (f *Federation) HandleEvent(ctx context.Context, evt *event.Event) error {
 	f.mu.Lock()
 	before := f.trustsLocked()
 	ch := f.list.Apply(le)
-	if user, ours := strings.CutPrefix(evt.GetStateKey(), "rule:"); ours && evt.Sender == f.BotID {
+	if user, ours := policy.ListRuleEntity(evt.GetStateKey()); ours && evt.Sender == f.BotID {
 		delete(f.sent, user)
 	}
 	after := f.trustsLocked()

@@ -97,21 +97,59 @@ func SweepHealth(failures int64, refused bool, backlog int64, lastCaughtUp, now 
 }
 
 // SweepAlert tells the IG team when a room's deletion changes health: once
-// when it starts failing or falls behind, once when it recovers.
-func SweepAlert(was, now, room, detail string) Decision {
+// when it starts failing or falls behind, once when it recovers. lastError
+// is why passes fail; a room that is behind has no error, so the alert
+// says how much is waiting and since when instead.
+func SweepAlert(was, now, room, lastError string, backlog int64, lastCaughtUp, at time.Time) Decision {
 	if was == now {
 		return Decision{}
 	}
 	var text string
 	switch now {
 	case SweepFailing:
-		text = fmt.Sprintf("⚠ Messages in %s are not being deleted on schedule: %s. Expired messages stay until this is fixed; `!policy status` in the room shows the details.", room, detail)
+		text = fmt.Sprintf("⚠ Messages in %s are not being deleted on schedule: %s. Expired messages stay until this is fixed; `!policy status` in the room shows the details.", room, OrUnknown(lastError))
 	case SweepBehind:
-		text = fmt.Sprintf("⚠ Deletion in %s has fallen behind: %s. Caldicott keeps working through it; if this persists, check the homeserver's load.", room, detail)
+		text = fmt.Sprintf("⚠ Deletion in %s has fallen behind: %s. Caldicott keeps working through it; if this persists, check the homeserver's load.", room, behindDetail(backlog, lastCaughtUp, at))
 	default:
 		text = fmt.Sprintf("✅ Deletion in %s is back on schedule.", room)
 	}
 	return ManagementNotice(RuleRetentionAlert, text, "retention sweep health: "+OrNone(now))
+}
+
+// behindDetail says how far behind a room's deletion is, in numbers an
+// operator can compare with the next alert.
+func behindDetail(backlog int64, lastCaughtUp, at time.Time) string {
+	waiting := fmt.Sprintf("%d expired messages are still waiting", backlog)
+	if backlog == 1 {
+		waiting = "1 expired message is still waiting"
+	}
+	if lastCaughtUp.IsZero() {
+		return waiting + " and the room has never been fully swept"
+	}
+	return waiting + ", and the room was last fully swept " + FormatAgo(at.Sub(lastCaughtUp)) + " ago"
+}
+
+// FormatAgo says an elapsed time to the minute ("3 h 20 min", "45 min").
+func FormatAgo(d time.Duration) string {
+	d = d.Round(time.Minute)
+	switch h, m := int(d/time.Hour), int(d%time.Hour/time.Minute); {
+	case h >= 48:
+		return fmt.Sprintf("%d days", h/24)
+	case h > 0 && m > 0:
+		return fmt.Sprintf("%d h %d min", h, m)
+	case h > 0:
+		return fmt.Sprintf("%d h", h)
+	default:
+		return fmt.Sprintf("%d min", m)
+	}
+}
+
+// OrUnknown is s, or a plain word for a reason nobody recorded.
+func OrUnknown(s string) string {
+	if s == "" {
+		return "the reason was not recorded"
+	}
+	return s
 }
 
 // OrNone is s, or "healthy" when s is empty.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -107,13 +108,41 @@ func TestSweepHealthAndAlerts(t *testing.T) {
 			}
 		})
 	}
-	if d := SweepAlert(SweepFailing, SweepFailing, "Ward 7", "x"); len(d.Actions) != 0 {
-		t.Fatal("alerted twice for one problem")
+	alerts := []struct {
+		name        string
+		was, now    string
+		lastError   string
+		backlog     int64
+		caughtUp    time.Time
+		wantActions int
+		wantText    []string
+	}{
+		{"same problem twice", SweepFailing, SweepFailing, "x", 0, time.Time{}, 0, nil},
+		{"starts failing", SweepHealthy, SweepFailing, "the bot may not redact", 0, time.Time{}, 1, []string{"Ward 7", "the bot may not redact"}},
+		{"falls behind", SweepHealthy, SweepBehind, "", 1200, now.Add(-95 * time.Minute), 1, []string{"1200 expired messages", "1 h 35 min ago"}},
+		{"behind, never swept", SweepHealthy, SweepBehind, "", 1, time.Time{}, 1, []string{"1 expired message is", "never been fully swept"}},
+		{"recovers", SweepFailing, SweepHealthy, "", 0, now, 1, []string{"back on schedule"}},
 	}
-	if d := SweepAlert(SweepHealthy, SweepFailing, "Ward 7", "the bot may not redact"); len(d.Actions) != 1 || d.Actions[0].Kind != NotifyManagement {
-		t.Fatalf("no alert when deletion starts failing: %+v", d)
-	}
-	if d := SweepAlert(SweepFailing, SweepHealthy, "Ward 7", ""); len(d.Actions) != 1 {
-		t.Fatal("no word when deletion recovers")
+	for _, tc := range alerts {
+		t.Run("alert/"+tc.name, func(t *testing.T) {
+			d := SweepAlert(tc.was, tc.now, "Ward 7", tc.lastError, tc.backlog, tc.caughtUp, now)
+			if len(d.Actions) != tc.wantActions {
+				t.Fatalf("got %d actions, want %d: %+v", len(d.Actions), tc.wantActions, d)
+			}
+			if tc.wantActions == 0 {
+				return
+			}
+			if d.Actions[0].Kind != NotifyManagement {
+				t.Fatalf("alert is %v, not a management notice", d.Actions[0].Kind)
+			}
+			for _, w := range tc.wantText {
+				if !strings.Contains(d.Actions[0].Text, w) {
+					t.Errorf("alert %q does not say %q", d.Actions[0].Text, w)
+				}
+			}
+			if strings.Contains(d.Actions[0].Text, ": .") {
+				t.Errorf("alert has an empty reason: %q", d.Actions[0].Text)
+			}
+		})
 	}
 }

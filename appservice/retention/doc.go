@@ -65,6 +65,8 @@ type Retention struct {
 	// Life is the running service's context, for work a command starts
 	// that outlives it (a sweep after a hold is lifted).
 	Life context.Context
+	// sweeping: rooms a sweep is working through now.
+	sweeping roomSet
 }
 
 // New builds the capability.

@@ -82,21 +82,6 @@ func (r *Retention) liftHold(ctx context.Context, c *commands.Call, roomID id.Ro
 	return r.Reply(ctx, c.Evt, fmt.Sprintf("Legal hold lifted on %s: messages past the room's retention period are deleted again, starting now.", roomID))
 }
 
-// SweepSoon sweeps one room now, as a long job in its lane, until it has
-// caught up.
-func (r *Retention) SweepSoon(ctx context.Context, roomID id.RoomID) {
-	if !r.Cfg.Retention.Deleting() || r.Cfg.Policy.DryRun {
-		return
-	}
-	for ctx.Err() == nil {
-		var out RoomOutcome
-		r.lanes.SubmitAndWaitJob(ctx, roomID.String(), sweepRest, func() { out = r.SweepRoom(ctx, roomID) })
-		if !out.More {
-			return
-		}
-	}
-}
-
 func (r *Retention) listHolds(ctx context.Context, c *commands.Call) error {
 	holds, err := r.Store.LegalHolds(ctx)
 	if err != nil {

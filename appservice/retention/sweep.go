@@ -27,8 +27,10 @@ const sweepRest = 0
 
 // SweepAll is the periodic job: every room the bot is in, each a long job
 // in its own lane. A room with more expired messages than one batch goes
-// back to the end of the queue, so a large backlog is spread out and other
-// rooms are swept in between.
+// on being swept after SweepAll returns, a batch at a time between other
+// rooms' work, so a large backlog is spread out and never holds up every
+// other room's next sweep; the next SweepAll leaves that room alone until
+// its backlog is done.
 func (r *Retention) SweepAll(ctx context.Context) {
 	if !r.Cfg.Retention.Deleting() || r.Cfg.Policy.DryRun {
 		return // status says so; a dry run must not mark anything as deleted
@@ -42,24 +44,23 @@ func (r *Retention) SweepAll(ctx context.Context) {
 	}
 	var wg sync.WaitGroup
 	var backlog, redacted atomic.Int64
-	var submit func(room id.RoomID)
-	submit = func(room id.RoomID) {
+	for _, room := range rooms.JoinedRooms {
+		if !r.sweeping.claim(room) {
+			continue // an earlier sweep is still working through its backlog
+		}
 		wg.Add(1)
 		r.lanes.SubmitJob(ctx, room.String(), sweepRest, func() {
 			defer wg.Done()
 			out := r.SweepRoom(ctx, room)
 			redacted.Add(int64(out.Redacted))
+			backlog.Add(out.Backlog)
 			if out.More && ctx.Err() == nil {
-				// Requeued from outside the lane: this task holds a job slot.
-				wg.Add(1)
-				go func() { defer wg.Done(); submit(room) }()
+				// From outside the lane: this task holds a job slot.
+				go func() { defer r.sweeping.release(room); r.sweepUntilDone(ctx, room) }()
 				return
 			}
-			backlog.Add(out.Backlog)
+			r.sweeping.release(room)
 		})
-	}
-	for _, room := range rooms.JoinedRooms {
-		submit(room)
 	}
 	worker.WaitOrDone(ctx, &wg)
 	if ctx.Err() != nil {
@@ -69,6 +70,54 @@ func (r *Retention) SweepAll(ctx context.Context) {
 	r.metrics.SweepSeconds.Observe(time.Since(start).Seconds())
 	r.Log.Info().Int("rooms", len(rooms.JoinedRooms)).Int64("redacted", redacted.Load()).
 		Int64("backlog", backlog.Load()).Dur("took", time.Since(start)).Msg("Retention sweep done")
+}
+
+// SweepSoon sweeps one room now, as long jobs in its lane, until it has
+// caught up — unless it is being swept already.
+func (r *Retention) SweepSoon(ctx context.Context, roomID id.RoomID) {
+	if !r.Cfg.Retention.Deleting() || r.Cfg.Policy.DryRun || !r.sweeping.claim(roomID) {
+		return
+	}
+	defer r.sweeping.release(roomID)
+	r.sweepUntilDone(ctx, roomID)
+}
+
+// sweepUntilDone makes passes over a room, one batch each, until nothing
+// expired is left (or a pass fails: the next sweep tries again).
+func (r *Retention) sweepUntilDone(ctx context.Context, roomID id.RoomID) {
+	for ctx.Err() == nil {
+		var out RoomOutcome
+		r.lanes.SubmitAndWaitJob(ctx, roomID.String(), sweepRest, func() { out = r.SweepRoom(ctx, roomID) })
+		if !out.More {
+			return
+		}
+	}
+}
+
+// roomSet is the rooms being swept now, so two sweeps never walk one room
+// at once (they would read the same page and redact twice).
+type roomSet struct {
+	mu    sync.Mutex
+	rooms map[id.RoomID]bool
+}
+
+func (s *roomSet) claim(room id.RoomID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rooms[room] {
+		return false
+	}
+	if s.rooms == nil {
+		s.rooms = map[id.RoomID]bool{}
+	}
+	s.rooms[room] = true
+	return true
+}
+
+func (s *roomSet) release(room id.RoomID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.rooms, room)
 }
 
 // RoomOutcome is what one pass over a room did.
@@ -129,7 +178,7 @@ func (r *Retention) SweepRoom(ctx context.Context, roomID id.RoomID) RoomOutcome
 	}
 	health := policy.SweepHealth(st.Failures, refused, st.Backlog, st.LastFinished, now, r.Cfg.Retention.SweepInterval.Duration)
 	if health != st.Alerted {
-		alert := policy.SweepAlert(st.Alerted, health, roomRef(f), st.LastError)
+		alert := policy.SweepAlert(st.Alerted, health, roomRef(f), st.LastError, st.Backlog, st.LastFinished, now)
 		if _, err := r.Execute(executor.WithInput(ctx, "retention-alert:"+roomID.String()+":"+now.Format(time.RFC3339)), roomID, r.BotID.String(), alert); err == nil {
 			st.Alerted = health
 		}
@@ -243,12 +292,15 @@ func (p *pass) sweepEvents(chunk []*event.Event) ([]policy.SweepEvent, map[strin
 	return out, byID
 }
 
-// redact deletes one expired event, after any enforcement that is waiting,
+// redact deletes one expired event, after any enforcement that is running,
 // and then its file when Caldicott looks after Dendrite's media store.
+// While people are active it then gives way (worker.Lanes.GiveWay); with
+// nobody about it goes on at once, at the homeserver's full speed.
 func (p *pass) redact(ctx context.Context, d policy.Decision, evt *event.Event) error {
 	p.r.lanes.YieldToEnforcement(ctx)
 	files := p.r.media.filesOf(evt)
 	var res executor.Result
+	start := time.Now()
 	err := p.r.retry(ctx, func() error {
 		var err error
 		res, err = p.r.Exec.Execute(ctx, p.room, p.r.BotID.String(), d)
@@ -257,6 +309,7 @@ func (p *pass) redact(ctx context.Context, d policy.Decision, evt *event.Event) 
 	if err != nil {
 		return err
 	}
+	p.r.lanes.GiveWay(ctx, time.Since(start))
 	if len(res.Failures) > 0 {
 		return refusal{res.Failures[0]}
 	}

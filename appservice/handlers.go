@@ -35,6 +35,9 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 	case s.federation.IsListRoom(evt.RoomID) && federation.IsListEvent(evt.Type):
 		return s.federation.HandleEvent(ctx, &evt)
 	case evt.Type == event.StateMember:
+		if evt.Sender != s.BotID {
+			s.lanes.NoteActivity() // long jobs give way while people come and go
+		}
 		if err := s.Facts.NoteMembership(ctx, &evt); err != nil {
 			return transient(err)
 		}

@@ -21,6 +21,11 @@ type Lanes struct {
 	wg      sync.WaitGroup
 	// enforcing counts enforcement tasks running, for long jobs that yield.
 	enforcing atomic.Int64
+	// lastActive is when people last came or went in a room (Unix ns),
+	// for jobs that give way while they do.
+	lastActive atomic.Int64
+	// now is the clock GiveWay reads (tests move it).
+	now func() time.Time
 }
 
 type lane struct {
@@ -52,7 +57,7 @@ const JobRest = 3.0
 const maxRest = 5 * time.Second
 
 func NewLanes() *Lanes {
-	return &Lanes{byKey: map[string]*lane{}, enforce: make(chan struct{}, EnforceSlots), jobs: make(chan struct{}, JobSlots), rest: JobRest}
+	return &Lanes{byKey: map[string]*lane{}, enforce: make(chan struct{}, EnforceSlots), jobs: make(chan struct{}, JobSlots), rest: JobRest, now: time.Now}
 }
 
 // SetJobRest changes the pause after each job task (0: none).
@@ -157,6 +162,28 @@ func (l *Lanes) YieldToEnforcement(ctx context.Context) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// GiveWayFor is how long after someone last came or went a job that gives
+// way stays paced: joins come in bursts (a ward round, a shift change), so
+// one is a sign that more are coming.
+const GiveWayFor = time.Minute
+
+// NoteActivity records that someone (not Caldicott itself) joined, was
+// invited or left a room: enforcement may follow, and soon more of it.
+func (l *Lanes) NoteActivity() { l.lastActive.Store(l.now().UnixNano()) }
+
+// GiveWay paces a long job that writes back to back (a retention sweep)
+// while people are coming and going: after a write that took took, it
+// rests JobRest times as long if anyone did in the last GiveWayFor, so the
+// homeserver has headroom for the next join's removal. With nobody about
+// it returns at once and the job runs at the homeserver's full speed.
+func (l *Lanes) GiveWay(ctx context.Context, took time.Duration) {
+	last := l.lastActive.Load()
+	if last == 0 || l.now().Sub(time.Unix(0, last)) > GiveWayFor {
+		return
+	}
+	Sleep(ctx, min(time.Duration(float64(took)*JobRest), maxRest))
 }
 
 // SubmitAndWait queues fn on key's lane and waits until it has run.

@@ -149,3 +149,39 @@ func TestYieldToEnforcementWaitsForEnforcement(t *testing.T) {
 	}
 	l.Wait()
 }
+
+// A job that gives way runs flat out while nobody comes or goes, and rests
+// JobRest times each write's length for GiveWayFor after someone does.
+func TestGiveWayPacesOnlyAfterEnforcement(t *testing.T) {
+	l := NewLanes()
+	ctx := context.Background()
+	clock := time.Now()
+	l.now = func() time.Time { return clock }
+	const took = 40 * time.Millisecond
+	rest := time.Duration(float64(took) * JobRest)
+
+	paused := func() time.Duration {
+		start := time.Now()
+		l.GiveWay(ctx, took)
+		return time.Since(start)
+	}
+	if d := paused(); d > rest/4 {
+		t.Fatalf("paced for %v with no enforcement ever", d)
+	}
+	l.NoteActivity()
+	if d := paused(); d < rest {
+		t.Fatalf("rested %v right after someone joined; want at least %v", d, rest)
+	}
+	clock = clock.Add(GiveWayFor + time.Second)
+	if d := paused(); d > rest/4 {
+		t.Fatalf("still paced %v long after anyone last joined", d)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	l.NoteActivity()
+	start := time.Now()
+	l.GiveWay(cancelled, time.Hour)
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("a cancelled job still rested %v", d)
+	}
+}

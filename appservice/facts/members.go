@@ -54,6 +54,12 @@ func (s *Reader) Refresh(ctx context.Context, roomID id.RoomID) (map[string]stri
 	for uid, m := range resp.Joined {
 		names[uid.String()] = m.DisplayName
 	}
+	return s.remember(roomID, names), nil
+}
+
+// remember replaces a room's cached member list with one just read from
+// the homeserver, and returns a copy for the caller.
+func (s *Reader) remember(roomID id.RoomID, names map[string]string) map[string]string {
 	s.members.mu.Lock()
 	if s.members.rooms == nil {
 		s.members.rooms = map[id.RoomID]*roomMembers{}
@@ -67,7 +73,7 @@ func (s *Reader) Refresh(ctx context.Context, roomID id.RoomID) (map[string]stri
 	if s.reads != nil {
 		s.reads.Inc()
 	}
-	return maps.Clone(names), nil
+	return maps.Clone(names)
 }
 
 // NoteMembership applies a membership event to the cache and to the stored

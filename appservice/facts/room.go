@@ -32,18 +32,48 @@ type roomState struct {
 // into the plain facts the rules take. Reading the whole state each time
 // means the rules always judge the room as it is, not as a cache remembers it.
 func (s *Reader) Room(ctx context.Context, roomID id.RoomID) (policy.RoomFacts, error) {
+	f, _, err := s.room(ctx, roomID)
+	return f, err
+}
+
+// RoomAndMembers reads a room's state once and gives both its facts and
+// its joined members (refreshing the member cache): the state holds every
+// member event, so a reconciliation needs one read per room, not two.
+func (s *Reader) RoomAndMembers(ctx context.Context, roomID id.RoomID) (policy.RoomFacts, map[string]string, error) {
+	f, names, err := s.room(ctx, roomID)
+	if err != nil {
+		return f, nil, err
+	}
+	return f, s.remember(roomID, names), nil
+}
+
+// room reads the state and splits it into the room's settings (state key
+// "") and its joined members' display names.
+func (s *Reader) room(ctx context.Context, roomID id.RoomID) (policy.RoomFacts, map[string]string, error) {
 	var events []stateEvent
 	if err := s.State(ctx, roomID, &events); err != nil {
-		return policy.RoomFacts{}, err
+		return policy.RoomFacts{}, nil, err
 	}
 	st := roomState{content: map[string]json.RawMessage{}, sender: map[string]string{}}
+	names := map[string]string{}
 	for _, e := range events {
-		if e.StateKey != nil && *e.StateKey == "" {
+		switch {
+		case e.StateKey == nil:
+		case *e.StateKey == "":
 			st.content[e.Type] = e.Content
 			st.sender[e.Type] = e.Sender
+		case e.Type == event.StateMember.Type:
+			var m struct {
+				Membership  event.Membership `json:"membership"`
+				Displayname string           `json:"displayname"`
+			}
+			if json.Unmarshal(e.Content, &m) == nil && m.Membership == event.MembershipJoin {
+				names[*e.StateKey] = m.Displayname
+			}
 		}
 	}
-	return factsFromState(roomID, st)
+	f, err := factsFromState(roomID, st)
+	return f, names, err
 }
 
 // State decodes a room's whole current state (GET /state) into events.

@@ -3,6 +3,7 @@ package hardening
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -45,7 +46,7 @@ func (s *Hardening) ReconcileAll(ctx context.Context) {
 // reconcileRoom records a room's class and, if clinical, restores its
 // protections and judges its members.
 func (s *Hardening) ReconcileRoom(ctx context.Context, roomID id.RoomID) error {
-	f, err := s.Facts.Room(ctx, roomID)
+	f, members, err := s.Facts.RoomAndMembers(ctx, roomID)
 	if errors.Is(err, mautrix.MForbidden) {
 		return nil // not (or no longer) in the room
 	}
@@ -58,16 +59,13 @@ func (s *Hardening) ReconcileRoom(ctx context.Context, roomID id.RoomID) error {
 	if f.Class != policy.Clinical {
 		return nil
 	}
-	// Read the members afresh (once per room per reconciliation): anyone
-	// not in the list last recorded joined while Caldicott was away, and is
-	// judged as a joiner now, not as a sweep would.
+	// The members were read afresh with the state (once per room per
+	// reconciliation): anyone not in the list last recorded joined while
+	// Caldicott was away, and is judged as a joiner now, not as a sweep
+	// would.
 	before, known, err := s.Store.RoomMembers(ctx, roomID.String())
 	if err != nil {
 		return executor.Transient(err)
-	}
-	members, err := s.Facts.Refresh(ctx, roomID)
-	if err != nil {
-		return err
 	}
 	joiners := map[string]bool{}
 	for u := range members {
@@ -77,6 +75,9 @@ func (s *Hardening) ReconcileRoom(ctx context.Context, roomID id.RoomID) error {
 	}
 	if _, err := s.Members.JudgeMembers(ctx, f, members, joiners, policy.OnSweep); err != nil {
 		return err
+	}
+	if known && maps.Equal(before, members) {
+		return nil // unchanged: no write to hold up enforcement's writes
 	}
 	if err := s.Store.SaveRoomMembers(ctx, roomID.String(), members); err != nil {
 		return executor.Transient(err)

@@ -52,6 +52,13 @@ const (
 // cores busy and a join's removal took 1.6× as long as when idle).
 const JobRest = 3.0
 
+// ActiveRest is the pause, as a multiple of a task's length, while people
+// are coming and going (NoteActivity in the last GiveWayFor): long jobs
+// then use the homeserver a tenth of the time. Measured with 1,000 rooms:
+// a quarter of the time (JobRest) still left a join's removal 1.46× as
+// slow as when idle.
+const ActiveRest = 9.0
+
 // maxRest bounds one pause, so a task that hung on a slow homeserver does
 // not stall the job for minutes afterwards.
 const maxRest = 5 * time.Second
@@ -122,7 +129,11 @@ func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 			if ctx.Err() == nil {
 				t.fn()
 			}
-			l.releaseJobSlot(time.Since(start), t.rest)
+			rest := t.rest
+			if rest > 0 && l.active() {
+				rest = max(rest, ActiveRest)
+			}
+			l.releaseJobSlot(time.Since(start), rest)
 			continue
 		}
 		select {
@@ -175,15 +186,20 @@ func (l *Lanes) NoteActivity() { l.lastActive.Store(l.now().UnixNano()) }
 
 // GiveWay paces a long job that writes back to back (a retention sweep)
 // while people are coming and going: after a write that took took, it
-// rests JobRest times as long if anyone did in the last GiveWayFor, so the
-// homeserver has headroom for the next join's removal. With nobody about
+// rests ActiveRest times as long if anyone did in the last GiveWayFor, so
+// the homeserver has headroom for the next join's removal. With nobody about
 // it returns at once and the job runs at the homeserver's full speed.
 func (l *Lanes) GiveWay(ctx context.Context, took time.Duration) {
-	last := l.lastActive.Load()
-	if last == 0 || l.now().Sub(time.Unix(0, last)) > GiveWayFor {
+	if !l.active() {
 		return
 	}
-	Sleep(ctx, min(time.Duration(float64(took)*JobRest), maxRest))
+	Sleep(ctx, min(time.Duration(float64(took)*ActiveRest), maxRest))
+}
+
+// active reports whether anyone came or went in the last GiveWayFor.
+func (l *Lanes) active() bool {
+	last := l.lastActive.Load()
+	return last != 0 && l.now().Sub(time.Unix(0, last)) <= GiveWayFor
 }
 
 // SubmitAndWait queues fn on key's lane and waits until it has run.

@@ -151,14 +151,14 @@ func TestYieldToEnforcementWaitsForEnforcement(t *testing.T) {
 }
 
 // A job that gives way runs flat out while nobody comes or goes, and rests
-// JobRest times each write's length for GiveWayFor after someone does.
+// ActiveRest times each write's length for GiveWayFor after someone does.
 func TestGiveWayPacesOnlyAfterEnforcement(t *testing.T) {
 	l := NewLanes()
 	ctx := context.Background()
 	clock := time.Now()
 	l.now = func() time.Time { return clock }
-	const took = 40 * time.Millisecond
-	rest := time.Duration(float64(took) * JobRest)
+	const took = 20 * time.Millisecond
+	rest := time.Duration(float64(took) * ActiveRest)
 
 	paused := func() time.Duration {
 		start := time.Now()
@@ -184,4 +184,41 @@ func TestGiveWayPacesOnlyAfterEnforcement(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("a cancelled job still rested %v", d)
 	}
+}
+
+// While people come and go, a job slot rests ActiveRest times its task's
+// length instead of JobRest; a job that paces itself (rest 0) is left be.
+func TestJobSlotsRestLongerWhilePeopleAreActive(t *testing.T) {
+	l := NewLanes()
+	ctx := context.Background()
+	l.NoteActivity()
+	const task = 20 * time.Millisecond
+	run := func(rest float64) time.Duration {
+		var wg sync.WaitGroup
+		var first, last time.Time
+		for i := range JobSlots + 1 {
+			wg.Add(1)
+			l.SubmitJob(ctx, "!room"+string(rune('a'+i)), rest, func() {
+				defer wg.Done()
+				if i == 0 {
+					first = time.Now()
+				}
+				if i == JobSlots {
+					last = time.Now()
+				}
+				time.Sleep(task)
+			})
+		}
+		wg.Wait()
+		// The third task waits for a slot: one task and one rest.
+		return last.Sub(first)
+	}
+	if gap, want := run(JobRest), time.Duration(float64(task)*(1+ActiveRest)); gap < want {
+		t.Fatalf("with people active the third task started %v after the first; want at least %v", gap, want)
+	}
+	time.Sleep(time.Duration(float64(task) * ActiveRest)) // the slots' rests end
+	if gap := run(0); gap > time.Duration(float64(task)*(1+JobRest)) {
+		t.Fatalf("a job that paces itself was made to rest: %v between tasks", gap)
+	}
+	l.Wait()
 }

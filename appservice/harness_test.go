@@ -60,7 +60,7 @@ func newTrust(t *testing.T, ip string, dbURI string, extraYAML string) *trust {
 	if strings.Contains(extraYAML, withEncryption) {
 		encryption = "enabled"
 	}
-	hs := testenv.PlanHomeserver(t, testenv.HomeserverOptions{IP: ip})
+	hs := testenv.PlanHomeserver(t, testenv.HomeserverOptions{IP: ip, Database: dendriteDatabase(t)})
 	asPort := testenv.FreePort(t, "127.0.0.1")
 	dir := t.TempDir()
 	dbType := "sqlite"
@@ -106,6 +106,32 @@ logging: {level: debug}
 		}
 	})
 	return tr
+}
+
+// dendriteDBEnv=postgres puts the test's homeservers on PostgreSQL, as a
+// trust with a thousand clinical rooms runs Dendrite (benchmarks set it;
+// the suite keeps Dendrite's SQLite). On SQLite, Dendrite keeps a rollback
+// journal, so each read of a room's state holds up its writer.
+const dendriteDBEnv = "CALDICOTT_BENCH_DENDRITE_DB"
+
+func dendriteDatabase(t *testing.T) string {
+	switch v := os.Getenv(dendriteDBEnv); v {
+	case "", "sqlite":
+		return ""
+	case "postgres":
+		return testenv.Postgres(t)
+	default:
+		t.Fatalf("%s=%q: say sqlite or postgres", dendriteDBEnv, v)
+		return ""
+	}
+}
+
+// dendriteDatabaseName says which database the test's homeservers use.
+func dendriteDatabaseName() string {
+	if os.Getenv(dendriteDBEnv) == "postgres" {
+		return "PostgreSQL 15"
+	}
+	return "SQLite"
 }
 
 func tail(path string, n int) string {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caldicott/caldicott/internal/testenv"
 )
 
 // cpuSnapshot is where the machine's CPU time had got to: all of it, and
@@ -85,6 +87,16 @@ func takeCPUSnapshot() cpuSnapshot {
 			s.dendrite += cpu[pid]
 		} else {
 			s.self += cpu[pid]
+		}
+	}
+	// Dendrite on PostgreSQL (dendriteDBEnv): the cluster runs detached
+	// from this process, and its time is the homeserver's.
+	if pg := testenv.PostgresPID(); pg != 0 {
+		queue = []int{pg}
+		for len(queue) > 0 {
+			pid := queue[0]
+			queue = append(queue[1:], children[pid]...)
+			s.dendrite += cpu[pid]
 		}
 	}
 	return s

@@ -17,6 +17,7 @@ func logParallelResults(t *testing.T, res parallelResults) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%d clinical rooms (created in %.0f s); start-up reconciliation of %d rooms, ready after %.1f s\n",
 		res.Rooms, res.RoomCreationSecs, res.StartupRooms, res.StartupReady)
+	fmt.Fprintf(&b, "Dendrite's database: %s\n", dendriteDatabaseName())
 	// Only whole reconciliations: the last is cut short when Caldicott stops.
 	var most int64
 	for _, r := range res.Reconciliations {

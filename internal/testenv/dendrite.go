@@ -64,6 +64,9 @@ type HomeserverOptions struct {
 	HTTPPort, HTTPSPort int
 	// AppServiceRegistrations are registration files to load.
 	AppServiceRegistrations []string
+	// Database is a PostgreSQL URI for all of Dendrite's components; empty
+	// means SQLite files in the homeserver's directory.
+	Database string
 }
 
 // Homeserver is a running Dendrite.
@@ -124,7 +127,7 @@ func (hs *Homeserver) Start(t testing.TB) {
 	hs.bin = DendriteBinaries(t)
 	cfgPath := filepath.Join(hs.Dir, "dendrite.yaml")
 	if _, err := os.Stat(cfgPath); os.IsNotExist(err) {
-		if err := WriteDendriteConfig(hs.bin, hs.Dir, hs.ServerName, hs.opts.AppServiceRegistrations); err != nil {
+		if err := WriteDendriteConfigDB(hs.bin, hs.Dir, hs.ServerName, hs.opts.Database, hs.opts.AppServiceRegistrations); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,12 +203,22 @@ func WaitForHomeserver(url string, timeout time.Duration, exited <-chan struct{}
 // WriteDendriteConfig generates keys and a SQLite dendrite.yaml in dir for
 // serverName, with the given appservice registrations. The demo uses it too.
 func WriteDendriteConfig(bin, dir, serverName string, registrations []string) error {
+	return WriteDendriteConfigDB(bin, dir, serverName, "", registrations)
+}
+
+// WriteDendriteConfigDB is WriteDendriteConfig with Dendrite's database:
+// a PostgreSQL URI shared by all its components, or "" for SQLite files.
+func WriteDendriteConfigDB(bin, dir, serverName, db string, registrations []string) error {
 	keys := exec.Command(filepath.Join(bin, "generate-keys"), "-private-key", "matrix_key.pem", "-tls-cert", "server.crt", "-tls-key", "server.key", "-keysize", "2048")
 	keys.Dir = dir
 	if out, err := keys.CombinedOutput(); err != nil {
 		return fmt.Errorf("generate-keys: %v: %s", err, out)
 	}
-	out, err := exec.Command(filepath.Join(bin, "generate-config"), "-ci", "-dir", dir, "-server", serverName).Output()
+	args := []string{"-ci", "-dir", dir, "-server", serverName}
+	if db != "" {
+		args = append(args, "-db", db)
+	}
+	out, err := exec.Command(filepath.Join(bin, "generate-config"), args...).Output()
 	if err != nil {
 		return fmt.Errorf("generate-config: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,6 +66,21 @@ func StopPostgres() {
 	}
 	_ = pgShared.command("pg_ctl", "-D", pgShared.dir, "-m", "immediate", "-w", "stop").Run()
 	_ = os.RemoveAll(pgShared.root)
+}
+
+// PostgresPID is the shared cluster's postmaster process (0 if none runs):
+// benchmarks count its CPU time as that of the homeserver it serves.
+func PostgresPID() int {
+	if pgShared == nil {
+		return 0
+	}
+	data, err := os.ReadFile(filepath.Join(pgShared.dir, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(line))
+	return pid
 }
 
 func (c *pgCluster) uri(db string) string {

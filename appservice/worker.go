@@ -7,6 +7,7 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/worker"
+	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -95,6 +96,7 @@ func (s *Service) runWorker(ctx context.Context) error {
 
 // startUp catches up with what happened while Caldicott was away.
 func (s *Service) startUp(ctx context.Context) {
+	s.keepBotQuiet(ctx)
 	if err := s.verification.EnsureAttestationRoom(ctx); err != nil {
 		s.Log.Error().Err(err).Msg("This trust's attestations cannot be published to the federation")
 	}
@@ -222,5 +224,18 @@ func (s *Service) wakeWorker() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
+	}
+}
+
+// keepBotQuiet makes sure nothing notifies the bot (policy.KeepBotQuiet).
+func (s *Service) keepBotQuiet(ctx context.Context) {
+	quiet, err := s.Facts.BotQuiet(ctx)
+	if err != nil {
+		s.Log.Warn().Err(err).Msg("Could not read the bot's push rules; the homeserver may keep notifications for it")
+		return
+	}
+	ctx = executor.WithInput(ctx, "bot-quiet:"+s.Now().Format(time.RFC3339Nano))
+	if _, err := s.Execute(ctx, "", s.BotID.String(), policy.KeepBotQuiet(quiet)); err != nil {
+		s.Log.Warn().Err(err).Msg("Could not stop the homeserver keeping notifications for the bot")
 	}
 }

@@ -31,15 +31,17 @@ const (
 	// NotifyUser tells UserID something privately: in Target, their direct
 	// chat with the bot when it is known, else in a direct chat opened for it.
 	NotifyUser ActionKind = "notify_user"
+	// QuietBot sets the bot's own push rules so that nothing notifies it.
+	QuietBot ActionKind = "quiet_bot"
 )
 
 // Kinds lists every action kind, for the executor's completeness test.
-var Kinds = []ActionKind{SetState, NotifyRoom, NotifyManagement, Kick, Reply, Invite, Redact, CreateRoom, Join, Leave, SignOutDevices, NotifyUser}
+var Kinds = []ActionKind{SetState, NotifyRoom, NotifyManagement, Kick, Reply, Invite, Redact, CreateRoom, Join, Leave, SignOutDevices, NotifyUser, QuietBot}
 
 // Visible reports whether people see the action happen, so doing it twice
 // would show: these are the ones that must never repeat.
 func (k ActionKind) Visible() bool {
-	return k != SignOutDevices
+	return k != SignOutDevices && k != QuietBot
 }
 
 // Action is one thing to do, with the rule that asked for it and why.

@@ -90,4 +90,7 @@ const (
 	// RuleFederationList: a trust publishes its leavers and suspended staff
 	// on the federation's policy list, and the member trusts' servers.
 	RuleFederationList = "federation_list"
+	// RuleBotQuiet: nothing notifies the bot, so the homeserver keeps no
+	// unread notifications for it.
+	RuleBotQuiet = "bot_quiet"
 )

@@ -74,6 +74,8 @@ func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error)
 		}
 	case policy.SignOutDevices:
 		return "", e.signOutEverywhere(ctx, id.UserID(a.UserID))
+	case policy.QuietBot:
+		return "", e.quietBot(ctx)
 	default:
 		return "", fmt.Errorf("unknown action kind %q", a.Kind)
 	}

@@ -1,0 +1,87 @@
+package appservice_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// The bot is in every room it guards; without its quiet push rule Dendrite
+// keeps an unread notification for it per message and counts them all
+// again for each new one. At start-up Caldicott puts the rule in place
+// (once: a restart finds it and does nothing), and a message that notifies
+// a person records nothing for the bot.
+func TestBotCollectsNoNotifications(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", "")
+	tr.startCaldicott(t, true)
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	bob := tr.hs.RegisterUser(t, "bob", false)
+	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
+		{UserID: bob.UserID.String(), Name: "Bob Jones", Role: "Nurse", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	room := clinicalRoom(t, tr, alice, bob)
+	sendText(t, alice, room, "Bed 4 needs a review before noon")
+
+	type notifications struct {
+		Notifications []struct {
+			RoomID string `json:"room_id"`
+		} `json:"notifications"`
+	}
+	count := func(cli *mautrix.Client) int {
+		t.Helper()
+		var n notifications
+		if _, err := cli.MakeRequest(ctx, http.MethodGet, cli.BuildClientURL("v3", "notifications"), nil, &n); err != nil {
+			t.Fatalf("notifications of %s: %v", cli.UserID, err)
+		}
+		return len(n.Notifications)
+	}
+	bot, err := mautrix.NewClient(tr.hs.URL, tr.botID(), tr.cfg.AppService.ASToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bob's notification shows Dendrite has judged the message for everyone.
+	deadline := time.Now().Add(15 * time.Second)
+	for count(bob) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Bob was never notified of the message; cannot tell whether the bot would be")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := count(bot); n != 0 {
+		t.Fatalf("the homeserver keeps %d notifications for the bot", n)
+	}
+
+	quietEntries := func() int {
+		n := 0
+		_ = tr.store.AuditSince(ctx, time.Time{}, func(e store.AuditEntry) error {
+			if e.Action == "quiet_bot" {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	if n := quietEntries(); n != 1 {
+		t.Fatalf("%d audit entries for the bot's push rule, want 1", n)
+	}
+	tr.stopCaldicott(t)
+	tr.startCaldicott(t, true)
+	if n := quietEntries(); n != 1 {
+		t.Fatalf("after a restart: %d audit entries for the bot's push rule, want still 1 (the rule was there)", n)
+	}
+	var rule struct {
+		Enabled bool  `json:"enabled"`
+		Actions []any `json:"actions"`
+	}
+	if _, err := bot.MakeRequest(ctx, http.MethodGet, bot.BuildClientURL("v3", "pushrules", "global", "override", policy.BotQuietRuleID), nil, &rule); err != nil || !rule.Enabled || len(rule.Actions) != 0 {
+		t.Fatalf("the bot's quiet rule: %+v, %v", rule, err)
+	}
+}

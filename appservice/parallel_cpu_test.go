@@ -54,6 +54,7 @@ func takeCPUSnapshot() cpuSnapshot {
 	// This process and its descendants, by parent.
 	children := map[int][]int{}
 	cpu := map[int]float64{}
+	reaped := map[int]float64{} // children's time, once they exited and were waited for
 	comm := map[int]string{}
 	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, p := range paths {
@@ -67,14 +68,17 @@ func takeCPUSnapshot() cpuSnapshot {
 		}
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(data[:open])))
 		rest := strings.Fields(string(data[end+1:])) // state ppid … utime(12) stime(13)
-		if len(rest) < 14 {
+		if len(rest) < 15 {
 			continue
 		}
 		ppid, _ := strconv.Atoi(rest[1])
 		ut, _ := strconv.ParseFloat(rest[11], 64)
 		st, _ := strconv.ParseFloat(rest[12], 64)
+		cut, _ := strconv.ParseFloat(rest[13], 64)
+		cst, _ := strconv.ParseFloat(rest[14], 64)
 		children[ppid] = append(children[ppid], pid)
 		cpu[pid] = (ut + st) / clockTicks
+		reaped[pid] = (cut + cst) / clockTicks
 		comm[pid] = string(data[open+1 : end])
 	}
 	me := os.Getpid()
@@ -92,6 +96,9 @@ func takeCPUSnapshot() cpuSnapshot {
 	// Dendrite on PostgreSQL (dendriteDBEnv): the cluster runs detached
 	// from this process, and its time is the homeserver's.
 	if pg := testenv.PostgresPID(); pg != 0 {
+		// PostgreSQL starts a process per connection, and Dendrite opens
+		// and closes connections all the time: count the ones gone too.
+		s.dendrite += reaped[pg]
 		queue = []int{pg}
 		for len(queue) > 0 {
 			pid := queue[0]

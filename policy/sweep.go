@@ -76,6 +76,22 @@ func SweepPage(now time.Time, r Retention, held bool, events []SweepEvent, budge
 	return res
 }
 
+// SweepWorthReading says whether a pass must read a room's history at
+// all. Not when the room is on hold or unclassified; nor when the last pass
+// caught up (nothing expired left waiting, none kept for the record) and
+// its oldest surviving message is still within the room's lifetime: all
+// the rest is younger, so nothing can have expired since. A room swept
+// often then costs one read of its state, not a page of its history.
+func SweepWorthReading(now time.Time, r Retention, held bool, oldestKept time.Time, backlog int64) bool {
+	switch {
+	case held || r.MaxLifetime <= 0:
+		return false
+	case oldestKept.IsZero() || backlog > 0:
+		return true
+	}
+	return !now.Before(oldestKept.Add(max(r.MaxLifetime, r.MinLifetime)))
+}
+
 // Sweep health, as the management room was last told of it.
 const (
 	SweepHealthy = ""

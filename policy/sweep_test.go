@@ -146,3 +146,34 @@ func TestSweepHealthAndAlerts(t *testing.T) {
 		})
 	}
 }
+
+func TestSweepWorthReading(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	month := Retention{MaxLifetime: 30 * day}
+	tests := []struct {
+		name       string
+		r          Retention
+		held       bool
+		oldestKept time.Time
+		backlog    int64
+		want       bool
+	}{
+		{"never swept", month, false, time.Time{}, 0, true},
+		{"on hold", month, true, time.Time{}, 0, false},
+		{"unclassified", Retention{}, false, time.Time{}, 0, false},
+		{"oldest message still young", month, false, now.Add(-10 * day), 0, false},
+		{"oldest message has expired since", month, false, now.Add(-31 * day), 0, true},
+		{"expiring this very moment", month, false, now.Add(-30 * day), 0, true},
+		{"expired messages left waiting", month, false, now.Add(-10 * day), 3, true},
+		{"retention shortened since", Retention{MaxLifetime: 7 * day}, false, now.Add(-10 * day), 0, true},
+		{"minimum lifetime holds it longer", Retention{MaxLifetime: 7 * day, MinLifetime: 14 * day}, false, now.Add(-10 * day), 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SweepWorthReading(now, tc.r, tc.held, tc.oldestKept, tc.backlog); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

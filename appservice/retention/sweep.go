@@ -213,6 +213,10 @@ type pass struct {
 }
 
 func (p *pass) run(ctx context.Context) error {
+	if !policy.SweepWorthReading(p.now, p.ret, p.held, p.st.OldestKept, p.st.Backlog) {
+		p.caughtUp = true // on hold, or nothing can have expired since the last pass
+		return nil
+	}
 	ctx = executor.WithInput(ctx, "retention:"+p.room.String())
 	for {
 		page, err := p.r.readPage(ctx, p.room, p.st.Cursor)

@@ -155,8 +155,20 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 			r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
 		}
 	}
+	// The head first, then the entries up to it: the running service may
+	// append while this reads (an entry and the head move in one
+	// transaction), and what it appends meanwhile is not a gap.
+	var haveHead bool
+	err := s.db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&r.HeadSeq, &r.HeadHash)
+	switch {
+	case err == sql.ErrNoRows:
+	case err != nil:
+		return r, fmt.Errorf("read audit head: %w", err)
+	default:
+		haveHead = true
+	}
 	expectSeq, prev := int64(1), genesisHash
-	err := s.scanAudit(ctx, `SELECT seq, ts, actor, room_id, action, reason, detail, prev_hash, hash FROM audit_log ORDER BY seq`, nil, func(e AuditEntry) error {
+	err = s.scanAudit(ctx, `SELECT seq, ts, actor, room_id, action, reason, detail, prev_hash, hash FROM audit_log WHERE seq <= $1 ORDER BY seq`, []any{r.HeadSeq}, func(e AuditEntry) error {
 		r.Entries++
 		if e.Seq != expectSeq {
 			problem("entries %d to %d are missing (deleted)", expectSeq, e.Seq-1)
@@ -177,16 +189,27 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 	if err != nil {
 		return r, fmt.Errorf("verify audit log: %w", err)
 	}
-	err = s.db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&r.HeadSeq, &r.HeadHash)
-	switch {
+	if haveHead && (r.HeadSeq != expectSeq-1 || r.HeadHash != prev) {
+		problem("the log ends at entry %d but entry %d was written last (entries deleted from the end, or the last entry edited)", expectSeq-1, r.HeadSeq)
+	}
+	// Entries past the head: the highest entry first, the head after it, so
+	// an entry appended meanwhile (with its head) is never taken for one
+	// slipped in at the end without moving the head.
+	var last sql.NullInt64
+	if err := s.db.QueryRow(ctx, `SELECT MAX(seq) FROM audit_log`).Scan(&last); err != nil {
+		return r, fmt.Errorf("read the last audit entry: %w", err)
+	}
+	var headNow int64
+	switch err := s.db.QueryRow(ctx, `SELECT seq FROM audit_head WHERE id = 1`).Scan(&headNow); {
 	case err == sql.ErrNoRows:
-		if r.Entries > 0 {
-			problem("the record of the last entry is missing")
-		}
 	case err != nil:
 		return r, fmt.Errorf("read audit head: %w", err)
-	case r.HeadSeq != expectSeq-1 || r.HeadHash != prev:
-		problem("the log ends at entry %d but entry %d was written last (entries deleted from the end, or the last entry edited)", expectSeq-1, r.HeadSeq)
+	}
+	switch {
+	case !haveHead && last.Valid:
+		problem("the record of the last entry is missing")
+	case last.Valid && last.Int64 > headNow:
+		problem("entries after entry %d, the last one written, were added without being written (inserted)", headNow)
 	}
 	return r, nil
 }

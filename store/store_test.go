@@ -221,6 +221,8 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		{"deleted middle", []string{`DELETE FROM audit_log WHERE seq = 2`}, "entries 2 to 2 are missing"},
 		{"deleted tail", []string{`DELETE FROM audit_log WHERE seq >= 4`}, "the log ends at entry 3 but entry 5 was written last"},
 		{"rehashed edit", []string{`UPDATE audit_log SET reason = 'x', hash = 'abc' WHERE seq = 2`}, "entry 3 does not follow"},
+		{"appended without the head", []string{`INSERT INTO audit_log (seq, ts, actor, room_id, action, reason, detail, prev_hash, hash) SELECT 6, ts, actor, room_id, action, reason, detail, hash, hash FROM audit_log WHERE seq = 5`}, "added without being written"},
+		{"head removed", []string{`DELETE FROM audit_head`}, "the record of the last entry is missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -241,6 +243,38 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Verifying while the service appends must not report the entries
+// written meanwhile as tampering (it did: "the log ends at entry 37 but
+// entry 38 was written last", when an entry landed between the two reads).
+func TestAuditVerifyWhileAppending(t *testing.T) {
+	withAllEngines(t, func(t *testing.T, s *Store) {
+		appendN(t, s, 3)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			for ctx.Err() == nil {
+				if _, err := s.AppendAudit(ctx, AuditEntry{Actor: "@bot:trust", Action: "kick", Reason: "concurrent"}); err != nil && ctx.Err() == nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		for range 50 {
+			r, err := s.VerifyAudit(context.Background())
+			if err != nil || !r.OK() {
+				cancel()
+				<-done
+				t.Fatalf("verifying a log being written: %+v, %v", r, err)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestOpenFailsClearlyWhenDatabaseUnreachable(t *testing.T) {

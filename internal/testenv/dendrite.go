@@ -293,10 +293,16 @@ func RegisterUser(hsURL, localpart, password string, admin bool) (*mautrix.Clien
 		UserID      string `json:"user_id"`
 		AccessToken string `json:"access_token"`
 		DeviceID    string `json:"device_id"`
+		ErrCode     string `json:"errcode"`
 		Error       string `json:"error"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&reg); err != nil || resp.StatusCode != 200 {
-		return nil, fmt.Errorf("status %d: %s %v", resp.StatusCode, reg.Error, err)
+	if err := json.NewDecoder(resp.Body).Decode(&reg); err != nil {
+		return nil, fmt.Errorf("status %d: unreadable answer: %w", resp.StatusCode, err)
+	}
+	if resp.StatusCode != 200 {
+		// The code too: the demo tells "already registered" (M_USER_IN_USE,
+		// on a second `make run`) from a real failure by it.
+		return nil, fmt.Errorf("status %d: %s: %s", resp.StatusCode, reg.ErrCode, reg.Error)
 	}
 	cli, err := mautrix.NewClient(hsURL, id.UserID(reg.UserID), reg.AccessToken)
 	if err != nil {

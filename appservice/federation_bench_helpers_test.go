@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -468,18 +467,7 @@ func logFedResults(t *testing.T, res fedResults) {
 			c.Phase, c.WallSecs, c.BusyPct, runtime.NumCPU(), c.SelfSecs, c.DendSecs, res.DendriteA[c.Phase], c.ForeignPct)
 	}
 	for name, problems := range map[string]map[string]int{"trust A": res.Problems, "trust B": res.ProblemsB} {
-		if len(problems) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "Caldicott warnings and errors, %s:\n", name)
-		msgs := make([]string, 0, len(problems))
-		for m := range problems {
-			msgs = append(msgs, m)
-		}
-		sort.Strings(msgs)
-		for _, m := range msgs {
-			fmt.Fprintf(&b, "  %5d× %s\n", problems[m], m)
-		}
+		writeProblems(&b, "Caldicott warnings and errors, "+name, problems)
 	}
 	t.Log(b.String())
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -98,11 +97,10 @@ type aclChange struct {
 	DendriteACPU float64 `json:"dendrite_a_cpu_s"`
 }
 
-var (
-	fedOnce sync.Once
-	fedOut  fedResults
-	fedErr  error
-)
+var fedBench = &scenario[fedResults]{
+	env: fedBenchEnv, why: "two real Dendrites, 1,000 clinical rooms: many minutes",
+	test: "TestFederationBenchScenario", timeout: "55m", resultsEnv: fedResultsEnv,
+}
 
 // BenchmarkFederationPolicyList: a leaver recorded on trust B, removed
 // from trust A's clinical room (target under 1 s on loopback); a change
@@ -113,15 +111,7 @@ var (
 // so the scenario (TestFederationBenchScenario) runs in a child process
 // and writes its figures for the benchmark to report.
 func BenchmarkFederationPolicyList(b *testing.B) {
-	if os.Getenv(fedBenchEnv) != "1" {
-		b.Skipf("set %s=1 to run (two real Dendrites, 1,000 clinical rooms: many minutes)", fedBenchEnv)
-	}
-	fedOnce.Do(func() {
-		fedOut, fedErr = runScenario[fedResults](b, "TestFederationBenchScenario", "55m", fedResultsEnv)
-	})
-	if fedErr != nil {
-		b.Fatal(fedErr)
-	}
+	fedOut := fedBench.run(b)
 	rule := summarizeLeavers(fedOut.Leavers, leaverSample.ruleToRemoval)
 	b.ReportMetric(rule.P50, "leaver-rule-to-removal-p50-ms")
 	b.ReportMetric(rule.P90, "leaver-rule-to-removal-p90-ms")

@@ -57,11 +57,10 @@ type parallelResults struct {
 	CPU      []cpuUse       `json:"cpu"`
 }
 
-var (
-	parallelOnce sync.Once
-	parallelOut  parallelResults
-	parallelErr  error
-)
+var parallelBench = &scenario[parallelResults]{
+	env: parallelBenchEnv, why: "it creates 1,000 clinical rooms on a real Dendrite: many minutes",
+	test: "TestParallelEnforcementScenario", timeout: "3h", resultsEnv: parallelResultsEnv,
+}
 
 // BenchmarkParallelEnforcement: join→removal latency for an invitee who is
 // not in the staff directory, in a clinical room, while Caldicott is idle,
@@ -73,29 +72,53 @@ var (
 // so the benchmark runs the scenario (TestParallelEnforcementScenario) in
 // a child test process and reports the figures it writes.
 func BenchmarkParallelEnforcement(b *testing.B) {
-	if os.Getenv(parallelBenchEnv) != "1" {
-		b.Skipf("set %s=1 to run (it creates 1,000 clinical rooms on a real Dendrite: many minutes)", parallelBenchEnv)
-	}
-	parallelOnce.Do(func() {
-		parallelOut, parallelErr = runScenario[parallelResults](b, "TestParallelEnforcementScenario", "3h", parallelResultsEnv)
-	})
-	if parallelErr != nil {
-		b.Fatal(parallelErr)
-	}
-	by := map[string]latencySummary{}
-	for _, s := range parallelOut.Summaries {
-		by[s.Condition] = s
-		b.ReportMetric(s.P50, s.Condition+"-p50-ms")
-		b.ReportMetric(s.P90, s.Condition+"-p90-ms")
-		b.ReportMetric(s.Max, s.Condition+"-max-ms")
-	}
+	res := parallelBench.run(b)
+	by := reportLatencies(b, res.Summaries)
 	idle, loaded, bare := by["caldicott-idle"], by["caldicott-reconciling"], by["bare-idle"]
 	if idle.N > 0 && loaded.N > 0 && bare.N > 0 {
 		b.ReportMetric(loaded.P50/idle.P50, "reconciling/idle-p50")
 		b.ReportMetric(loaded.P90/idle.P90, "reconciling/idle-p90")
 		b.ReportMetric(loaded.P50/bare.P50, "reconciling/bare-p50")
 	}
-	b.ReportMetric(float64(parallelOut.Rooms), "rooms")
+	b.ReportMetric(float64(res.Rooms), "rooms")
+}
+
+// scenario is a long benchmark's body: a test run once per process in a
+// child process (the integration harness takes a *testing.T, which a
+// benchmark has not), however often the benchmark function is called,
+// and only when env is 1.
+type scenario[T any] struct {
+	env, why                  string
+	test, timeout, resultsEnv string
+	once                      sync.Once
+	out                       T
+	err                       error
+}
+
+// run skips the benchmark unless asked for, and returns the figures.
+func (s *scenario[T]) run(b *testing.B) T {
+	b.Helper()
+	if os.Getenv(s.env) != "1" {
+		b.Skipf("set %s=1 to run (%s)", s.env, s.why)
+	}
+	s.once.Do(func() { s.out, s.err = runScenario[T](b, s.test, s.timeout, s.resultsEnv) })
+	if s.err != nil {
+		b.Fatal(s.err)
+	}
+	return s.out
+}
+
+// reportLatencies reports each condition's p50, p90 and max, and returns
+// the summaries by condition for the ratios.
+func reportLatencies(b *testing.B, summaries []latencySummary) map[string]latencySummary {
+	by := map[string]latencySummary{}
+	for _, s := range summaries {
+		by[s.Condition] = s
+		b.ReportMetric(s.P50, s.Condition+"-p50-ms")
+		b.ReportMetric(s.P90, s.Condition+"-p90-ms")
+		b.ReportMetric(s.Max, s.Condition+"-max-ms")
+	}
+	return by
 }
 
 // runScenario runs a long benchmark's body (the test named) in a child

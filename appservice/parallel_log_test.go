@@ -3,8 +3,11 @@ package appservice_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +100,18 @@ func reconciliations(t *testing.T, logPath string, since time.Time) []jobRun {
 		t.Fatalf("read %s: %v", logPath, err)
 	}
 	return runs
+}
+
+// writeProblems lists counted warnings and errors (logProblems) under a
+// heading, alphabetically by message so runs compare.
+func writeProblems(b *strings.Builder, heading string, problems map[string]int) {
+	if len(problems) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "%s:\n", heading)
+	for _, m := range slices.Sorted(maps.Keys(problems)) {
+		fmt.Fprintf(b, "  %5d× %s\n", problems[m], m)
+	}
 }
 
 // logProblems counts Caldicott's warnings and errors since a time, by message.

@@ -5,7 +5,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -64,17 +63,7 @@ func logParallelResults(t *testing.T, res parallelResults) {
 	idle, loaded, bare := by["caldicott-idle"], by["caldicott-reconciling"], by["bare-idle"]
 	fmt.Fprintf(&b, "reconciling/idle: p50 %.2f×, p90 %.2f× (target ≤ 1.2×); reconciling/bare: p50 %.2f×, p90 %.2f×\n",
 		loaded.P50/idle.P50, loaded.P90/idle.P90, loaded.P50/bare.P50, loaded.P90/bare.P90)
-	if len(res.Problems) > 0 {
-		b.WriteString("Caldicott warnings and errors during the run:\n")
-		msgs := make([]string, 0, len(res.Problems))
-		for m := range res.Problems {
-			msgs = append(msgs, m)
-		}
-		sort.Strings(msgs)
-		for _, m := range msgs {
-			fmt.Fprintf(&b, "  %5d× %s\n", res.Problems[m], m)
-		}
-	}
+	writeProblems(&b, "Caldicott warnings and errors during the run", res.Problems)
 	t.Log(b.String())
 }
 

@@ -58,35 +58,12 @@ type requestTotal struct {
 func redactionTimes(t *testing.T, cli *mautrix.Client, room id.RoomID, by id.UserID, targets map[id.EventID]bool) map[id.EventID][]int64 {
 	t.Helper()
 	out := map[id.EventID][]int64{}
-	seen := map[id.EventID]bool{} // pages may overlap at their edges
-	from := "t0_0"                // Dendrite's start of history (it refuses a missing "from")
-	for {
-		resp, err := cli.Messages(ctx, room, from, "", mautrix.DirectionForward, nil, 100)
-		if err != nil {
-			t.Fatalf("read history of %s: %v", room, err)
+	eachRedaction(t, cli, room, func(e *event.Event, target id.EventID) {
+		if e.Sender == by && targets[target] {
+			out[target] = append(out[target], e.Timestamp)
 		}
-		for _, e := range resp.Chunk {
-			if e.Type != event.EventRedaction || seen[e.ID] || e.Sender != by {
-				continue
-			}
-			seen[e.ID] = true
-			target := e.Redacts
-			if target == "" {
-				var c struct {
-					Redacts id.EventID `json:"redacts"`
-				}
-				_ = json.Unmarshal(e.Content.VeryRaw, &c)
-				target = c.Redacts
-			}
-			if targets[target] {
-				out[target] = append(out[target], e.Timestamp)
-			}
-		}
-		if len(resp.Chunk) == 0 || resp.End == "" || resp.End == resp.Start {
-			return out
-		}
-		from = resp.End
-	}
+	})
+	return out
 }
 
 // checkRedactions fills a run's counts and server-side rate from the

@@ -80,16 +80,6 @@ func logSweepResults(t *testing.T, res sweepResults) {
 		sort.Strings(many)
 		fmt.Fprintf(&b, "notifications Dendrite kept at the end: %d users; over ten: %s\n", len(res.Notifications), strings.Join(many, ", "))
 	}
-	if len(res.Problems) > 0 {
-		b.WriteString("Caldicott warnings and errors during the run:\n")
-		msgs := make([]string, 0, len(res.Problems))
-		for m := range res.Problems {
-			msgs = append(msgs, m)
-		}
-		sort.Strings(msgs)
-		for _, m := range msgs {
-			fmt.Fprintf(&b, "  %5d× %s\n", res.Problems[m], m)
-		}
-	}
+	writeProblems(&b, "Caldicott warnings and errors during the run", res.Problems)
 	t.Log(b.String())
 }

@@ -65,11 +65,10 @@ type sweepResults struct {
 	Notifications map[string]int `json:"dendrite_notifications"`
 }
 
-var (
-	sweepOnce sync.Once
-	sweepOut  sweepResults
-	sweepErr  error
-)
+var sweepBench = &scenario[sweepResults]{
+	env: sweepBenchEnv, why: "it writes and deletes ~100,000 events on a real Dendrite: many minutes",
+	test: "TestRetentionSweepScenario", timeout: "2h", resultsEnv: sweepResultsEnv,
+}
 
 // BenchmarkRetentionSweep: the retention sweep on real Dendrite — its
 // rate beside a bare client redacting the same kinds of events (target
@@ -80,16 +79,7 @@ var (
 // (TestRetentionSweepScenario) in a child test process, since the harness
 // takes a *testing.T, and reports the figures that writes.
 func BenchmarkRetentionSweep(b *testing.B) {
-	if os.Getenv(sweepBenchEnv) != "1" {
-		b.Skipf("set %s=1 to run (it writes and deletes ~100,000 events on a real Dendrite: many minutes)", sweepBenchEnv)
-	}
-	sweepOnce.Do(func() {
-		sweepOut, sweepErr = runScenario[sweepResults](b, "TestRetentionSweepScenario", "2h", sweepResultsEnv)
-	})
-	if sweepErr != nil {
-		b.Fatal(sweepErr)
-	}
-	r := sweepOut
+	r := sweepBench.run(b)
 	b.ReportMetric(r.Caldicott.ServerRate, "caldicott-events/s")
 	b.ReportMetric(r.Bare.ServerRate, "bare-events/s")
 	if r.Bare.ServerRate > 0 {
@@ -98,12 +88,7 @@ func BenchmarkRetentionSweep(b *testing.B) {
 	b.ReportMetric(r.BigSweep.ServerRate, "big-events/s")
 	b.ReportMetric(r.Memory.LiveMiB[1], "live-heap-max-MiB")
 	b.ReportMetric(r.Memory.LivePer10k, "live-heap-KiB/10k-events")
-	by := map[string]latencySummary{}
-	for _, s := range r.Summaries {
-		by[s.Condition] = s
-		b.ReportMetric(s.P50, s.Condition+"-p50-ms")
-		b.ReportMetric(s.P90, s.Condition+"-p90-ms")
-	}
+	by := reportLatencies(b, r.Summaries)
 	if idle, loaded := by["caldicott-idle"], by["caldicott-sweeping"]; idle.N > 0 && loaded.N > 0 {
 		b.ReportMetric(loaded.P50/idle.P50, "sweeping/idle-p50")
 		b.ReportMetric(loaded.P90/idle.P90, "sweeping/idle-p90")

@@ -71,29 +71,38 @@ func waitRedacted(t *testing.T, cli *mautrix.Client, roomID id.RoomID, timeout t
 func redactionsOf(t *testing.T, cli *mautrix.Client, roomID id.RoomID) map[id.EventID]int {
 	t.Helper()
 	out := map[id.EventID]int{}
+	eachRedaction(t, cli, roomID, func(_ *event.Event, target id.EventID) { out[target]++ })
+	return out
+}
+
+// eachRedaction reads a room's whole history, oldest first, and calls fn
+// once for each redaction event in it with the event it redacts.
+func eachRedaction(t *testing.T, cli *mautrix.Client, roomID id.RoomID, fn func(e *event.Event, target id.EventID)) {
+	t.Helper()
 	seen := map[id.EventID]bool{} // pages may overlap at their edges
 	from := "t0_0"                // Dendrite's start of history (it refuses a missing "from")
 	for {
 		resp, err := cli.Messages(ctx, roomID, from, "", mautrix.DirectionForward, nil, 100)
 		if err != nil {
-			t.Fatalf("read history: %v", err)
+			t.Fatalf("read history of %s: %v", roomID, err)
 		}
 		for _, e := range resp.Chunk {
-			if e.Type == event.EventRedaction && !seen[e.ID] {
-				seen[e.ID] = true
-				target := e.Redacts
-				if target == "" {
-					var c struct {
-						Redacts id.EventID `json:"redacts"`
-					}
-					_ = json.Unmarshal(e.Content.VeryRaw, &c)
-					target = c.Redacts
-				}
-				out[target]++
+			if e.Type != event.EventRedaction || seen[e.ID] {
+				continue
 			}
+			seen[e.ID] = true
+			target := e.Redacts
+			if target == "" {
+				var c struct {
+					Redacts id.EventID `json:"redacts"`
+				}
+				_ = json.Unmarshal(e.Content.VeryRaw, &c)
+				target = c.Redacts
+			}
+			fn(e, target)
 		}
 		if len(resp.Chunk) == 0 || resp.End == "" || resp.End == resp.Start {
-			return out
+			return
 		}
 		from = resp.End
 	}

@@ -127,7 +127,7 @@ func (hs *Homeserver) Start(t testing.TB) {
 	hs.bin = DendriteBinaries(t)
 	cfgPath := filepath.Join(hs.Dir, "dendrite.yaml")
 	if _, err := os.Stat(cfgPath); os.IsNotExist(err) {
-		if err := WriteDendriteConfigDB(hs.bin, hs.Dir, hs.ServerName, hs.opts.Database, hs.opts.AppServiceRegistrations); err != nil {
+		if err := WriteDendriteConfig(hs.bin, hs.Dir, hs.ServerName, hs.opts.Database, hs.opts.AppServiceRegistrations); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,15 +200,11 @@ func WaitForHomeserver(url string, timeout time.Duration, exited <-chan struct{}
 	}
 }
 
-// WriteDendriteConfig generates keys and a SQLite dendrite.yaml in dir for
-// serverName, with the given appservice registrations. The demo uses it too.
-func WriteDendriteConfig(bin, dir, serverName string, registrations []string) error {
-	return WriteDendriteConfigDB(bin, dir, serverName, "", registrations)
-}
-
-// WriteDendriteConfigDB is WriteDendriteConfig with Dendrite's database:
-// a PostgreSQL URI shared by all its components, or "" for SQLite files.
-func WriteDendriteConfigDB(bin, dir, serverName, db string, registrations []string) error {
+// WriteDendriteConfig generates keys and a dendrite.yaml in dir for
+// serverName, with the given appservice registrations; db is a PostgreSQL
+// URI shared by all Dendrite's components, or "" for SQLite files in dir.
+// The demo uses it too.
+func WriteDendriteConfig(bin, dir, serverName, db string, registrations []string) error {
 	keys := exec.Command(filepath.Join(bin, "generate-keys"), "-private-key", "matrix_key.pem", "-tls-cert", "server.crt", "-tls-key", "server.key", "-keysize", "2048")
 	keys.Dir = dir
 	if out, err := keys.CombinedOutput(); err != nil {

@@ -1,11 +1,13 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -22,12 +24,45 @@ func Unavailable(t testing.TB, format string, args ...any) {
 // FreePort returns a TCP port free on ip at the moment of asking.
 func FreePort(t testing.TB, ip string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	port, err := pickPort(ip)
 	if err != nil {
 		t.Fatalf("find free port on %s: %v", ip, err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
+}
+
+// handedOut is every port pickPort has given this process.
+var handedOut struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// pickPort asks the kernel for a free port on ip, and never gives the same
+// one twice: the probe's listener is closed at once, so the kernel may
+// offer that port to the very next probe (seen: a Dendrite given one port
+// for both HTTP and HTTPS, which then failed to start).
+func pickPort(ip string) (int, error) {
+	for range 100 {
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		handedOut.Lock()
+		fresh := !handedOut.ports[port]
+		if fresh {
+			if handedOut.ports == nil {
+				handedOut.ports = map[int]bool{}
+			}
+			handedOut.ports[port] = true
+		}
+		handedOut.Unlock()
+		if fresh {
+			return port, nil
+		}
+	}
+	return 0, errors.New("every free port offered was handed out before")
 }
 
 // RepoRoot finds the module root by walking up to go.mod.
@@ -65,10 +100,5 @@ func tailFile(path string, n int64) string {
 }
 
 func freePortNoTest() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return pickPort("127.0.0.1")
 }

@@ -85,6 +85,30 @@ func TestVerificationEnforcement(t *testing.T) {
 		waitGone(t, alice, room, bob.UserID, 20*time.Second)
 	})
 
+	t.Run("a suspended member let back in by an admin is suspended again", func(t *testing.T) {
+		suspended := func() int {
+			n := 0
+			for _, notice := range botNotices(t, alice, room, bot) {
+				if strings.Contains(notice, "I suspended "+bob.UserID.String()) {
+					n++
+				}
+			}
+			return n
+		}
+		before := suspended()
+		if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: bob.UserID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.JoinRoomByID(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, alice, room, bob.UserID, 20*time.Second)
+		eventually(t, 20*time.Second, "the room told of the second suspension", func() (bool, string) {
+			n := suspended()
+			return n > before, fmt.Sprintf("%d notices, %d before", n, before)
+		})
+	})
+
 	t.Run("an admin with the bot's power cannot be suspended: people are told", func(t *testing.T) {
 		reset := testenv.NewCrossSigning(alice.UserID.String())
 		testenv.UploadCrossSigning(t, alice, "correct horse battery alice", reset, reset.SelfSigningJSON(reset.Master))

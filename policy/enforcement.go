@@ -8,6 +8,10 @@ type IdentityState struct {
 	ShortSince time.Time
 	// Suspended: removed from clinical rooms until fixed.
 	Suspended bool
+	// InRoomSinceSuspended: suspended, yet in a clinical room they have not
+	// been suspended from (let back in by an admin, or their join was not
+	// yet known when they were suspended).
+	InRoomSinceSuspended bool
 }
 
 // IdentityGraces are the graces from config.
@@ -44,6 +48,9 @@ func NextIdentityStep(v Verification, st IdentityState, t IdentityGraces, now ti
 		return IdentityReadmit
 	case !short && !st.ShortSince.IsZero():
 		return IdentityClear
+	case short && st.Suspended && st.InRoomSinceSuspended:
+		// A suspension holds in every clinical room, however they got in.
+		return IdentitySuspend
 	case !short || st.Suspended:
 		return IdentityNothing
 	case v.Status == IdentityChanged:
@@ -59,4 +66,12 @@ func NextIdentityStep(v Verification, st IdentityState, t IdentityGraces, now ti
 		return IdentitySuspend
 	}
 	return IdentityNothing
+}
+
+// SuspendedThere says whether a suspended member who is in a clinical room
+// is already suspended in it: only when muted there and still at the muted
+// level. A removal recorded for a room they are in again no longer holds:
+// someone let them back.
+func SuspendedThere(recorded, muted bool, level int64) bool {
+	return recorded && muted && level <= MutedLevel
 }

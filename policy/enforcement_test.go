@@ -23,6 +23,8 @@ func TestNextEnforcementStep(t *testing.T) {
 		{"new device hour over: suspend", v(UnsignedDevice), IdentityState{ShortSince: now.Add(-time.Hour)}, IdentitySuspend},
 		{"identity changed: suspend at once", v(IdentityChanged), IdentityState{}, IdentitySuspend},
 		{"already suspended, still short", v(NoCrossSigning), IdentityState{ShortSince: now.Add(-48 * time.Hour), Suspended: true}, IdentityNothing},
+		{"suspended, back in a clinical room, still short: suspend there too", v(IdentityChanged), IdentityState{ShortSince: now.Add(-time.Minute), Suspended: true, InRoomSinceSuspended: true}, IdentitySuspend},
+		{"suspended, back in a room, verified now: readmit", v(Verified), IdentityState{ShortSince: now.Add(-time.Minute), Suspended: true, InRoomSinceSuspended: true}, IdentityReadmit},
 		{"fixed while suspended: readmit", v(Verified), IdentityState{ShortSince: now.Add(-48 * time.Hour), Suspended: true}, IdentityReadmit},
 		{"fixed within grace: clear", v(Verified), IdentityState{ShortSince: now.Add(-time.Hour)}, IdentityClear},
 		{"other trust, not yet confirmed by its trust: warned like anyone", v(NotAttested), IdentityState{}, IdentityWarn},
@@ -32,6 +34,26 @@ func TestNextEnforcementStep(t *testing.T) {
 	for _, tt := range tests {
 		if got := NextIdentityStep(tt.v, tt.st, times, now); got != tt.want {
 			t.Errorf("%s: step = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSuspendedThere(t *testing.T) {
+	tests := []struct {
+		name            string
+		recorded, muted bool
+		level           int64
+		want            bool
+	}{
+		{"never suspended here", false, false, 0, false},
+		{"removed, and back in the room", true, false, 0, false},
+		{"muted and still muted", true, true, MutedLevel, true},
+		{"muted, then given their voice back by hand", true, true, 0, false},
+		{"muted record but no mute level", true, true, 50, false},
+	}
+	for _, tt := range tests {
+		if got := SuspendedThere(tt.recorded, tt.muted, tt.level); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

@@ -120,3 +120,23 @@ func (s *Store) TakeSuspensions(ctx context.Context, userID string) ([]Suspensio
 	}
 	return rooms, nil
 }
+
+// SuspendedFrom lists the rooms a user is recorded as suspended from, each
+// true when the suspension there is a mute.
+func (s *Store) SuspendedFrom(ctx context.Context, userID string) (map[string]bool, error) {
+	rows, err := s.db.Query(ctx, `SELECT room_id, muted_from IS NOT NULL FROM suspension WHERE user_id = $1`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list suspensions of %s: %w", userID, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var room string
+		var muted bool
+		if err := rows.Scan(&room, &muted); err != nil {
+			return nil, fmt.Errorf("list suspensions of %s: %w", userID, err)
+		}
+		out[room] = muted
+	}
+	return out, rows.Err()
+}

@@ -97,8 +97,14 @@ func (s *Verification) checkIdentities(ctx context.Context, users []string, room
 			if err != nil {
 				return executor.Transient(err)
 			}
-			step := policy.NextIdentityStep(vs[u], policy.IdentityState{ShortSince: st.ShortSince, Suspended: st.Suspended}, times, s.Now())
-			if err := s.identityStep(ctx, u, vs[u], st, step, rooms[u]); err != nil {
+			in := rooms[u]
+			if st.Suspended && vs[u].Status != policy.Verified {
+				if in, err = s.roomsStillToSuspend(ctx, u, in); err != nil {
+					return err
+				}
+			}
+			step := policy.NextIdentityStep(vs[u], policy.IdentityState{ShortSince: st.ShortSince, Suspended: st.Suspended, InRoomSinceSuspended: len(in) > 0}, times, s.Now())
+			if err := s.identityStep(ctx, u, vs[u], st, step, in); err != nil {
 				return err
 			}
 		}
@@ -174,6 +180,43 @@ func (s *Verification) identityStep(ctx context.Context, user string, v policy.V
 		}
 	}
 	return nil
+}
+
+// roomsStillToSuspend narrows a suspended member's clinical rooms (where
+// they are members now) to those where the suspension does not hold and this
+// bot can and should act.
+// Rooms where they hold the bot's power were reported at the suspension,
+// and another trust's bot judges its own members.
+func (s *Verification) roomsStillToSuspend(ctx context.Context, user string, rooms []id.RoomID) ([]id.RoomID, error) {
+	if len(rooms) == 0 {
+		return nil, nil
+	}
+	done, err := s.Store.SuspendedFrom(ctx, user)
+	if err != nil {
+		return nil, executor.Transient(err)
+	}
+	var out []id.RoomID
+	for _, room := range rooms {
+		f, err := s.Facts.Room(ctx, room)
+		if err != nil {
+			return nil, err
+		}
+		muted, recorded := done[room.String()]
+		if policy.SuspendedThere(recorded, muted, f.PowerLevels.UserLevel(user)) {
+			continue
+		}
+		if here, err := s.JudgesHere(ctx, f, user); err != nil || !here {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if f.PowerLevels.UserLevel(user) >= f.PowerLevels.UserLevel(s.BotID.String()) {
+			continue
+		}
+		out = append(out, room)
+	}
+	return out, nil
 }
 
 // tellRooms posts one notice about a member in each of their clinical rooms.

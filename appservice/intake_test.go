@@ -70,6 +70,17 @@ func ev(id, typ string) string {
 	return fmt.Sprintf(`{"event_id":%q,"room_id":"!r:trust-a.example","type":%q,"sender":"@a:trust-a.example","state_key":"","content":{}}`, id, typ)
 }
 
+// evFrom is an event by sender; a message event when not state.
+func evFrom(id, typ, sender string, state bool) string {
+	stateKey := ""
+	if state {
+		stateKey = `"state_key":"",`
+	}
+	return fmt.Sprintf(`{"event_id":%q,"room_id":"!r:trust-a.example","type":%q,"sender":%q,%s"content":{}}`, id, typ, sender, stateKey)
+}
+
+const offlineBot = "@caldicott:trust-a.example"
+
 func txn(events ...string) string { return `{"events":[` + strings.Join(events, ",") + `]}` }
 
 func pending(t *testing.T, s *Service) []store.InboxEvent {
@@ -107,6 +118,10 @@ func TestTransactionIntake(t *testing.T) {
 		{"unknown type ignored", "t2", testHSToken, txn(ev("$3", "com.example.custom"), ev("$4", "m.room.topic")), 200, "{}", 3},
 		{"too large", "t3", testHSToken, txn(ev("$5", "m.room.topic"), `{"pad":"`+strings.Repeat("x", 70000)+`"}`), 413, "M_TOO_LARGE", 3},
 		{"empty transaction", "t4", testHSToken, `{"events":[]}`, 200, "{}", 3},
+		{"the bot's own echoes not stored, its state changes and others' redactions are", "t6", testHSToken, txn(
+			evFrom("$7", "m.room.redaction", offlineBot, false), evFrom("$8", "m.room.message", offlineBot, false), evFrom("$9", "m.reaction", offlineBot, false),
+			evFrom("$10", "m.room.power_levels", offlineBot, true), evFrom("$11", "m.room.redaction", "@a:trust-a.example", false)), 200, "{}", 5},
+		{"only the bot's echoes: answered, nothing stored", "t7", testHSToken, txn(evFrom("$12", "m.room.redaction", offlineBot, false)), 200, "{}", 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +136,12 @@ func TestTransactionIntake(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(s.metrics.EventsIgnored.WithLabelValues("unknown_type")); got != 1 {
 		t.Errorf("unknown-type counter = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(s.metrics.EventsIgnored.WithLabelValues("own_echo")); got != 4 {
+		t.Errorf("own-echo counter = %v, want 4", got)
+	}
+	if got := testutil.ToFloat64(s.metrics.TxnsReceived.WithLabelValues("nothing_to_store")); got != 1 {
+		t.Errorf("nothing-to-store counter = %v, want 1", got)
 	}
 	if got := testutil.ToFloat64(s.metrics.TxnsReceived.WithLabelValues("duplicate")); got != 1 {
 		t.Errorf("duplicate counter = %v, want 1", got)

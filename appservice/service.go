@@ -166,7 +166,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 func (s *Service) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
-	in := intake.New(s.Store, s.Cfg.AppService.HSToken, s.Cfg.AppService.MaxTransactionBytes,
+	in := intake.New(s.Store, s.BotID.String(), s.Cfg.AppService.HSToken, s.Cfg.AppService.MaxTransactionBytes,
 		intake.Counters{Transactions: s.metrics.TxnsReceived, Events: s.metrics.EventsReceived, Ignored: s.metrics.EventsIgnored},
 		s.wakeWorker, s.Log)
 	r.Put("/_matrix/app/v1/transactions/{txnID}", in.ServeHTTP)

@@ -36,6 +36,7 @@ type Counters struct {
 // Intake is the transaction endpoint.
 type Intake struct {
 	inbox    Inbox
+	botID    string
 	hsToken  string
 	maxBytes int64
 	counters Counters
@@ -43,9 +44,10 @@ type Intake struct {
 	log      zerolog.Logger
 }
 
-// New builds the endpoint; wake is called after events are stored.
-func New(inbox Inbox, hsToken string, maxBytes int64, counters Counters, wake func(), log zerolog.Logger) *Intake {
-	return &Intake{inbox: inbox, hsToken: hsToken, maxBytes: maxBytes, counters: counters, wake: wake, log: log}
+// New builds the endpoint for the bot botID; wake is called after events
+// are stored.
+func New(inbox Inbox, botID, hsToken string, maxBytes int64, counters Counters, wake func(), log zerolog.Logger) *Intake {
+	return &Intake{inbox: inbox, botID: botID, hsToken: hsToken, maxBytes: maxBytes, counters: counters, wake: wake, log: log}
 }
 
 // transactionBody is what the homeserver PUTs. Only events are used:
@@ -56,9 +58,24 @@ type transactionBody struct {
 
 // eventHeader is the part of an event intake needs to store it.
 type eventHeader struct {
-	EventID string `json:"event_id"`
-	RoomID  string `json:"room_id"`
-	Type    string `json:"type"`
+	EventID  string  `json:"event_id"`
+	RoomID   string  `json:"room_id"`
+	Type     string  `json:"type"`
+	Sender   string  `json:"sender"`
+	StateKey *string `json:"state_key"`
+}
+
+// ownEchoTypes are the kinds of event the bot sends that come back to it
+// and that no rule reads when the bot is their sender (its notices, its
+// redactions, its reactions). A retention sweep's redactions come back
+// hundreds a minute, in the same ordered stream as the joins and
+// invitations Caldicott must act on: storing each one made the homeserver
+// wait for a database write before it could deliver the next invitation.
+var ownEchoTypes = map[string]bool{
+	"m.room.message":   true,
+	"m.room.encrypted": true,
+	"m.room.redaction": true,
+	"m.reaction":       true,
 }
 
 // matrixError writes a Matrix-style error body.
@@ -122,6 +139,15 @@ func (s *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		matrixError(w, http.StatusBadRequest, "M_BAD_JSON", err.Error())
 		return
 	}
+	if len(events) == 0 && len(txn.Events) > 0 {
+		// Only the bot's own echoes (or types no rule reads): answered
+		// without a write, so the homeserver moves on at once. A retry of
+		// it is as harmless.
+		s.counters.Transactions.WithLabelValues("nothing_to_store").Inc()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte("{}"))
+		return
+	}
 	dup, err := s.inbox.IngestTransaction(r.Context(), txnID, events)
 	if err != nil {
 		// 500 makes the homeserver retry later; nothing was stored.
@@ -161,6 +187,10 @@ func (s *Intake) parseEvents(raw []json.RawMessage) ([]store.InboxEvent, error) 
 		}
 		if !knownNamespace(h.Type) {
 			s.counters.Ignored.WithLabelValues("unknown_type").Inc()
+			continue
+		}
+		if h.Sender == s.botID && h.StateKey == nil && ownEchoTypes[h.Type] {
+			s.counters.Ignored.WithLabelValues("own_echo").Inc()
 			continue
 		}
 		out = append(out, store.InboxEvent{EventID: h.EventID, RoomID: h.RoomID, Type: h.Type, JSON: r})

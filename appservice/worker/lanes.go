@@ -17,7 +17,6 @@ type Lanes struct {
 	byKey   map[string]*lane
 	enforce chan struct{}
 	jobs    chan struct{}
-	rest    float64
 	wg      sync.WaitGroup
 	// enforcing counts enforcement tasks running, for long jobs that yield;
 	// idle is closed (and forgotten) when it drops to zero, to wake them.
@@ -62,16 +61,21 @@ const JobRest = 3.0
 // slow as when idle.
 const ActiveRest = 9.0
 
+// ActiveMinRest is the shortest pause after a task while people are coming
+// and going. A task's own length understates what it costs the homeserver:
+// Dendrite answers a write before its sync, appservice and push consumers
+// have processed it, and a cheap read still holds its SQLite database
+// against writers. Measured (issue #9): resting 9× each redaction's length
+// still left a join's removal 1.5× as slow while a room was swept.
+const ActiveMinRest = 250 * time.Millisecond
+
 // maxRest bounds one pause, so a task that hung on a slow homeserver does
 // not stall the job for minutes afterwards.
 const maxRest = 5 * time.Second
 
 func NewLanes() *Lanes {
-	return &Lanes{byKey: map[string]*lane{}, enforce: make(chan struct{}, EnforceSlots), jobs: make(chan struct{}, JobSlots), rest: JobRest, now: time.Now}
+	return &Lanes{byKey: map[string]*lane{}, enforce: make(chan struct{}, EnforceSlots), jobs: make(chan struct{}, JobSlots), now: time.Now}
 }
-
-// SetJobRest changes the pause after each job task (0: none).
-func (l *Lanes) SetJobRest(rest float64) { l.rest = rest }
 
 // Submit queues fn on key's lane; job says it is part of a long job.
 //
@@ -81,7 +85,7 @@ func (l *Lanes) SetJobRest(rest float64) { l.rest = rest }
 // events would wait behind it (measured: a join's removal 2 s later instead
 // of 0.2 s). So at most JobSlots rooms have a job task in their lane at once.
 func (l *Lanes) Submit(ctx context.Context, key string, job bool, fn func()) {
-	l.submit(ctx, key, laneTask{job: job, rest: l.rest, fn: fn})
+	l.submit(ctx, key, laneTask{job: job, rest: JobRest, fn: fn})
 }
 
 // SubmitJob queues a long job's task whose slot rests for rest times the
@@ -132,11 +136,12 @@ func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 			if ctx.Err() == nil {
 				t.fn()
 			}
-			rest := t.rest
-			if rest > 0 && l.active() {
-				rest = max(rest, ActiveRest)
+			took := time.Since(start)
+			rest := time.Duration(float64(took) * t.rest)
+			if t.rest > 0 && l.active() {
+				rest = activeRest(took)
 			}
-			l.releaseJobSlot(time.Since(start), rest)
+			l.releaseJobSlot(min(rest, maxRest))
 			continue
 		}
 		select {
@@ -155,10 +160,14 @@ func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 	}
 }
 
-// releaseJobSlot frees a job slot once the pause after a task of the given
-// length is over.
-func (l *Lanes) releaseJobSlot(took time.Duration, factor float64) {
-	rest := min(time.Duration(float64(took)*factor), maxRest)
+// activeRest is the pause after a task that took took while people are
+// coming and going.
+func activeRest(took time.Duration) time.Duration {
+	return min(max(time.Duration(float64(took)*ActiveRest), ActiveMinRest), maxRest)
+}
+
+// releaseJobSlot frees a job slot once the pause after a task is over.
+func (l *Lanes) releaseJobSlot(rest time.Duration) {
 	if rest <= 0 {
 		<-l.jobs
 		return
@@ -212,14 +221,15 @@ func (l *Lanes) NoteActivity() { l.lastActive.Store(l.now().UnixNano()) }
 
 // GiveWay paces a long job that writes back to back (a retention sweep)
 // while people are coming and going: after a write that took took, it
-// rests ActiveRest times as long if anyone did in the last GiveWayFor, so
+// rests ActiveRest times as long (at least ActiveMinRest) if anyone did in
+// the last GiveWayFor, so
 // the homeserver has headroom for the next join's removal. With nobody about
 // it returns at once and the job runs at the homeserver's full speed.
 func (l *Lanes) GiveWay(ctx context.Context, took time.Duration) {
 	if !l.active() {
 		return
 	}
-	Sleep(ctx, min(time.Duration(float64(took)*ActiveRest), maxRest))
+	Sleep(ctx, activeRest(took))
 }
 
 // active reports whether anyone came or went in the last GiveWayFor.
@@ -230,7 +240,7 @@ func (l *Lanes) active() bool {
 
 // SubmitAndWait queues fn on key's lane and waits until it has run.
 func (l *Lanes) SubmitAndWait(ctx context.Context, key string, job bool, fn func()) {
-	l.submitAndWait(ctx, key, laneTask{job: job, rest: l.rest}, fn)
+	l.submitAndWait(ctx, key, laneTask{job: job, rest: JobRest}, fn)
 }
 
 // SubmitAndWaitJob queues a long job's task (see SubmitJob) and waits

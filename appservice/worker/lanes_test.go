@@ -151,14 +151,15 @@ func TestYieldToEnforcementWaitsForEnforcement(t *testing.T) {
 }
 
 // A job that gives way runs flat out while nobody comes or goes, and rests
-// ActiveRest times each write's length for GiveWayFor after someone does.
+// ActiveRest times each write's length (at least ActiveMinRest) for
+// GiveWayFor after someone does.
 func TestGiveWayPacesOnlyAfterEnforcement(t *testing.T) {
 	l := NewLanes()
 	ctx := context.Background()
 	clock := time.Now()
 	l.now = func() time.Time { return clock }
 	const took = 20 * time.Millisecond
-	rest := time.Duration(float64(took) * ActiveRest)
+	rest := max(time.Duration(float64(took)*ActiveRest), ActiveMinRest)
 
 	paused := func() time.Duration {
 		start := time.Now()
@@ -187,7 +188,8 @@ func TestGiveWayPacesOnlyAfterEnforcement(t *testing.T) {
 }
 
 // While people come and go, a job slot rests ActiveRest times its task's
-// length instead of JobRest; a job that paces itself (rest 0) is left be.
+// length (at least ActiveMinRest) instead of JobRest; a job that paces
+// itself (rest 0) is left be.
 func TestJobSlotsRestLongerWhilePeopleAreActive(t *testing.T) {
 	l := NewLanes()
 	ctx := context.Background()
@@ -213,10 +215,11 @@ func TestJobSlotsRestLongerWhilePeopleAreActive(t *testing.T) {
 		// The third task waits for a slot: one task and one rest.
 		return last.Sub(first)
 	}
-	if gap, want := run(JobRest), time.Duration(float64(task)*(1+ActiveRest)); gap < want {
+	activeRest := max(time.Duration(float64(task)*ActiveRest), ActiveMinRest)
+	if gap, want := run(JobRest), task+activeRest; gap < want {
 		t.Fatalf("with people active the third task started %v after the first; want at least %v", gap, want)
 	}
-	time.Sleep(time.Duration(float64(task) * ActiveRest)) // the slots' rests end
+	time.Sleep(activeRest) // the slots' rests end
 	if gap := run(0); gap > time.Duration(float64(task)*(1+JobRest)) {
 		t.Fatalf("a job that paces itself was made to rest: %v between tasks", gap)
 	}

@@ -32,6 +32,9 @@ type Lanes struct {
 
 type lane struct {
 	tasks []laneTask
+	// arrived, when set, is closed as the next task joins the lane: a job
+	// resting inside its task (GiveWay) wakes to let it by.
+	arrived chan struct{}
 }
 
 type laneTask struct {
@@ -109,6 +112,10 @@ func (l *Lanes) submit(ctx context.Context, key string, t laneTask) {
 		l.byKey[key] = ln
 	}
 	ln.tasks = append(ln.tasks, t)
+	if ln.arrived != nil {
+		close(ln.arrived)
+		ln.arrived = nil
+	}
 	l.mu.Unlock()
 	if !running {
 		l.wg.Add(1)
@@ -220,16 +227,47 @@ const GiveWayFor = time.Minute
 func (l *Lanes) NoteActivity() { l.lastActive.Store(l.now().UnixNano()) }
 
 // GiveWay paces a long job that writes back to back (a retention sweep)
-// while people are coming and going: after a write that took took, it
-// rests ActiveRest times as long (at least ActiveMinRest) if anyone did in
-// the last GiveWayFor, so
-// the homeserver has headroom for the next join's removal. With nobody about
-// it returns at once and the job runs at the homeserver's full speed.
-func (l *Lanes) GiveWay(ctx context.Context, took time.Duration) {
+// from inside a task on key's lane, while people are coming and going:
+// after a write that took took, it rests ActiveRest times as long (at least
+// ActiveMinRest) if anyone did in the last GiveWayFor, so the homeserver has
+// headroom for the next join's removal. With nobody about it returns at
+// once and the job runs at the homeserver's full speed. The rest ends early
+// when a task joins key's lane: the job should then end its task (see
+// Waiting) rather than hold up the room's own enforcement.
+func (l *Lanes) GiveWay(ctx context.Context, key string, took time.Duration) {
 	if !l.active() {
 		return
 	}
-	Sleep(ctx, activeRest(took))
+	var arrived chan struct{} // nil (never ready) when not on a lane
+	l.mu.Lock()
+	if ln := l.byKey[key]; ln != nil {
+		if len(ln.tasks) > 0 {
+			l.mu.Unlock()
+			return // something waits already
+		}
+		if ln.arrived == nil {
+			ln.arrived = make(chan struct{})
+		}
+		arrived = ln.arrived
+	}
+	l.mu.Unlock()
+	t := time.NewTimer(activeRest(took))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-arrived:
+	}
+}
+
+// Waiting reports whether tasks are queued on key's lane behind the one
+// running: a long job running there should end its task and come back
+// after them.
+func (l *Lanes) Waiting(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ln := l.byKey[key]
+	return ln != nil && len(ln.tasks) > 0
 }
 
 // active reports whether anyone came or went in the last GiveWayFor.

@@ -163,7 +163,7 @@ func TestGiveWayPacesOnlyAfterEnforcement(t *testing.T) {
 
 	paused := func() time.Duration {
 		start := time.Now()
-		l.GiveWay(ctx, took)
+		l.GiveWay(ctx, "!room", took)
 		return time.Since(start)
 	}
 	if d := paused(); d > rest/4 {
@@ -181,7 +181,7 @@ func TestGiveWayPacesOnlyAfterEnforcement(t *testing.T) {
 	cancel()
 	l.NoteActivity()
 	start := time.Now()
-	l.GiveWay(cancelled, time.Hour)
+	l.GiveWay(cancelled, "!room", time.Hour)
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("a cancelled job still rested %v", d)
 	}
@@ -222,6 +222,43 @@ func TestJobSlotsRestLongerWhilePeopleAreActive(t *testing.T) {
 	time.Sleep(activeRest) // the slots' rests end
 	if gap := run(0); gap > time.Duration(float64(task)*(1+JobRest)) {
 		t.Fatalf("a job that paces itself was made to rest: %v between tasks", gap)
+	}
+	l.Wait()
+}
+
+// A job resting inside its task on a room's lane wakes when the room's own
+// work arrives, and sees it waiting, so it can end its task and let it by
+// instead of holding up the room's enforcement for the whole rest.
+func TestGiveWayLetsTheRoomsOwnWorkBy(t *testing.T) {
+	l := NewLanes()
+	ctx := context.Background()
+	l.NoteActivity()
+	const room = "!busy"
+	var rested time.Duration
+	var waiting bool
+	done := make(chan struct{})
+	l.SubmitJob(ctx, room, 0, func() {
+		defer close(done)
+		if l.Waiting(room) {
+			t.Error("work reported waiting on an empty lane")
+		}
+		start := time.Now()
+		l.GiveWay(ctx, room, time.Second) // would rest maxRest
+		rested, waiting = time.Since(start), l.Waiting(room)
+	})
+	time.Sleep(50 * time.Millisecond)
+	ran := make(chan struct{})
+	l.Submit(ctx, room, false, func() { close(ran) })
+	<-done
+	<-ran
+	if rested >= maxRest {
+		t.Fatalf("the job rested %v with the room's own work waiting behind it", rested)
+	}
+	if !waiting {
+		t.Fatal("the job was not told that work waits on its lane")
+	}
+	if l.Waiting(room) {
+		t.Fatal("work still reported waiting after it ran")
 	}
 	l.Wait()
 }

@@ -68,10 +68,14 @@ func NextIdentityStep(v Verification, st IdentityState, t IdentityGraces, now ti
 	return IdentityNothing
 }
 
-// SuspendedThere says whether a suspended member who is in a clinical room
-// is already suspended in it: only when muted there and still at the muted
-// level. A removal recorded for a room they are in again no longer holds:
-// someone let them back.
-func SuspendedThere(recorded, muted bool, level int64) bool {
-	return recorded && muted && level <= MutedLevel
+// SuspendAgain says whether a suspended member who is in a clinical room
+// must be suspended there now. Not when muted there and still at the muted
+// level (the suspension holds), nor when they hold as much power as the bot
+// (it cannot; people were told at the suspension). A removal recorded for a
+// room they are in again no longer holds: someone let them back.
+func SuspendAgain(recorded, muted bool, level, botLevel int64) bool {
+	if recorded && muted && level <= MutedLevel {
+		return false
+	}
+	return level < botLevel
 }

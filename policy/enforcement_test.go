@@ -38,21 +38,23 @@ func TestNextEnforcementStep(t *testing.T) {
 	}
 }
 
-func TestSuspendedThere(t *testing.T) {
+func TestSuspendAgain(t *testing.T) {
 	tests := []struct {
 		name            string
 		recorded, muted bool
 		level           int64
 		want            bool
 	}{
-		{"never suspended here", false, false, 0, false},
-		{"removed, and back in the room", true, false, 0, false},
-		{"muted and still muted", true, true, MutedLevel, true},
-		{"muted, then given their voice back by hand", true, true, 0, false},
-		{"muted record but no mute level", true, true, 50, false},
+		{"never suspended here", false, false, 0, true},
+		{"removed, and back in the room", true, false, 0, true},
+		{"muted and still muted", true, true, MutedLevel, false},
+		{"muted, then given their voice back by hand", true, true, 0, true},
+		{"muted record but no mute level", true, true, 50, true},
+		{"as much power as the bot", false, false, 100, false},
+		{"removed, back with the bot's power", true, false, 100, false},
 	}
 	for _, tt := range tests {
-		if got := SuspendedThere(tt.recorded, tt.muted, tt.level); got != tt.want {
+		if got := SuspendAgain(tt.recorded, tt.muted, tt.level, 100); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}

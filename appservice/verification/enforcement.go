@@ -183,10 +183,8 @@ func (s *Verification) identityStep(ctx context.Context, user string, v policy.V
 }
 
 // roomsStillToSuspend narrows a suspended member's clinical rooms (where
-// they are members now) to those where the suspension does not hold and this
-// bot can and should act.
-// Rooms where they hold the bot's power were reported at the suspension,
-// and another trust's bot judges its own members.
+// they are members now) to those where they must be suspended again and
+// this bot judges them (another trust's bot judges its own members).
 func (s *Verification) roomsStillToSuspend(ctx context.Context, user string, rooms []id.RoomID) ([]id.RoomID, error) {
 	if len(rooms) == 0 {
 		return nil, nil
@@ -202,19 +200,16 @@ func (s *Verification) roomsStillToSuspend(ctx context.Context, user string, roo
 			return nil, err
 		}
 		muted, recorded := done[room.String()]
-		if policy.SuspendedThere(recorded, muted, f.PowerLevels.UserLevel(user)) {
+		if !policy.SuspendAgain(recorded, muted, f.PowerLevels.UserLevel(user), f.PowerLevels.UserLevel(s.BotID.String())) {
 			continue
 		}
-		if here, err := s.JudgesHere(ctx, f, user); err != nil || !here {
-			if err != nil {
-				return nil, err
-			}
-			continue
+		here, err := s.JudgesHere(ctx, f, user)
+		if err != nil {
+			return nil, err
 		}
-		if f.PowerLevels.UserLevel(user) >= f.PowerLevels.UserLevel(s.BotID.String()) {
-			continue
+		if here {
+			out = append(out, room)
 		}
-		out = append(out, room)
 	}
 	return out, nil
 }

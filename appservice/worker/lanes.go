@@ -64,20 +64,17 @@ const JobRest = 3.0
 // slow as when idle.
 const ActiveRest = 9.0
 
-// ActiveMinRest is the shortest pause after a task while people are coming
-// and going. A task's own length understates what it costs the homeserver:
-// Dendrite answers a write before its sync, appservice and push consumers
-// have processed it, and a cheap read still holds its SQLite database
-// against writers. Measured (issue #9): resting 9× each redaction's length
-// still left a join's removal 1.5× as slow while a room was swept.
-const ActiveMinRest = 250 * time.Millisecond
-
-// ActiveWriteRest is the shortest pause between a sweep's writes while
-// people are coming and going: a redaction costs Dendrite far more than a
-// read (it rewrites the stored event and every consumer handles it), and
-// resting ActiveMinRest between redactions still left a join's removal
-// 1.21× (p50) and 1.44× (p90) as slow as idle (issue #9).
-const ActiveWriteRest = 500 * time.Millisecond
+// ActiveMinRest is the shortest pause after a long job's task (a room's
+// state read, a sweep's redaction) while people are coming and going. A
+// task's own length understates its cost: measured on Dendrite v0.15.2
+// with 1,000 rooms, a state read answered in 6 ms cost Dendrite about 40 ms
+// of CPU, and a redaction about as much, most of it after the answer (its
+// sync, appservice and push consumers). With a floor of 250 ms a join's
+// removal was still 1.28× as slow as idle while reconciling (issue #8) and
+// 1.21× while sweeping (issue #9). At one task a second per job slot,
+// long jobs take under a tenth of a core while people are about, and run
+// flat out (or at JobRest) once nobody has come or gone for GiveWayFor.
+const ActiveMinRest = time.Second
 
 // maxRest bounds one pause, so a task that hung on a slow homeserver does
 // not stall the job for minutes afterwards.
@@ -153,7 +150,7 @@ func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 			took := time.Since(start)
 			rest := time.Duration(float64(took) * t.rest)
 			if t.rest > 0 && l.active() {
-				rest = activeRest(took, ActiveMinRest)
+				rest = activeRest(took)
 			}
 			l.releaseJobSlot(min(rest, maxRest))
 			continue
@@ -175,9 +172,9 @@ func (l *Lanes) run(ctx context.Context, key string, ln *lane) {
 }
 
 // activeRest is the pause after a task that took took while people are
-// coming and going, at least least.
-func activeRest(took, least time.Duration) time.Duration {
-	return min(max(time.Duration(float64(took)*ActiveRest), least), maxRest)
+// coming and going.
+func activeRest(took time.Duration) time.Duration {
+	return min(max(time.Duration(float64(took)*ActiveRest), ActiveMinRest), maxRest)
 }
 
 // releaseJobSlot frees a job slot once the pause after a task is over.
@@ -236,7 +233,7 @@ func (l *Lanes) NoteActivity() { l.lastActive.Store(l.now().UnixNano()) }
 // GiveWay paces a long job that writes back to back (a retention sweep)
 // from inside a task on key's lane, while people are coming and going:
 // after a write that took took, it rests ActiveRest times as long (at least
-// ActiveWriteRest) if anyone did in the last GiveWayFor, so the homeserver has
+// ActiveMinRest) if anyone did in the last GiveWayFor, so the homeserver has
 // headroom for the next join's removal. With nobody about it returns at
 // once and the job runs at the homeserver's full speed. The rest ends early
 // when a task joins key's lane: the job should then end its task (see
@@ -258,7 +255,7 @@ func (l *Lanes) GiveWay(ctx context.Context, key string, took time.Duration) {
 		arrived = ln.arrived
 	}
 	l.mu.Unlock()
-	t := time.NewTimer(activeRest(took, ActiveWriteRest))
+	t := time.NewTimer(activeRest(took))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

@@ -151,7 +151,7 @@ func TestYieldToEnforcementWaitsForEnforcement(t *testing.T) {
 }
 
 // A job that gives way runs flat out while nobody comes or goes, and rests
-// ActiveRest times each write's length (at least ActiveWriteRest) for
+// ActiveRest times each write's length (at least ActiveMinRest) for
 // GiveWayFor after someone does.
 func TestGiveWayPacesOnlyAfterEnforcement(t *testing.T) {
 	l := NewLanes()
@@ -159,7 +159,7 @@ func TestGiveWayPacesOnlyAfterEnforcement(t *testing.T) {
 	clock := time.Now()
 	l.now = func() time.Time { return clock }
 	const took = 20 * time.Millisecond
-	rest := max(time.Duration(float64(took)*ActiveRest), ActiveWriteRest)
+	rest := max(time.Duration(float64(took)*ActiveRest), ActiveMinRest)
 
 	paused := func() time.Duration {
 		start := time.Now()

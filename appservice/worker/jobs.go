@@ -27,6 +27,7 @@ func (j Job) Loop(ctx context.Context, log zerolog.Logger) {
 			return
 		case <-t.C:
 			start := time.Now()
+			log.Debug().Str("job", j.Name).Msg("Job started")
 			j.Run(ctx)
 			log.Debug().Str("job", j.Name).Dur("took", time.Since(start)).Msg("Job done")
 		}

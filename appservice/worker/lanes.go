@@ -69,11 +69,11 @@ const ActiveRest = 9.0
 // task's own length understates its cost: measured on Dendrite v0.15.2
 // with 1,000 rooms, a state read answered in 6 ms cost Dendrite about 40 ms
 // of CPU, and a redaction about as much, most of it after the answer (its
-// sync, appservice and push consumers). With a floor of 250 ms a join's
-// removal was still 1.28× as slow as idle while reconciling (issue #8) and
-// 1.21× while sweeping (issue #9). At one task a second per job slot,
-// long jobs take under a tenth of a core while people are about, and run
-// flat out (or at JobRest) once nobody has come or gone for GiveWayFor.
+// sync, appservice and push consumers). While sweeping, a join's removal
+// was 1.21× as slow as idle with a 250 ms floor and 1.10× with this one
+// (issue #9; docs/benchmarks.md). At one task a second per job slot, long
+// jobs take under a tenth of a core while people are about, and run flat
+// out (or at JobRest) once nobody has come or gone for GiveWayFor.
 const ActiveMinRest = time.Second
 
 // maxRest bounds one pause, so a task that hung on a slow homeserver does

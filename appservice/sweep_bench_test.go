@@ -258,6 +258,8 @@ func TestRetentionSweepScenario(t *testing.T) {
 		return countClean(got, "caldicott") >= perCondition && countClean(got, "bare") >= perCondition
 	})
 	res.CPU = append(res.CPU, cpuSince("samples while sweeping", cpu, cores))
+	res.Samples = append(slices.Clone(idle), sweeping...)
+	save() // the raw samples now, in case the big sweep outlasts the run
 	profiled()
 	cpu = takeCPUSnapshot()
 	res.BigDone = waitSweptOrNot(t, tr, roomC, target, maxWait-time.Since(liftAt))

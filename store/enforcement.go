@@ -91,27 +91,36 @@ func (s *Store) addSuspension(ctx context.Context, userID, roomID string, mutedF
 	return nil
 }
 
+// Suspensions lists the rooms a user is recorded as suspended from.
+func (s *Store) Suspensions(ctx context.Context, userID string) ([]Suspension, error) {
+	rows, err := s.db.Query(ctx, `SELECT room_id, muted_from FROM suspension WHERE user_id = $1 ORDER BY room_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list suspensions of %s: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []Suspension
+	for rows.Next() {
+		var r Suspension
+		var muted sql.NullInt64
+		if err := rows.Scan(&r.RoomID, &muted); err != nil {
+			return nil, fmt.Errorf("list suspensions of %s: %w", userID, err)
+		}
+		if muted.Valid {
+			r.MutedFrom = &muted.Int64
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // TakeSuspensions returns and forgets the rooms a user was suspended from.
 func (s *Store) TakeSuspensions(ctx context.Context, userID string) ([]Suspension, error) {
 	var rooms []Suspension
 	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
-		rows, err := s.db.Query(ctx, `SELECT room_id, muted_from FROM suspension WHERE user_id = $1 ORDER BY room_id`, userID)
-		if err != nil {
+		var err error
+		if rooms, err = s.Suspensions(ctx, userID); err != nil {
 			return err
 		}
-		for rows.Next() {
-			var r Suspension
-			var muted sql.NullInt64
-			if err := rows.Scan(&r.RoomID, &muted); err != nil {
-				rows.Close()
-				return err
-			}
-			if muted.Valid {
-				r.MutedFrom = &muted.Int64
-			}
-			rooms = append(rooms, r)
-		}
-		rows.Close()
 		_, err = s.db.Exec(ctx, `DELETE FROM suspension WHERE user_id = $1`, userID)
 		return err
 	})
@@ -119,24 +128,4 @@ func (s *Store) TakeSuspensions(ctx context.Context, userID string) ([]Suspensio
 		return nil, fmt.Errorf("take suspensions of %s: %w", userID, err)
 	}
 	return rooms, nil
-}
-
-// SuspendedFrom lists the rooms a user is recorded as suspended from, each
-// true when the suspension there is a mute.
-func (s *Store) SuspendedFrom(ctx context.Context, userID string) (map[string]bool, error) {
-	rows, err := s.db.Query(ctx, `SELECT room_id, muted_from IS NOT NULL FROM suspension WHERE user_id = $1`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list suspensions of %s: %w", userID, err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var room string
-		var muted bool
-		if err := rows.Scan(&room, &muted); err != nil {
-			return nil, fmt.Errorf("list suspensions of %s: %w", userID, err)
-		}
-		out[room] = muted
-	}
-	return out, rows.Err()
 }

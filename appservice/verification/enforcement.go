@@ -189,9 +189,13 @@ func (s *Verification) roomsStillToSuspend(ctx context.Context, user string, roo
 	if len(rooms) == 0 {
 		return nil, nil
 	}
-	done, err := s.Store.SuspendedFrom(ctx, user)
+	recorded, err := s.Store.Suspensions(ctx, user)
 	if err != nil {
 		return nil, executor.Transient(err)
+	}
+	muted := make(map[string]bool, len(recorded)) // room → suspended there by a mute
+	for _, r := range recorded {
+		muted[r.RoomID] = r.MutedFrom != nil
 	}
 	var out []id.RoomID
 	for _, room := range rooms {
@@ -199,8 +203,8 @@ func (s *Verification) roomsStillToSuspend(ctx context.Context, user string, roo
 		if err != nil {
 			return nil, err
 		}
-		muted, recorded := done[room.String()]
-		if !policy.SuspendAgain(recorded, muted, f.PowerLevels.UserLevel(user), f.PowerLevels.UserLevel(s.BotID.String())) {
+		mute, wasRecorded := muted[room.String()]
+		if !policy.SuspendAgain(wasRecorded, mute, f.PowerLevels.UserLevel(user), f.PowerLevels.UserLevel(s.BotID.String())) {
 			continue
 		}
 		here, err := s.JudgesHere(ctx, f, user)

@@ -98,7 +98,3 @@ func tailFile(path string, n int64) string {
 	k, _ := f.Read(buf)
 	return string(buf[:k])
 }
-
-func freePortNoTest() (int, error) {
-	return pickPort("127.0.0.1")
-}

@@ -123,7 +123,7 @@ func startCluster() (*pgCluster, error) {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	c.dir = data
-	port, err := freePortNoTest()
+	port, err := pickPort("127.0.0.1")
 	if err != nil {
 		return nil, err
 	}

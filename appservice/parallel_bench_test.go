@@ -80,6 +80,11 @@ func BenchmarkParallelEnforcement(b *testing.B) {
 		b.ReportMetric(loaded.P90/idle.P90, "reconciling/idle-p90")
 		b.ReportMetric(loaded.P50/bare.P50, "reconciling/bare-p50")
 	}
+	if restarted := by["caldicott-restarted"]; restarted.N > 0 && idle.N > 0 && loaded.N > 0 {
+		b.ReportMetric(restarted.P50/idle.P50, "restarted/idle-p50")
+		b.ReportMetric(loaded.P50/restarted.P50, "reconciling/restarted-p50")
+		b.ReportMetric(loaded.P90/restarted.P90, "reconciling/restarted-p90")
+	}
 	b.ReportMetric(float64(res.Rooms), "rooms")
 }
 
@@ -241,28 +246,43 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	profiled()
 	res.CPU = append(res.CPU, cpuSince("nothing asked", cpu, cores))
 	idleFrom, cpu := time.Now(), takeCPUSnapshot()
+	profiled = profileDendrite(t, "dendrite-idle.pprof", 20)
 	samples := sampler.until(t, "idle", func(got []latencySample) bool {
 		return countClean(got, "caldicott") >= perCondition && countClean(got, "bare") >= perCondition
 	})
 	res.CPU = append(res.CPU, cpuSince("idle samples", cpu, cores))
+	profiled()
 	if runs := reconciliations(t, tr.logPath, idleFrom); len(runs) > 0 {
 		t.Fatalf("a reconciliation ran during the idle samples: %+v", runs)
 	}
 
-	// 3. Reconciling: restarted with reconciliation every second, so that
+	// 3. Restarted: the same configuration, restarted as for the
+	// reconciling samples below and left to settle the same way, with no
+	// reconciliation but the start-up one. Sets what a restart and the
+	// start-up pass leave behind in Dendrite apart from the cost of a
+	// reconciliation that runs beside the samples.
+	people := &comings{alice: alice, room: wards[rooms/min(10, rooms)/2], visitors: registerVisitors(t, tr.hs, "k", 40), every: 15 * time.Second}
+	restartedFrom := restartAndSettle(t, tr, tr.yaml, people)
+	samplesFrom := time.Now()
+	cpu = takeCPUSnapshot()
+	profiled = profileDendrite(t, "dendrite-restarted.pprof", 20)
+	restartedSamples := sampler.until(t, "restarted", func(got []latencySample) bool {
+		return countClean(got, "caldicott") >= perCondition && countClean(got, "bare") >= perCondition
+	})
+	res.CPU = append(res.CPU, cpuSince("samples after a restart", cpu, cores))
+	profiled()
+	if runs := reconciliations(t, tr.logPath, samplesFrom); len(runs) > 0 {
+		t.Fatalf("a reconciliation ran during the samples after a restart (started %s): %+v", restartedFrom, runs)
+	}
+
+	// 4. Reconciling: restarted with reconciliation every second, so that
 	// once the start-up one is done they run back to back; samples are
 	// taken until enough were invited while one ran.
-	tr.stopCaldicott(t)
 	yml := strings.Replace(tr.yaml, "policy: {reconcile_interval: 0s}", "policy: {reconcile_interval: 1s}", 1)
 	if yml == tr.yaml {
 		t.Fatal("the harness's config no longer says policy: {reconcile_interval: 0s}; update this benchmark")
 	}
-	if tr.cfg, err = config.Parse([]byte(yml)); err != nil {
-		t.Fatal(err)
-	}
-	loadedFrom := time.Now()
-	startAndWaitReady(t, tr, 15*time.Minute)
-	waitForQuietMachine(t, 30*time.Minute, false)
+	loadedFrom := restartAndSettle(t, tr, yml, people)
 	cpu = takeCPUSnapshot()
 	profiled = profileDendrite(t, "dendrite-reconciling.pprof", 20)
 	loaded := sampler.until(t, "reconciling", func(got []latencySample) bool {
@@ -288,7 +308,7 @@ func TestParallelEnforcementScenario(t *testing.T) {
 		t.Errorf("bare appservice: %v", err)
 	}
 
-	// 4. Figures.
+	// 5. Figures.
 	groups := map[string][]latencySample{}
 	for _, s := range samples {
 		if s.ForeignPct > foreignLimit {
@@ -296,6 +316,13 @@ func TestParallelEnforcementScenario(t *testing.T) {
 			continue
 		}
 		groups[s.Enforcer+"-idle"] = append(groups[s.Enforcer+"-idle"], s)
+	}
+	for _, s := range restartedSamples {
+		if s.ForeignPct > foreignLimit {
+			res.Spoilt++
+			continue
+		}
+		groups[s.Enforcer+"-restarted"] = append(groups[s.Enforcer+"-restarted"], s)
 	}
 	for _, s := range loaded {
 		if s.ForeignPct > foreignLimit {
@@ -315,10 +342,10 @@ func TestParallelEnforcementScenario(t *testing.T) {
 			groups["caldicott-reconciling-not-queued"] = append(groups["caldicott-reconciling-not-queued"], s)
 		}
 	}
-	for _, c := range []string{"caldicott-idle", "caldicott-reconciling", "bare-idle", "bare-reconciling", "caldicott-reconciling-queued", "caldicott-reconciling-not-queued"} {
+	for _, c := range []string{"caldicott-idle", "caldicott-restarted", "caldicott-reconciling", "bare-idle", "bare-restarted", "bare-reconciling", "caldicott-reconciling-queued", "caldicott-reconciling-not-queued"} {
 		res.Summaries = append(res.Summaries, summarize(c, groups[c]))
 	}
-	res.Samples = append(samples, loaded...)
+	res.Samples = slices.Concat(samples, restartedSamples, loaded)
 	logParallelResults(t, res)
 	if path := os.Getenv(parallelResultsEnv); path != "" {
 		data, err := json.MarshalIndent(res, "", "  ")
@@ -332,6 +359,30 @@ func TestParallelEnforcementScenario(t *testing.T) {
 			_ = os.WriteFile(filepath.Join(dir, "results.json"), data, 0o644)
 		}
 	}
+}
+
+// settleAfterRestart: how long Dendrite is left after Caldicott's start-up
+// reconciliation, with people coming and going, before samples are taken.
+const settleAfterRestart = 20 * time.Second
+
+// restartAndSettle restarts Caldicott with the configuration yml, waits
+// for its start-up reconciliation, and keeps people coming and going while
+// Dendrite settles; it returns when Caldicott was started.
+func restartAndSettle(t *testing.T, tr *trust, yml string, people *comings) time.Time {
+	t.Helper()
+	tr.stopCaldicott(t)
+	cfg, err := config.Parse([]byte(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.cfg = cfg
+	from := time.Now()
+	startAndWaitReady(t, tr, 15*time.Minute)
+	stop := people.start(t)
+	time.Sleep(settleAfterRestart)
+	waitForQuietMachine(t, 30*time.Minute, false)
+	stop()
+	return from
 }
 
 // startAndWaitReady starts Caldicott and waits for its start-up

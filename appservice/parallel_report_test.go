@@ -61,6 +61,10 @@ func logParallelResults(t *testing.T, res parallelResults) {
 	idle, loaded, bare := by["caldicott-idle"], by["caldicott-reconciling"], by["bare-idle"]
 	fmt.Fprintf(&b, "reconciling/idle: p50 %.2f×, p90 %.2f× (target ≤ 1.2×); reconciling/bare: p50 %.2f×, p90 %.2f×\n",
 		loaded.P50/idle.P50, loaded.P90/idle.P90, loaded.P50/bare.P50, loaded.P90/bare.P90)
+	if restarted := by["caldicott-restarted"]; restarted.N > 0 {
+		fmt.Fprintf(&b, "restarted, no reconciliation/idle: p50 %.2f×, p90 %.2f×; reconciling/restarted: p50 %.2f×, p90 %.2f×; bare restarted/idle p50 %.2f×\n",
+			restarted.P50/idle.P50, restarted.P90/idle.P90, loaded.P50/restarted.P50, loaded.P90/restarted.P90, by["bare-restarted"].P50/bare.P50)
+	}
 	writeProblems(&b, "Caldicott warnings and errors during the run", res.Problems)
 	t.Log(b.String())
 }

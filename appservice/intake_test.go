@@ -125,7 +125,14 @@ func TestTransactionIntake(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			heardBefore := s.verification.LastRoomEvent()
 			code, body := put(t, srv, path+tt.txnID, tt.token, tt.body)
+			// Any authentic transaction with events in it, the bot's own
+			// echoes included, tells the device-list sync the rooms are busy.
+			heard := s.verification.LastRoomEvent().After(heardBefore)
+			if want := code != 401 && code != 403 && code != 413 && !strings.Contains(tt.body, `"events":[]`) && tt.body != `{"events":[`; heard != want {
+				t.Errorf("room activity noted: %v, want %v", heard, want)
+			}
 			if code != tt.wantCode || !strings.Contains(body, tt.wantBody) {
 				t.Fatalf("got %d %s, want %d containing %q", code, body, tt.wantCode, tt.wantBody)
 			}

@@ -169,6 +169,7 @@ func (s *Service) Handler() http.Handler {
 	in := intake.New(s.Store, s.BotID.String(), s.Cfg.AppService.HSToken, s.Cfg.AppService.MaxTransactionBytes,
 		intake.Counters{Transactions: s.metrics.TxnsReceived, Events: s.metrics.EventsReceived, Ignored: s.metrics.EventsIgnored},
 		s.wakeWorker, s.Log)
+	in.Heard = s.verification.NoteRoomEvents
 	r.Put("/_matrix/app/v1/transactions/{txnID}", in.ServeHTTP)
 	r.Put("/transactions/{txnID}", in.ServeHTTP) // legacy_paths homeservers
 	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })

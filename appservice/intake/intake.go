@@ -42,6 +42,11 @@ type Intake struct {
 	counters Counters
 	wake     func()
 	log      zerolog.Logger
+
+	// Heard, when set, is called for every authentic transaction with
+	// events in it, the bot's own echoes included, before anything is
+	// dropped or stored: the bot's device-list sync is paced by it.
+	Heard func()
 }
 
 // New builds the endpoint for the bot botID; wake is called after events
@@ -132,6 +137,9 @@ func (s *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.counters.Transactions.WithLabelValues("malformed").Inc()
 		matrixError(w, http.StatusBadRequest, "M_BAD_JSON", "transaction is not valid JSON: "+err.Error())
 		return
+	}
+	if len(txn.Events) > 0 && s.Heard != nil {
+		s.Heard()
 	}
 	events, err := s.parseEvents(txn.Events)
 	if err != nil {

@@ -22,10 +22,12 @@ var syncFilter = &mautrix.Filter{
 	AccountData: &mautrix.FilterPart{Types: []event.Type{{Type: "org.caldicott.none"}}},
 }
 
-// watchDeviceLists long-polls /sync as the bot for device-list changes of
+// WatchDeviceLists follows the bot's /sync for device-list changes of
 // users who share rooms with it (Dendrite v0.15.2 does not push them to
 // appservices), so a new device or a reset identity is seen within seconds.
-// Changed users go to the worker; the periodic check covers any gap.
+// It long-polls while the rooms are quiet and polls every busyPollEvery
+// while events arrive (see activity.go). Changed users go to the worker;
+// the periodic check covers any gap.
 func (s *Verification) WatchDeviceLists(ctx context.Context) {
 	filter, err := s.Bot.CreateFilter(ctx, syncFilter)
 	filterID := ""
@@ -38,7 +40,11 @@ func (s *Verification) WatchDeviceLists(ctx context.Context) {
 	delay := time.Second
 	for ctx.Err() == nil {
 		// The long poll ends well inside the HTTP client's 30 s timeout.
-		resp, err := s.Bot.SyncRequest(ctx, 20000, since, filterID, false, event.PresenceOffline)
+		timeout := pollTimeout(time.Unix(0, s.activity.last.Load()), time.Now(), 20*time.Second)
+		resp, cutShort, err := s.syncOnce(ctx, timeout, since, filterID)
+		if cutShort {
+			continue // the rooms got busy: poll instead
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -62,7 +68,38 @@ func (s *Verification) WatchDeviceLists(ctx context.Context) {
 			}
 		}
 		since = resp.NextBatch
+		if timeout == 0 && !worker.Sleep(ctx, busyPollEvery) {
+			return
+		}
 	}
+}
+
+// syncOnce asks /sync once. A long poll ends early (cutShort) when a room
+// event arrives meanwhile: each event would otherwise cost the homeserver
+// a sync over all the bot's rooms.
+func (s *Verification) syncOnce(ctx context.Context, timeout time.Duration, since, filterID string) (resp *mautrix.RespSync, cutShort bool, err error) {
+	pollCtx := ctx
+	if timeout > 0 {
+		select {
+		case <-s.activity.busy: // an event from before this poll began
+		default:
+		}
+		var cancel context.CancelFunc
+		pollCtx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-s.activity.busy:
+				cancel()
+			case <-pollCtx.Done():
+			}
+		}()
+	}
+	resp, err = s.Bot.SyncRequest(pollCtx, int(timeout.Milliseconds()), since, filterID, false, event.PresenceOffline)
+	if err != nil && ctx.Err() == nil && pollCtx.Err() != nil {
+		return nil, true, err
+	}
+	return resp, false, err
 }
 
 // seeInvites passes on the invitations to the bot in a sync response.

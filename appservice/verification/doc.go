@@ -27,14 +27,17 @@ type Verification struct {
 	crypto *e2ee
 	sas    sasFlows
 	attest attestSources
+	// activity paces the bot's device-list sync (see activity.go).
+	activity roomActivity
 }
 
 // New builds the capability.
 func New(k *kit.Kit, keysChanged chan<- string) *Verification {
 	return &Verification{
 		Kit: k, KeysChanged: keysChanged,
-		sas:    sasFlows{byTxn: map[string]*sasFlow{}},
-		attest: attestSources{rooms: map[id.RoomID]string{}},
+		sas:      sasFlows{byTxn: map[string]*sasFlow{}},
+		attest:   attestSources{rooms: map[id.RoomID]string{}},
+		activity: newRoomActivity(),
 	}
 }
 

@@ -1,0 +1,58 @@
+package verification
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// The bot's long poll of /sync is woken by every event in every room the
+// bot is in, and on each wake Dendrite v0.15.2 works out an incremental
+// sync over all of the bot's rooms (its syncapi walks every joined room's
+// recent events, even when the filter lets none through) before it finds
+// nothing to send and waits again (syncapi/sync/requestpool.go). With a
+// thousand clinical rooms and people at work, the bot's idle long poll was
+// among Dendrite's largest costs. So while events are arriving, the watch
+// asks at most every busyPollEvery without waiting (one incremental sync
+// each), and long-polls again once the rooms have been quiet for quietFor.
+const (
+	busyPollEvery = 2 * time.Second
+	quietFor      = 10 * time.Second
+)
+
+// roomActivity is when an event last reached Caldicott from any room, and
+// a signal that ends a long poll early when one does.
+type roomActivity struct {
+	last atomic.Int64 // unix nanoseconds
+	busy chan struct{}
+}
+
+func newRoomActivity() roomActivity { return roomActivity{busy: make(chan struct{}, 1)} }
+
+// NoteRoomEvents is told of every transaction of room events the
+// homeserver sends Caldicott (the bot's own echoes included: they wake its
+// long poll as much as anyone's).
+func (s *Verification) NoteRoomEvents() {
+	s.activity.last.Store(time.Now().UnixNano())
+	select {
+	case s.activity.busy <- struct{}{}:
+	default:
+	}
+}
+
+// pollTimeout is how long the next /sync may wait for news: the long poll
+// once the rooms have been quiet for quietFor, otherwise not at all.
+func pollTimeout(lastEvent, now time.Time, long time.Duration) time.Duration {
+	if now.Sub(lastEvent) >= quietFor {
+		return long
+	}
+	return 0
+}
+
+// LastRoomEvent is when a transaction of room events last arrived (zero
+// if none has since start).
+func (s *Verification) LastRoomEvent() time.Time {
+	if ns := s.activity.last.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}

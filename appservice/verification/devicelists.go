@@ -41,7 +41,9 @@ func (s *Verification) WatchDeviceLists(ctx context.Context) {
 	for ctx.Err() == nil {
 		// The long poll ends well inside the HTTP client's 30 s timeout.
 		timeout := pollTimeout(time.Unix(0, s.activity.last.Load()), time.Now(), 20*time.Second)
-		resp, cutShort, err := s.syncOnce(ctx, timeout, since, filterID)
+		resp, cutShort, err := s.pollSync(ctx, timeout, func(ctx context.Context, ms int) (*mautrix.RespSync, error) {
+			return s.Bot.SyncRequest(ctx, ms, since, filterID, false, event.PresenceOffline)
+		})
 		if cutShort {
 			continue // the rooms got busy: poll instead
 		}
@@ -74,10 +76,11 @@ func (s *Verification) WatchDeviceLists(ctx context.Context) {
 	}
 }
 
-// syncOnce asks /sync once. A long poll ends early (cutShort) when a room
-// event arrives meanwhile: each event would otherwise cost the homeserver
-// a sync over all the bot's rooms.
-func (s *Verification) syncOnce(ctx context.Context, timeout time.Duration, since, filterID string) (resp *mautrix.RespSync, cutShort bool, err error) {
+// pollSync asks /sync once, through ask, waiting up to timeout for news.
+// A long poll ends early (cutShort) when a room event arrives meanwhile:
+// each event would otherwise cost the homeserver a sync over all the bot's
+// rooms (see activity.go).
+func (s *Verification) pollSync(ctx context.Context, timeout time.Duration, ask func(ctx context.Context, timeoutMS int) (*mautrix.RespSync, error)) (resp *mautrix.RespSync, cutShort bool, err error) {
 	pollCtx := ctx
 	if timeout > 0 {
 		select {
@@ -95,7 +98,7 @@ func (s *Verification) syncOnce(ctx context.Context, timeout time.Duration, sinc
 			}
 		}()
 	}
-	resp, err = s.Bot.SyncRequest(pollCtx, int(timeout.Milliseconds()), since, filterID, false, event.PresenceOffline)
+	resp, err = ask(pollCtx, int(timeout.Milliseconds()))
 	if err != nil && ctx.Err() == nil && pollCtx.Err() != nil {
 		return nil, true, err
 	}

@@ -86,7 +86,7 @@ func (s *Verification) StartE2EE(ctx context.Context) error {
 	}
 	go func() {
 		for delay := time.Second; ctx.Err() == nil; delay = min(delay*2, worker.MaxBackoff) {
-			err := cli.SyncWithContext(ctx)
+			err := s.syncPaced(ctx, cli)
 			if ctx.Err() != nil {
 				return
 			}
@@ -124,4 +124,69 @@ func (s *Verification) EncryptedSender(ctx context.Context, roomID id.RoomID) *m
 		return s.crypto.cli
 	}
 	return nil
+}
+
+// syncPaced keeps the encryption device's /sync going as mautrix-go's
+// SyncWithContext does (the token saved before the response is processed,
+// so a bad event cannot wedge it), but paced like the device-list watch
+// (see activity.go): a long poll only while the rooms are quiet, otherwise
+// a poll at most every busyPollEvery. Room keys and verification messages
+// then wait up to that long while people are busy; Decrypt waits longer.
+// A failed request is retried here with backoff; only the store's errors
+// end it.
+func (s *Verification) syncPaced(ctx context.Context, cli *mautrix.Client) error {
+	since, err := cli.Store.LoadNextBatch(ctx, cli.UserID)
+	if err != nil {
+		return fmt.Errorf("load sync token: %w", err)
+	}
+	filterID, err := cli.Store.LoadFilterID(ctx, cli.UserID)
+	if err != nil {
+		return fmt.Errorf("load sync filter: %w", err)
+	}
+	if filterID == "" {
+		filter, err := cli.CreateFilter(ctx, cli.Syncer.GetFilterJSON(cli.UserID))
+		if err != nil {
+			return fmt.Errorf("create sync filter: %w", err)
+		}
+		filterID = filter.FilterID
+		if err := cli.Store.SaveFilterID(ctx, cli.UserID, filterID); err != nil {
+			return fmt.Errorf("save sync filter: %w", err)
+		}
+	}
+	delay := time.Second
+	for ctx.Err() == nil {
+		timeout := pollTimeout(time.Unix(0, s.activity.last.Load()), time.Now(), 30*time.Second)
+		if since == "" {
+			timeout = 0 // the first sync answers at once
+		}
+		resp, cutShort, err := s.pollSync(ctx, timeout, func(ctx context.Context, ms int) (*mautrix.RespSync, error) {
+			return cli.FullSyncRequest(ctx, mautrix.ReqSync{Timeout: ms, Since: since, FilterID: filterID, SetPresence: cli.SyncPresence})
+		})
+		if cutShort {
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			s.Log.Warn().Err(err).Dur("retry_in", delay).Msg("E2EE sync failed")
+			if !worker.Sleep(ctx, delay) {
+				break
+			}
+			delay = min(delay*2, worker.MaxBackoff)
+			continue
+		}
+		delay = time.Second
+		if err := cli.Store.SaveNextBatch(ctx, cli.UserID, resp.NextBatch); err != nil {
+			return fmt.Errorf("save sync token: %w", err)
+		}
+		if err := cli.Syncer.ProcessResponse(ctx, resp, since); err != nil {
+			return fmt.Errorf("process sync: %w", err)
+		}
+		since = resp.NextBatch
+		if timeout == 0 && !worker.Sleep(ctx, busyPollEvery) {
+			break
+		}
+	}
+	return ctx.Err()
 }

@@ -76,35 +76,6 @@ func (s *Verification) WatchDeviceLists(ctx context.Context) {
 	}
 }
 
-// pollSync asks /sync once, through ask, waiting up to timeout for news.
-// A long poll ends early (cutShort) when a room event arrives meanwhile:
-// each event would otherwise cost the homeserver a sync over all the bot's
-// rooms (see activity.go).
-func (s *Verification) pollSync(ctx context.Context, timeout time.Duration, ask func(ctx context.Context, timeoutMS int) (*mautrix.RespSync, error)) (resp *mautrix.RespSync, cutShort bool, err error) {
-	pollCtx := ctx
-	if timeout > 0 {
-		select {
-		case <-s.activity.busy: // an event from before this poll began
-		default:
-		}
-		var cancel context.CancelFunc
-		pollCtx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		go func() {
-			select {
-			case <-s.activity.busy:
-				cancel()
-			case <-pollCtx.Done():
-			}
-		}()
-	}
-	resp, err = ask(pollCtx, int(timeout.Milliseconds()))
-	if err != nil && ctx.Err() == nil && pollCtx.Err() != nil {
-		return nil, true, err
-	}
-	return resp, false, err
-}
-
 // seeInvites passes on the invitations to the bot in a sync response.
 func (s *Verification) seeInvites(resp *mautrix.RespSync) {
 	if s.Invited == nil {

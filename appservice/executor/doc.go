@@ -14,7 +14,7 @@
 // Two kinds of homeserver writes stay outside, by design: the to-device
 // messages of the emoji-verification protocol and the crypto layer's key
 // uploads and key sharing (package verification and mautrix's crypto
-// helper), and the bot's own /sync filter. Neither changes a room.
+// helper), and the bot's own /sync filters. Neither changes a room.
 //
 // It imports policy and store; it must never import the packages that
 // decide (commands, capabilities): they call it, not the other way round.

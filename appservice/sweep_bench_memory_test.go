@@ -3,6 +3,7 @@ package appservice_test
 import (
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +62,13 @@ func watchMemory(t *testing.T, tr *trust, room id.RoomID) *memoryWatch {
 		}
 	}()
 	return w
+}
+
+// Snapshot is the samples so far, while sampling goes on.
+func (w *memoryWatch) Snapshot() []memSample {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.samples)
 }
 
 func (w *memoryWatch) Stop() []memSample {

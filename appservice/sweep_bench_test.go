@@ -67,7 +67,7 @@ type sweepResults struct {
 
 var sweepBench = &scenario[sweepResults]{
 	env: sweepBenchEnv, why: "it writes and deletes ~100,000 events on a real Dendrite: many minutes",
-	test: "TestRetentionSweepScenario", timeout: "2h", resultsEnv: sweepResultsEnv,
+	test: "TestRetentionSweepScenario", timeout: "4h", resultsEnv: sweepResultsEnv,
 }
 
 // BenchmarkRetentionSweep: the retention sweep on real Dendrite — its
@@ -262,7 +262,13 @@ func TestRetentionSweepScenario(t *testing.T) {
 	save() // the raw samples now, in case the big sweep outlasts the run
 	profiled()
 	cpu = takeCPUSnapshot()
-	res.BigDone = waitSweptOrNot(t, tr, roomC, target, maxWait-time.Since(liftAt))
+	// The heap so far is written with every progress line: a run cut short
+	// (a child-process timeout killed one at 97% of 100,000) keeps it.
+	res.BigDone = waitSweptOrNot(t, tr, roomC, target, maxWait-time.Since(liftAt), func() {
+		res.MemSamples = mem.Snapshot()
+		res.Memory = summarizeMemory(res.MemSamples, base)
+		save()
+	})
 	doneAt = time.Now()
 	time.Sleep(5 * time.Second) // the heap after it
 	samples := mem.Stop()
@@ -355,12 +361,12 @@ func sweptIn(t *testing.T, tr *trust, room id.RoomID) int64 {
 // count kept across passes) and caught up.
 func waitSwept(t *testing.T, tr *trust, room id.RoomID, target int64, within time.Duration) {
 	t.Helper()
-	if !waitSweptOrNot(t, tr, room, target, within) {
+	if !waitSweptOrNot(t, tr, room, target, within, func() {}) {
 		t.Fatalf("the sweep of %s did not finish within %s", room, within)
 	}
 }
 
-func waitSweptOrNot(t *testing.T, tr *trust, room id.RoomID, target int64, within time.Duration) bool {
+func waitSweptOrNot(t *testing.T, tr *trust, room id.RoomID, target int64, within time.Duration, progress func()) bool {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	lastSaid := time.Now()
@@ -375,6 +381,7 @@ func waitSweptOrNot(t *testing.T, tr *trust, room id.RoomID, target int64, withi
 		if time.Since(lastSaid) > time.Minute {
 			t.Logf("sweep of %s: %d deleted so far (want %d), backlog %d, last error %q", room, st.Redacted, target, st.Backlog, st.LastError)
 			lastSaid = time.Now()
+			progress()
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

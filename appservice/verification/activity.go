@@ -63,7 +63,7 @@ func (s *Verification) LastRoomEvent() time.Time {
 // pollSync asks /sync once, through ask, waiting up to timeout for news.
 // A long poll ends early (cutShort) when a room event arrives meanwhile:
 // each event would otherwise cost the homeserver a sync over all the bot's
-// rooms (see activity.go).
+// rooms (see the top of this file).
 func (s *Verification) pollSync(ctx context.Context, timeout time.Duration, ask func(ctx context.Context, timeoutMS int) (*mautrix.RespSync, error)) (resp *mautrix.RespSync, cutShort bool, err error) {
 	pollCtx := ctx
 	if timeout > 0 {

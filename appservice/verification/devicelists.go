@@ -40,7 +40,7 @@ func (s *Verification) WatchDeviceLists(ctx context.Context) {
 	delay := time.Second
 	for ctx.Err() == nil {
 		// The long poll ends well inside the HTTP client's 30 s timeout.
-		timeout := pollTimeout(time.Unix(0, s.activity.last.Load()), time.Now(), 20*time.Second)
+		timeout := pollTimeout(s.LastRoomEvent(), time.Now(), 20*time.Second)
 		resp, cutShort, err := s.pollSync(ctx, timeout, func(ctx context.Context, ms int) (*mautrix.RespSync, error) {
 			return s.Bot.SyncRequest(ctx, ms, since, filterID, false, event.PresenceOffline)
 		})

@@ -24,7 +24,7 @@ func TestPollTimeout(t *testing.T) {
 		lastEvent time.Time
 		want      time.Duration
 	}{
-		{"no event since start", time.Unix(0, 0), long},
+		{"no event since start", time.Time{}, long},
 		{"an event a moment ago", now.Add(-100 * time.Millisecond), 0},
 		{"an event just under quietFor ago", now.Add(-quietFor + time.Millisecond), 0},
 		{"quiet for quietFor", now.Add(-quietFor), long},

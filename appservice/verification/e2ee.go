@@ -155,7 +155,7 @@ func (s *Verification) syncPaced(ctx context.Context, cli *mautrix.Client) error
 	}
 	delay := time.Second
 	for ctx.Err() == nil {
-		timeout := pollTimeout(time.Unix(0, s.activity.last.Load()), time.Now(), 30*time.Second)
+		timeout := pollTimeout(s.LastRoomEvent(), time.Now(), 30*time.Second)
 		if since == "" {
 			timeout = 0 // the first sync answers at once
 		}

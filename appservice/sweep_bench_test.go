@@ -23,7 +23,10 @@ import (
 // events to a real Dendrite and deletes them, so it runs only when asked:
 //
 //	CALDICOTT_BENCH_SWEEP=1 go test -tags goolm -run '^$' \
-//	    -bench BenchmarkRetentionSweep -benchtime 1x -timeout 2h ./appservice/
+//	    -bench BenchmarkRetentionSweep -benchtime 1x -timeout 4h ./appservice/
+//
+// (The scenario runs in a child process with its own 4-hour limit: with
+// the default 100,000-event room it takes about an hour and a half.)
 //
 // Sizes: CALDICOTT_BENCH_SWEEP_N (default 3000) events in each of the two
 // rooms of the rate comparison; CALDICOTT_BENCH_SWEEP_BIG (default

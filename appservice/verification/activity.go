@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"maunium.net/go/mautrix"
+
+	"github.com/caldicott/caldicott/appservice/worker"
 )
 
 // The bot's long poll of /sync is woken by every event in every room the
@@ -87,4 +89,44 @@ func (s *Verification) pollSync(ctx context.Context, timeout time.Duration, ask 
 		return nil, true, err
 	}
 	return resp, false, err
+}
+
+// followSync keeps a paced /sync going from since: a long poll of up to
+// long while the rooms are quiet, otherwise a poll at most every
+// busyPollEvery. ask makes one request; got handles each response before
+// the token moves on, and an error from it ends the loop. A failed request
+// is retried with backoff, logged as what.
+func (s *Verification) followSync(ctx context.Context, what string, long time.Duration, since string,
+	ask func(ctx context.Context, since string, timeoutMS int) (*mautrix.RespSync, error),
+	got func(resp *mautrix.RespSync, since string) error) error {
+	delay := time.Second
+	for ctx.Err() == nil {
+		timeout := pollTimeout(s.LastRoomEvent(), time.Now(), long)
+		resp, cutShort, err := s.pollSync(ctx, timeout, func(ctx context.Context, ms int) (*mautrix.RespSync, error) {
+			return ask(ctx, since, ms)
+		})
+		if cutShort {
+			continue // the rooms got busy: poll instead
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			s.Log.Warn().Err(err).Dur("retry_in", delay).Msg(what + " failed")
+			if !worker.Sleep(ctx, delay) {
+				break
+			}
+			delay = min(delay*2, worker.MaxBackoff)
+			continue
+		}
+		delay = time.Second
+		if err := got(resp, since); err != nil {
+			return err
+		}
+		since = resp.NextBatch
+		if timeout == 0 && !worker.Sleep(ctx, busyPollEvery) {
+			break
+		}
+	}
+	return ctx.Err()
 }

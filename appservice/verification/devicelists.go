@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/caldicott/caldicott/appservice/worker"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 )
@@ -36,44 +35,25 @@ func (s *Verification) WatchDeviceLists(ctx context.Context) {
 	} else {
 		s.Log.Warn().Err(err).Msg("Could not create a sync filter; syncing unfiltered")
 	}
-	since := ""
-	delay := time.Second
-	for ctx.Err() == nil {
-		// The long poll ends well inside the HTTP client's 30 s timeout.
-		timeout := pollTimeout(s.LastRoomEvent(), time.Now(), 20*time.Second)
-		resp, cutShort, err := s.pollSync(ctx, timeout, func(ctx context.Context, ms int) (*mautrix.RespSync, error) {
+	// The long poll ends well inside the HTTP client's 30 s timeout.
+	_ = s.followSync(ctx, "Device-list sync", 20*time.Second, "",
+		func(ctx context.Context, since string, ms int) (*mautrix.RespSync, error) {
 			return s.Bot.SyncRequest(ctx, ms, since, filterID, false, event.PresenceOffline)
-		})
-		if cutShort {
-			continue // the rooms got busy: poll instead
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+		},
+		func(resp *mautrix.RespSync, since string) error {
+			s.seeInvites(resp)
+			if since == "" || s.Cfg.Verification.Mode == "off" {
+				return nil
 			}
-			s.Log.Warn().Err(err).Dur("retry_in", delay).Msg("Device-list sync failed")
-			if !worker.Sleep(ctx, delay) {
-				return
-			}
-			delay = min(delay*2, worker.MaxBackoff)
-			continue
-		}
-		delay = time.Second
-		s.seeInvites(resp)
-		if since != "" && s.Cfg.Verification.Mode != "off" {
 			for _, u := range resp.DeviceLists.Changed {
 				select {
 				case s.KeysChanged <- u.String():
 				case <-ctx.Done():
-					return
+					return ctx.Err()
 				}
 			}
-		}
-		since = resp.NextBatch
-		if timeout == 0 && !worker.Sleep(ctx, busyPollEvery) {
-			return
-		}
-	}
+			return nil
+		})
 }
 
 // seeInvites passes on the invitations to the bot in a sync response.

@@ -153,40 +153,20 @@ func (s *Verification) syncPaced(ctx context.Context, cli *mautrix.Client) error
 			return fmt.Errorf("save sync filter: %w", err)
 		}
 	}
-	delay := time.Second
-	for ctx.Err() == nil {
-		timeout := pollTimeout(s.LastRoomEvent(), time.Now(), 30*time.Second)
-		if since == "" {
-			timeout = 0 // the first sync answers at once
-		}
-		resp, cutShort, err := s.pollSync(ctx, timeout, func(ctx context.Context, ms int) (*mautrix.RespSync, error) {
+	return s.followSync(ctx, "E2EE sync", 30*time.Second, since,
+		func(ctx context.Context, since string, ms int) (*mautrix.RespSync, error) {
+			if since == "" {
+				ms = 0 // the first sync answers at once
+			}
 			return cli.FullSyncRequest(ctx, mautrix.ReqSync{Timeout: ms, Since: since, FilterID: filterID, SetPresence: cli.SyncPresence})
+		},
+		func(resp *mautrix.RespSync, since string) error {
+			if err := cli.Store.SaveNextBatch(ctx, cli.UserID, resp.NextBatch); err != nil {
+				return fmt.Errorf("save sync token: %w", err)
+			}
+			if err := cli.Syncer.ProcessResponse(ctx, resp, since); err != nil {
+				return fmt.Errorf("process sync: %w", err)
+			}
+			return nil
 		})
-		if cutShort {
-			continue
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			s.Log.Warn().Err(err).Dur("retry_in", delay).Msg("E2EE sync failed")
-			if !worker.Sleep(ctx, delay) {
-				break
-			}
-			delay = min(delay*2, worker.MaxBackoff)
-			continue
-		}
-		delay = time.Second
-		if err := cli.Store.SaveNextBatch(ctx, cli.UserID, resp.NextBatch); err != nil {
-			return fmt.Errorf("save sync token: %w", err)
-		}
-		if err := cli.Syncer.ProcessResponse(ctx, resp, since); err != nil {
-			return fmt.Errorf("process sync: %w", err)
-		}
-		since = resp.NextBatch
-		if timeout == 0 && !worker.Sleep(ctx, busyPollEvery) {
-			break
-		}
-	}
-	return ctx.Err()
 }

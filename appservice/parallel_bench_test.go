@@ -245,16 +245,22 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	time.Sleep(10 * time.Second)
 	profiled()
 	res.CPU = append(res.CPU, cpuSince("nothing asked", cpu, cores))
-	idleFrom, cpu := time.Now(), takeCPUSnapshot()
-	profiled = profileDendrite(t, "dendrite-idle.pprof", 20)
-	samples := sampler.until(t, "idle", func(got []latencySample) bool {
-		return countClean(got, "caldicott") >= perCondition && countClean(got, "bare") >= perCondition
-	})
-	res.CPU = append(res.CPU, cpuSince("idle samples", cpu, cores))
-	profiled()
-	if runs := reconciliations(t, tr.logPath, idleFrom); len(runs) > 0 {
-		t.Fatalf("a reconciliation ran during the idle samples: %+v", runs)
+	// withoutPass takes a phase's samples with no reconciliation running
+	// (Dendrite profiled meanwhile), and fails if one ran.
+	withoutPass := func(phase, profile, label string) []latencySample {
+		from, cpu := time.Now(), takeCPUSnapshot()
+		profiled := profileDendrite(t, profile, 20)
+		got := sampler.until(t, phase, func(got []latencySample) bool {
+			return countClean(got, "caldicott") >= perCondition && countClean(got, "bare") >= perCondition
+		})
+		res.CPU = append(res.CPU, cpuSince(label, cpu, cores))
+		profiled()
+		if runs := reconciliations(t, tr.logPath, from); len(runs) > 0 {
+			t.Fatalf("a reconciliation ran during the %s: %+v", label, runs)
+		}
+		return got
 	}
+	samples := withoutPass("idle", "dendrite-idle.pprof", "idle samples")
 
 	// 3. Restarted: the same configuration, restarted as for the
 	// reconciling samples below and left to settle the same way, with no
@@ -262,18 +268,8 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	// start-up pass leave behind in Dendrite apart from the cost of a
 	// reconciliation that runs beside the samples.
 	people := &comings{alice: alice, room: wards[rooms/min(10, rooms)/2], visitors: registerVisitors(t, tr.hs, "k", 40), every: 15 * time.Second}
-	restartedFrom := restartAndSettle(t, tr, tr.yaml, people)
-	samplesFrom := time.Now()
-	cpu = takeCPUSnapshot()
-	profiled = profileDendrite(t, "dendrite-restarted.pprof", 20)
-	restartedSamples := sampler.until(t, "restarted", func(got []latencySample) bool {
-		return countClean(got, "caldicott") >= perCondition && countClean(got, "bare") >= perCondition
-	})
-	res.CPU = append(res.CPU, cpuSince("samples after a restart", cpu, cores))
-	profiled()
-	if runs := reconciliations(t, tr.logPath, samplesFrom); len(runs) > 0 {
-		t.Fatalf("a reconciliation ran during the samples after a restart (started %s): %+v", restartedFrom, runs)
-	}
+	restartAndSettle(t, tr, tr.yaml, people)
+	restartedSamples := withoutPass("restarted", "dendrite-restarted.pprof", "samples after a restart")
 
 	// 4. Reconciling: restarted with reconciliation every second, so that
 	// once the start-up one is done they run back to back; samples are

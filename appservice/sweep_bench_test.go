@@ -26,16 +26,17 @@ import (
 //	    -bench BenchmarkRetentionSweep -benchtime 1x -timeout 4h ./appservice/
 //
 // (The scenario runs in a child process with its own 4-hour limit: with
-// the default 100,000-event room it takes about an hour and a half.)
+// the default 100,000-event room it takes about two hours.)
 //
 // Sizes: CALDICOTT_BENCH_SWEEP_N (default 3000) events in each of the two
 // rooms of the rate comparison; CALDICOTT_BENCH_SWEEP_BIG (default
 // 100000) events in the big room; CALDICOTT_BENCH_SWEEP_SAMPLES (default
 // 30) latency samples per condition; CALDICOTT_BENCH_SWEEP_SENDERS
 // (default 4) clients writing at once; CALDICOTT_BENCH_SWEEP_WAIT (minutes,
-// default 40) the longest wait for the big sweep to finish.
+// default 90) the longest wait for the big sweep to finish.
 // CALDICOTT_BENCH_KEEP=<dir> keeps Caldicott's and Dendrite's logs, the
 // figures, CPU profiles of the test process (Caldicott) during the sweeps,
+// its heap profiles before, during (the latest) and after the big sweep,
 // and Dendrite's (with PPROFLISTEN=127.0.0.1:<port>, which Dendrite
 // inherits).
 const (
@@ -108,7 +109,7 @@ func TestRetentionSweepScenario(t *testing.T) {
 	big := envInt(t, "CALDICOTT_BENCH_SWEEP_BIG", 100000)
 	perCondition := envInt(t, "CALDICOTT_BENCH_SWEEP_SAMPLES", 30)
 	nSenders := envInt(t, "CALDICOTT_BENCH_SWEEP_SENDERS", 4)
-	maxWait := time.Duration(envInt(t, "CALDICOTT_BENCH_SWEEP_WAIT", 40)) * time.Minute
+	maxWait := time.Duration(envInt(t, "CALDICOTT_BENCH_SWEEP_WAIT", 90)) * time.Minute
 	keep := os.Getenv("CALDICOTT_BENCH_KEEP")
 	zerolog.TimeFieldFormat = time.RFC3339Nano // log lines told apart by time
 	// Clinical messages expire after 2 s and every room is swept each
@@ -245,6 +246,7 @@ func TestRetentionSweepScenario(t *testing.T) {
 	waitForQuietMachine(t, 5*time.Minute, false)
 	mem := watchMemory(t, tr, roomC)
 	time.Sleep(5 * time.Second) // the heap before the sweep
+	writeHeapProfile(t, keep, "caldicott-heap-before.pprof")
 	base = sweptIn(t, tr, roomC)
 	target := base + int64(big)
 	cpu = takeCPUSnapshot()
@@ -271,11 +273,13 @@ func TestRetentionSweepScenario(t *testing.T) {
 		res.MemSamples = mem.Snapshot()
 		res.Memory = summarizeMemory(res.MemSamples, base)
 		save()
+		writeHeapProfile(t, keep, "caldicott-heap-latest.pprof")
 	})
 	doneAt = time.Now()
 	time.Sleep(5 * time.Second) // the heap after it
 	samples := mem.Stop()
 	stopProfile() // after the heap samples: writing the profile allocates
+	writeHeapProfile(t, keep, "caldicott-heap-after.pprof")
 	res.CPU = append(res.CPU, cpuSince("rest of the big sweep", cpu, cores))
 	res.MemSamples = samples
 	res.Memory = summarizeMemory(samples, base)

@@ -30,8 +30,13 @@ func TestRetentionSetting(t *testing.T) {
 	say(t, alice, room, "!policy status")
 	waitForNotice(t, alice, room, bot, "Retention: 14 days.")
 
+	// "default" follows the class default from then on: marked as such.
 	say(t, alice, room, "!policy retention default")
+	waitForState(t, alice, room, "m.room.retention", "org.caldicott.class_default", true)
 	waitForState(t, alice, room, "m.room.retention", "max_lifetime", float64(2592000000))
+	waitForNotice(t, alice, room, bot, "keep messages for the clinical rooms' default, now 30 days")
+	say(t, alice, room, "!policy status")
+	waitForNotice(t, alice, room, bot, "Retention: 30 days (the clinical rooms' default).")
 
 	// Set directly (devtools): the room is told what it means.
 	setState(t, alice, room, "m.room.retention", map[string]any{"max_lifetime": 7 * 24 * 3600 * 1000})

@@ -11,6 +11,12 @@ import (
 // Synapse reads it: max_lifetime and min_lifetime in milliseconds.
 const RetentionEventType = "m.room.retention"
 
+// RetentionClassDefaultKey marks a retention setting made by `!policy
+// retention default`: the room follows its class's default as the trust's
+// config says it now, not the period written beside it (which is there
+// for other readers of m.room.retention, and is the default when set).
+const RetentionClassDefaultKey = "org.caldicott.class_default"
+
 // RetentionLimits bound one class's retention period.
 type RetentionLimits struct {
 	Default, Min, Max time.Duration
@@ -46,10 +52,15 @@ func EffectiveRetention(c Class, raw json.RawMessage, rules RetentionRules) Rete
 		return r
 	}
 	var content struct {
-		MaxLifetime *float64 `json:"max_lifetime"`
-		MinLifetime *float64 `json:"min_lifetime"`
+		MaxLifetime  *float64 `json:"max_lifetime"`
+		MinLifetime  *float64 `json:"min_lifetime"`
+		ClassDefault bool     `json:"org.caldicott.class_default"`
 	}
-	if err := json.Unmarshal(raw, &content); err != nil || content.MaxLifetime == nil || !wholeMillis(*content.MaxLifetime) || *content.MaxLifetime <= 0 {
+	err := json.Unmarshal(raw, &content)
+	if err == nil && content.ClassDefault {
+		return r
+	}
+	if err != nil || content.MaxLifetime == nil || !wholeMillis(*content.MaxLifetime) || *content.MaxLifetime <= 0 {
 		r.Problem = fmt.Sprintf("This room's retention setting (%s) cannot be read, so messages are kept for the %s rooms' default of %s.", RetentionEventType, c, FormatDays(limits.Default))
 		return r
 	}
@@ -81,7 +92,9 @@ func SetRetention(c Class, period time.Duration, useDefault bool, rules Retentio
 		return Decision{}, "Retention applies to classified rooms; classify this room first with `!policy classify clinical|operational|social`."
 	}
 	if useDefault {
-		period = limits.Default
+		content := map[string]any{"max_lifetime": limits.Default.Milliseconds(), RetentionClassDefaultKey: true}
+		what := fmt.Sprintf("keep messages for the %s rooms' default, now %s", c, FormatDays(limits.Default))
+		return Decision{Actions: []Action{{Kind: SetState, Rule: RuleRetention, EventType: RetentionEventType, Content: content, Text: what, Reason: what}}}, ""
 	}
 	if period < limits.Min || period > limits.Max {
 		return Decision{}, fmt.Sprintf("%s rooms keep messages for between %s and %s (the trust's limits); %s is outside them.", capitalise(string(c)), FormatDays(limits.Min), FormatDays(limits.Max), FormatDays(period))

@@ -35,6 +35,8 @@ func TestEffectiveRetention(t *testing.T) {
 		{"above the trust's maximum: held to it", Clinical, `{"max_lifetime": 63072000000}`, 365 * day, 0, true, "more than the trust's maximum"},
 		{"below the floor: held to it", Clinical, `{"max_lifetime": 3600000}`, day, 0, true, "less than the trust's minimum"},
 		{"social default", Social, "", 7 * day, 0, false, ""},
+		{"set to follow the default: today's default, whatever period is beside it", Clinical, `{"max_lifetime": 1209600000, "org.caldicott.class_default": true}`, 30 * day, 0, false, ""},
+		{"the marker false: the room's own period", Clinical, `{"max_lifetime": 1209600000, "org.caldicott.class_default": false}`, 14 * day, 0, true, ""},
 		{"unclassified keeps everything", Unclassified, `{"max_lifetime": 1}`, 0, 0, false, ""},
 	}
 	for _, tt := range tests {
@@ -78,6 +80,11 @@ func TestSetRetention(t *testing.T) {
 			}
 			if refusal != "" || len(d.Actions) != 1 || d.Actions[0].EventType != RetentionEventType || d.Actions[0].Content["max_lifetime"] != tt.wantMs {
 				t.Errorf("decision %+v, refusal %q", d, refusal)
+				return
+			}
+			// Only "default" follows the class default from then on.
+			if marked := d.Actions[0].Content[RetentionClassDefaultKey] == true; marked != tt.useDefault {
+				t.Errorf("class-default marker %v, want %v", marked, tt.useDefault)
 			}
 		})
 	}

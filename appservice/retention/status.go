@@ -9,7 +9,6 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -18,17 +17,19 @@ import (
 // message kept, what is waiting and what went wrong. An operator never has
 // to guess whether deletion runs.
 func (r *Retention) DeletionStatus(ctx context.Context, roomID id.RoomID) string {
-	switch {
-	case !r.Cfg.Retention.Deleting():
-		return "Deletion: switched off for this trust (`retention.delete: false`): messages are not deleted."
-	case r.Cfg.Policy.DryRun:
-		return "Deletion: Caldicott runs in dry-run mode: messages are not deleted."
-	}
+	// The hold first, whatever else holds deletion back: lifting the
+	// trust-wide switch must not be the first time anyone sees it.
 	var lines []string
 	if h, err := r.Store.LegalHoldOf(ctx, roomID.String()); err == nil {
 		lines = append(lines, fmt.Sprintf("⏸ On legal hold since %s (%s, by %s): nothing here is deleted until an IG admin lifts it.", h.Since.UTC().Format("2 Jan 2006 15:04 MST"), h.Reason, h.HeldBy))
 	} else if !errors.Is(err, store.ErrNotFound) {
 		lines = append(lines, "The legal hold could not be read: "+err.Error())
+	}
+	switch {
+	case !r.Cfg.Retention.Deleting():
+		return strings.Join(append(lines, "Deletion: switched off for this trust (`retention.delete: false`): messages are not deleted."), "\n")
+	case r.Cfg.Policy.DryRun:
+		return strings.Join(append(lines, "Deletion: Caldicott runs in dry-run mode: messages are not deleted."), "\n")
 	}
 	st, err := r.Store.SweepStateOf(ctx, roomID.String())
 	if err != nil {
@@ -36,13 +37,19 @@ func (r *Retention) DeletionStatus(ctx context.Context, roomID id.RoomID) string
 	}
 	now := r.Now()
 	interval := r.Cfg.Retention.SweepInterval.Duration
-	if st.LastStarted.IsZero() {
-		lines = append(lines, fmt.Sprintf("Deletion: not swept yet; sweeps run every %s.", config.FormatDuration(interval)))
+	switch {
+	case interval <= 0 && st.LastStarted.IsZero():
+		lines = append(lines, "Deletion: scheduled sweeps are off (`retention.sweep_interval: 0s`) and this room has never been swept: expired messages stay until sweeps are switched back on.")
 		return strings.Join(lines, "\n")
+	case interval <= 0:
+		lines = append(lines, fmt.Sprintf("Deletion: scheduled sweeps are off (`retention.sweep_interval: 0s`); last swept %s ago, %d deleted so far. Expired messages stay until sweeps are switched back on.", ago(now.Sub(st.LastStarted)), st.Redacted))
+	case st.LastStarted.IsZero():
+		lines = append(lines, fmt.Sprintf("Deletion: not swept yet; sweeps run every %s.", every(interval)))
+		return strings.Join(lines, "\n")
+	default:
+		next := st.LastStarted.Add(interval).Sub(now)
+		lines = append(lines, fmt.Sprintf("Deletion: last swept %s ago, next in about %s; %d deleted so far.", ago(now.Sub(st.LastStarted)), ago(max(next, time.Minute)), st.Redacted))
 	}
-	next := st.LastStarted.Add(interval).Sub(now)
-	line := fmt.Sprintf("Deletion: last swept %s ago, next in about %s; %d deleted so far.", ago(now.Sub(st.LastStarted)), ago(max(next, time.Minute)), st.Redacted)
-	lines = append(lines, line)
 	if !st.OldestKept.IsZero() {
 		lines = append(lines, fmt.Sprintf("Oldest message kept: %s old.", ago(now.Sub(st.OldestKept))))
 	} else if !st.LastFinished.IsZero() {
@@ -55,6 +62,14 @@ func (r *Retention) DeletionStatus(ctx context.Context, roomID id.RoomID) string
 		lines = append(lines, fmt.Sprintf("⚠ The last sweep failed (%d in a row): %s.", st.Failures, st.LastError))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// every says a sweep interval as people do: "15 minutes", "30 seconds".
+func every(d time.Duration) string {
+	if d < time.Minute {
+		return plural(int(d/time.Second), "second")
+	}
+	return ago(d)
 }
 
 // ago says a duration as people do: "3 minutes", "2 days".

@@ -2,6 +2,7 @@ package appservice_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,16 @@ func replyWith(t *testing.T, cli *mautrix.Client, roomID id.RoomID, to id.EventI
 	t.Helper()
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: text}
 	content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(to)
+	return send(t, cli, roomID, content, event.EventMessage)
+}
+
+// editWith edits a message as Element does: m.new_content, with a
+// "* "-prefixed fallback body, related by m.replace to the original.
+func editWith(t *testing.T, cli *mautrix.Client, roomID id.RoomID, original id.EventID, text string) id.EventID {
+	t.Helper()
+	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "* " + text}
+	content.SetEdit(original)
+	content.NewContent = &event.MessageEventContent{MsgType: event.MsgText, Body: text}
 	return send(t, cli, roomID, content, event.EventMessage)
 }
 
@@ -45,7 +56,12 @@ records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token
 	bot := tr.botID()
 	room := clinicalRoom(t, tr, alice, bob)
 
-	advice := sendText(t, bob, room, "Advised IV fluids 1L over 8h")
+	// Corrected by its sender after it was sent: the record carries what
+	// the room now reads (Element replies to the original event). An
+	// "edit" by someone else is not the sender's and is ignored.
+	advice := sendText(t, bob, room, "Advised IV fluids 1L over 6h")
+	editWith(t, bob, room, advice, "Advised IV fluids 1L over 8h")
+	editWith(t, alice, room, advice, "Advised nothing")
 	replyWith(t, alice, room, advice, "!policy record 943 476 5918")
 	waitForNotice(t, alice, room, bot, "That is not a valid NHS number", "Nothing was recorded")
 	say(t, alice, room, "!policy record 943 476 5919")
@@ -75,13 +91,17 @@ records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token
 
 	// The record goes away for a while: the request waits and is kept.
 	fhirSrv.Down(t)
-	plan := sendText(t, bob, room, "Plan: repeat U&E at 18:00")
+	plan := sendText(t, bob, room, "Plan: repeat U&E at 16:00")
+	planEdit := editWith(t, bob, room, plan, "Plan: repeat U&E at 18:00")
 	replyWith(t, alice, room, plan, "!policy record 9434765919")
 	waitForNotice(t, alice, room, bot, "Sending this message to the patient record")
 	later := sendText(t, bob, room, "Noted")
 	waitRedacted(t, alice, room, 30*time.Second, later)
 	if redacted(t, alice, room, plan) {
 		t.Fatal("a message waiting for the patient record was deleted")
+	}
+	if redacted(t, alice, room, planEdit) {
+		t.Fatal("the edit of a message waiting for the patient record was deleted: the room reads the old text again")
 	}
 	waitForNotice(t, alice, room, bot, "⏰ This message has not reached the patient record yet")
 	say(t, alice, room, "!policy status")
@@ -92,8 +112,16 @@ records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token
 		return len(fhirSrv.Communications(t)) == 2, ""
 	})
 	waitForNotice(t, alice, room, bot, "✅ The patient record has accepted this message")
-	// Recorded, and long expired: now it goes.
+	var texts []string
+	for _, c := range fhirSrv.Communications(t) {
+		texts = append(texts, c.Payload[0].ContentString)
+	}
+	if !slices.Contains(texts, "Plan: repeat U&E at 18:00") {
+		t.Fatalf("the record holds %q, not the edited plan", texts)
+	}
+	// Recorded, and long expired: now it goes, with its edit.
 	waitRedacted(t, alice, room, 30*time.Second, plan)
+	waitRedacted(t, alice, room, 30*time.Second, planEdit)
 
 	entries, err := tr.store.AuditForRoom(ctx, room.String(), 500)
 	if err != nil {

@@ -112,7 +112,15 @@ func (r *Records) readMessage(ctx context.Context, roomID id.RoomID, eventID id.
 	}
 	body := m.Body
 	if nc := m.NewContent; nc != nil && nc.Body != "" {
-		body = nc.Body
+		body = nc.Body // the event replied to is itself an edit
+	} else {
+		edited, err := r.latestEdit(ctx, roomID, evt)
+		if err != nil {
+			return "", time.Time{}, "", err
+		}
+		if edited != "" {
+			body = edited
+		}
 	}
 	return body, time.UnixMilli(evt.Timestamp), evt.Sender, nil
 }

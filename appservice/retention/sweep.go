@@ -2,6 +2,7 @@ package retention
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -303,11 +304,31 @@ func (p *pass) sweepEvents(chunk []*event.Event) ([]policy.SweepEvent, map[strin
 		}
 		if p.r.Keep != nil && se.Deletable() {
 			se.Keep = p.r.Keep(p.room.String(), se.ID)
+			// An edit of a message awaiting the record stays with it, so the
+			// room goes on reading what was sent to the record.
+			if target := editedEvent(e); !se.Keep && target != "" {
+				se.Keep = p.r.Keep(p.room.String(), target)
+			}
 		}
 		out = append(out, se)
 		byID[se.ID] = e
 	}
 	return out, byID
+}
+
+// editedEvent is the event an edit replaces, or "" for any other event.
+// The relation is in the clear even in an encrypted event.
+func editedEvent(e *event.Event) string {
+	var c struct {
+		RelatesTo struct {
+			Type    string `json:"rel_type"`
+			EventID string `json:"event_id"`
+		} `json:"m.relates_to"`
+	}
+	if len(e.Content.VeryRaw) == 0 || json.Unmarshal(e.Content.VeryRaw, &c) != nil || c.RelatesTo.Type != string(event.RelReplace) {
+		return ""
+	}
+	return c.RelatesTo.EventID
 }
 
 // redact deletes one expired event, after any enforcement that is running,

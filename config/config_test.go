@@ -260,18 +260,18 @@ func TestAuditAndAdminAPI(t *testing.T) {
 // An interval written as 0s turns its job off; one left out gets the default.
 func TestZeroIntervalMeansOff(t *testing.T) {
 	base := "homeserver: {address: \"http://127.0.0.1:8008\", domain: \"example.org\"}\nappservice: {address: \"http://127.0.0.1:9000\", port: 9000, as_token: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", hs_token: \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}\ndatabase: {type: sqlite, uri: \"x.db\"}\ntrust: {name: T}\n"
-	off, err := Parse([]byte(base + "policy: {reconcile_interval: 0s}\nretention: {sweep_interval: 0s}\n"))
+	off, err := Parse([]byte(base + "policy: {reconcile_interval: 0s}\nretention: {sweep_interval: 0s}\nrecords: {remind_before: 0s}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if off.Policy.ReconcileInterval.Duration != 0 || off.Retention.SweepInterval.Duration != 0 {
-		t.Fatalf("0s became %v / %v", off.Policy.ReconcileInterval, off.Retention.SweepInterval)
+	if off.Policy.ReconcileInterval.Duration != 0 || off.Retention.SweepInterval.Duration != 0 || off.Records.RemindBefore.Duration != 0 {
+		t.Fatalf("0s became %v / %v / %v", off.Policy.ReconcileInterval, off.Retention.SweepInterval, off.Records.RemindBefore)
 	}
 	def, err := Parse([]byte(base))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def.Policy.ReconcileInterval.Duration != time.Hour || def.Retention.SweepInterval.Duration != 15*time.Minute {
-		t.Fatalf("defaults: %v / %v", def.Policy.ReconcileInterval, def.Retention.SweepInterval)
+	if def.Policy.ReconcileInterval.Duration != time.Hour || def.Retention.SweepInterval.Duration != 15*time.Minute || def.Records.RemindBefore.Duration != 24*time.Hour {
+		t.Fatalf("defaults: %v / %v / %v", def.Policy.ReconcileInterval, def.Retention.SweepInterval, def.Records.RemindBefore)
 	}
 }

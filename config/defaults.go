@@ -75,7 +75,7 @@ func (c *Config) applyDefaults() {
 	if !c.Retention.SweepInterval.set {
 		c.Retention.SweepInterval.Duration = 15 * time.Minute
 	}
-	if c.Records.RemindBefore.Duration == 0 {
+	if !c.Records.RemindBefore.set {
 		c.Records.RemindBefore.Duration = 24 * time.Hour
 	}
 	if c.Retention.Batch == 0 {

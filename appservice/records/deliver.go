@@ -37,6 +37,9 @@ func (r *Records) Wake() {
 // ctx ends: a goroutine of the service.
 func (r *Records) Run(ctx context.Context) {
 	if !r.Enabled() {
+		if waiting, err := r.Store.WaitingRecords(ctx, ""); err == nil && len(waiting) > 0 {
+			r.Log.Warn().Int("records", len(waiting)).Msg("Messages marked for the patient record are waiting, but records.fhir_base_url is not set: they are kept from deletion until it is")
+		}
 		return
 	}
 	// A restart is how an operator applies a fix (a token, the server's

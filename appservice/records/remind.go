@@ -22,6 +22,9 @@ func (r *Records) Keep(roomID, eventID string) bool {
 // Remind warns room admins once about each message still waiting for the
 // record when its retention period is nearly over (a periodic job).
 func (r *Records) Remind(ctx context.Context) {
+	if r.Cfg.Records.RemindBefore.Duration <= 0 {
+		return // records.remind_before: 0s — no reminders
+	}
 	waiting, err := r.Store.WaitingRecords(ctx, "")
 	if err != nil {
 		r.Log.Warn().Err(err).Msg("Could not read the patient record queue for reminders")
@@ -54,14 +57,18 @@ func (r *Records) Remind(ctx context.Context) {
 
 // StatusLine says, for `!policy status`, what is waiting for the record.
 func (r *Records) StatusLine(ctx context.Context, roomID id.RoomID) string {
-	if !r.Enabled() {
-		return ""
-	}
 	waiting, err := r.Store.WaitingRecords(ctx, roomID.String())
 	if err != nil {
 		return "Patient record: the queue could not be read: " + err.Error()
 	}
-	if len(waiting) == 0 {
+	switch {
+	case !r.Enabled() && len(waiting) == 0:
+		return ""
+	case !r.Enabled():
+		// Disconnected with messages marked earlier: they are still kept
+		// from deletion, and someone must know why.
+		return fmt.Sprintf("Patient record: not connected at this trust now (`records.fhir_base_url` is not set), but %d message(s) marked for it wait here and are kept from deletion until it is connected again; ask your IG team.", len(waiting))
+	case len(waiting) == 0:
 		return "Patient record: nothing waiting."
 	}
 	var b strings.Builder

@@ -42,9 +42,12 @@ const (
 func (r *Retention) retry(ctx context.Context, fn func() error) error {
 	wait := time.Second
 	var err error
-	for range attempts {
+	for try := 1; ; try++ {
 		if err = fn(); err == nil || !executor.IsTransient(err) {
 			return err
+		}
+		if try == attempts {
+			return fmt.Errorf("after %d tries: %w", attempts, err)
 		}
 		d := wait
 		if ra := retryAfter(err); ra > 0 {
@@ -58,7 +61,6 @@ func (r *Retention) retry(ctx context.Context, fn func() error) error {
 		}
 		wait = min(wait*2, maxBackoff)
 	}
-	return fmt.Errorf("after %d tries: %w", attempts, err)
 }
 
 // retryAfter is how long a rate limit asks to wait, or 0.

@@ -47,6 +47,11 @@ func NewDirBundle(dir string) (*DirBundle, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
+	// An empty directory made beforehand keeps its mode under MkdirAll;
+	// the bundle holds personal data, so only its owner may read it.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("restrict %s to its owner: %w", dir, err)
+	}
 	return &DirBundle{dir: dir}, nil
 }
 

@@ -1,7 +1,9 @@
 package appservice_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -103,7 +105,15 @@ records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token
 	if redacted(t, alice, room, planEdit) {
 		t.Fatal("the edit of a message waiting for the patient record was deleted: the room reads the old text again")
 	}
-	waitForNotice(t, alice, room, bot, "⏰ This message has not reached the patient record yet")
+	waitForNotice(t, alice, room, bot, "alice: ⏰ This message has not reached the patient record yet")
+	// The reminder calls on the room admin: her client is notified and
+	// highlights it; Bob, not an admin, is not called on.
+	if !highlighted(t, alice, room, "has not reached the patient record") {
+		t.Fatal("the room admin was not notified of the reminder")
+	}
+	if highlighted(t, bob, room, "has not reached the patient record") {
+		t.Fatal("a member who is not a room admin was called on by the reminder")
+	}
 	say(t, alice, room, "!policy status")
 	waitForNotice(t, alice, room, bot, "Patient record: 1 message(s) waiting", "could not be reached")
 
@@ -170,4 +180,36 @@ func TestPatientRecordRefusal(t *testing.T) {
 	if n := len(fhirSrv.Communications(t)); n != 1 {
 		t.Fatalf("%d Communications after the fix, want 1", n)
 	}
+}
+
+// highlighted says whether the homeserver notified cli, with a highlight,
+// of a message in room containing text (GET /notifications).
+func highlighted(t *testing.T, cli *mautrix.Client, room id.RoomID, text string) bool {
+	t.Helper()
+	var resp struct {
+		Notifications []struct {
+			RoomID  string          `json:"room_id"`
+			Actions []any           `json:"actions"`
+			Event   json.RawMessage `json:"event"`
+		} `json:"notifications"`
+	}
+	found := false
+	eventually(t, 15*time.Second, "notifications of "+cli.UserID.String(), func() (bool, string) {
+		if _, err := cli.MakeRequest(ctx, http.MethodGet, cli.BuildClientURL("v3", "notifications"), nil, &resp); err != nil {
+			t.Fatalf("notifications of %s: %v", cli.UserID, err)
+		}
+		for _, n := range resp.Notifications {
+			if n.RoomID != room.String() || !strings.Contains(string(n.Event), text) {
+				continue
+			}
+			for _, a := range n.Actions {
+				if tw, ok := a.(map[string]any); ok && tw["set_tweak"] == "highlight" && tw["value"] != false {
+					found = true
+				}
+			}
+			return true, ""
+		}
+		return false, fmt.Sprintf("%d notifications, none of %q", len(resp.Notifications), text)
+	})
+	return found
 }

@@ -65,6 +65,10 @@ type Action struct {
 	Text string
 	// Reason is why, in plain English, for the audit log.
 	Reason string
+	// Mentions are the users a Reply or NotifyRoom calls on (m.mentions,
+	// and sent as a message rather than a notice, so that it notifies):
+	// for what a person must act on, never for information.
+	Mentions []string
 }
 
 // Problem is something non-compliant that the bot cannot fix itself.

@@ -1,7 +1,11 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -18,9 +22,36 @@ func RecordRefused(commandID, reason string, retry time.Duration) Decision {
 }
 
 // RecordReminder warns room admins that a message marked for the record
-// has still not been accepted though its retention period is nearly over.
-func RecordReminder(commandID string, expires time.Time) Decision {
-	return ReplyWith(RulePatientRecord, commandID, fmt.Sprintf("⏰ This message has not reached the patient record yet, and its retention period ends %s. It is kept until the record accepts it; `!policy status` shows why it is waiting.", expires.UTC().Format("2 Jan 2006 15:04 MST")))
+// has still not been accepted though its retention period is nearly over:
+// it calls on each of them by name (admins: user ID to display name), so
+// that their clients notify them.
+func RecordReminder(commandID string, expires time.Time, admins map[string]string) Decision {
+	text := fmt.Sprintf("⏰ This message has not reached the patient record yet, and its retention period ends %s. It is kept until the record accepts it; `!policy status` shows why it is waiting.", expires.UTC().Format("2 Jan 2006 15:04 MST"))
+	ids := slices.Sorted(maps.Keys(admins))
+	if len(ids) == 0 {
+		return ReplyWith(RulePatientRecord, commandID, text)
+	}
+	names := make([]string, len(ids))
+	for i, u := range ids {
+		names[i] = cmp.Or(admins[u], u)
+	}
+	d := ReplyWith(RulePatientRecord, commandID, strings.Join(names, ", ")+": "+text)
+	d.Actions[0].Mentions = ids
+	return d
+}
+
+// RoomAdmins are the joined members (user ID to display name) with the
+// power to change the room's policy — those who may mark messages for the
+// record — the bot excepted.
+func RoomAdmins(pl PowerLevels, members map[string]string, bot string) map[string]string {
+	need := pl.EventLevel(PolicyEventType, true)
+	out := map[string]string{}
+	for u, name := range members {
+		if u != bot && pl.UserLevel(u) >= need {
+			out[u] = name
+		}
+	}
+	return out
 }
 
 // RecordedAndExpired deletes a message that was kept past its retention

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 )
 
 // noticeContent turns the rules' plain text (lines, "• " bullets, `code`)
@@ -34,4 +35,19 @@ func noticeContent(text string) *event.MessageEventContent {
 		Format:        event.FormatHTML,
 		FormattedBody: b.String(),
 	}
+}
+
+// calling makes a notice call on people: m.mentions names them, and it is
+// sent as a message, since a notice never notifies anyone (the default
+// push rule .m.rule.suppress_notices comes before every mention rule).
+func calling(content *event.MessageEventContent, users []string) *event.MessageEventContent {
+	if len(users) == 0 {
+		return content
+	}
+	content.MsgType = event.MsgText
+	content.Mentions = &event.Mentions{}
+	for _, u := range users {
+		content.Mentions.Add(id.UserID(u))
+	}
+	return content
 }

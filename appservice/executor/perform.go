@@ -38,9 +38,9 @@ func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error)
 			return "", fmt.Errorf("redact %s in %s: %w", a.EventID, s.room, err)
 		}
 	case policy.NotifyRoom:
-		return "", e.send(ctx, s.room, s.txn, noticeContent(a.Text))
+		return "", e.send(ctx, s.room, s.txn, calling(noticeContent(a.Text), a.Mentions))
 	case policy.Reply:
-		content := noticeContent(a.Text)
+		content := calling(noticeContent(a.Text), a.Mentions)
 		content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(id.EventID(a.EventID))
 		return "", e.send(ctx, s.room, s.txn, content)
 	case policy.NotifyManagement:

@@ -48,7 +48,12 @@ func (r *Records) Remind(ctx context.Context) {
 			continue
 		}
 		rctx := executor.WithInput(ctx, "record-reminder:"+rec.EventID)
-		if _, err := r.Execute(rctx, id.RoomID(rec.RoomID), r.BotID.String(), policy.RecordReminder(rec.CommandID, expires)); err != nil {
+		members, err := r.Facts.Members(ctx, id.RoomID(rec.RoomID))
+		if err != nil {
+			continue
+		}
+		admins := policy.RoomAdmins(f.PowerLevels, members, r.BotID.String())
+		if _, err := r.Execute(rctx, id.RoomID(rec.RoomID), r.BotID.String(), policy.RecordReminder(rec.CommandID, expires, admins)); err != nil {
 			continue
 		}
 		_ = r.Store.RecordReminded(ctx, rec.RoomID, rec.EventID)

@@ -60,7 +60,7 @@ func newTrust(t *testing.T, ip string, dbURI string, extraYAML string) *trust {
 	if strings.Contains(extraYAML, withEncryption) {
 		encryption = "enabled"
 	}
-	hs := testenv.PlanHomeserver(t, testenv.HomeserverOptions{IP: ip, Database: dendriteDatabase(t)})
+	hs := testenv.PlanHomeserver(t, testenv.HomeserverOptions{IP: ip, Database: dendriteDatabase(t), OnDisk: benchmarking()})
 	asPort := testenv.FreePort(t, "127.0.0.1")
 	dir := t.TempDir()
 	dbType := "sqlite"
@@ -370,4 +370,15 @@ func igAdmin(t *testing.T, tr *trust) (*mautrix.Client, id.RoomID) {
 		t.Fatalf("IG admin joins the management room: %v", err)
 	}
 	return ig, mgmt
+}
+
+// benchmarking: this process runs a benchmark's scenario, whose Dendrite is
+// set up as a trust's would be (testenv.HomeserverOptions.OnDisk).
+func benchmarking() bool {
+	for _, env := range []string{sweepBenchEnv, parallelBenchEnv, fedBenchEnv} {
+		if os.Getenv(env) == "1" {
+			return true
+		}
+	}
+	return false
 }

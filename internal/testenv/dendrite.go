@@ -67,6 +67,14 @@ type HomeserverOptions struct {
 	// Database is a PostgreSQL URI for all of Dendrite's components; empty
 	// means SQLite files in the homeserver's directory.
 	Database string
+	// OnDisk keeps the full-text search index and JetStream's streams on
+	// disk, as a trust's Dendrite does (Dendrite's defaults). Tests keep
+	// them in memory (generate-config -ci: "only useful in tests"), which
+	// is fast but holds every message ever sent in the Go heap — a
+	// 100,000-message room makes it 2 GiB, and the garbage collection that
+	// every later event then costs is nothing a trust's server pays.
+	// Benchmarks of big rooms set it.
+	OnDisk bool
 }
 
 // Homeserver is a running Dendrite.
@@ -127,7 +135,7 @@ func (hs *Homeserver) Start(t testing.TB) {
 	hs.bin = DendriteBinaries(t)
 	cfgPath := filepath.Join(hs.Dir, "dendrite.yaml")
 	if _, err := os.Stat(cfgPath); os.IsNotExist(err) {
-		if err := WriteDendriteConfig(hs.bin, hs.Dir, hs.ServerName, hs.opts.Database, hs.opts.AppServiceRegistrations); err != nil {
+		if err := WriteDendriteConfig(hs.bin, hs.Dir, hs.ServerName, hs.opts.Database, hs.opts.AppServiceRegistrations, hs.opts.OnDisk); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -202,9 +210,10 @@ func WaitForHomeserver(url string, timeout time.Duration, exited <-chan struct{}
 
 // WriteDendriteConfig generates keys and a dendrite.yaml in dir for
 // serverName, with the given appservice registrations; db is a PostgreSQL
-// URI shared by all Dendrite's components, or "" for SQLite files in dir.
+// URI shared by all Dendrite's components, or "" for SQLite files in dir;
+// onDisk keeps the search index and JetStream on disk (HomeserverOptions).
 // The demo uses it too.
-func WriteDendriteConfig(bin, dir, serverName, db string, registrations []string) error {
+func WriteDendriteConfig(bin, dir, serverName, db string, registrations []string, onDisk bool) error {
 	keys := exec.Command(filepath.Join(bin, "generate-keys"), "-private-key", "matrix_key.pem", "-tls-cert", "server.crt", "-tls-key", "server.key", "-keysize", "2048")
 	keys.Dir = dir
 	if out, err := keys.CombinedOutput(); err != nil {
@@ -225,6 +234,10 @@ func WriteDendriteConfig(bin, dir, serverName, db string, registrations []string
 	global := cfg["global"].(map[string]any)
 	global["private_key"] = filepath.Join(dir, "matrix_key.pem")
 	global["jetstream"].(map[string]any)["storage_path"] = dir
+	if onDisk {
+		global["jetstream"].(map[string]any)["in_memory"] = false
+		cfg["sync_api"].(map[string]any)["search"].(map[string]any)["in_memory"] = false
+	}
 	global["report_stats"] = map[string]any{"enabled": false}
 	cfg["federation_api"].(map[string]any)["disable_tls_validation"] = true
 	// Accounts are made with the shared secret; open sign-up stays off.

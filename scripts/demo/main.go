@@ -206,7 +206,7 @@ logging:
 	if out, err := gen.CombinedOutput(); err != nil {
 		return fmt.Errorf("generate-registration: %v: %s", err, out)
 	}
-	return testenv.WriteDendriteConfig(dendriteBin, t.dir, t.serverName, "", []string{filepath.Join(t.dir, "registration.yaml")})
+	return testenv.WriteDendriteConfig(dendriteBin, t.dir, t.serverName, "", []string{filepath.Join(t.dir, "registration.yaml")}, false)
 }
 
 func start(logPath, dir, name string, args ...string) (*exec.Cmd, error) {

@@ -94,6 +94,9 @@ func (r *Retention) sweepUntilDone(ctx context.Context, roomID id.RoomID) {
 	for ctx.Err() == nil {
 		var out RoomOutcome
 		r.lanes.SubmitAndWaitJob(ctx, roomID.String(), sweepRest, func() { out = r.SweepRoom(ctx, roomID) })
+		if ctx.Err() != nil {
+			return // stopping: the pass may still be running, out is not ours to read
+		}
 		if !out.More {
 			return
 		}
@@ -216,6 +219,8 @@ type pass struct {
 	redacted int
 	more     bool
 	caughtUp bool
+	// mu guards the counts while redactions run at once (redactAll).
+	mu sync.Mutex
 }
 
 func (p *pass) run(ctx context.Context) error {
@@ -232,7 +237,7 @@ func (p *pass) run(ctx context.Context) error {
 		events, byID := p.sweepEvents(page.Chunk)
 		res := policy.SweepPage(p.now, p.ret, p.held, events, p.budget)
 		each := res.Decision.Each()
-		for i, one := range each {
+		for i := 0; i < len(each); {
 			if p.redacted > 0 && p.r.lanes.Waiting(p.room.String()) {
 				// The room's own events wait behind this pass (a join to
 				// judge): let them by; the next pass reads this page again
@@ -241,9 +246,14 @@ func (p *pass) run(ctx context.Context) error {
 				p.st.Backlog, p.more = int64(len(each)-i+res.Backlog-res.Kept), true
 				return nil
 			}
-			if err := p.redact(ctx, one, byID[one.Actions[0].EventID]); err != nil {
+			n := 1
+			if !p.r.lanes.Active() {
+				n = min(flatOut, len(each)-i)
+			}
+			if err := p.redactAll(ctx, each[i:i+n], byID); err != nil {
 				return err
 			}
+			i += n
 		}
 		if over := res.Backlog - res.Kept; over > 0 {
 			// The batch ran out on this page: the next pass reads it again
@@ -331,10 +341,37 @@ func editedEvent(e *event.Event) string {
 	return c.RelatesTo.EventID
 }
 
+// flatOut is how many redactions a pass keeps in flight while nobody is
+// about: Dendrite works on one while Caldicott sends the next, so a
+// backlog clears at least as fast as a client redacting by hand. While
+// people are active, one at a time, with a rest after each.
+const flatOut = 2
+
+// redactAll deletes a few expired events at once (see flatOut); each is
+// counted as it succeeds, so a failure loses no count, and the first
+// failure is returned.
+func (p *pass) redactAll(ctx context.Context, ds []policy.Decision, byID map[string]*event.Event) error {
+	if len(ds) == 1 {
+		return p.redact(ctx, ds[0], byID[ds[0].Actions[0].EventID])
+	}
+	errs := make([]error, len(ds))
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.redact(ctx, d, byID[d.Actions[0].EventID])
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // redact deletes one expired event, after any enforcement that is running,
 // and then its file when Caldicott looks after Dendrite's media store.
 // While people are active it then gives way (worker.Lanes.GiveWay); with
-// nobody about it goes on at once, at the homeserver's full speed.
+// nobody about it goes on at once, at the homeserver's full speed. Safe
+// for a few at once (redactAll).
 func (p *pass) redact(ctx context.Context, d policy.Decision, evt *event.Event) error {
 	p.r.lanes.YieldToEnforcement(ctx)
 	files := p.r.media.filesOf(evt)
@@ -352,9 +389,11 @@ func (p *pass) redact(ctx context.Context, d policy.Decision, evt *event.Event) 
 	if len(res.Failures) > 0 {
 		return refusal{res.Failures[0]}
 	}
+	p.mu.Lock()
 	p.redacted++
 	p.budget--
 	p.st.Redacted++
+	p.mu.Unlock()
 	p.r.metrics.Redactions.Inc()
 	p.r.deleteFiles(ctx, files)
 	return nil

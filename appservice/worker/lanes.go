@@ -275,6 +275,10 @@ func (l *Lanes) Waiting(key string) bool {
 }
 
 // active reports whether anyone came or went in the last GiveWayFor.
+// Active reports whether anyone joined, was invited or left within
+// GiveWayFor: long jobs then go gently.
+func (l *Lanes) Active() bool { return l.active() }
+
 func (l *Lanes) active() bool {
 	last := l.lastActive.Load()
 	return last != 0 && l.now().Sub(time.Unix(0, last)) <= GiveWayFor

@@ -111,6 +111,9 @@ func TestRetentionSweepScenario(t *testing.T) {
 	nSenders := envInt(t, "CALDICOTT_BENCH_SWEEP_SENDERS", 4)
 	maxWait := time.Duration(envInt(t, "CALDICOTT_BENCH_SWEEP_WAIT", 90)) * time.Minute
 	keep := os.Getenv("CALDICOTT_BENCH_KEEP")
+	// Heap profiles fine enough to see a few hundred KiB: at the default
+	// one sample per 512 KiB, a 3 MiB heap is six samples.
+	runtime.MemProfileRate = 16 << 10
 	zerolog.TimeFieldFormat = time.RFC3339Nano // log lines told apart by time
 	// Clinical messages expire after 2 s and every room is swept each
 	// second; the other periodic jobs are kept out of the way.

@@ -348,8 +348,8 @@ func editedEvent(e *event.Event) string {
 const flatOut = 2
 
 // redactAll deletes a few expired events at once (see flatOut); each is
-// counted as it succeeds, so a failure loses no count, and the first
-// failure is returned.
+// counted as it succeeds, so a failure loses no count, and the failures
+// are returned together.
 func (p *pass) redactAll(ctx context.Context, ds []policy.Decision, byID map[string]*event.Event) error {
 	if len(ds) == 1 {
 		return p.redact(ctx, ds[0], byID[ds[0].Actions[0].EventID])

@@ -95,18 +95,10 @@ func (r *Records) readMessage(ctx context.Context, roomID id.RoomID, eventID id.
 	if err != nil {
 		return "", time.Time{}, "", executor.Transient(err)
 	}
-	_ = evt.Content.ParseRaw(evt.Type)
-	if evt.Type == event.EventEncrypted && r.Decrypt != nil {
-		plain, err := r.Decrypt.Decrypt(ctx, evt)
-		if err != nil {
-			return "", time.Time{}, "", nil
-		}
-		evt = plain
-	}
-	if evt.Type != event.EventMessage {
+	evt, m := r.plainMessage(ctx, evt)
+	if m == nil {
 		return "", time.Time{}, "", nil
 	}
-	m := evt.Content.AsMessage()
 	if m.MsgType != event.MsgText && m.MsgType != event.MsgNotice && m.MsgType != event.MsgEmote {
 		return "", time.Time{}, "", nil
 	}
@@ -123,6 +115,27 @@ func (r *Records) readMessage(ctx context.Context, roomID id.RoomID, eventID id.
 		}
 	}
 	return body, time.UnixMilli(evt.Timestamp), evt.Sender, nil
+}
+
+// plainMessage parses a fetched event and, in an encrypted room, decrypts
+// it with the bot's device: the event as the bot can read it and its
+// message, or nil when it is not a message the bot can read.
+func (r *Records) plainMessage(ctx context.Context, evt *event.Event) (*event.Event, *event.MessageEventContent) {
+	_ = evt.Content.ParseRaw(evt.Type)
+	if evt.Type == event.EventEncrypted {
+		if r.Decrypt == nil {
+			return evt, nil
+		}
+		plain, err := r.Decrypt.Decrypt(ctx, evt)
+		if err != nil {
+			return evt, nil
+		}
+		evt = plain
+	}
+	if evt.Type != event.EventMessage {
+		return evt, nil
+	}
+	return evt, evt.Content.AsMessage()
 }
 
 // buildRecord gathers who sent, who received and who recorded the message,

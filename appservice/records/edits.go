@@ -30,22 +30,8 @@ func (r *Records) latestEdit(ctx context.Context, roomID id.RoomID, original *ev
 		if evt.Sender != original.Sender {
 			continue
 		}
-		_ = evt.Content.ParseRaw(evt.Type)
-		if evt.Type == event.EventEncrypted {
-			if r.Decrypt == nil {
-				continue
-			}
-			plain, err := r.Decrypt.Decrypt(ctx, evt)
-			if err != nil {
-				continue
-			}
-			evt = plain
-		}
-		if evt.Type != event.EventMessage {
-			continue
-		}
-		if nc := evt.Content.AsMessage().NewContent; nc != nil && nc.Body != "" {
-			return nc.Body, nil
+		if _, m := r.plainMessage(ctx, evt); m != nil && m.NewContent != nil && m.NewContent.Body != "" {
+			return m.NewContent.Body, nil
 		}
 	}
 	return "", nil

@@ -35,7 +35,9 @@ func (r *Records) Remind(ctx context.Context) {
 		if rec.Reminded {
 			continue
 		}
-		f, err := r.Facts.Room(ctx, id.RoomID(rec.RoomID))
+		// One read of the room's state gives its settings and the admins
+		// to call on.
+		f, members, err := r.Facts.RoomAndMembers(ctx, id.RoomID(rec.RoomID))
 		if err != nil {
 			continue
 		}
@@ -48,10 +50,6 @@ func (r *Records) Remind(ctx context.Context) {
 			continue
 		}
 		rctx := executor.WithInput(ctx, "record-reminder:"+rec.EventID)
-		members, err := r.Facts.Members(ctx, id.RoomID(rec.RoomID))
-		if err != nil {
-			continue
-		}
 		admins := policy.RoomAdmins(f.PowerLevels, members, r.BotID.String())
 		if _, err := r.Execute(rctx, id.RoomID(rec.RoomID), r.BotID.String(), policy.RecordReminder(rec.CommandID, expires, admins)); err != nil {
 			continue

@@ -1,6 +1,7 @@
 package appservice_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -30,18 +31,9 @@ func TestBotCollectsNoNotifications(t *testing.T) {
 	room := clinicalRoom(t, tr, alice, bob)
 	sendText(t, alice, room, "Bed 4 needs a review before noon")
 
-	type notifications struct {
-		Notifications []struct {
-			RoomID string `json:"room_id"`
-		} `json:"notifications"`
-	}
 	count := func(cli *mautrix.Client) int {
 		t.Helper()
-		var n notifications
-		if _, err := cli.MakeRequest(ctx, http.MethodGet, cli.BuildClientURL("v3", "notifications"), nil, &n); err != nil {
-			t.Fatalf("notifications of %s: %v", cli.UserID, err)
-		}
-		return len(n.Notifications)
+		return len(notificationsOf(t, cli))
 	}
 	bot, err := mautrix.NewClient(tr.hs.URL, tr.botID(), tr.cfg.AppService.ASToken)
 	if err != nil {
@@ -84,4 +76,23 @@ func TestBotCollectsNoNotifications(t *testing.T) {
 	if _, err := bot.MakeRequest(ctx, http.MethodGet, bot.BuildClientURL("v3", "pushrules", "global", "override", policy.BotQuietRuleID), nil, &rule); err != nil || !rule.Enabled || len(rule.Actions) != 0 {
 		t.Fatalf("the bot's quiet rule: %+v, %v", rule, err)
 	}
+}
+
+// notification is one entry of GET /notifications.
+type notification struct {
+	RoomID  string          `json:"room_id"`
+	Actions []any           `json:"actions"`
+	Event   json.RawMessage `json:"event"`
+}
+
+// notificationsOf is what the homeserver has notified cli of.
+func notificationsOf(t *testing.T, cli *mautrix.Client) []notification {
+	t.Helper()
+	var resp struct {
+		Notifications []notification `json:"notifications"`
+	}
+	if _, err := cli.MakeRequest(ctx, http.MethodGet, cli.BuildClientURL("v3", "notifications"), nil, &resp); err != nil {
+		t.Fatalf("notifications of %s: %v", cli.UserID, err)
+	}
+	return resp.Notifications
 }

@@ -1,9 +1,7 @@
 package appservice_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -186,19 +184,10 @@ func TestPatientRecordRefusal(t *testing.T) {
 // of a message in room containing text (GET /notifications).
 func highlighted(t *testing.T, cli *mautrix.Client, room id.RoomID, text string) bool {
 	t.Helper()
-	var resp struct {
-		Notifications []struct {
-			RoomID  string          `json:"room_id"`
-			Actions []any           `json:"actions"`
-			Event   json.RawMessage `json:"event"`
-		} `json:"notifications"`
-	}
 	found := false
 	eventually(t, 15*time.Second, "notifications of "+cli.UserID.String(), func() (bool, string) {
-		if _, err := cli.MakeRequest(ctx, http.MethodGet, cli.BuildClientURL("v3", "notifications"), nil, &resp); err != nil {
-			t.Fatalf("notifications of %s: %v", cli.UserID, err)
-		}
-		for _, n := range resp.Notifications {
+		got := notificationsOf(t, cli)
+		for _, n := range got {
 			if n.RoomID != room.String() || !strings.Contains(string(n.Event), text) {
 				continue
 			}
@@ -209,7 +198,7 @@ func highlighted(t *testing.T, cli *mautrix.Client, room id.RoomID, text string)
 			}
 			return true, ""
 		}
-		return false, fmt.Sprintf("%d notifications, none of %q", len(resp.Notifications), text)
+		return false, fmt.Sprintf("%d notifications, none of %q", len(got), text)
 	})
 	return found
 }

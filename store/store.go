@@ -103,6 +103,12 @@ func (s *Store) Engine() string {
 	return SQLite
 }
 
+// Now is Caldicott's one clock: the store stamps its rows with it and every
+// component reads the time through it, so a test that pins the time pins it
+// everywhere (a date written by the store and a date compared by a rule
+// never disagree).
+func (s *Store) Now() time.Time { return s.now() }
+
 // SetClock replaces the clock, for tests.
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 

@@ -12,9 +12,11 @@ import (
 	"maunium.net/go/mautrix"
 )
 
-// MemberStore keeps the last known member lists.
+// MemberStore keeps the last known member lists; its clock is the one
+// every component reads.
 type MemberStore interface {
 	SetRoomMember(ctx context.Context, roomID, userID, displayName string, joined bool) error
+	Now() time.Time
 }
 
 // Reader reads facts for the rules.
@@ -30,5 +32,5 @@ type Reader struct {
 
 // New builds a reader that reads as bot.
 func New(bot *mautrix.Client, botID string, st MemberStore, reads prometheus.Counter) *Reader {
-	return &Reader{bot: bot, botID: botID, store: st, now: time.Now, reads: reads}
+	return &Reader{bot: bot, botID: botID, store: st, now: st.Now, reads: reads}
 }

@@ -55,7 +55,7 @@ func (f *Federation) ensure(ctx context.Context) error {
 	f.mu.RLock()
 	room, loaded := f.room, f.loadedAt
 	f.mu.RUnlock()
-	if room != "" && time.Since(loaded) < reloadEvery {
+	if room != "" && f.Now().Sub(loaded) < reloadEvery {
 		if f.hostsList() {
 			f.inviteMissing(ctx, room) // each at most once per reload period
 		}
@@ -75,7 +75,7 @@ func (f *Federation) ensure(ctx context.Context) error {
 		return err
 	}
 	f.mu.Lock()
-	f.room, f.loadedAt = room, time.Now()
+	f.room, f.loadedAt = room, f.Now()
 	f.mu.Unlock()
 	return nil
 }
@@ -119,7 +119,7 @@ func (f *Federation) inviteMissing(ctx context.Context, room id.RoomID) {
 			present[m.GetStateKey()] = true
 		}
 	}
-	now := time.Now()
+	now := f.Now()
 	for _, user := range append(f.otherBots(), f.Cfg.Federation.Admins...) {
 		if present[user] || user == f.BotID.String() {
 			continue

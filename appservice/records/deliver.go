@@ -54,9 +54,9 @@ func (r *Records) Run(ctx context.Context) {
 	var lastReminders time.Time
 	for {
 		r.DeliverDue(ctx)
-		if time.Since(lastReminders) >= remindEvery {
+		if now := r.Now(); now.Sub(lastReminders) >= remindEvery {
 			r.Remind(ctx)
-			lastReminders = time.Now()
+			lastReminders = now
 		}
 		select {
 		case <-ctx.Done():

@@ -43,7 +43,7 @@ func TestStatusLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Records{Kit: &kit.Kit{Cfg: &config.Config{}, Store: st, Now: time.Now}, client: tt.client}
+			r := &Records{Kit: &kit.Kit{Cfg: &config.Config{}, Store: st, Now: st.Now}, client: tt.client}
 			got := r.StatusLine(ctx, id.RoomID(tt.room))
 			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 				t.Errorf("status %q, want %q", got, tt.want)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -87,7 +86,7 @@ func (s *Verification) startVerification(ctx context.Context, user id.UserID, ro
 	}
 	us, ours := s.botParty()
 	txn := id.NewVerificationTransactionID()
-	content := sas.Request(txn.String(), us, time.Now())
+	content := sas.Request(txn.String(), us, s.Now())
 	var devices []id.DeviceID
 	for d := range resp.DeviceKeys[user.String()] {
 		devices = append(devices, id.DeviceID(d))
@@ -103,7 +102,7 @@ func (s *Verification) startVerification(ctx context.Context, user id.UserID, ro
 	}
 	s.sas.mu.Lock()
 	s.dropFlowsOf(user)
-	s.sas.byTxn[txn.String()] = &sasFlow{Flow: sas.Outgoing(txn.String(), us, user, ours, time.Now()), noticeRoom: room, sentTo: devices}
+	s.sas.byTxn[txn.String()] = &sasFlow{Flow: sas.Outgoing(txn.String(), us, user, ours, s.Now()), noticeRoom: room, sentTo: devices}
 	s.sas.mu.Unlock()
 	if err := s.Audit(ctx, user.String(), room, "verify.request", "emoji verification requested", nil); err != nil {
 		return false, "", err
@@ -171,7 +170,7 @@ func (s *Verification) onVerificationRequest(ctx context.Context, txn string, ro
 		return nil
 	}
 	us, ours := s.botParty()
-	flow, step := sas.Incoming(txn, us, sas.Party{User: from, Device: device}, ours, methods, time.Now())
+	flow, step := sas.Incoming(txn, us, sas.Party{User: from, Device: device}, ours, methods, s.Now())
 	f := &sasFlow{Flow: flow, room: room, noticeRoom: room}
 	switch {
 	case !s.canSignUsers() || !s.IsOwnTrust(from):
@@ -388,7 +387,7 @@ func (s *Verification) ExpireVerifications(ctx context.Context) {
 	s.sas.mu.Lock()
 	defer s.sas.mu.Unlock()
 	for _, f := range s.sas.byTxn {
-		if step, expired := f.Expire(time.Now()); expired {
+		if step, expired := f.Expire(s.Now()); expired {
 			if err := s.applyStep(ctx, f, step); err != nil {
 				zerolog.Ctx(ctx).Warn().Err(err).Msg("Could not cancel an expired verification")
 			}

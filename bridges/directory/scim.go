@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -133,7 +132,7 @@ func scimRecord(e policy.StaffEntry, userName string) store.StaffRecord {
 	return store.StaffRecord{UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration, Status: string(e.Status), Source: "scim", ExternalID: userName}
 }
 
-func resourceOf(rec store.StaffRecord) scim.Resource {
+func (u *SCIMUsers) resourceOf(rec store.StaffRecord) scim.Resource {
 	attrs := scim.ResourceAttributes{
 		"userName":    orDefault(rec.ExternalID, rec.UserID),
 		"displayName": rec.Name,
@@ -152,7 +151,7 @@ func resourceOf(rec store.StaffRecord) scim.Resource {
 	if len(ext) > 0 {
 		attrs[enterpriseURI] = ext
 	}
-	now := time.Now()
+	now := u.Store.Now()
 	return scim.Resource{ID: rec.UserID, Attributes: attrs, Meta: scim.Meta{LastModified: &now}}
 }
 
@@ -193,7 +192,7 @@ func (u *SCIMUsers) Get(r *http.Request, id string) (scim.Resource, error) {
 	if err != nil {
 		return scim.Resource{}, err
 	}
-	return resourceOf(rec), nil
+	return u.resourceOf(rec), nil
 }
 
 // GetAll lists people, filtered (e.g. userName eq "jane@trust.nhs.uk") and paged.
@@ -208,7 +207,7 @@ func (u *SCIMUsers) GetAll(r *http.Request, params scim.ListRequestParams) (scim
 		if rec.Status == string(policy.StatusLeft) {
 			continue
 		}
-		res := resourceOf(rec)
+		res := u.resourceOf(rec)
 		if params.FilterValidator != nil {
 			attrs := map[string]any(res.Attributes)
 			attrs["id"] = res.ID
@@ -271,7 +270,7 @@ func (u *SCIMUsers) Patch(r *http.Request, id string, ops []scim.PatchOperation)
 	if err != nil {
 		return scim.Resource{}, err
 	}
-	attrs := map[string]any(resourceOf(rec).Attributes)
+	attrs := map[string]any(u.resourceOf(rec).Attributes)
 	for _, op := range ops {
 		switch strings.ToLower(op.Op) {
 		case "add", "replace":

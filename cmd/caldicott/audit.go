@@ -112,11 +112,6 @@ func cmdAuditExport(args []string, stdout, stderr io.Writer) int {
 	if code, done := parseFlags(fs, args, stdout, stderr); done {
 		return code
 	}
-	since, err := parseSince(*sinceFlag, time.Now())
-	if err != nil {
-		fmt.Fprintf(stderr, "caldicott: %v\n", err)
-		return exitConfig
-	}
 	if *format != "jsonl" && *format != "csv" {
 		fmt.Fprintf(stderr, "caldicott: -format %q is not jsonl or csv\n", *format)
 		return exitConfig
@@ -127,6 +122,11 @@ func cmdAuditExport(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer st.Close()
+	since, err := parseSince(*sinceFlag, st.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "caldicott: %v\n", err)
+		return exitConfig
+	}
 	out := stdout
 	if *outPath != "" {
 		f, err := os.OpenFile(*outPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)

@@ -61,7 +61,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 	cli.DefaultHTTPRetries = 2
 	dir := *out
 	if dir == "" {
-		dir = fmt.Sprintf("subject-access-%s-%s", safeName(req.Subject.Localpart()), time.Now().UTC().Format("20060102-150405"))
+		dir = fmt.Sprintf("subject-access-%s-%s", safeName(req.Subject.Localpart()), st.Now().UTC().Format("20060102-150405"))
 	}
 	bundle, err := subjectaccess.NewDirBundle(dir)
 	if err != nil {
@@ -70,7 +70,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 	}
 	x := &subjectaccess.Exporter{
 		Reader: cli, Store: st, Keys: verification.OpenStoredKeys(st.DB(), cfg.AppService.ASToken),
-		Trust: cfg.Trust.Name, Server: cfg.Homeserver.Domain, Now: time.Now,
+		Trust: cfg.Trust.Name, Server: cfg.Homeserver.Domain, Now: st.Now,
 	}
 	m, err := x.Export(ctx, req, bundle)
 	if err != nil {

@@ -145,7 +145,9 @@ func TestFederationPolicyList(t *testing.T) {
 	bob := b.hs.RegisterUser(t, "bob", false)
 	roomB := clinicalRoom(t, b, bob)
 	say(t, igA, mgmtA, "!policy trust add 127.0.0.13")
-	waitForNotice(t, igA, mgmtA, a.botID(), "127.0.0.13 is added to the federation's list")
+	waitForNotice(t, igA, mgmtA, a.botID(), "Give this command in the federation's policy list room")
+	say(t, igA, listRoom, "!policy trust add 127.0.0.13")
+	waitForNotice(t, igA, listRoom, a.botID(), "127.0.0.13 is added to the federation's list")
 	eventually(t, 60*time.Second, "both trusts' clinical rooms to admit 127.0.0.13", func() (bool, string) {
 		inA := slices.Contains(aclAllow(t, alice, room), "127.0.0.13")
 		inB := slices.Contains(aclAllow(t, bob, roomB), "127.0.0.13")

@@ -20,6 +20,13 @@ const (
 	// federation admin who asked for it: the other trusts accept the rule
 	// only if that person is one of the federation's admins.
 	RequestedByKey = "org.caldicott.requested_by"
+	// ProofKey names, in a member-trust rule a bot publishes, the event ID
+	// of the admin's own `!policy trust` command in the list room. Every
+	// trust's Caldicott fetches that event from its own homeserver (which
+	// holds it only as the admin's homeserver signed it) and applies the
+	// rule only if the admin asked for exactly that: a bot's word is never
+	// enough.
+	ProofKey = "org.caldicott.proof"
 )
 
 // ListRuleKey is where a rule about entity lives in the list room.
@@ -54,12 +61,13 @@ func PublishStanding(user string, status StaffStatus, known bool, trustName stri
 
 // PublishTrust decides a change to the federation's member trusts, asked
 // for by one of its admins: an allow rule for the server, or its removal.
-func PublishTrust(server string, add bool, by string) Decision {
+// proof is the event ID of the admin's command in the list room.
+func PublishTrust(server string, add bool, by, proof string) Decision {
 	if !add {
-		return DenyTrust(server, by)
+		return DenyTrust(server, by, proof)
 	}
 	return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeServerRule, StateKey: ListRuleKey(server),
-		Content: map[string]any{"entity": server, "recommendation": RecommendAllow, "reason": "member trust, added by " + by, RequestedByKey: by},
+		Content: map[string]any{"entity": server, "recommendation": RecommendAllow, "reason": "member trust, added by " + by, RequestedByKey: by, ProofKey: proof},
 		Text:    "add " + server + " to the federation's trusts", Reason: "added by " + by}}}
 }
 
@@ -91,18 +99,25 @@ func InviteToList(user string) Decision {
 }
 
 // DenyTrust takes a server out of the federation: a ban rule at its key
-// (replacing any allow rule), which also overrides a trust's own config.
-func DenyTrust(server, by string) Decision {
+// (replacing any allow rule). A trust that has the server in its own
+// config keeps it until it changes its config: the list alone never
+// removes a trust another trust chose.
+func DenyTrust(server, by, proof string) Decision {
 	return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: TypeServerRule, StateKey: ListRuleKey(server),
-		Content: map[string]any{"entity": server, "recommendation": RecommendBan, "reason": "no longer a member trust, removed by " + by, RequestedByKey: by},
+		Content: map[string]any{"entity": server, "recommendation": RecommendBan, "reason": "no longer a member trust, removed by " + by, RequestedByKey: by, ProofKey: proof},
 		Text:    "remove " + server + " from the federation's trusts", Reason: "removed by " + by}}}
 }
 
 // RestoreRule writes back one of our own rules that someone overwrote in
 // the list room (a refused event at its key): the room's state is what a
 // trust reading the list afresh sees, so it must show the rule again.
-func RestoreRule(eventType, stateKey, entity, recommendation, reason string) Decision {
+// content is the rule's event content as we published it (a member-trust
+// rule keeps its proof), or nil to write entity, recommendation and reason.
+func RestoreRule(eventType, stateKey, entity, recommendation, reason string, content map[string]any) Decision {
+	if content == nil {
+		content = map[string]any{"entity": entity, "recommendation": recommendation, "reason": reason}
+	}
 	return Decision{Actions: []Action{{Kind: SetState, Rule: RuleFederationList, EventType: eventType, StateKey: stateKey,
-		Content: map[string]any{"entity": entity, "recommendation": recommendation, "reason": reason},
+		Content: content,
 		Text:    "restore our rule about " + entity + " on the federation's list", Reason: "our rule was overwritten by someone who may not change it"}}}
 }

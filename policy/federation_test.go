@@ -36,7 +36,7 @@ func TestPublishStanding(t *testing.T) {
 			}
 		})
 	}
-	if d := PublishTrust("trust-c.nhs.uk", true, "@ig:trust-a"); d.Actions[0].Content[RequestedByKey] != "@ig:trust-a" || d.Actions[0].Content["recommendation"] != RecommendAllow {
+	if d := PublishTrust("trust-c.nhs.uk", true, "@ig:trust-a", "$cmd"); d.Actions[0].Content[RequestedByKey] != "@ig:trust-a" || d.Actions[0].Content["recommendation"] != RecommendAllow {
 		t.Fatalf("%+v", d)
 	}
 }

@@ -43,6 +43,13 @@ var recommendations = map[string]Recommendation{
 	"org.matrix.mjolnir.allow": Allow,
 }
 
+// RecommendationOf normalises a recommendation as written in an event,
+// and reports false for one this package does not know.
+func RecommendationOf(name string) (Recommendation, bool) {
+	r, ok := recommendations[name]
+	return r, ok
+}
+
 // ruleContent is a policy event's content as far as the spec defines it.
 type ruleContent struct {
 	Entity, Recommendation, Reason string

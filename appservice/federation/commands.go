@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/matrix-org/gomatrixserverlib/spec"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/policy"
@@ -53,13 +54,24 @@ func (f *Federation) CmdFederation(ctx context.Context, c *commands.Call) error 
 }
 
 // CmdTrust: one of the federation's admins adds a trust's server to the
-// federation, or removes one; every trust's clinical rooms follow.
+// federation, or removes one; every trust's clinical rooms follow. The
+// command is given in the list room, so that every trust's Caldicott can
+// read it from its own homeserver: the rule our bot publishes cites it, and
+// counts nowhere without it. One bot relays it: the admin's own trust's,
+// or the list's host for an admin whose server has no Caldicott.
 func (f *Federation) CmdTrust(ctx context.Context, c *commands.Call) error {
 	if !f.Enabled() || f.Room() == "" {
 		return f.Reply(ctx, c.Evt, "This trust is not connected to a federation policy list, so the member trusts are its config's `federation.servers`.")
 	}
+	inList := c.Evt.RoomID == f.Room()
+	if inList && !f.relays(c.Evt.Sender) {
+		return nil // another trust's Caldicott relays it
+	}
 	if !slices.Contains(f.Cfg.Federation.Admins, c.Evt.Sender.String()) {
 		return f.Reply(ctx, c.Evt, "Only the federation's admins (`federation.admins`) may change which trusts belong to it.")
+	}
+	if !inList {
+		return f.Reply(ctx, c.Evt, fmt.Sprintf("Give this command in the federation's policy list room (%s), not here: every trust's Caldicott reads it there from its own homeserver as proof that you asked for the change, and ignores a change without that proof.", f.Cfg.Federation.PolicyList))
 	}
 	verb, server := strings.ToLower(c.Args[0]), c.Args[1]
 	if verb != "add" && verb != "remove" {
@@ -71,7 +83,7 @@ func (f *Federation) CmdTrust(ctx context.Context, c *commands.Call) error {
 	if server == f.Cfg.Homeserver.Domain && verb == "remove" {
 		return f.Reply(ctx, c.Evt, "A trust cannot remove itself from the federation here.")
 	}
-	d := policy.PublishTrust(server, verb == "add", c.Evt.Sender.String())
+	d := policy.PublishTrust(server, verb == "add", c.Evt.Sender.String(), c.Evt.ID.String())
 	failures, err := f.Execute(ctx, f.Room(), c.Evt.Sender.String(), d)
 	if err != nil {
 		return err
@@ -81,6 +93,17 @@ func (f *Federation) CmdTrust(ctx context.Context, c *commands.Call) error {
 	}
 	what := map[string]string{"add": "added to", "remove": "removed from"}[verb]
 	return f.Reply(ctx, c.Evt, fmt.Sprintf("%s is %s the federation's list. Every trust's Caldicott updates its clinical rooms' server ACLs within a minute.", server, what))
+}
+
+// relays reports whether our bot publishes what admin asks in the list
+// room: the admin's own trust's bot does; the host's bot does for an admin
+// on a server without a Caldicott of the federation.
+func (f *Federation) relays(admin id.UserID) bool {
+	server := admin.Homeserver()
+	if server == f.Cfg.Homeserver.Domain {
+		return true
+	}
+	return f.hostsList() && !f.configured(server)
 }
 
 func orWord(v, word string) string {

@@ -17,6 +17,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/kit"
+	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/policylist"
 )
 
@@ -43,12 +44,21 @@ type Federation struct {
 	// sent: our own rules published and not yet back as events (user →
 	// banned), so one change is published once.
 	sent map[string]bool
+	// requests: the admins' `!policy trust` commands read as proofs, by
+	// event ID (an event never changes). proofs: the latest request applied
+	// about each server, so an older one cited again (a replay) is refused.
+	requests map[string]policy.TrustRequest
+	proofs   map[string]policy.TrustRequest
+	// ours: the content of the rules our bot published, by event ID, to
+	// write one back as it was if someone overwrites it.
+	ours map[string]map[string]any
 }
 
 // New builds the capability from config: who the trusts' bots are, and
 // the federation's admins.
 func New(k *kit.Kit) (*Federation, error) {
-	f := &Federation{Kit: k, heard: map[string]time.Time{}, invites: map[string]inviteAttempts{}, sent: map[string]bool{}}
+	f := &Federation{Kit: k, heard: map[string]time.Time{}, invites: map[string]inviteAttempts{}, sent: map[string]bool{},
+		requests: map[string]policy.TrustRequest{}, proofs: map[string]policy.TrustRequest{}, ours: map[string]map[string]any{}}
 	list, err := policylist.New(f.authority(), policylist.Limits{})
 	if err != nil {
 		return nil, err

@@ -3,12 +3,17 @@ package federation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
+
+	"maunium.net/go/mautrix"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/policylist"
 )
@@ -29,7 +34,10 @@ func (f *Federation) HandleEvent(ctx context.Context, evt *event.Event) error {
 	if evt.Type == event.EventRedaction && evt.Redacts != "" {
 		raw, _ = json.Marshal(map[string]any{"redacts": evt.Redacts})
 	}
-	le := f.asListEvent(evt.Type.Type, evt.GetStateKey(), evt.Sender.String(), evt.ID.String(), raw)
+	le, unproven, err := f.asListEvent(ctx, evt.RoomID, evt.Type.Type, evt.GetStateKey(), evt.Sender.String(), evt.ID.String(), raw)
+	if err != nil {
+		return executor.Transient(err) // the proof could not be read now: tried again
+	}
 	f.mu.Lock()
 	before := f.trustsLocked()
 	ch := f.list.Apply(le)
@@ -41,18 +49,14 @@ func (f *Federation) HandleEvent(ctx context.Context, evt *event.Event) error {
 	f.mu.Unlock()
 
 	if ch.Refused != nil {
-		r := ch.Refused
-		text := fmt.Sprintf("⚠ I refused a rule on the federation's policy list from %s (%s about %q): %s. It is not applied here.", r.Sender, r.Type, r.Entity, r.Reason)
-		if r.Kept != nil {
-			text += fmt.Sprintf(" It overwrote %s's rule about %s in the room; that rule stays in force here.", r.Kept.Sender, r.Kept.Entity)
-		}
-		if err := f.NotifyManagement(ctx, policy.RuleFederationAlert, text); err != nil {
+		if err := f.reportRefusal(ctx, ch.Refused, unproven); err != nil {
 			return err
 		}
-		if k := r.Kept; k != nil && k.Sender == f.BotID.String() && f.Room() != "" {
-			if _, err := f.Execute(ctx, f.Room(), f.BotID.String(), policy.RestoreRule(k.Type, k.StateKey, k.Entity, string(k.Recommendation), k.Reason)); err != nil {
-				return err
-			}
+	}
+	if r := ch.Added; r != nil && r.Kind == policylist.KindServer && r.Recommendation == policylist.Ban && f.configured(r.Entity) {
+		text := fmt.Sprintf("⚠ %s removed %s from the federation's list of member trusts. %s is in this trust's own config (`federation.servers`), so it stays a member trust here and its staff keep their place in our clinical rooms. If this trust agrees, remove it from `federation.servers` and restart Caldicott.", r.Sender, r.Entity, r.Entity)
+		if err := f.NotifyManagement(ctx, policy.RuleFederationAlert, text); err != nil {
+			return err
 		}
 	}
 	for _, r := range []*policylist.Rule{ch.Added, ch.Removed} {
@@ -64,22 +68,126 @@ func (f *Federation) HandleEvent(ctx context.Context, evt *event.Event) error {
 	return nil
 }
 
-// asListEvent turns a Matrix event into the list's input. A member-trust
-// rule that a trust's bot publishes for one of the federation's admins
-// counts as the admin's own: the admin asked for it with `!policy trust`
-// (the bot can only write as itself), and only if they are an admin.
-func (f *Federation) asListEvent(typ, stateKey, sender, eventID string, content json.RawMessage) policylist.Event {
-	le := policylist.Event{Type: typ, StateKey: stateKey, Sender: sender, EventID: eventID, Content: content}
-	if kind, ok := policylist.KindOf(typ); ok && kind == policylist.KindServer {
-		var c map[string]any
-		if json.Unmarshal(content, &c) == nil {
-			by, _ := c[policy.RequestedByKey].(string)
-			if by != "" && slices.Contains(f.Cfg.Federation.Admins, by) && f.isTrustBot(sender) {
-				le.Sender = by
-			}
-		}
+// reportRefusal tells the IG team of a rule the list refused (once: the
+// list reports each refused event once), and writes back our own rule if
+// the refused event overwrote it in the room.
+func (f *Federation) reportRefusal(ctx context.Context, r *policylist.Refusal, unproven string) error {
+	text := fmt.Sprintf("⚠ I refused a rule on the federation's policy list from %s (%s about %q): %s.", r.Sender, r.Type, r.Entity, r.Reason)
+	if unproven != "" {
+		text += fmt.Sprintf(" It claims a federation admin asked for it, but %s.", unproven)
 	}
-	return le
+	text += " It is not applied here."
+	if r.Kept != nil {
+		text += fmt.Sprintf(" It overwrote %s's rule about %s in the room; that rule stays in force here.", r.Kept.Sender, r.Kept.Entity)
+	}
+	if err := f.NotifyManagement(ctx, policy.RuleFederationAlert, text); err != nil {
+		return err
+	}
+	k := r.Kept
+	if k == nil || f.Room() == "" {
+		return nil
+	}
+	f.mu.RLock()
+	content, ours := f.ours[k.EventID]
+	f.mu.RUnlock()
+	if !ours {
+		return nil
+	}
+	_, err := f.Execute(ctx, f.Room(), f.BotID.String(), policy.RestoreRule(k.Type, k.StateKey, k.Entity, string(k.Recommendation), k.Reason, content))
+	return err
+}
+
+// asListEvent turns a Matrix event into the list's input. A member-trust
+// rule that a trust's bot publishes counts as a federation admin's own only
+// with proof (policy.ProofKey): the admin's `!policy trust` command in the
+// list room, read from our own homeserver and asking for exactly this rule,
+// and no older than a request already applied about the same server.
+// Otherwise the rule stays the bot's, and the list refuses it (a bot may not
+// publish member-trust rules); unproven says why the proof failed. err is
+// set only when the proof could not be read now.
+func (f *Federation) asListEvent(ctx context.Context, room id.RoomID, typ, stateKey, sender, eventID string, content json.RawMessage) (le policylist.Event, unproven string, err error) {
+	le = policylist.Event{Type: typ, StateKey: stateKey, Sender: sender, EventID: eventID, Content: content}
+	if sender == f.BotID.String() {
+		f.noteOurs(eventID, content)
+	}
+	kind, ok := policylist.KindOf(typ)
+	if !ok || kind == policylist.KindUser || !f.isTrustBot(sender) {
+		return le, "", nil
+	}
+	var c struct {
+		Entity         string `json:"entity"`
+		Recommendation string `json:"recommendation"`
+		Proof          string `json:"org.caldicott.proof"`
+	}
+	if json.Unmarshal(content, &c) != nil || c.Entity == "" {
+		return le, "", nil // a removal or malformed: judged as the bot's
+	}
+	req, err := f.trustRequest(ctx, room, c.Proof)
+	if err != nil {
+		return le, "", err
+	}
+	rec, _ := policylist.RecommendationOf(c.Recommendation)
+	ban := rec == policylist.Ban
+	if problem := policy.TrustProofProblem(req, room.String(), f.Cfg.Federation.Admins, c.Entity, ban); problem != "" {
+		return le, problem, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if latest := f.proofs[c.Entity]; req.TS < latest.TS || (req.TS == latest.TS && latest.EventID != "" && latest.EventID != req.EventID) {
+		return le, fmt.Sprintf("the request it cites (%s) is older than %s, already applied about %s", req.EventID, latest.EventID, c.Entity), nil
+	}
+	f.proofs[c.Entity] = req
+	le.Sender = req.Sender
+	return le, "", nil
+}
+
+// trustRequest reads the event a member-trust rule cites, from our own
+// homeserver. An event it does not hold, or holds in another room, proves
+// nothing (an empty request); a homeserver that cannot answer is an error.
+func (f *Federation) trustRequest(ctx context.Context, room id.RoomID, eventID string) (policy.TrustRequest, error) {
+	if eventID == "" || !strings.HasPrefix(eventID, "$") {
+		return policy.TrustRequest{}, nil
+	}
+	f.mu.RLock()
+	req, ok := f.requests[eventID]
+	f.mu.RUnlock()
+	if ok {
+		return req, nil
+	}
+	evt, err := f.Bot.GetEvent(ctx, room, id.EventID(eventID))
+	if err != nil {
+		if errors.Is(err, mautrix.MNotFound) || errors.Is(err, mautrix.MForbidden) {
+			return policy.TrustRequest{}, nil
+		}
+		return policy.TrustRequest{}, fmt.Errorf("read the request %s a member-trust rule cites: %w", eventID, err)
+	}
+	var body struct {
+		Body string `json:"body"`
+	}
+	_ = json.Unmarshal(evt.Content.VeryRaw, &body)
+	req = policy.TrustRequest{EventID: evt.ID.String(), RoomID: evt.RoomID.String(), Sender: evt.Sender.String(), Type: evt.Type.Type, Body: body.Body, TS: evt.Timestamp}
+	f.mu.Lock()
+	f.requests[eventID] = req
+	f.mu.Unlock()
+	return req, nil
+}
+
+// noteOurs remembers a rule our bot published, to write it back as it was
+// (its proof included) if someone overwrites it.
+func (f *Federation) noteOurs(eventID string, content json.RawMessage) {
+	var c map[string]any
+	if json.Unmarshal(content, &c) != nil || len(c) == 0 {
+		return
+	}
+	f.mu.Lock()
+	f.ours[eventID] = c
+	f.mu.Unlock()
+}
+
+// configured reports whether server is a member trust by this trust's own
+// config: the list alone never removes it.
+func (f *Federation) configured(server string) bool {
+	return slices.Contains(f.Cfg.Federation.Servers, server)
 }
 
 func (f *Federation) isTrustBot(user string) bool {
@@ -106,7 +214,8 @@ func (f *Federation) trustsLocked() []string {
 		set[s] = true
 	}
 	for _, r := range f.list.Rules() {
-		if r.Kind == policylist.KindServer && r.Recommendation == policylist.Ban {
+		// A trust in our own config stays until our config says otherwise.
+		if r.Kind == policylist.KindServer && r.Recommendation == policylist.Ban && !f.configured(r.Entity) {
 			delete(set, r.Entity)
 		}
 	}

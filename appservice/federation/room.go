@@ -173,7 +173,11 @@ func (f *Federation) load(ctx context.Context, room id.RoomID) error {
 		if _, ok := policylist.KindOf(e.Type); !ok || e.StateKey == nil {
 			continue
 		}
-		list.Apply(f.asListEvent(e.Type, *e.StateKey, e.Sender, e.EventID, e.Content))
+		le, _, err := f.asListEvent(ctx, room, e.Type, *e.StateKey, e.Sender, e.EventID, e.Content)
+		if err != nil {
+			return err // the rules last read stay in force
+		}
+		list.Apply(le)
 	}
 	f.mu.Lock()
 	before := f.trustsLocked()

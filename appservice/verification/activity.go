@@ -17,12 +17,25 @@ import (
 // nothing to send and waits again (syncapi/sync/requestpool.go). With a
 // thousand clinical rooms and people at work, the bot's idle long poll was
 // among Dendrite's largest costs. So while events are arriving, the watch
-// asks at most every busyPollEvery without waiting (one incremental sync
-// each), and long-polls again once the rooms have been quiet for quietFor.
+// asks without waiting (one incremental sync each), pausing between polls
+// syncShare times as long as the last one took — the bot's /sync keeps to
+// about a tenth of one of the homeserver's workers — within busyPollMin
+// and busyPollMax; it long-polls again once the rooms have been quiet for
+// quietFor. A fixed 2 s pause (before) made a changed identity wait about a
+// second on average to be seen on a server with few rooms, where a poll
+// costs a few milliseconds; a server with a thousand rooms, where a poll
+// costs a couple of hundred, still pauses the full 2 s.
 const (
-	busyPollEvery = 2 * time.Second
-	quietFor      = 10 * time.Second
+	syncShare   = 10
+	busyPollMin = 250 * time.Millisecond
+	busyPollMax = 2 * time.Second
+	quietFor    = 10 * time.Second
 )
+
+// busyGap is the pause after a poll that took took, while the rooms are busy.
+func busyGap(took time.Duration) time.Duration {
+	return min(max(syncShare*took, busyPollMin), busyPollMax)
+}
 
 // roomActivity is when an event last reached Caldicott from any room, and
 // a signal that ends a long poll early when one does.
@@ -92,8 +105,7 @@ func (s *Verification) pollSync(ctx context.Context, timeout time.Duration, ask 
 }
 
 // followSync keeps a paced /sync going from since: a long poll of up to
-// long while the rooms are quiet, otherwise a poll at most every
-// busyPollEvery. ask makes one request; got handles each response before
+// long while the rooms are quiet, otherwise a poll after each busyGap. ask makes one request; got handles each response before
 // the token moves on, and an error from it ends the loop. A failed request
 // is retried with backoff, logged as what.
 func (s *Verification) followSync(ctx context.Context, what string, long time.Duration, since string,
@@ -101,10 +113,12 @@ func (s *Verification) followSync(ctx context.Context, what string, long time.Du
 	got func(resp *mautrix.RespSync, since string) error) error {
 	delay := time.Second
 	for ctx.Err() == nil {
-		timeout := pollTimeout(s.LastRoomEvent(), time.Now(), long)
+		asked := time.Now()
+		timeout := pollTimeout(s.LastRoomEvent(), asked, long)
 		resp, cutShort, err := s.pollSync(ctx, timeout, func(ctx context.Context, ms int) (*mautrix.RespSync, error) {
 			return ask(ctx, since, ms)
 		})
+		took := time.Since(asked)
 		if cutShort {
 			continue // the rooms got busy: poll instead
 		}
@@ -124,7 +138,7 @@ func (s *Verification) followSync(ctx context.Context, what string, long time.Du
 			return err
 		}
 		since = resp.NextBatch
-		if timeout == 0 && !worker.Sleep(ctx, busyPollEvery) {
+		if timeout == 0 && !worker.Sleep(ctx, busyGap(took)) {
 			break
 		}
 	}

@@ -24,7 +24,7 @@ var syncFilter = &mautrix.Filter{
 // WatchDeviceLists follows the bot's /sync for device-list changes of
 // users who share rooms with it (Dendrite v0.15.2 does not push them to
 // appservices), so a new device or a reset identity is seen within seconds.
-// It long-polls while the rooms are quiet and polls every busyPollEvery
+// It long-polls while the rooms are quiet and polls after each busyGap
 // while events arrive (see activity.go). Changed users go to the worker;
 // the periodic check covers any gap.
 func (s *Verification) WatchDeviceLists(ctx context.Context) {

@@ -77,7 +77,7 @@ func (r *syncRecorder) snapshot() ([]string, []time.Time, int) {
 
 // While the rooms are quiet the bot long-polls; the first room event ends
 // that poll, and while events keep coming it polls without waiting, no
-// more often than busyPollEvery.
+// more often than busyPollMin.
 func TestDeviceListWatchPollsWhileRoomsAreBusy(t *testing.T) {
 	rec := &syncRecorder{}
 	srv := httptest.NewServer(rec)
@@ -129,8 +129,27 @@ func TestDeviceListWatchPollsWhileRoomsAreBusy(t *testing.T) {
 		}
 	}
 	for i := 2; i < len(at); i++ {
-		if gap := at[i].Sub(at[i-1]); gap < busyPollEvery {
-			t.Errorf("polls %d and %d only %s apart, want at least %s", i, i+1, gap, busyPollEvery)
+		if gap := at[i].Sub(at[i-1]); gap < busyPollMin {
+			t.Errorf("polls %d and %d only %s apart, want at least %s", i, i+1, gap, busyPollMin)
+		}
+	}
+}
+
+// The pause between polls while busy follows what a poll costs the
+// homeserver: ten times its duration, from a quarter of a second to two.
+func TestBusyGap(t *testing.T) {
+	for _, tc := range []struct {
+		took, want time.Duration
+	}{
+		{0, busyPollMin},
+		{5 * time.Millisecond, busyPollMin},
+		{25 * time.Millisecond, busyPollMin},
+		{60 * time.Millisecond, 600 * time.Millisecond},
+		{200 * time.Millisecond, busyPollMax},
+		{5 * time.Second, busyPollMax},
+	} {
+		if got := busyGap(tc.took); got != tc.want {
+			t.Errorf("busyGap(%s) = %s, want %s", tc.took, got, tc.want)
 		}
 	}
 }

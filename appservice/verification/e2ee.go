@@ -130,7 +130,7 @@ func (s *Verification) EncryptedSender(ctx context.Context, roomID id.RoomID) *m
 // SyncWithContext does (the token saved before the response is processed,
 // so a bad event cannot wedge it), but paced like the device-list watch
 // (see activity.go): a long poll only while the rooms are quiet, otherwise
-// a poll at most every busyPollEvery. Room keys and verification messages
+// a poll after each busyGap. Room keys and verification messages
 // then wait up to that long while people are busy; Decrypt waits longer.
 // A failed request is retried here with backoff; only the store's errors
 // end it.

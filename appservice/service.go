@@ -108,7 +108,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	metrics := NewMetrics()
 	k := &kit.Kit{
 		Cfg: cfg, Store: st, Bot: bot, BotID: id.UserID(cfg.BotUserID()), Log: log, Now: st.Now,
-		Facts: facts.New(bot, cfg.BotUserID(), st, metrics.MemberListReads),
+		Facts: facts.New(bot, cfg.BotUserID(), st, st.Now, metrics.MemberListReads),
 		Exec: executor.New(bot, as.HTTPClient, st, executor.Config{
 			DryRun: cfg.Policy.DryRun, OwnServer: cfg.Homeserver.Domain,
 			HomeserverURL: cfg.Homeserver.Address, AdminToken: cfg.Homeserver.AdminToken,

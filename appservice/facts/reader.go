@@ -12,11 +12,9 @@ import (
 	"maunium.net/go/mautrix"
 )
 
-// MemberStore keeps the last known member lists; its clock is the one
-// every component reads.
+// MemberStore keeps the last known member lists.
 type MemberStore interface {
 	SetRoomMember(ctx context.Context, roomID, userID, displayName string, joined bool) error
-	Now() time.Time
 }
 
 // Reader reads facts for the rules.
@@ -30,7 +28,7 @@ type Reader struct {
 	members memberCache
 }
 
-// New builds a reader that reads as bot.
-func New(bot *mautrix.Client, botID string, st MemberStore, reads prometheus.Counter) *Reader {
-	return &Reader{bot: bot, botID: botID, store: st, now: st.Now, reads: reads}
+// New builds a reader that reads as bot; now is the service's one clock.
+func New(bot *mautrix.Client, botID string, st MemberStore, now func() time.Time, reads prometheus.Counter) *Reader {
+	return &Reader{bot: bot, botID: botID, store: st, now: now, reads: reads}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
@@ -37,7 +38,7 @@ func TestRoomAndMembersFromOneRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(cli, "@bot:trust", nil, nil)
+	r := New(cli, "@bot:trust", nil, time.Now, nil)
 	f, members, err := r.RoomAndMembers(context.Background(), "!r:trust")
 	if err != nil {
 		t.Fatal(err)

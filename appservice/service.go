@@ -83,6 +83,7 @@ type Service struct {
 
 // New builds a Service from config and an open store; Run starts it.
 func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, error) {
+	log = mxlog.Guard(log) // no query arguments from the crypto and state stores
 	as, err := mas.CreateFull(mas.CreateOpts{
 		Registration:     cfg.Registration(),
 		HomeserverDomain: cfg.Homeserver.Domain,

@@ -10,7 +10,7 @@ import (
 )
 
 // buildsClient matches the ways Caldicott gets a mautrix client of its own.
-var buildsClient = regexp.MustCompile(`mautrix\.NewClient\(|\.BotClient\(\)|\.NewMautrixClient\(|mautrix\.Client\{`)
+var buildsClient = regexp.MustCompile(`mautrix\.NewClient\(|\.BotClient\(\)|\.NewMautrixClient\(|\.NewExternalMautrixClient\(|mautrix\.Client\{|\bas\.(Client|Intent|NewIntentAPI)\(`)
 
 // TestEveryClientOmitsBodies: each production file that builds a Matrix
 // client also passes it through OmitBodies, so no client logs bodies.

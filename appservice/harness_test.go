@@ -40,6 +40,9 @@ type trust struct {
 	cancel  context.CancelFunc
 	done    chan error
 	logPath string
+	// logLevel is the service's log level: debug (the zero value) unless a
+	// test asks for more.
+	logLevel zerolog.Level
 	// yaml is the config as written, for runs of the caldicott binary.
 	yaml string
 }
@@ -157,7 +160,7 @@ func (tr *trust) startCaldicott(t *testing.T, waitReady bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := zerolog.New(logFile).With().Timestamp().Logger().Level(zerolog.DebugLevel)
+	log := zerolog.New(logFile).With().Timestamp().Logger().Level(tr.logLevel)
 	svc, err := appservice.New(tr.cfg, st, log)
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,7 @@ import (
 	"github.com/caldicott/caldicott/appservice/verification"
 	"github.com/caldicott/caldicott/appservice/worker"
 	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/internal/mxlog"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -82,6 +83,7 @@ type Service struct {
 
 // New builds a Service from config and an open store; Run starts it.
 func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, error) {
+	log = mxlog.Guard(log) // no query arguments from the crypto and state stores
 	as, err := mas.CreateFull(mas.CreateOpts{
 		Registration:     cfg.Registration(),
 		HomeserverDomain: cfg.Homeserver.Domain,
@@ -101,6 +103,8 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		return nil, err
 	}
 	bot := as.BotClient()
+	// Request bodies (notices, reasons) stay out of the log at every level.
+	mxlog.OmitBodies(bot)
 	// The rules read room state fresh from the homeserver every time; the
 	// client's memory state store is not needed (and mautrix v0.26's
 	// appservice one panics on join rules: its map is never initialised).

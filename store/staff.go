@@ -252,7 +252,7 @@ func (s *Store) StaffNamed(ctx context.Context, name string) (map[string]string,
 	}
 	rows, err := s.db.Query(ctx, `SELECT user_id, name FROM staff WHERE name_key = $1 ORDER BY user_id LIMIT $2`, key, maxStaffNamed)
 	if err != nil {
-		return nil, fmt.Errorf("look up staff named like %q: %w", name, err)
+		return nil, fmt.Errorf("look up staff by name: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}

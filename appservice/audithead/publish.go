@@ -107,7 +107,7 @@ func (p *Publisher) PublishIfChanged(ctx context.Context) error {
 			return fmt.Errorf("publish the audit head in %s: %w", room, err)
 		}
 		if len(failures) > 0 {
-			zerolog.Ctx(ctx).Warn().Stringer("room_id", room).Strs("failures", failures).Msg("The audit log's head was not published in this room")
+			zerolog.Ctx(ctx).Warn().Stringer("room_id", room).Int("failures", len(failures)).Msg("The audit log's head was not published in this room")
 			continue
 		}
 		published++

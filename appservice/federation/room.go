@@ -141,7 +141,7 @@ func (f *Federation) inviteMissing(ctx context.Context, room id.RoomID) {
 		f.invites[user] = a
 		f.mu.Unlock()
 		if err != nil || len(failures) > 0 {
-			f.Log.Info().Err(err).Strs("failures", failures).Str("user_id", user).Msg("Could not invite to the federation's list yet")
+			f.Log.Info().Err(err).Int("failures", len(failures)).Str("user_id", user).Msg("Could not invite to the federation's list yet")
 		}
 	}
 }

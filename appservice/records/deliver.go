@@ -116,7 +116,13 @@ func (r *Records) deliver(ctx context.Context, row store.PatientRecord) error {
 		return err
 	default:
 		wait := min(firstRetry<<min(row.Attempts, 16), maxRetry)
-		r.Log.Info().Err(postErr).Dur("retry_in", wait).Str("event_id", row.EventID).Msg("The patient record could not be reached; will retry")
+		log := r.Log.Info().Dur("retry_in", wait).Str("event_id", row.EventID)
+		if status := epr.HTTPStatus(postErr); status != 0 {
+			log = log.Int("status", status) // not the text: the EPR's diagnostics may quote the message
+		} else {
+			log = log.Err(postErr) // the network's error: no content of the message
+		}
+		log.Msg("The patient record could not be reached; will retry")
 		return r.Store.RecordFailed(ctx, row.RoomID, row.EventID, store.RecordPending, "the patient record could not be reached ("+postErr.Error()+")", r.Now().Add(wait))
 	}
 }

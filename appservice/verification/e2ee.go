@@ -8,11 +8,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caldicott/caldicott/appservice/worker"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/crypto/cryptohelper"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/appservice/worker"
+	"github.com/caldicott/caldicott/internal/mxlog"
 )
 
 // E2EEAvailable says whether this build has end-to-end encryption (goolm).
@@ -45,6 +47,7 @@ func (s *Verification) StartE2EE(ctx context.Context) error {
 		return fmt.Errorf("E2EE client: %w", err)
 	}
 	cli.Log = s.Log.With().Str("component", "e2ee").Logger()
+	mxlog.OmitBodies(cli)
 	cli.DefaultHTTPRetries = 0
 	helper, err := cryptohelper.NewCryptoHelper(cli, s.pickleKey(), s.Store.DB())
 	if err != nil {

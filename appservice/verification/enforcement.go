@@ -286,7 +286,7 @@ func (s *Verification) readmitIn(ctx context.Context, sus store.Suspension, user
 	}
 	failures, err := s.Execute(ctx, room, user, policy.Readmit(user, sus.MutedFrom, pl))
 	if len(failures) > 0 {
-		s.Log.Warn().Str("room_id", sus.RoomID).Strs("failures", failures).Msg("Could not readmit a re-verified member")
+		s.Log.Warn().Str("room_id", sus.RoomID).Str("user_id", user).Int("failures", len(failures)).Msg("Could not readmit a re-verified member")
 	}
 	return err
 }

@@ -64,7 +64,7 @@ func (c *Client) Post(ctx context.Context, comm fhir.Communication) (string, err
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		return "", &transientError{fmt.Errorf("post communication: %w", err)}
+		return "", &transientError{err: fmt.Errorf("post communication: %w", err)}
 	}
 	defer resp.Body.Close()
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
@@ -76,11 +76,11 @@ func (c *Client) Post(ctx context.Context, comm fhir.Communication) (string, err
 		}
 		if readErr != nil {
 			// Stored, probably, but unheard: a retry finds it.
-			return "", &transientError{fmt.Errorf("read EPR answer to a communication (HTTP %d): %w", status, readErr)}
+			return "", &transientError{fmt.Errorf("read EPR answer to a communication (HTTP %d): %w", status, readErr), status}
 		}
 		return "", fmt.Errorf("EPR accepted the communication (HTTP %d) but gave no id for it", status)
 	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
-		return "", &transientError{fmt.Errorf("EPR unavailable (HTTP %d): %s", status, reason(status, data))}
+		return "", &transientError{fmt.Errorf("EPR unavailable (HTTP %d): %s", status, reason(status, data)), status}
 	case status >= 400:
 		return "", &Rejected{Status: status, Reason: reason(status, data)}
 	default:

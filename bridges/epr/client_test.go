@@ -115,6 +115,10 @@ func TestPost(t *testing.T) {
 			if IsTransient(err) != tt.transient {
 				t.Errorf("IsTransient(%v) = %v, want %v", err, !tt.transient, tt.transient)
 			}
+			// Logs name the status, never the EPR's text.
+			if want := map[bool]int{true: tt.status}[tt.status >= 300]; HTTPStatus(err) != want {
+				t.Errorf("HTTPStatus = %d, want %d", HTTPStatus(err), want)
+			}
 			var rej *Rejected
 			if errors.As(err, &rej) != (tt.rejected != 0) {
 				t.Fatalf("error %v (%T): Rejected? want status %d", err, err, tt.rejected)
@@ -217,6 +221,9 @@ func TestPostNetworkFailure(t *testing.T) {
 			var rej *Rejected
 			if errors.As(err, &rej) {
 				t.Errorf("network failure reported as a rejection: %v", err)
+			}
+			if s := HTTPStatus(err); s != 0 {
+				t.Errorf("HTTPStatus = %d for a network failure, want 0", s)
 			}
 		})
 	}

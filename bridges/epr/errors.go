@@ -17,8 +17,12 @@ func (e *Rejected) Error() string {
 	return fmt.Sprintf("EPR rejected the communication (HTTP %d): %s", e.Status, e.Reason)
 }
 
-// transientError marks a failure that a later retry may not meet.
-type transientError struct{ err error }
+// transientError marks a failure that a later retry may not meet; status
+// is the EPR's answer, 0 when it gave none (network, timeout).
+type transientError struct {
+	err    error
+	status int
+}
 
 func (e *transientError) Error() string { return e.err.Error() }
 func (e *transientError) Unwrap() error { return e.err }
@@ -30,4 +34,19 @@ func (e *transientError) Unwrap() error { return e.err }
 func IsTransient(err error) bool {
 	var t *transientError
 	return errors.As(err, &t)
+}
+
+// HTTPStatus is the EPR's HTTP status behind err, 0 when the EPR did not
+// answer. A log names the status, not the error's text: that can quote the
+// EPR's diagnostics, and they can quote the message itself.
+func HTTPStatus(err error) int {
+	var rej *Rejected
+	if errors.As(err, &rej) {
+		return rej.Status
+	}
+	var t *transientError
+	if errors.As(err, &t) {
+		return t.status
+	}
+	return 0
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/audithead"
 	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/internal/mxlog"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -50,6 +51,7 @@ func compareWithPublished(ctx context.Context, cfg *config.Config, st *store.Sto
 	if err != nil {
 		return a, fmt.Errorf("homeserver client: %w", err)
 	}
+	mxlog.OmitBodies(cli)
 	cli.DefaultHTTPRetries = 0
 	cli.Client.Timeout = homeserverTimeout
 	reading, err := audithead.ReadPublished(ctx, cli, cfg)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/subjectaccess"
 	"github.com/caldicott/caldicott/appservice/verification"
+	"github.com/caldicott/caldicott/internal/mxlog"
 )
 
 // cmdExport writes a subject access / FOI bundle for one person.
@@ -51,6 +52,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "caldicott: homeserver client: %v\n", err)
 		return exitConfig
 	}
+	mxlog.OmitBodies(cli)
 	cli.Client.Timeout = time.Minute
 	cli.DefaultHTTPRetries = 0
 	if _, err := cli.Versions(ctx); err != nil {

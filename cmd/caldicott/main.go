@@ -16,6 +16,7 @@ import (
 
 	"github.com/caldicott/caldicott/appservice"
 	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/internal/mxlog"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -158,7 +159,9 @@ func newLogger(cfg *config.Config, w io.Writer) zerolog.Logger {
 		f, isFile := w.(*os.File)
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05", NoColor: !isFile || !isatty.IsTerminal(f.Fd())}
 	}
-	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+	// Guarded here, at the root, so that the logger every context carries
+	// keeps the Matrix libraries' lines to identifiers too.
+	return mxlog.Guard(zerolog.New(w).Level(level).With().Timestamp().Logger())
 }
 
 func cmdGenerateRegistration(args []string, stdout, stderr io.Writer) int {

@@ -87,7 +87,7 @@ func TestEachCommandHasItsOwnHelp(t *testing.T) {
 	}{
 		{"generate-registration", []string{"-c", "-o"}},
 		{"check-config", []string{"-c"}},
-		{"audit verify", []string{"-c", "-local"}},
+		{"audit verify", []string{"-c", "-local", "-witness", "-witness-token-file", "-witness-key"}},
 		{"audit export", []string{"-c", "-since", "-format", "-o"}},
 		{"directory import", []string{"-c", "-confirm-removals"}},
 		{"export", []string{"-c", "-user", "-since", "-until", "-o", "-requested-by"}},

@@ -81,8 +81,8 @@ func checkHistoric(evt *event.Event, room id.RoomID, where string, bot id.UserID
 	if p.Head, err = CheckSigned(raw, evt.Sender, bot, masterKey); err != nil {
 		p.Problem = err.Error()
 		if keys := signingKeys(raw, bot); len(keys) > 0 && strings.Contains(p.Problem, "does not verify") {
-			p.Problem = fmt.Sprintf("it is signed with %s, not with the key %s expected of %s (%s)",
-				strings.Join(keys, ", "), policy.Fingerprint(strings.TrimRight(masterKey, "=")), bot, err)
+			p.Problem = fmt.Sprintf("it is signed with %s, not with the key %s expected of %s",
+				strings.Join(keys, ", "), policy.Fingerprint(strings.TrimRight(masterKey, "=")), bot)
 		}
 	}
 	return p

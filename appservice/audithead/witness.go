@@ -2,6 +2,7 @@ package audithead
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,8 +33,10 @@ type History struct {
 	Key, KeyFrom string
 	// Heads are every head read, oldest first, each served by Server.
 	Heads []Published
-	// Read names the rooms read, with how many heads each held.
-	Read []string
+	// Read names the rooms read, with how many heads each held; rooms are
+	// their IDs.
+	Read  []string
+	rooms map[id.RoomID]bool
 	// Unread names rooms that could not be read, with the reason.
 	Unread []string
 }
@@ -86,7 +89,7 @@ func WitnessHistory(ctx context.Context, cli *mautrix.Client, cfg *config.Config
 		return h, fmt.Errorf("%w at %s: %v", ErrUnreachable, cli.HomeserverURL, err)
 	}
 	bot := id.UserID(cfg.BotUserID())
-	if err := h.setKey(ctx, cli, bot, pinned, "pinned by the trust of "+h.Server); err != nil {
+	if err := h.setKey(ctx, cli, bot, pinned, PinnedBy(cli.HomeserverURL.String())); err != nil {
 		h.Unread = append(h.Unread, err.Error())
 		return h, nil
 	}
@@ -95,20 +98,26 @@ func WitnessHistory(ctx context.Context, cli *mautrix.Client, cfg *config.Config
 		h.Unread = append(h.Unread, fmt.Sprintf("the witness account's rooms: %v", err))
 		return h, nil
 	}
-	att, attErr := resolve(ctx, cli, attestationAlias(cfg))
+	alias := attestationAlias(cfg)
+	// Resolving the alias asks this trust's homeserver, which may be down
+	// (or lie); the room's own canonical alias, as the witness holds it,
+	// names it too.
+	att, attErr := resolve(ctx, cli, alias)
 	inAtt := false
 	for _, room := range joined.JoinedRooms {
-		var head struct {
-			Seq int64 `json:"seq"`
-		}
+		var head json.RawMessage
 		if err := cli.StateEvent(ctx, room, headType, "", &head); err != nil {
 			continue // no head of anyone's here (or unreadable): not one of ours
 		}
-		where := "the attestation room"
-		if room == att {
+		var named struct {
+			Alias string `json:"alias"`
+		}
+		_ = cli.StateEvent(ctx, room, event.StateCanonicalAlias, "", &named)
+		where := fmt.Sprintf("the attestation room (%s)", room)
+		if room == att || named.Alias == alias {
 			inAtt = true
 		} else {
-			where = fmt.Sprintf("a room holding this trust's heads (%s)", room)
+			where = fmt.Sprintf("a room holding heads (%s)", room)
 		}
 		h.read(ctx, cli, room, where, bot)
 	}
@@ -148,7 +157,42 @@ func (h *History) read(ctx context.Context, cli *mautrix.Client, room id.RoomID,
 	}
 	h.Heads = append(h.Heads, heads...)
 	h.Read = append(h.Read, fmt.Sprintf("%s (%d head(s))", where, len(heads)))
+	if h.rooms == nil {
+		h.rooms = map[id.RoomID]bool{}
+	}
+	h.rooms[room] = true
 }
+
+// MissingFrom says which heads that other homeservers serve (heads, merged)
+// are missing from own's history of a room own did read. A homeserver
+// deletes no event (a redaction leaves it, emptied), so a missing head
+// means its copy of the room was altered: purged, or rebuilt. Read own
+// after the others, so that a head published meanwhile is not taken for
+// one missing.
+func MissingFrom(heads []Published, own History) []string {
+	var out []string
+	for _, p := range heads {
+		if !own.rooms[p.Room] || contains(p.ServedBy, own.Server) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s no longer serves the head sent in %s on %s (event %s) that %s serves: its copy of the room's history was altered (purged or rebuilt)",
+			own.Server, p.Where, p.Sent.Format("2006-01-02 15:04:05 MST"), p.EventID, strings.Join(p.ServedBy, " and ")))
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
+
+// PinnedBy says, for people, whose pin a key is: the trust of that
+// homeserver (its client URL).
+func PinnedBy(homeserver string) string { return "pinned by the trust of " + hostOf(homeserver) }
 
 func attestationAlias(cfg *config.Config) string {
 	return "#" + cfg.Federation.AttestationAlias + ":" + cfg.Homeserver.Domain

@@ -101,18 +101,11 @@ func compareWithHistory(ctx context.Context, cfg *config.Config, st *store.Store
 	pinned, pinnedBy := "", ""
 	for _, w := range cfg.Audit.Witnesses {
 		if w.BotKey != "" {
-			pinned, pinnedBy = w.BotKey, "pinned by the trust of "+w.Homeserver
+			pinned, pinnedBy = w.BotKey, audithead.PinnedBy(w.Homeserver)
 			break
 		}
 	}
 	var histories []audithead.History
-	if own != nil {
-		h, err := audithead.OwnHistory(ctx, own, cfg, pinned, pinnedBy)
-		if err != nil && !errors.Is(err, audithead.ErrUnreachable) {
-			return err
-		}
-		histories = append(histories, h)
-	}
 	witnessesRead := 0
 	for _, w := range cfg.Audit.Witnesses {
 		cli, err := mautrix.NewClient(w.Homeserver, "", w.AccessToken)
@@ -134,6 +127,17 @@ func compareWithHistory(ctx context.Context, cfg *config.Config, st *store.Store
 			witnessesRead++
 		}
 	}
+	// Our own homeserver last: it is ahead of the witnesses (federation
+	// takes a moment), so what they serve and it does not is missing.
+	var ownHistory *audithead.History
+	if own != nil {
+		h, err := audithead.OwnHistory(ctx, own, cfg, pinned, pinnedBy)
+		if err != nil && !errors.Is(err, audithead.ErrUnreachable) {
+			return err
+		}
+		histories = append(histories, h)
+		ownHistory = &histories[len(histories)-1]
+	}
 	var lists [][]audithead.Published
 	for _, h := range histories {
 		lists = append(lists, h.Heads)
@@ -145,11 +149,15 @@ func compareWithHistory(ctx context.Context, cfg *config.Config, st *store.Store
 			a.notes = append(a.notes, fmt.Sprintf("Could not read the history from %s: %s.", h.Server, u))
 		}
 	}
-	v, err := audithead.CompareHistory(ctx, st, audithead.Merge(lists...))
+	merged := audithead.Merge(lists...)
+	v, err := audithead.CompareHistory(ctx, st, merged)
 	if err != nil {
 		return err
 	}
 	a.problems = append(a.problems, v.Problems()...)
+	if ownHistory != nil {
+		a.problems = append(a.problems, audithead.MissingFrom(merged, *ownHistory)...)
+	}
 	if len(v.Mismatched) == 0 && len(v.Heads) > 0 {
 		first, last := v.Heads[0].Head, v.Heads[len(v.Heads)-1].Head
 		a.notes = append(a.notes, fmt.Sprintf("It holds all %d head(s) ever published (entries %d to %d, %s to %s): each is an earlier point of today's chain.",

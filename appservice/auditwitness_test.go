@@ -64,9 +64,11 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 	for len(heads) < 3 {
 		if len(heads) == 2 {
 			// More than a page of /messages between two heads, so the
-			// history is read across pages.
+			// history is read across pages (sent as the bot: only it may
+			// write in the attestation room).
+			botCli := b.botClient(t)
 			for i := 0; i < 150; i++ {
-				if _, err := ig.SendText(ctx, attRoom, fmt.Sprint("filler ", i)); err != nil {
+				if _, err := botCli.SendText(ctx, attRoom, fmt.Sprint("filler ", i)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -202,7 +204,7 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 			t.Fatalf("verify does not name the earliest mismatching head, entry %d", first)
 		}
 		for _, want := range []string{
-			"in the attestation room (event ",
+			"in the attestation room (" + attRoom.String() + ") (event ",
 			"served by " + bHost + " and " + aHost,
 			fmt.Sprintf("the log was rewritten from entry %d or earlier", first),
 			fmt.Sprintf("%d later published head(s) do not match either", len(before)-atFirst),

@@ -72,7 +72,7 @@ func OwnHistory(ctx context.Context, cli *mautrix.Client, cfg *config.Config, pi
 			h.Unread = append(h.Unread, fmt.Sprintf("%s (%s): %v", room.where, room.ref, err))
 			continue
 		}
-		h.read(ctx, cli, roomID, room.where, bot)
+		h.read(ctx, cli, roomID, fmt.Sprintf("%s (%s)", room.where, roomID), bot)
 	}
 	return h, nil
 }

@@ -135,8 +135,9 @@ func compareWithHistory(ctx context.Context, cfg *config.Config, st *store.Store
 		if err != nil && !errors.Is(err, audithead.ErrUnreachable) {
 			return err
 		}
-		histories = append(histories, h)
-		ownHistory = &histories[len(histories)-1]
+		// Named first wherever heads are listed.
+		histories = append([]audithead.History{h}, histories...)
+		ownHistory = &histories[0]
 	}
 	var lists [][]audithead.Published
 	for _, h := range histories {

@@ -247,6 +247,33 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 		}
 	})
 
+	t.Run("an earlier head redacted, on every homeserver: reported", func(t *testing.T) {
+		// The redaction federates, so it empties the witness's copy too;
+		// the head is lost, but its loss is not hidden.
+		hist, err := witness.Messages(ctx, attRoom, "", "", mautrix.DirectionBackward, nil, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var oldest id.EventID
+		for _, evt := range hist.Chunk {
+			if evt.Type.Type == typeAuditHead.Type {
+				oldest = evt.ID
+			}
+		}
+		if _, err := b.botClient(t).RedactEvent(ctx, attRoom, oldest); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, "trust A's homeserver to redact its copy", func() (bool, string) {
+			evt, err := witness.GetEvent(ctx, attRoom, oldest)
+			return err == nil && evt.Unsigned.RedactedBecause != nil, fmt.Sprint(err)
+		})
+		code, out := verify()
+		line := problemLine(out, oldest.String())
+		if code != 4 || !strings.Contains(line, "cannot be trusted: it was redacted by "+b.botID().String()) || !strings.Contains(line, "served by "+bHost+" and "+aHost) {
+			t.Fatalf("verify: exit %d; the redacted head %s is not reported as redacted:\n%s", code, oldest, line)
+		}
+	})
+
 	t.Run("trust B's homeserver down: trust A's copy alone shows the rewrite", func(t *testing.T) {
 		b.hs.Stop()
 		code, out := verify()

@@ -101,6 +101,15 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 	if _, err := witness.JoinRoom(ctx, "#caldicott-attestations:"+b.hs.ServerName, nil); err != nil {
 		t.Fatalf("the witness account joins trust B's attestation room over federation: %v", err)
 	}
+	// The witness account is in other rooms too, one with a head of
+	// someone else's (another trust's attestation room, say): not ours to judge.
+	other, err := witness.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := witness.SendStateEvent(ctx, other.RoomID, typeAuditHead, "", map[string]any{"seq": 1, "hash": strings.Repeat("ab", 32)}); err != nil {
+		t.Fatal(err)
+	}
 	tokenFile := filepath.Join(dir, "witness-token")
 	if err := os.WriteFile(tokenFile, []byte(witness.AccessToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -144,6 +153,9 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 		code, out := verify()
 		if code != 0 || !strings.Contains(out, "Audit log intact") {
 			t.Fatalf("verify: exit %d, want 0", code)
+		}
+		if strings.Contains(out, other.RoomID.String()) {
+			t.Errorf("a room where our bot never published was judged: %s", other.RoomID)
 		}
 		for _, want := range []string{
 			"Read the history of the published heads from " + bHost + ": the management room (",

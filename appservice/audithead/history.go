@@ -19,6 +19,7 @@ import (
 type Published struct {
 	EventID id.EventID
 	Room    id.RoomID
+	Sender  id.UserID
 	// Where names the room for people: "the attestation room".
 	Where string
 	// Sent is the event's origin_server_ts.
@@ -71,7 +72,7 @@ func ReadHistory(ctx context.Context, cli *mautrix.Client, room id.RoomID, where
 
 // checkHistoric reads one head event of the history.
 func checkHistoric(evt *event.Event, room id.RoomID, where string, bot id.UserID, masterKey string) Published {
-	p := Published{EventID: evt.ID, Room: room, Where: where, Sent: time.UnixMilli(evt.Timestamp).UTC()}
+	p := Published{EventID: evt.ID, Room: room, Sender: evt.Sender, Where: where, Sent: time.UnixMilli(evt.Timestamp).UTC()}
 	if rb := evt.Unsigned.RedactedBecause; rb != nil {
 		p.Problem = fmt.Sprintf("it was redacted by %s (a published head must stay as it was published)", rb.Sender)
 		return p

@@ -113,13 +113,22 @@ func WitnessHistory(ctx context.Context, cli *mautrix.Client, cfg *config.Config
 			Alias string `json:"alias"`
 		}
 		_ = cli.StateEvent(ctx, room, event.StateCanonicalAlias, "", &named)
-		where := fmt.Sprintf("the attestation room (%s)", room)
 		if room == att || named.Alias == alias {
 			inAtt = true
-		} else {
-			where = fmt.Sprintf("a room holding heads (%s)", room)
+			h.read(ctx, cli, room, fmt.Sprintf("the attestation room (%s)", room), bot)
+			continue
 		}
-		h.read(ctx, cli, room, where, bot)
+		// Another room with heads: ours only if our bot ever published
+		// there (another trust's attestation room is not ours to judge).
+		where := fmt.Sprintf("a room holding heads (%s)", room)
+		heads, err := ReadHistory(ctx, cli, room, where, bot, h.Key)
+		if err != nil {
+			h.Unread = append(h.Unread, fmt.Sprintf("%s: %v", where, err))
+			continue
+		}
+		if publishedBy(heads, bot) {
+			h.add(room, where, heads)
+		}
 	}
 	if !inAtt {
 		reason := "the witness account has not joined it; join it with that account so its history can be read"
@@ -149,9 +158,24 @@ func (h *History) setKey(ctx context.Context, cli *mautrix.Client, bot id.UserID
 func (h *History) read(ctx context.Context, cli *mautrix.Client, room id.RoomID, where string, bot id.UserID) {
 	heads, err := ReadHistory(ctx, cli, room, where, bot, h.Key)
 	if err != nil {
-		h.Unread = append(h.Unread, fmt.Sprintf("%s (%s): %v", where, room, err))
+		h.Unread = append(h.Unread, fmt.Sprintf("%s: %v", where, err))
 		return
 	}
+	h.add(room, where, heads)
+}
+
+// publishedBy: some of the heads were sent by bot.
+func publishedBy(heads []Published, bot id.UserID) bool {
+	for _, p := range heads {
+		if p.Sender == bot {
+			return true
+		}
+	}
+	return false
+}
+
+// add records one room's heads as served by this homeserver.
+func (h *History) add(room id.RoomID, where string, heads []Published) {
 	for i := range heads {
 		heads[i].ServedBy = []string{h.Server}
 	}

@@ -144,3 +144,30 @@ func (v HistoryVerdict) Problems() []string {
 	}
 	return out
 }
+
+// MissingFrom says which heads that other homeservers serve (heads, merged)
+// are missing from own's history of a room own did read. A homeserver
+// deletes no event (a redaction leaves it, emptied), so a missing head
+// means its copy of the room was altered: purged, or rebuilt. Read own
+// after the others, so that a head published meanwhile is not taken for
+// one missing.
+func MissingFrom(heads []Published, own History) []string {
+	var out []string
+	for _, p := range heads {
+		if !own.rooms[p.Room] || contains(p.ServedBy, own.Server) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s no longer serves the head sent in %s on %s (event %s) that %s serves: its copy of the room's history was altered (purged or rebuilt)",
+			own.Server, p.Where, p.Sent.Format("2006-01-02 15:04:05 MST"), p.EventID, strings.Join(p.ServedBy, " and ")))
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}

@@ -33,9 +33,9 @@ type History struct {
 	Key, KeyFrom string
 	// Heads are every head read, oldest first, each served by Server.
 	Heads []Published
-	// Read names the rooms read, with how many heads each held; rooms are
-	// their IDs.
-	Read  []string
+	// Read names the rooms read, with how many heads each held.
+	Read []string
+	// rooms are the IDs of the rooms read.
 	rooms map[id.RoomID]bool
 	// Unread names rooms that could not be read, with the reason.
 	Unread []string
@@ -185,33 +185,6 @@ func (h *History) add(room id.RoomID, where string, heads []Published) {
 		h.rooms = map[id.RoomID]bool{}
 	}
 	h.rooms[room] = true
-}
-
-// MissingFrom says which heads that other homeservers serve (heads, merged)
-// are missing from own's history of a room own did read. A homeserver
-// deletes no event (a redaction leaves it, emptied), so a missing head
-// means its copy of the room was altered: purged, or rebuilt. Read own
-// after the others, so that a head published meanwhile is not taken for
-// one missing.
-func MissingFrom(heads []Published, own History) []string {
-	var out []string
-	for _, p := range heads {
-		if !own.rooms[p.Room] || contains(p.ServedBy, own.Server) {
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s no longer serves the head sent in %s on %s (event %s) that %s serves: its copy of the room's history was altered (purged or rebuilt)",
-			own.Server, p.Where, p.Sent.Format("2006-01-02 15:04:05 MST"), p.EventID, strings.Join(p.ServedBy, " and ")))
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
 
 // PinnedBy says, for people, whose pin a key is: the trust of that

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -90,9 +91,17 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 	igA, mgmtA := igAdmin(t, a)
 	say(t, igA, mgmtA, "!policy trust-key "+b.botID().String()+" "+spaced(botMasterKey(t, b)))
 	waitForNotice(t, igA, mgmtA, a.botID(), "Recorded: I now trust "+b.botID().String())
-	pinned, ok, err := a.store.KV(ctx, "pinned_bot_key:"+b.botID().String())
-	if err != nil || !ok {
-		t.Fatalf("trust A's pin of %s: %v %v", b.botID(), ok, err)
+	// Their IG team reads it from their audit log's pin_bot_key entry, as
+	// docs/operations.md tells them.
+	pinned := ""
+	err := a.store.AuditSince(ctx, time.Time{}, func(e store.AuditEntry) error {
+		if m := regexp.MustCompile(`^` + regexp.QuoteMeta(b.botID().String()) + `'s identity (\S+) accepted`).FindStringSubmatch(e.Reason); e.Action == "pin_bot_key" && m != nil {
+			pinned = m[1]
+		}
+		return nil
+	})
+	if inStore, _, _ := a.store.KV(ctx, "pinned_bot_key:"+b.botID().String()); err != nil || pinned == "" || pinned != inStore {
+		t.Fatalf("trust A's pin of %s: audit log %q, kept %q (%v)", b.botID(), pinned, inStore, err)
 	}
 
 	// Trust A's IG team gives the auditor an ordinary account on their

@@ -1,6 +1,12 @@
 package config
 
-import "time"
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
 
 // DefaultAuditPublishInterval is how often the audit chain's head is
 // published outside the database when the config does not say.
@@ -16,6 +22,22 @@ type Audit struct {
 	// to the management and attestation rooms, when it changed. Unset: 1h;
 	// 0 turns publication off.
 	PublishInterval *Duration `yaml:"publish_interval"`
+	// Witnesses are other trusts' homeservers that `caldicott audit verify`
+	// reads the history of the published heads from: copies this trust's
+	// operator cannot rewrite.
+	Witnesses []Witness `yaml:"witnesses"`
+}
+
+// Witness is another trust's homeserver read by `audit verify`.
+type Witness struct {
+	// Homeserver is its client-server API URL.
+	Homeserver string `yaml:"homeserver"`
+	// AccessToken is an ordinary account's there, one that has joined this
+	// trust's attestation room (given by that trust's IG team).
+	AccessToken string `yaml:"access_token"`
+	// BotKey is this trust's bot's master key as that trust's Caldicott
+	// pinned it (unpadded base64). Empty: the key that homeserver serves.
+	BotKey string `yaml:"bot_key"`
 }
 
 // Every is the publication interval in force (0: off).
@@ -46,8 +68,28 @@ func (c *Config) auditProblems() []Problem {
 	if c.Audit.PublishInterval != nil && c.Audit.PublishInterval.Duration != 0 && c.Audit.PublishInterval.Duration < time.Second {
 		p = append(p, Problem{Key: "audit.publish_interval", Msg: "is too short; at least 1s, or 0s to turn publication off"})
 	}
+	for i, w := range c.Audit.Witnesses {
+		p = append(p, w.Problems(fmt.Sprintf("audit.witnesses[%d]", i))...)
+	}
 	if t := c.AdminAPI.Token; t != "" && len(t) < 32 {
 		p = append(p, Problem{Key: "admin_api.token", Msg: "is too short; use at least 32 random characters"})
+	}
+	return p
+}
+
+// Problems checks one witness; key names it in the messages.
+func (w Witness) Problems(key string) []Problem {
+	var p []Problem
+	if u, err := url.Parse(w.Homeserver); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p = append(p, Problem{Key: key + ".homeserver", Msg: fmt.Sprintf("%q is not a homeserver URL (https://matrix.trust.nhs.uk)", w.Homeserver)})
+	}
+	if w.AccessToken == "" {
+		p = append(p, Problem{Key: key + ".access_token", Msg: "is empty; ask that trust's IG team for an account's token"})
+	}
+	if k := w.BotKey; k != "" {
+		if raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(strings.ReplaceAll(k, " ", ""), "=")); err != nil || len(raw) != 32 {
+			p = append(p, Problem{Key: key + ".bot_key", Msg: "is not an ed25519 master key (43 characters of base64, as that trust's federation.bot_keys or pin_bot_key audit entry shows it)"})
+		}
 	}
 	return p
 }

@@ -251,6 +251,20 @@ func TestAuditAndAdminAPI(t *testing.T) {
 	if _, err := Parse([]byte(validConfig + "audit: {publish_interval: 10ms}\n")); err == nil || !strings.Contains(err.Error(), "audit.publish_interval") {
 		t.Errorf("tiny interval: %v", err)
 	}
+	witness := func(w string) string { return validConfig + "audit: {witnesses: [" + w + "]}\n" }
+	key := strings.Repeat("A", 43)
+	if cfg, err := Parse([]byte(witness(`{homeserver: "https://matrix.b.nhs.uk", access_token: "t", bot_key: "` + key + `"}`))); err != nil || len(cfg.Audit.Witnesses) != 1 || cfg.Audit.Witnesses[0].BotKey != key {
+		t.Errorf("a witness: %v", err)
+	}
+	for w, want := range map[string]string{
+		`{homeserver: "matrix.b.nhs.uk", access_token: "t"}`:                          "audit.witnesses[0].homeserver: \"matrix.b.nhs.uk\" is not a homeserver URL",
+		`{homeserver: "https://matrix.b.nhs.uk"}`:                                     "audit.witnesses[0].access_token: is empty",
+		`{homeserver: "https://matrix.b.nhs.uk", access_token: "t", bot_key: "abcd"}`: "audit.witnesses[0].bot_key: is not an ed25519 master key",
+	} {
+		if _, err := Parse([]byte(witness(w))); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("witness %s: %v, want %q", w, err, want)
+		}
+	}
 	t.Setenv(EnvAdminAPIToken, strings.Repeat("k", 40))
 	if cfg, err := Parse([]byte(validConfig)); err != nil || cfg.AdminAPI.Token != strings.Repeat("k", 40) {
 		t.Errorf("token from the environment: %v", err)

@@ -6,7 +6,11 @@
 // is published at an interval as org.caldicott.audit.head state in the
 // management room and in the trust's attestation room — rooms the other
 // trusts' homeservers hold copies of — and `caldicott audit verify` checks
-// the database against the published head.
+// the database against the published head, and against every head ever
+// published (the rooms' history, from this trust's homeserver and from
+// another trust's, which this trust's operator cannot rewrite): each must
+// be an earlier point of today's chain, so a chain rewritten and re-signed
+// with the bot's own key still shows.
 //
 // Publication decides through policy (AuditHeadDue, PublishAuditHead) and
 // acts through the executor. The signing key stays in package verification,

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caldicott/caldicott/config"
@@ -38,6 +39,9 @@ func cmdAuditVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("audit verify", stderr)
 	cfgPath := fs.String("c", "config.yaml", "config file")
 	local := fs.Bool("local", false, "check the database's chain only, without the head published to the homeserver")
+	witness := fs.String("witness", "", "another trust's homeserver URL to read the published heads' history from (replaces audit.witnesses)")
+	witnessTokenFile := fs.String("witness-token-file", "", "file holding the token of an account on -witness that has joined this trust's attestation room")
+	witnessKey := fs.String("witness-key", "", "this trust's bot's master key as the -witness trust pinned it")
 	if code, done := parseFlags(fs, args, stdout, stderr); done {
 		return code
 	}
@@ -47,6 +51,14 @@ func cmdAuditVerify(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer st.Close()
+	if *witness != "" || *witnessTokenFile != "" || *witnessKey != "" {
+		w, err := witnessFromFlags(*witness, *witnessTokenFile, *witnessKey)
+		if err != nil {
+			fmt.Fprintf(stderr, "caldicott: %v\n", err)
+			return exitConfig
+		}
+		cfg.Audit.Witnesses = []config.Witness{w}
+	}
 	r, err := st.VerifyAudit(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "caldicott: %v\n", err)
@@ -74,6 +86,28 @@ func cmdAuditVerify(args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	return exitOK
+}
+
+// witnessFromFlags is the witness named on the command line: an auditor
+// names it there rather than trust the config of the operator audited.
+func witnessFromFlags(url, tokenFile, key string) (config.Witness, error) {
+	w := config.Witness{Homeserver: url, BotKey: key}
+	if url == "" || tokenFile == "" {
+		return w, fmt.Errorf("-witness and -witness-token-file go together (and -witness-key with them)")
+	}
+	raw, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return w, fmt.Errorf("-witness-token-file: %w", err)
+	}
+	w.AccessToken = strings.TrimSpace(string(raw))
+	var msgs []string
+	for _, p := range w.Problems("-witness") {
+		msgs = append(msgs, p.Key+": "+p.Msg)
+	}
+	if len(msgs) > 0 {
+		return w, fmt.Errorf("%s", strings.Join(msgs, "; "))
+	}
+	return w, nil
 }
 
 // printNotes says what the database was compared with, or why it could not be.

@@ -56,8 +56,10 @@ func compareWithPublished(ctx context.Context, cfg *config.Config, st *store.Sto
 	cli.Client.Timeout = homeserverTimeout
 	reading, err := audithead.ReadPublished(ctx, cli, cfg)
 	if errors.Is(err, audithead.ErrUnreachable) {
+		// The other trusts' homeservers may still answer: they hold the
+		// heads whatever became of this trust's.
 		a.incomplete = err.Error()
-		return a, nil
+		return a, compareWithHistory(ctx, cfg, st, nil, &a)
 	}
 	if err != nil {
 		return a, err
@@ -88,5 +90,91 @@ func compareWithPublished(ctx context.Context, cfg *config.Config, st *store.Sto
 	if checked == 0 && len(reading.Unread) > 0 {
 		a.incomplete = "no published head could be read: " + strings.Join(reading.Unread, "; ")
 	}
-	return a, nil
+	return a, compareWithHistory(ctx, cfg, st, cli, &a)
+}
+
+// compareWithHistory checks every head ever published, as this trust's
+// homeserver and each witness (another trust's homeserver) serve the
+// rooms' history: each must be an earlier point of today's chain. The
+// current head alone cannot show a chain rewritten and re-signed by
+// someone holding the bot's keys; the heads published before the rewrite,
+// kept on the other trusts' homeservers, do.
+func compareWithHistory(ctx context.Context, cfg *config.Config, st *store.Store, own *mautrix.Client, a *anchorCheck) error {
+	pinned, pinnedBy := "", ""
+	for _, w := range cfg.Audit.Witnesses {
+		if w.BotKey != "" {
+			pinned, pinnedBy = w.BotKey, audithead.PinnedBy(w.Homeserver)
+			break
+		}
+	}
+	var histories []audithead.History
+	witnessesRead := 0
+	for _, w := range cfg.Audit.Witnesses {
+		cli, err := mautrix.NewClient(w.Homeserver, "", w.AccessToken)
+		if err != nil {
+			return fmt.Errorf("witness client: %w", err)
+		}
+		cli.DefaultHTTPRetries = 0
+		cli.Client.Timeout = homeserverTimeout
+		h, err := audithead.WitnessHistory(ctx, cli, cfg, w.BotKey)
+		if errors.Is(err, audithead.ErrUnreachable) {
+			a.notes = append(a.notes, fmt.Sprintf("Could not reach the witness %s: %v.", w.Homeserver, err))
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		histories = append(histories, h)
+		if len(h.Read) > 0 {
+			witnessesRead++
+		}
+	}
+	// Our own homeserver last: it is ahead of the witnesses (federation
+	// takes a moment), so what they serve and it does not is missing.
+	var ownHistory *audithead.History
+	if own != nil {
+		h, err := audithead.OwnHistory(ctx, own, cfg, pinned, pinnedBy)
+		if err != nil && !errors.Is(err, audithead.ErrUnreachable) {
+			return err
+		}
+		// Named first wherever heads are listed.
+		histories = append([]audithead.History{h}, histories...)
+		ownHistory = &histories[0]
+	}
+	var lists [][]audithead.Published
+	for _, h := range histories {
+		lists = append(lists, h.Heads)
+		if len(h.Read) > 0 {
+			a.notes = append(a.notes, fmt.Sprintf("Read the history of the published heads from %s: %s; signatures checked against %s's key %s (%s).",
+				h.Server, strings.Join(h.Read, ", "), cfg.BotUserID(), h.Key, h.KeyFrom))
+		}
+		for _, u := range h.Unread {
+			a.notes = append(a.notes, fmt.Sprintf("Could not read the history from %s: %s.", h.Server, u))
+		}
+	}
+	merged := audithead.Merge(lists...)
+	v, err := audithead.CompareHistory(ctx, st, merged)
+	if err != nil {
+		return err
+	}
+	a.problems = append(a.problems, v.Problems()...)
+	if ownHistory != nil {
+		a.problems = append(a.problems, audithead.MissingFrom(merged, *ownHistory)...)
+	}
+	if len(v.Mismatched) == 0 && len(v.Heads) > 0 {
+		first, last := v.Heads[0].Head, v.Heads[len(v.Heads)-1].Head
+		a.notes = append(a.notes, fmt.Sprintf("It holds all %d head(s) ever published (entries %d to %d, %s to %s): each is an earlier point of today's chain.",
+			len(v.Heads), first.Seq, last.Seq, first.Time().Format("2006-01-02 15:04:05 MST"), last.Time().Format("2006-01-02 15:04:05 MST")))
+	}
+	switch {
+	case len(cfg.Audit.Witnesses) == 0:
+		a.notes = append(a.notes, "No other trust's homeserver was read (audit.witnesses is empty, no -witness given): heads rewritten on this trust's own homeserver as well would not show.")
+	case witnessesRead == 0:
+		a.incomplete = strings.TrimPrefix(a.incomplete+"; no witness (another trust's homeserver) could be read", "; ")
+	case own == nil:
+		// Compared after all: with the copies this trust cannot rewrite.
+		a.notes = append(a.notes, fmt.Sprintf("This trust's homeserver could not be read (%s): the heads were compared as the witness serves them.", a.incomplete))
+		a.incomplete = ""
+	}
+	return nil
 }

@@ -87,7 +87,7 @@ func TestEachCommandHasItsOwnHelp(t *testing.T) {
 	}{
 		{"generate-registration", []string{"-c", "-o"}},
 		{"check-config", []string{"-c"}},
-		{"audit verify", []string{"-c", "-local"}},
+		{"audit verify", []string{"-c", "-local", "-witness", "-witness-token-file", "-witness-key"}},
 		{"audit export", []string{"-c", "-since", "-format", "-o"}},
 		{"directory import", []string{"-c", "-confirm-removals"}},
 		{"export", []string{"-c", "-user", "-since", "-until", "-o", "-requested-by"}},
@@ -254,6 +254,29 @@ func TestAuditVerifyAndExport(t *testing.T) {
 	code, out, _ = runCLI("audit", "verify", "-c", cfg, "-local")
 	if code != 0 || !strings.Contains(out, "Audit log intact: 3 entries") || !strings.Contains(out, "Only the database's own chain was checked") {
 		t.Fatalf("verify -local: %d %q", code, out)
+	}
+	// A witness named on the command line: its flags go together and are
+	// checked before anything is read; one that does not answer leaves the
+	// comparison incomplete, and says so.
+	tokenFile := filepath.Join(dir, "witness-token")
+	_ = os.WriteFile(tokenFile, []byte("syt_token\n"), 0o600)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-witness", "https://matrix.b.nhs.uk"}, "-witness and -witness-token-file go together"},
+		{[]string{"-witness", "matrix.b.nhs.uk", "-witness-token-file", tokenFile}, `-witness.homeserver: "matrix.b.nhs.uk" is not a homeserver URL`},
+		{[]string{"-witness", "https://matrix.b.nhs.uk", "-witness-token-file", filepath.Join(dir, "none")}, "-witness-token-file: open"},
+		{[]string{"-witness", "https://matrix.b.nhs.uk", "-witness-token-file", tokenFile, "-witness-key", "abc"}, "-witness.bot_key: is not an ed25519 master key"},
+	} {
+		if code, _, errOut := runCLI(append([]string{"audit", "verify", "-c", cfg}, tt.args...)...); code != exitConfig || !strings.Contains(errOut, tt.want) {
+			t.Errorf("verify %q: %d %q, want exit 2 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+	witnessURL := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1"))
+	code, out, _ = runCLI("audit", "verify", "-c", cfg, "-witness", witnessURL, "-witness-token-file", tokenFile)
+	if code != exitRuntime || !strings.Contains(out, "Could not reach the witness "+witnessURL) || !strings.Contains(out, "no witness (another trust's homeserver) could be read") {
+		t.Fatalf("verify with the witness down: %d %q", code, out)
 	}
 	code, out, _ = runCLI("audit", "export", "-c", cfg, "-format", "jsonl", "-since", "24h")
 	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, `"action":"set_state"`) {

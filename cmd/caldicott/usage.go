@@ -23,7 +23,7 @@ var commands = []command{
 	{"generate-registration", "-c config.yaml -o registration.yaml",
 		[]string{"write fresh tokens into the config and a", "registration file for Dendrite"}},
 	{"check-config", "-c config.yaml", []string{"check the config and exit"}},
-	{"audit verify", "-c config.yaml [-local]", []string{"check the audit log's hash chain and that it", "holds the head published to the homeserver"}},
+	{"audit verify", "-c config.yaml [-local] [-witness URL -witness-token-file FILE [-witness-key KEY]]", []string{"check the audit log's hash chain and that it", "holds every head ever published, as this and", "another trust's homeserver serve them"}},
 	{"audit export", "-c config.yaml [-since 2026-01-01|24h|7d] [-format jsonl|csv] [-o file]",
 		[]string{"export the audit log"}},
 	{"export", "-c config.yaml -user @x:server -since 2026-01-01 -until 2026-12-31 [-o dir] [-requested-by text]",

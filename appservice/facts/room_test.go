@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/store"
 )
 
 // One read of a room's state gives its settings and its joined members
@@ -37,7 +40,12 @@ func TestRoomAndMembersFromOneRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(cli, "@bot:trust", nil, nil)
+	st, err := store.Open(context.Background(), "sqlite", filepath.Join(t.TempDir(), "caldicott.db"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := New(cli, "@bot:trust", st, nil)
 	f, members, err := r.RoomAndMembers(context.Background(), "!r:trust")
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/policy"
@@ -163,6 +164,62 @@ func TestRoomHierarchy(t *testing.T) {
 		}
 		if k := kicksOf(senior.UserID); len(k) != 1 || !strings.HasPrefix(k[0], "kick:") {
 			t.Errorf("kicks of the senior clinician: %q, want one done", k)
+		}
+	})
+}
+
+// TestForeignIGAdminHasTheRoomsPowerOnly: an IG admin of trust B, in a
+// clinical room trust A created (both trusts' bots in it at 100), has only
+// the power the room gave them (0): trust B's bot does not remove trust B's
+// nurse or move the room out of clinical for them, and says why.
+func TestForeignIGAdminHasTheRoomsPowerOnly(t *testing.T) {
+	a := newTrust(t, "127.0.0.11", "", "")
+	b := newTrust(t, "127.0.0.12", "", "")
+	federate(a, b)
+	a.startCaldicott(t, true)
+	b.startCaldicott(t, true)
+	alice := a.hs.RegisterUser(t, "alice", false)
+	igB := b.hs.RegisterUser(t, "ig", false)
+	bob := b.hs.RegisterUser(t, "bob", false)
+	if err := b.store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: igB.UserID.String(), Name: "Iris IG", Role: "IG Lead", Status: "active", Source: "csv"},
+		{UserID: bob.UserID.String(), Name: "Bob Nurse", Role: "Staff Nurse", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	room := roomWithBot(t, alice, a.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	setPower(t, alice, room, a.botID(), 100)
+	say(t, alice, room, "!policy classify clinical")
+	checkHardened(t, alice, room, a)
+	setPower(t, alice, room, b.botID(), 100)
+	for _, u := range []id.UserID{b.botID(), igB.UserID, bob.UserID} {
+		if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMembership(t, alice, room, b.botID(), "join")
+	for _, c := range []*mautrix.Client{igB, bob} {
+		if _, err := c.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}}); err != nil {
+			t.Fatalf("%s joins: %v", c.UserID, err)
+		}
+	}
+	foreign := "This room was created by another trust, so your IG-admin role does not count here: you have power level 0 and changing its policy needs 50."
+
+	t.Run("no removal of their own trust's nurse", func(t *testing.T) {
+		say(t, igB, room, "!policy remove "+bob.UserID.String())
+		waitForNotice(t, alice, room, b.botID(), foreign)
+		time.Sleep(2 * time.Second)
+		if !isMember(t, alice, room, bob.UserID) {
+			t.Fatal("trust B's IG admin removed a member of trust A's room through the bot")
+		}
+	})
+
+	t.Run("no move out of clinical", func(t *testing.T) {
+		say(t, igB, room, "!policy classify social")
+		waitForNotice(t, alice, room, b.botID(), foreign)
+		time.Sleep(2 * time.Second)
+		if class := stateContent(t, alice, room, policy.PolicyEventType)["class"]; class != "clinical" {
+			t.Fatalf("room class %v after trust B's IG admin asked for social", class)
 		}
 	})
 }

@@ -107,7 +107,7 @@ func (s *Hardening) filterLeft(ctx context.Context, c *commands.Call, f policy.R
 	for _, u := range left {
 		highest = max(highest, f.PowerLevels.UserLevel(u))
 	}
-	deciders := policy.Deciders(policy.ActRemove, highest, kit.MemberIDs(members), s.BotID.String(), f.PowerLevels)
+	deciders := policy.Deciders(policy.ActRemove, highest, s.People(members), s.BotID.String(), f.PowerLevels)
 	if err := s.Audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "room_option_left", fmt.Sprintf("%d member(s) failing the new %s filter left in place: at or above the setter's power level", len(left), c.Name), map[string]any{"user_ids": left}); err != nil {
 		return err
 	}

@@ -24,15 +24,18 @@ func (k *Kit) IGAdminIn(user id.UserID, f policy.RoomFacts) bool {
 func (k *Kit) ActOnPerson(act policy.PersonAct, caller, target id.UserID, f policy.RoomFacts, members map[string]string) policy.ActOnPerson {
 	a := policy.NewActOnPerson(act, caller.String(), target.String(), k.BotID.String(), f.PowerLevels,
 		k.IsIGAdmin(caller), policy.OwnTrustRoom(f.Creator, k.Cfg.Homeserver.Domain))
-	a.Deciders = policy.Deciders(act, a.TargetLevel, MemberIDs(members), k.BotID.String(), f.PowerLevels)
+	a.Deciders = policy.Deciders(act, a.TargetLevel, k.People(members), k.BotID.String(), f.PowerLevels)
 	return a
 }
 
-// MemberIDs lists a member map's user IDs.
-func MemberIDs(members map[string]string) []string {
+// People lists a room's members who are people: the trusts' Caldicott
+// bots left out (nobody is told to ask a bot).
+func (k *Kit) People(members map[string]string) []string {
 	out := make([]string, 0, len(members))
 	for uid := range members {
-		out = append(out, uid)
+		if !k.IsTrustBot(uid) {
+			out = append(out, uid)
+		}
 	}
 	return out
 }

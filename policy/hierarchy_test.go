@@ -238,7 +238,11 @@ func TestJoinGateOutranksFilters(t *testing.T) {
 		{"out of reach but suspended: removed", base(entry(StatusSuspended, "Registrar", "Renal"), true), false, GateSuspended},
 		{"out of reach but left: removed", base(entry(StatusLeft, "Registrar", "Renal"), true), false, GateLeft},
 		{"out of reach but not in the directory: removed", base(nil, true), false, GateNotInDirectory},
-		{"out of reach but held: removed", func() JoinFacts { j := base(entry(StatusActive, "Registrar", ""), true); j.HeldReason = "lost device"; return j }(), false, GateHeld},
+		{"out of reach but held: removed", func() JoinFacts {
+			j := base(entry(StatusActive, "Registrar", ""), true)
+			j.HeldReason = "lost device"
+			return j
+		}(), false, GateHeld},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

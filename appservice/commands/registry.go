@@ -115,7 +115,7 @@ func (r *Registry) Handle(ctx context.Context, evt *event.Event, cmd policy.Comm
 		Level:     call.Facts.PowerLevels.UserLevel(evt.Sender.String()),
 		IsIGAdmin: r.env.IsIGAdmin(evt.Sender),
 		OwnServer: r.env.OwnServer(),
-		// Rooms are read only where the place or permission needs them.
+		// Only room power counts on it, and then the room's facts are read.
 		OwnTrustRoom: policy.OwnTrustRoom(call.Facts.Creator, r.env.OwnServer()),
 	}
 	if ok, refusal := policy.Authorize(c.CommandSpec, actor, call.Facts.PowerLevels); !ok {

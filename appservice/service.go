@@ -124,6 +124,8 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		FederationServers: cfg.Federation.Servers,
 		HistoryVisibility: cfg.Policy.ClinicalHistoryVisibility,
 	})
+	// A policy event a trust's bot wrote names who set its filters.
+	k.Facts.SetBots(k.IsTrustBot)
 	s := &Service{
 		Kit:     k,
 		as:      as,

@@ -57,6 +57,10 @@ type PolicyContent struct {
 	// Suspend is how unverified members are suspended: "remove" (default)
 	// or "mute" (power level below what sending messages needs).
 	Suspend string `json:"suspend,omitempty"`
+	// FiltersBy is who set AllowedRoles and AllowedTeams: the filters
+	// remove only people below their level (see RoomFacts.FilterReach).
+	// Read only from a policy event a Caldicott bot wrote.
+	FiltersBy string `json:"filters_set_by,omitempty"`
 }
 
 // SuspendMute mutes instead of removing.

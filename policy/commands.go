@@ -77,6 +77,10 @@ type Actor struct {
 	Level     int64
 	IsIGAdmin bool
 	OwnServer string
+	// OwnTrustRoom: the room the command is typed in was created by
+	// someone of this trust's server (OwnTrustRoom). An IG admin's role
+	// counts only there.
+	OwnTrustRoom bool
 }
 
 // Authorize decides whether actor may run spec; when not, the refusal says
@@ -97,8 +101,11 @@ func Authorize(spec CommandSpec, a Actor, pl PowerLevels) (ok bool, refusal stri
 		return false, fmt.Sprintf("Only your trust's IG admins can use `%s`.", spec.Usage)
 	case RoomPolicyPower:
 		need := pl.EventLevel(PolicyEventType, true)
-		if a.IsIGAdmin || a.Level >= need {
+		if (a.IsIGAdmin && a.OwnTrustRoom) || a.Level >= need {
 			return true, ""
+		}
+		if a.IsIGAdmin {
+			return false, fmt.Sprintf("This room was created by another trust, so your IG-admin role does not count here: you have power level %d and changing its policy needs %d. Ask one of this room's admins, or the IG team of the trust that created it.", a.Level, need)
 		}
 		return false, fmt.Sprintf("You need power level %d in this room to change its policy (you have %d). Ask a room admin or your trust's IG admin to do it.", need, a.Level)
 	}

@@ -55,6 +55,10 @@ type RoomFacts struct {
 	AllowedTeams []string
 	AutoApprove  string
 	SuspendMode  string
+	// FiltersBy is who set AllowedRoles and AllowedTeams: the user the
+	// policy event names when a Caldicott bot wrote it, else the event's
+	// sender; "" when not known.
+	FiltersBy string
 	// Alias is the room's canonical alias, for reports (never its name).
 	Alias string
 	// Retention is the room's m.room.retention content, nil when unset.
@@ -67,7 +71,7 @@ type RoomFacts struct {
 // PolicyContent is the room's org.caldicott.policy as the facts show it,
 // with the class replaced.
 func (f RoomFacts) PolicyContent(class Class) PolicyContent {
-	return PolicyContent{Class: class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, AutoApprove: f.AutoApprove, Suspend: f.SuspendMode}
+	return PolicyContent{Class: class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, AutoApprove: f.AutoApprove, Suspend: f.SuspendMode, FiltersBy: f.FiltersBy}
 }
 
 // Requirements come from config: who the bot is and which servers form the federation.

@@ -38,6 +38,11 @@ type JoinFacts struct {
 	// (never synced, or a broken sync): the gate then removes no one of our
 	// own trust rather than everyone.
 	DirectoryEmpty bool
+	// OutranksFilters is true when the person's power level in the room is
+	// at or above the reach of its role and team filters
+	// (RoomFacts.FilterReach): the filters act for whoever set them, who
+	// could not have removed this person themselves.
+	OutranksFilters bool
 }
 
 // GateRules are the parts of config the gate needs.
@@ -75,6 +80,9 @@ const (
 	GateEligible         = "eligible"
 	GateHeld             = "held"
 	GateListBanned       = "federation_list"
+	// GateOutranksFilters: fails the room's role or team filter, but is at
+	// or above the level of whoever set it; someone with more power decides.
+	GateOutranksFilters = "outranks_filters"
 )
 
 // JoinGate decides whether a joiner (or invitee) may be in a room.
@@ -117,6 +125,9 @@ func JoinGate(j JoinFacts, g GateRules) GateDecision {
 	case StatusLeft:
 		return GateDecision{Rule: GateLeft, Reason: fmt.Sprintf("The staff directory of %s records that you have left the trust, so you cannot be in its clinical rooms. If this is wrong, contact your IG team.", g.TrustName)}
 	}
+	if j.OutranksFilters && !fitsFilters(j) {
+		return GateDecision{Allow: true, Rule: GateOutranksFilters}
+	}
 	if len(j.AllowedRoles) > 0 && !containsFold(j.AllowedRoles, j.Entry.Role) {
 		return GateDecision{Rule: GateRoleNotAllowed, Reason: fmt.Sprintf("This room is for %s; the staff directory lists you as %s. Ask the room's admins if you need to be here.", strings.Join(j.AllowedRoles, ", "), orWord(j.Entry.Role, "having no role"))}
 	}
@@ -124,6 +135,13 @@ func JoinGate(j JoinFacts, g GateRules) GateDecision {
 		return GateDecision{Rule: GateTeamNotAllowed, Reason: fmt.Sprintf("This room is for the %s team(s); the staff directory lists you in %s. Ask the room's admins if you need to be here.", strings.Join(j.AllowedTeams, ", "), orWord(j.Entry.Team, "no team"))}
 	}
 	return GateDecision{Allow: true, Rule: GateEligible}
+}
+
+// fitsFilters: the person's directory role and team are among those the
+// room allows (either filter empty allows anyone).
+func fitsFilters(j JoinFacts) bool {
+	return (len(j.AllowedRoles) == 0 || containsFold(j.AllowedRoles, j.Entry.Role)) &&
+		(len(j.AllowedTeams) == 0 || containsFold(j.AllowedTeams, j.Entry.Team))
 }
 
 // InFederation reports whether server is one of the federation's servers.

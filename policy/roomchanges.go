@@ -31,6 +31,9 @@ func (c PolicyContent) Map() map[string]any {
 	if c.Suspend != "" {
 		m["suspend"] = c.Suspend
 	}
+	if c.FiltersBy != "" {
+		m["filters_set_by"] = c.FiltersBy
+	}
 	return m
 }
 

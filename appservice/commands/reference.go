@@ -44,7 +44,7 @@ func placeWords(p policy.Place) string {
 func needsWords(n policy.Permission) string {
 	switch n {
 	case policy.RoomPolicyPower:
-		return "room admins (power to change room policy) or IG admins"
+		return "room admins (power to change room policy) or IG admins (in their own trust's rooms)"
 	case policy.OwnTrustUser:
 		return "a user of this trust's server, or an IG admin"
 	case policy.IGAdmin:

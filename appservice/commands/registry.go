@@ -115,6 +115,8 @@ func (r *Registry) Handle(ctx context.Context, evt *event.Event, cmd policy.Comm
 		Level:     call.Facts.PowerLevels.UserLevel(evt.Sender.String()),
 		IsIGAdmin: r.env.IsIGAdmin(evt.Sender),
 		OwnServer: r.env.OwnServer(),
+		// Only room power counts on it, and then the room's facts are read.
+		OwnTrustRoom: policy.OwnTrustRoom(call.Facts.Creator, r.env.OwnServer()),
 	}
 	if ok, refusal := policy.Authorize(c.CommandSpec, actor, call.Facts.PowerLevels); !ok {
 		if err := r.env.Audit(ctx, evt.Sender.String(), evt.RoomID, "refused.command", "!policy "+cmd.Name+": "+refusal, nil); err != nil {

@@ -26,6 +26,18 @@ type Reader struct {
 	// reads counts member lists read from the homeserver.
 	reads   prometheus.Counter
 	members memberCache
+	// bots says whether a user is a Caldicott bot of the federation, whose
+	// word in a policy event about who set its filters is taken.
+	bots func(user string) bool
+}
+
+// SetBots tells the reader which users are Caldicott bots of the
+// federation (by default only its own bot).
+func (s *Reader) SetBots(isBot func(user string) bool) { s.bots = isBot }
+
+// isBot: user is this bot or, once SetBots is called, another trust's.
+func (s *Reader) isBot(user string) bool {
+	return user == s.botID || (s.bots != nil && s.bots(user))
 }
 
 // New builds a reader that reads as bot; now is the service's one clock.

@@ -72,7 +72,7 @@ func (s *Reader) room(ctx context.Context, roomID id.RoomID) (policy.RoomFacts, 
 			}
 		}
 	}
-	f, err := factsFromState(roomID, st)
+	f, err := factsFromState(roomID, st, s.isBot)
 	return f, names, err
 }
 
@@ -98,7 +98,8 @@ func (st roomState) str(eventType, key string) string {
 	return v
 }
 
-func factsFromState(roomID id.RoomID, state roomState) (policy.RoomFacts, error) {
+// isBot says whether a user is a Caldicott bot (see Reader.SetBots).
+func factsFromState(roomID id.RoomID, state roomState, isBot func(string) bool) (policy.RoomFacts, error) {
 	f := policy.RoomFacts{
 		RoomID:              roomID.String(),
 		JoinRule:            state.str("m.room.join_rules", "join_rule"),
@@ -117,6 +118,13 @@ func factsFromState(roomID id.RoomID, state roomState) (policy.RoomFacts, error)
 				f.Class = c
 			}
 			f.AllowedRoles, f.AllowedTeams, f.AutoApprove, f.SuspendMode = pc.AllowedRoles, pc.AllowedTeams, pc.AutoApprove, pc.Suspend
+			// A bot writes the event for whoever typed the command and names
+			// them; anyone else who writes it sets the filters themselves,
+			// whatever the content claims.
+			f.FiltersBy = state.sender[policy.PolicyEventType]
+			if isBot(f.FiltersBy) {
+				f.FiltersBy = pc.FiltersBy
+			}
 		}
 	}
 	if raw, ok := state.content["m.room.server_acl"]; ok {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"maunium.net/go/mautrix/id"
+
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/policy"
@@ -67,10 +69,14 @@ func (s *Hardening) CmdClassify(ctx context.Context, c *commands.Call) error {
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a room class. Use `!policy classify clinical`, `operational` or `social`.", c.Args[0]))
 	}
 	f := c.Facts
-	switch policy.DecideClassChange(f.Class, class, s.IsIGAdmin(c.Evt.Sender)) {
+	switch policy.DecideClassChange(f.Class, class, s.IGAdminIn(c.Evt.Sender, f)) {
 	case policy.ChangeNothing:
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("This room is already %s.", class.Describe()))
 	case policy.ChangeNeedsIG:
+		if !policy.OwnTrustRoom(f.Creator, s.Cfg.Homeserver.Domain) {
+			// Our IG team has no say over another trust's room.
+			return s.Reply(ctx, c.Evt, fmt.Sprintf("This room was created by another trust (%s), so moving it out of clinical is for that trust's IG team, not %s's. Ask them; the room stays clinical meanwhile.", id.UserID(f.Creator).Homeserver(), s.Cfg.Trust.Name))
+		}
 		return s.requestDowngrade(ctx, c, f, class)
 	}
 	botLevel := f.PowerLevels.UserLevel(s.BotID.String())

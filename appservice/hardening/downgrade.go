@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
@@ -66,6 +67,9 @@ func (s *Hardening) closeDowngrade(ctx context.Context, c *commands.Call, confir
 		}
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("I cannot read room %s: %s", roomID, executor.MatrixReason(err)))
 	}
+	if !policy.OwnTrustRoom(f.Creator, s.Cfg.Homeserver.Domain) {
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("%s was created by another trust (%s): whether it stays clinical is for that trust's IG team, not ours. Nothing is changed.", roomID, id.UserID(f.Creator).Homeserver()))
+	}
 	ig := c.Evt.Sender.String()
 	r := policy.DowngradeRequest{RoomID: roomID.String(), Alias: f.Alias, To: policy.Class(req.ToClass), By: req.RequestedBy, Reason: req.Reason}
 	if !confirm {
@@ -114,7 +118,7 @@ func (s *Hardening) revertDirectDowngrade(ctx context.Context, evt *event.Event,
 	if err != nil {
 		return false, executor.Transient(err)
 	}
-	if policy.DecideClassChange(policy.Class(was.Class), f.Class, s.IsIGAdmin(evt.Sender)) != policy.ChangeNeedsIG {
+	if policy.DecideClassChange(policy.Class(was.Class), f.Class, s.IGAdminIn(evt.Sender, f)) != policy.ChangeNeedsIG {
 		return false, nil
 	}
 	if err := s.Audit(ctx, evt.Sender.String(), evt.RoomID, "refused.downgrade", fmt.Sprintf("class changed to %s in room state by someone who is not an IG admin; set back", orNone(f.Class)), nil); err != nil {

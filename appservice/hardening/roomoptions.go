@@ -18,7 +18,7 @@ func (s *Hardening) CmdRoomOption(ctx context.Context, c *commands.Call) error {
 	if f.Class != policy.Clinical {
 		return s.Reply(ctx, c.Evt, "These options are for clinical rooms; classify the room first with `!policy classify clinical`.")
 	}
-	content := policy.PolicyContent{Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, AutoApprove: f.AutoApprove, Suspend: f.SuspendMode}
+	content := f.PolicyContent(f.Class)
 	arg := strings.TrimSpace(strings.Join(c.Args, " "))
 	list := func() []string {
 		if strings.EqualFold(arg, "any") {
@@ -35,10 +35,10 @@ func (s *Hardening) CmdRoomOption(ctx context.Context, c *commands.Call) error {
 	var done string
 	switch c.Name {
 	case "roles":
-		content.AllowedRoles = list()
+		content.AllowedRoles, content.FiltersBy = list(), c.Evt.Sender.String()
 		done = "Roles allowed in this room: " + kit.OrWord(strings.Join(content.AllowedRoles, ", "), "any") + "."
 	case "teams":
-		content.AllowedTeams = list()
+		content.AllowedTeams, content.FiltersBy = list(), c.Evt.Sender.String()
 		done = "Teams allowed in this room: " + kit.OrWord(strings.Join(content.AllowedTeams, ", "), "any") + "."
 	case "auto-approve":
 		switch strings.ToLower(arg) {
@@ -79,8 +79,37 @@ func (s *Hardening) CmdRoomOption(ctx context.Context, c *commands.Call) error {
 	if err := s.Reply(ctx, c.Evt, done); err != nil {
 		return err
 	}
-	// Members who no longer fit are removed, as on classification.
-	f.AllowedRoles, f.AllowedTeams, f.AutoApprove, f.SuspendMode = content.AllowedRoles, content.AllowedTeams, content.AutoApprove, content.Suspend
-	_, err = s.Members.SweepRoom(ctx, f, policy.OnClassify)
-	return err
+	// Members who no longer fit are removed, as on classification, except
+	// those the filters cannot reach: the caller could not have removed
+	// them, so they go back to the caller for someone with more power.
+	f.AllowedRoles, f.AllowedTeams, f.AutoApprove, f.SuspendMode, f.FiltersBy = content.AllowedRoles, content.AllowedTeams, content.AutoApprove, content.Suspend, content.FiltersBy
+	if _, err = s.Members.SweepRoom(ctx, f, policy.OnClassify); err != nil {
+		return err
+	}
+	if c.Name != "roles" && c.Name != "teams" {
+		return nil
+	}
+	return s.filterLeft(ctx, c, f)
+}
+
+// filterLeft tells whoever set a filter which members it left in place
+// because they out-rank them, and whom to ask about them.
+func (s *Hardening) filterLeft(ctx context.Context, c *commands.Call, f policy.RoomFacts) error {
+	left, err := s.Members.FilterLeft(ctx, f)
+	if err != nil || len(left) == 0 {
+		return err
+	}
+	members, err := s.Facts.Members(ctx, c.Evt.RoomID)
+	if err != nil {
+		return err
+	}
+	highest := f.PowerLevels.UserLevel(left[0])
+	for _, u := range left {
+		highest = max(highest, f.PowerLevels.UserLevel(u))
+	}
+	deciders := policy.Deciders(policy.ActRemove, highest, s.People(members), s.BotID.String(), f.PowerLevels)
+	if err := s.Audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "room_option_left", fmt.Sprintf("%d member(s) failing the new %s filter left in place: at or above the setter's power level", len(left), c.Name), map[string]any{"user_ids": left}); err != nil {
+		return err
+	}
+	return s.Reply(ctx, c.Evt, policy.FilterLeftReply(left, f.PowerLevels.UserLevel(c.Evt.Sender.String()), deciders, f.PowerLevels))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,7 +118,7 @@ func (s *Membership) HandleMembershipChange(ctx context.Context, evt *event.Even
 	if err != nil || f.Class != policy.Clinical {
 		return err
 	}
-	if membership == policy.MembershipInvite && evt.Sender != s.BotID && !policy.IsRoomAdmin(evt.Sender.String(), f.PowerLevels, s.IsIGAdmin(evt.Sender)) {
+	if membership == policy.MembershipInvite && evt.Sender != s.BotID && !policy.IsRoomAdmin(evt.Sender.String(), f.PowerLevels, s.IGAdminIn(evt.Sender, f)) {
 		j, err := s.JoinFacts(ctx, f, evt.GetStateKey(), membership)
 		if err != nil {
 			return err
@@ -251,4 +252,36 @@ func (s *Membership) handleKnock(ctx context.Context, evt *event.Event, reason s
 		return err
 	}
 	return s.Notice(ctx, evt.RoomID, policy.RuleRequest, fmt.Sprintf("%s knocked and asks to join this room.\nRoom admins: `!policy approve %s` or `!policy deny %s [reason]`.", describePerson(j, s.Cfg.Trust.Name), user, user))
+}
+
+// FilterLeft lists, sorted, the members of a clinical room this trust's bot
+// judges who fail its role or team filter but are out of the filter's
+// reach: at or above the power level of whoever set it.
+func (s *Membership) FilterLeft(ctx context.Context, f policy.RoomFacts) ([]string, error) {
+	if f.Class != policy.Clinical {
+		return nil, nil
+	}
+	members, err := s.Facts.Members(ctx, id.RoomID(f.RoomID))
+	if err != nil {
+		return nil, err
+	}
+	var left []string
+	for uid := range members {
+		here, err := s.JudgesHere(ctx, f, uid)
+		if err != nil {
+			return nil, err
+		}
+		if !here {
+			continue
+		}
+		j, err := s.JoinFacts(ctx, f, uid, policy.MembershipJoin)
+		if err != nil {
+			return nil, err
+		}
+		if policy.JoinGate(j, s.gateRules()).Rule == policy.GateOutranksFilters {
+			left = append(left, uid)
+		}
+	}
+	sort.Strings(left)
+	return left, nil
 }

@@ -29,7 +29,9 @@ func (s *Membership) JoinFacts(ctx context.Context, f policy.RoomFacts, userID s
 	if s.List != nil {
 		listBan = s.List.BanReason(userID)
 	}
-	return policy.JoinFacts{UserID: userID, Membership: m, Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, Entry: entry, DirectoryEmpty: empty, HeldReason: held, ListBan: listBan}, nil
+	reach := f.FilterReach(f.FiltersBy, s.IsIGAdmin(id.UserID(f.FiltersBy)), s.Cfg.Homeserver.Domain)
+	return policy.JoinFacts{UserID: userID, Membership: m, Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, Entry: entry, DirectoryEmpty: empty, HeldReason: held, ListBan: listBan,
+		OutranksFilters: f.PowerLevels.UserLevel(userID) >= reach}, nil
 }
 
 // heldReason is why a user is held out of clinical rooms, or "".
@@ -146,6 +148,18 @@ func (s *Membership) decide(ctx context.Context, c *commands.Call, approve bool)
 	note := strings.Join(c.Args[1:], " ")
 	var toRequester, toRoom string
 	if approve {
+		// Approving is inviting: only for someone the room lets invite.
+		members, err := s.Facts.Members(ctx, c.Evt.RoomID)
+		if err != nil {
+			return err
+		}
+		act := s.ActOnPerson(policy.ActInvite, c.Evt.Sender, id.UserID(user), c.Facts, members)
+		if ok, refusal := policy.MayActFor(act); !ok {
+			if err := s.Audit(ctx, admin, c.Evt.RoomID, "refused.approve", fmt.Sprintf("!policy approve %s: caller at power %d, invite needs %d", user, act.CallerLevel, act.Required), map[string]any{"user_id": user, "caller_level": act.CallerLevel}); err != nil {
+				return err
+			}
+			return s.Reply(ctx, c.Evt, refusal)
+		}
 		if err := s.inviteApproved(ctx, c.Evt.RoomID, user, admin, "approved"); err != nil {
 			if executor.IsTransient(err) {
 				return err

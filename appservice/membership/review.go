@@ -240,6 +240,16 @@ func (s *Membership) CmdRemove(ctx context.Context, c *commands.Call) error {
 		return s.Reply(ctx, c.Evt, "I cannot remove myself: a clinical room needs me to stay protected.")
 	}
 	reason := strings.Join(c.Args[1:], " ")
+	// The room's own hierarchy holds: nobody removes through the bot
+	// someone they could not have removed themselves.
+	act := s.ActOnPerson(policy.ActRemove, c.Evt.Sender, user, c.Facts, members)
+	if ok, refusal := policy.MayActFor(act); !ok {
+		if err := s.Audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "refused.remove", fmt.Sprintf("!policy remove %s: caller at power %d, target at %d, kick needs %d", user, act.CallerLevel, act.TargetLevel, act.Required),
+			map[string]any{"user_id": user.String(), "caller_level": act.CallerLevel, "target_level": act.TargetLevel}); err != nil {
+			return err
+		}
+		return s.Reply(ctx, c.Evt, refusal)
+	}
 	failures, err := s.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.RemoveByAdmin(user.String(), c.Evt.Sender.String(), reason))
 	if err != nil {
 		return err

@@ -43,6 +43,15 @@ type Directory struct {
 type SCIM struct {
 	// Token is the bearer token the identity provider presents.
 	Token string `yaml:"token"`
+	// UPNDomains are the e-mail-style userName domains (jane@trust.nhs.uk)
+	// that belong to this trust: their local part becomes the Matrix
+	// localpart on this trust's server. The server name's own host is always
+	// accepted; a userName on any other domain is refused.
+	UPNDomains []string `yaml:"upn_domains"`
+	// RemovalWindow is how far back SCIM removals (DELETE, active: false)
+	// are counted against max_removal_fraction: SCIM sends one person per
+	// request, so the guard counts them over a rolling window.
+	RemovalWindow Duration `yaml:"removal_window"`
 }
 
 // LDAP is an LDAP/Active Directory source for the staff directory.

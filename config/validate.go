@@ -171,9 +171,7 @@ func (c *Config) Validate() error {
 	if f := c.Directory.MaxRemovalFraction; f <= 0 || f > 1 {
 		add("directory.max_removal_fraction", "%v must be above 0 and at most 1 (e.g. 0.1 for 10%%)", f)
 	}
-	if t := c.Directory.SCIM.Token; t != "" && len(t) < 32 {
-		add("directory.scim.token", "is too short (%d characters); use at least 32 random characters", len(t))
-	}
+	c.Directory.SCIM.check(add)
 	if c.Directory.HoldMinRemovals < 1 {
 		add("directory.hold_min_removals", "%d must be at least 1", c.Directory.HoldMinRemovals)
 	}

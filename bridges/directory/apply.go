@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -32,11 +33,29 @@ type Origin struct {
 type HeldError struct {
 	Result
 	MaxFraction float64
+	// Window is set for a guard counted over time (SCIM): Removed counts
+	// the removals within it, this one included.
+	Window time.Duration
 }
 
 func (e *HeldError) Error() string {
+	if e.Window > 0 {
+		return fmt.Sprintf("held for confirmation: this removal would make %d of %d active staff (%.0f%%) removed over SCIM within %s, more than the %.0f%% limit (directory.max_removal_fraction); nothing was changed",
+			e.Removed, e.Active, 100*float64(e.Removed)/float64(max(e.Active, 1)), windowWords(e.Window), 100*e.MaxFraction)
+	}
 	return fmt.Sprintf("held for confirmation: this update would remove %d of %d active staff (%.0f%%), more than the %.0f%% limit (directory.max_removal_fraction); nothing was changed",
 		e.Removed, e.Active, 100*float64(e.Removed)/float64(max(e.Active, 1)), 100*e.MaxFraction)
+}
+
+// windowWords writes a window as config does: 24h, 90m, not 24h0m0s.
+func windowWords(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 // Guard bounds how many people one update may remove without confirmation.
@@ -46,6 +65,11 @@ type Guard struct {
 	// MinRemovals: updates removing fewer people than this are never held,
 	// so a small directory can still lose one leaver.
 	MinRemovals int
+}
+
+// holds says whether removing removed of active people needs confirmation.
+func (g Guard) holds(removed, active int) bool {
+	return active > 0 && removed >= g.MinRemovals && float64(removed) > g.MaxFraction*float64(active)
 }
 
 // Apply writes entries from one origin into the directory in one
@@ -82,7 +106,7 @@ func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, fr
 		}
 		records = append(records, rec)
 	}
-	if !confirmed && r.Active > 0 && r.Removed >= guard.MinRemovals && float64(r.Removed) > guard.MaxFraction*float64(r.Active) {
+	if !confirmed && guard.holds(r.Removed, r.Active) {
 		return r, &HeldError{Result: r, MaxFraction: guard.MaxFraction}
 	}
 	changes, err := st.SaveStaff(ctx, records, from.By)

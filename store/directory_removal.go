@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -13,10 +12,15 @@ import (
 // longest window a guard may count over (config.MaxRemovalWindow, 30 days).
 const removalsKept = 31 * 24 * time.Hour
 
-// maxHeldIDs bounds the user IDs a hold remembers; the rest are counted.
-const maxHeldIDs = 50
-
 const activeStatus = "active"
+
+// ConfirmedSource is the source a confirmed removal is logged under, so the
+// guard that held it does not count it again: "confirmed:scim".
+func ConfirmedSource(source string) string { return "confirmed:" + source }
+
+// ActionDirectoryHeld is the audit action of a directory update or removal
+// held for an IG admin's confirmation. Its detail names people by user ID.
+const ActionDirectoryHeld = "directory_held"
 
 // removals lists, in order, the people final moves from active to anything else.
 func removals(prev, final map[string]StaffRecord, order []string) []string {
@@ -29,16 +33,19 @@ func removals(prev, final map[string]StaffRecord, order []string) []string {
 	return out
 }
 
-// logRemovals records removals inside a directoryTxn, by the source of the
-// record that removed them, and forgets rows older than any window.
-func (s *Store) logRemovals(ctx context.Context, removing []string, final map[string]StaffRecord) error {
+// logRemovals records removals inside a directoryTxn under source, ends any
+// hold on them (they are done) and forgets rows older than any window.
+func (s *Store) logRemovals(ctx context.Context, removing []string, source func(userID string) string) error {
 	if len(removing) == 0 {
 		return nil
 	}
 	now := s.now().UnixMilli()
 	for _, id := range removing {
-		if _, err := s.db.Exec(ctx, `INSERT INTO directory_removal (user_id, source, removed_at) VALUES ($1, $2, $3)`, id, final[id].Source, now); err != nil {
+		if _, err := s.db.Exec(ctx, `INSERT INTO directory_removal (user_id, source, removed_at) VALUES ($1, $2, $3)`, id, source(id), now); err != nil {
 			return fmt.Errorf("log the removal of %s: %w", id, err)
+		}
+		if _, err := s.db.Exec(ctx, `DELETE FROM directory_held_removal WHERE user_id = $1`, id); err != nil {
+			return fmt.Errorf("end the held removal of %s: %w", id, err)
 		}
 	}
 	if _, err := s.db.Exec(ctx, `DELETE FROM directory_removal WHERE removed_at < $1`, now-removalsKept.Milliseconds()); err != nil {
@@ -58,110 +65,139 @@ func (s *Store) RemovalsSince(ctx context.Context, source string, since time.Tim
 	return n, nil
 }
 
-// RemovalHold is a source's removals refused by the mass-removal guard and
-// not yet confirmed.
-type RemovalHold struct {
-	// Since is the first refusal.
-	Since time.Time `json:"-"`
-	// Refused counts refused requests; UserIDs names the first few people.
-	Refused int      `json:"refused"`
-	UserIDs []string `json:"user_ids"`
-	SinceMs int64    `json:"since"`
+// HeldRemoval is one removal refused by the mass-removal guard.
+type HeldRemoval struct {
+	UserID string
+	// Status is what the removal would have made them: suspended or left.
+	Status    string
+	RefusedAt time.Time
 }
 
-func removalHoldKey(source string) string    { return "removals_held:" + source }
-func removalConfirmKey(source string) string { return "removals_confirmed:" + source }
-
-// ActionDirectoryHeld is the audit action of a directory update or removal
-// held for an IG admin's confirmation. Its detail names people by user ID.
-const ActionDirectoryHeld = "directory_held"
-
-// HoldRemoval records that a removal of userID from source was refused and
-// audits it (actor, reason). first is true when no hold was in force: the
-// one refusal to report.
-func (s *Store) HoldRemoval(ctx context.Context, source, userID, actor, reason string) (first bool, err error) {
-	detail, err := json.Marshal(map[string]string{"user_id": userID})
+// HoldRemoval keeps a removal the guard refused, until an IG admin confirms
+// it or it is older than window, and audits the refusal (actor, reason).
+// first is true when no removal from source was held: the one to report.
+func (s *Store) HoldRemoval(ctx context.Context, source string, h HeldRemoval, window time.Duration, actor, reason string) (first bool, err error) {
+	detail, err := json.Marshal(map[string]string{"user_id": h.UserID, "status": h.Status})
 	if err != nil {
 		return false, fmt.Errorf("encode audit detail: %w", err)
 	}
+	now := s.now().UnixMilli()
 	err = s.directoryTxn(ctx, true, func(ctx context.Context, lockAudit func()) error {
-		h, held, err := s.RemovalHeld(ctx, source)
-		if err != nil {
+		if _, err := s.db.Exec(ctx, `DELETE FROM directory_held_removal WHERE source = $1 AND refused_at < $2`, source, now-window.Milliseconds()); err != nil {
 			return err
 		}
-		first = !held
-		if first {
-			h = RemovalHold{SinceMs: s.now().UnixMilli()}
-		}
-		h.Refused++
-		if len(h.UserIDs) < maxHeldIDs && !slices.Contains(h.UserIDs, userID) {
-			h.UserIDs = append(h.UserIDs, userID)
-		}
-		raw, err := json.Marshal(h)
-		if err != nil {
+		var n int
+		if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM directory_held_removal WHERE source = $1`, source).Scan(&n); err != nil {
 			return err
 		}
-		if err := s.SetKV(ctx, removalHoldKey(source), string(raw)); err != nil {
+		first = n == 0
+		if _, err := s.db.Exec(ctx, `INSERT INTO directory_held_removal (source, user_id, status, refused_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (source, user_id) DO UPDATE SET status = excluded.status, refused_at = excluded.refused_at`, source, h.UserID, h.Status, now); err != nil {
 			return err
 		}
 		lockAudit()
-		_, err = s.appendAuditLocked(ctx, AuditEntry{Actor: actor, Action: ActionDirectoryHeld, Reason: reason, Detail: string(detail)})
+		_, err := s.appendAuditLocked(ctx, AuditEntry{Actor: actor, Action: ActionDirectoryHeld, Reason: reason, Detail: string(detail)})
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("record a held %s removal: %w", source, err)
+		return false, fmt.Errorf("hold a %s removal: %w", source, err)
 	}
 	return first, nil
 }
 
-// RemovalHeld reads a source's hold; held is false when none is in force.
-func (s *Store) RemovalHeld(ctx context.Context, source string) (h RemovalHold, held bool, err error) {
-	raw, ok, err := s.KV(ctx, removalHoldKey(source))
-	if err != nil || !ok || raw == "" {
-		return h, false, err
+// HeldRemovals lists a source's held removals refused after since, oldest first.
+func (s *Store) HeldRemovals(ctx context.Context, source string, since time.Time) ([]HeldRemoval, error) {
+	rows, err := s.db.Query(ctx, `SELECT user_id, status, refused_at FROM directory_held_removal WHERE source = $1 AND refused_at >= $2 ORDER BY refused_at, user_id`, source, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("list held %s removals: %w", source, err)
 	}
-	if err := json.Unmarshal([]byte(raw), &h); err != nil {
-		return h, false, fmt.Errorf("read the %s removal hold: %w", source, err)
+	defer rows.Close()
+	var out []HeldRemoval
+	for rows.Next() {
+		var h HeldRemoval
+		var at int64
+		if err := rows.Scan(&h.UserID, &h.Status, &at); err != nil {
+			return nil, fmt.Errorf("list held %s removals: %w", source, err)
+		}
+		h.RefusedAt = time.UnixMilli(at)
+		out = append(out, h)
 	}
-	h.Since = time.UnixMilli(h.SinceMs)
-	return h, true, nil
+	return out, rows.Err()
 }
 
-// EndRemovalHold forgets a source's hold without confirming it, once its
-// removals go through again (the window has passed).
-func (s *Store) EndRemovalHold(ctx context.Context, source string) error {
-	if _, err := s.db.Exec(ctx, `DELETE FROM kv WHERE key = $1`, removalHoldKey(source)); err != nil {
-		return fmt.Errorf("end the %s removal hold: %w", source, err)
-	}
-	return nil
+// ConfirmedRemovals says what confirming a source's held removals did.
+type ConfirmedRemovals struct {
+	// Applied were made; Skipped were not, because the person's record
+	// changed after the refusal (the identity provider has spoken since)
+	// or they are no longer active.
+	Applied, Skipped []string
+	Changes          []DirectoryChange
 }
 
-// ConfirmRemovals lifts a source's hold, as an IG admin asked: removals
-// before now no longer count. It returns the hold lifted (ErrNotFound if none).
-func (s *Store) ConfirmRemovals(ctx context.Context, source string) (RemovalHold, error) {
-	var h RemovalHold
-	err := s.directoryTxn(ctx, false, func(ctx context.Context, _ func()) error {
-		var held bool
-		var err error
-		if h, held, err = s.RemovalHeld(ctx, source); err != nil {
+// ConfirmRemovals applies, for an IG admin, the removals from source held
+// since since: each whose person is still active with the record as it was
+// when refused. In one transaction it journals and audits them (by), logs
+// them as confirmed (so the guard does not count them again) and marks the
+// confirmation, after which the guard counts afresh. ErrNotFound when
+// nothing was held.
+func (s *Store) ConfirmRemovals(ctx context.Context, source string, since time.Time, by DirectoryAuthor) (ConfirmedRemovals, error) {
+	var out ConfirmedRemovals
+	now := s.now().UnixMilli()
+	err := s.directoryTxn(ctx, true, func(ctx context.Context, lockAudit func()) error {
+		held, err := s.HeldRemovals(ctx, source, since)
+		if err != nil {
 			return err
 		}
-		if !held {
+		if len(held) == 0 {
 			return ErrNotFound
 		}
-		if err := s.SetKV(ctx, removalConfirmKey(source), fmt.Sprint(s.now().UnixMilli())); err != nil {
+		for _, h := range held {
+			res, err := s.db.Exec(ctx, `UPDATE staff SET status = $1, updated_at = $2 WHERE user_id = $3 AND status = $4 AND updated_at <= $5`,
+				h.Status, now, h.UserID, activeStatus, h.RefusedAt.UnixMilli())
+			if err != nil {
+				return fmt.Errorf("apply the held removal of %s: %w", h.UserID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				out.Applied = append(out.Applied, h.UserID)
+				out.Changes = append(out.Changes, DirectoryChange{UserID: h.UserID, Kind: ChangeStatus})
+			} else {
+				out.Skipped = append(out.Skipped, h.UserID)
+			}
+		}
+		if _, err := s.db.Exec(ctx, `DELETE FROM directory_held_removal WHERE source = $1`, source); err != nil {
 			return err
 		}
-		return s.EndRemovalHold(ctx, source)
+		if err := s.SetKV(ctx, removalConfirmKey(source), fmt.Sprint(now)); err != nil {
+			return err
+		}
+		if err := s.journal(ctx, out.Changes); err != nil {
+			return err
+		}
+		confirmed := ConfirmedSource(source)
+		if err := s.logRemovals(ctx, out.Applied, func(string) string { return confirmed }); err != nil {
+			return err
+		}
+		if len(out.Changes) == 0 {
+			return nil
+		}
+		e, err := directoryAuditEntry(by, out.Changes)
+		if err != nil {
+			return err
+		}
+		lockAudit()
+		_, err = s.appendAuditLocked(ctx, e)
+		return err
 	})
 	if errors.Is(err, ErrNotFound) {
-		return h, ErrNotFound
+		return out, ErrNotFound
 	}
 	if err != nil {
-		return h, fmt.Errorf("confirm held %s removals: %w", source, err)
+		return ConfirmedRemovals{}, fmt.Errorf("confirm held %s removals: %w", source, err)
 	}
-	return h, nil
+	return out, nil
 }
+
+func removalConfirmKey(source string) string { return "removals_confirmed:" + source }
 
 // RemovalsConfirmedAt is when an IG admin last confirmed a source's held
 // removals (zero if never): the guard counts only removals after it.

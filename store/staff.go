@@ -128,7 +128,7 @@ func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *Direc
 		if err := s.journal(ctx, changes); err != nil {
 			return err
 		}
-		if err := s.logRemovals(ctx, removing, final); err != nil {
+		if err := s.logRemovals(ctx, removing, func(id string) string { return final[id].Source }); err != nil {
 			return err
 		}
 		if by == nil || len(changes) == 0 {

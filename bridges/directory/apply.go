@@ -41,14 +41,14 @@ type HeldError struct {
 func (e *HeldError) Error() string {
 	if e.Window > 0 {
 		return fmt.Sprintf("held for confirmation: this removal would make %d of %d active staff (%.0f%%) removed over SCIM within %s, more than the %.0f%% limit (directory.max_removal_fraction); nothing was changed",
-			e.Removed, e.Active, 100*float64(e.Removed)/float64(max(e.Active, 1)), windowWords(e.Window), 100*e.MaxFraction)
+			e.Removed, e.Active, 100*float64(e.Removed)/float64(max(e.Active, 1)), WindowWords(e.Window), 100*e.MaxFraction)
 	}
 	return fmt.Sprintf("held for confirmation: this update would remove %d of %d active staff (%.0f%%), more than the %.0f%% limit (directory.max_removal_fraction); nothing was changed",
 		e.Removed, e.Active, 100*float64(e.Removed)/float64(max(e.Active, 1)), 100*e.MaxFraction)
 }
 
-// windowWords writes a window as config does: 24h, 90m, not 24h0m0s.
-func windowWords(d time.Duration) string {
+// WindowWords writes a window as config does: 24h, 90m, not 24h0m0s.
+func WindowWords(d time.Duration) string {
 	switch {
 	case d%time.Hour == 0:
 		return fmt.Sprintf("%dh", d/time.Hour)

@@ -55,8 +55,9 @@ type SCIMUsers struct {
 	Log zerolog.Logger
 }
 
-// scimSource is the source recorded with people SCIM provisions.
-const scimSource = "scim"
+// SCIMSource is the source recorded with people SCIM provisions, and the
+// name its held removals are kept under in the store.
+const SCIMSource = "scim"
 
 // NewSCIMServer builds the SCIM server for /v2 (mount it under /scim).
 func NewSCIMServer(u *SCIMUsers) (http.Handler, error) {
@@ -188,7 +189,7 @@ func (u *SCIMUsers) save(r *http.Request, rec store.StaffRecord) error {
 	changes, err := u.Store.SaveStaffChecked(r.Context(), []store.StaffRecord{rec}, by, u.removalCheck)
 	var held *HeldError
 	if errors.As(err, &held) {
-		return u.refuseRemoval(r, rec.UserID, held)
+		return u.refuseRemoval(r, rec, held)
 	}
 	if err != nil {
 		return err
@@ -201,10 +202,10 @@ func (u *SCIMUsers) save(r *http.Request, rec store.StaffRecord) error {
 	return nil
 }
 
-func (u *SCIMUsers) actor() string { return orDefault(u.Actor, scimSource) }
+func (u *SCIMUsers) actor() string { return orDefault(u.Actor, SCIMSource) }
 
 func scimRecord(e policy.StaffEntry, userName string) store.StaffRecord {
-	return store.StaffRecord{UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration, Status: string(e.Status), Source: scimSource, ExternalID: userName}
+	return store.StaffRecord{UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration, Status: string(e.Status), Source: SCIMSource, ExternalID: userName}
 }
 
 func (u *SCIMUsers) resourceOf(rec store.StaffRecord) scim.Resource {
@@ -240,7 +241,7 @@ func orDefault(v, d string) string {
 // lookup returns a SCIM-provisioned, not-deleted person.
 func (u *SCIMUsers) lookup(r *http.Request, id string) (store.StaffRecord, error) {
 	rec, err := u.Store.Staff(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (rec.Source != scimSource || rec.Status == string(policy.StatusLeft))) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (rec.Source != SCIMSource || rec.Status == string(policy.StatusLeft))) {
 		return rec, scimerrors.ScimErrorResourceNotFound(id)
 	}
 	return rec, err
@@ -280,7 +281,7 @@ func (u *SCIMUsers) create(r *http.Request, attrs scim.ResourceAttributes) (scim
 // itself provisioned under the same userName, who has left, comes back.
 func takeover(existing store.StaffRecord, userName string) string {
 	switch {
-	case existing.Source != scimSource:
+	case existing.Source != SCIMSource:
 		return fmt.Sprintf("%s is already in the staff directory from another source (%s); SCIM may not take over a person another source manages. Remove them from that source first, or provision a different userName. Nothing was changed.", existing.UserID, existing.Source)
 	case existing.Status != string(policy.StatusLeft):
 		return fmt.Sprintf("%s is already provisioned; update them with PUT or PATCH /Users/{id}. Nothing was changed.", existing.UserID)
@@ -306,7 +307,7 @@ func (u *SCIMUsers) get(r *http.Request, id string) (scim.Resource, error) {
 
 // GetAll lists people, filtered (e.g. userName eq "jane@trust.nhs.uk") and paged.
 func (u *SCIMUsers) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	recs, err := u.Store.StaffBySource(r.Context(), scimSource)
+	recs, err := u.Store.StaffBySource(r.Context(), SCIMSource)
 	if err != nil {
 		return scim.Page{}, u.safe(r, err)
 	}

@@ -9,6 +9,7 @@ import (
 	scimerrors "github.com/elimity-com/scim/errors"
 
 	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
 )
 
 // The guard's defaults, as config's: a SCIMUsers built without them is
@@ -41,14 +42,14 @@ func (u *SCIMUsers) guard() (Guard, time.Duration) {
 func (u *SCIMUsers) removalCheck(ctx context.Context, removing []string) error {
 	g, window := u.guard()
 	since := u.Store.Now().Add(-window)
-	confirmed, err := u.Store.RemovalsConfirmedAt(ctx, scimSource)
+	confirmed, err := u.Store.RemovalsConfirmedAt(ctx, SCIMSource)
 	if err != nil {
 		return err
 	}
 	if confirmed.After(since) {
 		since = confirmed
 	}
-	done, err := u.Store.RemovalsSince(ctx, scimSource, since)
+	done, err := u.Store.RemovalsSince(ctx, SCIMSource, since)
 	if err != nil {
 		return err
 	}
@@ -61,15 +62,17 @@ func (u *SCIMUsers) removalCheck(ctx context.Context, removing []string) error {
 	if g.holds(r.Removed, r.Active) {
 		return &HeldError{Result: r, MaxFraction: g.MaxFraction, Window: window}
 	}
-	// Removals go through again: a hold in force has passed with its window.
-	return u.Store.EndRemovalHold(ctx, scimSource)
+	return nil
 }
 
-// refuseRemoval records and audits a removal the guard refused, tells Held
+// refuseRemoval keeps and audits a removal the guard refused, tells Held
 // of the first refusal of a hold, and answers the identity provider with
-// what happened and what unblocks it. The person stays as they were.
-func (u *SCIMUsers) refuseRemoval(r *http.Request, userID string, held *HeldError) error {
-	first, err := u.Store.HoldRemoval(r.Context(), scimSource, userID, u.actor(), held.Error())
+// what happened and what unblocks it. The person stays as they were until
+// an IG admin confirms.
+func (u *SCIMUsers) refuseRemoval(r *http.Request, rec store.StaffRecord, held *HeldError) error {
+	userID := rec.UserID
+	_, window := u.guard()
+	first, err := u.Store.HoldRemoval(r.Context(), SCIMSource, store.HeldRemoval{UserID: userID, Status: rec.Status}, window, u.actor(), held.Error())
 	if err != nil {
 		return err
 	}
@@ -78,7 +81,7 @@ func (u *SCIMUsers) refuseRemoval(r *http.Request, userID string, held *HeldErro
 		u.Held(userID, held)
 	}
 	return scimerrors.ScimError{Status: http.StatusForbidden,
-		Detail: "Caldicott " + held.Error() + ". The trust's IG team has been told; an IG admin confirms with `!policy directory confirm` in the management room, or send it again once the window has passed."}
+		Detail: "Caldicott " + held.Error() + ". The trust's IG team has been told; the removal is applied if an IG admin confirms it (`!policy directory confirm`), or send it again once the window has passed."}
 }
 
 // safe passes SCIM errors (what was wrong with the request) to the caller
@@ -93,4 +96,3 @@ func (u *SCIMUsers) safe(r *http.Request, err error) error {
 	return scimerrors.ScimError{Status: http.StatusInternalServerError,
 		Detail: "Caldicott could not complete this request because of an internal error, which it has logged; send the request again later."}
 }
-

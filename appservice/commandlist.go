@@ -61,7 +61,7 @@ func (s *Service) commandList() []commands.Command {
 			Doc: "Turns a request down; the person is told, with your reason.",
 			Run: s.membership.CmdDeny},
 		{CommandSpec: policy.CommandSpec{Name: "directory", Usage: "!policy directory [status|confirm|sync]", Summary: "IG admins: the staff directory's state; confirm a held sync or held SCIM removals; read LDAP now.", MaxArgs: 1, Place: policy.InManagement, Needs: policy.IGAdmin},
-			Doc: "The staff directory's counts and last LDAP read; confirm a sync that was held because it would remove too many people, or let SCIM removals through again after they were held for the same reason (counted over `directory.scim.removal_window`); read LDAP now.",
+			Doc: "The staff directory's counts and last LDAP read; confirm a sync that was held because it would remove too many people, or apply SCIM removals held for the same reason (counted over `directory.removal_window`); read LDAP now.",
 			Run: s.membership.CmdDirectory},
 		{CommandSpec: policy.CommandSpec{Name: "lost-device", Usage: "!policy lost-device @user:server", Summary: "IG admins: sign out every device of someone whose phone is lost, and hold them out of clinical rooms.", MinArgs: 1, MaxArgs: 1, Place: policy.InManagement, Needs: policy.IGAdmin},
 			Doc: "Signs out every device of the person (Dendrite's admin API; Element deletes its local data when signed out), removes them from clinical rooms and holds them out until released. Needs `homeserver.admin_token`.",

@@ -21,8 +21,7 @@ func (s *Service) scimHandler() (http.Handler, error) {
 	d := s.Cfg.Directory
 	srv, err := directory.NewSCIMServer(&directory.SCIMUsers{
 		Store: s.Store, OwnServer: s.Cfg.Homeserver.Domain, UPNDomains: d.SCIM.UPNDomains,
-		Guard:  directory.Guard{MaxFraction: d.MaxRemovalFraction, MinRemovals: d.HoldMinRemovals},
-		Window: d.SCIM.RemovalWindow.Duration,
+		Guard: directory.Guard{MaxFraction: d.MaxRemovalFraction, MinRemovals: d.HoldMinRemovals, Window: d.RemovalWindow.Duration},
 		Changed: func(userID string) {
 			select {
 			case s.userChanged <- userID:

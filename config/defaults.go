@@ -39,8 +39,8 @@ func (c *Config) applyDefaults() {
 	if c.Directory.HoldMinRemovals == 0 {
 		c.Directory.HoldMinRemovals = 5
 	}
-	if c.Directory.SCIM.RemovalWindow.Duration == 0 {
-		c.Directory.SCIM.RemovalWindow.Duration = 24 * time.Hour
+	if c.Directory.RemovalWindow.Duration == 0 {
+		c.Directory.RemovalWindow.Duration = 24 * time.Hour
 	}
 	l := &c.Directory.LDAP
 	setDefault(&l.Filter, "(objectClass=inetOrgPerson)")

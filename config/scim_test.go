@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// TestSCIMSection: directory.scim's UPN domains and removal window are
-// checked, each problem named by its key; the window defaults to a day.
+// TestSCIMSection: directory.scim's UPN domains and directory.removal_window
+// are checked, each problem named by its key; the window defaults to a day.
 func TestSCIMSection(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
@@ -18,8 +18,6 @@ func TestSCIMSection(t *testing.T) {
 		{"wildcard", `{upn_domains: ["*.nhs.uk"]}`, `directory.scim.upn_domains[0]: "*.nhs.uk" is not a domain name`},
 		{"empty", `{upn_domains: [""]}`, `directory.scim.upn_domains[0]: "" is not a domain name`},
 		{"twice", `{upn_domains: [a.nhs.uk, A.NHS.UK]}`, `directory.scim.upn_domains[1]: "A.NHS.UK" is listed twice`},
-		{"window too short", `{removal_window: 30s}`, "directory.scim.removal_window: 30s must be between 1m and 30d"},
-		{"window too long", `{removal_window: 31d}`, "directory.scim.removal_window: 744h0m0s must be between 1m and 30d"},
 		{"short token", `{token: short}`, "directory.scim.token: is too short"},
 	}
 	for _, tt := range tests {
@@ -36,8 +34,16 @@ func TestSCIMSection(t *testing.T) {
 			}
 		})
 	}
+	for yml, want := range map[string]string{
+		"{removal_window: 30s}": "directory.removal_window: 30s must be between 1m and 30d",
+		"{removal_window: 31d}": "directory.removal_window: 744h0m0s must be between 1m and 30d",
+	} {
+		if _, err := Parse([]byte(validConfig + "directory: " + yml + "\n")); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error = %v, want %q", yml, err, want)
+		}
+	}
 	cfg, err := Parse([]byte(validConfig))
-	if err != nil || cfg.Directory.SCIM.RemovalWindow.Duration != 24*time.Hour {
-		t.Fatalf("default window: %+v %v", cfg.Directory.SCIM, err)
+	if err != nil || cfg.Directory.RemovalWindow.Duration != 24*time.Hour {
+		t.Fatalf("default window: %+v %v", cfg.Directory, err)
 	}
 }

@@ -175,6 +175,9 @@ func (c *Config) Validate() error {
 	if c.Directory.HoldMinRemovals < 1 {
 		add("directory.hold_min_removals", "%d must be at least 1", c.Directory.HoldMinRemovals)
 	}
+	if w := c.Directory.RemovalWindow.Duration; w < time.Minute || w > MaxRemovalWindow {
+		add("directory.removal_window", "%s must be between 1m and 30d", w)
+	}
 	if c.Directory.SyncInterval.Duration < 10*time.Second {
 		add("directory.sync_interval", "%s is too short; at least 10s", c.Directory.SyncInterval.Duration)
 	}

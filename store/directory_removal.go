@@ -199,6 +199,22 @@ func (s *Store) ConfirmRemovals(ctx context.Context, source string, since time.T
 
 func removalConfirmKey(source string) string { return "removals_confirmed:" + source }
 
+// markConfirmed records, inside a directoryTxn, that the sources of records
+// had their removals confirmed now.
+func (s *Store) markConfirmed(ctx context.Context, records map[string]StaffRecord) error {
+	now := fmt.Sprint(s.now().UnixMilli())
+	done := map[string]bool{}
+	for _, r := range records {
+		if !done[r.Source] {
+			done[r.Source] = true
+			if err := s.SetKV(ctx, removalConfirmKey(r.Source), now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // RemovalsConfirmedAt is when an IG admin last confirmed a source's held
 // removals (zero if never): the guard counts only removals after it.
 func (s *Store) RemovalsConfirmedAt(ctx context.Context, source string) (time.Time, error) {

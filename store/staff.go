@@ -62,18 +62,28 @@ func (s *Store) SaveStaffChecked(ctx context.Context, records []StaffRecord, by 
 	if by.Actor == "" {
 		return nil, errors.New("save staff records: no actor for the audit log")
 	}
-	return s.writeStaff(ctx, records, &by, check)
+	return s.writeStaff(ctx, records, &by, check, false)
+}
+
+// SaveStaffConfirmed is SaveStaff for an update an admin confirmed after it
+// was held: its removals are logged as confirmed (ConfirmedSource), and the
+// guard of each of its sources counts afresh from now.
+func (s *Store) SaveStaffConfirmed(ctx context.Context, records []StaffRecord, by DirectoryAuthor) ([]DirectoryChange, error) {
+	if by.Actor == "" {
+		return nil, errors.New("save staff records: no actor for the audit log")
+	}
+	return s.writeStaff(ctx, records, &by, nil, true)
 }
 
 // UpsertStaff writes records in one transaction: a directory update is
 // applied whole or not at all. Everyone whose record changed is journalled;
 // nothing is audited (the caller audits, as the leaver command does).
 func (s *Store) UpsertStaff(ctx context.Context, records []StaffRecord) error {
-	_, err := s.writeStaff(ctx, records, nil, nil)
+	_, err := s.writeStaff(ctx, records, nil, nil, false)
 	return err
 }
 
-func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *DirectoryAuthor, check RemovalCheck) ([]DirectoryChange, error) {
+func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *DirectoryAuthor, check RemovalCheck, confirmed bool) ([]DirectoryChange, error) {
 	// The last record for a person wins, as the upsert would have it.
 	final := make(map[string]StaffRecord, len(records))
 	var order []string
@@ -128,7 +138,14 @@ func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *Direc
 		if err := s.journal(ctx, changes); err != nil {
 			return err
 		}
-		if err := s.logRemovals(ctx, removing, func(id string) string { return final[id].Source }); err != nil {
+		source := func(id string) string { return final[id].Source }
+		if confirmed {
+			source = func(id string) string { return ConfirmedSource(final[id].Source) }
+			if err := s.markConfirmed(ctx, final); err != nil {
+				return err
+			}
+		}
+		if err := s.logRemovals(ctx, removing, source); err != nil {
 			return err
 		}
 		if by == nil || len(changes) == 0 {

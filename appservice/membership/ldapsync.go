@@ -49,7 +49,7 @@ func (s *Membership) syncLDAPLocked(ctx context.Context, forceFull bool) error {
 	start := s.Now()
 	confirmed := st.confirmNext
 	st.confirmNext = false
-	res, fetch, err := directory.SyncLDAP(ctx, s.Store, s.Cfg.Directory.LDAP, s.Cfg.Homeserver.Domain, since, directory.Guard{MaxFraction: s.Cfg.Directory.MaxRemovalFraction, MinRemovals: s.Cfg.Directory.HoldMinRemovals}, confirmed)
+	res, fetch, err := directory.SyncLDAP(ctx, s.Store, s.Cfg.Directory.LDAP, s.Cfg.Homeserver.Domain, since, directory.Guard{MaxFraction: s.Cfg.Directory.MaxRemovalFraction, MinRemovals: s.Cfg.Directory.HoldMinRemovals, Window: s.Cfg.Directory.RemovalWindow.Duration}, confirmed)
 	var held *directory.HeldError
 	switch {
 	case errors.As(err, &held):

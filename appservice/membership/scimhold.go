@@ -26,7 +26,7 @@ func (s *Membership) SCIMRemovalsHeld(ctx context.Context, userID string, held *
 // scimHoldStatus is the line `!policy directory status` shows while SCIM
 // removals are held, or "".
 func (s *Membership) scimHoldStatus(ctx context.Context) (string, error) {
-	held, err := s.Store.HeldRemovals(ctx, directory.SCIMSource, s.Now().Add(-s.Cfg.Directory.SCIM.RemovalWindow.Duration))
+	held, err := s.Store.HeldRemovals(ctx, directory.SCIMSource, s.Now().Add(-s.Cfg.Directory.RemovalWindow.Duration))
 	if err != nil || len(held) == 0 {
 		return "", err
 	}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -39,10 +38,9 @@ type SCIMUsers struct {
 	// UPNDomains are e-mail domains of this trust besides the server
 	// name's host (directory.scim.upn_domains).
 	UPNDomains []string
-	// Guard bounds removals within Window (directory.max_removal_fraction,
-	// hold_min_removals, scim.removal_window); zero values take the defaults.
-	Guard  Guard
-	Window time.Duration
+	// Guard bounds removals over its window (directory.max_removal_fraction,
+	// hold_min_removals, removal_window); zero values take the defaults.
+	Guard Guard
 	// Changed is told the user ID whenever someone's standing changes, so
 	// their clinical rooms are checked without waiting for the next sweep.
 	Changed func(userID string)

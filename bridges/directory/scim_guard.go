@@ -8,7 +8,6 @@ import (
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
-	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -20,49 +19,27 @@ const (
 	defaultRemovalWindow = 24 * time.Hour
 )
 
-func (u *SCIMUsers) guard() (Guard, time.Duration) {
-	g, w := u.Guard, u.Window
+// guard is the SCIM guard, never without a window: one request is one person.
+func (u *SCIMUsers) guard() Guard {
+	g := u.Guard
 	if g.MaxFraction <= 0 {
 		g.MaxFraction = defaultMaxFraction
 	}
 	if g.MinRemovals < 1 {
 		g.MinRemovals = defaultMinRemovals
 	}
-	if w <= 0 {
-		w = defaultRemovalWindow
+	if g.Window <= 0 {
+		g.Window = defaultRemovalWindow
 	}
-	return g, w
+	return g
 }
 
-// removalCheck is the mass-removal guard for a stream of single requests,
-// run inside the write's transaction so concurrent requests are counted one
-// after another. It counts SCIM's removals within the window (since an IG
-// admin's confirmation, if later) against the active staff there were at
-// its start, and refuses the one that would take the count over the limit.
+// removalCheck is the mass-removal guard for a stream of single requests:
+// SCIM's removals within the window (since an IG admin's confirmation, if
+// later) are counted with this one, and the one that would take them over
+// the limit is refused.
 func (u *SCIMUsers) removalCheck(ctx context.Context, removing []string) error {
-	g, window := u.guard()
-	since := u.Store.Now().Add(-window)
-	confirmed, err := u.Store.RemovalsConfirmedAt(ctx, SCIMSource)
-	if err != nil {
-		return err
-	}
-	if confirmed.After(since) {
-		since = confirmed
-	}
-	done, err := u.Store.RemovalsSince(ctx, SCIMSource, since)
-	if err != nil {
-		return err
-	}
-	counts, err := u.Store.StaffCounts(ctx)
-	if err != nil {
-		return err
-	}
-	// Those removed in the window were active at its start.
-	r := Result{Removed: done + len(removing), Active: counts[string(policy.StatusActive)] + done}
-	if g.holds(r.Removed, r.Active) {
-		return &HeldError{Result: r, MaxFraction: g.MaxFraction, Window: window}
-	}
-	return nil
+	return u.guard().check(u.Store, SCIMSource)(ctx, removing)
 }
 
 // refuseRemoval keeps and audits a removal the guard refused, tells Held
@@ -71,8 +48,7 @@ func (u *SCIMUsers) removalCheck(ctx context.Context, removing []string) error {
 // an IG admin confirms.
 func (u *SCIMUsers) refuseRemoval(r *http.Request, rec store.StaffRecord, held *HeldError) error {
 	userID := rec.UserID
-	_, window := u.guard()
-	first, err := u.Store.HoldRemoval(r.Context(), SCIMSource, store.HeldRemoval{UserID: userID, Status: rec.Status}, window, u.actor(), held.Error())
+	first, err := u.Store.HoldRemoval(r.Context(), SCIMSource, store.HeldRemoval{UserID: userID, Status: rec.Status}, u.guard().Window, u.actor(), held.Error())
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,27 @@ func fixEntraPatch(body map[string]any) {
 	}
 }
 
+// fixEntraResource does the same for a POST or PUT body: Entra ID sends
+// "active" and the "primary" of roles and e-mails as strings too.
+func fixEntraResource(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, sv := range x {
+			if strings.EqualFold(k, "active") || strings.EqualFold(k, "primary") {
+				if b, ok := scimBool(sv); ok {
+					x[k] = b
+					continue
+				}
+			}
+			fixEntraResource(sv)
+		}
+	case []any:
+		for _, item := range x {
+			fixEntraResource(item)
+		}
+	}
+}
+
 func fixActive(op any) {
 	m, ok := op.(map[string]any)
 	if !ok {

@@ -81,6 +81,7 @@ func checkSCIMRequest(next http.Handler) http.Handler {
 				fixEntraPatch(body)
 			} else {
 				problem = checkResource(body)
+				fixEntraResource(body)
 			}
 			if problem != "" {
 				e := scimerrors.ScimErrorInvalidValue

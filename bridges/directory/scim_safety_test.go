@@ -195,7 +195,21 @@ func TestSCIMOversizedAndUnknown(t *testing.T) {
 	if a, j := len(directoryAudit(t, st)), len(journal(t, st)); a != auditBefore || j != journalBefore {
 		t.Fatalf("bad input audited or journalled: %d→%d, %d→%d", auditBefore, a, journalBefore, j)
 	}
-	// The usual providers' bodies still pass: Entra ID's PATCH of
+	// The usual providers' bodies still pass: Entra ID's create with its
+	// default attribute mappings (booleans as strings, as Entra sends them), ...
+	entra := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+	 "externalId":"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef","userName":"entra.user@` + ownServer + `","active":true,"displayName":"Entra User",
+	 "title":"Staff Nurse","preferredLanguage":"en-GB","userType":"Member","nickName":"EU",
+	 "name":{"formatted":"Entra User","familyName":"User","givenName":"Entra"},
+	 "emails":[{"primary":true,"type":"work","value":"entra.user@` + ownServer + `"}],
+	 "phoneNumbers":[{"type":"work","value":"01234 567890"},{"type":"mobile","value":"07700 900000"}],
+	 "addresses":[{"type":"work","formatted":"1 Hospital Road","streetAddress":"1 Hospital Road","locality":"Leeds","region":"West Yorkshire","postalCode":"LS1 1AA","country":"GB","primary":true}],
+	 "roles":[{"primary":"True","type":"WindowsAzureActiveDirectoryRole","display":"Nurse","value":"Nurse"}],
+	 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"NMC 12A3456B","department":"Ward 7","costCenter":"W7","organization":"Trust A","division":"Medicine","manager":{"value":"@boss:` + ownServer + `"}}}`
+	if code, body := c.do("POST", "/v2/Users", entra); code != 201 {
+		t.Fatalf("Entra ID create: %d %v", code, body)
+	}
+	// ... and Entra ID's PATCH of
 	// emails[type eq "work"].value and of the enterprise department.
 	if code, body := c.do("PATCH", janePath, patch(`{"op":"Replace","path":"emails[type eq \"work\"].value","value":"jane@`+ownServer+`"}`, `{"op":"Replace","path":"`+enterpriseURI+`:department","value":"Ward 8"}`)); code != 200 {
 		t.Fatalf("Entra ID patch: %d %v", code, body)

@@ -1,10 +1,13 @@
 package appservice
 
 import (
+	"context"
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/bridges/directory"
 )
 
@@ -15,14 +18,18 @@ func (s *Service) scimHandler() (http.Handler, error) {
 	if token == "" {
 		return http.NotFoundHandler(), nil
 	}
+	d := s.Cfg.Directory
 	srv, err := directory.NewSCIMServer(&directory.SCIMUsers{
-		Store: s.Store, OwnServer: s.Cfg.Homeserver.Domain,
+		Store: s.Store, OwnServer: s.Cfg.Homeserver.Domain, UPNDomains: d.SCIM.UPNDomains,
+		Guard: directory.Guard{MaxFraction: d.MaxRemovalFraction, MinRemovals: d.HoldMinRemovals, Window: d.RemovalWindow.Duration},
 		Changed: func(userID string) {
 			select {
 			case s.userChanged <- userID:
 			default: // the periodic sweep catches up
 			}
 		},
+		Held: s.scimRemovalsHeld,
+		Log:  s.Log.With().Str("component", "scim").Logger(),
 	})
 	if err != nil {
 		return nil, err
@@ -37,4 +44,18 @@ func (s *Service) scimHandler() (http.Handler, error) {
 		}
 		http.StripPrefix("/scim", srv).ServeHTTP(w, r)
 	}), nil
+}
+
+// scimRemovalsHeld tells the management room, outside the SCIM request
+// (which answers at once), that SCIM removals are held. The hold's first
+// refusal names the notice, so a retry never posts it twice.
+func (s *Service) scimRemovalsHeld(userID string, held *directory.HeldError) {
+	input := "scim-hold:" + userID + ":" + s.Now().Format(time.RFC3339Nano)
+	go func() {
+		ctx, cancel := context.WithTimeout(executor.WithInput(context.Background(), input), time.Minute)
+		defer cancel()
+		if err := s.membership.SCIMRemovalsHeld(ctx, userID, held); err != nil {
+			s.Log.Error().Err(err).Str("user_id", userID).Msg("Could not tell the management room that SCIM removals are held")
+		}
+	}()
 }

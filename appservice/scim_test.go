@@ -11,14 +11,18 @@ import (
 
 // TestSCIMProvisioning: an identity provider provisions and disables staff
 // over SCIM on Caldicott's own listener; disabling someone removes them from
-// clinical rooms at once, not at the next sweep.
+// clinical rooms at once, not at the next sweep. A userName on a domain not
+// the trust's is refused; a removal beyond the mass-removal guard is refused,
+// leaves the person in their rooms and tells the management room, and goes
+// through once an IG admin confirms.
 func TestSCIMProvisioning(t *testing.T) {
 	token := strings.Repeat("s", 40)
-	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf("directory: {scim: {token: %q}}\n", token))
+	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf("directory: {max_removal_fraction: 0.5, hold_min_removals: 1, scim: {token: %q, upn_domains: [trust-a.example]}}\n", token))
 	tr.startCaldicott(t, true)
 	bot := tr.botID()
 	alice := tr.hs.RegisterUser(t, "alice", false)
 	dave := tr.hs.RegisterUser(t, "dave", false)
+	erin := tr.hs.RegisterUser(t, "erin", false)
 	server := tr.hs.ServerName
 	scim := func(method, path, body, auth string) int {
 		t.Helper()
@@ -40,13 +44,18 @@ func TestSCIMProvisioning(t *testing.T) {
 	if code := scim("POST", "/Users", user("alice", "Alice Smith"), "wrong"); code != 401 {
 		t.Fatalf("wrong token: %d", code)
 	}
-	for local, name := range map[string]string{"alice": "Alice Smith", "dave": "Dave Patel"} {
+	forged := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ig@evil.example","displayName":"Not the IG admin","active":false}`
+	if code := scim("POST", "/Users", forged, token); code != 400 {
+		t.Fatalf("userName on another domain: %d", code)
+	}
+	for local, name := range map[string]string{"alice": "Alice Smith", "dave": "Dave Patel", "erin": "Erin Jones"} {
 		if code := scim("POST", "/Users", user(local, name), token); code != 201 {
 			t.Fatalf("provision %s: %d", local, code)
 		}
 	}
-	room := clinicalRoom(t, tr, alice, dave)
+	room := clinicalRoom(t, tr, alice, dave, erin)
 	waitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: Dave Patel · Staff Nurse · Trust A.")
+	waitForNotice(t, alice, room, bot, erin.UserID.String()+" joined: Erin Jones · Staff Nurse · Trust A.")
 
 	start := time.Now()
 	patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`
@@ -58,4 +67,20 @@ func TestSCIMProvisioning(t *testing.T) {
 	if reason := memberReason(t, alice, room, dave.UserID); !strings.Contains(reason, "suspended") {
 		t.Errorf("dave told %q", reason)
 	}
+
+	// Half the staff is the limit here: removing erin too (2 of 3) is refused.
+	ig, mgmt := igAdmin(t, tr)
+	if code := scim("PATCH", "/Users/"+url.PathEscape("@erin:"+server), patch, token); code != 403 {
+		t.Fatalf("removal beyond the limit: %d", code)
+	}
+	waitForNotice(t, ig, mgmt, bot, "asked over SCIM to remove @erin:"+server, "`!policy directory confirm`")
+	if !isMember(t, alice, room, erin.UserID) {
+		t.Fatal("a refused SCIM removal removed erin")
+	}
+	say(t, ig, mgmt, "!policy directory status")
+	waitForNotice(t, ig, mgmt, bot, "SCIM removals held for confirmation since", "@erin:"+server)
+	// Confirmed, the held removal is applied at once.
+	say(t, ig, mgmt, "!policy directory confirm")
+	waitForNotice(t, ig, mgmt, bot, "Confirmed and applied: 1 held SCIM removals (@erin:"+server+")")
+	waitGone(t, alice, room, erin.UserID, 10*time.Second)
 }

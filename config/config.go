@@ -23,6 +23,10 @@ type Config struct {
 	Logging      Logging      `yaml:"logging"`
 }
 
+// MaxRemovalWindow bounds directory.removal_window; the store keeps its log
+// of removals a little longer, so a window never looks past its end.
+const MaxRemovalWindow = 30 * 24 * time.Hour
+
 // Directory configures the trust's staff directory.
 type Directory struct {
 	// SyncInterval is how often members of clinical rooms are checked against
@@ -33,6 +37,11 @@ type Directory struct {
 	MaxRemovalFraction float64 `yaml:"max_removal_fraction"`
 	// HoldMinRemovals: updates removing fewer people than this are never held.
 	HoldMinRemovals int `yaml:"hold_min_removals"`
+	// RemovalWindow is how far back a source's removals are counted with an
+	// update's own against MaxRemovalFraction, so many small updates (SCIM's
+	// one person per request, frequent LDAP syncs) are held as one large one
+	// would be. Counting starts afresh when an admin confirms.
+	RemovalWindow Duration `yaml:"removal_window"`
 	// LDAP syncs the directory from LDAP or Active Directory; off when URL is empty.
 	LDAP LDAP `yaml:"ldap"`
 	// SCIM lets an identity provider push staff; off when Token is empty.
@@ -43,6 +52,11 @@ type Directory struct {
 type SCIM struct {
 	// Token is the bearer token the identity provider presents.
 	Token string `yaml:"token"`
+	// UPNDomains are the e-mail-style userName domains (jane@trust.nhs.uk)
+	// that belong to this trust: their local part becomes the Matrix
+	// localpart on this trust's server. The server name's own host is always
+	// accepted; a userName on any other domain is refused.
+	UPNDomains []string `yaml:"upn_domains"`
 }
 
 // LDAP is an LDAP/Active Directory source for the staff directory.

@@ -39,6 +39,9 @@ func (c *Config) applyDefaults() {
 	if c.Directory.HoldMinRemovals == 0 {
 		c.Directory.HoldMinRemovals = 5
 	}
+	if c.Directory.RemovalWindow.Duration == 0 {
+		c.Directory.RemovalWindow.Duration = 24 * time.Hour
+	}
 	l := &c.Directory.LDAP
 	setDefault(&l.Filter, "(objectClass=inetOrgPerson)")
 	if l.PageSize == 0 {

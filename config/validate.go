@@ -171,11 +171,12 @@ func (c *Config) Validate() error {
 	if f := c.Directory.MaxRemovalFraction; f <= 0 || f > 1 {
 		add("directory.max_removal_fraction", "%v must be above 0 and at most 1 (e.g. 0.1 for 10%%)", f)
 	}
-	if t := c.Directory.SCIM.Token; t != "" && len(t) < 32 {
-		add("directory.scim.token", "is too short (%d characters); use at least 32 random characters", len(t))
-	}
+	c.Directory.SCIM.check(add)
 	if c.Directory.HoldMinRemovals < 1 {
 		add("directory.hold_min_removals", "%d must be at least 1", c.Directory.HoldMinRemovals)
+	}
+	if w := c.Directory.RemovalWindow.Duration; w < time.Minute || w > MaxRemovalWindow {
+		add("directory.removal_window", "%s must be between 1m and 30d", w)
 	}
 	if c.Directory.SyncInterval.Duration < 10*time.Second {
 		add("directory.sync_interval", "%s is too short; at least 10s", c.Directory.SyncInterval.Duration)

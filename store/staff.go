@@ -46,21 +46,44 @@ const ActionDirectoryChange = "directory_change"
 // who changed. A write that changes nobody leaves no audit entry. It returns
 // the journalled changes, one per person who changed.
 func (s *Store) SaveStaff(ctx context.Context, records []StaffRecord, by DirectoryAuthor) ([]DirectoryChange, error) {
+	return s.SaveStaffChecked(ctx, records, by, nil)
+}
+
+// RemovalCheck decides, inside a directory write's transaction (so no other
+// directory write comes between the decision and the write), whether the
+// people the write would move from active to suspended or left may go. An
+// error refuses the whole write and is returned as it is. It reads and writes
+// the store with the ctx it is given, which carries the transaction.
+type RemovalCheck func(ctx context.Context, removing []string) error
+
+// SaveStaffChecked is SaveStaff with a check of the removals it would make;
+// check is called only when the write removes someone.
+func (s *Store) SaveStaffChecked(ctx context.Context, records []StaffRecord, by DirectoryAuthor, check RemovalCheck) ([]DirectoryChange, error) {
 	if by.Actor == "" {
 		return nil, errors.New("save staff records: no actor for the audit log")
 	}
-	return s.writeStaff(ctx, records, &by)
+	return s.writeStaff(ctx, records, &by, check, false)
+}
+
+// SaveStaffConfirmed is SaveStaff for an update an admin confirmed after it
+// was held: its removals are logged as confirmed (ConfirmedSource), and the
+// guard of each of its sources counts afresh from now.
+func (s *Store) SaveStaffConfirmed(ctx context.Context, records []StaffRecord, by DirectoryAuthor) ([]DirectoryChange, error) {
+	if by.Actor == "" {
+		return nil, errors.New("save staff records: no actor for the audit log")
+	}
+	return s.writeStaff(ctx, records, &by, nil, true)
 }
 
 // UpsertStaff writes records in one transaction: a directory update is
 // applied whole or not at all. Everyone whose record changed is journalled;
 // nothing is audited (the caller audits, as the leaver command does).
 func (s *Store) UpsertStaff(ctx context.Context, records []StaffRecord) error {
-	_, err := s.writeStaff(ctx, records, nil)
+	_, err := s.writeStaff(ctx, records, nil, nil, false)
 	return err
 }
 
-func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *DirectoryAuthor) ([]DirectoryChange, error) {
+func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *DirectoryAuthor, check RemovalCheck, confirmed bool) ([]DirectoryChange, error) {
 	// The last record for a person wins, as the upsert would have it.
 	final := make(map[string]StaffRecord, len(records))
 	var order []string
@@ -76,6 +99,12 @@ func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *Direc
 		prev, err := s.staffByIDs(ctx, order)
 		if err != nil {
 			return err
+		}
+		removing := removals(prev, final, order)
+		if check != nil && len(removing) > 0 {
+			if err := check(ctx, removing); err != nil {
+				return err
+			}
 		}
 		for start := 0; start < len(records); start += insertChunk {
 			chunk := records[start:min(start+insertChunk, len(records))]
@@ -107,6 +136,16 @@ func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *Direc
 			}
 		}
 		if err := s.journal(ctx, changes); err != nil {
+			return err
+		}
+		source := func(id string) string { return final[id].Source }
+		if confirmed {
+			source = func(id string) string { return ConfirmedSource(final[id].Source) }
+			if err := s.markConfirmed(ctx, final); err != nil {
+				return err
+			}
+		}
+		if err := s.logRemovals(ctx, removing, source); err != nil {
 			return err
 		}
 		if by == nil || len(changes) == 0 {

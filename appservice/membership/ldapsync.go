@@ -49,7 +49,7 @@ func (s *Membership) syncLDAPLocked(ctx context.Context, forceFull bool) error {
 	start := s.Now()
 	confirmed := st.confirmNext
 	st.confirmNext = false
-	res, fetch, err := directory.SyncLDAP(ctx, s.Store, s.Cfg.Directory.LDAP, s.Cfg.Homeserver.Domain, since, directory.Guard{MaxFraction: s.Cfg.Directory.MaxRemovalFraction, MinRemovals: s.Cfg.Directory.HoldMinRemovals}, confirmed)
+	res, fetch, err := directory.SyncLDAP(ctx, s.Store, s.Cfg.Directory.LDAP, s.Cfg.Homeserver.Domain, since, directory.Guard{MaxFraction: s.Cfg.Directory.MaxRemovalFraction, MinRemovals: s.Cfg.Directory.HoldMinRemovals, Window: s.Cfg.Directory.RemovalWindow.Duration}, confirmed)
 	var held *directory.HeldError
 	switch {
 	case errors.As(err, &held):
@@ -131,10 +131,27 @@ func (s *Membership) CmdDirectory(ctx context.Context, c *commands.Call) error {
 				text += "\nA sync is held for confirmation: `!policy directory confirm`."
 			}
 		}
-		return s.Reply(ctx, c.Evt, text)
+		scim, err := s.scimHoldStatus(ctx)
+		if err != nil {
+			return executor.Transient(err)
+		}
+		return s.Reply(ctx, c.Evt, text+scim)
 	case "confirm":
+		scim, scimHeld, err := s.confirmSCIMRemovals(ctx, c)
+		if err != nil {
+			return err
+		}
+		if scimHeld {
+			if err := s.Reply(ctx, c.Evt, scim); err != nil {
+				return err
+			}
+			if !s.ldap.held {
+				s.SweepDirectory(ctx)
+				return nil
+			}
+		}
 		if !s.ldap.held {
-			return s.Reply(ctx, c.Evt, "No directory sync is waiting for confirmation.")
+			return s.Reply(ctx, c.Evt, "No directory sync or SCIM removal is waiting for confirmation.")
 		}
 		s.ldap.confirmNext = true
 		if err := s.Audit(ctx, c.Evt.Sender.String(), "", "directory_confirm", "held LDAP sync confirmed", nil); err != nil {

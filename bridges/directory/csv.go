@@ -115,6 +115,10 @@ func ParseCSV(r io.Reader, ownServer string) ([]policy.StaffEntry, error) {
 	return entries, nil
 }
 
+// maxFieldBytes bounds a person's name, role and team: room for any real
+// one, and a bound on what one bad row or request can store.
+const maxFieldBytes = 256
+
 // validateEntry checks one person and fills in the parsed status; it
 // returns what is wrong, or "".
 func validateEntry(e *policy.StaffEntry, status, ownServer string) string {
@@ -128,6 +132,11 @@ func validateEntry(e *policy.StaffEntry, status, ownServer string) string {
 		return fmt.Sprintf("user_id %s is not on this trust's server %s", e.UserID, ownServer)
 	case e.Name == "":
 		return "name is empty"
+	}
+	for _, f := range []struct{ name, value string }{{"name", e.Name}, {"role", e.Role}, {"team", e.Team}} {
+		if len(f.value) > maxFieldBytes {
+			return fmt.Sprintf("%s is %d bytes long; at most %d are accepted", f.name, len(f.value), maxFieldBytes)
+		}
 	}
 	st, ok := policy.ParseStaffStatus(status)
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
+	"github.com/rs/zerolog"
 
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -22,17 +24,38 @@ const enterpriseURI = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:Use
 
 // SCIMUsers provisions the staff directory from an identity provider
 // (Entra ID, Okta) over SCIM 2.0. The SCIM id of a person is their Matrix
-// user ID; userName may be a Matrix ID or an e-mail-style UPN, whose local
-// part becomes the Matrix localpart on this trust's server.
+// user ID; userName is a Matrix ID on this trust's server or an
+// e-mail-style UPN on one of the trust's domains, whose local part becomes
+// the Matrix localpart on this trust's server.
+//
+// SCIM is held to what CSV and LDAP are: it never takes over a person
+// another source manages, its removals are counted against the mass-removal
+// guard over a rolling window, and it tells the caller what was wrong with
+// a request but never what went wrong inside (that is logged).
 type SCIMUsers struct {
 	Store     *store.Store
 	OwnServer string
+	// UPNDomains are e-mail domains of this trust besides the server
+	// name's host (directory.scim.upn_domains).
+	UPNDomains []string
+	// Guard bounds removals over its window (directory.max_removal_fraction,
+	// hold_min_removals, removal_window); zero values take the defaults.
+	Guard Guard
 	// Changed is told the user ID whenever someone's standing changes, so
 	// their clinical rooms are checked without waiting for the next sweep.
 	Changed func(userID string)
+	// Held is told when a removal is refused and no hold was in force: the
+	// refusal to report to the management room. Every refusal is audited.
+	Held func(userID string, held *HeldError)
 	// Actor names the identity provider in the audit log; "scim" if empty.
 	Actor string
+	// Log receives what went wrong inside (IDs, never names or bodies).
+	Log zerolog.Logger
 }
+
+// SCIMSource is the source recorded with people SCIM provisions, and the
+// name its held removals are kept under in the store.
+const SCIMSource = "scim"
 
 // NewSCIMServer builds the SCIM server for /v2 (mount it under /scim).
 func NewSCIMServer(u *SCIMUsers) (http.Handler, error) {
@@ -52,7 +75,7 @@ func NewSCIMServer(u *SCIMUsers) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("SCIM server: %w", err)
 	}
-	return entraCompat(srv), nil
+	return checkSCIMRequest(srv), nil
 }
 
 func badValue(format string, args ...any) error {
@@ -60,6 +83,10 @@ func badValue(format string, args ...any) error {
 	e.Detail = fmt.Sprintf(format, args...)
 	return e
 }
+
+// Lengths beyond any real person's record (a Matrix ID is at most 255
+// bytes; names, titles and departments get the same room).
+const maxUserName = 255
 
 // entryFromSCIM turns SCIM attributes into a staff entry, validated.
 func (u *SCIMUsers) entryFromSCIM(attrs scim.ResourceAttributes) (policy.StaffEntry, string, error) {
@@ -71,10 +98,12 @@ func (u *SCIMUsers) entryFromSCIM(attrs scim.ResourceAttributes) (policy.StaffEn
 	if userName == "" {
 		return policy.StaffEntry{}, "", badValue("userName is required")
 	}
-	userID := userName
-	if !strings.HasPrefix(userName, "@") {
-		local, _, _ := strings.Cut(userName, "@")
-		userID = "@" + strings.ToLower(local) + ":" + u.OwnServer
+	if len(userName) > maxUserName {
+		return policy.StaffEntry{}, "", badValue("userName is %d bytes long; at most %d are accepted", len(userName), maxUserName)
+	}
+	userID, err := u.userIDOf(userName)
+	if err != nil {
+		return policy.StaffEntry{}, "", err
 	}
 	e := policy.StaffEntry{UserID: userID, Name: str(attrs, "displayName"), Role: str(attrs, "title")}
 	if name, ok := attrs["name"].(map[string]any); ok && e.Name == "" {
@@ -96,6 +125,44 @@ func (u *SCIMUsers) entryFromSCIM(attrs scim.ResourceAttributes) (policy.StaffEn
 	return e, userName, nil
 }
 
+// userIDOf maps a userName to a Matrix user ID on this trust's server: a
+// Matrix ID as it is (validateEntry checks its server), local@domain to
+// @local:<own server> only when domain is the trust's. Any other domain is
+// refused, so jane@elsewhere cannot claim @jane here.
+func (u *SCIMUsers) userIDOf(userName string) (string, error) {
+	if strings.HasPrefix(userName, "@") {
+		return userName, nil
+	}
+	local, domain, ok := strings.Cut(userName, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
+		return "", badValue("userName %q is neither a Matrix user ID on this trust's server (@name:%s) nor an e-mail-style name (name@%s)", userName, u.OwnServer, u.ownHost())
+	}
+	domain = strings.ToLower(domain)
+	if domain != u.ownHost() && !slices.ContainsFunc(u.UPNDomains, func(d string) bool { return strings.EqualFold(d, domain) }) {
+		return "", badValue("userName %q is on the domain %s, which is not this trust's (%s); if the domain belongs to the trust, add it to directory.scim.upn_domains in Caldicott's config", userName, domain, strings.Join(u.trustDomains(), ", "))
+	}
+	return "@" + strings.ToLower(local) + ":" + u.OwnServer, nil
+}
+
+// ownHost is the server name without its port: example.org for example.org:8448.
+func (u *SCIMUsers) ownHost() string {
+	host := u.OwnServer
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		host = host[:i]
+	}
+	return strings.ToLower(host)
+}
+
+func (u *SCIMUsers) trustDomains() []string {
+	out := []string{u.ownHost()}
+	for _, d := range u.UPNDomains {
+		if d = strings.ToLower(d); !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // scimBool reads a boolean that some providers (Entra ID) send as "False".
 func scimBool(v any) (bool, bool) {
 	switch b := v.(type) {
@@ -113,10 +180,15 @@ func scimBool(v any) (bool, bool) {
 }
 
 // save writes one person, journalled and (if anything changed) audited with
-// the request's method, e.g. "SCIM PATCH".
+// the request's method, e.g. "SCIM PATCH". A removal beyond the guard is
+// refused (403), recorded and audited; nothing is written.
 func (u *SCIMUsers) save(r *http.Request, rec store.StaffRecord) error {
-	by := store.DirectoryAuthor{Actor: orDefault(u.Actor, "scim"), Via: "SCIM " + r.Method}
-	changes, err := u.Store.SaveStaff(r.Context(), []store.StaffRecord{rec}, by)
+	by := store.DirectoryAuthor{Actor: u.actor(), Via: "SCIM " + r.Method}
+	changes, err := u.Store.SaveStaffChecked(r.Context(), []store.StaffRecord{rec}, by, u.removalCheck)
+	var held *HeldError
+	if errors.As(err, &held) {
+		return u.refuseRemoval(r, rec, held)
+	}
 	if err != nil {
 		return err
 	}
@@ -128,8 +200,10 @@ func (u *SCIMUsers) save(r *http.Request, rec store.StaffRecord) error {
 	return nil
 }
 
+func (u *SCIMUsers) actor() string { return orDefault(u.Actor, SCIMSource) }
+
 func scimRecord(e policy.StaffEntry, userName string) store.StaffRecord {
-	return store.StaffRecord{UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration, Status: string(e.Status), Source: "scim", ExternalID: userName}
+	return store.StaffRecord{UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration, Status: string(e.Status), Source: SCIMSource, ExternalID: userName}
 }
 
 func (u *SCIMUsers) resourceOf(rec store.StaffRecord) scim.Resource {
@@ -165,7 +239,7 @@ func orDefault(v, d string) string {
 // lookup returns a SCIM-provisioned, not-deleted person.
 func (u *SCIMUsers) lookup(r *http.Request, id string) (store.StaffRecord, error) {
 	rec, err := u.Store.Staff(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (rec.Source != "scim" || rec.Status == string(policy.StatusLeft))) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (rec.Source != SCIMSource || rec.Status == string(policy.StatusLeft))) {
 		return rec, scimerrors.ScimErrorResourceNotFound(id)
 	}
 	return rec, err
@@ -173,21 +247,55 @@ func (u *SCIMUsers) lookup(r *http.Request, id string) (store.StaffRecord, error
 
 // Create provisions a person (POST /Users).
 func (u *SCIMUsers) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	res, err := u.create(r, attrs)
+	return res, u.safe(r, err)
+}
+
+func (u *SCIMUsers) create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	e, userName, err := u.entryFromSCIM(attrs)
 	if err != nil {
 		return scim.Resource{}, err
 	}
-	if existing, err := u.lookup(r, e.UserID); err == nil && existing.UserID != "" {
-		return scim.Resource{}, scimerrors.ScimErrorUniqueness
+	existing, err := u.Store.Staff(r.Context(), e.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return scim.Resource{}, err
+	default:
+		if problem := takeover(existing, userName); problem != "" {
+			conflict := scimerrors.ScimErrorUniqueness
+			conflict.Detail = problem
+			return scim.Resource{}, conflict
+		}
 	}
 	if err := u.save(r, scimRecord(e, userName)); err != nil {
 		return scim.Resource{}, err
 	}
-	return u.Get(r, e.UserID)
+	return u.get(r, e.UserID)
+}
+
+// takeover says why creating userName over an existing record would take
+// it from someone, or "" when the create may go ahead: only a person SCIM
+// itself provisioned under the same userName, who has left, comes back.
+func takeover(existing store.StaffRecord, userName string) string {
+	switch {
+	case existing.Source != SCIMSource:
+		return fmt.Sprintf("%s is already in the staff directory from another source (%s); SCIM may not take over a person another source manages. Remove them from that source first, or provision a different userName. Nothing was changed.", existing.UserID, existing.Source)
+	case existing.Status != string(policy.StatusLeft):
+		return fmt.Sprintf("%s is already provisioned; update them with PUT or PATCH /Users/{id}. Nothing was changed.", existing.UserID)
+	case !strings.EqualFold(existing.ExternalID, userName):
+		return fmt.Sprintf("%s belonged to someone else, who has left; a Matrix account is never given to another person. Provision a different userName. Nothing was changed.", existing.UserID)
+	}
+	return ""
 }
 
 // Get returns one person (GET /Users/{id}).
 func (u *SCIMUsers) Get(r *http.Request, id string) (scim.Resource, error) {
+	res, err := u.get(r, id)
+	return res, u.safe(r, err)
+}
+
+func (u *SCIMUsers) get(r *http.Request, id string) (scim.Resource, error) {
 	rec, err := u.lookup(r, id)
 	if err != nil {
 		return scim.Resource{}, err
@@ -197,9 +305,9 @@ func (u *SCIMUsers) Get(r *http.Request, id string) (scim.Resource, error) {
 
 // GetAll lists people, filtered (e.g. userName eq "jane@trust.nhs.uk") and paged.
 func (u *SCIMUsers) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	recs, err := u.Store.StaffBySource(r.Context(), "scim")
+	recs, err := u.Store.StaffBySource(r.Context(), SCIMSource)
 	if err != nil {
-		return scim.Page{}, err
+		return scim.Page{}, u.safe(r, err)
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].UserID < recs[j].UserID })
 	var matched []scim.Resource
@@ -229,9 +337,10 @@ func (u *SCIMUsers) GetAll(r *http.Request, params scim.ListRequestParams) (scim
 // Replace overwrites a person (PUT /Users/{id}).
 func (u *SCIMUsers) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	if _, err := u.lookup(r, id); err != nil {
-		return scim.Resource{}, err
+		return scim.Resource{}, u.safe(r, err)
 	}
-	return u.update(r, id, attrs)
+	res, err := u.update(r, id, attrs)
+	return res, u.safe(r, err)
 }
 
 // update validates new attributes for an existing person and saves them.
@@ -248,7 +357,7 @@ func (u *SCIMUsers) update(r *http.Request, id string, attrs scim.ResourceAttrib
 	if err := u.save(r, scimRecord(e, userName)); err != nil {
 		return scim.Resource{}, err
 	}
-	return u.Get(r, id)
+	return u.get(r, id)
 }
 
 // Delete records the person as having left (DELETE /Users/{id}); the record
@@ -256,16 +365,21 @@ func (u *SCIMUsers) update(r *http.Request, id string, attrs scim.ResourceAttrib
 func (u *SCIMUsers) Delete(r *http.Request, id string) error {
 	rec, err := u.lookup(r, id)
 	if err != nil {
-		return err
+		return u.safe(r, err)
 	}
 	rec.Status = string(policy.StatusLeft)
-	return u.save(r, rec)
+	return u.safe(r, u.save(r, rec))
 }
 
 // Patch applies add/replace/remove operations (PATCH /Users/{id}), e.g.
 // Entra ID's {"op":"Replace","path":"active","value":"False"} when someone is
 // disabled.
 func (u *SCIMUsers) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
+	res, err := u.patch(r, id, ops)
+	return res, u.safe(r, err)
+}
+
+func (u *SCIMUsers) patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
 	rec, err := u.lookup(r, id)
 	if err != nil {
 		return scim.Resource{}, err

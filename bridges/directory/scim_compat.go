@@ -1,46 +1,36 @@
 package directory
 
-import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"net/http"
-	"strings"
-)
+import "strings"
 
-// maxSCIMBody bounds one SCIM request body.
-const maxSCIMBody = 1 << 20
+// fixEntraPatch rewrites Entra ID's PATCH quirk — booleans sent as the
+// strings "True"/"False" (documented by Microsoft for "active") — into JSON
+// booleans before the SCIM library validates the request against the schema.
+func fixEntraPatch(body map[string]any) {
+	ops, _ := body["Operations"].([]any)
+	for _, op := range ops {
+		fixActive(op)
+	}
+}
 
-// entraCompat rewrites Entra ID's PATCH quirk — booleans sent as the strings
-// "True"/"False" (documented by Microsoft for "active") — into JSON booleans
-// before the SCIM library validates the request against the schema.
-func entraCompat(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxSCIMBody)
-		if r.Method != http.MethodPatch {
-			next.ServeHTTP(w, r)
-			return
-		}
-		raw, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		var body map[string]any
-		if json.Unmarshal(raw, &body) == nil {
-			if ops, ok := body["Operations"].([]any); ok {
-				for _, op := range ops {
-					fixActive(op)
-				}
-				if fixed, err := json.Marshal(body); err == nil {
-					raw = fixed
+// fixEntraResource does the same for a POST or PUT body: Entra ID sends
+// "active" and the "primary" of roles and e-mails as strings too.
+func fixEntraResource(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, sv := range x {
+			if strings.EqualFold(k, "active") || strings.EqualFold(k, "primary") {
+				if b, ok := scimBool(sv); ok {
+					x[k] = b
+					continue
 				}
 			}
+			fixEntraResource(sv)
 		}
-		r.Body = io.NopCloser(bytes.NewReader(raw))
-		r.ContentLength = int64(len(raw))
-		next.ServeHTTP(w, r)
-	})
+	case []any:
+		for _, item := range x {
+			fixEntraResource(item)
+		}
+	}
 }
 
 func fixActive(op any) {

@@ -57,7 +57,7 @@ func cmdDirectoryImport(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer st.Close()
-	r, err := directory.Apply(ctx, st, entries, csvOrigin(fs.Arg(0)), directory.Guard{MaxFraction: cfg.Directory.MaxRemovalFraction, MinRemovals: cfg.Directory.HoldMinRemovals}, *confirm)
+	r, err := directory.Apply(ctx, st, entries, csvOrigin(fs.Arg(0)), directory.Guard{MaxFraction: cfg.Directory.MaxRemovalFraction, MinRemovals: cfg.Directory.HoldMinRemovals, Window: cfg.Directory.RemovalWindow.Duration}, *confirm)
 	var held *directory.HeldError
 	if errors.As(err, &held) {
 		fmt.Fprintf(stderr, "caldicott: %v.\nIf this is right, run the import again with -confirm-removals.\n", err)

@@ -1,0 +1,29 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/matrix-org/gomatrixserverlib/spec"
+)
+
+// check reports what is wrong with the SCIM section.
+func (s *SCIM) check(add func(key, format string, args ...any)) {
+	if t := s.Token; t != "" && len(t) < 32 {
+		add("directory.scim.token", "is too short (%d characters); use at least 32 random characters", len(t))
+	}
+	seen := map[string]bool{}
+	for i, d := range s.UPNDomains {
+		key := fmt.Sprintf("directory.scim.upn_domains[%d]", i)
+		norm := strings.ToLower(strings.TrimSpace(d))
+		// A UPN domain is a DNS name: no port, no @, no wildcard.
+		host, port, ok := spec.ParseAndValidateServerName(spec.ServerName(norm))
+		switch {
+		case !ok || port != -1 || host == "" || strings.ContainsAny(norm, "@*"):
+			add(key, "%q is not a domain name (write e.g. trust-a.nhs.uk, without @ or port)", d)
+		case seen[norm]:
+			add(key, "%q is listed twice", d)
+		}
+		seen[norm] = true
+	}
+}

@@ -146,6 +146,8 @@ type AppService struct {
 	// Encryption is "enabled" (the bot has its own encryption device, reads
 	// commands and sends notices in encrypted rooms) or "disabled".
 	Encryption string `yaml:"encryption"`
+	// Timeouts bound every connection to the listener.
+	Timeouts HTTPTimeouts `yaml:"timeouts"`
 }
 
 // Database selects the store.

@@ -90,6 +90,8 @@ func (c *Config) Validate() error {
 		add("appservice.max_transaction_bytes", "%d is too small; at least 65536 (one event can be 64 KiB)", c.AppService.MaxTransactionBytes)
 	}
 
+	p = append(p, c.AppService.Timeouts.problems()...)
+
 	switch c.Database.Type {
 	case "sqlite":
 		if c.Database.URI == "" {

@@ -39,7 +39,9 @@ func (t *HTTPTimeouts) applyDefaults() {
 		{&t.Write, DefaultWriteTimeout},
 		{&t.Idle, DefaultIdleTimeout},
 	} {
-		if d.field.Duration == 0 {
+		// A 0s written in the file stays, for validation to refuse:
+		// net/http reads 0 as "no limit".
+		if !d.field.set {
 			d.field.Duration = d.def
 		}
 	}
@@ -55,7 +57,7 @@ func (t HTTPTimeouts) problems() []Problem {
 		v   time.Duration
 	}{{"read_header", t.ReadHeader.Duration}, {"read", t.Read.Duration}, {"write", t.Write.Duration}, {"idle", t.Idle.Duration}} {
 		if d.v < 100*time.Millisecond {
-			p = append(p, Problem{Key: "appservice.timeouts." + d.key, Msg: fmt.Sprintf("%s is too short; at least 100ms (a listener without a timeout can be held open by a slow client)", d.v)})
+			p = append(p, Problem{Key: "appservice.timeouts." + d.key, Msg: fmt.Sprintf("%s is too short; at least 100ms (it cannot be off: a slow client would hold connections open)", d.v)})
 		}
 	}
 	if t.ReadHeader.Duration > t.Read.Duration {

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,5 +38,58 @@ func TestProductionBinaryHasNoTestHooks(t *testing.T) {
 		if ours && (strings.Contains(line, "caldicott/internal/audittamper") || strings.Contains(line, "ForTest")) {
 			t.Errorf("test-only code in the production binary: %s", strings.TrimSpace(line))
 		}
+	}
+}
+
+// TestNoTestHooksInProductionSource is the cheap half, and catches what the
+// linker would prune from the binary (an unused method is dropped, so nm
+// alone cannot see a door that nothing calls yet): the production build of
+// caldicott does not depend on internal/audittamper, and no non-test Go
+// file in the module declares a *ForTest function or method.
+func TestNoTestHooksInProductionSource(t *testing.T) {
+	out, err := exec.Command("go", "list", "-tags", "goolm", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/caldicott/caldicott/store") {
+		t.Fatal("go list shows no dependency on store; the check below would prove nothing")
+	}
+	if slices.Contains(deps, "github.com/caldicott/caldicott/internal/audittamper") {
+		t.Error("the production build of caldicott imports internal/audittamper")
+	}
+	root := filepath.Join("..", "..")
+	fset := token.NewFileSet()
+	seen := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); name == ".git" || name == "node_modules" || name == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		seen++
+		for _, decl := range f.Decls {
+			if fn, ok := decl.(*ast.FuncDecl); ok && strings.Contains(fn.Name.Name, "ForTest") {
+				t.Errorf("%s: %s is test-only code in a production file; put it in a _test.go file or a package only tests import (internal/audittamper)", fset.Position(fn.Pos()), fn.Name.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen < 50 {
+		t.Fatalf("walked only %d Go files from %s", seen, root)
 	}
 }

@@ -5,6 +5,8 @@
 //
 // Only tests import it. It used to be methods on store.Store, which put a
 // "drop the triggers and run any SQL" door into the production binary;
-// cmd/caldicott's TestProductionBinaryHasNoTestHooks fails if this package,
-// or any *ForTest symbol, is linked into the binary again.
+// cmd/caldicott's TestNoTestHooksInProductionSource fails if the production
+// build imports this package or a production file declares a *ForTest
+// function, and TestProductionBinaryHasNoTestHooks if the built binary
+// holds either.
 package audittamper

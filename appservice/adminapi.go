@@ -67,7 +67,7 @@ func (s *Service) exportHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/zip")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="subject-access-%s-%s.zip"`, safeFileName(req.Subject.Localpart()), now.Format("20060102-150405")))
-		out := &startedWriter{ResponseWriter: w}
+		out := &startedWriter{ResponseWriter: newProgressWriter(w, s.Cfg.AppService.Timeouts.Write.Duration)}
 		if _, err := x.Export(s.Log.WithContext(ctx), req, subjectaccess.NewZipBundle(out, now.Truncate(time.Second))); err != nil {
 			s.Log.Error().Err(err).Msg("Subject access export failed")
 			if !out.started {

@@ -25,7 +25,7 @@ func TestFederatedAttestation(t *testing.T) {
 	b := newTrust(t, "127.0.0.12", "", withEncryption)
 	b.startCaldicott(t, true)
 	a := newTrust(t, "127.0.0.11", "", withEncryption+fmt.Sprintf(
-		"federation: {servers: [\"127.0.0.12\"], attestation_rooms: [\"#caldicott-attestations:%s\"]}\nverification: {new_member_grace: 2s, check_interval: 1s}\n", b.hs.ServerName))
+		"federation: {servers: [%q]}\nverification: {new_member_grace: 2s, check_interval: 1s}\n", b.hs.ServerName))
 	a.startCaldicott(t, true)
 	alice := a.hs.RegisterUser(t, "alice", false)
 	dora := newVerifier(t, b.hs.RegisterUser(t, "dora", false))
@@ -109,7 +109,7 @@ func TestFederatedAttestationPinnedKey(t *testing.T) {
 	b.startCaldicott(t, true)
 	wrong := strings.Repeat("A", 43)
 	a := newTrust(t, "127.0.0.11", "", withEncryption+fmt.Sprintf(
-		"federation: {servers: [\"127.0.0.12\"], attestation_rooms: [\"#caldicott-attestations:%s\"], bot_keys: {%q: %q}}\n", b.hs.ServerName, b.botID(), wrong))
+		"federation: {servers: [%q], bot_keys: {%q: %q}}\n", b.hs.ServerName, b.botID(), wrong))
 	a.startCaldicott(t, true)
 	ig, mgmt := igAdmin(t, a)
 	dora := newVerifier(t, b.hs.RegisterUser(t, "dora", false))
@@ -142,7 +142,7 @@ func TestFederatedAttestationKeyChange(t *testing.T) {
 	b := newTrust(t, "127.0.0.12", "", withEncryption)
 	b.startCaldicott(t, true)
 	a := newTrust(t, "127.0.0.11", "", withEncryption+fmt.Sprintf(
-		"federation: {servers: [\"127.0.0.12\"], attestation_rooms: [\"#caldicott-attestations:%s\"]}\n", b.hs.ServerName))
+		"federation: {servers: [%q]}\n", b.hs.ServerName))
 	st, err := store.Open(ctx, a.cfg.Database.Type, a.cfg.Database.URI, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -160,6 +160,8 @@ type AppService struct {
 	// Encryption is "enabled" (the bot has its own encryption device, reads
 	// commands and sends notices in encrypted rooms) or "disabled".
 	Encryption string `yaml:"encryption"`
+	// Timeouts bound every connection to the listener.
+	Timeouts HTTPTimeouts `yaml:"timeouts"`
 }
 
 // Database selects the store.
@@ -184,7 +186,8 @@ type Trust struct {
 
 // Federation lists the trusts' homeservers that clinical rooms may span.
 type Federation struct {
-	// Servers are server names (host, optionally with port) of the federation's trusts.
+	// Servers are the other trusts' server names exactly as in their user
+	// IDs: host, or host:port when the server name has a port.
 	Servers []string `yaml:"servers"`
 	// AttestationAlias is the localpart of the alias of the room where this
 	// trust publishes its signed identity attestations, for the other trusts.
@@ -204,13 +207,13 @@ type Federation struct {
 	// Admins may change which servers are member trusts (`!policy trust
 	// add|remove`), for the whole federation.
 	Admins []string `yaml:"admins"`
-	// Bots names the other trusts' Caldicott bots by server; a server not
-	// listed has @<this bot's localpart>:<server>.
+	// Bots names the other trusts' Caldicott bots by server name (as in
+	// Servers); a server not listed has @<this bot's localpart>:<server>.
 	Bots map[string]string `yaml:"bots"`
 }
 
-// AttestationSources are the aliases of the other trusts' attestation rooms.
-// BotOf is the Caldicott bot of a member trust's server.
+// BotOf is the Caldicott bot of a member trust's server, named as in its
+// user IDs (port included when it has one; see servernames.go).
 func (f Federation) BotOf(server, ownLocalpart string) string {
 	if b, ok := f.Bots[server]; ok {
 		return b
@@ -218,6 +221,8 @@ func (f Federation) BotOf(server, ownLocalpart string) string {
 	return "@" + ownLocalpart + ":" + server
 }
 
+// AttestationSources are the aliases of the other trusts' attestation rooms:
+// as listed, or #<attestation_alias>:<server> for each server (port included).
 func (f Federation) AttestationSources() []string {
 	if len(f.AttestationRooms) > 0 {
 		return f.AttestationRooms

@@ -18,6 +18,7 @@ func (c *Config) applyDefaults() {
 		c.AppService.MaxTransactionBytes = DefaultMaxTransactionBytes
 	}
 	setDefault(&c.AppService.Encryption, "enabled")
+	c.AppService.Timeouts.applyDefaults()
 	setDefault(&c.Database.Type, "sqlite")
 	if c.Database.Type == "sqlite" {
 		setDefault(&c.Database.URI, "caldicott.db")

@@ -90,6 +90,8 @@ func (c *Config) Validate() error {
 		add("appservice.max_transaction_bytes", "%d is too small; at least 65536 (one event can be 64 KiB)", c.AppService.MaxTransactionBytes)
 	}
 
+	p = append(p, c.AppService.Timeouts.problems()...)
+
 	switch c.Database.Type {
 	case "sqlite":
 		if c.Database.URI == "" {
@@ -123,7 +125,7 @@ func (c *Config) Validate() error {
 
 	for i, s := range c.Federation.Servers {
 		if _, _, ok := spec.ParseAndValidateServerName(spec.ServerName(s)); !ok || strings.ContainsAny(s, "*?") {
-			add(fmt.Sprintf("federation.servers[%d]", i), "%q is not a server name (write e.g. matrix.trust-b.nhs.uk)", s)
+			add(fmt.Sprintf("federation.servers[%d]", i), "%q is not a server name (write it as in the trust's user IDs, e.g. matrix.trust-b.nhs.uk, or 127.0.0.12:8448 when it has a port)", s)
 		}
 	}
 
@@ -156,11 +158,7 @@ func (c *Config) Validate() error {
 			add(fmt.Sprintf("federation.admins[%d]", i), "%q is not a Matrix user ID (@user:server)", u)
 		}
 	}
-	for server, u := range c.Federation.Bots {
-		if uid, err := spec.NewUserID(u, true); err != nil || string(uid.Domain()) != server {
-			add("federation.bots", "%q for %s is not a Matrix user ID on that server", u, server)
-		}
-	}
+	p = append(p, c.serverNameProblems()...)
 
 	switch c.Policy.ClinicalHistoryVisibility {
 	case "joined", "invited":

@@ -29,8 +29,11 @@ type AuditEntry struct {
 // genesisHash is the prev_hash of the first entry.
 const genesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// entryHash is SHA-256 over the canonical JSON of every field but the hash itself.
-func entryHash(e AuditEntry) (string, error) {
+// HashAuditEntry is an entry's hash: SHA-256 over the canonical JSON of
+// every field but the hash itself. Exported so a tool (or a test playing an
+// attacker who has read the source) can compute what the chain expects;
+// knowing it grants nothing, since the published head is what proves the chain.
+func HashAuditEntry(e AuditEntry) (string, error) {
 	raw, err := json.Marshal(struct {
 		Seq      int64  `json:"seq"`
 		TS       int64  `json:"ts"`
@@ -80,7 +83,7 @@ func (s *Store) appendAuditLocked(ctx context.Context, e AuditEntry) (AuditEntry
 			return fmt.Errorf("read audit head: %w", err)
 		}
 		e.Seq, e.PrevHash = seq+1, prev
-		if e.Hash, err = entryHash(e); err != nil {
+		if e.Hash, err = HashAuditEntry(e); err != nil {
 			return fmt.Errorf("hash audit entry: %w", err)
 		}
 		if _, err := s.db.Exec(ctx, `INSERT INTO audit_log (seq, ts, actor, room_id, action, reason, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -176,7 +179,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 		if e.PrevHash != prev {
 			problem("entry %d does not follow the entry before it (an entry before it was edited, deleted or inserted)", e.Seq)
 		}
-		want, err := entryHash(e)
+		want, err := HashAuditEntry(e)
 		if err != nil {
 			return err
 		}

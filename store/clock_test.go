@@ -19,6 +19,7 @@ var elapsedOnly = map[string]string{
 	"appservice/worker/jobs.go":           "job durations in the log",
 	"appservice/retention/sweep.go":       "sweep durations (metrics) and pacing",
 	"appservice/verification/activity.go": "how long the rooms have been quiet (/sync pacing)",
+	"appservice/listener.go":              "connection write deadlines (the network's clock)",
 }
 
 // TestOneClock fails when production code reads the wall clock (time.Now,

@@ -44,6 +44,9 @@ func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error)
 	var dsn string
 	switch engine {
 	case SQLite:
+		if err := privateSQLiteFiles(ctx, uri); err != nil {
+			return nil, err
+		}
 		dsn = sqliteDSN(uri)
 	case Postgres:
 		dsn = uri

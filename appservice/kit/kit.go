@@ -39,6 +39,10 @@ type Kit struct {
 
 	reqMu sync.RWMutex
 	req   policy.Requirements
+
+	// portWarned: federation.servers entries already reported as naming
+	// a server without the port its user IDs carry (see TrustServerOf).
+	portWarned sync.Map
 }
 
 // SetRequirements sets what every rule takes from config and the

@@ -17,10 +17,25 @@ func (k *Kit) TrustServerOf(user string) string {
 	}
 	for _, s := range k.Requirements().FederationServers {
 		if policy.InFederation(server, []string{s}) {
+			if s != server {
+				k.warnPortless(s, server)
+			}
 			return s
 		}
 	}
 	return ""
+}
+
+// warnPortless tells the operator, once, that a federation.servers entry
+// names a trust by host while its users' server name has a port: the
+// gate and the ACL still admit them (both match hosts), but that trust's
+// bot and attestation room are derived from the entry and so never found.
+func (k *Kit) warnPortless(entry, server string) {
+	if _, done := k.portWarned.LoadOrStore(entry+" "+server, true); done {
+		return
+	}
+	k.Log.Warn().Str("federation_server", entry).Str("server_name", server).
+		Msg("federation.servers names this trust without the port its user IDs carry: list the server name exactly as in its user IDs, or its bot and attestation room are looked for on the wrong server")
 }
 
 // TrustBot is the Caldicott bot of a member trust's server.

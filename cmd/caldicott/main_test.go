@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caldicott/caldicott/internal/audittamper"
 	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
 )
@@ -303,7 +304,7 @@ func TestAuditVerifyAndExport(t *testing.T) {
 	// Tamper with an entry (dropping the guard trigger first, as an attacker
 	// with database access would) and verify must fail with exit 4.
 	st, _ = store.Open(context.Background(), store.SQLite, filepath.Join(dir, "caldicott.db"), 1)
-	if err := st.TamperForTest(context.Background(), `UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 2`); err != nil {
+	if err := audittamper.Run(context.Background(), st, `UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 2`); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

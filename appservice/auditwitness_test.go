@@ -20,6 +20,7 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/audittamper"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -185,7 +186,7 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.RewriteAuditForTest(ctx, 1, func(e *store.AuditEntry) { e.Reason = "nothing to see here" }); err != nil {
+	if err := audittamper.Rewrite(ctx, st, 1, func(e *store.AuditEntry) { e.Reason = "nothing to see here" }); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

@@ -10,6 +10,7 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/audittamper"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -71,7 +72,7 @@ func TestCompareHistory(t *testing.T) {
 		for i, seq := range []int64{2, 4, 6} {
 			heads = append(heads, headAt(t, st, seq, "attestation room", fmt.Sprint("$a", i), "a.example"))
 		}
-		if err := st.RewriteAuditForTest(ctx, 3, func(e *store.AuditEntry) { e.Reason = "rewritten" }); err != nil {
+		if err := audittamper.Rewrite(ctx, st, 3, func(e *store.AuditEntry) { e.Reason = "rewritten" }); err != nil {
 			t.Fatal(err)
 		}
 		// The attacker's new head of the rewritten chain matches.
@@ -94,10 +95,10 @@ func TestCompareHistory(t *testing.T) {
 	t.Run("cut short below a published head", func(t *testing.T) {
 		st := chain(t, 5)
 		h := headAt(t, st, 5, "attestation room", "$a", "a.example")
-		if err := st.TamperForTest(ctx, `DELETE FROM audit_log WHERE seq > 3`); err != nil {
+		if err := audittamper.Run(ctx, st, `DELETE FROM audit_log WHERE seq > 3`); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.TamperForTest(ctx, `UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3) WHERE id = 1`); err != nil {
+		if err := audittamper.Run(ctx, st, `UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3) WHERE id = 1`); err != nil {
 			t.Fatal(err)
 		}
 		v, err := CompareHistory(ctx, st, []Published{h})

@@ -112,6 +112,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		Exec: executor.New(bot, as.HTTPClient, st, executor.Config{
 			DryRun: cfg.Policy.DryRun, OwnServer: cfg.Homeserver.Domain,
 			HomeserverURL: cfg.Homeserver.Address, AdminToken: cfg.Homeserver.AdminToken,
+			MediaPath: cfg.Retention.MediaPath,
 		}, metrics.Actions, log.With().Str("component", "executor").Logger()),
 	}
 	k.SetRequirements(policy.Requirements{

@@ -190,6 +190,10 @@ func (s *Service) Metrics() *Metrics { return s.metrics }
 // Run listens for the homeserver, waits until the homeserver answers,
 // prepares the bot, reconciles every room, then handles events until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
+	// Before any event is indexed: files stored earlier are judged unsure.
+	if _, err := s.Store.MediaIndexBegun(ctx); err != nil {
+		return err
+	}
 	addr := net.JoinHostPort(s.Cfg.AppService.Hostname, strconv.Itoa(s.Cfg.AppService.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -8,29 +8,34 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+	"time"
 
+	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
 )
 
 // MediaStore is Dendrite's media directory (media_api.base_path) on this
-// host. Dendrite keeps a file at base/h[0]/h[1]/h[2:]/file, where h is the
-// unpadded URL-safe base64 SHA-256 of its bytes, with its thumbnails beside
-// it; it has no API to delete one. Caldicott finds a file's directory by
-// downloading it and hashing what it gets.
+// host. Dendrite keeps a file's bytes once per content hash, shared by
+// every URI uploaded with the same bytes (executor.MediaDir), and has no
+// API to delete them. Caldicott learns a file's hash by downloading it.
 type MediaStore struct {
 	Base   string
 	Server string
 }
 
 // filesOf lists the files on this server that an unencrypted message
-// points to (the file and its thumbnail). In encrypted rooms the file is
-// ciphertext whose key was only in the event, so redacting the event is
-// enough; those are not listed.
+// points to (the file and its thumbnail): the candidates for deletion once
+// it has expired. In encrypted rooms the file is ciphertext whose key was
+// only in the event, so redacting the event is enough; those are not
+// listed (but they are indexed, so a plain message naming the same URI
+// cannot take them).
 func (m *MediaStore) filesOf(evt *event.Event) []id.ContentURI {
 	if m == nil || evt == nil || evt.Type != event.EventMessage && evt.Type != event.EventSticker {
 		return nil
@@ -54,38 +59,103 @@ func (m *MediaStore) filesOf(evt *event.Event) []id.ContentURI {
 	return out
 }
 
-// dirFor is where Dendrite keeps the file with these bytes' hash.
-func (m *MediaStore) dirFor(sum [32]byte) (string, error) {
-	h := base64.RawURLEncoding.EncodeToString(sum[:])
-	dir := filepath.Join(m.Base, h[0:1], h[1:2], h[2:])
-	if !strings.HasPrefix(dir, filepath.Clean(m.Base)+string(filepath.Separator)) {
-		return "", fmt.Errorf("media path %q escapes %q", dir, m.Base)
-	}
-	return dir, nil
-}
+// sameBytesLimit bounds how many not yet hashed URIs one judgement
+// downloads to find those with the file's bytes; beyond it the file is
+// kept (unsure), and the next judgement goes on where this one stopped
+// (each URI is hashed once).
+const sameBytesLimit = 100
 
-// deleteFiles removes expired messages' files from Dendrite's media store.
-// A file that cannot be found or removed is logged, never fatal: the
-// message itself is already gone.
-func (r *Retention) deleteFiles(ctx context.Context, files []id.ContentURI) {
+// clockSlack allows for the homeserver's event times and the media
+// store's file times being read from different clocks.
+const clockSlack = time.Minute
+
+// releaseFiles judges each file of ours an expired (now deleted) message
+// pointed at, and deletes its bytes through the executor when nothing
+// that must be kept uses them (policy.MediaFileFate). A file that cannot
+// be judged is kept and logged, never fatal: the message itself is gone.
+func (r *Retention) releaseFiles(ctx context.Context, expired *event.Event, files []id.ContentURI) {
 	for _, uri := range files {
-		dir, err := r.mediaDir(ctx, uri)
-		if err != nil {
-			r.Log.Warn().Err(err).Str("media", uri.String()).Msg("Could not find an expired message's file in the media store")
-			continue
+		if err := r.releaseFile(ctx, expired, uri); err != nil {
+			r.Log.Warn().Err(err).Str("media", uri.String()).Stringer("event_id", expired.ID).Msg("Kept an expired message's file: could not judge it")
 		}
-		if err := os.RemoveAll(dir); err != nil {
-			r.Log.Warn().Err(err).Str("media", uri.String()).Msg("Could not delete an expired message's file")
-			continue
-		}
-		r.metrics.MediaDeleted.Inc()
-		r.Log.Debug().Str("media", uri.String()).Msg("Deleted an expired message's file")
 	}
 }
 
-// mediaDir downloads a file (as the bot, streaming) to learn its hash,
-// and so the directory Dendrite keeps it in.
-func (r *Retention) mediaDir(ctx context.Context, uri id.ContentURI) (string, error) {
+func (r *Retention) releaseFile(ctx context.Context, expired *event.Event, uri id.ContentURI) error {
+	f, err := r.mediaFile(ctx, uri)
+	if err != nil {
+		return err
+	}
+	d, why := policy.MediaFileFate(r.Now(), f)
+	if why != "" {
+		r.Log.Debug().Str("media", uri.String()).Str("kept_because", why).Int("references", len(f.Refs)).Msg("Kept an expired message's file")
+		return nil
+	}
+	ctx = executor.WithInput(ctx, "media:"+expired.ID.String())
+	res, err := r.Exec.Execute(ctx, expired.RoomID, r.BotID.String(), d)
+	if err != nil {
+		return err
+	}
+	if len(res.Failures) == 0 && !res.DryRun {
+		r.metrics.MediaDeleted.Inc()
+		r.Log.Debug().Str("media", uri.String()).Int("references", len(f.Refs)).Msg("Deleted an expired message's file")
+	}
+	return nil
+}
+
+// mediaFile gathers what the rule needs about a file: its bytes' hash,
+// whether something the index never saw may use them, and every known
+// reference to every URI with the same bytes, with what each room says.
+func (r *Retention) mediaFile(ctx context.Context, uri id.ContentURI) (policy.MediaFile, error) {
+	f := policy.MediaFile{URI: uri.String(), Server: uri.Homeserver, OwnServer: r.media.Server}
+	if f.Server != f.OwnServer {
+		return f, nil
+	}
+	hash, stored, err := r.hashOf(ctx, uri)
+	if err != nil {
+		return f, err
+	}
+	f.Hash = hash
+	begun, err := r.Store.MediaIndexBegun(ctx)
+	if err != nil {
+		return f, err
+	}
+	// Bytes first stored before the index began may be used by messages it
+	// never saw (sent before Caldicott, in rooms it has not swept).
+	f.Unsure = stored.Before(begun)
+	uris, complete, err := r.sameBytes(ctx, hash, stored.Add(-clockSlack))
+	if err != nil {
+		return f, err
+	}
+	f.Unsure = f.Unsure || !complete
+	refs, err := r.Store.MediaRefsOf(ctx, uris)
+	if err != nil {
+		return f, err
+	}
+	f.Refs, err = r.judgeRefs(ctx, refs)
+	return f, err
+}
+
+// hashOf downloads a file (as the bot, streaming) to learn its bytes'
+// hash, records it, and reads when the media store first stored them.
+func (r *Retention) hashOf(ctx context.Context, uri id.ContentURI) (string, time.Time, error) {
+	hash, err := r.download(ctx, uri)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	dir, err := executor.MediaDir(r.media.Base, hash)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	fi, err := os.Stat(filepath.Join(dir, "file"))
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("%s is not in %s (is retention.media_path Dendrite's media_api.base_path?): %w", uri, r.media.Base, err)
+	}
+	return hash, fi.ModTime(), nil
+}
+
+// download hashes a file's bytes and records the hash in the index.
+func (r *Retention) download(ctx context.Context, uri id.ContentURI) (string, error) {
 	resp, err := r.Bot.Download(ctx, uri)
 	if err != nil {
 		return "", fmt.Errorf("download %s: %w", uri, err)
@@ -95,14 +165,73 @@ func (r *Retention) mediaDir(ctx context.Context, uri id.ContentURI) (string, er
 	if _, err := io.Copy(h, resp.Body); err != nil {
 		return "", fmt.Errorf("read %s: %w", uri, err)
 	}
-	var sum [32]byte
-	copy(sum[:], h.Sum(nil))
-	dir, err := r.media.dirFor(sum)
-	if err != nil {
+	hash := base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	if err := r.Store.SetMediaHash(ctx, uri.String(), hash); err != nil {
 		return "", err
 	}
-	if _, err := os.Stat(filepath.Join(dir, "file")); errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("%s is not in %s (is retention.media_path Dendrite's media_api.base_path?)", uri, r.media.Base)
+	return hash, nil
+}
+
+// sameBytes lists the indexed URIs with these bytes. URIs pointed at since
+// the bytes were first stored whose hash is not yet known are downloaded
+// and hashed first; complete is false when some could not be (too many,
+// or unreadable for a reason other than being gone).
+func (r *Retention) sameBytes(ctx context.Context, hash string, since time.Time) ([]string, bool, error) {
+	prefix := "mxc://" + r.media.Server + "/"
+	unhashed, err := r.Store.UnhashedMedia(ctx, prefix, since, sameBytesLimit+1)
+	if err != nil {
+		return nil, false, err
 	}
-	return dir, nil
+	complete := len(unhashed) <= sameBytesLimit
+	for _, raw := range unhashed[:min(len(unhashed), sameBytesLimit)] {
+		uri, err := id.ParseContentURI(raw)
+		if err != nil {
+			continue // not a URI the homeserver could serve either
+		}
+		if _, err := r.download(ctx, uri); err != nil {
+			if errors.Is(err, mautrix.MNotFound) {
+				continue // its bytes are gone already: they share nothing
+			}
+			if ctx.Err() != nil {
+				return nil, false, ctx.Err()
+			}
+			complete = false
+		}
+	}
+	uris, err := r.Store.MediaWithHash(ctx, hash)
+	return uris, complete, err
+}
+
+// judgeRefs adds to each reference what its room says now: its retention
+// (none when the bot is no longer in it: nothing there is swept), its
+// legal hold, and whether its message awaits the patient record.
+func (r *Retention) judgeRefs(ctx context.Context, refs []store.MediaRef) ([]policy.MediaRef, error) {
+	type roomSays struct {
+		ret  policy.Retention
+		held bool
+	}
+	rooms := map[string]roomSays{}
+	out := make([]policy.MediaRef, 0, len(refs))
+	for _, ref := range refs {
+		says, ok := rooms[ref.RoomID]
+		if !ok {
+			if f, err := r.Facts.Room(ctx, id.RoomID(ref.RoomID)); err == nil {
+				says.ret = policy.EffectiveRetention(f.Class, f.Retention, r.RetentionRules())
+			} else if !errors.Is(err, mautrix.MForbidden) && !errors.Is(err, mautrix.MNotFound) {
+				return nil, fmt.Errorf("read room %s for a file's references: %w", ref.RoomID, err)
+			}
+			_, err := r.Store.LegalHoldOf(ctx, ref.RoomID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			says.held = err == nil
+			rooms[ref.RoomID] = says
+		}
+		out = append(out, policy.MediaRef{
+			URI: ref.URI, RoomID: ref.RoomID, EventID: ref.EventID, Avatar: ref.Avatar, Sent: ref.Sent,
+			Retention: says.ret, Held: says.held,
+			AwaitsRecord: r.Keep != nil && r.Keep(ref.RoomID, ref.EventID),
+		})
+	}
+	return out, nil
 }

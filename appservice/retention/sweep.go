@@ -234,6 +234,9 @@ func (p *pass) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := p.indexFiles(ctx, page.Chunk); err != nil {
+			return executor.Transient(err)
+		}
 		events, byID := p.sweepEvents(page.Chunk)
 		res := policy.SweepPage(p.now, p.ret, p.held, events, p.budget)
 		each := res.Decision.Each()
@@ -303,6 +306,20 @@ func (r *Retention) readPage(ctx context.Context, roomID id.RoomID, cursor strin
 	return page, err
 }
 
+// indexFiles notes in the media index the files a page of history points
+// at: messages from before Caldicott, or from before the bot joined, are
+// known from here on.
+func (p *pass) indexFiles(ctx context.Context, chunk []*event.Event) error {
+	var refs []store.MediaRef
+	for _, e := range chunk {
+		for _, ref := range FileRefs(e) {
+			ref.RoomID = p.room.String()
+			refs = append(refs, ref)
+		}
+	}
+	return p.r.Store.AddMediaRefs(ctx, refs)
+}
+
 // sweepEvents turns a page of history into what the rules read.
 func (p *pass) sweepEvents(chunk []*event.Event) ([]policy.SweepEvent, map[string]*event.Event) {
 	out := make([]policy.SweepEvent, 0, len(chunk))
@@ -368,7 +385,8 @@ func (p *pass) redactAll(ctx context.Context, ds []policy.Decision, byID map[str
 }
 
 // redact deletes one expired event, after any enforcement that is running,
-// and then its file when Caldicott looks after Dendrite's media store.
+// and then its files when Caldicott looks after Dendrite's media store and
+// nothing that must be kept uses them (releaseFiles).
 // While people are active it then gives way (worker.Lanes.GiveWay); with
 // nobody about it goes on at once, at the homeserver's full speed. Safe
 // for a few at once (redactAll).
@@ -395,6 +413,6 @@ func (p *pass) redact(ctx context.Context, d policy.Decision, evt *event.Event) 
 	p.st.Redacted++
 	p.mu.Unlock()
 	p.r.metrics.Redactions.Inc()
-	p.r.deleteFiles(ctx, files)
+	p.r.releaseFiles(ctx, evt, files)
 	return nil
 }

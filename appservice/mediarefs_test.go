@@ -1,0 +1,127 @@
+package appservice_test
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// TestExpiredFileKeptWhileStillNeeded: Dendrite keeps a file's bytes once
+// per content hash, so deleting an expired message's file deletes it for
+// everything that points at the same URI or the same bytes. The sweep
+// deletes a file only when nothing that must be kept uses it: a file also
+// posted in a room on legal hold stays; the same bytes uploaded twice stay
+// while a message that has not expired uses the other copy; a room's
+// avatar and a member's profile picture stay; a file that only expired
+// messages point at goes.
+func TestExpiredFileKeptWhileStillNeeded(t *testing.T) {
+	tr := newTrust(t, "127.0.0.11", "", sweepYAML("3s", 100))
+	tr.cfg.Retention.MediaPath = tr.hs.MediaPath()
+	tr.startCaldicott(t, true)
+	bot := tr.botID()
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	ig, mgmt := igAdmin(t, tr)
+	swept := clinicalRoom(t, tr, alice) // keeps messages 3 s
+	held := clinicalRoom(t, tr, alice)
+	say(t, ig, mgmt, "!policy hold on "+held.String()+" complaint 2026/201")
+	waitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+held.String())
+	longer := clinicalRoom(t, tr, alice)
+	say(t, alice, longer, "!policy retention 1h")
+	waitForState(t, alice, longer, "m.room.retention", "max_lifetime", float64(3600000))
+
+	upload := func(what string) ([]byte, id.ContentURI) {
+		t.Helper()
+		data := bytes.Repeat([]byte(what+" "), 400)
+		up, err := alice.UploadBytes(ctx, data, "image/png")
+		if err != nil {
+			t.Fatalf("upload %s: %v", what, err)
+		}
+		return data, up.ContentURI
+	}
+	image := func(room id.RoomID, uri id.ContentURI) id.EventID {
+		return send(t, alice, room, &event.MessageEventContent{MsgType: event.MsgImage, Body: "photo.png", URL: uri.CUString()}, event.EventMessage)
+	}
+	type file struct {
+		name string
+		data []byte
+		uri  id.ContentURI
+	}
+	var kept []file
+	var expiring []id.EventID
+
+	// Only expired messages point at it: deleted.
+	onlyExpired, onlyExpiredURI := upload("wound photo, bed 3")
+	expiring = append(expiring, image(swept, onlyExpiredURI))
+
+	// Posted in the held room; a message in the swept room points at the
+	// same URI (the attack: anyone can name any URI).
+	heldData, heldURI := upload("complaint evidence")
+	image(held, heldURI)
+	expiring = append(expiring, send(t, alice, swept, &event.MessageEventContent{MsgType: event.MsgFile, Body: "x.pdf", URL: heldURI.CUString()}, event.EventMessage))
+	kept = append(kept, file{"a file also posted in a room on legal hold", heldData, heldURI})
+
+	// The same bytes uploaded twice: two URIs, one copy on disk.
+	twiceData, firstURI := upload("discharge letter")
+	_, secondURI := upload("discharge letter")
+	if firstURI == secondURI {
+		t.Fatal("the homeserver gave one URI for two uploads; the case proves nothing")
+	}
+	expiring = append(expiring, image(swept, firstURI))
+	image(longer, secondURI)
+	kept = append(kept, file{"the same bytes uploaded twice, one message not yet expired (its URI)", twiceData, firstURI},
+		file{"the same bytes uploaded twice, one message not yet expired (the other URI)", twiceData, secondURI})
+
+	// The swept room's own avatar, and alice's profile picture.
+	roomAvatarData, roomAvatar := upload("ward logo")
+	setState(t, alice, swept, event.StateRoomAvatar.Type, map[string]any{"url": roomAvatar.CUString()})
+	profileData, profile := upload("alice's face")
+	if err := alice.SetAvatarURL(ctx, profile); err != nil {
+		t.Fatalf("set profile picture: %v", err)
+	}
+	expiring = append(expiring, image(swept, roomAvatar), image(swept, profile))
+	kept = append(kept, file{"a room's avatar", roomAvatarData, roomAvatar}, file{"a member's profile picture", profileData, profile})
+
+	waitRedacted(t, alice, swept, 30*time.Second, expiring...)
+	eventually(t, 15*time.Second, "the file only expired messages point at to be deleted", func() (bool, string) {
+		ok, how := downloads(alice, onlyExpiredURI, onlyExpired)
+		return !ok, how
+	})
+	// The same passes judged every file; give any late judgement a moment.
+	time.Sleep(3 * time.Second)
+	for _, f := range kept {
+		if ok, how := downloads(alice, f.uri, f.data); !ok {
+			t.Errorf("%s was deleted: %s", f.name, how)
+		}
+	}
+	entries, err := tr.store.AuditForRoom(ctx, swept.String(), 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deletions []string
+	for _, e := range entries {
+		if e.Action == "delete_media" {
+			deletions = append(deletions, e.Detail)
+		}
+	}
+	if len(deletions) != 1 || !strings.Contains(deletions[0], onlyExpiredURI.String()) {
+		t.Fatalf("audited file deletions %v, want only %s", deletions, onlyExpiredURI)
+	}
+}
+
+// downloads reports whether a file can be downloaded with these bytes.
+func downloads(cli *mautrix.Client, uri id.ContentURI, want []byte) (bool, string) {
+	got, err := cli.DownloadBytes(ctx, uri)
+	if err != nil {
+		return false, err.Error()
+	}
+	if !bytes.Equal(got, want) {
+		return false, fmt.Sprintf("%d bytes, not the %d uploaded", len(got), len(want))
+	}
+	return true, "downloads"
+}

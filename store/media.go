@@ -125,3 +125,64 @@ func (s *Store) MediaIndexBegun(ctx context.Context) (time.Time, error) {
 	}
 	return time.UnixMilli(ms), nil
 }
+
+// MediaCandidate is a file of a message the sweep deleted, waiting to be
+// judged.
+type MediaCandidate struct {
+	URI, RoomID, EventID string
+	Noted                time.Time
+}
+
+// AddMediaCandidates queues files to judge, noted now (the store's clock).
+func (s *Store) AddMediaCandidates(ctx context.Context, cs []MediaCandidate) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	return s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		for _, c := range cs {
+			if _, err := s.db.Exec(ctx, `INSERT INTO media_candidate (uri, room_id, event_id, noted_at) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (uri, event_id) DO NOTHING`, c.URI, c.RoomID, c.EventID, s.now().UnixMilli()); err != nil {
+				return fmt.Errorf("queue the file of %s: %w", c.EventID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// DueMediaCandidates lists files noted before a time, oldest first.
+func (s *Store) DueMediaCandidates(ctx context.Context, before time.Time, limit int) ([]MediaCandidate, error) {
+	rows, err := s.db.Query(ctx, `SELECT uri, room_id, event_id, noted_at FROM media_candidate WHERE noted_at < $1 ORDER BY noted_at, uri LIMIT $2`, before.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read files to judge: %w", err)
+	}
+	defer rows.Close()
+	var out []MediaCandidate
+	for rows.Next() {
+		var c MediaCandidate
+		var noted int64
+		if err := rows.Scan(&c.URI, &c.RoomID, &c.EventID, &noted); err != nil {
+			return nil, fmt.Errorf("read files to judge: %w", err)
+		}
+		c.Noted = time.UnixMilli(noted)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DropMediaCandidate removes a judged file from the queue.
+func (s *Store) DropMediaCandidate(ctx context.Context, uri, eventID string) error {
+	if _, err := s.db.Exec(ctx, `DELETE FROM media_candidate WHERE uri = $1 AND event_id = $2`, uri, eventID); err != nil {
+		return fmt.Errorf("drop judged file of %s: %w", eventID, err)
+	}
+	return nil
+}
+
+// IntakeCaughtUp reports whether every event received before a time has
+// been handled (so its files are in the media index).
+func (s *Store) IntakeCaughtUp(ctx context.Context, before time.Time) (bool, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM inbox WHERE done_at IS NULL AND received_at < $1`, before.UnixMilli()).Scan(&n); err != nil {
+		return false, fmt.Errorf("read the inbox: %w", err)
+	}
+	return n == 0, nil
+}

@@ -62,5 +62,24 @@ func TestMediaIndex(t *testing.T) {
 		if late, _ := s.UnhashedMedia(ctx, "mxc://b.example/", t0.Add(5*time.Minute), 10); len(late) != 0 {
 			t.Fatalf("a URI last pointed at before since: %v", late)
 		}
+		// Files queued for judgement come back once due, oldest first, until dropped.
+		s.SetClock(func() time.Time { return t0.Add(2 * time.Hour) })
+		if err := s.AddMediaCandidates(ctx, []MediaCandidate{{URI: "mxc://a.example/x", RoomID: "!social:a", EventID: "$2"}}); err != nil {
+			t.Fatal(err)
+		}
+		s.SetClock(func() time.Time { return t0.Add(3 * time.Hour) })
+		if err := s.AddMediaCandidates(ctx, []MediaCandidate{{URI: "mxc://a.example/y", RoomID: "!social:a", EventID: "$4"}, {URI: "mxc://a.example/x", RoomID: "!social:a", EventID: "$2"}}); err != nil {
+			t.Fatal(err)
+		}
+		due, err := s.DueMediaCandidates(ctx, t0.Add(150*time.Minute), 10)
+		if err != nil || len(due) != 1 || due[0].EventID != "$2" || !due[0].Noted.Equal(t0.Add(2*time.Hour)) {
+			t.Fatalf("due %+v (%v)", due, err)
+		}
+		if err := s.DropMediaCandidate(ctx, "mxc://a.example/x", "$2"); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := s.DueMediaCandidates(ctx, t0.Add(4*time.Hour), 10); len(due) != 1 || due[0].EventID != "$4" {
+			t.Fatalf("due after drop %+v", due)
+		}
 	})
 }

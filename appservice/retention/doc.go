@@ -10,6 +10,7 @@ package retention
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -67,11 +68,14 @@ type Retention struct {
 	Life context.Context
 	// sweeping: rooms a sweep is working through now.
 	sweeping roomSet
+	// started is when this process began (files wait for the homeserver's
+	// redelivery after it: releaseDue).
+	started time.Time
 }
 
 // New builds the capability.
 func New(k *kit.Kit, lanes *worker.Lanes, m Metrics) *Retention {
-	r := &Retention{Kit: k, lanes: lanes, metrics: m, Life: context.Background()}
+	r := &Retention{Kit: k, lanes: lanes, metrics: m, Life: context.Background(), started: k.Now()}
 	if p := k.Cfg.Retention.MediaPath; p != "" {
 		r.media = &MediaStore{Base: p, Server: k.Cfg.Homeserver.Domain}
 	}

@@ -17,3 +17,12 @@ CREATE TABLE media_hash (
     hash  TEXT NOT NULL
 );
 CREATE INDEX media_hash_by_hash ON media_hash (hash);
+-- Files of messages the sweep deleted, waiting to be judged: a sweep later, once every event
+-- the homeserver sent has been indexed, so a message still on its way is counted.
+CREATE TABLE media_candidate (
+    uri       TEXT NOT NULL,
+    room_id   TEXT NOT NULL,
+    event_id  TEXT NOT NULL,
+    noted_at  BIGINT NOT NULL,
+    PRIMARY KEY (uri, event_id)
+);

@@ -81,5 +81,22 @@ func TestMediaIndex(t *testing.T) {
 		if due, _ := s.DueMediaCandidates(ctx, t0.Add(4*time.Hour), 10); len(due) != 1 || due[0].EventID != "$4" {
 			t.Fatalf("due after drop %+v", due)
 		}
+		// Files wait while the intake is behind: an event received and not handled.
+		if _, err := s.IngestTransaction(ctx, "t1", []InboxEvent{{EventID: "$new", RoomID: "!held:a", Type: "m.room.message", JSON: []byte(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.IntakeCaughtUp(ctx, t0.Add(3*time.Hour)); err != nil || !ok {
+			t.Fatalf("caught up before the event arrived: %v %v", ok, err)
+		}
+		if ok, _ := s.IntakeCaughtUp(ctx, t0.Add(4*time.Hour)); ok {
+			t.Fatal("an unhandled event did not count")
+		}
+		pending, _ := s.PendingEvents(ctx, 1)
+		if len(pending) != 1 || s.MarkEventDone(ctx, pending[0].Seq) != nil {
+			t.Fatalf("pending %v", pending)
+		}
+		if ok, _ := s.IntakeCaughtUp(ctx, t0.Add(4*time.Hour)); !ok {
+			t.Fatal("a handled event still counts")
+		}
 	})
 }

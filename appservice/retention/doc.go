@@ -6,6 +6,11 @@
 // per room, so a restart resumes there; a redaction's transaction ID comes
 // from the event, so nothing is redacted twice. The sweep runs as a long
 // job beside enforcement and yields to it before every write.
+//
+// With Dendrite's media store at hand it also keeps the media index (the
+// files every message and avatar points at) and, after a sweep, judges
+// each deleted message's files: their bytes go, through the executor,
+// only when nothing that must be kept uses them (policy.MediaFileFate).
 package retention
 
 import (

@@ -90,7 +90,8 @@ const intakeLag = 10 * time.Second
 // events it delivered have been handled): each is deleted through
 // the executor when nothing that must be kept uses its bytes
 // (policy.MediaFileFate), else kept. Either way it leaves the queue; a
-// file that cannot be judged is kept and logged, never retried forever.
+// file that cannot be judged stays queued while the failure may pass
+// (the homeserver unreachable), and is otherwise kept and logged.
 func (r *Retention) releaseDue(ctx context.Context) {
 	if r.media == nil {
 		return
@@ -116,7 +117,11 @@ func (r *Retention) releaseDue(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			r.Log.Warn().Err(err).Str("media", c.URI).Str("event_id", c.EventID).Msg("Kept an expired message's file: could not judge it")
+			if retryable(err) {
+				r.Log.Warn().Err(err).Str("media", c.URI).Str("event_id", c.EventID).Msg("Could not judge an expired message's file yet; trying again after the next sweep")
+				continue
+			}
+			r.Log.Warn().Err(err).Str("media", c.URI).Str("event_id", c.EventID).Msg("Kept an expired message's file: it cannot be judged")
 		}
 		if err := r.Store.DropMediaCandidate(ctx, c.URI, c.EventID); err != nil {
 			r.Log.Warn().Err(err).Str("media", c.URI).Msg("Could not take a judged file off the queue")

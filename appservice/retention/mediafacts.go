@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -62,6 +63,21 @@ func (r *Retention) mediaFile(ctx context.Context, uri id.ContentURI) (policy.Me
 	return f, err
 }
 
+// errNotInStore: the homeserver serves a file the media store does not
+// hold here (a misconfigured media path): judging it again will not help.
+var errNotInStore = errors.New("file not in the media store")
+
+// retryable says whether judging a file may succeed later (the homeserver
+// or the database unreachable, the homeserver busy); a file the
+// homeserver refuses or the media store lacks is kept for good.
+func retryable(err error) bool {
+	var he mautrix.HTTPError
+	if errors.As(err, &he) && he.Response != nil {
+		return he.Response.StatusCode >= http.StatusInternalServerError || he.Response.StatusCode == http.StatusTooManyRequests
+	}
+	return !errors.Is(err, errNotInStore)
+}
+
 // hashOf downloads a file (as the bot, streaming) to learn its bytes'
 // hash, records it, and reads when the media store first stored them.
 func (r *Retention) hashOf(ctx context.Context, uri id.ContentURI) (string, time.Time, error) {
@@ -75,7 +91,7 @@ func (r *Retention) hashOf(ctx context.Context, uri id.ContentURI) (string, time
 	}
 	fi, err := os.Stat(filepath.Join(dir, "file"))
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("%s is not in %s (is retention.media_path Dendrite's media_api.base_path?): %w", uri, r.media.Base, err)
+		return "", time.Time{}, fmt.Errorf("%w: %s is not in %s (is retention.media_path Dendrite's media_api.base_path?): %w", errNotInStore, uri, r.media.Base, err)
 	}
 	return hash, fi.ModTime(), nil
 }

@@ -105,6 +105,14 @@ func TestExpiredFileKeptWhileStillNeeded(t *testing.T) {
 			t.Errorf("%s was deleted: %s", f.name, how)
 		}
 	}
+	// Each kept for its own reason.
+	metrics := scrape(t, tr)
+	for _, want := range []string{`caldicott_retention_media_kept_total{reason="legal_hold"} 1`, `caldicott_retention_media_kept_total{reason="reference_not_expired"} 1`,
+		`caldicott_retention_media_kept_total{reason="avatar"} 2`, "caldicott_retention_media_deleted_total 1"} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "caldicott_retention_media"))
+		}
+	}
 	entries, err := tr.store.AuditForRoom(ctx, swept.String(), 500)
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,9 @@ type Metrics struct {
 	SweepSeconds prometheus.Histogram
 	Failures     prometheus.Counter
 	MediaDeleted prometheus.Counter
+	// MediaKept counts expired messages' files kept, by why (label "reason":
+	// policy's Media… reasons, or "unjudgeable").
+	MediaKept *prometheus.CounterVec
 }
 
 // NewMetrics makes the sweep's metrics; register them with Collectors.
@@ -51,12 +54,15 @@ func NewMetrics() Metrics {
 		MediaDeleted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "caldicott_retention_media_deleted_total", Help: "Files of expired messages deleted from the media store.",
 		}),
+		MediaKept: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caldicott_retention_media_kept_total", Help: "Files of expired messages kept because something that must be kept uses their bytes, or they could not be judged, by reason.",
+		}, []string{"reason"}),
 	}
 }
 
 // Collectors lists the metrics for a registry.
 func (m Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.Redactions, m.Backlog, m.SweepSeconds, m.Failures, m.MediaDeleted}
+	return []prometheus.Collector{m.Redactions, m.Backlog, m.SweepSeconds, m.Failures, m.MediaDeleted, m.MediaKept}
 }
 
 // Retention is the capability.

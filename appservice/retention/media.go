@@ -122,6 +122,7 @@ func (r *Retention) releaseDue(ctx context.Context) {
 				continue
 			}
 			r.Log.Warn().Err(err).Str("media", c.URI).Str("event_id", c.EventID).Msg("Kept an expired message's file: it cannot be judged")
+			r.kept("unjudgeable")
 		}
 		if err := r.Store.DropMediaCandidate(ctx, c.URI, c.EventID); err != nil {
 			r.Log.Warn().Err(err).Str("media", c.URI).Msg("Could not take a judged file off the queue")
@@ -141,6 +142,7 @@ func (r *Retention) releaseFile(ctx context.Context, c store.MediaCandidate) err
 	d, why := policy.MediaFileFate(r.Now(), f)
 	if why != "" {
 		r.Log.Debug().Str("media", c.URI).Str("kept_because", why).Int("references", len(f.Refs)).Msg("Kept an expired message's file")
+		r.kept(why)
 		return nil
 	}
 	ctx = executor.WithInput(ctx, "media:"+c.EventID)
@@ -153,4 +155,10 @@ func (r *Retention) releaseFile(ctx context.Context, c store.MediaCandidate) err
 		r.Log.Debug().Str("media", c.URI).Int("references", len(f.Refs)).Msg("Deleted an expired message's file")
 	}
 	return nil
+}
+
+func (r *Retention) kept(why string) {
+	if r.metrics.MediaKept != nil {
+		r.metrics.MediaKept.WithLabelValues(why).Inc()
+	}
 }

@@ -21,9 +21,9 @@ import (
 )
 
 // sameBytesLimit bounds how many not yet hashed URIs one judgement
-// downloads to find those with the file's bytes; beyond it the file is
-// kept (unsure), and the next judgement goes on where this one stopped
-// (each URI is hashed once).
+// downloads to find those with the file's bytes; beyond it the file waits
+// for the next sweep, whose judgement goes on where this one stopped (each
+// URI is hashed once).
 const sameBytesLimit = 100
 
 // clockSlack allows for the homeserver's event times and the media
@@ -50,11 +50,11 @@ func (r *Retention) mediaFile(ctx context.Context, uri id.ContentURI) (policy.Me
 	// Bytes first stored before the index began may be used by messages it
 	// never saw (sent before Caldicott, in rooms it has not swept).
 	f.Unsure = stored.Before(begun)
-	uris, complete, err := r.sameBytes(ctx, hash, stored.Add(-clockSlack))
+	uris, unsure, err := r.sameBytes(ctx, hash, stored.Add(-clockSlack))
 	if err != nil {
 		return f, err
 	}
-	f.Unsure = f.Unsure || !complete
+	f.Unsure = f.Unsure || unsure
 	refs, err := r.Store.MediaRefsOf(ctx, uris)
 	if err != nil {
 		return f, err
@@ -114,34 +114,52 @@ func (r *Retention) download(ctx context.Context, uri id.ContentURI) (string, er
 	return hash, nil
 }
 
+// goneHash marks a URI whose bytes the homeserver no longer has (or never
+// had): it shares bytes with nothing, and is not downloaded again.
+const goneHash = "-"
+
+// errMoreToHash: URIs that may share the file's bytes are still to be
+// hashed (more than one judgement downloads, or the homeserver failed):
+// the file is judged again after the next sweep.
+var errMoreToHash = errors.New("other files may have the same bytes; hashing them goes on after the next sweep")
+
 // sameBytes lists the indexed URIs with these bytes. URIs pointed at since
 // the bytes were first stored whose hash is not yet known are downloaded
-// and hashed first; complete is false when some could not be (too many,
-// or unreadable for a reason other than being gone).
-func (r *Retention) sameBytes(ctx context.Context, hash string, since time.Time) ([]string, bool, error) {
+// and hashed first. unsure: one of them could not be read, for a reason
+// that will not pass (then nobody can tell whether it shares the bytes).
+func (r *Retention) sameBytes(ctx context.Context, hash string, since time.Time) (uris []string, unsure bool, err error) {
 	prefix := "mxc://" + r.media.Server + "/"
 	unhashed, err := r.Store.UnhashedMedia(ctx, prefix, since, sameBytesLimit+1)
 	if err != nil {
 		return nil, false, err
 	}
-	complete := len(unhashed) <= sameBytesLimit
+	more := len(unhashed) > sameBytesLimit
 	for _, raw := range unhashed[:min(len(unhashed), sameBytesLimit)] {
 		uri, err := id.ParseContentURI(raw)
 		if err != nil {
-			continue // not a URI the homeserver could serve either
+			unsure = true // stored as indexed, yet unreadable here: keep
+			continue
 		}
-		if _, err := r.download(ctx, uri); err != nil {
-			if errors.Is(err, mautrix.MNotFound) {
-				continue // its bytes are gone already: they share nothing
+		_, err = r.download(ctx, uri)
+		switch {
+		case err == nil:
+		case errors.Is(err, mautrix.MNotFound):
+			if err := r.Store.SetMediaHash(ctx, raw, goneHash); err != nil {
+				return nil, false, err
 			}
-			if ctx.Err() != nil {
-				return nil, false, ctx.Err()
-			}
-			complete = false
+		case ctx.Err() != nil:
+			return nil, false, ctx.Err()
+		case retryable(err):
+			more = true
+		default:
+			unsure = true
 		}
 	}
-	uris, err := r.Store.MediaWithHash(ctx, hash)
-	return uris, complete, err
+	if more {
+		return nil, false, errMoreToHash
+	}
+	uris, err = r.Store.MediaWithHash(ctx, hash)
+	return uris, unsure, err
 }
 
 // judgeRefs adds to each reference what its room says now: its retention

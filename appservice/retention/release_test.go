@@ -97,6 +97,7 @@ func TestRetryableJudgement(t *testing.T) {
 		{"the homeserver cannot be reached", fmt.Errorf("download: %w", mautrix.HTTPError{WrappedError: errors.New("connection refused")}), true},
 		{"the database cannot be reached", errors.New("read media index: connection refused"), true},
 		{"the media store lacks it", fmt.Errorf("%w: mxc://a/x", errNotInStore), false},
+		{"other URIs still to hash", fmt.Errorf("judge mxc://a/x: %w", errMoreToHash), true},
 	}
 	for _, tc := range tests {
 		if got := retryable(tc.err); got != tc.want {

@@ -30,6 +30,9 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 	_ = evt.Content.ParseRaw(evt.Type)
 	log := s.Log.With().Stringer("room_id", evt.RoomID).Stringer("event_id", evt.ID).Str("event_type", evt.Type.Type).Logger()
 	ctx = log.WithContext(ctx)
+	if err := s.retention.IndexFiles(ctx, &evt); err != nil {
+		return transient(err)
+	}
 
 	switch {
 	case s.federation.IsListRoom(evt.RoomID) && federation.IsListEvent(evt.Type):
@@ -106,6 +109,9 @@ func (s *Service) handleEncrypted(ctx context.Context, evt *event.Event) error {
 		s.metrics.EventsIgnored.WithLabelValues("undecryptable").Inc()
 		zerolog.Ctx(ctx).Debug().Err(err).Msg("Could not decrypt event")
 		return nil
+	}
+	if err := s.retention.IndexFiles(ctx, plain); err != nil {
+		return transient(err)
 	}
 	if isVerificationEvent(plain.Type) {
 		return s.verification.OnRoomVerification(ctx, plain)

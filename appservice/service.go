@@ -116,6 +116,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		Exec: executor.New(bot, as.HTTPClient, st, executor.Config{
 			DryRun: cfg.Policy.DryRun, OwnServer: cfg.Homeserver.Domain,
 			HomeserverURL: cfg.Homeserver.Address, AdminToken: cfg.Homeserver.AdminToken,
+			MediaPath: cfg.Retention.MediaPath,
 		}, metrics.Actions, log.With().Str("component", "executor").Logger()),
 	}
 	k.SetRequirements(policy.Requirements{
@@ -195,6 +196,10 @@ func (s *Service) Metrics() *Metrics { return s.metrics }
 // Run listens for the homeserver, waits until the homeserver answers,
 // prepares the bot, reconciles every room, then handles events until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
+	// Before any event is indexed: files stored earlier are judged unsure.
+	if _, err := s.Store.MediaIndexBegun(ctx); err != nil {
+		return err
+	}
 	addr := net.JoinHostPort(s.Cfg.AppService.Hostname, strconv.Itoa(s.Cfg.AppService.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -286,7 +286,9 @@ func TestRetentionDeletesMediaFiles(t *testing.T) {
 		t.Fatalf("expected the uploaded file in %s, found %v", hsMedia, files())
 	}
 	waitRedacted(t, alice, room, 20*time.Second, img)
-	eventually(t, 10*time.Second, "the file to be deleted", func() (bool, string) {
+	// Judged once the homeserver has had time to deliver what it held back
+	// since Caldicott started (70 s), then after each sweep.
+	eventually(t, 90*time.Second, "the file to be deleted", func() (bool, string) {
 		f := files()
 		return len(f) == 0, fmt.Sprint(f)
 	})

@@ -33,15 +33,19 @@ const (
 	NotifyUser ActionKind = "notify_user"
 	// QuietBot sets the bot's own push rules so that nothing notifies it.
 	QuietBot ActionKind = "quiet_bot"
+	// DeleteMedia removes a file's bytes from the homeserver's media store:
+	// Target is the mxc:// URI decided on, Hash the content hash naming the
+	// directory the bytes (and every other URI's with the same bytes) live in.
+	DeleteMedia ActionKind = "delete_media"
 )
 
 // Kinds lists every action kind, for the executor's completeness test.
-var Kinds = []ActionKind{SetState, NotifyRoom, NotifyManagement, Kick, Reply, Invite, Redact, CreateRoom, Join, Leave, SignOutDevices, NotifyUser, QuietBot}
+var Kinds = []ActionKind{SetState, NotifyRoom, NotifyManagement, Kick, Reply, Invite, Redact, CreateRoom, Join, Leave, SignOutDevices, NotifyUser, QuietBot, DeleteMedia}
 
 // Visible reports whether people see the action happen, so doing it twice
 // would show: these are the ones that must never repeat.
 func (k ActionKind) Visible() bool {
-	return k != SignOutDevices && k != QuietBot
+	return k != SignOutDevices && k != QuietBot && k != DeleteMedia
 }
 
 // Action is one thing to do, with the rule that asked for it and why.
@@ -58,6 +62,8 @@ type Action struct {
 	// Target is the room a Join enters (ID or alias) or a NotifyUser's
 	// direct chat, when known.
 	Target string
+	// Hash is a DeleteMedia's content hash (unpadded URL-safe base64 SHA-256).
+	Hash string `json:",omitempty"`
 	// Plan is the room a CreateRoom makes.
 	Plan *NewRoomPlan
 	// Text is the notice, for the notify kinds and Reply, or a short

@@ -79,6 +79,9 @@ const (
 	// RuleRetentionAlert: the IG team is told when a room's deletion fails
 	// or falls behind, and when it recovers.
 	RuleRetentionAlert = "retention_alert"
+	// RuleMediaDeletion: an expired message's file is deleted from the
+	// media store only when nothing that must be kept uses its bytes.
+	RuleMediaDeletion = "media_deletion"
 	// RuleLegalHold: an IG admin stops or resumes deletion in a room.
 	RuleLegalHold = "legal_hold"
 	// RulePatientID: an NHS number is kept out of social and operational

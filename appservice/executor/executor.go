@@ -37,6 +37,9 @@ type Config struct {
 	// HomeserverURL and AdminToken reach Dendrite's admin API.
 	HomeserverURL string
 	AdminToken    string
+	// MediaPath is Dendrite's media store (retention.media_path), where a
+	// DeleteMedia removes a file's bytes; empty: none is deleted.
+	MediaPath string
 }
 
 // Executor carries out decisions. It is safe for concurrent use; the
@@ -224,6 +227,8 @@ func auditDetail(a policy.Action, txn string) map[string]any {
 		if a.Target != "" {
 			detail["target"] = a.Target
 		}
+	case policy.DeleteMedia:
+		detail["media"], detail["hash"] = a.Target, a.Hash
 	}
 	return detail
 }

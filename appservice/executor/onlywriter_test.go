@@ -40,7 +40,8 @@ var allowed = map[string]string{
 // Only the executor changes anything on the homeserver: any other call of
 // a write method of the Matrix client fails this test, as does a raw
 // request with a method other than GET outside the executor (except the
-// crypto layer's, listed in rawAllowed).
+// crypto layer's, listed in rawAllowed), and a file removed with os.Remove
+// or os.RemoveAll (the media store's files go by DeleteMedia).
 func TestOnlyTheExecutorWrites(t *testing.T) {
 	root := filepath.Join("..", "..")
 	fset := token.NewFileSet()
@@ -78,6 +79,10 @@ func TestOnlyTheExecutorWrites(t *testing.T) {
 				if _, ok := allowed[key]; !ok {
 					t.Errorf("%s: calls %s, which changes the homeserver; only the executor may (add an action kind)", fset.Position(call.Pos()), name)
 				}
+			case (name == "Remove" || name == "RemoveAll") && isIdent(sel.X, "os"):
+				if !removeAllowed[key] {
+					t.Errorf("%s: os.%s outside the executor; a file of the homeserver's media store is deleted only by a DeleteMedia action (list other files here if need be)", fset.Position(call.Pos()), name)
+				}
 			case name == "MakeRequest" || name == "MakeFullRequest":
 				if len(call.Args) > 1 && !isGet(call.Args[1]) && !rawAllowed[key] {
 					t.Errorf("%s: a raw %s that is not a GET; homeserver writes belong to the executor", fset.Position(call.Pos()), name)
@@ -97,6 +102,16 @@ func TestOnlyTheExecutorWrites(t *testing.T) {
 var rawAllowed = map[string]bool{
 	"appservice/verification/crosssigning.go MakeRequest": true,
 	"appservice/verification/botidentity.go MakeRequest":  true,
+}
+
+// removeAllowed are file removals outside the executor that touch no
+// homeserver's store (key: file and os function). None so far: the media
+// store's files are removed by DeleteMedia.
+var removeAllowed = map[string]bool{}
+
+func isIdent(e ast.Expr, name string) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == name
 }
 
 func isGet(arg ast.Expr) bool {

@@ -76,6 +76,8 @@ func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error)
 		return "", e.signOutEverywhere(ctx, id.UserID(a.UserID))
 	case policy.QuietBot:
 		return "", e.quietBot(ctx)
+	case policy.DeleteMedia:
+		return "", e.deleteMedia(a.Target, a.Hash)
 	default:
 		return "", fmt.Errorf("unknown action kind %q", a.Kind)
 	}

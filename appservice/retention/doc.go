@@ -6,10 +6,16 @@
 // per room, so a restart resumes there; a redaction's transaction ID comes
 // from the event, so nothing is redacted twice. The sweep runs as a long
 // job beside enforcement and yields to it before every write.
+//
+// With Dendrite's media store at hand it also keeps the media index (the
+// files every message and avatar points at) and, after a sweep, judges
+// each deleted message's files: their bytes go, through the executor,
+// only when nothing that must be kept uses them (policy.MediaFileFate).
 package retention
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -24,6 +30,9 @@ type Metrics struct {
 	SweepSeconds prometheus.Histogram
 	Failures     prometheus.Counter
 	MediaDeleted prometheus.Counter
+	// MediaKept counts expired messages' files kept, by why (label "reason":
+	// policy's Media… reasons, or "unjudgeable").
+	MediaKept *prometheus.CounterVec
 }
 
 // NewMetrics makes the sweep's metrics; register them with Collectors.
@@ -45,12 +54,15 @@ func NewMetrics() Metrics {
 		MediaDeleted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "caldicott_retention_media_deleted_total", Help: "Files of expired messages deleted from the media store.",
 		}),
+		MediaKept: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caldicott_retention_media_kept_total", Help: "Files of expired messages kept because something that must be kept uses their bytes, or they could not be judged, by reason.",
+		}, []string{"reason"}),
 	}
 }
 
 // Collectors lists the metrics for a registry.
 func (m Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.Redactions, m.Backlog, m.SweepSeconds, m.Failures, m.MediaDeleted}
+	return []prometheus.Collector{m.Redactions, m.Backlog, m.SweepSeconds, m.Failures, m.MediaDeleted, m.MediaKept}
 }
 
 // Retention is the capability.
@@ -67,11 +79,14 @@ type Retention struct {
 	Life context.Context
 	// sweeping: rooms a sweep is working through now.
 	sweeping roomSet
+	// started is when this process began (files wait for the homeserver's
+	// redelivery after it: releaseDue).
+	started time.Time
 }
 
 // New builds the capability.
 func New(k *kit.Kit, lanes *worker.Lanes, m Metrics) *Retention {
-	r := &Retention{Kit: k, lanes: lanes, metrics: m, Life: context.Background()}
+	r := &Retention{Kit: k, lanes: lanes, metrics: m, Life: context.Background(), started: k.Now()}
 	if p := k.Cfg.Retention.MediaPath; p != "" {
 		r.media = &MediaStore{Base: p, Server: k.Cfg.Homeserver.Domain}
 	}

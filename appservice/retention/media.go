@@ -2,35 +2,32 @@ package retention
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
+	"time"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
 )
 
 // MediaStore is Dendrite's media directory (media_api.base_path) on this
-// host. Dendrite keeps a file at base/h[0]/h[1]/h[2:]/file, where h is the
-// unpadded URL-safe base64 SHA-256 of its bytes, with its thumbnails beside
-// it; it has no API to delete one. Caldicott finds a file's directory by
-// downloading it and hashing what it gets.
+// host. Dendrite keeps a file's bytes once per content hash, shared by
+// every URI uploaded with the same bytes (executor.MediaDir), and has no
+// API to delete them. Caldicott learns a file's hash by downloading it.
 type MediaStore struct {
 	Base   string
 	Server string
 }
 
 // filesOf lists the files on this server that an unencrypted message
-// points to (the file and its thumbnail). In encrypted rooms the file is
-// ciphertext whose key was only in the event, so redacting the event is
-// enough; those are not listed.
+// points to (the file and its thumbnail): the candidates for deletion once
+// it has expired. In encrypted rooms the file is ciphertext whose key was
+// only in the event, so redacting the event is enough; those are not
+// listed (but they are indexed, so a plain message naming the same URI
+// cannot take them).
 func (m *MediaStore) filesOf(evt *event.Event) []id.ContentURI {
 	if m == nil || evt == nil || evt.Type != event.EventMessage && evt.Type != event.EventSticker {
 		return nil
@@ -54,55 +51,114 @@ func (m *MediaStore) filesOf(evt *event.Event) []id.ContentURI {
 	return out
 }
 
-// dirFor is where Dendrite keeps the file with these bytes' hash.
-func (m *MediaStore) dirFor(sum [32]byte) (string, error) {
-	h := base64.RawURLEncoding.EncodeToString(sum[:])
-	dir := filepath.Join(m.Base, h[0:1], h[1:2], h[2:])
-	if !strings.HasPrefix(dir, filepath.Clean(m.Base)+string(filepath.Separator)) {
-		return "", fmt.Errorf("media path %q escapes %q", dir, m.Base)
+// noteFiles queues the files of ours an expiring message points at, to
+// be judged once it is gone.
+func (r *Retention) noteFiles(ctx context.Context, roomID id.RoomID, evt *event.Event) error {
+	files := r.media.filesOf(evt)
+	cs := make([]store.MediaCandidate, len(files))
+	for i, uri := range files {
+		cs[i] = store.MediaCandidate{URI: uri.String(), RoomID: roomID.String(), EventID: evt.ID.String()}
 	}
-	return dir, nil
+	return r.Store.AddMediaCandidates(ctx, cs)
 }
 
-// deleteFiles removes expired messages' files from Dendrite's media store.
-// A file that cannot be found or removed is logged, never fatal: the
-// message itself is already gone.
-func (r *Retention) deleteFiles(ctx context.Context, files []id.ContentURI) {
-	for _, uri := range files {
-		dir, err := r.mediaDir(ctx, uri)
-		if err != nil {
-			r.Log.Warn().Err(err).Str("media", uri.String()).Msg("Could not find an expired message's file in the media store")
-			continue
+// dropFiles forgets the queued files of a message that was not deleted.
+func (r *Retention) dropFiles(ctx context.Context, evt *event.Event) {
+	for _, uri := range r.media.filesOf(evt) {
+		if err := r.Store.DropMediaCandidate(ctx, uri.String(), evt.ID.String()); err != nil {
+			r.Log.Warn().Err(err).Str("media", uri.String()).Msg("Could not forget the file of a message that was kept")
 		}
-		if err := os.RemoveAll(dir); err != nil {
-			r.Log.Warn().Err(err).Str("media", uri.String()).Msg("Could not delete an expired message's file")
-			continue
+	}
+}
+
+// releaseBatch bounds the files judged after one sweep; the rest wait for
+// the next.
+const releaseBatch = 500
+
+// redeliveryWait: after a start, Dendrite sends what it held back while
+// Caldicott was away within its longest backoff (64 s,
+// appservice/consumers/roomserver.go); files are judged only after it.
+const redeliveryWait = 70 * time.Second
+
+// intakeLag is how long a delivered event may wait to be handled before
+// the intake counts as behind.
+const intakeLag = 10 * time.Second
+
+// releaseDue judges the queued files of deleted messages once the media
+// index has counted every message the homeserver has (Caldicott has been
+// up long enough for the homeserver to deliver what it held back, and the
+// events it delivered have been handled): each is deleted through
+// the executor when nothing that must be kept uses its bytes
+// (policy.MediaFileFate), else kept. Either way it leaves the queue; a
+// file that cannot be judged stays queued while the failure may pass
+// (the homeserver unreachable), and is otherwise kept and logged.
+func (r *Retention) releaseDue(ctx context.Context) {
+	if r.media == nil {
+		return
+	}
+	now := r.Now()
+	if now.Sub(r.started) < redeliveryWait {
+		return // the homeserver may still be sending what it held back
+	}
+	if caughtUp, err := r.Store.IntakeCaughtUp(ctx, now.Add(-intakeLag)); err != nil || !caughtUp {
+		return // events still to index: judge after the next sweep
+	}
+	due, err := r.Store.DueMediaCandidates(ctx, now, releaseBatch)
+	if err != nil {
+		r.Log.Warn().Err(err).Msg("Could not read the files waiting to be judged")
+		return
+	}
+	for _, c := range due {
+		r.lanes.YieldToEnforcement(ctx)
+		if ctx.Err() != nil {
+			return
 		}
+		if err := r.releaseFile(ctx, c); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if retryable(err) {
+				r.Log.Warn().Err(err).Str("media", c.URI).Str("event_id", c.EventID).Msg("Could not judge an expired message's file yet; trying again after the next sweep")
+				continue
+			}
+			r.Log.Warn().Err(err).Str("media", c.URI).Str("event_id", c.EventID).Msg("Kept an expired message's file: it cannot be judged")
+			r.kept("unjudgeable")
+		}
+		if err := r.Store.DropMediaCandidate(ctx, c.URI, c.EventID); err != nil {
+			r.Log.Warn().Err(err).Str("media", c.URI).Msg("Could not take a judged file off the queue")
+		}
+	}
+}
+
+func (r *Retention) releaseFile(ctx context.Context, c store.MediaCandidate) error {
+	uri, err := id.ParseContentURI(c.URI)
+	if err != nil {
+		return err
+	}
+	f, err := r.mediaFile(ctx, uri)
+	if err != nil {
+		return err
+	}
+	d, why := policy.MediaFileFate(r.Now(), f)
+	if why != "" {
+		r.Log.Debug().Str("media", c.URI).Str("kept_because", why).Int("references", len(f.Refs)).Msg("Kept an expired message's file")
+		r.kept(why)
+		return nil
+	}
+	ctx = executor.WithInput(ctx, "media:"+c.EventID)
+	res, err := r.Exec.Execute(ctx, id.RoomID(c.RoomID), r.BotID.String(), d)
+	if err != nil {
+		return err
+	}
+	if len(res.Failures) == 0 && !res.DryRun {
 		r.metrics.MediaDeleted.Inc()
-		r.Log.Debug().Str("media", uri.String()).Msg("Deleted an expired message's file")
+		r.Log.Debug().Str("media", c.URI).Int("references", len(f.Refs)).Msg("Deleted an expired message's file")
 	}
+	return nil
 }
 
-// mediaDir downloads a file (as the bot, streaming) to learn its hash,
-// and so the directory Dendrite keeps it in.
-func (r *Retention) mediaDir(ctx context.Context, uri id.ContentURI) (string, error) {
-	resp, err := r.Bot.Download(ctx, uri)
-	if err != nil {
-		return "", fmt.Errorf("download %s: %w", uri, err)
+func (r *Retention) kept(why string) {
+	if r.metrics.MediaKept != nil {
+		r.metrics.MediaKept.WithLabelValues(why).Inc()
 	}
-	defer resp.Body.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, resp.Body); err != nil {
-		return "", fmt.Errorf("read %s: %w", uri, err)
-	}
-	var sum [32]byte
-	copy(sum[:], h.Sum(nil))
-	dir, err := r.media.dirFor(sum)
-	if err != nil {
-		return "", err
-	}
-	if _, err := os.Stat(filepath.Join(dir, "file")); errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("%s is not in %s (is retention.media_path Dendrite's media_api.base_path?)", uri, r.media.Base)
-	}
-	return dir, nil
 }

@@ -1,10 +1,10 @@
 package retention
 
 import (
-	"crypto/sha256"
 	"encoding/json"
-	"path/filepath"
+	"fmt"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix/event"
 )
@@ -50,18 +50,54 @@ func TestMediaFilesOfAnExpiredMessage(t *testing.T) {
 	}
 }
 
-// Dendrite's layout: base/h[0]/h[1]/h[2:], h the unpadded URL-safe base64
-// SHA-256 of the bytes (mediaapi/fileutils.GetPathFromBase64Hash).
-func TestMediaDirIsDendritesLayout(t *testing.T) {
-	m := &MediaStore{Base: "/var/dendrite/media"}
-	sum := sha256.Sum256([]byte("hello"))
-	// base64url("LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ") without padding
-	const h = "LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ"
-	dir, err := m.dirFor(sum)
-	if err != nil {
-		t.Fatal(err)
+// What the media index learns from each kind of event: every place a
+// file is named, on any server, messages expiring with their room and
+// avatars kept for good.
+func TestFileRefs(t *testing.T) {
+	const at = 1_780_000_000_000
+	mk := func(typ event.Type, content map[string]any) *event.Event {
+		raw, _ := json.Marshal(content)
+		e := &event.Event{Type: typ, RoomID: "!r:a", ID: "$e", Timestamp: at}
+		if err := json.Unmarshal(raw, &e.Content); err != nil {
+			t.Fatal(err)
+		}
+		return e
 	}
-	if want := filepath.Join("/var/dendrite/media", "L", "P", h[2:]); dir != want {
-		t.Fatalf("got %s, want %s", dir, want)
+	tests := []struct {
+		name string
+		evt  *event.Event
+		want string // uri/avatar, space separated
+	}{
+		{"an image with its thumbnail", mk(event.EventMessage, map[string]any{"msgtype": "m.image", "url": "mxc://a/img", "info": map[string]any{"thumbnail_url": "mxc://a/th"}}), "mxc://a/img/false mxc://a/th/false"},
+		{"an encrypted file and thumbnail", mk(event.EventMessage, map[string]any{"msgtype": "m.video", "file": map[string]any{"url": "mxc://a/enc"}, "info": map[string]any{"thumbnail_file": map[string]any{"url": "mxc://a/encth"}}}), "mxc://a/enc/false mxc://a/encth/false"},
+		{"another server's file is indexed too", mk(event.EventMessage, map[string]any{"msgtype": "m.audio", "url": "mxc://b/snd"}), "mxc://b/snd/false"},
+		{"a sticker", mk(event.EventSticker, map[string]any{"url": "mxc://a/st"}), "mxc://a/st/false"},
+		{"an edit that replaces the file", mk(event.EventMessage, map[string]any{"msgtype": "m.file", "url": "mxc://a/old", "m.new_content": map[string]any{"msgtype": "m.file", "url": "mxc://a/new"}}), "mxc://a/old/false mxc://a/new/false"},
+		{"the same URI twice counts once", mk(event.EventMessage, map[string]any{"msgtype": "m.image", "url": "mxc://a/img", "info": map[string]any{"thumbnail_url": "mxc://a/img"}}), "mxc://a/img/false"},
+		{"a room avatar", mk(event.StateRoomAvatar, map[string]any{"url": "mxc://a/av"}), "mxc://a/av/true"},
+		{"a member's profile picture", mk(event.StateMember, map[string]any{"membership": "join", "avatar_url": "mxc://a/me"}), "mxc://a/me/true"},
+		{"a text message", mk(event.EventMessage, map[string]any{"msgtype": "m.text", "body": "hello"}), ""},
+		{"a malformed URL", mk(event.EventMessage, map[string]any{"msgtype": "m.image", "url": "https://a/img"}), ""},
+		{"a URL in another event type", mk(event.StateTopic, map[string]any{"url": "mxc://a/x"}), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ""
+			for i, r := range FileRefs(tc.evt) {
+				if r.RoomID != "!r:a" || r.EventID != "$e" || !r.Sent.Equal(time.UnixMilli(at)) {
+					t.Fatalf("reference %+v", r)
+				}
+				if i > 0 {
+					got += " "
+				}
+				got += fmt.Sprintf("%s/%v", r.URI, r.Avatar)
+			}
+			if got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if FileRefs(nil) != nil {
+		t.Fatal("a nil event has references")
 	}
 }

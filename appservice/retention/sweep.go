@@ -72,6 +72,7 @@ func (r *Retention) SweepAll(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
+	r.releaseDue(ctx)
 	r.metrics.Backlog.Set(float64(backlog.Load()))
 	r.metrics.SweepSeconds.Observe(time.Since(start).Seconds())
 	r.Log.Info().Int("rooms", len(rooms.JoinedRooms)).Int64("redacted", redacted.Load()).
@@ -234,6 +235,9 @@ func (p *pass) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := p.indexFiles(ctx, page.Chunk); err != nil {
+			return executor.Transient(err)
+		}
 		events, byID := p.sweepEvents(page.Chunk)
 		res := policy.SweepPage(p.now, p.ret, p.held, events, p.budget)
 		each := res.Decision.Each()
@@ -303,6 +307,20 @@ func (r *Retention) readPage(ctx context.Context, roomID id.RoomID, cursor strin
 	return page, err
 }
 
+// indexFiles notes in the media index the files a page of history points
+// at: messages from before Caldicott, or from before the bot joined, are
+// known from here on.
+func (p *pass) indexFiles(ctx context.Context, chunk []*event.Event) error {
+	var refs []store.MediaRef
+	for _, e := range chunk {
+		for _, ref := range FileRefs(e) {
+			ref.RoomID = p.room.String()
+			refs = append(refs, ref)
+		}
+	}
+	return p.r.Store.AddMediaRefs(ctx, refs)
+}
+
 // sweepEvents turns a page of history into what the rules read.
 func (p *pass) sweepEvents(chunk []*event.Event) ([]policy.SweepEvent, map[string]*event.Event) {
 	out := make([]policy.SweepEvent, 0, len(chunk))
@@ -368,13 +386,18 @@ func (p *pass) redactAll(ctx context.Context, ds []policy.Decision, byID map[str
 }
 
 // redact deletes one expired event, after any enforcement that is running,
-// and then its file when Caldicott looks after Dendrite's media store.
+// and queues its files for judgement when Caldicott looks after Dendrite's
+// media store.
 // While people are active it then gives way (worker.Lanes.GiveWay); with
 // nobody about it goes on at once, at the homeserver's full speed. Safe
 // for a few at once (redactAll).
 func (p *pass) redact(ctx context.Context, d policy.Decision, evt *event.Event) error {
 	p.r.lanes.YieldToEnforcement(ctx)
-	files := p.r.media.filesOf(evt)
+	// Its files are queued before it goes, so a crash in between loses
+	// none; they are judged a sweep later (releaseDue).
+	if err := p.r.noteFiles(ctx, p.room, evt); err != nil {
+		return executor.Transient(err)
+	}
 	var res executor.Result
 	start := time.Now()
 	err := p.r.retry(ctx, func() error {
@@ -387,6 +410,7 @@ func (p *pass) redact(ctx context.Context, d policy.Decision, evt *event.Event) 
 	}
 	p.r.lanes.GiveWay(ctx, p.room.String(), time.Since(start))
 	if len(res.Failures) > 0 {
+		p.r.dropFiles(ctx, evt) // the message stays, and so do its files
 		return refusal{res.Failures[0]}
 	}
 	p.mu.Lock()
@@ -395,6 +419,5 @@ func (p *pass) redact(ctx context.Context, d policy.Decision, evt *event.Event) 
 	p.st.Redacted++
 	p.mu.Unlock()
 	p.r.metrics.Redactions.Inc()
-	p.r.deleteFiles(ctx, files)
 	return nil
 }

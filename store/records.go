@@ -87,12 +87,13 @@ func (s *Store) DueRecords(ctx context.Context, now time.Time, limit int) ([]Pat
 	return s.queryRecords(ctx, `SELECT `+recordColumns+` FROM patient_record WHERE state != $1 AND next_attempt <= $2 ORDER BY next_attempt LIMIT $3`, RecordAccepted, now.UnixMilli(), limit)
 }
 
-// WaitingRecords lists a room's records not yet accepted ("" : every room).
+// WaitingRecords lists a room's records not yet accepted ("" : every room),
+// with those of the rooms it replaced (see CarryOverRoom).
 func (s *Store) WaitingRecords(ctx context.Context, roomID string) ([]PatientRecord, error) {
 	if roomID == "" {
 		return s.queryRecords(ctx, `SELECT `+recordColumns+` FROM patient_record WHERE state != $1 ORDER BY requested_at`, RecordAccepted)
 	}
-	return s.queryRecords(ctx, `SELECT `+recordColumns+` FROM patient_record WHERE state != $1 AND room_id = $2 ORDER BY requested_at`, RecordAccepted, roomID)
+	return s.queryRecords(ctx, `SELECT `+recordColumns+` FROM patient_record WHERE state != $1 AND (room_id = $2 OR notify_room = $2) ORDER BY requested_at`, RecordAccepted, roomID)
 }
 
 func (s *Store) queryRecords(ctx context.Context, query string, args ...any) ([]PatientRecord, error) {

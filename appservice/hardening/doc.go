@@ -1,7 +1,8 @@
 // Package hardening keeps clinical rooms hardened: classification (by
 // command or in room state), the protections and their drift repair, the
 // reconciliation of every room, space links between classes that must not
-// meet, and a clinical room's options. It decides through policy and acts
+// meet, a clinical room's options, and following a room to its replacement
+// when it is upgraded. It decides through policy and acts
 // through the executor; the members of a room are judged by membership,
 // reached through the Members interface.
 package hardening
@@ -20,6 +21,7 @@ import (
 type Members interface {
 	SweepRoom(ctx context.Context, f policy.RoomFacts, mode policy.GateMode) (removed int, err error)
 	JudgeMembers(ctx context.Context, f policy.RoomFacts, members map[string]string, joiners map[string]bool, mode policy.GateMode) (removed int, err error)
+	JudgeInvited(ctx context.Context, f policy.RoomFacts, invited []string) (removed int, err error)
 }
 
 // Verification lists a room's members' verification, for status.

@@ -194,7 +194,8 @@ func TestRoomUpgradeByAPI(t *testing.T) {
 			start := time.Now()
 			repl := upgrade(t, sc.alice, sc.room, v.to)
 
-			waitForNotice(t, sc.dave, sc.room, sc.bot, "replaced by a new room ("+repl.String()+")", "NOT protected", "invite "+sc.bot.String()+" to the new room")
+			told := waitForNotice(t, sc.dave, sc.room, sc.bot, "replaced by a new room ("+repl.String()+")", "NOT protected", "invite "+sc.bot.String()+" to the new room")
+			t.Logf("the old room is told: %s", told)
 			waitForNotice(t, sc.ig, sc.mgmt, sc.bot, "upgraded by "+sc.alice.UserID.String()+" to "+repl.String(), "NOT protected")
 			t.Logf("room %s → %s: members told the new room is not protected after %s", v.from, v.to, time.Since(start).Round(time.Millisecond))
 
@@ -253,7 +254,8 @@ func TestRoomUpgradeUnreachableReplacement(t *testing.T) {
 	sc := newUpgradeScene(t, "10")
 	ghost := id.RoomID("!nosuchroom:" + sc.tr.hs.ServerName)
 	setState(t, sc.alice, sc.room, "m.room.tombstone", map[string]any{"body": "moved", "replacement_room": ghost})
-	waitForNotice(t, sc.dave, sc.room, sc.bot, "replaced by a new room ("+ghost.String()+")", "NOT protected")
+	told := waitForNotice(t, sc.dave, sc.room, sc.bot, "replaced by a new room ("+ghost.String()+")", "NOT protected")
+	t.Logf("the old room is told: %s", told)
 	waitForNotice(t, sc.ig, sc.mgmt, sc.bot, ghost.String(), "NOT protected")
 	time.Sleep(5 * time.Second)
 	if n := countNotices(t, sc.dave, sc.room, sc.bot, "NOT protected"); n != 1 {
@@ -309,7 +311,8 @@ func TestRoomUpgradeForged(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitForNotice(t, sc.dave, resp.RoomID, sc.bot, "I did not carry "+sc.room.String(), "has no tombstone")
-		waitForNotice(t, sc.ig, sc.mgmt, sc.bot, "Refused: "+resp.RoomID.String(), "claims to replace "+sc.room.String())
+		refused := waitForNotice(t, sc.ig, sc.mgmt, sc.bot, "Refused: "+resp.RoomID.String(), "claims to replace "+sc.room.String())
+		t.Logf("the IG team is told: %s", refused)
 		nothingCarried(t, resp.RoomID)
 	})
 

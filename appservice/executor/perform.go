@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -65,7 +66,7 @@ func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error)
 		}
 		resp, err := e.bot.JoinRoom(ctx, target, nil)
 		if err != nil {
-			return "", fmt.Errorf("join %s: %w", target, err)
+			return "", joinError(target, err)
 		}
 		return resp.RoomID, nil
 	case policy.Leave:
@@ -138,3 +139,21 @@ func contains(list []event.Membership, m event.Membership) bool {
 	}
 	return false
 }
+
+// joinError: Dendrite answers a join to a room that does not exist, or
+// whose servers cannot be reached, with a bare 500; a homeserver that is
+// down does not answer at all (or its proxy answers 502-504), and stays a
+// transient error. Taken as transient, such a join would be retried for
+// ever, holding its room's lane and, left pending, every start-up: a
+// tombstone pointing at a room that does not exist must be reported, not
+// retried.
+func joinError(target string, err error) error {
+	var httpErr mautrix.HTTPError
+	if errors.As(err, &httpErr) && httpErr.Response != nil && httpErr.Response.StatusCode == http.StatusInternalServerError {
+		return errNoSuchRoom // the room is in the action; people read this
+	}
+	return fmt.Errorf("join %s: %w", target, err)
+}
+
+// errNoSuchRoom is what people are told of a join the homeserver failed.
+var errNoSuchRoom = errors.New("the homeserver could not join it: the room does not exist or its servers cannot be reached")

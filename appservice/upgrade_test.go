@@ -11,6 +11,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -334,4 +335,44 @@ func TestRoomUpgradeForged(t *testing.T) {
 		_ = sc.alice.StateEvent(ctx, resp.RoomID, event.StatePowerLevels, "", &pl)
 		t.Logf("bot power in the refused room: %d", pl.GetUserLevel(sc.bot))
 	})
+}
+
+// TestPatientRecordAcrossUpgrade: a message marked for the patient record
+// while the record is away waits through a room upgrade; it stays, kept,
+// in the room it was sent in, `!policy status` in the new room lists it,
+// and when the record accepts it the new room's members are told there.
+func TestPatientRecordAcrossUpgrade(t *testing.T) {
+	base, fhirSrv := testenv.StartFHIR(t)
+	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf(`records: {fhir_base_url: %q, token: %q}`, base, fhirSrv.Token))
+	alice := tr.hs.RegisterUser(t, "alice", false)
+	bob := tr.hs.RegisterUser(t, "bob", false)
+	tr.startCaldicott(t, true)
+	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Registration: "GMC 1234567", Status: "active", Source: "csv"},
+		{UserID: bob.UserID.String(), Name: "Bob Jones", Role: "Nurse", Registration: "NMC 12A3456B", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bot := tr.botID()
+	room := clinicalRoom(t, tr, alice, bob)
+
+	fhirSrv.Down(t)
+	plan := sendText(t, bob, room, "Plan: repeat U&E at 16:00")
+	replyWith(t, alice, room, plan, "!policy record 9434765919")
+	waitForNotice(t, alice, room, bot, "Sending this message to the patient record")
+
+	repl := upgrade(t, alice, room, "11")
+	for _, u := range []id.UserID{bot, bob.UserID} {
+		invite(t, alice, repl, u)
+	}
+	waitForNotice(t, alice, repl, bot, "This room replaces "+room.String(), "1 message(s) waiting for the patient record")
+	say(t, alice, repl, "!policy status")
+	waitForNotice(t, alice, repl, bot, "Patient record: 1 message(s) waiting")
+
+	fhirSrv.Up(t)
+	n := waitForNotice(t, alice, repl, bot, "About a message in the room this one replaces ("+room.String()+")", "✅ The patient record has accepted this message")
+	t.Logf("the new room is told: %s", n)
+	if comms := fhirSrv.Communications(t); len(comms) != 1 || comms[0].Payload[0].ContentString != "Plan: repeat U&E at 16:00" {
+		t.Fatalf("the record holds %+v", comms)
+	}
 }

@@ -178,3 +178,19 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// InReplacement turns replies to a command made in a room since replaced
+// into notices in its replacement, where the members now are (a reply
+// there would point at an event they cannot see), saying where the message
+// is. Whom a reply called on, it still calls on.
+func (d Decision) InReplacement(oldRoom string) Decision {
+	out := Decision{Problems: d.Problems}
+	for _, a := range d.Actions {
+		if a.Kind == Reply {
+			a.Kind, a.EventID = NotifyRoom, ""
+			a.Text = fmt.Sprintf("About a message in the room this one replaces (%s): %s", oldRoom, a.Text)
+		}
+		out.Actions = append(out.Actions, a)
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package policy
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSuccessionGenuine(t *testing.T) {
@@ -98,5 +99,16 @@ func TestUpgradeNotices(t *testing.T) {
 	}
 	if j := JoinReplacement(s); len(j.Actions) != 1 || j.Actions[0].Kind != Join || j.Actions[0].Target != "!new:a" {
 		t.Errorf("join = %+v", j.Actions)
+	}
+}
+
+func TestInReplacement(t *testing.T) {
+	d := RecordReminder("$cmd", time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC), map[string]string{"@admin:a": "Alice"}).InReplacement("!old:a")
+	a := d.Actions[0]
+	if a.Kind != NotifyRoom || a.EventID != "" || !strings.HasPrefix(a.Text, "About a message in the room this one replaces (!old:a): ") || len(a.Mentions) != 1 {
+		t.Fatalf("reminder in the replacement = %+v", a)
+	}
+	if kept := RoomNotice(RuleNotice, "x", "y").InReplacement("!old:a"); kept.Actions[0].Text != "x" {
+		t.Errorf("a notice was changed: %+v", kept.Actions[0])
 	}
 }

@@ -219,6 +219,11 @@ func TestRoomUpgradeByAPI(t *testing.T) {
 			if n := countNotices(t, sc.alice, repl, sc.bot, "This room replaces"); n != 1 {
 				t.Errorf("new room told %d times that it replaces the old one, want once", n)
 			}
+			// The start-up reconciliation hardens the old room too, but its
+			// reviews stay with the new room.
+			if _, err := sc.tr.store.ReviewOf(ctx, sc.room.String()); err != store.ErrNotFound {
+				t.Errorf("the replaced room is reviewed again after a restart: %v", err)
+			}
 		})
 	}
 }

@@ -93,6 +93,15 @@ func TestActionsOnDendrite(t *testing.T) {
 		if pending, err := st.PendingActions(ctx, 10); err != nil || len(pending) != 0 {
 			t.Fatalf("left pending for every start-up: %+v %v", pending, err)
 		}
+		// An invite-only room the bot is not invited to: said plainly.
+		private, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err = e.Execute(in, private.RoomID, "@admin:x", policy.JoinBotRoom(private.RoomID.String(), "test"))
+		if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "I am not invited to it") {
+			t.Fatalf("join of a room the bot is not invited to: %+v %v", res, err)
+		}
 	})
 
 	t.Run("a redaction is done once per input", func(t *testing.T) {

@@ -61,11 +61,11 @@ func JoinReplacement(s Succession) Decision {
 // person who upgraded it, who can fix it) and the IG team that the new room
 // is not protected because the bot could not get in, and what to do.
 func ReplacementUnprotected(s Succession, class Class, bot, why string) Decision {
-	room := fmt.Sprintf("This room has been replaced by a new room (%s), but I could not join it (%s), so the new room is NOT protected: "+
+	room := fmt.Sprintf("This room has been replaced by a new room (%s), but I could not join it: %s. So the new room is NOT protected: "+
 		"anyone invited there stays, and this room's deletion period, legal hold, patient records, reviews and requests have not moved to it. "+
 		"%s, or any admin of the new room: invite %s to the new room and I will join and carry everything over at once. "+
 		"Until then, do not share patient information in the new room.", s.NewRoom, why, s.UpgradedBy, bot)
-	mgmt := fmt.Sprintf("The %s room %s was upgraded by %s to %s, and I could not join the new room (%s): it is NOT protected. "+
+	mgmt := fmt.Sprintf("The %s room %s was upgraded by %s to %s, and I could not join the new room: %s. It is NOT protected. "+
 		"Ask a room admin there to invite %s; I will join and carry the room's protection over at once.", class, s.OldRoom, s.UpgradedBy, s.NewRoom, why, bot)
 	reason := fmt.Sprintf("replacement %s of %s could not be joined: %s", s.NewRoom, s.OldRoom, why)
 	return Decision{Actions: []Action{

@@ -166,6 +166,6 @@ func (e *Executor) joinError(target string, err error) error {
 
 // What people are told of a join the homeserver failed or refused.
 var (
-	errNoSuchRoom  = errors.New("the homeserver could not join it: the room does not exist or its servers cannot be reached")
+	errNoSuchRoom  = errors.New("the room does not exist or its servers cannot be reached")
 	errJoinRefused = errors.New("I am not invited to it (it is invite-only), or I am banned from it")
 )

@@ -57,6 +57,8 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 		return s.hardening.HandleSpaceLink(ctx, &evt)
 	case guard.IsRoomText(evt.Type) && evt.GetStateKey() == "":
 		return s.guard.CheckRoomText(ctx, &evt)
+	case evt.Type.Type == policy.TombstoneEventType && evt.GetStateKey() == "":
+		return s.hardening.HandleTombstone(ctx, &evt)
 	case evt.Type.Type == policy.RetentionEventType && evt.GetStateKey() == "":
 		return s.retention.HandleRetentionChange(ctx, &evt)
 	case evt.StateKey != nil && *evt.StateKey == "" && slices.Contains(policy.HardeningEventTypes, evt.Type.Type):
@@ -80,6 +82,11 @@ func (s *Service) handleMember(ctx context.Context, evt *event.Event) error {
 	own := s.IsOwnTrust(evt.Sender)
 	res, err := s.Exec.Execute(ctx, evt.RoomID, evt.Sender.String(), policy.AnswerBotInvitation(evt.Sender.String(), own, s.Cfg.Homeserver.Domain))
 	if err != nil || !own || len(res.Failures) > 0 || res.DryRun {
+		return err
+	}
+	// The room may replace a guarded room (Element's upgrade invites the
+	// old room's members, the bot among them): its protection comes along.
+	if err := s.hardening.FollowInvitation(ctx, evt.RoomID, evt.Sender); err != nil {
 		return err
 	}
 	// A room may already be classified clinical when the bot arrives.

@@ -70,6 +70,12 @@ func (s *Service) answerSharedInvite(ctx context.Context, room id.RoomID, invite
 	if err != nil {
 		return err
 	}
+	if err := s.hardening.FollowInvitation(ctx, room, inviter); err != nil {
+		return err
+	}
+	if f, err = s.Facts.Room(ctx, room); err != nil {
+		return err
+	}
 	if f.Class != policy.Clinical {
 		_, err := s.Exec.Execute(ctx, room, inviter.String(), policy.LeaveUnsharedRoom(inviter.String()))
 		return err

@@ -96,4 +96,7 @@ const (
 	// RuleBotQuiet: nothing notifies the bot, so the homeserver keeps no
 	// unread notifications for it.
 	RuleBotQuiet = "bot_quiet"
+	// RuleRoomUpgrade: a guarded room's replacement (its m.room.tombstone)
+	// is joined and guarded as the room was, or people are told it is not.
+	RuleRoomUpgrade = "room_upgrade"
 )

@@ -35,14 +35,17 @@ type PatientRecord struct {
 	ResourceID  string
 	AcceptedAt  time.Time
 	Reminded    bool
+	// NotifyRoom is where people now hear about the record when the room
+	// it was sent in has been replaced ("" : that room itself).
+	NotifyRoom string
 }
 
-const recordColumns = `room_id, event_id, command_id, recorded_by, requested_at, sent_at, state, payload, attempts, next_attempt, last_error, resource_id, accepted_at, reminded`
+const recordColumns = `room_id, event_id, command_id, recorded_by, requested_at, sent_at, state, payload, attempts, next_attempt, last_error, resource_id, accepted_at, reminded, notify_room`
 
 func scanRecord(row scanner) (PatientRecord, error) {
 	var r PatientRecord
 	var requested, sent, next, accepted, reminded int64
-	err := row.Scan(&r.RoomID, &r.EventID, &r.CommandID, &r.RecordedBy, &requested, &sent, &r.State, &r.Payload, &r.Attempts, &next, &r.LastError, &r.ResourceID, &accepted, &reminded)
+	err := row.Scan(&r.RoomID, &r.EventID, &r.CommandID, &r.RecordedBy, &requested, &sent, &r.State, &r.Payload, &r.Attempts, &next, &r.LastError, &r.ResourceID, &accepted, &reminded, &r.NotifyRoom)
 	r.RequestedAt, r.SentAt, r.NextAttempt, r.AcceptedAt = msTime(requested), msTime(sent), msTime(next), msTime(accepted)
 	r.Reminded = reminded != 0
 	return r, err
@@ -54,7 +57,7 @@ var ErrAlreadyRecorded = errors.New("already sent to the patient record")
 // AddRecord queues a message for the patient record; ErrAlreadyRecorded
 // (with the existing row) when it is queued or recorded already.
 func (s *Store) AddRecord(ctx context.Context, r PatientRecord) (PatientRecord, error) {
-	res, err := s.db.Exec(ctx, `INSERT INTO patient_record (`+recordColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, '', '', 0, 0)
+	res, err := s.db.Exec(ctx, `INSERT INTO patient_record (`+recordColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, '', '', 0, 0, '')
 		ON CONFLICT (room_id, event_id) DO NOTHING`,
 		r.RoomID, r.EventID, r.CommandID, r.RecordedBy, s.now().UnixMilli(), timeMs(r.SentAt), RecordPending, r.Payload, s.now().UnixMilli())
 	if err != nil {
@@ -87,12 +90,13 @@ func (s *Store) DueRecords(ctx context.Context, now time.Time, limit int) ([]Pat
 	return s.queryRecords(ctx, `SELECT `+recordColumns+` FROM patient_record WHERE state != $1 AND next_attempt <= $2 ORDER BY next_attempt LIMIT $3`, RecordAccepted, now.UnixMilli(), limit)
 }
 
-// WaitingRecords lists a room's records not yet accepted ("" : every room).
+// WaitingRecords lists a room's records not yet accepted ("" : every room),
+// with those of the rooms it replaced (see CarryOverRoom).
 func (s *Store) WaitingRecords(ctx context.Context, roomID string) ([]PatientRecord, error) {
 	if roomID == "" {
 		return s.queryRecords(ctx, `SELECT `+recordColumns+` FROM patient_record WHERE state != $1 ORDER BY requested_at`, RecordAccepted)
 	}
-	return s.queryRecords(ctx, `SELECT `+recordColumns+` FROM patient_record WHERE state != $1 AND room_id = $2 ORDER BY requested_at`, RecordAccepted, roomID)
+	return s.queryRecords(ctx, `SELECT `+recordColumns+` FROM patient_record WHERE state != $1 AND (room_id = $2 OR notify_room = $2) ORDER BY requested_at`, RecordAccepted, roomID)
 }
 
 func (s *Store) queryRecords(ctx context.Context, query string, args ...any) ([]PatientRecord, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +81,28 @@ func TestActionsOnDendrite(t *testing.T) {
 	if res, err := e.Execute(ctx, room, alice.UserID.String(), policy.AnswerBotInvitation(alice.UserID.String(), true, "x")); err != nil || len(res.Failures) > 0 || res.Room != room {
 		t.Fatalf("join: %+v %v", res, err)
 	}
+
+	t.Run("a join the homeserver fails is reported, not retried", func(t *testing.T) {
+		// Dendrite answers 500 to a join of a room that does not exist.
+		ghost := "!nosuchroom:" + e.cfg.OwnServer
+		in := WithInput(ctx, "event:$tombstone")
+		res, err := e.Execute(in, id.RoomID(ghost), "@admin:x", policy.JoinBotRoom(ghost, "test"))
+		if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "does not exist or its servers cannot be reached") {
+			t.Fatalf("join of a missing room: %+v %v; want a failure, not an error to retry", res, err)
+		}
+		if pending, err := st.PendingActions(ctx, 10); err != nil || len(pending) != 0 {
+			t.Fatalf("left pending for every start-up: %+v %v", pending, err)
+		}
+		// An invite-only room the bot is not invited to: said plainly.
+		private, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err = e.Execute(in, private.RoomID, "@admin:x", policy.JoinBotRoom(private.RoomID.String(), "test"))
+		if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "I am not invited to it") {
+			t.Fatalf("join of a room the bot is not invited to: %+v %v", res, err)
+		}
+	})
 
 	t.Run("a redaction is done once per input", func(t *testing.T) {
 		sent, err := alice.SendText(ctx, room, "1234567890")

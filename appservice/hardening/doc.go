@@ -1,7 +1,8 @@
 // Package hardening keeps clinical rooms hardened: classification (by
 // command or in room state), the protections and their drift repair, the
 // reconciliation of every room, space links between classes that must not
-// meet, and a clinical room's options. It decides through policy and acts
+// meet, a clinical room's options, and following a room to its replacement
+// when it is upgraded. It decides through policy and acts
 // through the executor; the members of a room are judged by membership,
 // reached through the Members interface.
 package hardening
@@ -23,6 +24,7 @@ type Members interface {
 	// FilterLeft lists the members who fail the room's role or team filter
 	// but are out of its reach (policy.GateOutranksFilters).
 	FilterLeft(ctx context.Context, f policy.RoomFacts) ([]string, error)
+	JudgeInvited(ctx context.Context, f policy.RoomFacts, invited []string) (removed int, err error)
 }
 
 // Verification lists a room's members' verification, for status.

@@ -91,8 +91,15 @@ func (s *Hardening) Protect(ctx context.Context, f policy.RoomFacts, cause polic
 
 func (s *Hardening) savePolicy(ctx context.Context, f policy.RoomFacts, problems []string, by string) error {
 	if f.Class == policy.Clinical {
-		if err := s.Store.EnsureReview(ctx, f.RoomID, s.Cfg.Review.Interval.Duration); err != nil {
+		// A room replaced by an upgrade gave its reviews to the new room.
+		replaced, err := s.Store.ReplacedBy(ctx, f.RoomID)
+		if err != nil {
 			return executor.Transient(err)
+		}
+		if replaced == "" {
+			if err := s.Store.EnsureReview(ctx, f.RoomID, s.Cfg.Review.Interval.Duration); err != nil {
+				return executor.Transient(err)
+			}
 		}
 	}
 	if err := s.Store.SaveRoomPolicy(ctx, store.RoomPolicy{

@@ -112,7 +112,8 @@ func (r *Records) deliver(ctx context.Context, row store.PatientRecord) error {
 		if err := r.Audit(ctx, r.BotID.String(), room, "record.refused", reason, map[string]any{"event_id": row.EventID}); err != nil {
 			return err
 		}
-		_, err := r.Execute(ctx, room, r.BotID.String(), policy.RecordRefused(row.CommandID, reason, refusedRetry))
+		tell, d := told(row, policy.RecordRefused(row.CommandID, reason, refusedRetry))
+		_, err := r.Execute(ctx, tell, r.BotID.String(), d)
 		return err
 	default:
 		wait := min(firstRetry<<min(row.Attempts, 16), maxRetry)
@@ -137,7 +138,8 @@ func (r *Records) accepted(ctx context.Context, row store.PatientRecord, resourc
 	if err := r.Audit(ctx, r.BotID.String(), room, "record.accepted", "the patient record accepted the message", map[string]any{"event_id": row.EventID, "resource": resource}); err != nil {
 		return err
 	}
-	if _, err := r.Execute(ctx, room, r.BotID.String(), policy.RecordAccepted(row.CommandID, resource)); err != nil {
+	tell, news := told(row, policy.RecordAccepted(row.CommandID, resource))
+	if _, err := r.Execute(ctx, tell, r.BotID.String(), news); err != nil {
 		return err
 	}
 	f, err := r.Facts.Room(ctx, room)
@@ -149,4 +151,15 @@ func (r *Records) accepted(ctx context.Context, row store.PatientRecord, resourc
 	d := policy.RecordedAndExpired(row.EventID, ret, holdErr == nil, row.SentAt, r.Now())
 	_, err = r.Execute(ctx, room, r.BotID.String(), d)
 	return err
+}
+
+// told is where people hear about a record, and what: a reply to the
+// command in the room it was made in, or, once that room was replaced by
+// an upgrade, a notice in the replacement (the message itself stays, and
+// is kept, where it was sent).
+func told(row store.PatientRecord, d policy.Decision) (id.RoomID, policy.Decision) {
+	if row.NotifyRoom == "" || row.NotifyRoom == row.RoomID {
+		return id.RoomID(row.RoomID), d
+	}
+	return id.RoomID(row.NotifyRoom), d.InReplacement(row.RoomID)
 }

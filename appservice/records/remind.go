@@ -50,8 +50,15 @@ func (r *Records) Remind(ctx context.Context) {
 			continue
 		}
 		rctx := executor.WithInput(ctx, "record-reminder:"+rec.EventID)
+		if rec.NotifyRoom != "" && rec.NotifyRoom != rec.RoomID {
+			// The room was replaced: its admins are those of the new room.
+			if f, members, err = r.Facts.RoomAndMembers(ctx, id.RoomID(rec.NotifyRoom)); err != nil {
+				continue
+			}
+		}
 		admins := policy.RoomAdmins(f.PowerLevels, members, r.BotID.String())
-		if _, err := r.Execute(rctx, id.RoomID(rec.RoomID), r.BotID.String(), policy.RecordReminder(rec.CommandID, expires, admins)); err != nil {
+		tell, d := told(rec, policy.RecordReminder(rec.CommandID, expires, admins))
+		if _, err := r.Execute(rctx, tell, r.BotID.String(), d); err != nil {
 			continue
 		}
 		_ = r.Store.RecordReminded(ctx, rec.RoomID, rec.EventID)

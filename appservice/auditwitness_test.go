@@ -44,8 +44,9 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.startCaldicott(t, true)
+	// Trust A follows trust B's attestation room, derived from B's server name (port included).
 	a := newTrust(t, "127.0.0.11", "", fmt.Sprintf(
-		"federation: {servers: [\"127.0.0.12\"], attestation_rooms: [\"#caldicott-attestations:%s\"]}\nverification: {check_interval: 1s}\n", b.hs.ServerName))
+		"federation: {servers: [%q]}\nverification: {check_interval: 1s}\n", b.hs.ServerName))
 	a.startCaldicott(t, true)
 
 	ig, mgmt := igAdmin(t, b)

@@ -1,4 +1,4 @@
--- v19 -> v20: Removals from the directory by source and time, and removals held for confirmation
+-- v17 -> v18: Removals from the directory by source and time, and removals held for confirmation
 -- One row per person moved from active to suspended or left, written in the
 -- same transaction as the change. SCIM sends one person per request, so its
 -- mass-removal guard counts these rows over a window rather than within one

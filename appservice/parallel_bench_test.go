@@ -165,6 +165,11 @@ func TestParallelEnforcementScenario(t *testing.T) {
 		// e.g. off: no device-list /sync by the bot, for comparison.
 		verification = fmt.Sprintf("verification: {check_interval: 24h, mode: %s}\n", mode)
 	}
+	if os.Getenv("CALDICOTT_BENCH_ENCRYPTION") == "1" {
+		// As deployed: the bot's encryption device on, its /sync the one
+		// that also watches device lists.
+		verification = withEncryption + verification
+	}
 	tr := newTrust(t, "127.0.0.11", "", "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\n"+verification)
 	if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
 		// Registered after newTrust's clean-up, so it runs first (with the

@@ -17,6 +17,7 @@ func TestFiltersBy(t *testing.T) {
 	}{
 		{"our bot names the moderator", "@caldicott:a", `{"class":"clinical","allowed_roles":["Consultant"],"filters_set_by":"@mod:a"}`, "@mod:a"},
 		{"another trust's bot names its caller", "@caldicott:b", `{"class":"clinical","allowed_teams":["Renal"],"filters_set_by":"@mod:b"}`, "@mod:b"},
+		{"another trust's bot naming our IG admin: unknown", "@caldicott:b", `{"class":"clinical","allowed_roles":["x"],"filters_set_by":"@ig:a"}`, ""},
 		{"a bot's event from before setters were named: unknown", "@caldicott:a", `{"class":"clinical","allowed_roles":["Consultant"]}`, ""},
 		{"written directly by a moderator claiming an IG admin set it", "@mod:a", `{"class":"clinical","allowed_roles":["Consultant"],"filters_set_by":"@ig:a"}`, "@mod:a"},
 		{"written directly by the room admin", "@admin:a", `{"class":"clinical","allowed_roles":["Consultant"]}`, "@admin:a"},

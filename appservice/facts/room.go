@@ -108,8 +108,10 @@ func factsFromState(roomID id.RoomID, state roomState, isBot func(string) bool) 
 		EncryptionAlgorithm: state.str("m.room.encryption", "algorithm"),
 		Alias:               state.str("m.room.canonical_alias", "alias"),
 		Retention:           state.content[policy.RetentionEventType],
-		// Room versions before 11 name the creator; from 11 it is the sender.
-		Creator: orString(state.str("m.room.create", "creator"), state.sender["m.room.create"]),
+		// The create event's sender, which the homeserver signed for: the
+		// `creator` field of versions before 11 is one a client may fill in
+		// through creation_content, and it decides whose trust a room is.
+		Creator: orString(state.sender["m.room.create"], state.str("m.room.create", "creator")),
 	}
 	if raw, ok := state.content[policy.PolicyEventType]; ok {
 		var pc policy.PolicyContent
@@ -119,11 +121,17 @@ func factsFromState(roomID id.RoomID, state roomState, isBot func(string) bool) 
 			}
 			f.AllowedRoles, f.AllowedTeams, f.AutoApprove, f.SuspendMode = pc.AllowedRoles, pc.AllowedTeams, pc.AutoApprove, pc.Suspend
 			// A bot writes the event for whoever typed the command and names
-			// them; anyone else who writes it sets the filters themselves,
+			// them — someone of its own trust: a bot naming someone of
+			// another trust (ours, say) is not believed, and the setter is
+			// unknown. Anyone else who writes it sets the filters themselves,
 			// whatever the content claims.
 			f.FiltersBy = state.sender[policy.PolicyEventType]
 			if isBot(f.FiltersBy) {
-				f.FiltersBy = pc.FiltersBy
+				if id.UserID(pc.FiltersBy).Homeserver() == id.UserID(f.FiltersBy).Homeserver() {
+					f.FiltersBy = pc.FiltersBy
+				} else {
+					f.FiltersBy = ""
+				}
 			}
 		}
 	}

@@ -73,6 +73,10 @@ func (f *Federation) CmdTrust(ctx context.Context, c *commands.Call) error {
 	if !inList {
 		return f.Reply(ctx, c.Evt, fmt.Sprintf("Give this command in the federation's policy list room (%s), not here: every trust's Caldicott reads it there from its own homeserver as proof that you asked for the change, and ignores a change without that proof.", f.Cfg.Federation.PolicyList))
 	}
+	if _, _, ok := policy.ParseTrustCommand(c.Evt.Content.AsMessage().Body); !ok {
+		// Every trust reads the command itself as the proof, in this form.
+		return f.Reply(ctx, c.Evt, "Write the command on one line, exactly as `!policy trust add <server>` or `!policy trust remove <server>`: every trust's Caldicott reads it as your request in that form.")
+	}
 	verb, server := strings.ToLower(c.Args[0]), c.Args[1]
 	if verb != "add" && verb != "remove" {
 		return f.Reply(ctx, c.Evt, fmt.Sprintf("%q: say `!policy trust add <server>` or `!policy trust remove <server>`.", c.Args[0]))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"maunium.net/go/mautrix"
@@ -34,7 +35,7 @@ func (f *Federation) HandleEvent(ctx context.Context, evt *event.Event) error {
 	if evt.Type == event.EventRedaction && evt.Redacts != "" {
 		raw, _ = json.Marshal(map[string]any{"redacts": evt.Redacts})
 	}
-	le, unproven, err := f.asListEvent(ctx, evt.RoomID, evt.Type.Type, evt.GetStateKey(), evt.Sender.String(), evt.ID.String(), raw)
+	le, unproven, err := f.asListEvent(ctx, evt.RoomID, evt.Type.Type, evt.GetStateKey(), evt.Sender.String(), evt.ID.String(), evt.Timestamp, raw)
 	if err != nil {
 		return executor.Transient(err) // the proof could not be read now: tried again
 	}
@@ -101,17 +102,20 @@ func (f *Federation) reportRefusal(ctx context.Context, r *policylist.Refusal, u
 // rule that a trust's bot publishes counts as a federation admin's own only
 // with proof (policy.ProofKey): the admin's `!policy trust` command in the
 // list room, read from our own homeserver and asking for exactly this rule,
-// and no older than a request already applied about the same server.
-// Otherwise the rule stays the bot's, and the list refuses it (a bot may not
-// publish member-trust rules); unproven says why the proof failed. err is
-// set only when the proof could not be read now.
-func (f *Federation) asListEvent(ctx context.Context, room id.RoomID, typ, stateKey, sender, eventID string, content json.RawMessage) (le policylist.Event, unproven string, err error) {
+// at the list's key for that server, and no older than a request already
+// applied about the same server (kept in the store, so a replay refused
+// live stays refused after a restart). Otherwise the rule stays the bot's,
+// and the list refuses it (a bot may not publish member-trust rules);
+// unproven says why. A rule an admin writes as themselves is their own
+// request, dated by their homeserver. err is set only when the proof or
+// the store could not be read now.
+func (f *Federation) asListEvent(ctx context.Context, room id.RoomID, typ, stateKey, sender, eventID string, ts int64, content json.RawMessage) (le policylist.Event, unproven string, err error) {
 	le = policylist.Event{Type: typ, StateKey: stateKey, Sender: sender, EventID: eventID, Content: content}
 	if sender == f.BotID.String() {
 		f.noteOurs(eventID, content)
 	}
 	kind, ok := policylist.KindOf(typ)
-	if !ok || kind == policylist.KindUser || !f.isTrustBot(sender) {
+	if !ok || kind == policylist.KindUser {
 		return le, "", nil
 	}
 	var c struct {
@@ -120,26 +124,75 @@ func (f *Federation) asListEvent(ctx context.Context, room id.RoomID, typ, state
 		Proof          string `json:"org.caldicott.proof"`
 	}
 	if json.Unmarshal(content, &c) != nil || c.Entity == "" {
-		return le, "", nil // a removal or malformed: judged as the bot's
+		return le, "", nil // a removal or malformed: judged as the sender's
 	}
-	req, err := f.trustRequest(ctx, room, c.Proof)
+	req := policy.TrustRequest{EventID: eventID, Sender: sender, TS: ts}
+	switch {
+	case f.isTrustBot(sender):
+		if stateKey != policy.ListRuleKey(c.Entity) {
+			return le, fmt.Sprintf("it is not at the list's key for %s", c.Entity), nil
+		}
+		if req, err = f.trustRequest(ctx, room, c.Proof); err != nil {
+			return le, "", err
+		}
+		rec, _ := policylist.RecommendationOf(c.Recommendation)
+		if problem := policy.TrustProofProblem(req, room.String(), f.Cfg.Federation.Admins, c.Entity, rec == policylist.Ban); problem != "" {
+			return le, problem, nil
+		}
+	case !slices.Contains(f.Cfg.Federation.Admins, sender):
+		return le, "", nil // refused by the list: not an admin
+	}
+	latest, err := f.latestRequest(ctx, c.Entity)
 	if err != nil {
 		return le, "", err
 	}
-	rec, _ := policylist.RecommendationOf(c.Recommendation)
-	ban := rec == policylist.Ban
-	if problem := policy.TrustProofProblem(req, room.String(), f.Cfg.Federation.Admins, c.Entity, ban); problem != "" {
-		return le, problem, nil
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if latest := f.proofs[c.Entity]; req.TS < latest.TS || (req.TS == latest.TS && latest.EventID != "" && latest.EventID != req.EventID) {
+	if req.TS < latest.TS || (req.TS == latest.TS && latest.EventID != "" && latest.EventID != req.EventID) {
+		if req.Sender == sender {
+			return le, "", nil // an admin's own older rule: the list keeps it as written
+		}
 		return le, fmt.Sprintf("the request it cites (%s) is older than %s, already applied about %s", req.EventID, latest.EventID, c.Entity), nil
 	}
-	f.proofs[c.Entity] = req
+	if err := f.noteRequest(ctx, c.Entity, req); err != nil {
+		return le, "", err
+	}
 	le.Sender = req.Sender
 	return le, "", nil
 }
+
+// latestRequest is the newest admin request applied about a server, from
+// memory or, after a restart, from the store.
+func (f *Federation) latestRequest(ctx context.Context, entity string) (policy.TrustRequest, error) {
+	f.mu.RLock()
+	latest, ok := f.proofs[entity]
+	f.mu.RUnlock()
+	if ok {
+		return latest, nil
+	}
+	v, ok, err := f.Store.KV(ctx, requestKey(entity))
+	if err != nil || !ok {
+		return policy.TrustRequest{}, err
+	}
+	ts, id, _ := strings.Cut(v, " ")
+	latest.TS, _ = strconv.ParseInt(ts, 10, 64)
+	latest.EventID = id
+	f.mu.Lock()
+	f.proofs[entity] = latest
+	f.mu.Unlock()
+	return latest, nil
+}
+
+// noteRequest records req as the newest admin request about a server.
+func (f *Federation) noteRequest(ctx context.Context, entity string, req policy.TrustRequest) error {
+	if err := f.Store.SetKV(ctx, requestKey(entity), strconv.FormatInt(req.TS, 10)+" "+req.EventID); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.proofs[entity] = req
+	f.mu.Unlock()
+	return nil
+}
+
+func requestKey(entity string) string { return "federation_request:" + entity }
 
 // trustRequest reads the event a member-trust rule cites, from our own
 // homeserver. An event it does not hold, or holds in another room, proves

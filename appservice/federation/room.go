@@ -160,6 +160,7 @@ func (f *Federation) load(ctx context.Context, room id.RoomID) error {
 		StateKey *string         `json:"state_key"`
 		Sender   string          `json:"sender"`
 		EventID  string          `json:"event_id"`
+		TS       int64           `json:"origin_server_ts"`
 		Content  json.RawMessage `json:"content"`
 	}
 	if err := f.Facts.State(ctx, room, &events); err != nil {
@@ -173,7 +174,7 @@ func (f *Federation) load(ctx context.Context, room id.RoomID) error {
 		if _, ok := policylist.KindOf(e.Type); !ok || e.StateKey == nil {
 			continue
 		}
-		le, _, err := f.asListEvent(ctx, room, e.Type, *e.StateKey, e.Sender, e.EventID, e.Content)
+		le, _, err := f.asListEvent(ctx, room, e.Type, *e.StateKey, e.Sender, e.EventID, e.TS, e.Content)
 		if err != nil {
 			return err // the rules last read stay in force
 		}

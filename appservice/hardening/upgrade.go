@@ -154,16 +154,23 @@ func (s *Hardening) followUpgrade(ctx context.Context, oldRoom, newRoom id.RoomI
 	if ok, why := succ.Genuine(); !ok {
 		return false, s.refuseUpgrade(executor.WithInput(ctx, input+":refused"), succ, why)
 	}
+	// A replacement made with the bot at less than its power (a room admin
+	// creating it by hand) could be called guarded while the bot can
+	// neither repair it nor remove anyone: nothing moves there.
+	repl, err := s.Facts.Room(ctx, newRoom)
+	if err != nil {
+		return false, err
+	}
+	if lvl := repl.PowerLevels.UserLevel(s.BotID.String()); lvl < policy.BotPowerLevel {
+		why := fmt.Sprintf("I have power %d in the new room, not the %d I need to protect it; ask its admin to give me power %d there, then upgrade again or invite me again", lvl, policy.BotPowerLevel, policy.BotPowerLevel)
+		return false, s.refuseUpgrade(executor.WithInput(ctx, input+":powerless"), succ, why)
+	}
 	carried, err := s.Store.CarryOverRoom(ctx, oldRoom.String(), newRoom.String(), by)
 	if err != nil {
 		return false, executor.Transient(err)
 	}
 	if carried.Already {
 		return true, nil
-	}
-	repl, err := s.Facts.Room(ctx, newRoom)
-	if err != nil {
-		return false, err
 	}
 	state := policy.CarryOverState(old, repl)
 	if _, err := s.Exec.Execute(executor.WithInput(ctx, input+":state"), newRoom, s.BotID.String(), state); err != nil {

@@ -146,8 +146,9 @@ func checkRule(t *testing.T, r Rule) {
 		if r.Kind == KindRoom && (r.Recommendation != Ban || !strings.ContainsAny(r.Entity[:1], "!#")) {
 			t.Fatalf("room rule in force: %+v", r)
 		}
-		if strings.Trim(r.Entity, wildcards+".!#") == "" {
-			t.Fatalf("%s rule in force matching everything: %+v", r.Kind, r)
+		if r.Kind == KindServer && strings.Trim(r.Entity, wildcards+".") == "" ||
+			r.Kind == KindRoom && strings.Trim(r.Entity[1:], wildcards) == "" {
+			t.Fatalf("%s rule in force naming no %s in particular: %+v", r.Kind, r.Kind, r)
 		}
 	default:
 		t.Fatalf("rule of unknown kind in force: %+v", r)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/matrix-org/gomatrixserverlib/spec"
 )
@@ -181,4 +182,78 @@ func FuzzContent(f *testing.F) {
 			t.Fatalf("%q read as %+v", raw, c)
 		}
 	})
+}
+
+// FuzzBanned publishes a trust bot's ban of any entity (a user or a glob
+// over a localpart) and asks whether any user is banned by it: a ban
+// reaches only users on the bot's own server — never another trust's,
+// never a bot — and only the user it names or, for a glob, users whose
+// localpart the glob matches.
+func FuzzBanned(f *testing.F) {
+	for _, s := range [][2]string{
+		{"@nurse.jones:trust-a", "@nurse.jones:trust-a"},
+		{"@locum.*:trust-a", "@locum.smith:trust-a"},
+		{"@locum.*:trust-a", "@locum.smith:trust-b"},
+		{"@loc?m*:trust-a", "@locum:trust-a:8448"},
+		{"@cal*:trust-a", "@caldicott:trust-a"},
+		{"@*:trust-a", "@anyone:trust-a"},
+		{"@LOCUM.*:trust-a", "@locum.smith:trust-a"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, entity, user string) {
+		l := newList(t, Limits{})
+		c := l.Apply(userBan(botA, entity))
+		r, banned := l.Banned(user)
+		matches := l.MatchUser(user)
+		if banned != (len(matches) > 0) {
+			t.Fatalf("Banned(%s) = %v, MatchUser finds %d", user, banned, len(matches))
+		}
+		if !banned {
+			if c.Added != nil && c.Added.Entity == user {
+				t.Fatalf("ban of %s in force, yet %s is not banned", entity, user)
+			}
+			return
+		}
+		if c.Added == nil || r.EventID != c.Added.EventID {
+			t.Fatalf("%s banned by %+v, which was never added (%+v)", user, r, c)
+		}
+		local, server, _ := splitUserID(user)
+		if server != "trust-a" || user == botA || user == botB {
+			t.Fatalf("trust-a's ban of %s reaches %s", entity, user)
+		}
+		if user != entity && !(hasWildcard(entity) && globMatches(localOf(entity), local)) {
+			t.Fatalf("ban of %s reaches %s", entity, user)
+		}
+	})
+}
+
+// globMatches is a plain glob match ('*' any run, '?' one character),
+// written here so the list's own matcher is checked against another: the
+// usual two-pointer walk, going back to the last star on a mismatch.
+func globMatches(pattern, s string) bool {
+	p, i := 0, 0
+	star, from := -1, 0
+	for i < len(s) {
+		_, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, from = p, i
+			p++
+		case p < len(pattern) && pattern[p] == '?':
+			p, i = p+1, i+n
+		case p < len(pattern) && pattern[p] == s[i]:
+			p, i = p+1, i+1
+		case star >= 0:
+			_, m := utf8.DecodeRuneInString(s[from:])
+			from += m
+			p, i = star+1, from
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }

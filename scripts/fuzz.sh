@@ -4,8 +4,8 @@
 #
 #   bash scripts/fuzz.sh                 short run, as `make test` does: a
 #                                        fixed number of inputs per target
-#   FUZZTIME=3m bash scripts/fuzz.sh     long run (`make fuzz`): each target
-#                                        for 3 minutes
+#   FUZZTIME=2m bash scripts/fuzz.sh     long run (`make fuzz`): each target
+#                                        for 2 minutes
 #   FUZZLOGS=dir                         keep each target's full output there
 #
 # The short run counts inputs rather than seconds: go1.26's fuzzer can fail a

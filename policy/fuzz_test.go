@@ -53,6 +53,12 @@ func FuzzParseCommand(f *testing.F) {
 		if cmd.Name != strings.ToLower(cmd.Name) {
 			t.Fatalf("%q read as %+v: the name is not lower case", body, cmd)
 		}
+		// A name starting with ':' or ',' cannot be written back: after
+		// the prefix those are read as punctuation ("!policy, status"). No
+		// command is named so; such a name is answered as unknown.
+		if strings.ContainsAny(cmd.Name[:1], ":,") {
+			return
+		}
 		again, ok := ParseCommand(CommandPrefix+" "+strings.Join(append([]string{cmd.Name}, cmd.Args...), " "), botID, display)
 		if !ok || again.Name != cmd.Name || !slices.Equal(again.Args, cmd.Args) {
 			t.Fatalf("%q read as %+v, which written back reads as %+v, %v", body, cmd, again, ok)

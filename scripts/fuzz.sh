@@ -43,7 +43,7 @@ done
 [ $missing = 0 ] || exit 1
 
 # "dir Target" for every fuzz target, found in the test files themselves.
-mapfile -t targets < <(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . |
+mapfile -t targets < <(grep -rHo --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]*' . |
 	sed -E 's|^\./(.*)/[^/]*_test\.go:func (Fuzz.*)$|\1 \2|' | sort)
 
 [ -n "${FUZZLOGS:-}" ] && mkdir -p "$FUZZLOGS"
@@ -56,7 +56,7 @@ for t in "${targets[@]}"; do
 	t0=$SECONDS
 	$GO test -tags goolm -run '^$' -fuzz "^$name\$" -fuzztime "$limit" -parallel "$FUZZPARALLEL" "./$dir" >"$log" 2>&1
 	rc=$?
-	last=$(grep '^fuzz: elapsed' "$log" | tail -1 | sed 's/^fuzz: //')
+	last=$(grep '^fuzz: elapsed.*execs' "$log" | tail -1 | sed 's/^fuzz: //')
 	[ -n "${FUZZLOGS:-}" ] && cp "$log" "$FUZZLOGS/$name.log"
 	if [ $rc = 0 ]; then
 		printf '%-24s %-20s ok   %3ds  %s\n' "$name" "$dir" $((SECONDS - t0)) "$last"

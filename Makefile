@@ -8,7 +8,7 @@ TAGS := -tags goolm
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.Version=$(VERSION)
 
-.PHONY: build run test bench lint tidy-check deps dendrite clean
+.PHONY: build run test fuzz bench lint tidy-check deps dendrite clean
 
 build:
 	$(GO) build $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o bin/caldicott ./cmd/caldicott
@@ -26,6 +26,13 @@ run: build dendrite
 test: tidy-check deps dendrite
 	$(GO) vet $(TAGS) ./...
 	$(GO) test $(TAGS) -count=1 -timeout 20m ./...
+	GO=$(GO) bash scripts/fuzz.sh
+
+# Every fuzz target for FUZZTIME each, one after another (make test runs
+# each briefly). A failing input lands in the package's testdata/fuzz/.
+FUZZTIME ?= 2m
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 bench: deps dendrite
 	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem ./...

@@ -99,6 +99,9 @@ func TestParseDuration(t *testing.T) {
 	}{
 		{"90s", "1m30s", false}, {"7d", "168h0m0s", false}, {"0s", "0s", false},
 		{"-5m", "", true}, {"xd", "", true}, {"soon", "", true},
+		// Found by FuzzParseDuration: days beyond a duration's range
+		// wrapped round, to a negative or a short period.
+		{"106751d", "2562024h0m0s", false}, {"106752d", "", true}, {"213505d", "", true},
 	}
 	for _, tt := range tests {
 		d, err := ParseDuration(tt.in)

@@ -2,12 +2,16 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
+
+// maxDays is the most days a time.Duration holds.
+const maxDays = int(math.MaxInt64 / int64(24*time.Hour))
 
 // ParseDuration accepts Go durations ("90s", "5m", "24h") and whole days ("7d"),
 // since review and retention periods are naturally written in days.
@@ -17,6 +21,11 @@ func ParseDuration(s string) (time.Duration, error) {
 		n, err := strconv.Atoi(days)
 		if err != nil || n < 0 {
 			return 0, fmt.Errorf("%q is not a number of days (write e.g. 7d)", s)
+		}
+		// Beyond about 292 years the product wraps round, and "213505d"
+		// read as 34 hours would pass a command's bounds.
+		if n > maxDays {
+			return 0, fmt.Errorf("%q is more days than Caldicott can count (at most %dd)", s, maxDays)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}

@@ -45,8 +45,21 @@ func Count(text string) int {
 }
 
 // Redact returns text with every NHS number in it replaced by mask; text
-// itself, without copying, when it holds none.
+// itself, without copying, when it holds none. What it returns holds none
+// either: taking one number out can leave another standing alone — in
+// "943 476 5919 9434765919" the first is part of a longer number only
+// while the second is there — so the result is scanned again until no
+// number is left. Each pass takes out at least ten digits, so a mask
+// without digits ends it; the bound stops any other.
 func Redact(text, mask string) string {
+	out := redactOnce(text, mask)
+	for passes := len(text) / Length; passes > 0 && Contains(out); passes-- {
+		out = redactOnce(out, mask)
+	}
+	return out
+}
+
+func redactOnce(text, mask string) string {
 	start, end := next(text, 0)
 	if start < 0 {
 		return text

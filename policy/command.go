@@ -2,6 +2,7 @@ package policy
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // CommandPrefix starts every command typed to the bot.
@@ -36,32 +37,56 @@ func ParseCommand(body, botUserID, botDisplayName string) (Command, bool) {
 }
 
 func stripAddress(line, botUserID, botDisplayName string) (string, bool) {
-	lower := strings.ToLower(line)
 	candidates := []string{CommandPrefix}
 	if botUserID != "" {
-		candidates = append(candidates, strings.ToLower(botUserID))
+		candidates = append(candidates, botUserID)
 		if local, _, ok := strings.Cut(strings.TrimPrefix(botUserID, "@"), ":"); ok {
-			candidates = append(candidates, strings.ToLower(local))
+			candidates = append(candidates, local)
 		}
 	}
 	if botDisplayName != "" {
-		candidates = append(candidates, strings.ToLower(botDisplayName))
+		candidates = append(candidates, botDisplayName)
 	}
 	for _, c := range candidates {
-		if !strings.HasPrefix(lower, c) {
+		rest, ok := cutPrefixFold(line, c)
+		if !ok {
 			continue
 		}
-		rest := line[len(c):]
 		// The prefix must end there: "!policyfoo" is not "!policy foo".
 		if rest != "" && !strings.ContainsRune(" \t:,", rune(rest[0])) {
 			continue
 		}
 		rest = strings.TrimLeft(rest, ":, \t")
 		// "@caldicott: !policy status" is the same as "!policy status".
-		if c != CommandPrefix && strings.HasPrefix(strings.ToLower(rest), CommandPrefix) {
-			rest = strings.TrimSpace(rest[len(CommandPrefix):])
+		if c != CommandPrefix {
+			if after, ok := cutPrefixFold(rest, CommandPrefix); ok {
+				rest = strings.TrimSpace(after)
+			}
 		}
 		return rest, true
 	}
 	return "", false
+}
+
+// cutPrefixFold returns s without prefix, matched rune by rune without
+// regard to case, and whether s starts with it. It walks both strings
+// rather than lower-casing s and cutting at len(prefix): a rune and its
+// lower case can differ in length ("Ⱥ" is two bytes, "ⱥ" three; an invalid
+// byte becomes the three-byte U+FFFD), and cutting at the wrong place read
+// the wrong words, or past the end of a short message and panicked.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	for prefix != "" {
+		if s == "" {
+			return "", false
+		}
+		r1, n1 := utf8.DecodeRuneInString(s)
+		r2, n2 := utf8.DecodeRuneInString(prefix)
+		same := s[:n1] == prefix[:n2] ||
+			r1 != utf8.RuneError && r2 != utf8.RuneError && strings.EqualFold(s[:n1], prefix[:n2])
+		if !same {
+			return "", false
+		}
+		s, prefix = s[n1:], prefix[n2:]
+	}
+	return s, true
 }

@@ -108,3 +108,20 @@ func TestUnknownCommandAndArgs(t *testing.T) {
 		t.Error("right argument count refused")
 	}
 }
+
+// Found by FuzzParseCommand: a name whose lower case is longer than
+// itself (or an invalid byte) made the reading cut the message at the
+// wrong place, and past the end of a short one: a panic.
+func TestParseCommandNameChangesLengthWhenLowered(t *testing.T) {
+	for _, tt := range []struct{ body, display, want string }{
+		{"Ⱥ", "Ⱥ", "help"},
+		{"ⱥ: status", "Ⱥ", "status"},
+		{"Ⱥ roles", "ⱥ", "roles"},
+		{"\xf9", "\xe9", ""},
+	} {
+		cmd, ok := ParseCommand(tt.body, "@caldicott:trust-a", tt.display)
+		if cmd.Name != tt.want || ok != (tt.want != "") {
+			t.Errorf("ParseCommand(%q) with name %q = %+v, %v; want %q", tt.body, tt.display, cmd, ok, tt.want)
+		}
+	}
+}

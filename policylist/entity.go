@@ -106,7 +106,7 @@ func roomProblem(e string) string {
 		return "is longer than a room ID can be (255 bytes)"
 	case onlyWildcards(e) || onlyWildcards(strings.TrimLeft(e, "!#")):
 		return "would match every room"
-	case !strings.HasPrefix(e, "!") && !strings.HasPrefix(e, "#"):
+	case !strings.HasPrefix(e, "!") && !strings.HasPrefix(e, "#") || len(e) == 1:
 		return "is not a room ID or alias (!id or #alias:server)"
 	case strings.ContainsFunc(e, func(r rune) bool { return r <= ' ' }):
 		return "is not a room ID or alias: it contains spaces or control characters"

@@ -109,6 +109,9 @@ func TestServerAndRoomEntities(t *testing.T) {
 		{TypeRoomRule, "!*", "m.ban", "every room"},
 		{TypeRoomRule, "#?*", "m.ban", "every room"},
 		{TypeRoomRule, "room", "m.ban", "not a room ID"},
+		// Found by FuzzApply: a sigil alone names no room.
+		{TypeRoomRule, "!", "m.ban", "not a room ID"},
+		{TypeRoomRule, "#", "m.ban", "not a room ID"},
 		{TypeRoomRule, "!a b", "m.ban", "spaces"},
 		{TypeRoomRule, "!abc:trust-a", "m.allow", "may only ban"},
 		{TypeRoomRule, "!" + strings.Repeat("a", 255), "m.ban", "longer than a room ID"},

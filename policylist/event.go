@@ -61,21 +61,22 @@ type ruleContent struct {
 // missing or not a string is read as empty rather than as a removal: the
 // spec requires one, but lists in the wild omit it, and a ban without a
 // reason is still a ban.
+//
+// Keys are matched exactly, as every other reader of the list matches them:
+// decoding into a struct would also take "ENTITY" or "reCommendation"
+// (encoding/json matches field names without regard to case), a rule that
+// Caldicott would enforce and no other client would show.
 func parseContent(raw json.RawMessage) (c ruleContent, removal bool) {
-	var fields struct {
-		Entity         any `json:"entity"`
-		Recommendation any `json:"recommendation"`
-		Reason         any `json:"reason"`
-	}
+	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return c, true
 	}
-	entity, ok1 := fields.Entity.(string)
-	rec, ok2 := fields.Recommendation.(string)
+	entity, ok1 := fields["entity"].(string)
+	rec, ok2 := fields["recommendation"].(string)
 	if !ok1 || !ok2 || entity == "" || rec == "" {
 		return c, true
 	}
-	reason, _ := fields.Reason.(string)
+	reason, _ := fields["reason"].(string)
 	return ruleContent{Entity: entity, Recommendation: rec, Reason: reason}, false
 }
 

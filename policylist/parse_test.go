@@ -45,6 +45,9 @@ func TestParseContent(t *testing.T) {
 		{"recommendation missing", `{"entity":"@a:b"}`, true, ruleContent{}},
 		{"recommendation empty", `{"entity":"@a:b","recommendation":""}`, true, ruleContent{}},
 		{"recommendation null", `{"entity":"@a:b","recommendation":null}`, true, ruleContent{}},
+		// Found by FuzzContent: keys in another case were read as the
+		// spec's, a rule no other reader of the list would see.
+		{"keys in another case", `{"Entity":"@a:b","RECOMMENDATION":"m.ban"}`, true, ruleContent{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, removal := parseContent(json.RawMessage(tc.content))

@@ -78,7 +78,6 @@ func ParseCSV(r io.Reader, ownServer string) ([]policy.StaffEntry, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -87,6 +86,9 @@ func ParseCSV(r io.Reader, ownServer string) ([]policy.StaffEntry, error) {
 			}
 			return nil, err
 		}
+		// Only a row read whole has field positions: asked after an
+		// error (an unterminated quote on the last line), FieldPos panics.
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
 			bad = append(bad, RowError{Line: line, Msg: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header))})
 			continue

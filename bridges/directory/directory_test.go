@@ -71,6 +71,16 @@ alice,No Server,,,,active
 	}
 }
 
+// Found by FuzzParseCSV's seeds: a quote left open on the last line made
+// the reader panic asking where the row began.
+func TestParseCSVUnterminatedQuote(t *testing.T) {
+	_, err := ParseCSV(strings.NewReader("user_id,name,status\n@a:trust-a.nhs.uk,A,active\n\"@b:trust-a.nhs.uk,B"), "trust-a.nhs.uk")
+	var ie *ImportError
+	if !errors.As(err, &ie) || len(ie.Rows) != 1 || !strings.HasPrefix(ie.Rows[0].Error(), "line 3: ") {
+		t.Fatalf("err = %v, want line 3 named", err)
+	}
+}
+
 func TestParseCSVHeaderProblems(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                            "the file is empty",

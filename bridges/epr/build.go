@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 	"maunium.net/go/mautrix/id"
@@ -42,6 +43,14 @@ func Build(r Record) (fhir.Communication, error) {
 		return c, fmt.Errorf("%w: no time sent", ErrIncomplete)
 	case r.RecordedAt.IsZero():
 		return c, fmt.Errorf("%w: no time recorded", ErrIncomplete)
+	}
+	for _, t := range []struct {
+		what string
+		at   time.Time
+	}{{"sent", r.Sent}, {"recorded", r.RecordedAt}} {
+		if !fhirYear(t.at) {
+			return c, fmt.Errorf("the time %s is in the year %d, which a patient record cannot hold (FHIR dates run from year 1 to 9999)", t.what, t.at.UTC().Year())
+		}
 	}
 	nhs, err := nhsnumber.Normalize(r.NHSNumber)
 	if err != nil {
@@ -91,6 +100,14 @@ func Build(r Record) (fhir.Communication, error) {
 		})
 	}
 	return c, nil
+}
+
+// fhirYear reports whether t, in UTC, falls in a year a FHIR dateTime can
+// write: four digits, from 0001. A homeserver sets a message's time as it
+// likes, so a far-off one must be refused, not written as "10000-01-01…".
+func fhirYear(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
 }
 
 // roomLink returns r.RoomLink, or one made from the room and event IDs, or

@@ -48,6 +48,10 @@ func TestBuildRefuses(t *testing.T) {
 		{"no NHS number", func(r *Record) { r.NHSNumber = "" }, nhsnumber.ErrLength, "patient NHS number"},
 		{"bad check digit", func(r *Record) { r.NHSNumber = "9434765918" }, nhsnumber.ErrCheckDigit, "patient NHS number"},
 		{"bad sender Matrix ID", func(r *Record) { r.Sender.MatrixID = "asha" }, nil, "sender: not a valid Matrix user ID"},
+		// Found by FuzzBuild: a homeserver's far-off timestamp was
+		// written as a date no FHIR server reads ("0000-12-31…", "10000-…").
+		{"sent before year 1", func(r *Record) { r.Sent = time.UnixMilli(-62135596800001) }, nil, "time sent is in the year 0"},
+		{"recorded after 9999", func(r *Record) { r.RecordedAt = time.UnixMilli(253402300800000) }, nil, "time recorded is in the year 10000"},
 		{"room link not https", func(r *Record) { r.RoomLink = "javascript:alert(1)" }, nil, "room link"},
 	}
 	for _, tt := range tests {

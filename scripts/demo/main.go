@@ -269,8 +269,9 @@ Try it:
      type !policy leaver @bob:127.0.0.12:8448 — Trust B publishes it and
      Trust A removes bob within a second. In Trust A's management room,
      !policy federation shows the trusts, their bots and the rules; as ig of
-     Trust A (the federation's admin), !policy trust add <server> admits a
-     new trust to every clinical room's server ACL.
+     Trust A (the federation's admin), !policy trust add <server> typed in
+     the federation's list room admits a new trust to every clinical room's
+     server ACL.
 
 Logs: .demo/trust-a/{dendrite,caldicott}.log.  Ctrl-C stops everything;
 delete .demo/ to start afresh.

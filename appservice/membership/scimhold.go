@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
@@ -42,7 +41,9 @@ func (s *Membership) scimHoldStatus(ctx context.Context) (string, error) {
 // false when none was waiting.
 func (s *Membership) confirmSCIMRemovals(ctx context.Context, c *commands.Call) (text string, held bool, err error) {
 	by := store.DirectoryAuthor{Actor: c.Evt.Sender.String(), Via: "held SCIM removals confirmed with !policy directory confirm"}
-	res, err := s.Store.ConfirmRemovals(ctx, directory.SCIMSource, time.Time{}, by)
+	// Only what status listed: a removal held longer ago than the window was
+	// neither shown to the admin nor still the identity provider's wish.
+	res, err := s.Store.ConfirmRemovals(ctx, directory.SCIMSource, s.Now().Add(-s.Cfg.Directory.RemovalWindow.Duration), by)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", false, nil
 	}

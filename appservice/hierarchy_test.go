@@ -1,6 +1,7 @@
 package appservice_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -199,9 +200,13 @@ func TestForeignIGAdminHasTheRoomsPowerOnly(t *testing.T) {
 	}
 	waitMembership(t, alice, room, b.botID(), "join")
 	for _, c := range []*mautrix.Client{igB, bob} {
-		if _, err := c.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}}); err != nil {
-			t.Fatalf("%s joins: %v", c.UserID, err)
-		}
+		// Dendrite sometimes refuses a federated join made the moment the
+		// invitation lands (it authorises it against state it is still
+		// fetching): try again, as TestFederationPolicyList does.
+		eventually(t, 30*time.Second, string(c.UserID)+" to join over federation", func() (bool, string) {
+			_, err := c.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}})
+			return err == nil, fmt.Sprint(err)
+		})
 	}
 	foreign := "This room was created by another trust, so your IG-admin role does not count here: you have power level 0 and changing its policy needs 50."
 

@@ -50,20 +50,7 @@ func (s *Store) SaveVerificationState(ctx context.Context, st VerificationState)
 
 // SuspendedUsers lists users suspended for verification.
 func (s *Store) SuspendedUsers(ctx context.Context) ([]string, error) {
-	rows, err := s.db.Query(ctx, `SELECT user_id FROM verification_state WHERE suspended ORDER BY user_id`)
-	if err != nil {
-		return nil, fmt.Errorf("list suspended users: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return s.queryStrings(ctx, "list suspended users", `SELECT user_id FROM verification_state WHERE suspended ORDER BY user_id`)
 }
 
 // Suspension is one room a user is suspended from: removed, or muted (then

@@ -75,33 +75,16 @@ func (s *Store) SetMediaHash(ctx context.Context, uri, hash string) error {
 
 // MediaWithHash lists the URIs known to have these bytes.
 func (s *Store) MediaWithHash(ctx context.Context, hash string) ([]string, error) {
-	return s.queryStrings(ctx, `SELECT uri FROM media_hash WHERE hash = $1 ORDER BY uri`, hash)
+	return s.queryStrings(ctx, "read media index", `SELECT uri FROM media_hash WHERE hash = $1 ORDER BY uri`, hash)
 }
 
 // UnhashedMedia lists indexed URIs under prefix (a server's "mxc://name/")
 // whose bytes were never hashed and that something pointed at on or after
 // since — those that may share bytes first stored at since — at most limit.
 func (s *Store) UnhashedMedia(ctx context.Context, prefix string, since time.Time, limit int) ([]string, error) {
-	return s.queryStrings(ctx, `SELECT r.uri FROM media_ref r LEFT JOIN media_hash h ON h.uri = r.uri
+	return s.queryStrings(ctx, "read media index", `SELECT r.uri FROM media_ref r LEFT JOIN media_hash h ON h.uri = r.uri
 		WHERE h.uri IS NULL AND substr(r.uri, 1, $1) = $2
 		GROUP BY r.uri HAVING MAX(r.sent_at) >= $3 ORDER BY r.uri LIMIT $4`, len(prefix), prefix, since.UnixMilli(), limit)
-}
-
-func (s *Store) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := s.db.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read media index: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("read media index: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // mediaIndexBegunKey names when the media index began: files first stored

@@ -210,7 +210,7 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 	t.Run("a rewrite shows even when re-signed", func(t *testing.T) {
 		code, out := verify("-local")
 		if code != 0 {
-			t.Fatalf("verify -local: exit %d, want 0 (the database alone cannot tell)", code)
+			t.Fatalf("verify -local: exit %d, want 0 (the database alone cannot tell):\n%s", code, out)
 		}
 		code, out = verify()
 		if code != 4 || !strings.Contains(out, "AUDIT LOG TAMPERED WITH") {

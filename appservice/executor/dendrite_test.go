@@ -99,7 +99,7 @@ func TestActionsOnDendrite(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err = e.Execute(in, private.RoomID, "@admin:x", policy.JoinBotRoom(private.RoomID.String(), "test"))
-		if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "I am not invited to it") {
+		if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "not invited to it (it is invite-only)") {
 			t.Fatalf("join of a room the bot is not invited to: %+v %v", res, err)
 		}
 	})

@@ -169,5 +169,5 @@ func (e *Executor) joinError(target string, err error) error {
 // What people are told of a join the homeserver failed or refused.
 var (
 	errNoSuchRoom  = errors.New("the room does not exist or its servers cannot be reached")
-	errJoinRefused = errors.New("I am not invited to it (it is invite-only), or I am banned from it")
+	errJoinRefused = errors.New("not invited to it (it is invite-only), or banned from it")
 )

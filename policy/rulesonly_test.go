@@ -4,10 +4,11 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/caldicott/caldicott/internal/gosource"
 )
 
 // Decisions are made here and nowhere else: outside policy/ no code builds
@@ -15,25 +16,15 @@ import (
 // calls a rule (or a constructor here) instead. Tests are exempt: they
 // build fixtures.
 func TestNoDecisionsOutsidePolicy(t *testing.T) {
-	root := ".."
+	paths, _, err := gosource.ProductionFiles("..", func(rel, _ string) bool { return rel == "policy" })
+	if err != nil {
+		t.Fatal(err)
+	}
 	fset := token.NewFileSet()
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		if d.IsDir() {
-			if rel == "policy" || d.Name() == "node_modules" || (path != root && strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
+	for _, path := range paths {
 		f, err := parser.ParseFile(fset, path, nil, 0)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
@@ -50,10 +41,6 @@ func TestNoDecisionsOutsidePolicy(t *testing.T) {
 			}
 			return true
 		})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

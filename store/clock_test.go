@@ -4,10 +4,9 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/caldicott/caldicott/internal/gosource"
 )
 
 // elapsedOnly are the files that may read the wall clock besides the store:
@@ -28,30 +27,24 @@ var elapsedOnly = map[string]string{
 // by a test, and the test then fails on a different day (as
 // TestDeletionStatus did from 1 December 2026).
 func TestOneClock(t *testing.T) {
-	root := ".."
+	paths, rels, err := gosource.ProductionFiles("..", func(rel, _ string) bool {
+		switch rel {
+		case "internal/testenv", "scripts", "e2e", "tools":
+			return true // test harnesses, the demo and JS tests
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	fset := token.NewFileSet()
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			switch rel {
-			case ".git", "internal/testenv", "scripts", "e2e", "tools":
-				return filepath.SkipDir // test harnesses, the demo and JS tests
-			}
-			return nil
-		}
-		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
-			return nil
-		}
-		if _, ok := elapsedOnly[rel]; ok {
-			return nil
+	for i, path := range paths {
+		if _, ok := elapsedOnly[rels[i]]; ok {
+			continue
 		}
 		f, err := parser.ParseFile(fset, path, nil, 0)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			sel, ok := n.(*ast.SelectorExpr)
@@ -64,9 +57,5 @@ func TestOneClock(t *testing.T) {
 			}
 			return true
 		})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

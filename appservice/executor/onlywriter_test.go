@@ -4,10 +4,10 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/caldicott/caldicott/internal/gosource"
 )
 
 // writeMethods are the Matrix client's methods (mautrix Client and
@@ -43,25 +43,22 @@ var allowed = map[string]string{
 // crypto layer's, listed in rawAllowed), and a file removed with os.Remove
 // or os.RemoveAll (the media store's files go by DeleteMedia).
 func TestOnlyTheExecutorWrites(t *testing.T) {
-	root := filepath.Join("..", "..")
+	paths, rels, err := gosource.ProductionFiles(filepath.Join("..", ".."), func(rel, _ string) bool {
+		switch rel {
+		case "appservice/executor", "internal", "e2e", "scripts", "tools":
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	fset := token.NewFileSet()
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		if d.IsDir() {
-			if (path != root && strings.HasPrefix(d.Name(), ".")) || d.Name() == "node_modules" || rel == filepath.Join("appservice", "executor") || rel == "internal" || rel == "e2e" || rel == "scripts" || rel == "tools" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
+	for i, path := range paths {
+		rel := rels[i]
 		f, err := parser.ParseFile(fset, path, nil, 0)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
@@ -73,7 +70,7 @@ func TestOnlyTheExecutorWrites(t *testing.T) {
 				return true
 			}
 			name := sel.Sel.Name
-			key := filepath.ToSlash(rel) + " " + name
+			key := rel + " " + name
 			switch {
 			case writeMethods[name]:
 				if _, ok := allowed[key]; !ok {
@@ -90,10 +87,6 @@ func TestOnlyTheExecutorWrites(t *testing.T) {
 			}
 			return true
 		})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

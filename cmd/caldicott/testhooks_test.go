@@ -4,12 +4,13 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/caldicott/caldicott/internal/gosource"
 )
 
 // TestProductionBinaryHasNoTestHooks builds caldicott with the production tags (as `make build`; without -trimpath, so the build cache serves it)
@@ -59,24 +60,16 @@ func TestNoTestHooksInProductionSource(t *testing.T) {
 		t.Error("the production build of caldicott imports internal/audittamper")
 	}
 	root := filepath.Join("..", "..")
+	paths, _, err := gosource.ProductionFiles(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fset := token.NewFileSet()
 	seen := 0
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if name := d.Name(); name == ".git" || name == "node_modules" || name == "testdata" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
+	for _, path := range paths {
 		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		seen++
 		for _, decl := range f.Decls {
@@ -84,10 +77,6 @@ func TestNoTestHooksInProductionSource(t *testing.T) {
 				t.Errorf("%s: %s is test-only code in a production file; put it in a _test.go file or a package only tests import (internal/audittamper)", fset.Position(fn.Pos()), fn.Name.Name)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if seen < 50 {
 		t.Fatalf("walked only %d Go files from %s", seen, root)

@@ -1,12 +1,13 @@
 package mxlog
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/caldicott/caldicott/internal/gosource"
 )
 
 // buildsClient matches the ways Caldicott gets a mautrix client of its own.
@@ -17,24 +18,15 @@ var buildsClient = regexp.MustCompile(`mautrix\.NewClient\(|\.BotClient\(\)|\.Ne
 // internal/testenv builds the test users' clients, which are not Caldicott's.
 func TestEveryClientOmitsBodies(t *testing.T) {
 	root := filepath.Join("..", "..")
+	paths, _, err := gosource.ProductionFiles(root, func(_, name string) bool { return name == "testenv" || name == "mxlog" })
+	if err != nil {
+		t.Fatal(err)
+	}
 	found := 0
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			switch d.Name() {
-			case ".git", "node_modules", "testenv", "mxlog":
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
+	for _, path := range paths {
 		src, err := os.ReadFile(path)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		if buildsClient.Match(src) {
 			found++
@@ -42,10 +34,6 @@ func TestEveryClientOmitsBodies(t *testing.T) {
 				t.Errorf("%s builds a Matrix client without mxlog.OmitBodies: its requests' bodies would be logged", path)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if found < 3 {
 		t.Fatalf("found %d files building a Matrix client; the pattern no longer matches the code", found)

@@ -174,13 +174,7 @@ func TestSCIMOversizedAndUnknown(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, body := c.do(tt.method, tt.path, tt.body)
-			if code != tt.wantCode {
-				t.Fatalf("status %d, want %d: %v", code, tt.wantCode, body)
-			}
-			schemas, _ := body["schemas"].([]any)
-			if len(schemas) == 0 || schemas[0] != "urn:ietf:params:scim:api:messages:2.0:Error" {
-				t.Fatalf("not a SCIM error: %v", body)
-			}
+			wantSCIMError(t, code, body, tt.wantCode)
 			if detail, _ := body["detail"].(string); !strings.Contains(detail, tt.wantDetail) || len(detail) > 400 {
 				t.Fatalf("detail %q lacks %q (or is long)", detail, tt.wantDetail)
 			}

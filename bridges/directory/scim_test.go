@@ -150,13 +150,7 @@ func TestSCIMBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, body := c.do(tt.method, tt.path, tt.body)
-			if code != tt.wantCode {
-				t.Fatalf("status %d, want %d: %v", code, tt.wantCode, body)
-			}
-			schemas, _ := body["schemas"].([]any)
-			if len(schemas) == 0 || schemas[0] != "urn:ietf:params:scim:api:messages:2.0:Error" {
-				t.Fatalf("not a SCIM error: %v", body)
-			}
+			wantSCIMError(t, code, body, tt.wantCode)
 			if tt.wantType != "" && body["scimType"] != tt.wantType {
 				t.Fatalf("scimType = %v, want %s (%v)", body["scimType"], tt.wantType, body)
 			}
@@ -167,5 +161,18 @@ func TestSCIMBadInput(t *testing.T) {
 	}
 	if a, j := directoryAudit(t, st), journal(t, st); len(a)+len(j) != 0 {
 		t.Fatalf("bad input audited %q, journalled %q", a, j)
+	}
+}
+
+// wantSCIMError fails unless a reply has the status wanted and is a SCIM
+// error message.
+func wantSCIMError(t *testing.T, code int, body map[string]any, wantCode int) {
+	t.Helper()
+	if code != wantCode {
+		t.Fatalf("status %d, want %d: %v", code, wantCode, body)
+	}
+	schemas, _ := body["schemas"].([]any)
+	if len(schemas) == 0 || schemas[0] != "urn:ietf:params:scim:api:messages:2.0:Error" {
+		t.Fatalf("not a SCIM error: %v", body)
 	}
 }

@@ -82,35 +82,9 @@ func checkHeadSignature(t *testing.T, cli *mautrix.Client, bot id.UserID, h publ
 // leaves a chain `audit verify -local` finds intact — and `audit verify`
 // catches it against the published head, as it catches a chain cut short.
 func TestAuditHeadAnchorsTheLog(t *testing.T) {
-	bin := failpointBinary(t) // no CALDICOTT_FAILPOINT: an ordinary binary
-	b := newTrust(t, "127.0.0.12", "", withEncryption+"audit: {publish_interval: 1s}\n")
-	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(b.yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b.startCaldicott(t, true)
-	// Trust A follows trust B's attestation room, derived from B's server name (port included).
-	a := newTrust(t, "127.0.0.11", "", fmt.Sprintf(
-		"federation: {servers: [%q]}\nverification: {check_interval: 1s}\n", b.hs.ServerName))
-	a.startCaldicott(t, true)
-
-	ig, mgmt := igAdmin(t, b)
-	attRoom := attestationRoom(t, ig, b)
-	if _, err := ig.JoinRoomByID(ctx, attRoom); err != nil {
-		t.Fatalf("the IG admin joins the public attestation room: %v", err)
-	}
-	verify := func(args ...string) (int, string) {
-		t.Helper()
-		out, err := exec.Command(bin, append([]string{"audit", "verify", "-c", cfgPath}, args...)...).CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("caldicott audit verify %s → exit %d\n%s", strings.Join(args, " "), code, out)
-		return code, string(out)
-	}
+	s := newAnchorScenario(t)
+	a, b, ig, mgmt, attRoom := s.a, s.b, s.ig, s.mgmt, s.attRoom
+	verify := func(args ...string) (int, string) { t.Helper(); return s.verify(t, args...) }
 
 	// The head is published in both rooms, signed, and names the chain's
 	// last entry but the publication's own.
@@ -229,4 +203,51 @@ func TestAuditHeadAnchorsTheLog(t *testing.T) {
 			t.Fatalf("trust A's copy with trust B down: %+v %v", h, err)
 		}
 	})
+}
+
+// anchorScenario is trust B publishing its audit head (every second) and
+// trust A following B's attestation room, with B's IG admin in it, and B's
+// config written out for the CLI built without failpoints.
+type anchorScenario struct {
+	bin, cfgPath  string
+	a, b          *trust
+	ig            *mautrix.Client
+	mgmt, attRoom id.RoomID
+}
+
+func newAnchorScenario(t *testing.T) *anchorScenario {
+	t.Helper()
+	s := &anchorScenario{bin: failpointBinary(t)} // no CALDICOTT_FAILPOINT: an ordinary binary
+	s.b = newTrust(t, "127.0.0.12", "", withEncryption+"audit: {publish_interval: 1s}\n")
+	s.cfgPath = filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(s.cfgPath, []byte(s.b.yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.b.startCaldicott(t, true)
+	// Trust A follows trust B's attestation room, derived from B's server name (port included).
+	s.a = newTrust(t, "127.0.0.11", "", fmt.Sprintf(
+		"federation: {servers: [%q]}\nverification: {check_interval: 1s}\n", s.b.hs.ServerName))
+	s.a.startCaldicott(t, true)
+	s.ig, s.mgmt = igAdmin(t, s.b)
+	s.attRoom = attestationRoom(t, s.ig, s.b)
+	if _, err := s.ig.JoinRoomByID(ctx, s.attRoom); err != nil {
+		t.Fatalf("the IG admin joins the public attestation room: %v", err)
+	}
+	return s
+}
+
+// verify runs `caldicott audit verify` on trust B's config with args and
+// returns its exit code and output.
+func (s *anchorScenario) verify(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	args = append([]string{"audit", "verify", "-c", s.cfgPath}, args...)
+	out, err := exec.Command(s.bin, args...).CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("caldicott %s → exit %d\n%s", strings.Join(args, " "), code, out)
+	return code, string(out)
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -36,24 +35,9 @@ import (
 // the one trust A pinned, and, with trust B's homeserver down, finds the
 // rewrite from trust A's copy alone.
 func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
-	bin := failpointBinary(t) // no CALDICOTT_FAILPOINT: an ordinary binary
-	b := newTrust(t, "127.0.0.12", "", withEncryption+"audit: {publish_interval: 1s}\n")
+	s := newAnchorScenario(t)
+	a, b, ig, mgmt, attRoom := s.a, s.b, s.ig, s.mgmt, s.attRoom
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(b.yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b.startCaldicott(t, true)
-	// Trust A follows trust B's attestation room, derived from B's server name (port included).
-	a := newTrust(t, "127.0.0.11", "", fmt.Sprintf(
-		"federation: {servers: [%q]}\nverification: {check_interval: 1s}\n", b.hs.ServerName))
-	a.startCaldicott(t, true)
-
-	ig, mgmt := igAdmin(t, b)
-	attRoom := attestationRoom(t, ig, b)
-	if _, err := ig.JoinRoomByID(ctx, attRoom); err != nil {
-		t.Fatalf("the IG admin joins the public attestation room: %v", err)
-	}
 
 	// Several heads, each published once the log has moved on.
 	var heads []publishedHead
@@ -134,16 +118,7 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 
 	verify := func(args ...string) (int, string) {
 		t.Helper()
-		args = append([]string{"audit", "verify", "-c", cfgPath, "-witness", a.hs.URL, "-witness-token-file", tokenFile, "-witness-key", pinned}, args...)
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("caldicott %s → exit %d\n%s", strings.Join(args, " "), code, out)
-		return code, string(out)
+		return s.verify(t, append([]string{"-witness", a.hs.URL, "-witness-token-file", tokenFile, "-witness-key", pinned}, args...)...)
 	}
 
 	// Nothing more is recorded or published while the heads are counted.

@@ -44,17 +44,8 @@ func TestPatientRecord(t *testing.T) {
 	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf(`
 retention: {clinical: {default: 10s, min: 1s, max: 1h}, sweep_interval: 1s}
 records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token))
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	bob := tr.hs.RegisterUser(t, "bob", false)
-	tr.startCaldicott(t, true)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
-		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Registration: "GMC 1234567", Status: "active", Source: "csv"},
-		{UserID: bob.UserID.String(), Name: "Bob Jones", Role: "Nurse", Registration: "NMC 12A3456B", Status: "active", Source: "csv"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	alice, bob, room := recordingWard(t, tr)
 	bot := tr.botID()
-	room := clinicalRoom(t, tr, alice, bob)
 
 	// Corrected by its sender after it was sent: the record carries what
 	// the room now reads (Element replies to the original event). An
@@ -201,4 +192,21 @@ func highlighted(t *testing.T, cli *mautrix.Client, room id.RoomID, text string)
 		return false, fmt.Sprintf("%d notifications, none of %q", len(got), text)
 	})
 	return found
+}
+
+// recordingWard starts Caldicott on tr with a clinical room of Alice, a
+// consultant, and Bob, a nurse, both in the directory with their
+// professional registrations (what a record names its sender by).
+func recordingWard(t *testing.T, tr *trust) (alice, bob *mautrix.Client, room id.RoomID) {
+	t.Helper()
+	alice = tr.hs.RegisterUser(t, "alice", false)
+	bob = tr.hs.RegisterUser(t, "bob", false)
+	tr.startCaldicott(t, true)
+	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Registration: "GMC 1234567", Status: "active", Source: "csv"},
+		{UserID: bob.UserID.String(), Name: "Bob Jones", Role: "Nurse", Registration: "NMC 12A3456B", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return alice, bob, clinicalRoom(t, tr, alice, bob)
 }

@@ -349,17 +349,8 @@ func TestRoomUpgradeForged(t *testing.T) {
 func TestPatientRecordAcrossUpgrade(t *testing.T) {
 	base, fhirSrv := testenv.StartFHIR(t)
 	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf(`records: {fhir_base_url: %q, token: %q}`, base, fhirSrv.Token))
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	bob := tr.hs.RegisterUser(t, "bob", false)
-	tr.startCaldicott(t, true)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
-		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Registration: "GMC 1234567", Status: "active", Source: "csv"},
-		{UserID: bob.UserID.String(), Name: "Bob Jones", Role: "Nurse", Registration: "NMC 12A3456B", Status: "active", Source: "csv"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	alice, bob, room := recordingWard(t, tr)
 	bot := tr.botID()
-	room := clinicalRoom(t, tr, alice, bob)
 
 	fhirSrv.Down(t)
 	plan := sendText(t, bob, room, "Plan: repeat U&E at 16:00")

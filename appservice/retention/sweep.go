@@ -230,8 +230,13 @@ func (p *pass) run(ctx context.Context) error {
 		return nil
 	}
 	ctx = executor.WithInput(ctx, "retention:"+p.room.String())
+	// The saved cursor never passes a page holding a message that awaits
+	// the record: once recorded, it is deleted by a pass that reads that
+	// page again. The pass itself reads on from where it is (from), so
+	// what expired after it is deleted meanwhile.
+	from, pinned, keptBefore := p.st.Cursor, false, 0
 	for {
-		page, err := p.r.readPage(ctx, p.room, p.st.Cursor)
+		page, err := p.r.readPage(ctx, p.room, from)
 		if err != nil {
 			return err
 		}
@@ -247,7 +252,7 @@ func (p *pass) run(ctx context.Context) error {
 				// judge): let them by; the next pass reads this page again
 				// and goes on. At least one deletion per pass, so a busy
 				// room is still swept.
-				p.st.Backlog, p.more = int64(len(each)-i+res.Backlog-res.Kept), true
+				p.st.Backlog, p.more = int64(len(each)-i+res.Backlog+keptBefore), true
 				return nil
 			}
 			n := 1
@@ -259,22 +264,28 @@ func (p *pass) run(ctx context.Context) error {
 			}
 			i += n
 		}
+		kept := keptBefore + res.Kept
 		if over := res.Backlog - res.Kept; over > 0 {
 			// The batch ran out on this page: the next pass reads it again
 			// (what was deleted is skipped) and goes on.
-			p.st.Backlog, p.more = int64(over), true
+			p.st.Backlog, p.more = int64(over+kept), true
 			return nil
 		}
 		if res.Done {
-			p.st.OldestKept, p.st.Backlog, p.caughtUp = res.OldestKept, int64(res.Kept), true
+			p.st.OldestKept, p.st.Backlog, p.caughtUp = res.OldestKept, int64(kept), true
 			return nil
 		}
 		if len(page.Chunk) == 0 || page.End == "" || page.End == page.Start {
 			// The end of the room's history: everything in it has expired.
-			p.st.OldestKept, p.st.Backlog, p.caughtUp = time.Time{}, int64(res.Kept), true
+			p.st.OldestKept, p.st.Backlog, p.caughtUp = time.Time{}, int64(kept), true
 			return nil
 		}
-		p.st.Cursor = page.End
+		keptBefore, pinned = kept, pinned || res.Kept > 0
+		from = page.End
+		if pinned {
+			continue
+		}
+		p.st.Cursor = from
 		if err := p.r.Store.SaveSweepState(ctx, *p.st); err != nil {
 			return executor.Transient(err)
 		}

@@ -50,15 +50,12 @@ type RoomFacts struct {
 	EncryptionAlgorithm string // "" when the room is not encrypted
 	ServerACL           *ServerACL
 	PowerLevels         PowerLevels
-	// AllowedRoles and AllowedTeams come from the room's policy event.
-	AllowedRoles []string
-	AllowedTeams []string
-	AutoApprove  string
-	SuspendMode  string
-	// FiltersBy is who set AllowedRoles and AllowedTeams: the user the
-	// policy event names when a Caldicott bot wrote it, else the event's
-	// sender; "" when not known.
-	FiltersBy string
+	// Policy is the room's org.caldicott.policy as the facts read it: its
+	// Class is Class as read (rules read Class, which a caller may change
+	// in flight), its FiltersBy the setter the facts found (see
+	// appservice/facts), its ClassifiedBy empty (the store records who
+	// classified). Zero when the room has no readable policy event.
+	Policy PolicyContent
 	// Alias is the room's canonical alias, for reports (never its name).
 	Alias string
 	// Retention is the room's m.room.retention content, nil when unset.
@@ -68,10 +65,12 @@ type RoomFacts struct {
 	Creator string
 }
 
-// PolicyContent is the room's org.caldicott.policy as the facts show it,
-// with the class replaced.
+// PolicyContent is the room's policy as the facts show it, with the class
+// replaced: what the bot writes back when it changes the class or an option.
 func (f RoomFacts) PolicyContent(class Class) PolicyContent {
-	return PolicyContent{Class: class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, AutoApprove: f.AutoApprove, Suspend: f.SuspendMode, FiltersBy: f.FiltersBy}
+	p := f.Policy
+	p.Class = class
+	return p
 }
 
 // Requirements come from config: who the bot is and which servers form the federation.

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"math"
 	"slices"
 	"strings"
@@ -272,29 +271,5 @@ func TestFilterLeftReply(t *testing.T) {
 	}
 	if got := FilterLeftReply([]string{hSenior}, 50, nil, pl); !strings.Contains(got, "A room admin with more power decides about them") {
 		t.Errorf("reply without deciders: %q", got)
-	}
-}
-
-// The policy event the bot writes keeps every field of PolicyContent: a
-// field left out of Map (as filters_set_by once was) would be lost at the
-// next write.
-func TestPolicyContentMapKeepsEveryField(t *testing.T) {
-	c := PolicyContent{Class: Clinical, ClassifiedBy: "@a:x", AllowedRoles: []string{"Consultant"}, AllowedTeams: []string{"Renal"}, AutoApprove: AutoApproveDirectory, Suspend: SuspendMute, FiltersBy: "@mod:x"}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want map[string]any
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatal(err)
-	}
-	got := c.Map()
-	for k := range want {
-		if _, ok := got[k]; !ok {
-			t.Errorf("Map() drops %q", k)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("Map() has %d fields, the struct %d", len(got), len(want))
 	}
 }

@@ -38,7 +38,7 @@ func PlanNewRoom(c Class, name, requester string, r Requirements) NewRoomPlan {
 		Preset:       "private_chat",
 		Invite:       []string{requester},
 		PowerUsers:   map[string]int64{r.BotUserID: BotPowerLevel, requester: BotPowerLevel},
-		InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": string(c), "classified_by": requester}}},
+		InitialState: []StateEvent{{Type: PolicyEventType, Content: PolicyContent{Class: c, ClassifiedBy: requester}.Map()}},
 	}
 	if c != Clinical {
 		return p

@@ -97,6 +97,8 @@ func TestPlanNewRoom(t *testing.T) {
 	social := PlanNewRoom(Social, "Tea", "@a:x", req)
 	if len(social.InitialState) != 1 || social.InitialState[0].Type != PolicyEventType {
 		t.Errorf("social room state = %+v", social.InitialState)
+	} else if c := social.InitialState[0].Content; len(c) != 2 || c["class"] != "social" || c["classified_by"] != "@a:x" {
+		t.Errorf("social room policy = %v; want its class and who asked for it", c)
 	}
 	if !types["m.room.server_acl"] || !types["m.room.encryption"] {
 		t.Errorf("clinical plan lacks protections: %v", types)

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 )
@@ -13,26 +14,18 @@ func SetRoomPolicy(content PolicyContent, rule, what, reason string) Decision {
 	return Decision{Actions: []Action{{Kind: SetState, Rule: rule, EventType: PolicyEventType, Content: content.Map(), Text: what, Reason: reason}}}
 }
 
-// Map is the content as a state event body.
+// Map is the content as a state event body: its JSON encoding, so the
+// struct's tags are the one list of the event's keys.
 func (c PolicyContent) Map() map[string]any {
-	m := map[string]any{"class": string(c.Class)}
-	if c.ClassifiedBy != "" {
-		m["classified_by"] = c.ClassifiedBy
+	raw, err := json.Marshal(c)
+	var m map[string]any
+	if err == nil {
+		err = json.Unmarshal(raw, &m)
 	}
-	if len(c.AllowedRoles) > 0 {
-		m["allowed_roles"] = c.AllowedRoles
-	}
-	if len(c.AllowedTeams) > 0 {
-		m["allowed_teams"] = c.AllowedTeams
-	}
-	if c.AutoApprove != "" {
-		m["auto_approve"] = c.AutoApprove
-	}
-	if c.Suspend != "" {
-		m["suspend"] = c.Suspend
-	}
-	if c.FiltersBy != "" {
-		m["filters_set_by"] = c.FiltersBy
+	if err != nil {
+		// Strings and lists of strings always encode: a field that does
+		// not is a bug, and a policy event written without it would lose it.
+		panic(fmt.Sprintf("encode %s content: %v", PolicyEventType, err))
 	}
 	return m
 }

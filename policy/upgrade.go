@@ -154,9 +154,10 @@ func ReplacementGuarded(s Succession, c Carried) Decision {
 	}}
 }
 
+// samePolicy compares two policies as the events that would hold them.
 func samePolicy(a, b PolicyContent) bool {
-	ra, err1 := json.Marshal(a.Map())
-	rb, err2 := json.Marshal(b.Map())
+	ra, err1 := json.Marshal(a)
+	rb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ra, rb)
 }
 

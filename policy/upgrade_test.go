@@ -31,18 +31,18 @@ func TestSuccessionGenuine(t *testing.T) {
 }
 
 func TestCarryOverState(t *testing.T) {
-	old := RoomFacts{RoomID: "!old:a", Class: Clinical, AllowedRoles: []string{"Consultant"}, AutoApprove: AutoApproveDirectory, Retention: []byte(`{"max_lifetime": 86400000}`)}
+	old := RoomFacts{RoomID: "!old:a", Class: Clinical, Policy: PolicyContent{Class: Clinical, AllowedRoles: []string{"Consultant"}, AutoApprove: AutoApproveDirectory}, Retention: []byte(`{"max_lifetime": 86400000}`)}
 	cases := []struct {
 		name  string
 		repl  RoomFacts
 		types []string
 		texts []string
 	}{
-		{"copied faithfully: nothing to do", RoomFacts{RoomID: "!new:a", Class: Clinical, AllowedRoles: []string{"Consultant"}, AutoApprove: AutoApproveDirectory, Retention: []byte(`{"max_lifetime":86400000}`)}, nil, nil},
-		{"class changed before the bot came", RoomFacts{RoomID: "!new:a", Class: Social, AllowedRoles: []string{"Consultant"}, AutoApprove: AutoApproveDirectory, Retention: []byte(`{"max_lifetime":86400000}`)},
+		{"copied faithfully: nothing to do", RoomFacts{RoomID: "!new:a", Class: Clinical, Policy: PolicyContent{Class: Clinical, AllowedRoles: []string{"Consultant"}, AutoApprove: AutoApproveDirectory}, Retention: []byte(`{"max_lifetime":86400000}`)}, nil, nil},
+		{"class changed before the bot came", RoomFacts{RoomID: "!new:a", Class: Social, Policy: PolicyContent{Class: Social, AllowedRoles: []string{"Consultant"}, AutoApprove: AutoApproveDirectory}, Retention: []byte(`{"max_lifetime":86400000}`)},
 			[]string{PolicyEventType}, []string{"the room's class: social → clinical"}},
-		{"options dropped", RoomFacts{RoomID: "!new:a", Class: Clinical, Retention: []byte(`{"max_lifetime":86400000}`)}, []string{PolicyEventType}, []string{"class and options"}},
-		{"retention lengthened", RoomFacts{RoomID: "!new:a", Class: Clinical, AllowedRoles: []string{"Consultant"}, AutoApprove: AutoApproveDirectory, Retention: []byte(`{"max_lifetime":999999999}`)},
+		{"options dropped", RoomFacts{RoomID: "!new:a", Class: Clinical, Policy: PolicyContent{Class: Clinical}, Retention: []byte(`{"max_lifetime":86400000}`)}, []string{PolicyEventType}, []string{"class and options"}},
+		{"retention lengthened", RoomFacts{RoomID: "!new:a", Class: Clinical, Policy: PolicyContent{Class: Clinical, AllowedRoles: []string{"Consultant"}, AutoApprove: AutoApproveDirectory}, Retention: []byte(`{"max_lifetime":999999999}`)},
 			[]string{RetentionEventType}, []string{"deletion period"}},
 		{"nothing copied", RoomFacts{RoomID: "!new:a"}, []string{PolicyEventType, RetentionEventType}, []string{"none → clinical", "deletion period"}},
 	}

@@ -35,8 +35,8 @@ func TestFiltersBy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.FiltersBy != tt.want {
-				t.Errorf("FiltersBy = %q; want %q", f.FiltersBy, tt.want)
+			if f.Policy.FiltersBy != tt.want {
+				t.Errorf("Policy.FiltersBy = %q; want %q", f.Policy.FiltersBy, tt.want)
 			}
 			// Written back by the bot (a downgrade set back, say), the
 			// setter found is the one named.

@@ -116,23 +116,15 @@ func factsFromState(roomID id.RoomID, state roomState, isBot func(string) bool) 
 	if raw, ok := state.content[policy.PolicyEventType]; ok {
 		var pc policy.PolicyContent
 		if json.Unmarshal(raw, &pc) == nil {
-			if c, ok := policy.ParseClass(string(pc.Class)); ok {
-				f.Class = c
-			}
-			f.AllowedRoles, f.AllowedTeams, f.AutoApprove, f.SuspendMode = pc.AllowedRoles, pc.AllowedTeams, pc.AutoApprove, pc.Suspend
-			// A bot writes the event for whoever typed the command and names
-			// them — someone of its own trust: a bot naming someone of
-			// another trust (ours, say) is not believed, and the setter is
-			// unknown. Anyone else who writes it sets the filters themselves,
-			// whatever the content claims.
-			f.FiltersBy = state.sender[policy.PolicyEventType]
-			if isBot(f.FiltersBy) {
-				if id.UserID(pc.FiltersBy).Homeserver() == id.UserID(f.FiltersBy).Homeserver() {
-					f.FiltersBy = pc.FiltersBy
-				} else {
-					f.FiltersBy = ""
-				}
-			}
+			// An unknown class reads as none (ParseClass gives Unclassified).
+			f.Class, _ = policy.ParseClass(string(pc.Class))
+			pc.Class = f.Class
+			pc.FiltersBy = filtersSetter(pc.FiltersBy, state.sender[policy.PolicyEventType], isBot)
+			// Who classified is the store's record: a rewrite that changes
+			// the class names its classifier; the event's claim, which
+			// anyone with power over the policy may write, is not carried.
+			pc.ClassifiedBy = ""
+			f.Policy = pc
 		}
 	}
 	if raw, ok := state.content["m.room.server_acl"]; ok {
@@ -150,6 +142,22 @@ func factsFromState(roomID id.RoomID, state roomState, isBot func(string) bool) 
 	}
 	f.PowerLevels = pl
 	return f, nil
+}
+
+// filtersSetter is who set a room's role and team filters, given the
+// policy event's filters_set_by claim and its sender. A bot writes the event
+// for whoever typed the command and names them — someone of its own trust:
+// a bot naming someone of another trust (ours, say) is not believed, and
+// the setter is unknown (""). Anyone else who writes it sets the filters
+// themselves, whatever the content claims.
+func filtersSetter(claim, sender string, isBot func(string) bool) string {
+	if !isBot(sender) {
+		return sender
+	}
+	if id.UserID(claim).Homeserver() == id.UserID(sender).Homeserver() {
+		return claim
+	}
+	return ""
 }
 
 // powerLevels parses m.room.power_levels with gomatrixserverlib, which knows

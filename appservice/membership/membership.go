@@ -234,7 +234,7 @@ func (s *Membership) handleKnock(ctx context.Context, evt *event.Event, reason s
 	if err != nil {
 		return err
 	}
-	outcome, gd := policy.DecideRequest(j, f.AutoApprove, s.gateRules())
+	outcome, gd := policy.DecideRequest(j, f.Policy.AutoApprove, s.gateRules())
 	switch outcome {
 	case policy.RequestRefused:
 		return s.Audit(ctx, user, evt.RoomID, "refused.request", "knock refused by the "+gd.Rule+" rule", nil)

@@ -29,8 +29,8 @@ func (s *Membership) JoinFacts(ctx context.Context, f policy.RoomFacts, userID s
 	if s.List != nil {
 		listBan = s.List.BanReason(userID)
 	}
-	reach := f.FilterReach(f.FiltersBy, s.IsIGAdmin(id.UserID(f.FiltersBy)), s.Cfg.Homeserver.Domain)
-	return policy.JoinFacts{UserID: userID, Membership: m, Class: f.Class, AllowedRoles: f.AllowedRoles, AllowedTeams: f.AllowedTeams, Entry: entry, DirectoryEmpty: empty, HeldReason: held, ListBan: listBan,
+	reach := f.FilterReach(f.Policy.FiltersBy, s.IsIGAdmin(id.UserID(f.Policy.FiltersBy)), s.Cfg.Homeserver.Domain)
+	return policy.JoinFacts{UserID: userID, Membership: m, Class: f.Class, AllowedRoles: f.Policy.AllowedRoles, AllowedTeams: f.Policy.AllowedTeams, Entry: entry, DirectoryEmpty: empty, HeldReason: held, ListBan: listBan,
 		OutranksFilters: f.PowerLevels.UserLevel(userID) >= reach}, nil
 }
 
@@ -85,7 +85,7 @@ func (s *Membership) CmdRequest(ctx context.Context, c *commands.Call) error {
 	if err != nil {
 		return err
 	}
-	outcome, gd := policy.DecideRequest(j, f.AutoApprove, s.gateRules())
+	outcome, gd := policy.DecideRequest(j, f.Policy.AutoApprove, s.gateRules())
 	switch outcome {
 	case policy.RequestRefused:
 		if err := s.Audit(ctx, requester, roomID, "refused.request", "request refused by the "+gd.Rule+" rule", nil); err != nil {

@@ -239,7 +239,7 @@ func (s *Verification) suspendIn(ctx context.Context, room id.RoomID, user strin
 	if here, err := s.JudgesHere(ctx, f, user); err != nil || !here {
 		return err // their own trust's bot, in the room, judges them
 	}
-	mute := f.SuspendMode == policy.SuspendMute
+	mute := f.Policy.Suspend == policy.SuspendMute
 	previous := f.PowerLevels.UserLevel(user)
 	if previous >= f.PowerLevels.UserLevel(s.BotID.String()) {
 		return s.cannotSuspend(ctx, room, user, fmt.Sprintf("they have power level %d, as much as mine", previous))

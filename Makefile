@@ -49,6 +49,10 @@ lint: tidy-check
 	$(GO) vet $(TAGS) ./...
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(TAGS) ./...
+	# The shape checks that read the code (a second or so): imports as
+	# docs/architecture.md allows, the executor the only writer, no function
+	# over 80 lines, doc comments that name what they document.
+	$(GO) test $(TAGS) -count=1 ./internal/structure
 
 clean:
 	rm -rf bin .demo

@@ -44,11 +44,16 @@ bench: deps dendrite
 tidy-check:
 	@$(GO) mod tidy -diff || (echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result"; exit 1)
 
+# Besides gofmt, vet and staticcheck: the shape checks that read the code
+# (internal/structure, a second or so): imports as docs/architecture.md
+# allows, the executor the only writer, no function over 80 lines, doc
+# comments that name what they document.
 lint: tidy-check
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
 	$(GO) vet $(TAGS) ./...
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(TAGS) ./...
+	$(GO) test $(TAGS) -count=1 ./internal/structure
 
 clean:
 	rm -rf bin .demo

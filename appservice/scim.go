@@ -22,14 +22,8 @@ func (s *Service) scimHandler() (http.Handler, error) {
 	srv, err := directory.NewSCIMServer(&directory.SCIMUsers{
 		Store: s.Store, OwnServer: s.Cfg.Homeserver.Domain, UPNDomains: d.SCIM.UPNDomains,
 		Guard: directory.Guard{MaxFraction: d.MaxRemovalFraction, MinRemovals: d.HoldMinRemovals, Window: d.RemovalWindow.Duration},
-		Changed: func(userID string) {
-			select {
-			case s.userChanged <- userID:
-			default: // the periodic sweep catches up
-			}
-		},
-		Held: s.scimRemovalsHeld,
-		Log:  s.Log.With().Str("component", "scim").Logger(),
+		Held:  s.scimRemovalsHeld,
+		Log:   s.Log.With().Str("component", "scim").Logger(),
 	})
 	if err != nil {
 		return nil, err

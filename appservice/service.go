@@ -68,8 +68,9 @@ type Service struct {
 	// ready is closed once start-up reconciliation is done; tests wait on it.
 	ready chan struct{}
 
-	// userChanged carries people whose directory standing changed (SCIM)
-	// to the worker, which checks their clinical rooms.
+	// userChanged carries people whose standing changed on the federation's
+	// list to the worker, which checks their clinical rooms (a directory
+	// change comes through the directory's journal instead).
 	userChanged chan string
 	// keysChanged carries users whose devices or keys changed, from the sync.
 	keysChanged chan string

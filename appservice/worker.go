@@ -171,8 +171,8 @@ func (s *Service) judgeChangedPerson(ctx context.Context, user string) {
 	}
 }
 
-// personChanged queues someone whose standing changed elsewhere (SCIM, the
-// federation's list) for judging in every clinical room, in their lane.
+// personChanged queues someone whose standing changed on the federation's
+// list for judging in every clinical room, in their lane.
 func (s *Service) personChanged(user string) {
 	go func() {
 		select {

@@ -2,10 +2,6 @@ package policy
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/caldicott/caldicott/internal/gosource"
@@ -16,26 +12,18 @@ import (
 // calls a rule (or a constructor here) instead. Tests are exempt: they
 // build fixtures.
 func TestNoDecisionsOutsidePolicy(t *testing.T) {
-	paths, _, err := gosource.ProductionFiles("..", func(rel, _ string) bool { return rel == "policy" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, path := range paths {
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
+	tree := gosource.Module(t)
+	for _, f := range tree.Select(func(f *gosource.File) bool { return !f.In("policy") }) {
+		ast.Inspect(f.AST, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CompositeLit:
 				if name := typeName(n.Type); name == "policy.Action" || name == "policy.Decision" || name == "[]policy.Action" {
-					t.Errorf("%s: builds a %s outside policy/; make it a rule there", fset.Position(n.Pos()), name)
+					t.Errorf("%s: builds a %s outside policy/; make it a rule there", tree.Where(f, n), name)
 				}
 			case *ast.AssignStmt:
 				for _, lhs := range n.Lhs {
 					if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "Actions" {
-						t.Errorf("%s: changes a decision's actions outside policy/", fset.Position(n.Pos()))
+						t.Errorf("%s: changes a decision's actions outside policy/", tree.Where(f, n))
 					}
 				}
 			}
@@ -59,24 +47,16 @@ func typeName(e ast.Expr) string {
 // Every rule is named by a constant: an action's Rule is never a string
 // literal, so the audit log's rule names can be found from here.
 func TestRuleNamesAreConstants(t *testing.T) {
-	files, _ := filepath.Glob("*.go")
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
+	tree := gosource.Module(t)
+	for _, f := range tree.Select(func(f *gosource.File) bool { return f.Dir == "policy" }) {
+		ast.Inspect(f.AST, func(n ast.Node) bool {
 			kv, ok := n.(*ast.KeyValueExpr)
 			if !ok {
 				return true
 			}
 			if key, ok := kv.Key.(*ast.Ident); ok && key.Name == "Rule" {
 				if _, lit := kv.Value.(*ast.BasicLit); lit {
-					t.Errorf("%s: a rule named by a string literal; declare a constant in rules.go", fset.Position(kv.Pos()))
+					t.Errorf("%s: a rule named by a string literal; declare a constant beside the others (rules.go, hardening.go, gate.go)", tree.Where(f, kv))
 				}
 			}
 			return true

@@ -1,9 +1,6 @@
 package store
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"testing"
 
 	"github.com/caldicott/caldicott/internal/gosource"
@@ -27,35 +24,18 @@ var elapsedOnly = map[string]string{
 // by a test, and the test then fails on a different day (as
 // TestDeletionStatus did from 1 December 2026).
 func TestOneClock(t *testing.T) {
-	paths, rels, err := gosource.ProductionFiles("..", func(rel, _ string) bool {
-		switch rel {
-		case "internal/testenv", "scripts", "e2e", "tools":
-			return true // test harnesses, the demo and JS tests
-		}
-		return false
+	tree := gosource.Module(t)
+	files := tree.Select(func(f *gosource.File) bool {
+		_, elapsed := elapsedOnly[f.Rel]
+		// test harnesses and the demo
+		return !elapsed && !f.In("internal/testenv", "scripts", "e2e", "tools")
 	})
-	if err != nil {
-		t.Fatal(err)
+	for _, u := range gosource.Uses(files, "time", "Now", "Since", "Until") {
+		t.Errorf("%s: time.%s reads the wall clock; read the store's clock (Store.Now, kit.Kit.Now) instead", tree.Where(u.File, u.Sel), u.Sel.Sel.Name)
 	}
-	fset := token.NewFileSet()
-	for i, path := range paths {
-		if _, ok := elapsedOnly[rels[i]]; ok {
-			continue
+	for rel := range elapsedOnly {
+		if len(tree.Select(func(f *gosource.File) bool { return f.Rel == rel })) == 0 {
+			t.Errorf("elapsedOnly lists %s, which is not a production file; remove it", rel)
 		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			sel, ok := n.(*ast.SelectorExpr)
-			if !ok {
-				return true
-			}
-			pkg, ok := sel.X.(*ast.Ident)
-			if ok && pkg.Name == "time" && (sel.Sel.Name == "Now" || sel.Sel.Name == "Since" || sel.Sel.Name == "Until") {
-				t.Errorf("%s: time.%s reads the wall clock; read the store's clock (Store.Now, kit.Kit.Now) instead", fset.Position(sel.Pos()), sel.Sel.Name)
-			}
-			return true
-		})
 	}
 }

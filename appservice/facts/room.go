@@ -98,7 +98,8 @@ func (st roomState) str(eventType, key string) string {
 	return v
 }
 
-// isBot says whether a user is a Caldicott bot (see Reader.SetBots).
+// factsFromState reads a room's facts from its state; isBot says whether
+// a user is a Caldicott bot (see Reader.SetBots).
 func factsFromState(roomID id.RoomID, state roomState, isBot func(string) bool) (policy.RoomFacts, error) {
 	f := policy.RoomFacts{
 		RoomID:              roomID.String(),

@@ -11,7 +11,7 @@ import (
 	"maunium.net/go/mautrix/id"
 )
 
-// handleStateChange checks a clinical room after someone changes one of
+// HandleStateChange checks a clinical room after someone changes one of
 // its protected settings, and records classifications made directly in
 // room state (e.g. with Element's devtools).
 func (s *Hardening) HandleStateChange(ctx context.Context, evt *event.Event) error {

@@ -15,7 +15,7 @@ import (
 	"github.com/caldicott/caldicott/policy"
 )
 
-// reconcileAll checks every room the bot is in, at start-up and on a
+// ReconcileAll checks every room the bot is in, at start-up and on a
 // schedule, so changes made while Caldicott was down are repaired too.
 func (s *Hardening) ReconcileAll(ctx context.Context) {
 	rooms, err := s.Bot.JoinedRooms(ctx)
@@ -43,7 +43,7 @@ func (s *Hardening) ReconcileAll(ctx context.Context) {
 	s.Log.Info().Int64("rooms", checked.Load()).Msg("Reconciled rooms")
 }
 
-// reconcileRoom records a room's class and, if clinical, restores its
+// ReconcileRoom records a room's class and, if clinical, restores its
 // protections and judges its members.
 func (s *Hardening) ReconcileRoom(ctx context.Context, roomID id.RoomID) error {
 	f, members, err := s.Facts.RoomAndMembers(ctx, roomID)

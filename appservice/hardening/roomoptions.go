@@ -10,7 +10,7 @@ import (
 	"github.com/caldicott/caldicott/policy"
 )
 
-// cmdRoomOption sets who may be in a clinical room (roles, teams) and
+// CmdRoomOption sets who may be in a clinical room (roles, teams) and
 // whether eligible requesters are let in without an admin, by rewriting the
 // room's org.caldicott.policy state event with the class kept.
 func (s *Hardening) CmdRoomOption(ctx context.Context, c *commands.Call) error {

@@ -16,7 +16,7 @@ var (
 	TypeSpaceParent = event.Type{Type: "m.space.parent", Class: event.StateEventType}
 )
 
-// handleSpaceLink removes a link between a space and a room of classes that
+// HandleSpaceLink removes a link between a space and a room of classes that
 // must not meet (policy.SpaceLinkProblem) and reports it. The link is
 // undone where it was made: m.space.child lives in the space,
 // m.space.parent in the room.

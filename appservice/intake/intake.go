@@ -111,10 +111,10 @@ func (s *Intake) checkHSToken(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// putTransaction stores a transaction's events before answering 200, so a
-// crash after the answer loses nothing; a retried transaction ID is answered
-// 200 again without storing anything twice.
-// ServeHTTP handles PUT /_matrix/app/v1/transactions/{txnID}.
+// ServeHTTP handles PUT /_matrix/app/v1/transactions/{txnID}: it stores a
+// transaction's events before answering 200, so a crash after the answer
+// loses nothing; a retried transaction ID is answered 200 again without
+// storing anything twice.
 func (s *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.checkHSToken(w, r) {
 		s.counters.Transactions.WithLabelValues("unauthorized").Inc()

@@ -25,7 +25,7 @@ type ldapState struct {
 
 func (s *Membership) LdapEnabled() bool { return s.Cfg.Directory.LDAP.URL != "" }
 
-// syncLDAP reads the directory from LDAP: everyone when a full read is due,
+// SyncLDAP reads the directory from LDAP: everyone when a full read is due,
 // otherwise what changed since the last read. A failure keeps the last good
 // directory and tells the management room once; a sync that would remove
 // too many staff is held until an IG admin confirms it.
@@ -97,7 +97,7 @@ func (s *Membership) syncLDAPLocked(ctx context.Context, forceFull bool) error {
 	return nil
 }
 
-// cmdDirectory: IG admins see the directory's state, confirm a held sync or sync now.
+// CmdDirectory: IG admins see the directory's state, confirm a held sync or sync now.
 func (s *Membership) CmdDirectory(ctx context.Context, c *commands.Call) error {
 	// One sync at a time: the periodic one waits while an IG admin looks.
 	s.ldapMu.Lock()

@@ -15,7 +15,7 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-// cmdLeaver records a leaver in the directory and removes them from every
+// CmdLeaver records a leaver in the directory and removes them from every
 // clinical room now, rather than at the next sweep.
 func (s *Membership) CmdLeaver(ctx context.Context, c *commands.Call) error {
 	user, bad := s.ParseUserArg(c.Args[0], "!policy leaver")
@@ -52,7 +52,7 @@ func (s *Membership) CmdLeaver(ctx context.Context, c *commands.Call) error {
 	return s.Reply(ctx, c.Evt, fmt.Sprintf("%s is recorded as having left %s and was removed from %d clinical room(s).", user, s.Cfg.Trust.Name, removed))
 }
 
-// removeFromClinicalRooms judges one user in every clinical room they are
+// RemoveFromClinicalRooms judges one user in every clinical room they are
 // in (the member cache answers which), and counts the rooms they lost.
 func (s *Membership) RemoveFromClinicalRooms(ctx context.Context, user id.UserID) (int, error) {
 	rooms, err := s.Store.RoomPolicies(ctx)

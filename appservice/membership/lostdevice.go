@@ -12,7 +12,7 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-// cmdLostDevice is the remote-wipe answer for a lost or stolen phone: every
+// CmdLostDevice is the remote-wipe answer for a lost or stolen phone: every
 // device of the user is signed out through Dendrite's admin API (Element
 // deletes its local data when its session is ended), and the user is held
 // out of clinical rooms until an IG admin releases them after they have
@@ -48,7 +48,7 @@ func (s *Membership) CmdLostDevice(ctx context.Context, c *commands.Call) error 
 	return s.Reply(ctx, c.Evt, fmt.Sprintf("Every device of %s has been signed out; Element deletes its local copy of their messages when it is signed out. They were removed from %d clinical room(s) and are held out of them. Give them new credentials through your usual process; once they have verified their identity, type `!policy release %s`.", user, removed, user))
 }
 
-// cmdRelease ends a hold.
+// CmdRelease ends a hold.
 func (s *Membership) CmdRelease(ctx context.Context, c *commands.Call) error {
 	user, bad := s.ParseUserArg(c.Args[0], "!policy release")
 	if bad != "" {

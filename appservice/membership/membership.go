@@ -23,7 +23,7 @@ func (s *Membership) gateRules() policy.GateRules {
 	return policy.GateRules{Requirements: s.Requirements(), TrustName: s.Cfg.Trust.Name, BridgeNamespaces: s.bridgeNamespaces}
 }
 
-// staffEntry looks a user of this trust up in the directory. Users of other
+// StaffEntry looks a user of this trust up in the directory. Users of other
 // servers have no entry here (their own trust's directory judges them).
 func (s *Membership) StaffEntry(ctx context.Context, userID string) (entry *policy.StaffEntry, directoryEmpty bool, err error) {
 	if id.UserID(userID).Homeserver() != s.Cfg.Homeserver.Domain {
@@ -100,7 +100,7 @@ func (s *Membership) limitEmptyDirectoryWarnings(d policy.Decision) policy.Decis
 	})
 }
 
-// handleMembershipChange gates every join and invite in a clinical room.
+// HandleMembershipChange gates every join and invite in a clinical room.
 func (s *Membership) HandleMembershipChange(ctx context.Context, evt *event.Event) error {
 	content := evt.Content.AsMember()
 	var membership policy.Membership
@@ -147,7 +147,7 @@ func (s *Membership) HandleMembershipChange(ctx context.Context, evt *event.Even
 	return s.Verify.CheckIdentities(ctx, evt.GetStateKey())
 }
 
-// sweepRoom judges every member of a clinical room against the directory.
+// SweepRoom judges every member of a clinical room against the directory.
 func (s *Membership) SweepRoom(ctx context.Context, f policy.RoomFacts, mode policy.GateMode) (removed int, err error) {
 	if f.Class != policy.Clinical {
 		return 0, nil
@@ -169,7 +169,7 @@ func (s *Membership) SweepRoom(ctx context.Context, f policy.RoomFacts, mode pol
 	return removed, nil
 }
 
-// judgeMembers judges each member: those in joiners as joiners (they came
+// JudgeMembers judges each member: those in joiners as joiners (they came
 // in while Caldicott was away), the rest in mode.
 func (s *Membership) JudgeMembers(ctx context.Context, f policy.RoomFacts, members map[string]string, joiners map[string]bool, mode policy.GateMode) (removed int, err error) {
 	for uid, name := range members {
@@ -188,7 +188,7 @@ func (s *Membership) JudgeMembers(ctx context.Context, f policy.RoomFacts, membe
 	return removed, nil
 }
 
-// sweepDirectory checks every clinical room's members against the
+// SweepDirectory checks every clinical room's members against the
 // directory, so a leaver loses every room within one sync interval.
 func (s *Membership) SweepDirectory(ctx context.Context) {
 	rooms, err := s.Store.RoomPolicies(ctx)

@@ -15,7 +15,7 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-// cmdReport summarises the trust's rooms and people for IG admins.
+// CmdReport summarises the trust's rooms and people for IG admins.
 func (s *Membership) CmdReport(ctx context.Context, c *commands.Call) error {
 	rooms, err := s.Store.RoomPolicies(ctx)
 	if err != nil {

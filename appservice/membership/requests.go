@@ -15,7 +15,7 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-// joinFacts builds the gate's facts for one person and room.
+// JoinFacts builds the gate's facts for one person and room.
 func (s *Membership) JoinFacts(ctx context.Context, f policy.RoomFacts, userID string, m policy.Membership) (policy.JoinFacts, error) {
 	entry, empty, err := s.StaffEntry(ctx, userID)
 	if err != nil {
@@ -54,7 +54,7 @@ func describePerson(j policy.JoinFacts, trust string) string {
 	return j.UserID
 }
 
-// cmdRequest: someone asks, in a direct chat with the bot, to join a room.
+// CmdRequest: someone asks, in a direct chat with the bot, to join a room.
 // Dendrite v0.15.2 has no knocking, so this is the way in.
 func (s *Membership) CmdRequest(ctx context.Context, c *commands.Call) error {
 	ref := c.Args[0]

@@ -21,7 +21,7 @@ func (s *Membership) reviewTimes() policy.ReviewTimes {
 	return policy.ReviewTimes{Grace: s.Cfg.Review.Grace.Duration, RemovalAfter: s.Cfg.Review.RemovalAfter.Duration}
 }
 
-// runReviews moves every due or open review on by one step.
+// RunReviews moves every due or open review on by one step.
 func (s *Membership) RunReviews(ctx context.Context) {
 	now := s.Now()
 	reviews, err := s.Store.ActiveReviews(ctx, now)

@@ -15,7 +15,7 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-// ensureAttestationRoom finds or creates this trust's attestation room
+// EnsureAttestationRoom finds or creates this trust's attestation room
 // (#<attestation_alias>:<own server>), where only the bot may post, and
 // publishes any attestation of the trust's own staff not there yet.
 func (s *Verification) EnsureAttestationRoom(ctx context.Context) error {

@@ -46,7 +46,7 @@ func (a *attestSources) roomsOf(server string) []id.RoomID {
 	return rooms
 }
 
-// joinAttestationRooms joins each other trust's attestation room not yet
+// JoinAttestationRooms joins each other trust's attestation room not yet
 // joined, and reads the attestations already there. A trust whose room
 // cannot be reached is tried again at the next verification check.
 func (s *Verification) JoinAttestationRooms(ctx context.Context) {
@@ -107,7 +107,7 @@ func (s *Verification) readAttestations(ctx context.Context, room id.RoomID, ser
 	return nil
 }
 
-// handleAttestationEvent takes a newly published attestation from a room
+// HandleAttestationEvent takes a newly published attestation from a room
 // the bot follows; the same event type anywhere else is ignored.
 func (s *Verification) HandleAttestationEvent(ctx context.Context, evt *event.Event) error {
 	server, ok := s.attest.server(evt.RoomID)
@@ -161,7 +161,7 @@ func (s *Verification) acceptFederatedAttestation(ctx context.Context, server st
 	return s.CheckIdentities(ctx, p.UserID)
 }
 
-// cmdTrustKey pins another trust's bot to the master key it now publishes,
+// CmdTrustKey pins another trust's bot to the master key it now publishes,
 // once an IG admin has checked the fingerprint with that trust, and reads
 // that trust's confirmations again. A key pinned in config is the
 // operator's and is not overridden here.
@@ -276,7 +276,7 @@ func (s *Verification) trustedBotKey(ctx context.Context, bot id.UserID) (string
 	return "", fmt.Errorf("%s's master key %s is not the pinned %s", bot, published, pinned)
 }
 
-// withdrawLeavers takes back the confirmations of the trust's own staff whom
+// WithdrawLeavers takes back the confirmations of the trust's own staff whom
 // the directory now marks as left or suspended, so the other trusts stop
 // treating them as confirmed. People merely missing from the directory keep
 // theirs: an incomplete feed must not un-confirm everyone.
@@ -299,7 +299,7 @@ func (s *Verification) WithdrawLeavers(ctx context.Context) error {
 	return nil
 }
 
-// withdrawIfLeft withdraws one person's confirmation if they are of this
+// WithdrawIfLeft withdraws one person's confirmation if they are of this
 // trust and the directory marks them left or suspended.
 func (s *Verification) WithdrawIfLeft(ctx context.Context, user string) error {
 	if id.UserID(user).Homeserver() != s.Cfg.Homeserver.Domain {

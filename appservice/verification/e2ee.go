@@ -120,7 +120,7 @@ func (s *Verification) Decrypt(ctx context.Context, evt *event.Event) (*event.Ev
 	return s.crypto.helper.Decrypt(ctx, evt)
 }
 
-// encryptedSender picks the encryption device in encrypted rooms, so
+// EncryptedSender picks the encryption device in encrypted rooms, so
 // notices are encrypted like everything else there; nil elsewhere.
 func (s *Verification) EncryptedSender(ctx context.Context, roomID id.RoomID) *mautrix.Client {
 	if enc, err := s.crypto.cli.StateStore.IsEncrypted(ctx, roomID); err == nil && enc {

@@ -41,7 +41,7 @@ func (s *Verification) clinicalMembership(ctx context.Context) (map[string][]id.
 	return out, nil
 }
 
-// checkAllVerification checks every member of a clinical room and everyone
+// CheckAll checks every member of a clinical room and everyone
 // suspended (who is in no room now, so would otherwise never be re-checked).
 func (s *Verification) CheckAll(ctx context.Context) {
 	if s.Cfg.Verification.Mode == "off" {
@@ -72,7 +72,7 @@ func (s *Verification) CheckAll(ctx context.Context) {
 	}
 }
 
-// enforceVerificationOf checks the given users only.
+// CheckIdentities checks the given users only.
 func (s *Verification) CheckIdentities(ctx context.Context, users ...string) error {
 	if s.Cfg.Verification.Mode == "off" || len(users) == 0 {
 		return nil

@@ -38,7 +38,7 @@ func (s *Verification) canSignUsers() bool {
 	return mach.CrossSigningKeys != nil && mach.CrossSigningKeys.UserSigningKey != nil
 }
 
-// cmdVerify starts an emoji verification between the sender and the bot,
+// CmdVerify starts an emoji verification between the sender and the bot,
 // with the bot's emoji posted in the room where they asked.
 func (s *Verification) CmdVerify(ctx context.Context, c *commands.Call) error {
 	user := c.Evt.Sender
@@ -121,7 +121,7 @@ func (s *Verification) dropFlowsOf(user id.UserID) {
 	}
 }
 
-// onRoomVerification takes an in-room verification event (already decrypted).
+// OnRoomVerification takes an in-room verification event (already decrypted).
 func (s *Verification) OnRoomVerification(ctx context.Context, evt *event.Event) error {
 	if evt.Sender == s.BotID || s.crypto == nil {
 		return nil
@@ -382,7 +382,7 @@ func (s *Verification) verificationNotice(ctx context.Context, f *sasFlow, text 
 	return nil
 }
 
-// expireVerifications cancels flows left unfinished past their time.
+// ExpireVerifications cancels flows left unfinished past their time.
 func (s *Verification) ExpireVerifications(ctx context.Context) {
 	s.sas.mu.Lock()
 	defer s.sas.mu.Unlock()

@@ -78,7 +78,7 @@ func (s *Verification) verifications(ctx context.Context, users []string) (map[s
 	return out, facts, nil
 }
 
-// memberVerificationLines lists each member's verification for status.
+// MemberLines lists each member's verification for status.
 func (s *Verification) MemberLines(ctx context.Context, roomID id.RoomID) ([]string, error) {
 	members, err := s.Facts.Members(ctx, roomID)
 	if err != nil {
@@ -105,7 +105,7 @@ func (s *Verification) MemberLines(ctx context.Context, roomID id.RoomID) ([]str
 	return lines, nil
 }
 
-// cmdVerification explains one member's verification.
+// CmdVerification explains one member's verification.
 func (s *Verification) CmdVerification(ctx context.Context, c *commands.Call) error {
 	user, bad := s.ParseUserArg(c.Args[0], "!policy verification")
 	if bad != "" {
@@ -130,7 +130,7 @@ func (s *Verification) CmdVerification(ctx context.Context, c *commands.Call) er
 	return s.Reply(ctx, c.Evt, b.String())
 }
 
-// cmdAttest records an IG admin's in-person check of a member's identity:
+// CmdAttest records an IG admin's in-person check of a member's identity:
 // the fingerprint they read from the member's screen must match the master
 // key the member has published, so nothing is attested unchecked.
 func (s *Verification) CmdAttest(ctx context.Context, c *commands.Call) error {

@@ -145,6 +145,24 @@ func journal(t testing.TB, st *store.Store) []string {
 	return out
 }
 
+// statusChanges is who the directory's change journal says changed
+// standing (active, suspended, left), in order: the service reads the
+// journal every second and judges each of them in their rooms.
+func statusChanges(t testing.TB, st *store.Store) []string {
+	t.Helper()
+	cs, err := st.DirectoryChangesSince(context.Background(), 0, 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range cs {
+		if c.Kind == store.ChangeStatus {
+			out = append(out, c.UserID)
+		}
+	}
+	return out
+}
+
 func TestApplyHoldsMassRemoval(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()

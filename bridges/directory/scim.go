@@ -41,9 +41,6 @@ type SCIMUsers struct {
 	// Guard bounds removals over its window (directory.max_removal_fraction,
 	// hold_min_removals, removal_window); zero values take the defaults.
 	Guard Guard
-	// Changed is told the user ID whenever someone's standing changes, so
-	// their clinical rooms are checked without waiting for the next sweep.
-	Changed func(userID string)
 	// Held is told when a removal is refused and no hold was in force: the
 	// refusal to report to the management room. Every refusal is audited.
 	Held func(userID string, held *HeldError)
@@ -184,20 +181,12 @@ func scimBool(v any) (bool, bool) {
 // refused (403), recorded and audited; nothing is written.
 func (u *SCIMUsers) save(r *http.Request, rec store.StaffRecord) error {
 	by := store.DirectoryAuthor{Actor: u.actor(), Via: "SCIM " + r.Method}
-	changes, err := u.Store.SaveStaffChecked(r.Context(), []store.StaffRecord{rec}, by, u.removalCheck)
+	_, err := u.Store.SaveStaffChecked(r.Context(), []store.StaffRecord{rec}, by, u.removalCheck)
 	var held *HeldError
 	if errors.As(err, &held) {
 		return u.refuseRemoval(r, rec, held)
 	}
-	if err != nil {
-		return err
-	}
-	for _, c := range changes {
-		if u.Changed != nil && c.Kind == store.ChangeStatus {
-			u.Changed(c.UserID)
-		}
-	}
-	return nil
+	return err
 }
 
 func (u *SCIMUsers) actor() string { return orDefault(u.Actor, SCIMSource) }

@@ -45,8 +45,7 @@ func TestSCIMNoTakeover(t *testing.T) {
 	if _, err := Apply(ctx, st, []policy.StaffEntry{iris}, csvImport, guard, false); err != nil {
 		t.Fatal(err)
 	}
-	var changed []string
-	c := newSCIM(t, &SCIMUsers{Store: st, OwnServer: ownServer, UPNDomains: []string{legacyDomain}, Changed: func(u string) { changed = append(changed, u) }})
+	c := newSCIM(t, &SCIMUsers{Store: st, OwnServer: ownServer, UPNDomains: []string{legacyDomain}})
 	// A SCIM-provisioned leaver, to be given to nobody else.
 	if code, body := c.do("POST", "/v2/Users", scimUser("old.hand@"+ownServer, "Old Hand", true)); code != 201 {
 		t.Fatalf("provision old.hand: %d %v", code, body)
@@ -87,8 +86,8 @@ func TestSCIMNoTakeover(t *testing.T) {
 			}
 		})
 	}
-	if len(changed) != 1 || changed[0] != "@old.hand:"+ownServer {
-		t.Fatalf("standing changes signalled: %v", changed)
+	if changed := statusChanges(t, st); len(changed) != 1 || changed[0] != "@old.hand:"+ownServer {
+		t.Fatalf("standing changes journalled: %v", changed)
 	}
 	for _, a := range directoryAudit(t, st) {
 		if strings.Contains(a, igadmin) && strings.HasPrefix(a, "scim") {
@@ -252,7 +251,6 @@ func TestSCIMRemovalGuard(t *testing.T) {
 	st := openStore(t)
 	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 	st.SetClock(func() time.Time { return now })
-	var changed []string
 	type report struct {
 		user    string
 		removed int
@@ -260,8 +258,7 @@ func TestSCIMRemovalGuard(t *testing.T) {
 	var held []report
 	c := newSCIM(t, &SCIMUsers{
 		Store: st, OwnServer: ownServer, Guard: Guard{MaxFraction: 0.1, MinRemovals: 2, Window: time.Hour},
-		Changed: func(u string) { changed = append(changed, u) },
-		Held:    func(u string, h *HeldError) { held = append(held, report{u, h.Removed}) },
+		Held: func(u string, h *HeldError) { held = append(held, report{u, h.Removed}) },
 	})
 	id := func(i int) string { return fmt.Sprintf("@u%02d:%s", i, ownServer) }
 	path := func(i int) string { return "/v2/Users/" + url.PathEscape(id(i)) }
@@ -303,8 +300,8 @@ func TestSCIMRemovalGuard(t *testing.T) {
 	if j := len(journal(t, st)); j != journalled {
 		t.Fatalf("refused removals journalled: %v", journal(t, st)[journalled:])
 	}
-	if len(changed) != 3 {
-		t.Fatalf("signalled as changed (published as leavers): %v", changed)
+	if changed := statusChanges(t, st); len(changed) != 3 {
+		t.Fatalf("journalled as changes of standing (published as leavers): %v", changed)
 	}
 	if len(held) != 1 || held[0].user != id(2) || held[0].removed != 3 {
 		t.Fatalf("hold reported %v; want once, for the first refusal", held)

@@ -36,8 +36,7 @@ const jane = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf
 
 func TestSCIMUsers(t *testing.T) {
 	st := openStore(t)
-	var changed []string
-	h, err := NewSCIMServer(&SCIMUsers{Store: st, OwnServer: ownServer, Changed: func(u string) { changed = append(changed, u) }})
+	h, err := NewSCIMServer(&SCIMUsers{Store: st, OwnServer: ownServer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,15 +87,15 @@ func TestSCIMUsers(t *testing.T) {
 	if rec, _ := st.Staff(t.Context(), janeID); rec.Status != "suspended" {
 		t.Fatalf("after patch: %+v", rec)
 	}
-	if len(changed) != 1 || changed[0] != janeID {
-		t.Fatalf("change not signalled: %v", changed)
+	if changed := statusChanges(t, st); len(changed) != 1 || changed[0] != janeID {
+		t.Fatalf("change not journalled as a change of standing: %v", changed)
 	}
 	// Okta sends a path-less replace with an object.
 	if code, body := c.do("PATCH", janePath, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":true}}]}`); code != 200 || body["active"] != true {
 		t.Fatalf("patch active=true: %d %v", code, body)
 	}
-	if len(changed) != 2 || changed[1] != janeID {
-		t.Fatalf("reactivation not signalled: %v", changed)
+	if changed := statusChanges(t, st); len(changed) != 2 || changed[1] != janeID {
+		t.Fatalf("reactivation not journalled as a change of standing: %v", changed)
 	}
 
 	if code, _ := c.do("DELETE", janePath, ""); code != 204 {
@@ -105,8 +104,8 @@ func TestSCIMUsers(t *testing.T) {
 	if rec, _ := st.Staff(t.Context(), janeID); rec.Status != "left" {
 		t.Fatalf("deleted person = %+v; want kept as left", rec)
 	}
-	if len(changed) != 3 {
-		t.Fatalf("deletion not signalled: %v", changed)
+	if changed := statusChanges(t, st); len(changed) != 3 {
+		t.Fatalf("deletion not journalled as a change of standing: %v", changed)
 	}
 	// Each change is one audit entry by user ID, and one journal row.
 	audit := directoryAudit(t, st)

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -48,37 +45,17 @@ func TestProductionBinaryHasNoTestHooks(t *testing.T) {
 // caldicott does not depend on internal/audittamper, and no non-test Go
 // file in the module declares a *ForTest function or method.
 func TestNoTestHooksInProductionSource(t *testing.T) {
-	out, err := exec.Command("go", "list", "-tags", "goolm", "-deps", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	deps := strings.Fields(string(out))
+	deps := gosource.Deps(t, ".", "goolm")
 	if !slices.Contains(deps, "github.com/caldicott/caldicott/store") {
 		t.Fatal("go list shows no dependency on store; the check below would prove nothing")
 	}
 	if slices.Contains(deps, "github.com/caldicott/caldicott/internal/audittamper") {
 		t.Error("the production build of caldicott imports internal/audittamper")
 	}
-	root := filepath.Join("..", "..")
-	paths, _, err := gosource.ProductionFiles(root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	seen := 0
-	for _, path := range paths {
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
+	tree := gosource.Module(t)
+	for _, fn := range gosource.Funcs(tree.Files) {
+		if strings.Contains(fn.Decl.Name.Name, "ForTest") {
+			t.Errorf("%s: %s is test-only code in a production file; put it in a _test.go file or a package only tests import (internal/audittamper)", tree.Where(fn.File, fn.Decl), fn.Name())
 		}
-		seen++
-		for _, decl := range f.Decls {
-			if fn, ok := decl.(*ast.FuncDecl); ok && strings.Contains(fn.Name.Name, "ForTest") {
-				t.Errorf("%s: %s is test-only code in a production file; put it in a _test.go file or a package only tests import (internal/audittamper)", fset.Position(fn.Pos()), fn.Name.Name)
-			}
-		}
-	}
-	if seen < 50 {
-		t.Fatalf("walked only %d Go files from %s", seen, root)
 	}
 }

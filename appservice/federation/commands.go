@@ -88,12 +88,12 @@ func (f *Federation) CmdTrust(ctx context.Context, c *commands.Call) error {
 		return f.Reply(ctx, c.Evt, "A trust cannot remove itself from the federation here.")
 	}
 	d := policy.PublishTrust(server, verb == "add", c.Evt.Sender.String(), c.Evt.ID.String())
-	failures, err := f.Execute(ctx, f.Room(), c.Evt.Sender.String(), d)
+	res, err := f.Exec.Execute(ctx, f.Room(), c.Evt.Sender.String(), d)
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return f.Reply(ctx, c.Evt, "I could not change the federation's list: "+strings.Join(failures, " "))
+	if len(res.Failures) > 0 {
+		return f.Reply(ctx, c.Evt, "I could not change the federation's list: "+strings.Join(res.Failures, " "))
 	}
 	what := map[string]string{"add": "added to", "remove": "removed from"}[verb]
 	return f.Reply(ctx, c.Evt, fmt.Sprintf("%s is %s the federation's list. Every trust's Caldicott updates its clinical rooms' server ACLs within a minute.", server, what))

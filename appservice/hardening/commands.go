@@ -117,7 +117,7 @@ func (s *Hardening) CmdClassify(ctx context.Context, c *commands.Call) error {
 	if err := s.Protect(ctx, f, policy.Cause{Kind: policy.CauseClassified, Sender: c.Evt.Sender.String()}); err != nil {
 		return err
 	}
-	_, err = s.Members.SweepRoom(ctx, f, policy.OnClassify)
+	_, err = s.Members.JudgeRoom(ctx, f, policy.OnClassify)
 	return err
 }
 

@@ -19,7 +19,7 @@ import (
 
 // Members judges the members of a room (package membership).
 type Members interface {
-	SweepRoom(ctx context.Context, f policy.RoomFacts, mode policy.GateMode) (removed int, err error)
+	JudgeRoom(ctx context.Context, f policy.RoomFacts, mode policy.GateMode) (removed int, err error)
 	JudgeMembers(ctx context.Context, f policy.RoomFacts, members map[string]string, joiners map[string]bool, mode policy.GateMode) (removed int, err error)
 	// FilterLeft lists the members who fail the room's role or team filter
 	// but are out of its reach (policy.GateOutranksFilters).

@@ -25,7 +25,7 @@ func (s *Hardening) requestDowngrade(ctx context.Context, c *commands.Call, f po
 	if err := s.Audit(ctx, r.By, c.Evt.RoomID, "downgrade_requested", fmt.Sprintf("asked to move the room to %s; reason: %s", to, r.Reason), map[string]any{"to": string(to)}); err != nil {
 		return err
 	}
-	if _, err := s.Execute(ctx, c.Evt.RoomID, r.By, policy.RequestDowngrade(r)); err != nil {
+	if _, err := s.Exec.Execute(ctx, c.Evt.RoomID, r.By, policy.RequestDowngrade(r)); err != nil {
 		return err
 	}
 	return s.Reply(ctx, c.Evt, "Moving a room out of clinical is your trust's IG team's decision: I have asked them. Until they confirm, this room stays clinical, with every protection.")
@@ -77,7 +77,7 @@ func (s *Hardening) closeDowngrade(ctx context.Context, c *commands.Call, confir
 		if err := s.Audit(ctx, ig, roomID, "downgrade_refused", fmt.Sprintf("move to %s asked by %s refused; %s", req.ToClass, req.RequestedBy, reason), nil); err != nil {
 			return err
 		}
-		if _, err := s.Execute(ctx, roomID, ig, policy.RefuseDowngrade(r, ig, reason)); err != nil {
+		if _, err := s.Exec.Execute(ctx, roomID, ig, policy.RefuseDowngrade(r, ig, reason)); err != nil {
 			return err
 		}
 		if err := s.Store.CloseDowngradeRequest(ctx, roomID.String()); err != nil {
@@ -126,7 +126,7 @@ func (s *Hardening) revertDirectDowngrade(ctx context.Context, evt *event.Event,
 	}
 	restored := f.PolicyContent(policy.Clinical)
 	restored.ClassifiedBy = was.ClassifiedBy
-	if _, err := s.Execute(ctx, evt.RoomID, evt.Sender.String(), policy.RevertDowngrade(f.RoomID, f.Alias, restored, evt.Sender.String(), f.Class)); err != nil {
+	if _, err := s.Exec.Execute(ctx, evt.RoomID, evt.Sender.String(), policy.RevertDowngrade(f.RoomID, f.Alias, restored, evt.Sender.String(), f.Class)); err != nil {
 		return false, err
 	}
 	// Whatever else drifted is repaired as in any clinical room.

@@ -83,7 +83,7 @@ func (s *Hardening) CmdRoomOption(ctx context.Context, c *commands.Call) error {
 	// those the filters cannot reach: the caller could not have removed
 	// them, so they go back to the caller for someone with more power.
 	f.AllowedRoles, f.AllowedTeams, f.AutoApprove, f.SuspendMode, f.FiltersBy = content.AllowedRoles, content.AllowedTeams, content.AutoApprove, content.Suspend, content.FiltersBy
-	if _, err = s.Members.SweepRoom(ctx, f, policy.OnClassify); err != nil {
+	if _, err = s.Members.JudgeRoom(ctx, f, policy.OnClassify); err != nil {
 		return err
 	}
 	if c.Name != "roles" && c.Name != "teams" {

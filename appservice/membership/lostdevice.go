@@ -28,12 +28,12 @@ func (s *Membership) CmdLostDevice(ctx context.Context, c *commands.Call) error 
 	if s.Cfg.Homeserver.AdminToken == "" {
 		return s.Reply(ctx, c.Evt, "I cannot sign anyone out: no Dendrite admin token is configured (homeserver.admin_token or CALDICOTT_ADMIN_TOKEN). Ask your Matrix operator.")
 	}
-	failures, err := s.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.SignOutEverywhere(user.String(), c.Evt.Sender.String()))
+	res, err := s.Exec.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.SignOutEverywhere(user.String(), c.Evt.Sender.String()))
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return s.Reply(ctx, c.Evt, fmt.Sprintf("Dendrite refused to sign out %s: %s. Nobody has been signed out.", user, strings.Join(failures, " ")))
+	if len(res.Failures) > 0 {
+		return s.Reply(ctx, c.Evt, fmt.Sprintf("Dendrite refused to sign out %s: %s. Nobody has been signed out.", user, strings.Join(res.Failures, " ")))
 	}
 	if err := s.Store.AddHold(ctx, store.Hold{UserID: user.String(), Reason: "their devices were signed out after a report of a lost device", HeldBy: c.Evt.Sender.String()}); err != nil {
 		return executor.Transient(err)

@@ -124,12 +124,12 @@ func (s *Membership) inviteApproved(ctx context.Context, roomID id.RoomID, userI
 	if err := s.Audit(ctx, approver, roomID, "approve", userID+" "+reason, map[string]any{"user_id": userID}); err != nil {
 		return err
 	}
-	failures, err := s.Execute(ctx, roomID, approver, policy.Approve(userID, approver, reason))
+	res, err := s.Exec.Execute(ctx, roomID, approver, policy.Approve(userID, approver, reason))
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return fmt.Errorf("%s", strings.Join(failures, " "))
+	if len(res.Failures) > 0 {
+		return fmt.Errorf("%s", strings.Join(res.Failures, " "))
 	}
 	return nil
 }
@@ -185,7 +185,7 @@ func (s *Membership) decide(ctx context.Context, c *commands.Call, approve bool)
 		toRoom = fmt.Sprintf("%s's request is declined; I have told them.", user)
 	}
 	if req.ReplyRoom != "" {
-		if _, err := s.Execute(ctx, c.Evt.RoomID, admin, policy.TellUser(policy.RuleRequestAnswered, user, req.ReplyRoom, toRequester, "requester told the answer")); err != nil {
+		if _, err := s.Exec.Execute(ctx, c.Evt.RoomID, admin, policy.TellUser(policy.RuleRequestAnswered, user, req.ReplyRoom, toRequester, "requester told the answer")); err != nil {
 			return err
 		}
 	} else if req.RequestedBy != user {
@@ -212,6 +212,6 @@ func (s *Membership) invitationToRequest(ctx context.Context, f policy.RoomFacts
 	if err != nil {
 		return err
 	}
-	_, err = s.Execute(ctx, id.RoomID(f.RoomID), inviter, policy.InvitationToRequest(inviter, invitee, describePerson(j, s.Cfg.Trust.Name)))
+	_, err = s.Exec.Execute(ctx, id.RoomID(f.RoomID), inviter, policy.InvitationToRequest(inviter, invitee, describePerson(j, s.Cfg.Trust.Name)))
 	return err
 }

@@ -87,7 +87,7 @@ func (s *Membership) reviewStep(ctx context.Context, r store.Review, step policy
 		}
 		sort.Strings(ids)
 		d := policy.RemoveUnconfirmed(ids, f.PowerLevels, func(u string) bool { return s.IsIGAdmin(id.UserID(u)) }, s.BotID.String())
-		if _, err := s.Execute(ctx, roomID, s.BotID.String(), d); err != nil {
+		if _, err := s.Exec.Execute(ctx, roomID, s.BotID.String(), d); err != nil {
 			return err
 		}
 		if err := s.NotifyManagement(ctx, policy.RuleReviewUnconfirmed, fmt.Sprintf("The membership review of clinical room %s was never confirmed; I removed its %d member(s) who are not room admins.", roomID, len(d.Actions))); err != nil {
@@ -250,12 +250,12 @@ func (s *Membership) CmdRemove(ctx context.Context, c *commands.Call) error {
 		}
 		return s.Reply(ctx, c.Evt, refusal)
 	}
-	failures, err := s.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.RemoveByAdmin(user.String(), c.Evt.Sender.String(), reason))
+	res, err := s.Exec.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.RemoveByAdmin(user.String(), c.Evt.Sender.String(), reason))
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return s.Reply(ctx, c.Evt, strings.Join(failures, " "))
+	if len(res.Failures) > 0 {
+		return s.Reply(ctx, c.Evt, strings.Join(res.Failures, " "))
 	}
 	return s.Reply(ctx, c.Evt, fmt.Sprintf("I have removed %s.", user))
 }

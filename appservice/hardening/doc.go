@@ -54,7 +54,7 @@ type Hardening struct {
 	lanes    *worker.Lanes
 }
 
-// New builds the capability; set Members and Verify before use.
-func New(k *kit.Kit, lanes *worker.Lanes) *Hardening {
-	return &Hardening{Kit: k, lanes: lanes}
+// New builds the capability on the capabilities it calls.
+func New(k *kit.Kit, lanes *worker.Lanes, members Members, verify Verification, deletion Deletion, records Records) *Hardening {
+	return &Hardening{Kit: k, Members: members, Verify: verify, Deletion: deletion, Records: records, lanes: lanes}
 }

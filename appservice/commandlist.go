@@ -1,103 +1,51 @@
 package appservice
 
 import (
+	"context"
+	"slices"
+
 	"github.com/caldicott/caldicott/appservice/commands"
+	"github.com/caldicott/caldicott/appservice/federation"
+	"github.com/caldicott/caldicott/appservice/hardening"
+	"github.com/caldicott/caldicott/appservice/membership"
+	"github.com/caldicott/caldicott/appservice/records"
+	"github.com/caldicott/caldicott/appservice/retention"
+	"github.com/caldicott/caldicott/appservice/verification"
 	"github.com/caldicott/caldicott/policy"
 )
 
 // commandList is every command the bot understands, in help order: the one
-// registry. `!policy help` and docs/commands.md are made from it.
+// registry. `!policy help` and docs/commands.md are made from it. Each
+// command is defined beside its handler, in the capability that runs it;
+// this list only assembles them.
 func (s *Service) commandList() []commands.Command {
-	return []commands.Command{
-		{CommandSpec: policy.CommandSpec{Name: "help", Usage: "!policy help", Summary: "List the commands.", MaxArgs: 1, Place: policy.Anywhere, Needs: policy.AnyMember},
-			Doc: "Lists the commands. A bare `!policy` does the same.",
-			Run: s.cmdHelp},
-		{CommandSpec: policy.CommandSpec{Name: "status", Usage: "!policy status", Summary: "Show this room's class, its retention and deletion, its protections and anything non-compliant.", Place: policy.InRoom, Needs: policy.AnyMember},
-			Doc: "Shows the room's class; for any classified room, its retention period and where it comes from, how deletion stands (last and next sweep, deleted so far, the oldest message kept, the backlog, any error), a legal hold and messages waiting for the patient record; for a clinical room, each protection with ✅ or ❌, what is wrong and who must fix it, and members' identity verification. If a protection is missing and the bot can restore it, it does so at once.",
-			Run: s.hardening.CmdStatus},
-		{CommandSpec: policy.CommandSpec{Name: "classify", Usage: "!policy classify clinical|operational|social [reason]", Summary: "Set this room's class; clinical rooms are hardened at once. Moving a room out of clinical needs the IG team.", MinArgs: 1, MaxArgs: -1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "Records the class in the room's `org.caldicott.policy` state. `clinical` hardens the room at once. Moving a clinical room to another class is the IG team's decision: a room admin's request (with the reason given) goes to the management room and the room stays clinical until an IG admin confirms it; an IG admin's takes effect at once. Changing the class in room state directly is set back in the same way.",
-			Run: s.hardening.CmdClassify},
-		{CommandSpec: policy.CommandSpec{Name: "new-room", Usage: "!policy new-room clinical|operational|social <name>", Summary: "Create a room already classified (and hardened if clinical), with you as its admin.", MinArgs: 2, MaxArgs: -1, Place: policy.InManagementOrDM, Needs: policy.OwnTrustUser},
-			Doc: "Creates a room already classified — and, if clinical, already protected — with the bot as creator and you invited as admin (power 100).",
-			Run: s.hardening.CmdNewRoom},
-		{CommandSpec: policy.CommandSpec{Name: "roles", Usage: "!policy roles Consultant, Registrar|any", Summary: "Room admins: only staff with these directory roles may be in this clinical room.", MinArgs: 1, MaxArgs: -1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "Only staff with these directory roles may be in this clinical room; members who do not fit are removed — but only those below your own power level in the room: the filter acts for you, so it removes only people you could have removed yourself. Members at or above your level who do not fit stay (now and at later directory checks), and you are told who they are and who in the room has the power to decide about them. An IG admin of this trust, in a room of this trust, reaches everyone.",
-			Run: s.hardening.CmdRoomOption},
-		{CommandSpec: policy.CommandSpec{Name: "teams", Usage: "!policy teams Cardiology, Ward 7|any", Summary: "Room admins: only staff of these directory teams may be in this clinical room.", MinArgs: 1, MaxArgs: -1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "Only staff of these directory teams may be in this clinical room; members who do not fit are removed — but, as with `roles`, only those below your own power level in the room; anyone at or above it is left for someone with more power, and you are told who.",
-			Run: s.hardening.CmdRoomOption},
-		{CommandSpec: policy.CommandSpec{Name: "auto-approve", Usage: "!policy auto-approve directory|off", Summary: "Room admins: let eligible staff in on request without waiting for an admin.", MinArgs: 1, MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "Let staff the directory shows eligible in on request, without waiting for an admin.",
-			Run: s.hardening.CmdRoomOption},
-		{CommandSpec: policy.CommandSpec{Name: "suspend-mode", Usage: "!policy suspend-mode remove|mute", Summary: "Room admins: remove unverified members (default) or mute them until verified.", MinArgs: 1, MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "How unverified members are suspended here: removed until verified (default), or muted (kept, power level -1 so they cannot post) until verified.",
-			Run: s.hardening.CmdRoomOption},
-		{CommandSpec: policy.CommandSpec{Name: "retention", Usage: "!policy retention 30d|12h|default", Summary: "Room admins: how long this room keeps messages, within the trust's limits for its class.", MinArgs: 1, MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "Sets the room's retention period in the standard `m.room.retention` state event (`max_lifetime`), between the trust's minimum and maximum for the room's class (`retention` in the config); `default` makes the room follow its class's default from then on (the event carries `org.caldicott.class_default`, so a later change of the default in the config applies to the room). Messages older than the period are deleted (redacted, on every device) by the sweep, the newest included, unless the room is on legal hold or the message awaits the patient record. `!policy status` shows the period in force and how deletion stands.",
-			Run: s.hardening.CmdRetention},
-		{CommandSpec: policy.CommandSpec{Name: "record", Usage: "!policy record <NHS number>", Summary: "Room admins: reply to a message with this to send it to the patient's record.", MinArgs: 1, MaxArgs: 3, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "In reply to a message in a clinical room: sends it to the patient record (the trust's FHIR R4 server, `records.fhir_base_url`) as a Communication about the patient with this NHS number (checked by its check digit; spaces or dashes allowed), attributed to its sender with their name and professional registration from the staff directory, with its recipients, when it was sent, who recorded it and a link back. Delivery is retried until the record accepts it, and the room is told; until then the message is kept whatever the retention, and room admins are reminded before it would have expired. `!policy status` shows what is waiting.",
-			Run: s.records.CmdRecord},
-		{CommandSpec: policy.CommandSpec{Name: "hold", Usage: "!policy hold on <reason>|off|list", Summary: "IG admins: stop deletion in this room (legal hold) or resume it; list held rooms in the management room.", MinArgs: 1, MaxArgs: -1, Place: policy.Anywhere, Needs: policy.IGAdmin},
-			Doc: "In a room: `!policy hold on <reason>` stops the deletion of its messages until `!policy hold off`; deletion then resumes at once. In the management room: `!policy hold list` shows every held room with who placed the hold, when and why; `!policy hold on #room:server <reason>` and `!policy hold off #room:server` work from there too. Holds are audited and shown by `!policy status`.",
-			Run: s.retention.CmdHold},
-		{CommandSpec: policy.CommandSpec{Name: "review", Usage: "!policy review [confirm]", Summary: "Room admins: start a membership review now, or confirm the open one.", MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "`!policy review`: Start a membership review now: the member list with identities and last activity is posted. `!policy review confirm`: Confirm the open review; the next one is scheduled.",
-			Run: s.membership.CmdReview},
-		{CommandSpec: policy.CommandSpec{Name: "review-interval", Usage: "!policy review-interval 30d", Summary: "Room admins: how often this room's membership is reviewed.", MinArgs: 1, MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "How often this room is reviewed (1d–366d; default from `review.interval`, 90d).",
-			Run: s.membership.CmdReviewInterval},
-		{CommandSpec: policy.CommandSpec{Name: "remove", Usage: "!policy remove @user:server [reason]", Summary: "Room admins: remove someone from this room, with a reason they are shown.", MinArgs: 1, MaxArgs: -1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "Remove someone, with the reason they are shown. Only someone you could remove yourself: you need the room's kick level and more power than they have (Matrix's own rule). Otherwise you are told why and who in the room could do it. An IG admin of this trust may remove anyone below the bot in a room of this trust; in a room another trust created, they have only the power that room gave them.",
-			Run: s.membership.CmdRemove},
-		{CommandSpec: policy.CommandSpec{Name: "request", Usage: "!policy request <#room:server or !roomid:server> [reason]", Summary: "Ask to join a clinical room; its admins decide (use in a direct chat with me).", MinArgs: 1, MaxArgs: -1, Place: policy.InManagementOrDM, Needs: policy.AnyMember},
-			Doc: "Asks to join a clinical room (Dendrite has no knocking). If the rules would refuse you, you are told why at once; if the room approves eligible staff automatically, you are invited at once; otherwise the room's admins see your directory identity and reason and decide, and you are told the outcome here.",
-			Run: s.membership.CmdRequest},
-		{CommandSpec: policy.CommandSpec{Name: "approve", Usage: "!policy approve @user:server", Summary: "Room admins: let in someone who asked to join or was invited by a member.", MinArgs: 1, MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "Invites someone who asked to join or whom a non-admin member invited. You need the room's invite level, as you would to invite them yourself.",
-			Run: s.membership.CmdApprove},
-		{CommandSpec: policy.CommandSpec{Name: "deny", Usage: "!policy deny @user:server [reason]", Summary: "Room admins: turn down a request; the person is told, with your reason.", MinArgs: 1, MaxArgs: -1, Place: policy.InRoom, Needs: policy.RoomPolicyPower},
-			Doc: "Turns a request down; the person is told, with your reason.",
-			Run: s.membership.CmdDeny},
-		{CommandSpec: policy.CommandSpec{Name: "directory", Usage: "!policy directory [status|confirm|sync]", Summary: "IG admins: the staff directory's state; confirm a held sync or held SCIM removals; read LDAP now.", MaxArgs: 1, Place: policy.InManagement, Needs: policy.IGAdmin},
-			Doc: "The staff directory's counts and last LDAP read; confirm a sync that was held because it would remove too many people, or apply SCIM removals held for the same reason (counted over `directory.removal_window`); read LDAP now.",
-			Run: s.membership.CmdDirectory},
-		{CommandSpec: policy.CommandSpec{Name: "lost-device", Usage: "!policy lost-device @user:server", Summary: "IG admins: sign out every device of someone whose phone is lost, and hold them out of clinical rooms.", MinArgs: 1, MaxArgs: 1, Place: policy.InManagement, Needs: policy.IGAdmin},
-			Doc: "Signs out every device of the person (Dendrite's admin API; Element deletes its local data when signed out), removes them from clinical rooms and holds them out until released. Needs `homeserver.admin_token`.",
-			Run: s.membership.CmdLostDevice},
-		{CommandSpec: policy.CommandSpec{Name: "release", Usage: "!policy release @user:server", Summary: "IG admins: let someone held out of clinical rooms back in.", MinArgs: 1, MaxArgs: 1, Place: policy.InManagement, Needs: policy.IGAdmin},
-			Doc: "Ends a hold, e.g. once the person has verified their identity again.",
-			Run: s.membership.CmdRelease},
-		{CommandSpec: policy.CommandSpec{Name: "report", Usage: "!policy report", Summary: "IG admins: rooms by class, non-compliant rooms, waiting requests, held people and the directory.", Place: policy.InManagement, Needs: policy.IGAdmin},
-			Doc: "Rooms by class, rooms that are not compliant and why, people held out, and the directory's counts.",
-			Run: s.membership.CmdReport},
-		{CommandSpec: policy.CommandSpec{Name: "verification", Usage: "!policy verification @user:server", Summary: "Explain one person's identity verification: cross-signing, devices, the trust's confirmation.", MinArgs: 1, MaxArgs: 1, Place: policy.Anywhere, Needs: policy.AnyMember},
-			Doc: "Explains one person's state: cross-signing, devices, the trust's confirmation, and their identity fingerprint.",
-			Run: s.verification.CmdVerification},
-		{CommandSpec: policy.CommandSpec{Name: "verify", Usage: "!policy verify", Summary: "Confirm your own identity by comparing emoji with me (Element: \"Verify by emoji\").", MaxArgs: 0, Place: policy.Anywhere, Needs: policy.AnyMember},
-			Doc: "Confirm your own identity by comparing emoji with the bot. It sends a verification request to each of your devices; accept it on one, choose \"Verify by emoji\", and press \"They match\" only if your emoji are exactly the ones the bot posts in the room where you asked. Needs cross-signing set up first (Element: Set up Secure Backup).",
-			Run: s.verification.CmdVerify},
-		{CommandSpec: policy.CommandSpec{Name: "attest", Usage: "!policy attest @user:server <fingerprint> [-- note]", Summary: "IG admins: record that you checked someone's identity fingerprint in person.", MinArgs: 2, MaxArgs: -1, Place: policy.InManagement, Needs: policy.IGAdmin},
-			Doc: "Record an in-person check: type the fingerprint you read on their screen (Element: Settings → Security & Privacy), in groups as shown, then `--` and a note. It must match the identity they have published, or nothing is recorded.",
-			Run: s.verification.CmdAttest},
-		{CommandSpec: policy.CommandSpec{Name: "trust-key", Usage: "!policy trust-key @bot:server <fingerprint>", Summary: "IG admins: accept another trust's Caldicott's new identity, after checking its fingerprint with that trust's IG team.", MinArgs: 2, MaxArgs: -1, Place: policy.InManagement, Needs: policy.IGAdmin},
-			Doc: "Accepts another trust's Caldicott's new identity after you have checked its fingerprint with that trust's IG team (the management room is told when it changes). It must match what that bot publishes; its trust's confirmations are then read again.",
-			Run: s.verification.CmdTrustKey},
-		{CommandSpec: policy.CommandSpec{Name: "leaver", Usage: "!policy leaver @user:server [reason]", Summary: "IG admins: record that someone has left and remove them from every clinical room now.", MinArgs: 1, MaxArgs: -1, Place: policy.InManagement, Needs: policy.IGAdmin},
-			Doc: "Records the person as having left and removes them from every clinical room now; their identity confirmation is withdrawn, here and for the other trusts.",
-			Run: s.membership.CmdLeaver},
-		{CommandSpec: policy.CommandSpec{Name: "federation", Usage: "!policy federation", Summary: "IG admins: the federation's member trusts, their bots, the shared policy list and any rules refused.", Place: policy.Anywhere, Needs: policy.IGAdmin},
-			Doc: "Shows the federation's policy list (`federation.policy_list`): the member trusts and their Caldicott bots, when each bot was last heard from on the list, the rules in force (leavers and suspended staff each trust has published, member-trust rules) and the latest rules refused (from someone who may not make them, about another trust's staff, or malformed), which are never applied.",
-			Run: s.federation.CmdFederation},
-		{CommandSpec: policy.CommandSpec{Name: "trust", Usage: "!policy trust add|remove <server>", Summary: "Federation admins: add a trust's server to the federation, or remove one; every trust's clinical rooms follow.", MinArgs: 2, MaxArgs: 2, Place: policy.Anywhere, Needs: policy.AnyMember},
-			Doc: "Only the federation's admins (`federation.admins`) may use it, and only in the federation's policy list room: the rule their trust's Caldicott publishes cites the command, and every other trust's Caldicott reads that command from its own homeserver and applies the rule only if a federation admin asked for exactly that change (a bot's word alone counts for nothing). A trust listed in a Caldicott's own `federation.servers` stays a member trust there until that trust changes its config. The change is published on the federation's policy list (a member-trust rule, MSC4150's allow under its unstable name `org.matrix.mjolnir.allow`, or a ban to remove); every trust's Caldicott then rewrites the server ACL of each of its clinical rooms within a minute.",
-			Run: s.federation.CmdTrust},
-		{CommandSpec: policy.CommandSpec{Name: "confirm-downgrade", Usage: "!policy confirm-downgrade <!room:server or #alias:server>", Summary: "IG admins: agree to move a clinical room to the class its admin asked for.", MinArgs: 1, MaxArgs: 1, Place: policy.InManagement, Needs: policy.IGAdmin},
-			Doc: "Agrees to a room admin's request to move a clinical room out of clinical: the room takes the class asked for, its members are told that patient information no longer belongs there, and the IG team sees it done.",
-			Run: s.hardening.CmdConfirmDowngrade},
-		{CommandSpec: policy.CommandSpec{Name: "refuse-downgrade", Usage: "!policy refuse-downgrade <!room:server or #alias:server> [reason]", Summary: "IG admins: turn down a request to move a room out of clinical.", MinArgs: 1, MaxArgs: -1, Place: policy.InManagement, Needs: policy.IGAdmin},
-			Doc: "Turns the request down: the room stays clinical and its members are told, with your reason.",
-			Run: s.hardening.CmdRefuseDowngrade},
-	}
+	return slices.Concat(
+		commands.Bind(s, commandHelp),
+		commands.Bind(s.hardening, hardening.CommandStatus, hardening.CommandClassify, hardening.CommandNewRoom,
+			hardening.CommandRoles, hardening.CommandTeams, hardening.CommandAutoApprove, hardening.CommandSuspendMode,
+			hardening.CommandRetention),
+		commands.Bind(s.records, records.CommandRecord),
+		commands.Bind(s.retention, retention.CommandHold),
+		commands.Bind(s.membership, membership.CommandReview, membership.CommandReviewInterval, membership.CommandRemove,
+			membership.CommandRequest, membership.CommandApprove, membership.CommandDeny, membership.CommandDirectory,
+			membership.CommandLostDevice, membership.CommandRelease, membership.CommandReport),
+		commands.Bind(s.verification, verification.CommandVerification, verification.CommandVerify,
+			verification.CommandAttest, verification.CommandTrustKey),
+		commands.Bind(s.membership, membership.CommandLeaver),
+		commands.Bind(s.federation, federation.CommandFederation, federation.CommandTrust),
+		commands.Bind(s.hardening, hardening.CommandConfirmDowngrade, hardening.CommandRefuseDowngrade),
+	)
+}
+
+var commandHelp = commands.Def[*Service]{
+	CommandSpec: policy.CommandSpec{
+		Name: "help", Usage: "!policy help", MaxArgs: 1, Place: policy.Anywhere, Needs: policy.AnyMember,
+		Summary: "List the commands.",
+	},
+	Doc: "Lists the commands. A bare `!policy` does the same.",
+	Run: (*Service).cmdHelp,
+}
+
+func (s *Service) cmdHelp(ctx context.Context, c *commandContext) error {
+	return s.Reply(ctx, c.Evt, s.commands.Help())
 }

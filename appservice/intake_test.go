@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 
+	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
@@ -215,22 +216,22 @@ func TestHomeserverUnreachableLosesNothing(t *testing.T) {
 }
 
 func TestIsTransient(t *testing.T) {
-	if isTransient(nil) || isTransient(context.Canceled) || isTransient(fmt.Errorf("M_FORBIDDEN")) {
+	if executor.IsTransient(nil) || executor.IsTransient(context.Canceled) || executor.IsTransient(fmt.Errorf("M_FORBIDDEN")) {
 		t.Error("non-transient errors classed transient")
 	}
-	if !isTransient(transient(fmt.Errorf("db down"))) || !isTransient(context.DeadlineExceeded) {
+	if !executor.IsTransient(executor.Transient(fmt.Errorf("db down"))) || !executor.IsTransient(context.DeadlineExceeded) {
 		t.Error("transient errors not recognised")
 	}
 	resp := func(code int) *http.Response { return &http.Response{StatusCode: code} }
 	for code, want := range map[int]bool{502: true, 503: true, 429: true, 403: false, 404: false} {
-		if got := isTransient(fmt.Errorf("wrapped: %w", mautrix.HTTPError{Response: resp(code)})); got != want {
+		if got := executor.IsTransient(fmt.Errorf("wrapped: %w", mautrix.HTTPError{Response: resp(code)})); got != want {
 			t.Errorf("HTTP %d: transient = %v, want %v", code, got, want)
 		}
 	}
-	if !isTransient(mautrix.HTTPError{WrappedError: fmt.Errorf("connection refused")}) {
+	if !executor.IsTransient(mautrix.HTTPError{WrappedError: fmt.Errorf("connection refused")}) {
 		t.Error("no response at all must be transient")
 	}
-	if _, err := os.Stat("/nonexistent"); isTransient(err) {
+	if _, err := os.Stat("/nonexistent"); executor.IsTransient(err) {
 		t.Error("file error classed transient")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -85,6 +86,42 @@ type Service struct {
 // New builds a Service from config and an open store; Run starts it.
 func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, error) {
 	log = mxlog.Guard(log) // no query arguments from the crypto and state stores
+	bridgeNS, err := cfg.BridgeNamespaces()
+	if err != nil {
+		return nil, err
+	}
+	as, err := newAppService(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	metrics := NewMetrics()
+	s := &Service{
+		Kit:     newKit(cfg, st, as, metrics, log),
+		as:      as,
+		metrics: metrics,
+		wake:    make(chan struct{}, 1),
+		life:    context.Background(),
+		ready:   make(chan struct{}),
+		lanes:   worker.NewLanes(),
+
+		userChanged: make(chan string, 256),
+		keysChanged: make(chan string, 256),
+	}
+	if err := s.buildCapabilities(bridgeNS); err != nil {
+		return nil, err
+	}
+	if s.commands, err = commands.New(commandEnv{s}, s.commandList()...); err != nil {
+		return nil, err
+	}
+	if s.scim, err = s.scimHandler(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newAppService is mautrix's appservice for the registration, with a bot
+// client that neither retries nor logs request bodies.
+func newAppService(cfg *config.Config, log zerolog.Logger) (*mas.AppService, error) {
 	as, err := mas.CreateFull(mas.CreateOpts{
 		Registration:     cfg.Registration(),
 		HomeserverDomain: cfg.Homeserver.Domain,
@@ -99,10 +136,6 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	// succeeds; the client's retries would only stall the queue.
 	as.DefaultHTTPRetries = 0
 	as.HTTPClient.Timeout = 30 * time.Second
-	bridgeNS, err := cfg.BridgeNamespaces()
-	if err != nil {
-		return nil, err
-	}
 	bot := as.BotClient()
 	// Request bodies (notices, reasons) stay out of the log at every level.
 	mxlog.OmitBodies(bot)
@@ -110,7 +143,13 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	// client's memory state store is not needed (and mautrix v0.26's
 	// appservice one panics on join rules: its map is never initialised).
 	bot.StateStore = nil
-	metrics := NewMetrics()
+	return as, nil
+}
+
+// newKit is what every capability shares: the reader, the executor (the
+// only writer) and the rules' requirements from config.
+func newKit(cfg *config.Config, st *store.Store, as *mas.AppService, metrics *Metrics, log zerolog.Logger) *kit.Kit {
+	bot := as.BotClient() // the one client newAppService prepared
 	k := &kit.Kit{
 		Cfg: cfg, Store: st, Bot: bot, BotID: id.UserID(cfg.BotUserID()), Log: log, Now: st.Now,
 		Facts: facts.New(bot, cfg.BotUserID(), st, st.Now, metrics.MemberListReads),
@@ -126,47 +165,31 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		FederationServers: cfg.Federation.Servers,
 		HistoryVisibility: cfg.Policy.ClinicalHistoryVisibility,
 	})
-	// A policy event a trust's bot wrote names who set its filters.
+	// A policy event a trust's bot wrote names who set its filters; which
+	// users are trusts' bots is the kit's to say, from the requirements.
 	k.Facts.SetBots(k.IsTrustBot)
-	s := &Service{
-		Kit:     k,
-		as:      as,
-		metrics: metrics,
-		wake:    make(chan struct{}, 1),
-		life:    context.Background(),
-		ready:   make(chan struct{}),
-		lanes:   worker.NewLanes(),
+	return k
+}
 
-		userChanged: make(chan string, 256),
-		keysChanged: make(chan string, 256),
-	}
+// buildCapabilities builds each capability after those it calls, and
+// hands them in. One cycle remains: federation → hardening (a change of
+// member trusts rewrites every clinical room's ACL) → membership (the
+// gate) → federation (its bans), closed once all three exist.
+func (s *Service) buildCapabilities(bridgeNS []*regexp.Regexp) error {
+	k := s.Kit
 	s.verification = verification.New(k, s.keysChanged)
-	s.membership = membership.New(k, s.lanes, bridgeNS)
-	s.membership.Verify = s.verification
-	s.hardening = hardening.New(k, s.lanes)
-	s.hardening.Members = s.membership
-	s.hardening.Verify = s.verification
-	s.retention = retention.New(k, s.lanes, metrics.Retention)
-	s.hardening.Deletion = s.retention
+	s.records = records.New(k, s.verification)
+	s.retention = retention.New(k, s.lanes, s.metrics.Retention, s.records.Keep)
 	s.guard = guard.New(k)
-	if s.federation, err = federation.New(k); err != nil {
-		return nil, fmt.Errorf("federation policy list: %w", err)
+	var err error
+	if s.federation, err = federation.New(k, s.personChanged); err != nil {
+		return fmt.Errorf("federation policy list: %w", err)
 	}
-	s.membership.List = s.federation
-	s.federation.Changed = s.personChanged
+	s.membership = membership.New(k, s.lanes, bridgeNS, s.verification, s.federation)
+	s.hardening = hardening.New(k, s.lanes, s.membership, s.verification, s.retention, s.records)
 	s.federation.TrustsChanged = s.hardening.ReprotectClinical
-	s.records = records.New(k)
-	s.records.Decrypt = s.verification
-	s.retention.Keep = s.records.Keep
-	s.hardening.Records = s.records
 	s.auditHead = audithead.New(k, s.verification, verification.ErrNoSigningIdentity)
-	if s.commands, err = commands.New(commandEnv{s}, s.commandList()...); err != nil {
-		return nil, err
-	}
-	if s.scim, err = s.scimHandler(); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return nil
 }
 
 // Handler is the HTTP surface: our transaction intake, mautrix's endpoints

@@ -102,12 +102,12 @@ func (p *Publisher) PublishIfChanged(ctx context.Context) error {
 		if room == "" {
 			continue
 		}
-		failures, err := p.Execute(ctx, room, p.BotID.String(), policy.PublishAuditHead(seq, content))
+		res, err := p.Exec.Execute(ctx, room, p.BotID.String(), policy.PublishAuditHead(seq, content))
 		if err != nil {
 			return fmt.Errorf("publish the audit head in %s: %w", room, err)
 		}
-		if len(failures) > 0 {
-			zerolog.Ctx(ctx).Warn().Stringer("room_id", room).Int("failures", len(failures)).Msg("The audit log's head was not published in this room")
+		if len(res.Failures) > 0 {
+			zerolog.Ctx(ctx).Warn().Stringer("room_id", room).Int("failures", len(res.Failures)).Msg("The audit log's head was not published in this room")
 			continue
 		}
 		published++

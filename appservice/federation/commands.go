@@ -13,10 +13,23 @@ import (
 	"github.com/caldicott/caldicott/policy"
 )
 
-// CmdFederation shows the federation as this trust sees it: the member
+var CommandFederation = commands.Def[*Federation]{
+	CommandSpec: policy.CommandSpec{
+		Name: "federation", Usage: "!policy federation", Place: policy.Anywhere, Needs: policy.IGAdmin,
+		Summary: "IG admins: the federation's member trusts, their bots, the shared policy list and any rules " +
+			"refused.",
+	},
+	Doc: "Shows the federation's policy list (`federation.policy_list`): the member trusts and their Caldicott bots, " +
+		"when each bot was last heard from on the list, the rules in force (leavers and suspended staff each trust " +
+		"has published, member-trust rules) and the latest rules refused (from someone who may not make them, about " +
+		"another trust's staff, or malformed), which are never applied.",
+	Run: (*Federation).cmdFederation,
+}
+
+// cmdFederation shows the federation as this trust sees it: the member
 // trusts and their bots, when each bot was last heard from on the list,
 // the rules in force and any refused.
-func (f *Federation) CmdFederation(ctx context.Context, c *commands.Call) error {
+func (f *Federation) cmdFederation(ctx context.Context, c *commands.Call) error {
 	if !f.Enabled() {
 		return f.Reply(ctx, c.Evt, "This trust takes part in no federation policy list (`federation.policy_list` is not set). Its member trusts are the servers in its config: "+strings.Join(f.Cfg.Federation.Servers, ", ")+".")
 	}
@@ -53,13 +66,31 @@ func (f *Federation) CmdFederation(ctx context.Context, c *commands.Call) error 
 	return f.Reply(ctx, c.Evt, strings.TrimSpace(b.String()))
 }
 
-// CmdTrust: one of the federation's admins adds a trust's server to the
+var CommandTrust = commands.Def[*Federation]{
+	CommandSpec: policy.CommandSpec{
+		Name: "trust", Usage: "!policy trust add|remove <server>",
+		Summary: "Federation admins: add a trust's server to the federation, or remove one; every trust's clinical " +
+			"rooms follow.",
+		MinArgs: 2, MaxArgs: 2, Place: policy.Anywhere, Needs: policy.AnyMember,
+	},
+	Doc: "Only the federation's admins (`federation.admins`) may use it, and only in the federation's policy list " +
+		"room: the rule their trust's Caldicott publishes cites the command, and every other trust's Caldicott reads " +
+		"that command from its own homeserver and applies the rule only if a federation admin asked for exactly that " +
+		"change (a bot's word alone counts for nothing). A trust listed in a Caldicott's own `federation.servers` " +
+		"stays a member trust there until that trust changes its config. The change is published on the federation's " +
+		"policy list (a member-trust rule, MSC4150's allow under its unstable name `org.matrix.mjolnir.allow`, or a " +
+		"ban to remove); every trust's Caldicott then rewrites the server ACL of each of its clinical rooms within a " +
+		"minute.",
+	Run: (*Federation).cmdTrust,
+}
+
+// cmdTrust: one of the federation's admins adds a trust's server to the
 // federation, or removes one; every trust's clinical rooms follow. The
 // command is given in the list room, so that every trust's Caldicott can
 // read it from its own homeserver: the rule our bot publishes cites it, and
 // counts nowhere without it. One bot relays it: the admin's own trust's,
 // or the list's host for an admin whose server has no Caldicott.
-func (f *Federation) CmdTrust(ctx context.Context, c *commands.Call) error {
+func (f *Federation) cmdTrust(ctx context.Context, c *commands.Call) error {
 	if !f.Enabled() || f.Room() == "" {
 		return f.Reply(ctx, c.Evt, "This trust is not connected to a federation policy list, so the member trusts are its config's `federation.servers`.")
 	}
@@ -88,12 +119,12 @@ func (f *Federation) CmdTrust(ctx context.Context, c *commands.Call) error {
 		return f.Reply(ctx, c.Evt, "A trust cannot remove itself from the federation here.")
 	}
 	d := policy.PublishTrust(server, verb == "add", c.Evt.Sender.String(), c.Evt.ID.String())
-	failures, err := f.Execute(ctx, f.Room(), c.Evt.Sender.String(), d)
+	res, err := f.Exec.Execute(ctx, f.Room(), c.Evt.Sender.String(), d)
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return f.Reply(ctx, c.Evt, "I could not change the federation's list: "+strings.Join(failures, " "))
+	if len(res.Failures) > 0 {
+		return f.Reply(ctx, c.Evt, "I could not change the federation's list: "+strings.Join(res.Failures, " "))
 	}
 	what := map[string]string{"add": "added to", "remove": "removed from"}[verb]
 	return f.Reply(ctx, c.Evt, fmt.Sprintf("%s is %s the federation's list. Every trust's Caldicott updates its clinical rooms' server ACLs within a minute.", server, what))

@@ -55,9 +55,10 @@ type Federation struct {
 }
 
 // New builds the capability from config: who the trusts' bots are, and
-// the federation's admins.
-func New(k *kit.Kit) (*Federation, error) {
-	f := &Federation{Kit: k, heard: map[string]time.Time{}, invites: map[string]inviteAttempts{}, sent: map[string]bool{},
+// the federation's admins; changed is told of people whose standing on
+// the list changed. Set TrustsChanged before use.
+func New(k *kit.Kit, changed func(user string)) (*Federation, error) {
+	f := &Federation{Kit: k, Changed: changed, heard: map[string]time.Time{}, invites: map[string]inviteAttempts{}, sent: map[string]bool{},
 		requests: map[string]policy.TrustRequest{}, proofs: map[string]policy.TrustRequest{}, ours: map[string]map[string]any{}}
 	list, err := policylist.New(f.authority(), policylist.Limits{})
 	if err != nil {

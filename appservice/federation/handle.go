@@ -94,7 +94,7 @@ func (f *Federation) reportRefusal(ctx context.Context, r *policylist.Refusal, u
 	if !ours {
 		return nil
 	}
-	_, err := f.Execute(ctx, f.Room(), f.BotID.String(), policy.RestoreRule(k.Type, k.StateKey, k.Entity, string(k.Recommendation), k.Reason, content))
+	_, err := f.Exec.Execute(ctx, f.Room(), f.BotID.String(), policy.RestoreRule(k.Type, k.StateKey, k.Entity, string(k.Recommendation), k.Reason, content))
 	return err
 }
 

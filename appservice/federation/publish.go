@@ -29,7 +29,7 @@ func (f *Federation) PublishStanding(ctx context.Context, user string) error {
 	if len(d.Actions) == 0 {
 		return nil
 	}
-	if _, err = f.Execute(ctx, room, f.BotID.String(), d); err != nil {
+	if _, err = f.Exec.Execute(ctx, room, f.BotID.String(), d); err != nil {
 		return err
 	}
 	// Until our own event comes back, remember what we said, so a second

@@ -133,15 +133,15 @@ func (f *Federation) inviteMissing(ctx context.Context, room id.RoomID) {
 		// Tried again with backoff (15 s doubling to the reload period):
 		// a trust whose server is down is invited soon after it is back.
 		ictx := executor.WithInput(ctx, fmt.Sprintf("list-invite:%s:%d", user, a.tries))
-		failures, err := f.Execute(ictx, room, f.BotID.String(), policy.InviteToList(user))
+		res, err := f.Exec.Execute(ictx, room, f.BotID.String(), policy.InviteToList(user))
 		a.tries++
 		a.wait = min(max(2*a.wait, 15*time.Second), reloadEvery)
 		a.next = now.Add(a.wait)
 		f.mu.Lock()
 		f.invites[user] = a
 		f.mu.Unlock()
-		if err != nil || len(failures) > 0 {
-			f.Log.Info().Err(err).Int("failures", len(failures)).Str("user_id", user).Msg("Could not invite to the federation's list yet")
+		if err != nil || len(res.Failures) > 0 {
+			f.Log.Info().Err(err).Int("failures", len(res.Failures)).Str("user_id", user).Msg("Could not invite to the federation's list yet")
 		}
 	}
 }

@@ -43,7 +43,7 @@ func (g *Guard) CheckMessage(ctx context.Context, evt *event.Event, body string)
 	if len(d.Actions) == 0 {
 		return false, nil
 	}
-	if _, err := g.Execute(ctx, evt.RoomID, g.BotID.String(), d); err != nil {
+	if _, err := g.Exec.Execute(ctx, evt.RoomID, g.BotID.String(), d); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -70,6 +70,6 @@ func (g *Guard) CheckRoomText(ctx context.Context, evt *event.Event) error {
 	if cleaned == text {
 		return nil
 	}
-	_, err := g.Execute(ctx, evt.RoomID, g.BotID.String(), policy.PatientIDInRoomText(rt.field, evt.Type.Type, rt.key, cleaned))
+	_, err := g.Exec.Execute(ctx, evt.RoomID, g.BotID.String(), policy.PatientIDInRoomText(rt.field, evt.Type.Type, rt.key, cleaned))
 	return err
 }

@@ -12,7 +12,20 @@ import (
 	"github.com/caldicott/caldicott/policy"
 )
 
-func (s *Hardening) CmdStatus(ctx context.Context, c *commands.Call) error {
+var CommandStatus = commands.Def[*Hardening]{
+	CommandSpec: policy.CommandSpec{
+		Name: "status", Usage: "!policy status", Place: policy.InRoom, Needs: policy.AnyMember,
+		Summary: "Show this room's class, its retention and deletion, its protections and anything non-compliant.",
+	},
+	Doc: "Shows the room's class; for any classified room, its retention period and where it comes from, how " +
+		"deletion stands (last and next sweep, deleted so far, the oldest message kept, the backlog, any error), a " +
+		"legal hold and messages waiting for the patient record; for a clinical room, each protection with ✅ or ❌, " +
+		"what is wrong and who must fix it, and members' identity verification. If a protection is missing and the " +
+		"bot can restore it, it does so at once.",
+	Run: (*Hardening).cmdStatus,
+}
+
+func (s *Hardening) cmdStatus(ctx context.Context, c *commands.Call) error {
 	f := c.Facts
 	var b strings.Builder
 	if f.Class == policy.Unclassified {
@@ -63,7 +76,21 @@ func (s *Hardening) CmdStatus(ctx context.Context, c *commands.Call) error {
 	return nil
 }
 
-func (s *Hardening) CmdClassify(ctx context.Context, c *commands.Call) error {
+var CommandClassify = commands.Def[*Hardening]{
+	CommandSpec: policy.CommandSpec{
+		Name: "classify", Usage: "!policy classify clinical|operational|social [reason]",
+		Summary: "Set this room's class; clinical rooms are hardened at once. Moving a room out of clinical needs " +
+			"the IG team.",
+		MinArgs: 1, MaxArgs: -1, Place: policy.InRoom, Needs: policy.RoomPolicyPower,
+	},
+	Doc: "Records the class in the room's `org.caldicott.policy` state. `clinical` hardens the room at once. Moving " +
+		"a clinical room to another class is the IG team's decision: a room admin's request (with the reason given) " +
+		"goes to the management room and the room stays clinical until an IG admin confirms it; an IG admin's takes " +
+		"effect at once. Changing the class in room state directly is set back in the same way.",
+	Run: (*Hardening).cmdClassify,
+}
+
+func (s *Hardening) cmdClassify(ctx context.Context, c *commands.Call) error {
 	class, ok := policy.ParseClass(c.Args[0])
 	if !ok {
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a room class. Use `!policy classify clinical`, `operational` or `social`.", c.Args[0]))
@@ -117,7 +144,7 @@ func (s *Hardening) CmdClassify(ctx context.Context, c *commands.Call) error {
 	if err := s.Protect(ctx, f, policy.Cause{Kind: policy.CauseClassified, Sender: c.Evt.Sender.String()}); err != nil {
 		return err
 	}
-	_, err = s.Members.SweepRoom(ctx, f, policy.OnClassify)
+	_, err = s.Members.JudgeRoom(ctx, f, policy.OnClassify)
 	return err
 }
 
@@ -128,7 +155,18 @@ func orNone(c policy.Class) string {
 	return string(c)
 }
 
-func (s *Hardening) CmdNewRoom(ctx context.Context, c *commands.Call) error {
+var CommandNewRoom = commands.Def[*Hardening]{
+	CommandSpec: policy.CommandSpec{
+		Name: "new-room", Usage: "!policy new-room clinical|operational|social <name>",
+		Summary: "Create a room already classified (and hardened if clinical), with you as its admin.",
+		MinArgs: 2, MaxArgs: -1, Place: policy.InManagementOrDM, Needs: policy.OwnTrustUser,
+	},
+	Doc: "Creates a room already classified — and, if clinical, already protected — with the bot as creator and you " +
+		"invited as admin (power 100).",
+	Run: (*Hardening).cmdNewRoom,
+}
+
+func (s *Hardening) cmdNewRoom(ctx context.Context, c *commands.Call) error {
 	class, ok := policy.ParseClass(c.Args[0])
 	if !ok {
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a room class. Usage: `%s`", c.Args[0], c.Spec.Usage))

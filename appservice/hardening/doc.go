@@ -19,7 +19,7 @@ import (
 
 // Members judges the members of a room (package membership).
 type Members interface {
-	SweepRoom(ctx context.Context, f policy.RoomFacts, mode policy.GateMode) (removed int, err error)
+	JudgeRoom(ctx context.Context, f policy.RoomFacts, mode policy.GateMode) (removed int, err error)
 	JudgeMembers(ctx context.Context, f policy.RoomFacts, members map[string]string, joiners map[string]bool, mode policy.GateMode) (removed int, err error)
 	// FilterLeft lists the members who fail the room's role or team filter
 	// but are out of its reach (policy.GateOutranksFilters).
@@ -54,7 +54,7 @@ type Hardening struct {
 	lanes    *worker.Lanes
 }
 
-// New builds the capability; set Members and Verify before use.
-func New(k *kit.Kit, lanes *worker.Lanes) *Hardening {
-	return &Hardening{Kit: k, lanes: lanes}
+// New builds the capability on the capabilities it calls.
+func New(k *kit.Kit, lanes *worker.Lanes, members Members, verify Verification, deletion Deletion, records Records) *Hardening {
+	return &Hardening{Kit: k, Members: members, Verify: verify, Deletion: deletion, Records: records, lanes: lanes}
 }

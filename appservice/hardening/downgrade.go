@@ -25,19 +25,40 @@ func (s *Hardening) requestDowngrade(ctx context.Context, c *commands.Call, f po
 	if err := s.Audit(ctx, r.By, c.Evt.RoomID, "downgrade_requested", fmt.Sprintf("asked to move the room to %s; reason: %s", to, r.Reason), map[string]any{"to": string(to)}); err != nil {
 		return err
 	}
-	if _, err := s.Execute(ctx, c.Evt.RoomID, r.By, policy.RequestDowngrade(r)); err != nil {
+	if _, err := s.Exec.Execute(ctx, c.Evt.RoomID, r.By, policy.RequestDowngrade(r)); err != nil {
 		return err
 	}
 	return s.Reply(ctx, c.Evt, "Moving a room out of clinical is your trust's IG team's decision: I have asked them. Until they confirm, this room stays clinical, with every protection.")
 }
 
-// CmdConfirmDowngrade: an IG admin agrees to move a room out of clinical.
-func (s *Hardening) CmdConfirmDowngrade(ctx context.Context, c *commands.Call) error {
+var CommandConfirmDowngrade = commands.Def[*Hardening]{
+	CommandSpec: policy.CommandSpec{
+		Name: "confirm-downgrade", Usage: "!policy confirm-downgrade <!room:server or #alias:server>",
+		Summary: "IG admins: agree to move a clinical room to the class its admin asked for.",
+		MinArgs: 1, MaxArgs: 1, Place: policy.InManagement, Needs: policy.IGAdmin,
+	},
+	Doc: "Agrees to a room admin's request to move a clinical room out of clinical: the room takes the class asked " +
+		"for, its members are told that patient information no longer belongs there, and the IG team sees it done.",
+	Run: (*Hardening).cmdConfirmDowngrade,
+}
+
+// cmdConfirmDowngrade: an IG admin agrees to move a room out of clinical.
+func (s *Hardening) cmdConfirmDowngrade(ctx context.Context, c *commands.Call) error {
 	return s.closeDowngrade(ctx, c, true)
 }
 
-// CmdRefuseDowngrade: an IG admin turns a downgrade request down.
-func (s *Hardening) CmdRefuseDowngrade(ctx context.Context, c *commands.Call) error {
+var CommandRefuseDowngrade = commands.Def[*Hardening]{
+	CommandSpec: policy.CommandSpec{
+		Name: "refuse-downgrade", Usage: "!policy refuse-downgrade <!room:server or #alias:server> [reason]",
+		Summary: "IG admins: turn down a request to move a room out of clinical.",
+		MinArgs: 1, MaxArgs: -1, Place: policy.InManagement, Needs: policy.IGAdmin,
+	},
+	Doc: "Turns the request down: the room stays clinical and its members are told, with your reason.",
+	Run: (*Hardening).cmdRefuseDowngrade,
+}
+
+// cmdRefuseDowngrade: an IG admin turns a downgrade request down.
+func (s *Hardening) cmdRefuseDowngrade(ctx context.Context, c *commands.Call) error {
 	return s.closeDowngrade(ctx, c, false)
 }
 
@@ -77,7 +98,7 @@ func (s *Hardening) closeDowngrade(ctx context.Context, c *commands.Call, confir
 		if err := s.Audit(ctx, ig, roomID, "downgrade_refused", fmt.Sprintf("move to %s asked by %s refused; %s", req.ToClass, req.RequestedBy, reason), nil); err != nil {
 			return err
 		}
-		if _, err := s.Execute(ctx, roomID, ig, policy.RefuseDowngrade(r, ig, reason)); err != nil {
+		if _, err := s.Exec.Execute(ctx, roomID, ig, policy.RefuseDowngrade(r, ig, reason)); err != nil {
 			return err
 		}
 		if err := s.Store.CloseDowngradeRequest(ctx, roomID.String()); err != nil {
@@ -126,7 +147,7 @@ func (s *Hardening) revertDirectDowngrade(ctx context.Context, evt *event.Event,
 	}
 	restored := f.PolicyContent(policy.Clinical)
 	restored.ClassifiedBy = was.ClassifiedBy
-	if _, err := s.Execute(ctx, evt.RoomID, evt.Sender.String(), policy.RevertDowngrade(f.RoomID, f.Alias, restored, evt.Sender.String(), f.Class)); err != nil {
+	if _, err := s.Exec.Execute(ctx, evt.RoomID, evt.Sender.String(), policy.RevertDowngrade(f.RoomID, f.Alias, restored, evt.Sender.String(), f.Class)); err != nil {
 		return false, err
 	}
 	// Whatever else drifted is repaired as in any clinical room.

@@ -37,7 +37,7 @@ func (s *Hardening) HandleStateChange(ctx context.Context, evt *event.Event) err
 		return err
 	}
 	if cause.Kind == policy.CauseClassified {
-		_, err = s.Members.SweepRoom(ctx, f, policy.OnClassify)
+		_, err = s.Members.JudgeRoom(ctx, f, policy.OnClassify)
 	}
 	return err
 }
@@ -66,13 +66,13 @@ func (s *Hardening) Protect(ctx context.Context, f policy.RoomFacts, cause polic
 			return err
 		}
 	}
-	failures, err := s.Execute(ctx, id.RoomID(f.RoomID), actor, d)
+	res, err := s.Exec.Execute(ctx, id.RoomID(f.RoomID), actor, d)
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
+	if len(res.Failures) > 0 {
 		// Tell the room what could not be done, once, after trying everything.
-		text := "Some protections of this clinical room could not be applied:\n• " + strings.Join(failures, "\n• ")
+		text := "Some protections of this clinical room could not be applied:\n• " + strings.Join(res.Failures, "\n• ")
 		if err := s.Notice(ctx, id.RoomID(f.RoomID), policy.RuleNotice, text); err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func (s *Hardening) Protect(ctx context.Context, f policy.RoomFacts, cause polic
 	if f.Class == policy.Unclassified {
 		return nil
 	}
-	problems := append(d.ProblemTexts(), failures...)
+	problems := append(d.ProblemTexts(), res.Failures...)
 	if s.Exec.DryRun() {
 		for _, fix := range d.Fixes() {
 			problems = append(problems, "not fixed (dry run): "+fix.Text)

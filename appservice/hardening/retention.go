@@ -12,9 +12,24 @@ import (
 	"github.com/caldicott/caldicott/policy"
 )
 
-// CmdRetention sets how long the room keeps messages, within the trust's
+var CommandRetention = commands.Def[*Hardening]{
+	CommandSpec: policy.CommandSpec{
+		Name: "retention", Usage: "!policy retention 30d|12h|default",
+		Summary: "Room admins: how long this room keeps messages, within the trust's limits for its class.",
+		MinArgs: 1, MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower,
+	},
+	Doc: "Sets the room's retention period in the standard `m.room.retention` state event (`max_lifetime`), between " +
+		"the trust's minimum and maximum for the room's class (`retention` in the config); `default` makes the room " +
+		"follow its class's default from then on (the event carries `org.caldicott.class_default`, so a later change " +
+		"of the default in the config applies to the room). Messages older than the period are deleted (redacted, on " +
+		"every device) by the sweep, the newest included, unless the room is on legal hold or the message awaits the " +
+		"patient record. `!policy status` shows the period in force and how deletion stands.",
+	Run: (*Hardening).cmdRetention,
+}
+
+// cmdRetention sets how long the room keeps messages, within the trust's
 // bounds for its class, in the standard m.room.retention state event.
-func (s *Hardening) CmdRetention(ctx context.Context, c *commands.Call) error {
+func (s *Hardening) cmdRetention(ctx context.Context, c *commands.Call) error {
 	arg := strings.ToLower(c.Args[0])
 	var d policy.Decision
 	var refusal string

@@ -53,12 +53,12 @@ func (s *Hardening) HandleSpaceLink(ctx context.Context, evt *event.Event) error
 	if err := s.Audit(ctx, evt.Sender.String(), where, "space_link", problem, map[string]any{"space": spaceID.String(), "room": roomID.String()}); err != nil {
 		return err
 	}
-	failures, err := s.Execute(ctx, where, evt.Sender.String(), d)
+	res, err := s.Exec.Execute(ctx, where, evt.Sender.String(), d)
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return s.NotifyManagement(ctx, policy.RuleSpaceLink, fmt.Sprintf("I could not remove a forbidden link between space %s and room %s (%s): %v", spaceID, roomID, problem, failures))
+	if len(res.Failures) > 0 {
+		return s.NotifyManagement(ctx, policy.RuleSpaceLink, fmt.Sprintf("I could not remove a forbidden link between space %s and room %s (%s): %v", spaceID, roomID, problem, res.Failures))
 	}
 	return nil
 }

@@ -71,13 +71,6 @@ func (k *Kit) SetFederationServers(servers []string) {
 	k.req.FederationServers = slices.Clone(servers)
 }
 
-// Execute hands a decision to the executor and returns what people must be
-// told could not be done.
-func (k *Kit) Execute(ctx context.Context, roomID id.RoomID, actor string, d policy.Decision) ([]string, error) {
-	res, err := k.Exec.Execute(ctx, roomID, actor, d)
-	return res.Failures, err
-}
-
 // Audit records a decision that is not itself an action.
 func (k *Kit) Audit(ctx context.Context, actor string, roomID id.RoomID, action, reason string, detail map[string]any) error {
 	return k.Exec.Audit(ctx, actor, roomID, action, reason, detail)

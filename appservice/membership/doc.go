@@ -40,7 +40,6 @@ type Membership struct {
 	lastEmptyDirectoryWarning time.Time
 }
 
-// New builds the capability; set Verify before use.
 // ListBans is the federation's policy list: the gate asks it whether
 // someone of another trust is barred, and a leaver of ours is published
 // on it at once.
@@ -49,6 +48,8 @@ type ListBans interface {
 	PublishStanding(ctx context.Context, user string) error
 }
 
-func New(k *kit.Kit, lanes *worker.Lanes, bridgeNamespaces []*regexp.Regexp) *Membership {
-	return &Membership{Kit: k, lanes: lanes, bridgeNamespaces: bridgeNamespaces}
+// New builds the capability on the identities it checks and the
+// federation's list it asks (nil: no list).
+func New(k *kit.Kit, lanes *worker.Lanes, bridgeNamespaces []*regexp.Regexp, verify Verifier, list ListBans) *Membership {
+	return &Membership{Kit: k, Verify: verify, List: list, lanes: lanes, bridgeNamespaces: bridgeNamespaces}
 }

@@ -97,8 +97,20 @@ func (s *Membership) syncLDAPLocked(ctx context.Context, forceFull bool) error {
 	return nil
 }
 
-// CmdDirectory: IG admins see the directory's state, confirm a held sync or sync now.
-func (s *Membership) CmdDirectory(ctx context.Context, c *commands.Call) error {
+var CommandDirectory = commands.Def[*Membership]{
+	CommandSpec: policy.CommandSpec{
+		Name: "directory", Usage: "!policy directory [status|confirm|sync]",
+		Summary: "IG admins: the staff directory's state; confirm a held sync or held SCIM removals; read LDAP now.",
+		MaxArgs: 1, Place: policy.InManagement, Needs: policy.IGAdmin,
+	},
+	Doc: "The staff directory's counts and last LDAP read; confirm a sync that was held because it would remove too " +
+		"many people, or apply SCIM removals held for the same reason (counted over `directory.removal_window`); " +
+		"read LDAP now.",
+	Run: (*Membership).cmdDirectory,
+}
+
+// cmdDirectory: IG admins see the directory's state, confirm a held sync or sync now.
+func (s *Membership) cmdDirectory(ctx context.Context, c *commands.Call) error {
 	// One sync at a time: the periodic one waits while an IG admin looks.
 	s.ldapMu.Lock()
 	defer s.ldapMu.Unlock()

@@ -15,9 +15,20 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-// CmdLeaver records a leaver in the directory and removes them from every
+var CommandLeaver = commands.Def[*Membership]{
+	CommandSpec: policy.CommandSpec{
+		Name: "leaver", Usage: "!policy leaver @user:server [reason]",
+		Summary: "IG admins: record that someone has left and remove them from every clinical room now.",
+		MinArgs: 1, MaxArgs: -1, Place: policy.InManagement, Needs: policy.IGAdmin,
+	},
+	Doc: "Records the person as having left and removes them from every clinical room now; their identity " +
+		"confirmation is withdrawn, here and for the other trusts.",
+	Run: (*Membership).cmdLeaver,
+}
+
+// cmdLeaver records a leaver in the directory and removes them from every
 // clinical room now, rather than at the next sweep.
-func (s *Membership) CmdLeaver(ctx context.Context, c *commands.Call) error {
+func (s *Membership) cmdLeaver(ctx context.Context, c *commands.Call) error {
 	user, bad := s.ParseUserArg(c.Args[0], "!policy leaver")
 	if bad != "" {
 		return s.Reply(ctx, c.Evt, bad)

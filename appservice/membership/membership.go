@@ -71,8 +71,8 @@ func (s *Membership) judgeMember(ctx context.Context, f policy.RoomFacts, userID
 	}
 	d := policy.JudgeMember(policy.MemberCheck{JoinFacts: j, Mode: mode, DisplayName: displayName, Others: others, StaffNames: staffNames}, s.gateRules())
 	d = s.limitEmptyDirectoryWarnings(d)
-	failures, err := s.Execute(ctx, id.RoomID(f.RoomID), userID, d)
-	removed = err == nil && len(failures) == 0 && d.Removes(userID)
+	res, err := s.Exec.Execute(ctx, id.RoomID(f.RoomID), userID, d)
+	removed = err == nil && len(res.Failures) == 0 && d.Removes(userID)
 	if removed && !s.Exec.DryRun() {
 		// Gone now; their leave event, when it comes, says the same.
 		s.Facts.ForgetMember(id.RoomID(f.RoomID), userID)
@@ -147,8 +147,8 @@ func (s *Membership) HandleMembershipChange(ctx context.Context, evt *event.Even
 	return s.Verify.CheckIdentities(ctx, evt.GetStateKey())
 }
 
-// SweepRoom judges every member of a clinical room against the directory.
-func (s *Membership) SweepRoom(ctx context.Context, f policy.RoomFacts, mode policy.GateMode) (removed int, err error) {
+// JudgeRoom judges every member of a clinical room against the directory.
+func (s *Membership) JudgeRoom(ctx context.Context, f policy.RoomFacts, mode policy.GateMode) (removed int, err error) {
 	if f.Class != policy.Clinical {
 		return 0, nil
 	}
@@ -210,7 +210,7 @@ func (s *Membership) SweepDirectory(ctx context.Context) {
 				s.Log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Directory sweep: cannot read room")
 				return
 			}
-			n, err := s.SweepRoom(ctx, f, policy.OnSweep)
+			n, err := s.JudgeRoom(ctx, f, policy.OnSweep)
 			if err != nil {
 				s.Log.Warn().Err(err).Str("room_id", rp.RoomID).Msg("Directory sweep: room not finished")
 			}

@@ -15,8 +15,17 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-// CmdReport summarises the trust's rooms and people for IG admins.
-func (s *Membership) CmdReport(ctx context.Context, c *commands.Call) error {
+var CommandReport = commands.Def[*Membership]{
+	CommandSpec: policy.CommandSpec{
+		Name: "report", Usage: "!policy report", Place: policy.InManagement, Needs: policy.IGAdmin,
+		Summary: "IG admins: rooms by class, non-compliant rooms, waiting requests, held people and the directory.",
+	},
+	Doc: "Rooms by class, rooms that are not compliant and why, people held out, and the directory's counts.",
+	Run: (*Membership).cmdReport,
+}
+
+// cmdReport summarises the trust's rooms and people for IG admins.
+func (s *Membership) cmdReport(ctx context.Context, c *commands.Call) error {
 	rooms, err := s.Store.RoomPolicies(ctx)
 	if err != nil {
 		return executor.Transient(err)

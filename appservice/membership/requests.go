@@ -54,9 +54,21 @@ func describePerson(j policy.JoinFacts, trust string) string {
 	return j.UserID
 }
 
-// CmdRequest: someone asks, in a direct chat with the bot, to join a room.
+var CommandRequest = commands.Def[*Membership]{
+	CommandSpec: policy.CommandSpec{
+		Name: "request", Usage: "!policy request <#room:server or !roomid:server> [reason]",
+		Summary: "Ask to join a clinical room; its admins decide (use in a direct chat with me).",
+		MinArgs: 1, MaxArgs: -1, Place: policy.InManagementOrDM, Needs: policy.AnyMember,
+	},
+	Doc: "Asks to join a clinical room (Dendrite has no knocking). If the rules would refuse you, you are told why " +
+		"at once; if the room approves eligible staff automatically, you are invited at once; otherwise the room's " +
+		"admins see your directory identity and reason and decide, and you are told the outcome here.",
+	Run: (*Membership).cmdRequest,
+}
+
+// cmdRequest: someone asks, in a direct chat with the bot, to join a room.
 // Dendrite v0.15.2 has no knocking, so this is the way in.
-func (s *Membership) CmdRequest(ctx context.Context, c *commands.Call) error {
+func (s *Membership) cmdRequest(ctx context.Context, c *commands.Call) error {
 	ref := c.Args[0]
 	reason := strings.Join(c.Args[1:], " ")
 	roomID, bad, err := s.RoomArg(ctx, ref, "!policy request #ward7:"+s.Cfg.Homeserver.Domain+" covering nights")
@@ -124,12 +136,12 @@ func (s *Membership) inviteApproved(ctx context.Context, roomID id.RoomID, userI
 	if err := s.Audit(ctx, approver, roomID, "approve", userID+" "+reason, map[string]any{"user_id": userID}); err != nil {
 		return err
 	}
-	failures, err := s.Execute(ctx, roomID, approver, policy.Approve(userID, approver, reason))
+	res, err := s.Exec.Execute(ctx, roomID, approver, policy.Approve(userID, approver, reason))
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return fmt.Errorf("%s", strings.Join(failures, " "))
+	if len(res.Failures) > 0 {
+		return fmt.Errorf("%s", strings.Join(res.Failures, " "))
 	}
 	return nil
 }
@@ -185,7 +197,7 @@ func (s *Membership) decide(ctx context.Context, c *commands.Call, approve bool)
 		toRoom = fmt.Sprintf("%s's request is declined; I have told them.", user)
 	}
 	if req.ReplyRoom != "" {
-		if _, err := s.Execute(ctx, c.Evt.RoomID, admin, policy.TellUser(policy.RuleRequestAnswered, user, req.ReplyRoom, toRequester, "requester told the answer")); err != nil {
+		if _, err := s.Exec.Execute(ctx, c.Evt.RoomID, admin, policy.TellUser(policy.RuleRequestAnswered, user, req.ReplyRoom, toRequester, "requester told the answer")); err != nil {
 			return err
 		}
 	} else if req.RequestedBy != user {
@@ -194,10 +206,32 @@ func (s *Membership) decide(ctx context.Context, c *commands.Call, approve bool)
 	return s.Reply(ctx, c.Evt, toRoom)
 }
 
-func (s *Membership) CmdApprove(ctx context.Context, c *commands.Call) error {
+var CommandApprove = commands.Def[*Membership]{
+	CommandSpec: policy.CommandSpec{
+		Name: "approve", Usage: "!policy approve @user:server",
+		Summary: "Room admins: let in someone who asked to join or was invited by a member.",
+		MinArgs: 1, MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower,
+	},
+	Doc: "Invites someone who asked to join or whom a non-admin member invited. You need the room's invite level, as " +
+		"you would to invite them yourself.",
+	Run: (*Membership).cmdApprove,
+}
+
+func (s *Membership) cmdApprove(ctx context.Context, c *commands.Call) error {
 	return s.decide(ctx, c, true)
 }
-func (s *Membership) CmdDeny(ctx context.Context, c *commands.Call) error {
+
+var CommandDeny = commands.Def[*Membership]{
+	CommandSpec: policy.CommandSpec{
+		Name: "deny", Usage: "!policy deny @user:server [reason]",
+		Summary: "Room admins: turn down a request; the person is told, with your reason.",
+		MinArgs: 1, MaxArgs: -1, Place: policy.InRoom, Needs: policy.RoomPolicyPower,
+	},
+	Doc: "Turns a request down; the person is told, with your reason.",
+	Run: (*Membership).cmdDeny,
+}
+
+func (s *Membership) cmdDeny(ctx context.Context, c *commands.Call) error {
 	return s.decide(ctx, c, false)
 }
 
@@ -212,6 +246,6 @@ func (s *Membership) invitationToRequest(ctx context.Context, f policy.RoomFacts
 	if err != nil {
 		return err
 	}
-	_, err = s.Execute(ctx, id.RoomID(f.RoomID), inviter, policy.InvitationToRequest(inviter, invitee, describePerson(j, s.Cfg.Trust.Name)))
+	_, err = s.Exec.Execute(ctx, id.RoomID(f.RoomID), inviter, policy.InvitationToRequest(inviter, invitee, describePerson(j, s.Cfg.Trust.Name)))
 	return err
 }

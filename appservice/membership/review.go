@@ -87,7 +87,7 @@ func (s *Membership) reviewStep(ctx context.Context, r store.Review, step policy
 		}
 		sort.Strings(ids)
 		d := policy.RemoveUnconfirmed(ids, f.PowerLevels, func(u string) bool { return s.IsIGAdmin(id.UserID(u)) }, s.BotID.String())
-		if _, err := s.Execute(ctx, roomID, s.BotID.String(), d); err != nil {
+		if _, err := s.Exec.Execute(ctx, roomID, s.BotID.String(), d); err != nil {
 			return err
 		}
 		if err := s.NotifyManagement(ctx, policy.RuleReviewUnconfirmed, fmt.Sprintf("The membership review of clinical room %s was never confirmed; I removed its %d member(s) who are not room admins.", roomID, len(d.Actions))); err != nil {
@@ -170,7 +170,18 @@ func (s *Membership) roomReview(ctx context.Context, roomID string) (store.Revie
 	return r, nil
 }
 
-func (s *Membership) CmdReview(ctx context.Context, c *commands.Call) error {
+var CommandReview = commands.Def[*Membership]{
+	CommandSpec: policy.CommandSpec{
+		Name: "review", Usage: "!policy review [confirm]",
+		Summary: "Room admins: start a membership review now, or confirm the open one.",
+		MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower,
+	},
+	Doc: "`!policy review`: Start a membership review now: the member list with identities and last activity is " +
+		"posted. `!policy review confirm`: Confirm the open review; the next one is scheduled.",
+	Run: (*Membership).cmdReview,
+}
+
+func (s *Membership) cmdReview(ctx context.Context, c *commands.Call) error {
 	if c.Facts.Class != policy.Clinical {
 		return s.Reply(ctx, c.Evt, "Membership reviews are for clinical rooms; this room is "+kit.OrWord(string(c.Facts.Class), "not classified")+".")
 	}
@@ -201,7 +212,17 @@ func (s *Membership) CmdReview(ctx context.Context, c *commands.Call) error {
 	return s.Reply(ctx, c.Evt, fmt.Sprintf("Thank you: the member list is confirmed by %s. The next review is due on %s.", c.Evt.Sender, r.NextDue.UTC().Format("2006-01-02")))
 }
 
-func (s *Membership) CmdReviewInterval(ctx context.Context, c *commands.Call) error {
+var CommandReviewInterval = commands.Def[*Membership]{
+	CommandSpec: policy.CommandSpec{
+		Name: "review-interval", Usage: "!policy review-interval 30d",
+		Summary: "Room admins: how often this room's membership is reviewed.",
+		MinArgs: 1, MaxArgs: 1, Place: policy.InRoom, Needs: policy.RoomPolicyPower,
+	},
+	Doc: "How often this room is reviewed (1d–366d; default from `review.interval`, 90d).",
+	Run: (*Membership).cmdReviewInterval,
+}
+
+func (s *Membership) cmdReviewInterval(ctx context.Context, c *commands.Call) error {
 	d, err := config.ParseDuration(c.Args[0])
 	if err != nil || d < 24*time.Hour || d > 366*24*time.Hour {
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("%q is not a review interval between 1d and 366d. Write it in days, e.g. `!policy review-interval 30d`.", c.Args[0]))
@@ -224,7 +245,20 @@ func (s *Membership) CmdReviewInterval(ctx context.Context, c *commands.Call) er
 	return s.Reply(ctx, c.Evt, fmt.Sprintf("This room's membership will be reviewed every %s; the next review is due on %s.", config.FormatDuration(d), r.NextDue.UTC().Format("2006-01-02")))
 }
 
-func (s *Membership) CmdRemove(ctx context.Context, c *commands.Call) error {
+var CommandRemove = commands.Def[*Membership]{
+	CommandSpec: policy.CommandSpec{
+		Name: "remove", Usage: "!policy remove @user:server [reason]",
+		Summary: "Room admins: remove someone from this room, with a reason they are shown.",
+		MinArgs: 1, MaxArgs: -1, Place: policy.InRoom, Needs: policy.RoomPolicyPower,
+	},
+	Doc: "Remove someone, with the reason they are shown. Only someone you could remove yourself: you need the " +
+		"room's kick level and more power than they have (Matrix's own rule). Otherwise you are told why and who in " +
+		"the room could do it. An IG admin of this trust may remove anyone below the bot in a room of this trust; in " +
+		"a room another trust created, they have only the power that room gave them.",
+	Run: (*Membership).cmdRemove,
+}
+
+func (s *Membership) cmdRemove(ctx context.Context, c *commands.Call) error {
 	user, bad := s.ParseUserArg(c.Args[0], "!policy remove")
 	if bad != "" {
 		return s.Reply(ctx, c.Evt, bad)
@@ -250,12 +284,12 @@ func (s *Membership) CmdRemove(ctx context.Context, c *commands.Call) error {
 		}
 		return s.Reply(ctx, c.Evt, refusal)
 	}
-	failures, err := s.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.RemoveByAdmin(user.String(), c.Evt.Sender.String(), reason))
+	res, err := s.Exec.Execute(ctx, c.Evt.RoomID, c.Evt.Sender.String(), policy.RemoveByAdmin(user.String(), c.Evt.Sender.String(), reason))
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return s.Reply(ctx, c.Evt, strings.Join(failures, " "))
+	if len(res.Failures) > 0 {
+		return s.Reply(ctx, c.Evt, strings.Join(res.Failures, " "))
 	}
 	return s.Reply(ctx, c.Evt, fmt.Sprintf("I have removed %s.", user))
 }

@@ -21,9 +21,25 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-// CmdRecord: a room admin, replying to a message in a clinical room, sends
+var CommandRecord = commands.Def[*Records]{
+	CommandSpec: policy.CommandSpec{
+		Name: "record", Usage: "!policy record <NHS number>",
+		Summary: "Room admins: reply to a message with this to send it to the patient's record.",
+		MinArgs: 1, MaxArgs: 3, Place: policy.InRoom, Needs: policy.RoomPolicyPower,
+	},
+	Doc: "In reply to a message in a clinical room: sends it to the patient record (the trust's FHIR R4 server, " +
+		"`records.fhir_base_url`) as a Communication about the patient with this NHS number (checked by its check " +
+		"digit; spaces or dashes allowed), attributed to its sender with their name and professional registration " +
+		"from the staff directory, with its recipients, when it was sent, who recorded it and a link back. Delivery " +
+		"is retried until the record accepts it, and the room is told; until then the message is kept whatever the " +
+		"retention, and room admins are reminded before it would have expired. `!policy status` shows what is " +
+		"waiting.",
+	Run: (*Records).cmdRecord,
+}
+
+// cmdRecord: a room admin, replying to a message in a clinical room, sends
 // it to the patient record of the NHS number given.
-func (r *Records) CmdRecord(ctx context.Context, c *commands.Call) error {
+func (r *Records) cmdRecord(ctx context.Context, c *commands.Call) error {
 	if !r.Enabled() {
 		return r.Reply(ctx, c.Evt, "The patient record is not connected to Caldicott at this trust (`records.fhir_base_url` is not set); ask your IG team.")
 	}

@@ -113,7 +113,7 @@ func (r *Records) deliver(ctx context.Context, row store.PatientRecord) error {
 			return err
 		}
 		tell, d := told(row, policy.RecordRefused(row.CommandID, reason, refusedRetry))
-		_, err := r.Execute(ctx, tell, r.BotID.String(), d)
+		_, err := r.Exec.Execute(ctx, tell, r.BotID.String(), d)
 		return err
 	default:
 		wait := min(firstRetry<<min(row.Attempts, 16), maxRetry)
@@ -139,7 +139,7 @@ func (r *Records) accepted(ctx context.Context, row store.PatientRecord, resourc
 		return err
 	}
 	tell, news := told(row, policy.RecordAccepted(row.CommandID, resource))
-	if _, err := r.Execute(ctx, tell, r.BotID.String(), news); err != nil {
+	if _, err := r.Exec.Execute(ctx, tell, r.BotID.String(), news); err != nil {
 		return err
 	}
 	f, err := r.Facts.Room(ctx, room)
@@ -149,7 +149,7 @@ func (r *Records) accepted(ctx context.Context, row store.PatientRecord, resourc
 	_, holdErr := r.Store.LegalHoldOf(ctx, row.RoomID)
 	ret := policy.EffectiveRetention(f.Class, f.Retention, r.RetentionRules())
 	d := policy.RecordedAndExpired(row.EventID, ret, holdErr == nil, row.SentAt, r.Now())
-	_, err = r.Execute(ctx, room, r.BotID.String(), d)
+	_, err = r.Exec.Execute(ctx, room, r.BotID.String(), d)
 	return err
 }
 

@@ -34,10 +34,11 @@ type Records struct {
 	wake    chan struct{}
 }
 
-// New builds the capability; without records.fhir_base_url it refuses
-// `!policy record` and sends nothing.
-func New(k *kit.Kit) *Records {
-	r := &Records{Kit: k, wake: make(chan struct{}, 1)}
+// New builds the capability, reading encrypted messages with decrypt;
+// without records.fhir_base_url it refuses `!policy record` and sends
+// nothing.
+func New(k *kit.Kit, decrypt Decrypter) *Records {
+	r := &Records{Kit: k, Decrypt: decrypt, wake: make(chan struct{}, 1)}
 	if base := k.Cfg.Records.FHIRBaseURL; base != "" {
 		r.client = &epr.Client{BaseURL: base, Token: k.Cfg.Records.Token, HTTP: &http.Client{Timeout: 30 * time.Second}}
 	}

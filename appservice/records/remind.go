@@ -58,7 +58,7 @@ func (r *Records) Remind(ctx context.Context) {
 		}
 		admins := policy.RoomAdmins(f.PowerLevels, members, r.BotID.String())
 		tell, d := told(rec, policy.RecordReminder(rec.CommandID, expires, admins))
-		if _, err := r.Execute(rctx, tell, r.BotID.String(), d); err != nil {
+		if _, err := r.Exec.Execute(rctx, tell, r.BotID.String(), d); err != nil {
 			continue
 		}
 		_ = r.Store.RecordReminded(ctx, rec.RoomID, rec.EventID)

@@ -71,8 +71,8 @@ type Retention struct {
 	lanes   *worker.Lanes
 	metrics Metrics
 	media   *MediaStore
-	// Keep says whether an event awaits the patient record (set by the
-	// records capability; nil: nothing awaits).
+	// Keep says whether an event awaits the patient record (the records
+	// capability's; nil: nothing awaits).
 	Keep func(roomID, eventID string) bool
 	// Life is the running service's context, for work a command starts
 	// that outlives it (a sweep after a hold is lifted).
@@ -84,9 +84,10 @@ type Retention struct {
 	started time.Time
 }
 
-// New builds the capability.
-func New(k *kit.Kit, lanes *worker.Lanes, m Metrics) *Retention {
-	r := &Retention{Kit: k, lanes: lanes, metrics: m, Life: context.Background(), started: k.Now()}
+// New builds the capability; keep says which events await the patient
+// record and must outlive their retention.
+func New(k *kit.Kit, lanes *worker.Lanes, m Metrics, keep func(roomID, eventID string) bool) *Retention {
+	r := &Retention{Kit: k, lanes: lanes, metrics: m, Keep: keep, Life: context.Background(), started: k.Now()}
 	if p := k.Cfg.Retention.MediaPath; p != "" {
 		r.media = &MediaStore{Base: p, Server: k.Cfg.Homeserver.Domain}
 	}

@@ -10,15 +10,30 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
 
-// CmdHold: an IG admin stops deletion in a room (a legal hold, a complaint,
+var CommandHold = commands.Def[*Retention]{
+	CommandSpec: policy.CommandSpec{
+		Name: "hold", Usage: "!policy hold on <reason>|off|list",
+		Summary: "IG admins: stop deletion in this room (legal hold) or resume it; list held rooms in the management " +
+			"room.",
+		MinArgs: 1, MaxArgs: -1, Place: policy.Anywhere, Needs: policy.IGAdmin,
+	},
+	Doc: "In a room: `!policy hold on <reason>` stops the deletion of its messages until `!policy hold off`; " +
+		"deletion then resumes at once. In the management room: `!policy hold list` shows every held room with who " +
+		"placed the hold, when and why; `!policy hold on #room:server <reason>` and `!policy hold off #room:server` " +
+		"work from there too. Holds are audited and shown by `!policy status`.",
+	Run: (*Retention).cmdHold,
+}
+
+// cmdHold: an IG admin stops deletion in a room (a legal hold, a complaint,
 // an inquiry) and resumes it; in the management room, lists the holds.
 //
 //	in the room:            !policy hold on <reason> | off
 //	in the management room: !policy hold list | on <room> <reason> | off <room>
-func (r *Retention) CmdHold(ctx context.Context, c *commands.Call) error {
+func (r *Retention) cmdHold(ctx context.Context, c *commands.Call) error {
 	inManagement := c.Evt.RoomID == r.Exec.ManagementRoom()
 	verb := strings.ToLower(c.Args[0])
 	args := c.Args[1:]

@@ -57,7 +57,7 @@ func (r *Retention) SweepAll(ctx context.Context) {
 		wg.Add(1)
 		r.lanes.SubmitJob(ctx, room.String(), sweepRest, func() {
 			defer wg.Done()
-			out := r.SweepRoom(ctx, room)
+			out := r.DeleteExpired(ctx, room)
 			redacted.Add(int64(out.Redacted))
 			backlog.Add(out.Backlog)
 			if out.More && ctx.Err() == nil {
@@ -94,7 +94,7 @@ func (r *Retention) SweepSoon(ctx context.Context, roomID id.RoomID) {
 func (r *Retention) sweepUntilDone(ctx context.Context, roomID id.RoomID) {
 	for ctx.Err() == nil {
 		var out RoomOutcome
-		r.lanes.SubmitAndWaitJob(ctx, roomID.String(), sweepRest, func() { out = r.SweepRoom(ctx, roomID) })
+		r.lanes.SubmitAndWaitJob(ctx, roomID.String(), sweepRest, func() { out = r.DeleteExpired(ctx, roomID) })
 		if ctx.Err() != nil {
 			return // stopping: the pass may still be running, out is not ours to read
 		}
@@ -139,10 +139,10 @@ type RoomOutcome struct {
 	Backlog int64
 }
 
-// SweepRoom makes one pass over a room's history from where the last
+// DeleteExpired makes one pass over a room's history from where the last
 // stopped, deleting up to one batch of expired events, and records how it
 // went (status shows it; the IG team is told when it starts failing).
-func (r *Retention) SweepRoom(ctx context.Context, roomID id.RoomID) RoomOutcome {
+func (r *Retention) DeleteExpired(ctx context.Context, roomID id.RoomID) RoomOutcome {
 	f, err := r.Facts.Room(ctx, roomID)
 	if errors.Is(err, mautrix.MForbidden) {
 		return RoomOutcome{} // not (or no longer) in the room
@@ -189,7 +189,7 @@ func (r *Retention) SweepRoom(ctx context.Context, roomID id.RoomID) RoomOutcome
 	health := policy.SweepHealth(st.Failures, refused, st.Backlog, st.LastFinished, now, r.Cfg.Retention.SweepInterval.Duration)
 	if health != st.Alerted {
 		alert := policy.SweepAlert(st.Alerted, health, roomRef(f), st.LastError, st.Backlog, st.LastFinished, now)
-		if _, err := r.Execute(executor.WithInput(ctx, "retention-alert:"+roomID.String()+":"+now.Format(time.RFC3339)), roomID, r.BotID.String(), alert); err == nil {
+		if _, err := r.Exec.Execute(executor.WithInput(ctx, "retention-alert:"+roomID.String()+":"+now.Format(time.RFC3339)), roomID, r.BotID.String(), alert); err == nil {
 			st.Alerted = health
 		}
 	}

@@ -145,12 +145,12 @@ func attestationContent(a store.Attestation, trust string) publishedAttestation 
 // publish sets state in the attestation room through the executor; a
 // refusal is an error here, since the federation must not miss it.
 func (s *Verification) publish(ctx context.Context, room id.RoomID, d policy.Decision) error {
-	failures, err := s.Execute(ctx, room, s.BotID.String(), d)
+	res, err := s.Exec.Execute(ctx, room, s.BotID.String(), d)
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return fmt.Errorf("%s", strings.Join(failures, " "))
+	if len(res.Failures) > 0 {
+		return fmt.Errorf("%s", strings.Join(res.Failures, " "))
 	}
 	return nil
 }

@@ -161,11 +161,24 @@ func (s *Verification) acceptFederatedAttestation(ctx context.Context, server st
 	return s.CheckIdentities(ctx, p.UserID)
 }
 
-// CmdTrustKey pins another trust's bot to the master key it now publishes,
+var CommandTrustKey = commands.Def[*Verification]{
+	CommandSpec: policy.CommandSpec{
+		Name: "trust-key", Usage: "!policy trust-key @bot:server <fingerprint>",
+		Summary: "IG admins: accept another trust's Caldicott's new identity, after checking its fingerprint with " +
+			"that trust's IG team.",
+		MinArgs: 2, MaxArgs: -1, Place: policy.InManagement, Needs: policy.IGAdmin,
+	},
+	Doc: "Accepts another trust's Caldicott's new identity after you have checked its fingerprint with that trust's " +
+		"IG team (the management room is told when it changes). It must match what that bot publishes; its trust's " +
+		"confirmations are then read again.",
+	Run: (*Verification).cmdTrustKey,
+}
+
+// cmdTrustKey pins another trust's bot to the master key it now publishes,
 // once an IG admin has checked the fingerprint with that trust, and reads
 // that trust's confirmations again. A key pinned in config is the
 // operator's and is not overridden here.
-func (s *Verification) CmdTrustKey(ctx context.Context, c *commands.Call) error {
+func (s *Verification) cmdTrustKey(ctx context.Context, c *commands.Call) error {
 	bot, bad := s.ParseUserArg(c.Args[0], "!policy trust-key")
 	if bad != "" {
 		return s.Reply(ctx, c.Evt, bad)

@@ -29,7 +29,7 @@ func (s *Verification) Decrypt(context.Context, *event.Event) (*event.Event, err
 	return nil, errors.New("this Caldicott was built without end-to-end encryption")
 }
 
-func (s *Verification) CmdVerify(ctx context.Context, c *commands.Call) error {
+func (s *Verification) cmdVerify(ctx context.Context, c *commands.Call) error {
 	return s.Reply(ctx, c.Evt, "Emoji verification is not available: this Caldicott was built without encryption. Ask the IG team to confirm your identity in person instead (`!policy attest`).")
 }
 

@@ -221,7 +221,7 @@ func (s *Verification) roomsStillToSuspend(ctx context.Context, user string, roo
 // tellRooms posts one notice about a member in each of their clinical rooms.
 func (s *Verification) tellRooms(ctx context.Context, rooms []id.RoomID, user string, d policy.Decision) error {
 	for _, room := range rooms {
-		if _, err := s.Execute(ctx, room, user, d); err != nil {
+		if _, err := s.Exec.Execute(ctx, room, user, d); err != nil {
 			return err
 		}
 	}
@@ -250,12 +250,12 @@ func (s *Verification) suspendIn(ctx context.Context, room id.RoomID, user strin
 			return err
 		}
 	}
-	failures, err := s.Execute(ctx, room, user, policy.Suspend(sus))
+	res, err := s.Exec.Execute(ctx, room, user, policy.Suspend(sus))
 	if err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return s.cannotSuspend(ctx, room, user, strings.Join(failures, " "))
+	if len(res.Failures) > 0 {
+		return s.cannotSuspend(ctx, room, user, strings.Join(res.Failures, " "))
 	}
 	if mute {
 		err = s.Store.AddMute(ctx, user, room.String(), previous)
@@ -270,7 +270,7 @@ func (s *Verification) suspendIn(ctx context.Context, room id.RoomID, user strin
 
 // cannotSuspend tells the room and the IG team that people must act.
 func (s *Verification) cannotSuspend(ctx context.Context, room id.RoomID, user, why string) error {
-	_, err := s.Execute(ctx, room, user, policy.CannotSuspend(room.String(), user, why))
+	_, err := s.Exec.Execute(ctx, room, user, policy.CannotSuspend(room.String(), user, why))
 	return err
 }
 
@@ -284,9 +284,9 @@ func (s *Verification) readmitIn(ctx context.Context, sus store.Suspension, user
 			return err
 		}
 	}
-	failures, err := s.Execute(ctx, room, user, policy.Readmit(user, sus.MutedFrom, pl))
-	if len(failures) > 0 {
-		s.Log.Warn().Str("room_id", sus.RoomID).Str("user_id", user).Int("failures", len(failures)).Msg("Could not readmit a re-verified member")
+	res, err := s.Exec.Execute(ctx, room, user, policy.Readmit(user, sus.MutedFrom, pl))
+	if len(res.Failures) > 0 {
+		s.Log.Warn().Str("room_id", sus.RoomID).Str("user_id", user).Int("failures", len(res.Failures)).Msg("Could not readmit a re-verified member")
 	}
 	return err
 }

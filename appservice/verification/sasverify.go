@@ -38,9 +38,9 @@ func (s *Verification) canSignUsers() bool {
 	return mach.CrossSigningKeys != nil && mach.CrossSigningKeys.UserSigningKey != nil
 }
 
-// CmdVerify starts an emoji verification between the sender and the bot,
+// cmdVerify starts an emoji verification between the sender and the bot,
 // with the bot's emoji posted in the room where they asked.
-func (s *Verification) CmdVerify(ctx context.Context, c *commands.Call) error {
+func (s *Verification) cmdVerify(ctx context.Context, c *commands.Call) error {
 	user := c.Evt.Sender
 	if !s.canSignUsers() {
 		return s.Reply(ctx, c.Evt, "Emoji verification is not available: this Caldicott has no encryption identity. Ask the IG team to confirm your identity in person instead (`!policy attest`).")

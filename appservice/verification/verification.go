@@ -105,8 +105,19 @@ func (s *Verification) MemberLines(ctx context.Context, roomID id.RoomID) ([]str
 	return lines, nil
 }
 
-// CmdVerification explains one member's verification.
-func (s *Verification) CmdVerification(ctx context.Context, c *commands.Call) error {
+var CommandVerification = commands.Def[*Verification]{
+	CommandSpec: policy.CommandSpec{
+		Name: "verification", Usage: "!policy verification @user:server",
+		Summary: "Explain one person's identity verification: cross-signing, devices, the trust's confirmation.",
+		MinArgs: 1, MaxArgs: 1, Place: policy.Anywhere, Needs: policy.AnyMember,
+	},
+	Doc: "Explains one person's state: cross-signing, devices, the trust's confirmation, and their identity " +
+		"fingerprint.",
+	Run: (*Verification).cmdVerification,
+}
+
+// cmdVerification explains one member's verification.
+func (s *Verification) cmdVerification(ctx context.Context, c *commands.Call) error {
 	user, bad := s.ParseUserArg(c.Args[0], "!policy verification")
 	if bad != "" {
 		return s.Reply(ctx, c.Evt, bad)
@@ -130,10 +141,36 @@ func (s *Verification) CmdVerification(ctx context.Context, c *commands.Call) er
 	return s.Reply(ctx, c.Evt, b.String())
 }
 
-// CmdAttest records an IG admin's in-person check of a member's identity:
+// CommandVerify's handler is built with the bot's encryption or without it:
+// emoji verification in sasverify.go (goolm), a refusal in e2ee_off.go.
+var CommandVerify = commands.Def[*Verification]{
+	CommandSpec: policy.CommandSpec{
+		Name: "verify", Usage: "!policy verify", MaxArgs: 0, Place: policy.Anywhere, Needs: policy.AnyMember,
+		Summary: "Confirm your own identity by comparing emoji with me (Element: \"Verify by emoji\").",
+	},
+	Doc: "Confirm your own identity by comparing emoji with the bot. It sends a verification request to each of your " +
+		"devices; accept it on one, choose \"Verify by emoji\", and press \"They match\" only if your emoji are " +
+		"exactly the ones the bot posts in the room where you asked. Needs cross-signing set up first (Element: Set " +
+		"up Secure Backup).",
+	Run: (*Verification).cmdVerify,
+}
+
+var CommandAttest = commands.Def[*Verification]{
+	CommandSpec: policy.CommandSpec{
+		Name: "attest", Usage: "!policy attest @user:server <fingerprint> [-- note]",
+		Summary: "IG admins: record that you checked someone's identity fingerprint in person.",
+		MinArgs: 2, MaxArgs: -1, Place: policy.InManagement, Needs: policy.IGAdmin,
+	},
+	Doc: "Record an in-person check: type the fingerprint you read on their screen (Element: Settings → Security & " +
+		"Privacy), in groups as shown, then `--` and a note. It must match the identity they have published, or " +
+		"nothing is recorded.",
+	Run: (*Verification).cmdAttest,
+}
+
+// cmdAttest records an IG admin's in-person check of a member's identity:
 // the fingerprint they read from the member's screen must match the master
 // key the member has published, so nothing is attested unchecked.
-func (s *Verification) CmdAttest(ctx context.Context, c *commands.Call) error {
+func (s *Verification) cmdAttest(ctx context.Context, c *commands.Call) error {
 	user, bad := s.ParseUserArg(c.Args[0], "!policy attest")
 	if bad != "" {
 		return s.Reply(ctx, c.Evt, bad)

@@ -19,11 +19,9 @@ const maxFuncLines = 80
 // another file of its package keeps its place). Empty it, and delete it,
 // once the last is cut.
 var tooLong = []string{
-	"config Config.Validate",         // 218 lines
-	"config Config.applyDefaults",    // 107
-	"appservice Service.commandList", // 94
-	"appservice New",                 // 85
-	"store Store.writeStaff",         // 81
+	"config Config.Validate",      // 218 lines
+	"config Config.applyDefaults", // 107
+	"store Store.writeStaff",      // 81
 }
 
 // TestShortFunctions fails on any function of production code over

@@ -197,7 +197,7 @@ func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		err := s.handleStored(hctx, ev)
 		cancel()
-		if err == nil || !isTransient(err) {
+		if err == nil || !executor.IsTransient(err) {
 			if err != nil {
 				s.Log.Error().Err(err).Str("event_id", ev.EventID).Str("event_type", ev.Type).Msg("Could not handle event; skipping it")
 			}
@@ -235,7 +235,7 @@ func (s *Service) keepBotQuiet(ctx context.Context) {
 		return
 	}
 	ctx = executor.WithInput(ctx, "bot-quiet:"+s.Now().Format(time.RFC3339Nano))
-	if _, err := s.Execute(ctx, "", s.BotID.String(), policy.KeepBotQuiet(quiet)); err != nil {
+	if _, err := s.Exec.Execute(ctx, "", s.BotID.String(), policy.KeepBotQuiet(quiet)); err != nil {
 		s.Log.Warn().Err(err).Msg("Could not stop the homeserver keeping notifications for the bot")
 	}
 }

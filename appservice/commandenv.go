@@ -48,7 +48,3 @@ func (s *Service) isManagementOrDM(ctx context.Context, roomID id.RoomID) (bool,
 	}
 	return len(members.Joined) == 2, nil
 }
-
-func (s *Service) cmdHelp(ctx context.Context, c *commandContext) error {
-	return s.Reply(ctx, c.Evt, s.commands.Help())
-}

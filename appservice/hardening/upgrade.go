@@ -53,7 +53,7 @@ func (s *Hardening) HandleTombstone(ctx context.Context, evt *event.Event) error
 	}
 	by := evt.Sender.String()
 	if err := s.Store.NoteRoomUpgrade(ctx, oldRoom.String(), newRoom.String(), by); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, by, oldRoom, "room_upgraded", "the room was replaced by "+newRoom.String(), map[string]any{"replacement_room": newRoom.String(), "event_id": evt.ID.String()}); err != nil {
 		return err
@@ -167,7 +167,7 @@ func (s *Hardening) followUpgrade(ctx context.Context, oldRoom, newRoom id.RoomI
 	}
 	carried, err := s.Store.CarryOverRoom(ctx, oldRoom.String(), newRoom.String(), by)
 	if err != nil {
-		return false, executor.Transient(err)
+		return false, err
 	}
 	if carried.Already {
 		return true, nil
@@ -210,7 +210,7 @@ func (s *Hardening) followUpgrade(ctx context.Context, oldRoom, newRoom id.RoomI
 // sent them there; otherwise the room that claims to replace it is.
 func (s *Hardening) refuseUpgrade(ctx context.Context, succ policy.Succession, why string) error {
 	if err := s.Store.RefuseRoomUpgrade(ctx, succ.OldRoom, succ.NewRoom, succ.UpgradedBy); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	room := id.RoomID(succ.NewRoom)
 	if succ.Tombstone == succ.NewRoom {

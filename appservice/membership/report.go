@@ -9,7 +9,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/commands"
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/kit"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -19,7 +18,7 @@ import (
 func (s *Membership) CmdReport(ctx context.Context, c *commands.Call) error {
 	rooms, err := s.Store.RoomPolicies(ctx)
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	byClass := map[string]int{}
 	var bad []string
@@ -39,7 +38,7 @@ func (s *Membership) CmdReport(ctx context.Context, c *commands.Call) error {
 	}
 	reviews, err := s.Store.ActiveReviews(ctx, s.Now())
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	var overdue []string
 	for _, r := range reviews {
@@ -64,7 +63,7 @@ func (s *Membership) CmdReport(ctx context.Context, c *commands.Call) error {
 	}
 	holds, err := s.Store.Holds(ctx)
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if len(holds) > 0 {
 		names := make([]string, len(holds))
@@ -75,7 +74,7 @@ func (s *Membership) CmdReport(ctx context.Context, c *commands.Call) error {
 	}
 	counts, err := s.Store.StaffCounts(ctx)
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	statuses := make([]string, 0, len(counts))
 	for st, n := range counts {

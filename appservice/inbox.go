@@ -7,6 +7,7 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/worker"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -23,6 +24,25 @@ const (
 	handledRetention = 7 * 24 * time.Hour
 )
 
+// workerBackoff spaces the worker's retries: a second, doubling to a
+// minute. workerRetry tries a start-up step until it succeeds or
+// Caldicott stops.
+var (
+	workerBackoff = retry.Backoff{Initial: time.Second, Max: worker.MaxBackoff}
+	workerRetry   = startRetry{workerBackoff}
+)
+
+// startRetry retries a step of the start until it succeeds, logging each
+// failure with the wait before the next try; it fails only when ctx ends.
+type startRetry struct{ retry.Backoff }
+
+// Do runs fn until it succeeds; logFailure hears of each failure.
+func (r startRetry) Do(ctx context.Context, fn func() error, logFailure func(err error, wait time.Duration)) error {
+	return retry.Policy{Backoff: r.Backoff, OnRetry: func(err error, _ int, wait time.Duration) {
+		logFailure(err, wait)
+	}}.Do(ctx, fn)
+}
+
 // runWorker starts Caldicott's side of the homeserver: the bot, the actions
 // a crash left pending, the inbox (each room in order, rooms in parallel),
 // the start-up reconciliation beside it, then the periodic jobs.
@@ -32,30 +52,25 @@ func (s *Service) runWorker(ctx context.Context) error {
 	if err := s.waitForHomeserver(ctx); err != nil {
 		return nil // shutting down
 	}
-	for delay := time.Second; ; delay = min(delay*2, worker.MaxBackoff) {
-		err := s.prepareBot(ctx)
-		if err == nil {
-			break
-		}
-		s.Log.Error().Err(err).Dur("retry_in", delay).Msg("Could not prepare the bot")
-		if !worker.Sleep(ctx, delay) {
-			return nil
-		}
+	err := workerRetry.Do(ctx, func() error { return s.prepareBot(ctx) }, func(err error, wait time.Duration) {
+		s.Log.Error().Err(err).Dur("retry_in", wait).Msg("Could not prepare the bot")
+	})
+	if err != nil {
+		return nil // shutting down
 	}
 	// Actions decided before a crash and not finished are done first, so
 	// nothing decided is lost and the inputs handled again find them done.
-	for delay := time.Second; ; delay = min(delay*2, worker.MaxBackoff) {
+	err = workerRetry.Do(ctx, func() error {
 		n, err := s.Exec.Replay(ctx)
-		if err == nil {
-			if n > 0 {
-				s.Log.Info().Int("actions", n).Msg("Finished actions left pending by the last run")
-			}
-			break
+		if err == nil && n > 0 {
+			s.Log.Info().Int("actions", n).Msg("Finished actions left pending by the last run")
 		}
-		s.Log.Error().Err(err).Dur("retry_in", delay).Msg("Could not finish pending actions")
-		if !worker.Sleep(ctx, delay) {
-			return nil
-		}
+		return err
+	}, func(err error, wait time.Duration) {
+		s.Log.Error().Err(err).Dur("retry_in", wait).Msg("Could not finish pending actions")
+	})
+	if err != nil {
+		return nil // shutting down
 	}
 	s.verification.Invited = s.sharedInvites(ctx)
 	if s.Cfg.AppService.Encryption == "enabled" {
@@ -120,18 +135,17 @@ func (s *Service) startUp(ctx context.Context) {
 // and the people whose keys or directory standing changed to theirs.
 func (s *Service) dispatchInbox(ctx context.Context) {
 	var cursor int64
-	delay := time.Second
+	delay := retry.Delay{Backoff: workerBackoff}
 	for ctx.Err() == nil {
 		batch, err := s.Store.PendingEventsAfter(ctx, cursor, inboxBatch)
 		if err != nil {
-			s.Log.Error().Err(err).Dur("retry_in", delay).Msg("Could not read the inbox")
-			if !worker.Sleep(ctx, delay) {
+			s.Log.Error().Err(err).Dur("retry_in", delay.Next()).Msg("Could not read the inbox")
+			if !delay.Wait(ctx) {
 				return
 			}
-			delay = min(delay*2, worker.MaxBackoff)
 			continue
 		}
-		delay = time.Second
+		delay.Reset()
 		for _, ev := range batch {
 			s.lanes.Submit(ctx, ev.RoomID, false, func() { s.handleWithRetry(ctx, ev) })
 			cursor = ev.Seq
@@ -189,7 +203,7 @@ func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) {
 	// The event names the input: handled again after a crash, it decides
 	// the same actions with the same transaction IDs and repeats none.
 	ctx = executor.WithInput(ctx, "event:"+ev.EventID)
-	delay := time.Second
+	delay := retry.Delay{Backoff: workerBackoff}
 	for {
 		// An event being handled when Caldicott is asked to stop is handled
 		// to the end (within a bound), so a command is not cut off half
@@ -211,11 +225,10 @@ func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) {
 		}
 		s.metrics.HandleRetries.Inc()
 		_ = s.Store.RecordAttempt(ctx, ev.Seq)
-		s.Log.Warn().Err(err).Str("event_id", ev.EventID).Dur("retry_in", delay).Msg("Homeserver or database unavailable; will retry")
-		if !worker.Sleep(ctx, delay) {
+		s.Log.Warn().Err(err).Str("event_id", ev.EventID).Dur("retry_in", delay.Next()).Msg("Homeserver or database unavailable; will retry")
+		if !delay.Wait(ctx) {
 			return
 		}
-		delay = min(delay*2, worker.MaxBackoff)
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/executor"
-	"github.com/caldicott/caldicott/appservice/worker"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 )
 
@@ -50,14 +50,15 @@ func (s *Service) answerSharedInvite(ctx context.Context, room id.RoomID, invite
 	// The sync can show an invitation over federation before the inviting
 	// server has stored it, and then the join is refused ("leave to join");
 	// a moment later it goes through. Each try is its own input.
+	wait := retry.Delay{Backoff: retry.Backoff{Initial: time.Second}}
 	for try := 0; try < 4; try++ {
+		if try > 0 && !wait.Wait(ctx) {
+			return nil
+		}
 		tctx := executor.WithInput(ctx, fmt.Sprintf("%s:try%d", executor.InputOf(ctx), try))
 		res, err = s.Exec.Execute(tctx, room, inviter.String(), policy.AnswerSharedInvitation(inviter.String(), federated))
 		if err != nil || !federated || len(res.Failures) == 0 || res.DryRun {
 			break
-		}
-		if !worker.Sleep(ctx, time.Duration(try+1)*time.Second) {
-			return nil
 		}
 	}
 	if err != nil || !federated || len(res.Failures) > 0 || res.DryRun {

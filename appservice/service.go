@@ -34,6 +34,7 @@ import (
 	"github.com/caldicott/caldicott/appservice/worker"
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/internal/mxlog"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -255,20 +256,13 @@ func (s *Service) Run(ctx context.Context) error {
 // waitForHomeserver retries until the homeserver answers, with backoff:
 // Caldicott may start before Dendrite, or Dendrite may be restarting.
 func (s *Service) waitForHomeserver(ctx context.Context) error {
-	delay := time.Second
-	for {
+	b := startRetry{retry.Backoff{Initial: time.Second, Max: 30 * time.Second}}
+	return b.Do(ctx, func() error {
 		_, err := s.Bot.Versions(ctx)
-		if err == nil {
-			return nil
-		}
-		s.Log.Warn().Err(err).Dur("retry_in", delay).Msg("Homeserver not reachable yet")
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 30*time.Second)
-	}
+		return err
+	}, func(err error, wait time.Duration) {
+		s.Log.Warn().Err(err).Dur("retry_in", wait).Msg("Homeserver not reachable yet")
+	})
 }
 
 // prepareBot registers the bot, sets its display name and joins the

@@ -1,10 +1,8 @@
 package config
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -62,19 +60,19 @@ func (c *Config) applyAuditEnv(getenv func(string) string) {
 	}
 }
 
-// auditProblems checks the audit and admin API sections.
-func (c *Config) auditProblems() []Problem {
-	var p []Problem
-	if c.Audit.PublishInterval != nil && c.Audit.PublishInterval.Duration != 0 && c.Audit.PublishInterval.Duration < time.Second {
-		p = append(p, Problem{Key: "audit.publish_interval", Msg: "is too short; at least 1s, or 0s to turn publication off"})
+func (a *Audit) validate(p *problems) {
+	if a.PublishInterval != nil && a.PublishInterval.Duration != 0 && a.PublishInterval.Duration < time.Second {
+		p.add("audit.publish_interval", "is too short; at least 1s, or 0s to turn publication off")
 	}
-	for i, w := range c.Audit.Witnesses {
-		p = append(p, w.Problems(fmt.Sprintf("audit.witnesses[%d]", i))...)
+	for i, w := range a.Witnesses {
+		*p = append(*p, w.Problems(fmt.Sprintf("audit.witnesses[%d]", i))...)
 	}
-	if t := c.AdminAPI.Token; t != "" && len(t) < 32 {
-		p = append(p, Problem{Key: "admin_api.token", Msg: "is too short; use at least 32 random characters"})
+}
+
+func (a *AdminAPI) validate(p *problems) {
+	if t := a.Token; t != "" && len(t) < 32 {
+		p.add("admin_api.token", "is too short; use at least 32 random characters")
 	}
-	return p
 }
 
 // Problems checks one witness; key names it in the messages.
@@ -86,10 +84,8 @@ func (w Witness) Problems(key string) []Problem {
 	if w.AccessToken == "" {
 		p = append(p, Problem{Key: key + ".access_token", Msg: "is empty; ask that trust's IG team for an account's token"})
 	}
-	if k := w.BotKey; k != "" {
-		if raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(strings.ReplaceAll(k, " ", ""), "=")); err != nil || len(raw) != 32 {
-			p = append(p, Problem{Key: key + ".bot_key", Msg: "is not an ed25519 master key (43 characters of base64, as that trust's federation.bot_keys or pin_bot_key audit entry shows it)"})
-		}
+	if w.BotKey != "" && !isMasterKey(w.BotKey) {
+		p = append(p, Problem{Key: key + ".bot_key", Msg: "is not an ed25519 master key (43 characters of base64, as that trust's federation.bot_keys or pin_bot_key audit entry shows it)"})
 	}
 	return p
 }

@@ -7,6 +7,13 @@ import (
 	"maunium.net/go/mautrix/appservice"
 )
 
+// Bridges lists the trust's bridges to other messaging apps.
+type Bridges struct {
+	// Registrations are the bridges' appservice registration files; their
+	// user namespaces are puppets, which never enter clinical rooms.
+	Registrations []string `yaml:"registrations"`
+}
+
 // bridgeNamespaces reads the user namespaces of one bridge's registration.
 func bridgeNamespaces(path string) ([]*regexp.Regexp, error) {
 	reg, err := appservice.LoadRegistration(path)
@@ -40,4 +47,12 @@ func (c *Config) BridgeNamespaces() ([]*regexp.Regexp, error) {
 		out = append(out, res...)
 	}
 	return out, nil
+}
+
+func (b *Bridges) validate(p *problems) {
+	for i, path := range b.Registrations {
+		if _, err := bridgeNamespaces(path); err != nil {
+			p.add(fmt.Sprintf("bridges.registrations[%d]", i), "%v", err)
+		}
+	}
 }

@@ -10,6 +10,13 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// Duration is a time.Duration written as "90s", "5m", "24h" or "7d" in YAML.
+type Duration struct {
+	time.Duration
+	// set: written in the file, so 0s means "off", not "the default".
+	set bool
+}
+
 // maxDays is the most days a time.Duration holds.
 const maxDays = int(math.MaxInt64 / int64(24*time.Hour))
 

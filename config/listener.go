@@ -1,9 +1,6 @@
 package config
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // Listener timeouts used when the config does not set them.
 const (
@@ -29,7 +26,7 @@ type HTTPTimeouts struct {
 	Idle Duration `yaml:"idle"`
 }
 
-func (t *HTTPTimeouts) applyDefaults() {
+func (t *HTTPTimeouts) defaults() {
 	for _, d := range []struct {
 		field *Duration
 		def   time.Duration
@@ -47,24 +44,22 @@ func (t *HTTPTimeouts) applyDefaults() {
 	}
 }
 
-// problems checks the timeouts: none may be off (net/http reads 0 as "no
+// validate checks the timeouts: none may be off (net/http reads 0 as "no
 // limit", the door these close), and a response's deadline must leave
 // time to read the request first.
-func (t HTTPTimeouts) problems() []Problem {
-	var p []Problem
+func (t *HTTPTimeouts) validate(p *problems) {
 	for _, d := range []struct {
 		key string
 		v   time.Duration
 	}{{"read_header", t.ReadHeader.Duration}, {"read", t.Read.Duration}, {"write", t.Write.Duration}, {"idle", t.Idle.Duration}} {
 		if d.v < 100*time.Millisecond {
-			p = append(p, Problem{Key: "appservice.timeouts." + d.key, Msg: fmt.Sprintf("%s is too short; at least 100ms (it cannot be off: a slow client would hold connections open)", d.v)})
+			p.add("appservice.timeouts."+d.key, "%s is too short; at least 100ms (it cannot be off: a slow client would hold connections open)", d.v)
 		}
 	}
 	if t.ReadHeader.Duration > t.Read.Duration {
-		p = append(p, Problem{Key: "appservice.timeouts.read_header", Msg: fmt.Sprintf("%s is more than read (%s), which covers the headers too", t.ReadHeader.Duration, t.Read.Duration)})
+		p.add("appservice.timeouts.read_header", "%s is more than read (%s), which covers the headers too", t.ReadHeader.Duration, t.Read.Duration)
 	}
 	if t.Write.Duration < t.Read.Duration {
-		p = append(p, Problem{Key: "appservice.timeouts.write", Msg: fmt.Sprintf("%s is less than read (%s): the write deadline starts when the headers have arrived, so a transaction still being read would lose its answer", t.Write.Duration, t.Read.Duration)})
+		p.add("appservice.timeouts.write", "%s is less than read (%s): the write deadline starts when the headers have arrived, so a transaction still being read would lose its answer", t.Write.Duration, t.Read.Duration)
 	}
-	return p
 }

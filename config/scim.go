@@ -7,6 +7,17 @@ import (
 	"github.com/matrix-org/gomatrixserverlib/spec"
 )
 
+// SCIM is the SCIM 2.0 provisioning endpoint (/scim/v2/Users).
+type SCIM struct {
+	// Token is the bearer token the identity provider presents.
+	Token string `yaml:"token"`
+	// UPNDomains are the e-mail-style userName domains (jane@trust.nhs.uk)
+	// that belong to this trust: their local part becomes the Matrix
+	// localpart on this trust's server. The server name's own host is always
+	// accepted; a userName on any other domain is refused.
+	UPNDomains []string `yaml:"upn_domains"`
+}
+
 // check reports what is wrong with the SCIM section.
 func (s *SCIM) check(add func(key, format string, args ...any)) {
 	if t := s.Token; t != "" && len(t) < 32 {

@@ -22,41 +22,38 @@ import (
 // follow the rule. A host listed without a port is the right name for most
 // trusts, so it is refused only when another key shows that the trust's
 // server name has a port.
-func (c *Config) serverNameProblems() []Problem {
-	var p []Problem
-	f := c.Federation
+func (f *Federation) serverNameProblems(p *problems, botLocalpart string) {
 	for _, server := range slices.Sorted(maps.Keys(f.Bots)) {
 		u := f.Bots[server]
 		uid, err := spec.NewUserID(u, true)
 		switch {
 		case err != nil:
-			p = append(p, Problem{"federation.bots", fmt.Sprintf("%q for %s is not a Matrix user ID (@user:server)", u, server)})
+			p.add("federation.bots", "%q for %s is not a Matrix user ID (@user:server)", u, server)
 		case string(uid.Domain()) == server:
 		case hostOf(string(uid.Domain())) == hostOf(server):
-			p = append(p, Problem{"federation.bots", fmt.Sprintf("%s is on the server %s, not %s: name each trust by its server name as it appears in its user IDs, port included (%s), here and in federation.servers", u, uid.Domain(), server, uid.Domain())})
+			p.add("federation.bots", "%s is on the server %s, not %s: name each trust by its server name as it appears in its user IDs, port included (%s), here and in federation.servers", u, uid.Domain(), server, uid.Domain())
 		default:
-			p = append(p, Problem{"federation.bots", fmt.Sprintf("%q for %s is not a Matrix user ID on that server (a trust's bot speaks only for its own server)", u, server)})
+			p.add("federation.bots", "%q for %s is not a Matrix user ID on that server (a trust's bot speaks only for its own server)", u, server)
 		}
 	}
-	named := c.federationServerNames()
+	named := f.federationServerNames()
 	for i, s := range f.Servers {
 		if hostOf(s) != s || named[s] != "" {
 			continue // has a port, or is named so elsewhere too
 		}
 		for name, where := range named {
 			if name != s && hostOf(name) == s {
-				p = append(p, Problem{fmt.Sprintf("federation.servers[%d]", i), fmt.Sprintf("%q has no port, but %s names the server %s: list the server name as it appears in its user IDs (%s), or its bot is looked for as @%s:%s and never found", s, where, name, name, c.AppService.BotLocalpart, s)})
+				p.add(fmt.Sprintf("federation.servers[%d]", i), "%q has no port, but %s names the server %s: list the server name as it appears in its user IDs (%s), or its bot is looked for as @%s:%s and never found", s, where, name, name, botLocalpart, s)
 				break
 			}
 		}
 	}
-	return p
 }
 
 // federationServerNames are the other trusts' server names that the
 // federation keys spell out (in user IDs and room aliases), each with the
 // first key that names it.
-func (c *Config) federationServerNames() map[string]string {
+func (f *Federation) federationServerNames() map[string]string {
 	out := map[string]string{}
 	note := func(server, key string) {
 		if _, _, ok := spec.ParseAndValidateServerName(spec.ServerName(server)); ok && out[server] == "" {
@@ -73,7 +70,6 @@ func (c *Config) federationServerNames() map[string]string {
 		_, server, _ := strings.Cut(a, ":")
 		return server
 	}
-	f := c.Federation
 	for _, server := range slices.Sorted(maps.Keys(f.Bots)) {
 		note(userServer(f.Bots[server]), "federation.bots")
 	}

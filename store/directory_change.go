@@ -186,7 +186,7 @@ func (s *Store) directoryPrunedThrough(ctx context.Context) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%s is %q, not a number", prunedThroughKey, v)
+		return 0, dbFailure(fmt.Errorf("%s is %q, not a number", prunedThroughKey, v))
 	}
 	return n, nil
 }

@@ -9,5 +9,11 @@
 // indexed by internal/lookalike's key, the one the rules compare) with its
 // change journal (who changed, in commit order, for a service to hear of
 // changes another process made).
+//
+// A failure of the database itself says it is worth retrying (dberror.go:
+// a Transient method, which internal/retry recognises), so callers need not
+// mark the store's errors; the store's own answers (ErrNotFound,
+// ErrDuplicate, a refused directory update) stay permanent.
+//
 // It must not import the appservice, the policy rules or any Matrix client.
 package store

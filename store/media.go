@@ -104,7 +104,7 @@ func (s *Store) MediaIndexBegun(ctx context.Context) (time.Time, error) {
 	}
 	ms, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read the media index's start %q: %w", v, err)
+		return time.Time{}, dbFailure(fmt.Errorf("read the media index's start %q: %w", v, err))
 	}
 	return time.UnixMilli(ms), nil
 }

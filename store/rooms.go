@@ -79,7 +79,7 @@ func scanRoomPolicy(row scanner) (RoomPolicy, error) {
 		return p, err
 	}
 	if err := json.Unmarshal([]byte(problems), &p.Problems); err != nil {
-		return p, fmt.Errorf("decode problems: %w", err)
+		return p, dbFailure(fmt.Errorf("decode problems: %w", err))
 	}
 	p.UpdatedAt = time.UnixMilli(updated)
 	return p, nil

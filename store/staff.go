@@ -106,25 +106,8 @@ func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *Direc
 				return err
 			}
 		}
-		for start := 0; start < len(records); start += insertChunk {
-			chunk := records[start:min(start+insertChunk, len(records))]
-			var q strings.Builder
-			q.WriteString(`INSERT INTO staff (` + staffColumns + `, name_key, updated_at) VALUES `)
-			args := []any{now}
-			for i, r := range chunk {
-				if i > 0 {
-					q.WriteString(", ")
-				}
-				n := len(args)
-				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $1)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
-				args = append(args, r.UserID, r.Name, r.Role, r.Team, r.Registration, r.Status, r.Source, r.ExternalID, lookalike.Key(r.Name))
-			}
-			q.WriteString(` ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, role = excluded.role, team = excluded.team,
-				registration = excluded.registration, status = excluded.status, source = excluded.source,
-				external_id = excluded.external_id, updated_at = excluded.updated_at`)
-			if _, err := s.db.Exec(ctx, q.String(), args...); err != nil {
-				return err
-			}
+		if err := s.upsertStaff(ctx, records, now); err != nil {
+			return err
 		}
 		for _, id := range order {
 			var before *StaffRecord
@@ -163,6 +146,31 @@ func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *Direc
 		return nil, fmt.Errorf("save %d staff records: %w", len(records), err)
 	}
 	return changes, nil
+}
+
+// upsertStaff writes records, a chunk per statement, stamped now (Unix ms).
+func (s *Store) upsertStaff(ctx context.Context, records []StaffRecord, now int64) error {
+	for start := 0; start < len(records); start += insertChunk {
+		chunk := records[start:min(start+insertChunk, len(records))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO staff (` + staffColumns + `, name_key, updated_at) VALUES `)
+		args := []any{now}
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $1)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+			args = append(args, r.UserID, r.Name, r.Role, r.Team, r.Registration, r.Status, r.Source, r.ExternalID, lookalike.Key(r.Name))
+		}
+		q.WriteString(` ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, role = excluded.role, team = excluded.team,
+			registration = excluded.registration, status = excluded.status, source = excluded.source,
+			external_id = excluded.external_id, updated_at = excluded.updated_at`)
+		if _, err := s.db.Exec(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // staffByIDs reads the stored records of the given people, a chunk at a time.

@@ -25,7 +25,7 @@ func init() {
 
 // Store is Caldicott's persistence on SQLite or PostgreSQL.
 type Store struct {
-	db *dbutil.Database
+	db database
 	// auditMu serialises appends within this process; the database
 	// transaction serialises them against anything else.
 	auditMu sync.Mutex
@@ -79,7 +79,7 @@ func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error)
 		maxConns = 1
 	}
 	db.RawDB.SetMaxOpenConns(maxConns)
-	return &Store{db: db, now: time.Now}, nil
+	return &Store{db: database{db}, now: time.Now}, nil
 }
 
 // sqliteDSN adds the pragmas Caldicott relies on: WAL for concurrent readers,
@@ -120,4 +120,4 @@ var ErrNotFound = errors.New("not found")
 
 // DB exposes the database for libraries that keep their own tables in it
 // with their own migrations (mautrix's crypto and state stores).
-func (s *Store) DB() *dbutil.Database { return s.db }
+func (s *Store) DB() *dbutil.Database { return s.db.Database }

@@ -123,7 +123,7 @@ func (e *Executor) Execute(ctx context.Context, roomID id.RoomID, actor string, 
 	}
 	known, err := e.st.PlanActions(ctx, planned)
 	if err != nil {
-		return res, Transient(err)
+		return res, err
 	}
 	e.hit("planned:" + string(d.Actions[0].Kind))
 	for i, a := range d.Actions {
@@ -205,7 +205,7 @@ func (e *Executor) complete(ctx context.Context, s actionStep, state, result, au
 	}
 	entry := store.AuditEntry{Actor: s.actor, RoomID: s.room.String(), Action: auditAction, Reason: reason, Detail: string(raw)}
 	if err := e.st.CompleteAction(ctx, s.txn, state, result, entry); err != nil {
-		return Transient(err)
+		return err
 	}
 	return nil
 }
@@ -257,7 +257,7 @@ func (e *Executor) Audit(ctx context.Context, actor string, roomID id.RoomID, ac
 		}
 	}
 	if _, err := e.st.AppendAudit(ctx, store.AuditEntry{Actor: actor, RoomID: roomID.String(), Action: action, Reason: reason, Detail: string(raw)}); err != nil {
-		return Transient(fmt.Errorf("write audit log: %w", err))
+		return fmt.Errorf("write audit log: %w", err)
 	}
 	return nil
 }

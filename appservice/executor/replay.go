@@ -21,7 +21,7 @@ func (e *Executor) Replay(ctx context.Context) (int, error) {
 	for {
 		pending, err := e.st.PendingActions(ctx, replayBatch)
 		if err != nil {
-			return done, Transient(err)
+			return done, err
 		}
 		if len(pending) == 0 {
 			return done, nil

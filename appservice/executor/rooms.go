@@ -85,7 +85,7 @@ func (e *Executor) directChat(ctx context.Context, s actionStep) (id.RoomID, err
 	}
 	key := "dm:" + a.UserID
 	if room, ok, err := e.st.KV(ctx, key); err != nil {
-		return "", Transient(err)
+		return "", err
 	} else if ok {
 		return id.RoomID(room), nil
 	}
@@ -95,7 +95,7 @@ func (e *Executor) directChat(ctx context.Context, s actionStep) (id.RoomID, err
 		return "", err
 	}
 	if err := e.st.SetKV(ctx, key, room.String()); err != nil {
-		return "", Transient(err)
+		return "", err
 	}
 	return room, nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -23,7 +22,7 @@ func (f *Federation) PublishStanding(ctx context.Context, user string) error {
 	rec, err := f.Store.Staff(ctx, user)
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return executor.Transient(err)
+		return err
 	}
 	d := policy.PublishStanding(user, policy.StaffStatus(rec.Status), known, f.Cfg.Trust.Name, f.publishedBan(user))
 	if len(d.Actions) == 0 {

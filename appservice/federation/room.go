@@ -11,6 +11,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/policylist"
 )
@@ -130,12 +131,12 @@ func (f *Federation) inviteMissing(ctx context.Context, room id.RoomID) {
 		if now.Before(a.next) {
 			continue
 		}
-		// Tried again with backoff (15 s doubling to the reload period):
-		// a trust whose server is down is invited soon after it is back.
+		// Tried again with backoff: a trust whose server is down is
+		// invited soon after it is back.
 		ictx := executor.WithInput(ctx, fmt.Sprintf("list-invite:%s:%d", user, a.tries))
 		res, err := f.Exec.Execute(ictx, room, f.BotID.String(), policy.InviteToList(user))
 		a.tries++
-		a.wait = min(max(2*a.wait, 15*time.Second), reloadEvery)
+		a.wait = inviteBackoff.Next(a.wait)
 		a.next = now.Add(a.wait)
 		f.mu.Lock()
 		f.invites[user] = a
@@ -145,6 +146,10 @@ func (f *Federation) inviteMissing(ctx context.Context, room id.RoomID) {
 		}
 	}
 }
+
+// inviteBackoff spaces the invitations to someone the list room lacks:
+// 15 s doubling to the reload period.
+var inviteBackoff = retry.Backoff{Initial: 15 * time.Second, Max: reloadEvery}
 
 // inviteAttempts spaces the invitations to someone the list room lacks.
 type inviteAttempts struct {

@@ -20,7 +20,7 @@ import (
 func (s *Hardening) requestDowngrade(ctx context.Context, c *commands.Call, f policy.RoomFacts, to policy.Class) error {
 	r := policy.DowngradeRequest{RoomID: f.RoomID, Alias: f.Alias, To: to, By: c.Evt.Sender.String(), Reason: strings.Join(c.Args[1:], " ")}
 	if err := s.Store.AddDowngradeRequest(ctx, store.DowngradeRequest{RoomID: r.RoomID, ToClass: string(to), RequestedBy: r.By, Reason: r.Reason}); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, r.By, c.Evt.RoomID, "downgrade_requested", fmt.Sprintf("asked to move the room to %s; reason: %s", to, r.Reason), map[string]any{"to": string(to)}); err != nil {
 		return err
@@ -79,7 +79,7 @@ func (s *Hardening) closeDowngrade(ctx context.Context, c *commands.Call, confir
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("No request to move %s out of clinical is waiting. A room admin asks with `!policy classify social [reason]` in the room.", roomID))
 	}
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	f, err := s.Facts.Room(ctx, roomID)
 	if err != nil {
@@ -102,7 +102,7 @@ func (s *Hardening) closeDowngrade(ctx context.Context, c *commands.Call, confir
 			return err
 		}
 		if err := s.Store.CloseDowngradeRequest(ctx, roomID.String()); err != nil {
-			return executor.Transient(err)
+			return err
 		}
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("Refused: %s stays clinical. I have told the room.", policy.RoomRef(r.RoomID, r.Alias)))
 	}
@@ -120,7 +120,7 @@ func (s *Hardening) closeDowngrade(ctx context.Context, c *commands.Call, confir
 		return err
 	}
 	if err := s.Store.CloseDowngradeRequest(ctx, roomID.String()); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	f.Class = r.To
 	if err := s.savePolicy(ctx, f, nil, ig); err != nil {
@@ -137,7 +137,7 @@ func (s *Hardening) revertDirectDowngrade(ctx context.Context, evt *event.Event,
 		return false, nil
 	}
 	if err != nil {
-		return false, executor.Transient(err)
+		return false, err
 	}
 	if policy.DecideClassChange(policy.Class(was.Class), f.Class, s.IGAdminIn(evt.Sender, f)) != policy.ChangeNeedsIG {
 		return false, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 	"maunium.net/go/mautrix/event"
@@ -94,18 +93,18 @@ func (s *Hardening) savePolicy(ctx context.Context, f policy.RoomFacts, problems
 		// A room replaced by an upgrade gave its reviews to the new room.
 		replaced, err := s.Store.ReplacedBy(ctx, f.RoomID)
 		if err != nil {
-			return executor.Transient(err)
+			return err
 		}
 		if replaced == "" {
 			if err := s.Store.EnsureReview(ctx, f.RoomID, s.Cfg.Review.Interval.Duration); err != nil {
-				return executor.Transient(err)
+				return err
 			}
 		}
 	}
 	if err := s.Store.SaveRoomPolicy(ctx, store.RoomPolicy{
 		RoomID: f.RoomID, Class: string(f.Class), Compliant: len(problems) == 0, Problems: problems, ClassifiedBy: by,
 	}); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/worker"
 	"github.com/caldicott/caldicott/policy"
 )
@@ -65,7 +64,7 @@ func (s *Hardening) ReconcileRoom(ctx context.Context, roomID id.RoomID) error {
 	// would.
 	before, known, err := s.Store.RoomMembers(ctx, roomID.String())
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	joiners := map[string]bool{}
 	for u := range members {
@@ -80,7 +79,7 @@ func (s *Hardening) ReconcileRoom(ctx context.Context, roomID id.RoomID) error {
 		return nil // unchanged: no write to hold up enforcement's writes
 	}
 	if err := s.Store.SaveRoomMembers(ctx, roomID.String(), members); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/executor"
-	"github.com/caldicott/caldicott/appservice/worker"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 )
 
@@ -53,7 +53,7 @@ func (s *Hardening) HandleTombstone(ctx context.Context, evt *event.Event) error
 	}
 	by := evt.Sender.String()
 	if err := s.Store.NoteRoomUpgrade(ctx, oldRoom.String(), newRoom.String(), by); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, by, oldRoom, "room_upgraded", "the room was replaced by "+newRoom.String(), map[string]any{"replacement_room": newRoom.String(), "event_id": evt.ID.String()}); err != nil {
 		return err
@@ -78,8 +78,9 @@ func (s *Hardening) HandleTombstone(ctx context.Context, evt *event.Event) error
 // joinReplacement joins the new room; it returns why not when it could not.
 // Each try is its own input, so a try that failed is never repeated.
 func (s *Hardening) joinReplacement(ctx context.Context, succ policy.Succession) (why string, err error) {
+	wait := retry.Delay{Backoff: retry.Backoff{Initial: joinPause}}
 	for try := 0; try < joinTries; try++ {
-		if try > 0 && !worker.Sleep(ctx, time.Duration(try)*joinPause) {
+		if try > 0 && !wait.Wait(ctx) {
 			return "", ctx.Err()
 		}
 		tctx := executor.WithInput(ctx, fmt.Sprintf("upgrade:%s:%s:join%d", succ.OldRoom, succ.NewRoom, try))
@@ -167,7 +168,7 @@ func (s *Hardening) followUpgrade(ctx context.Context, oldRoom, newRoom id.RoomI
 	}
 	carried, err := s.Store.CarryOverRoom(ctx, oldRoom.String(), newRoom.String(), by)
 	if err != nil {
-		return false, executor.Transient(err)
+		return false, err
 	}
 	if carried.Already {
 		return true, nil
@@ -210,7 +211,7 @@ func (s *Hardening) followUpgrade(ctx context.Context, oldRoom, newRoom id.RoomI
 // sent them there; otherwise the room that claims to replace it is.
 func (s *Hardening) refuseUpgrade(ctx context.Context, succ policy.Succession, why string) error {
 	if err := s.Store.RefuseRoomUpgrade(ctx, succ.OldRoom, succ.NewRoom, succ.UpgradedBy); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	room := id.RoomID(succ.NewRoom)
 	if succ.Tombstone == succ.NewRoom {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/caldicott/caldicott/appservice/commands"
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/kit"
 	"github.com/caldicott/caldicott/bridges/directory"
 	"github.com/caldicott/caldicott/policy"
@@ -122,7 +121,7 @@ func (s *Membership) cmdDirectory(ctx context.Context, c *commands.Call) error {
 	case "status":
 		counts, err := s.Store.StaffCounts(ctx)
 		if err != nil {
-			return executor.Transient(err)
+			return err
 		}
 		keys := make([]string, 0, len(counts))
 		for k := range counts {
@@ -145,7 +144,7 @@ func (s *Membership) cmdDirectory(ctx context.Context, c *commands.Call) error {
 		}
 		scim, err := s.scimHoldStatus(ctx)
 		if err != nil {
-			return executor.Transient(err)
+			return err
 		}
 		return s.Reply(ctx, c.Evt, text+scim)
 	case "confirm":

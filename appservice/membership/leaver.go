@@ -9,7 +9,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/commands"
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/kit"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -42,7 +41,7 @@ func (s *Membership) cmdLeaver(ctx context.Context, c *commands.Call) error {
 		err = s.Store.UpsertStaff(ctx, []store.StaffRecord{{UserID: user.String(), Name: user.String(), Status: string(policy.StatusLeft), Source: "command"}})
 	}
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, c.Evt.Sender.String(), "", "leaver", fmt.Sprintf("%s recorded as left by %s; %s", user, c.Evt.Sender, kit.OrWord(reason, "no reason given")), map[string]any{"user_id": user.String()}); err != nil {
 		return err
@@ -68,7 +67,7 @@ func (s *Membership) cmdLeaver(ctx context.Context, c *commands.Call) error {
 func (s *Membership) RemoveFromClinicalRooms(ctx context.Context, user id.UserID) (int, error) {
 	rooms, err := s.Store.RoomPolicies(ctx)
 	if err != nil {
-		return 0, executor.Transient(err)
+		return 0, err
 	}
 	removed := 0
 	for _, rp := range rooms {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/caldicott/caldicott/appservice/commands"
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -48,7 +47,7 @@ func (s *Membership) cmdLostDevice(ctx context.Context, c *commands.Call) error 
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("Dendrite refused to sign out %s: %s. Nobody has been signed out.", user, strings.Join(res.Failures, " ")))
 	}
 	if err := s.Store.AddHold(ctx, store.Hold{UserID: user.String(), Reason: "their devices were signed out after a report of a lost device", HeldBy: c.Evt.Sender.String()}); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, c.Evt.Sender.String(), "", "lost_device", fmt.Sprintf("all devices of %s signed out and %s held out of clinical rooms", user, user), map[string]any{"user_id": user.String()}); err != nil {
 		return err
@@ -81,7 +80,7 @@ func (s *Membership) cmdRelease(ctx context.Context, c *commands.Call) error {
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("%s is not held out of clinical rooms.", user))
 	}
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, c.Evt.Sender.String(), "", "release", user.String()+" released", map[string]any{"user_id": user.String()}); err != nil {
 		return err

@@ -12,7 +12,6 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/worker"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -33,7 +32,7 @@ func (s *Membership) StaffEntry(ctx context.Context, userID string) (entry *poli
 	if errors.Is(err, store.ErrNotFound) {
 		counts, err := s.Store.StaffCounts(ctx)
 		if err != nil {
-			return nil, false, executor.Transient(err)
+			return nil, false, err
 		}
 		total := 0
 		for _, n := range counts {
@@ -42,7 +41,7 @@ func (s *Membership) StaffEntry(ctx context.Context, userID string) (entry *poli
 		return nil, total == 0, nil
 	}
 	if err != nil {
-		return nil, false, executor.Transient(err)
+		return nil, false, err
 	}
 	st, _ := policy.ParseStaffStatus(rec.Status)
 	return &policy.StaffEntry{UserID: rec.UserID, Name: rec.Name, Role: rec.Role, Team: rec.Team, Registration: rec.Registration, Status: st}, false, nil
@@ -66,7 +65,7 @@ func (s *Membership) judgeMember(ctx context.Context, f policy.RoomFacts, userID
 	var staffNames map[string]string
 	if mode == policy.OnJoin && membership == policy.MembershipJoin {
 		if staffNames, err = s.Store.StaffNamed(ctx, policy.ShownName(userID, displayName)); err != nil {
-			return false, executor.Transient(err)
+			return false, err
 		}
 	}
 	d := policy.JudgeMember(policy.MemberCheck{JoinFacts: j, Mode: mode, DisplayName: displayName, Others: others, StaffNames: staffNames}, s.gateRules())
@@ -163,7 +162,7 @@ func (s *Membership) JudgeRoom(ctx context.Context, f policy.RoomFacts, mode pol
 	// Record who was judged: the next start judges anyone new as a joiner.
 	if current, err := s.Facts.Members(ctx, id.RoomID(f.RoomID)); err == nil {
 		if err := s.Store.SaveRoomMembers(ctx, f.RoomID, current); err != nil {
-			return removed, executor.Transient(err)
+			return removed, err
 		}
 	}
 	return removed, nil
@@ -246,7 +245,7 @@ func (s *Membership) handleKnock(ctx context.Context, evt *event.Event, reason s
 		return nil
 	}
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, user, evt.RoomID, "request", "knocked", nil); err != nil {
 		return err

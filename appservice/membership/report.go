@@ -9,7 +9,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/commands"
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/kit"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -28,7 +27,7 @@ var CommandReport = commands.Def[*Membership]{
 func (s *Membership) cmdReport(ctx context.Context, c *commands.Call) error {
 	rooms, err := s.Store.RoomPolicies(ctx)
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	byClass := map[string]int{}
 	var bad []string
@@ -48,7 +47,7 @@ func (s *Membership) cmdReport(ctx context.Context, c *commands.Call) error {
 	}
 	reviews, err := s.Store.ActiveReviews(ctx, s.Now())
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	var overdue []string
 	for _, r := range reviews {
@@ -73,7 +72,7 @@ func (s *Membership) cmdReport(ctx context.Context, c *commands.Call) error {
 	}
 	holds, err := s.Store.Holds(ctx)
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if len(holds) > 0 {
 		names := make([]string, len(holds))
@@ -84,7 +83,7 @@ func (s *Membership) cmdReport(ctx context.Context, c *commands.Call) error {
 	}
 	counts, err := s.Store.StaffCounts(ctx)
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	statuses := make([]string, 0, len(counts))
 	for st, n := range counts {

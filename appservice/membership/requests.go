@@ -41,7 +41,7 @@ func (s *Membership) heldReason(ctx context.Context, userID string) (string, err
 		return "", nil
 	}
 	if err != nil {
-		return "", executor.Transient(err)
+		return "", err
 	}
 	return h.Reason, nil
 }
@@ -115,7 +115,7 @@ func (s *Membership) cmdRequest(ctx context.Context, c *commands.Call) error {
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("You have already asked to join %s; its admins have not answered yet.", ref))
 	}
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, requester, roomID, "request", "asked to join", nil); err != nil {
 		return err
@@ -154,7 +154,7 @@ func (s *Membership) decide(ctx context.Context, c *commands.Call, approve bool)
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("There is no request from %s waiting in this room. Check the user ID (write it in full, e.g. @jane.doe:%s).", user, s.Cfg.Homeserver.Domain))
 	}
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	admin := c.Evt.Sender.String()
 	note := strings.Join(c.Args[1:], " ")
@@ -240,7 +240,7 @@ func (s *Membership) cmdDeny(ctx context.Context, c *commands.Call) error {
 func (s *Membership) invitationToRequest(ctx context.Context, f policy.RoomFacts, inviter, invitee, reason string) error {
 	err := s.Store.AddRequest(ctx, store.AccessRequest{RoomID: f.RoomID, UserID: invitee, RequestedBy: inviter, Reason: reason})
 	if err != nil && !errors.Is(err, store.ErrDuplicate) {
-		return executor.Transient(err)
+		return err
 	}
 	j, err := s.JoinFacts(ctx, f, invitee, policy.MembershipInvite)
 	if err != nil {

@@ -109,7 +109,7 @@ func (s *Membership) startReview(ctx context.Context, f policy.RoomFacts, r stor
 	}
 	activity, err := s.Store.Activity(ctx, f.RoomID)
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	now := s.Now()
 	ids := make([]string, 0, len(members))
@@ -153,7 +153,7 @@ func (s *Membership) startReview(ctx context.Context, f policy.RoomFacts, r stor
 	}
 	r.Started, r.Escalated = now, false
 	if err := s.Store.SaveReview(ctx, r); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	return nil
 }
@@ -161,7 +161,7 @@ func (s *Membership) startReview(ctx context.Context, f policy.RoomFacts, r stor
 // roomReview returns the room's schedule, creating it if missing.
 func (s *Membership) roomReview(ctx context.Context, roomID string) (store.Review, error) {
 	if err := s.Store.EnsureReview(ctx, roomID, s.Cfg.Review.Interval.Duration); err != nil {
-		return store.Review{}, executor.Transient(err)
+		return store.Review{}, err
 	}
 	r, err := s.Store.ReviewOf(ctx, roomID)
 	if err != nil {
@@ -204,7 +204,7 @@ func (s *Membership) cmdReview(ctx context.Context, c *commands.Call) error {
 	now := s.Now()
 	r.Started, r.Escalated, r.LastConfirmed, r.LastConfirmedBy, r.NextDue = time.Time{}, false, now, c.Evt.Sender.String(), now.Add(r.Interval)
 	if err := s.Store.SaveReview(ctx, r); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "review_confirmed", "member list confirmed", nil); err != nil {
 		return err
@@ -237,7 +237,7 @@ func (s *Membership) cmdReviewInterval(ctx context.Context, c *commands.Call) er
 	}
 	r.Interval, r.NextDue = d, from.Add(d)
 	if err := s.Store.SaveReview(ctx, r); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "review_interval", "review interval set to "+config.FormatDuration(d), nil); err != nil {
 		return err

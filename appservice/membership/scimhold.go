@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/caldicott/caldicott/appservice/commands"
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/bridges/directory"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -48,7 +47,7 @@ func (s *Membership) confirmSCIMRemovals(ctx context.Context, c *commands.Call) 
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, executor.Transient(err)
+		return "", false, err
 	}
 	if err := s.Audit(ctx, c.Evt.Sender.String(), "", "directory_confirm", "held SCIM removals confirmed", map[string]any{"applied": res.Applied, "skipped": res.Skipped}); err != nil {
 		return "", true, err

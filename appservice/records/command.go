@@ -164,7 +164,7 @@ func (r *Records) buildRecord(ctx context.Context, c *commands.Call, nhs string,
 			return p, nil
 		}
 		if err != nil {
-			return p, executor.Transient(err)
+			return p, err
 		}
 		p.Name, p.Registration = st.Name, st.Registration
 		return p, nil

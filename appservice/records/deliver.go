@@ -11,16 +11,18 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/bridges/epr"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
 
-// Backoff between attempts while the record cannot be reached, and the
-// wait before a refused message is tried again (after someone fixes the
-// cause: a token, a mapping, the server's validation).
+// deliveryBackoff spaces attempts while the record cannot be reached: 5 s,
+// doubling to 10 min.
+var deliveryBackoff = retry.Backoff{Initial: 5 * time.Second, Max: 10 * time.Minute}
+
+// The wait before a refused message is tried again (after someone fixes
+// the cause: a token, a mapping, the server's validation).
 const (
-	firstRetry   = 5 * time.Second
-	maxRetry     = 10 * time.Minute
 	refusedRetry = time.Hour
 	remindEvery  = 5 * time.Second
 )
@@ -116,7 +118,7 @@ func (r *Records) deliver(ctx context.Context, row store.PatientRecord) error {
 		_, err := r.Exec.Execute(ctx, tell, r.BotID.String(), d)
 		return err
 	default:
-		wait := min(firstRetry<<min(row.Attempts, 16), maxRetry)
+		wait := deliveryBackoff.After(int(min(row.Attempts, 30)) + 1)
 		log := r.Log.Info().Dur("retry_in", wait).Str("event_id", row.EventID)
 		if status := epr.HTTPStatus(postErr); status != 0 {
 			log = log.Int("status", status) // not the text: the EPR's diagnostics may quote the message

@@ -7,8 +7,6 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
-
-	"github.com/caldicott/caldicott/appservice/executor"
 )
 
 // latestEdit is the text of the newest edit of a message by its own
@@ -21,9 +19,6 @@ func (r *Records) latestEdit(ctx context.Context, roomID id.RoomID, original *ev
 		RelationType: event.RelReplace, Dir: mautrix.DirectionBackward, Limit: 50,
 	})
 	if err != nil {
-		if executor.IsTransient(err) {
-			return "", executor.Transient(fmt.Errorf("read edits of %s: %w", original.ID, err))
-		}
 		return "", fmt.Errorf("read edits of %s: %w", original.ID, err)
 	}
 	for _, evt := range resp.Chunk { // newest first

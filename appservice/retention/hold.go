@@ -9,7 +9,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/commands"
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -73,7 +72,7 @@ func (r *Retention) cmdHold(ctx context.Context, c *commands.Call) error {
 
 func (r *Retention) placeHold(ctx context.Context, c *commands.Call, roomID id.RoomID, reason string) error {
 	if err := r.Store.AddLegalHold(ctx, store.LegalHold{RoomID: roomID.String(), Reason: reason, HeldBy: c.Evt.Sender.String()}); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := r.Audit(ctx, c.Evt.Sender.String(), roomID, "legal_hold.on", reason, nil); err != nil {
 		return err
@@ -87,7 +86,7 @@ func (r *Retention) liftHold(ctx context.Context, c *commands.Call, roomID id.Ro
 		return r.Reply(ctx, c.Evt, fmt.Sprintf("%s is not on legal hold.", roomID))
 	}
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := r.Audit(ctx, c.Evt.Sender.String(), roomID, "legal_hold.off", "legal hold lifted", nil); err != nil {
 		return err
@@ -100,7 +99,7 @@ func (r *Retention) liftHold(ctx context.Context, c *commands.Call, roomID id.Ro
 func (r *Retention) listHolds(ctx context.Context, c *commands.Call) error {
 	holds, err := r.Store.LegalHolds(ctx)
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if len(holds) == 0 {
 		return r.Reply(ctx, c.Evt, "No room is on legal hold: deletion runs everywhere on schedule.")

@@ -241,7 +241,7 @@ func (p *pass) run(ctx context.Context) error {
 			return err
 		}
 		if err := p.indexFiles(ctx, page.Chunk); err != nil {
-			return executor.Transient(err)
+			return err
 		}
 		events, byID := p.sweepEvents(page.Chunk)
 		res := policy.SweepPage(p.now, p.ret, p.held, events, p.budget)
@@ -287,7 +287,7 @@ func (p *pass) run(ctx context.Context) error {
 		}
 		p.st.Cursor = from
 		if err := p.r.Store.SaveSweepState(ctx, *p.st); err != nil {
-			return executor.Transient(err)
+			return err
 		}
 	}
 }
@@ -407,7 +407,7 @@ func (p *pass) redact(ctx context.Context, d policy.Decision, evt *event.Event) 
 	// Its files are queued before it goes, so a crash in between loses
 	// none; they are judged a sweep later (releaseDue).
 	if err := p.r.noteFiles(ctx, p.room, evt); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	var res executor.Result
 	start := time.Now()

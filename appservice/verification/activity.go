@@ -8,6 +8,7 @@ import (
 	"maunium.net/go/mautrix"
 
 	"github.com/caldicott/caldicott/appservice/worker"
+	"github.com/caldicott/caldicott/internal/retry"
 )
 
 // The bot's long poll of /sync is woken by every event in every room the
@@ -104,6 +105,9 @@ func (s *Verification) pollSync(ctx context.Context, timeout time.Duration, ask 
 	return resp, false, err
 }
 
+// syncBackoff spaces a failed /sync's next tries, and a stopped sync's restarts.
+var syncBackoff = retry.Backoff{Initial: time.Second, Max: worker.MaxBackoff}
+
 // followSync keeps a paced /sync going from since: a long poll of up to
 // long while the rooms are quiet, otherwise a poll after each busyGap. ask makes one request; got handles each response before
 // the token moves on, and an error from it ends the loop. A failed request
@@ -111,7 +115,7 @@ func (s *Verification) pollSync(ctx context.Context, timeout time.Duration, ask 
 func (s *Verification) followSync(ctx context.Context, what string, long time.Duration, since string,
 	ask func(ctx context.Context, since string, timeoutMS int) (*mautrix.RespSync, error),
 	got func(resp *mautrix.RespSync, since string) error) error {
-	delay := time.Second
+	delay := retry.Delay{Backoff: syncBackoff}
 	for ctx.Err() == nil {
 		asked := time.Now()
 		timeout := pollTimeout(s.LastRoomEvent(), asked, long)
@@ -126,14 +130,13 @@ func (s *Verification) followSync(ctx context.Context, what string, long time.Du
 			if ctx.Err() != nil {
 				break
 			}
-			s.Log.Warn().Err(err).Dur("retry_in", delay).Msg(what + " failed")
-			if !worker.Sleep(ctx, delay) {
+			s.Log.Warn().Err(err).Dur("retry_in", delay.Next()).Msg(what + " failed")
+			if !delay.Wait(ctx) {
 				break
 			}
-			delay = min(delay*2, worker.MaxBackoff)
 			continue
 		}
-		delay = time.Second
+		delay.Reset()
 		if err := got(resp, since); err != nil {
 			return err
 		}

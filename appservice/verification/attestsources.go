@@ -152,7 +152,7 @@ func (s *Verification) acceptFederatedAttestation(ctx context.Context, server st
 		method += ", by " + p.Trust
 	}
 	if err := s.Store.SaveAttestation(ctx, store.Attestation{UserID: p.UserID, MasterKey: p.MasterKey, Method: method, AttestedBy: evt.Sender.String(), Note: "published by " + server}); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, evt.Sender.String(), evt.RoomID, "attest.federated",
 		fmt.Sprintf("identity of %s confirmed by %s (%s); master key %s", p.UserID, server, p.Method, p.MasterKey), map[string]any{"user_id": p.UserID}); err != nil {
@@ -204,7 +204,7 @@ func (s *Verification) cmdTrustKey(ctx context.Context, c *commands.Call) error 
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("That fingerprint does not match the identity %s publishes (%s). Nothing was changed.", bot, kit.OrWord(policy.Fingerprint(published), "none")))
 	}
 	if err := s.Store.SetKV(ctx, kvPinnedBotKey+bot.String(), published); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, c.Evt.Sender.String(), "", "pin_bot_key", fmt.Sprintf("%s's identity %s accepted by %s", bot, published, c.Evt.Sender), nil); err != nil {
 		return err
@@ -232,10 +232,10 @@ func (s *Verification) acceptWithdrawal(ctx context.Context, server string, evt 
 	if errors.Is(err, store.ErrNotFound) || err == nil && old.AttestedBy != evt.Sender.String() {
 		return nil
 	} else if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Store.DeleteAttestation(ctx, user); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, evt.Sender.String(), evt.RoomID, "withdraw_attestation.federated", fmt.Sprintf("%s withdrew its confirmation of %s", server, user), map[string]any{"user_id": user}); err != nil {
 		return err
@@ -260,10 +260,10 @@ func (s *Verification) trustedBotKey(ctx context.Context, bot id.UserID) (string
 	if pinned == "" {
 		var ok bool
 		if pinned, ok, err = s.Store.KV(ctx, kvPinnedBotKey+bot.String()); err != nil {
-			return "", executor.Transient(err)
+			return "", err
 		} else if !ok {
 			if err := s.Store.SetKV(ctx, kvPinnedBotKey+bot.String(), published); err != nil {
-				return "", executor.Transient(err)
+				return "", err
 			}
 			if err := s.Audit(ctx, s.BotID.String(), "", "pin_bot_key", fmt.Sprintf("trusting %s's identity %s on first use", bot, published), nil); err != nil {
 				return "", err
@@ -296,11 +296,11 @@ func (s *Verification) trustedBotKey(ctx context.Context, bot id.UserID) (string
 func (s *Verification) WithdrawLeavers(ctx context.Context) error {
 	gone, err := s.Store.StaffWithStatus(ctx, string(policy.StatusLeft), string(policy.StatusSuspended))
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	all, err := s.Store.Attestations(ctx)
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	for _, a := range all {
 		if status, ok := gone[a.UserID]; ok && id.UserID(a.UserID).Homeserver() == s.Cfg.Homeserver.Domain {
@@ -322,7 +322,7 @@ func (s *Verification) WithdrawIfLeft(ctx context.Context, user string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	} else if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if st, _ := policy.ParseStaffStatus(rec.Status); st != policy.StatusLeft && st != policy.StatusSuspended {
 		return nil
@@ -330,7 +330,7 @@ func (s *Verification) WithdrawIfLeft(ctx context.Context, user string) error {
 	if _, err := s.Store.AttestationOf(ctx, user); errors.Is(err, store.ErrNotFound) {
 		return nil
 	} else if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	return s.withdrawAttestation(ctx, user, rec.Status)
 }
@@ -339,7 +339,7 @@ func (s *Verification) WithdrawIfLeft(ctx context.Context, user string) error {
 // and empties its published copy.
 func (s *Verification) withdrawAttestation(ctx context.Context, user, status string) error {
 	if err := s.Store.DeleteAttestation(ctx, user); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	if err := s.Audit(ctx, s.BotID.String(), "", "withdraw_attestation", fmt.Sprintf("%s is %s in the directory; confirmation of identity withdrawn", user, status), map[string]any{"user_id": user}); err != nil {
 		return err
@@ -355,7 +355,7 @@ func (s *Verification) withdrawAttestation(ctx context.Context, user, status str
 // start-up if the room cannot be reached now.
 func (s *Verification) recordAttestation(ctx context.Context, a store.Attestation) error {
 	if err := s.Store.SaveAttestation(ctx, a); err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	saved, err := s.Store.AttestationOf(ctx, a.UserID)
 	if err != nil {

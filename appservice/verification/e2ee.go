@@ -13,8 +13,8 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/appservice/worker"
 	"github.com/caldicott/caldicott/internal/mxlog"
+	"github.com/caldicott/caldicott/internal/retry"
 )
 
 // E2EEAvailable says whether this build has end-to-end encryption (goolm).
@@ -88,13 +88,14 @@ func (s *Verification) StartE2EE(ctx context.Context) error {
 		s.Log.Error().Err(err).Msg("The bot has no cross-signing identity: emoji verification is off")
 	}
 	go func() {
-		for delay := time.Second; ctx.Err() == nil; delay = min(delay*2, worker.MaxBackoff) {
+		delay := retry.Delay{Backoff: syncBackoff}
+		for ctx.Err() == nil {
 			err := s.syncPaced(ctx, cli)
 			if ctx.Err() != nil {
 				return
 			}
-			s.Log.Warn().Err(err).Dur("retry_in", delay).Msg("E2EE sync stopped; restarting")
-			if !worker.Sleep(ctx, delay) {
+			s.Log.Warn().Err(err).Dur("retry_in", delay.Next()).Msg("E2EE sync stopped; restarting")
+			if !delay.Wait(ctx) {
 				return
 			}
 		}

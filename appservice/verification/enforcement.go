@@ -8,7 +8,6 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -21,7 +20,7 @@ const keysQueryBatch = 100
 func (s *Verification) clinicalMembership(ctx context.Context) (map[string][]id.RoomID, error) {
 	rooms, err := s.Store.RoomPolicies(ctx)
 	if err != nil {
-		return nil, executor.Transient(err)
+		return nil, err
 	}
 	out := map[string][]id.RoomID{}
 	for _, r := range rooms {
@@ -95,7 +94,7 @@ func (s *Verification) checkIdentities(ctx context.Context, users []string, room
 		for _, u := range batch {
 			st, err := s.Store.VerificationStateOf(ctx, u)
 			if err != nil {
-				return executor.Transient(err)
+				return err
 			}
 			in := rooms[u]
 			if st.Suspended && vs[u].Status != policy.Verified {
@@ -122,7 +121,7 @@ func (s *Verification) identityStep(ctx context.Context, user string, v policy.V
 		}
 		st.Status, st.ShortSince = string(v.Status), s.Now()
 		if err := s.Store.SaveVerificationState(ctx, st); err != nil {
-			return executor.Transient(err)
+			return err
 		}
 		grace := s.Cfg.Verification.NewMemberGrace.Duration
 		if v.Status == policy.UnsignedDevice {
@@ -159,12 +158,12 @@ func (s *Verification) identityStep(ctx context.Context, user string, v policy.V
 			st.ShortSince = s.Now()
 		}
 		if err := s.Store.SaveVerificationState(ctx, st); err != nil {
-			return executor.Transient(err)
+			return err
 		}
 	case policy.IdentityReadmit:
 		taken, err := s.Store.TakeSuspensions(ctx, user)
 		if err != nil {
-			return executor.Transient(err)
+			return err
 		}
 		for _, sus := range taken {
 			if err := s.readmitIn(ctx, sus, user); err != nil {
@@ -172,11 +171,11 @@ func (s *Verification) identityStep(ctx context.Context, user string, v policy.V
 			}
 		}
 		if err := s.Store.SaveVerificationState(ctx, store.VerificationState{UserID: user}); err != nil {
-			return executor.Transient(err)
+			return err
 		}
 	case policy.IdentityClear:
 		if err := s.Store.SaveVerificationState(ctx, store.VerificationState{UserID: user}); err != nil {
-			return executor.Transient(err)
+			return err
 		}
 	}
 	return nil
@@ -191,7 +190,7 @@ func (s *Verification) roomsStillToSuspend(ctx context.Context, user string, roo
 	}
 	recorded, err := s.Store.Suspensions(ctx, user)
 	if err != nil {
-		return nil, executor.Transient(err)
+		return nil, err
 	}
 	muted := make(map[string]bool, len(recorded)) // room → suspended there by a mute
 	for _, r := range recorded {
@@ -263,7 +262,7 @@ func (s *Verification) suspendIn(ctx context.Context, room id.RoomID, user strin
 		err = s.Store.AddSuspension(ctx, user, room.String())
 	}
 	if err != nil {
-		return executor.Transient(err)
+		return err
 	}
 	return nil
 }

@@ -96,7 +96,7 @@ func (s *Verification) startVerification(ctx context.Context, user id.UserID, ro
 	}
 	if _, err := s.crypto.cli.SendToDevice(ctx, event.ToDeviceVerificationRequest, toDevices(user, devices, content)); err != nil {
 		if executor.IsTransient(err) {
-			return false, "", executor.Transient(err)
+			return false, "", err
 		}
 		return false, "I could not send the verification request: " + executor.MatrixReason(err), nil
 	}

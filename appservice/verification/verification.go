@@ -71,7 +71,7 @@ func (s *Verification) verifications(ctx context.Context, users []string) (map[s
 		case err == nil:
 			att = &policy.Attestation{MasterKey: a.MasterKey, By: a.AttestedBy, Method: a.Method}
 		case !errors.Is(err, store.ErrNotFound):
-			return nil, nil, executor.Transient(err)
+			return nil, nil, err
 		}
 		out[u], facts[u] = policy.Verify(f, att), f
 	}

@@ -14,6 +14,8 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -138,37 +140,37 @@ func TestFederationBenchScenario(t *testing.T) {
 	// Only what is measured runs: no periodic directory sync, review or
 	// verification check (reconciliation is off in the harness's config).
 	quiet := "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n"
-	a := newTrust(t, "127.0.0.11", "", quiet)
-	b := newTrust(t, "127.0.0.12", "", quiet)
-	federate(a, b)
+	a := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", ConfigYAML: quiet}))
+	b := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.12", ConfigYAML: quiet}))
+	trust.Federate(a, b)
 	if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
 		// Registered after newTrust's clean-ups, so it runs first, with
 		// the logs still there.
 		t.Cleanup(func() {
-			for name, tr := range map[string]*trust{"a": a, "b": b} {
-				keepLog(t, tr.logPath, filepath.Join(dir, "caldicott-"+name+".log"))
-				keepLog(t, filepath.Join(tr.hs.Dir, "dendrite.log"), filepath.Join(dir, "dendrite-"+name+".log"))
+			for name, tr := range map[string]*trust.Trust{"a": a, "b": b} {
+				trust.KeepLog(t, tr.LogPath, filepath.Join(dir, "caldicott-"+name+".log"))
+				trust.KeepLog(t, filepath.Join(tr.HS.Dir, "dendrite.log"), filepath.Join(dir, "dendrite-"+name+".log"))
 			}
 		})
 	}
 	// The federation's admin has an account before the list room is made,
 	// so trust A's bot invites them to it.
-	igA := a.hs.RegisterUser(t, "ig", false)
-	a.startCaldicott(t, true)
-	b.startCaldicott(t, true)
-	mgmtA := a.svc.ManagementRoom()
+	igA := a.HS.RegisterUser(t, "ig", false)
+	a.Start(t)
+	b.Start(t)
+	mgmtA := a.Service.ManagementRoom()
 	if _, err := igA.JoinRoomByID(ctx, mgmtA); err != nil {
 		t.Fatal(err)
 	}
-	igB, mgmtB := igAdmin(t, b)
-	listRoom := a.svc.FederationListRoom()
+	igB, mgmtB := b.IGAdmin(t)
+	listRoom := a.Service.FederationListRoom()
 	if listRoom == "" {
 		t.Fatal("trust A has no federation list room")
 	}
-	eventually(t, 60*time.Second, "trust B's bot to join the list", func() (bool, string) {
-		return b.svc.FederationListRoom() == listRoom, string(b.svc.FederationListRoom())
+	testenv.Eventually(t, 60*time.Second, "trust B's bot to join the list", func() (bool, string) {
+		return b.Service.FederationListRoom() == listRoom, string(b.Service.FederationListRoom())
 	})
-	eventually(t, 30*time.Second, "the federation's admin to join the list room", func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, "the federation's admin to join the list room", func() (bool, string) {
 		_, err := igA.JoinRoomByID(ctx, listRoom)
 		return err == nil, fmt.Sprint(err)
 	})
@@ -177,20 +179,20 @@ func TestFederationBenchScenario(t *testing.T) {
 	began := time.Now()
 
 	// 1. Trust B's staff in a clinical room of trust A.
-	alice := a.hs.RegisterUser(t, "alice", false)
-	if err := a.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Stroke", Status: "active", Source: "csv"}}); err != nil {
+	alice := a.HS.RegisterUser(t, "alice", false)
+	if err := a.Store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Stroke", Status: "active", Source: "csv"}}); err != nil {
 		t.Fatal(err)
 	}
-	staffB := registerStaff(t, b.hs, "registrar", leavers+after)
+	staffB := registerStaff(t, b.HS, "registrar", leavers+after)
 	staff := userIDs(staffB)
 	var records []store.StaffRecord
 	for i, u := range staff {
 		records = append(records, store.StaffRecord{UserID: u.String(), Name: fmt.Sprintf("Registrar %d", i+1), Role: "Registrar", Team: "Stroke", Status: "active", Source: "csv"})
 	}
-	if err := b.store.UpsertStaff(ctx, records); err != nil {
+	if err := b.Store.UpsertStaff(ctx, records); err != nil {
 		t.Fatal(err)
 	}
-	room := clinicalRoom(t, a, alice)
+	room := a.ClinicalRoom(t, alice)
 	joinOverFederation(t, a, alice, room, staffB)
 	t.Logf("%d of trust B's staff joined trust A's clinical room %s over federation", len(staff), room)
 	// Trust A's Caldicott judges each joiner (their keys are queried over
@@ -233,8 +235,8 @@ func TestFederationBenchScenario(t *testing.T) {
 	res.CPU = append(res.CPU, res.ACL.CPU)
 	res.DendriteA[res.ACL.CPU.Phase] = res.ACL.DendriteACPU
 
-	res.Problems = logProblems(t, a.logPath, began)
-	res.ProblemsB = logProblems(t, b.logPath, began)
+	res.Problems = logProblems(t, a.LogPath, began)
+	res.ProblemsB = logProblems(t, b.LogPath, began)
 	logFedResults(t, res)
 	if path := os.Getenv(fedResultsEnv); path != "" {
 		data, err := json.MarshalIndent(res, "", "  ")
@@ -265,7 +267,7 @@ func recordLeavers(t *testing.T, igB *mautrix.Client, mgmtB id.RoomID, alice *ma
 			t.Fatalf("record %s as a leaver: %v", u, err)
 		}
 		commands[u] = resp.EventID
-		for membershipOf(t, alice, room, u) == "join" {
+		for testenv.MembershipOf(t, alice, room, u) == "join" {
 			if time.Since(sent) > 60*time.Second {
 				t.Fatalf("%s still in trust A's room a minute after trust B recorded them as a leaver", u)
 			}

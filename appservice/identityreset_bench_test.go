@@ -13,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -56,21 +57,21 @@ func TestIdentityResetScenario(t *testing.T) {
 		t.Skipf("the identity-reset benchmark; set %s=1 to run", idResetBenchEnv)
 	}
 	samples := envInt(t, "CALDICOTT_BENCH_SAMPLES", 20)
-	tr := newTrust(t, "127.0.0.11", "", withEncryption+"directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n")
-	tr.startCaldicott(t, true)
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	aliceCS := verifiedMember(t, tr, alice, "correct horse battery alice")
+	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", Encryption: true, ConfigYAML: "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n"}))
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	aliceCS := testenv.VerifiedMember(t, alice, "correct horse battery alice")
 	attest(t, tr, alice.UserID, aliceCS)
-	room := clinicalRoom(t, tr, alice)
-	chatter := roomWithBot(t, alice, tr.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	room := tr.ClinicalRoom(t, alice)
+	chatter := testenv.RoomWithBot(t, alice, tr.BotID(), &mautrix.ReqCreateRoom{Preset: "private_chat"})
 
 	res := idResetResults{Cores: runtime.NumCPU()}
 	sample := func(i int, condition string) float64 {
 		t.Helper()
 		name := fmt.Sprintf("%s%d", condition, i)
 		password := "correct horse battery " + name
-		cli := tr.hs.RegisterUser(t, name, false)
-		cs := verifiedMember(t, tr, cli, password)
+		cli := tr.HS.RegisterUser(t, name, false)
+		cs := testenv.VerifiedMember(t, cli, password)
 		attest(t, tr, cli.UserID, cs)
 		if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: cli.UserID}); err != nil {
 			t.Fatal(err)
@@ -90,7 +91,7 @@ func TestIdentityResetScenario(t *testing.T) {
 		began := time.Now()
 		testenv.UploadCrossSigning(t, cli, password, reset, reset.SelfSigningJSON(reset.Master))
 		var kicked *event.Event
-		eventually(t, 20*time.Second, name+" removed after the reset", func() (bool, string) {
+		testenv.Eventually(t, 20*time.Second, name+" removed after the reset", func() (bool, string) {
 			evt, err := alice.FullStateEvent(ctx, room, event.StateMember, cli.UserID.String())
 			if err != nil {
 				return false, err.Error()
@@ -135,9 +136,9 @@ func TestIdentityResetScenario(t *testing.T) {
 
 // attest records the trust's confirmation of user's identity, as an IG
 // admin's `!policy attest` would.
-func attest(t *testing.T, tr *trust, user id.UserID, cs *testenv.CrossSigning) {
+func attest(t *testing.T, tr *trust.Trust, user id.UserID, cs *testenv.CrossSigning) {
 	t.Helper()
-	if err := tr.store.SaveAttestation(ctx, store.Attestation{UserID: user.String(), MasterKey: cs.Master.Pub, Method: "in person", AttestedBy: "@ig:" + tr.hs.ServerName}); err != nil {
+	if err := tr.Store.SaveAttestation(ctx, store.Attestation{UserID: user.String(), MasterKey: cs.Master.Pub, Method: "in person", AttestedBy: "@ig:" + tr.HS.ServerName}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -165,28 +166,29 @@ func TestParallelEnforcementScenario(t *testing.T) {
 		// e.g. off: no device-list /sync by the bot, for comparison.
 		verification = fmt.Sprintf("verification: {check_interval: 24h, mode: %s}\n", mode)
 	}
+	encryption := false
 	if os.Getenv("CALDICOTT_BENCH_ENCRYPTION") == "1" {
 		// As deployed: the bot's encryption device on, its /sync the one
 		// that also watches device lists.
-		verification = withEncryption + verification
+		encryption = true
 	}
-	tr := newTrust(t, "127.0.0.11", "", "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\n"+verification)
+	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", Encryption: encryption, ConfigYAML: "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\n" + verification}))
 	if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
 		// Registered after newTrust's clean-up, so it runs first (with the
 		// logs still there), on failure too.
 		t.Cleanup(func() {
-			keepLog(t, tr.logPath, filepath.Join(dir, "caldicott.log"))
-			keepLog(t, filepath.Join(tr.hs.Dir, "dendrite.log"), filepath.Join(dir, "dendrite.log"))
+			trust.KeepLog(t, tr.LogPath, filepath.Join(dir, "caldicott.log"))
+			trust.KeepLog(t, filepath.Join(tr.HS.Dir, "dendrite.log"), filepath.Join(dir, "dendrite.log"))
 		})
 	}
 	bare := startBareAppservice(t, tr)
-	tr.startCaldicott(t, true)
+	tr.Start(t)
 	// Alice is the rooms' admin; Olive only watches the two rooms where
 	// samples are taken (Alice, in a thousand rooms, syncs too slowly to
 	// time anything by).
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	olive := tr.hs.RegisterUser(t, "olive", false)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	olive := tr.HS.RegisterUser(t, "olive", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Cardiology", Registration: "GMC 1234567", Status: "active", Source: "csv"},
 		{UserID: olive.UserID.String(), Name: "Olive Jones", Role: "Ward Clerk", Team: "Cardiology", Status: "active", Source: "csv"},
 	}); err != nil {
@@ -200,7 +202,7 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	wards := createWards(t, tr, alice, rooms, 4)
 	res.RoomCreationSecs = time.Since(began).Seconds()
 	t.Logf("created %d clinical rooms, Alice joined to each, in %s", len(wards), time.Since(began).Round(time.Second))
-	policies, err := tr.store.RoomPolicies(ctx)
+	policies, err := tr.Store.RoomPolicies(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,17 +233,18 @@ func TestParallelEnforcementScenario(t *testing.T) {
 
 	// 2. Idle: a restart reconciles every room at start-up; once it is
 	// ready and quiet, nothing runs but enforcement.
-	tr.stopCaldicott(t)
+	tr.Stop(t)
 	restarted := time.Now()
-	startAndWaitReady(t, tr, 15*time.Minute)
+	tr.Launch(t)
+	tr.WaitReady(t, 15*time.Minute)
 	res.StartupReady = time.Since(restarted).Seconds()
-	res.StartupRooms = reconciledRoomsSince(t, tr.logPath, restarted)
+	res.StartupRooms = reconciledRoomsSince(t, tr.LogPath, restarted)
 	t.Logf("restart: start-up reconciliation of %d rooms; ready after %s", res.StartupRooms, time.Since(restarted).Round(time.Millisecond))
 	watch := watchMembers(t, olive, append(slices.Clone(sampleRooms), bareRoom))
 	// Every visitor now, while nothing is measured: enough for rounds of
 	// samples to be taken again when some are spoilt by other processes.
-	visitors := registerVisitors(t, tr.hs, "v", 10*perCondition)
-	sampler := &sampler{w: watch, alice: alice, bot: tr.botID(), barebot: bare.bot, rooms: sampleRooms, bareRoom: bareRoom, visitors: visitors, round: 2 * perCondition}
+	visitors := registerVisitors(t, tr.HS, "v", 10*perCondition)
+	sampler := &sampler{w: watch, alice: alice, bot: tr.BotID(), barebot: bare.bot, rooms: sampleRooms, bareRoom: bareRoom, visitors: visitors, round: 2 * perCondition}
 	waitForQuietMachine(t, 30*time.Minute, true)
 	// Ten seconds in which no one asks anything: what Dendrite and
 	// Caldicott do on their own with a thousand rooms.
@@ -260,7 +263,7 @@ func TestParallelEnforcementScenario(t *testing.T) {
 		})
 		res.CPU = append(res.CPU, cpuSince(label, cpu, cores))
 		profiled()
-		if runs := reconciliations(t, tr.logPath, from); len(runs) > 0 {
+		if runs := reconciliations(t, tr.LogPath, from); len(runs) > 0 {
 			t.Fatalf("a reconciliation ran during the %s: %+v", label, runs)
 		}
 		return got
@@ -272,22 +275,22 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	// reconciliation but the start-up one. Sets what a restart and the
 	// start-up pass leave behind in Dendrite apart from the cost of a
 	// reconciliation that runs beside the samples.
-	people := &comings{alice: alice, room: wards[rooms/min(10, rooms)/2], visitors: registerVisitors(t, tr.hs, "k", 40), every: 15 * time.Second}
-	restartAndSettle(t, tr, tr.yaml, people)
+	people := &comings{alice: alice, room: wards[rooms/min(10, rooms)/2], visitors: registerVisitors(t, tr.HS, "k", 40), every: 15 * time.Second}
+	restartAndSettle(t, tr, tr.YAML, people)
 	restartedSamples := withoutPass("restarted", "dendrite-restarted.pprof", "samples after a restart")
 
 	// 4. Reconciling: restarted with reconciliation every second, so that
 	// once the start-up one is done they run back to back; samples are
 	// taken until enough were invited while one ran.
-	yml := strings.Replace(tr.yaml, "policy: {reconcile_interval: 0s}", "policy: {reconcile_interval: 1s}", 1)
-	if yml == tr.yaml {
+	yml := strings.Replace(tr.YAML, "policy: {reconcile_interval: 0s}", "policy: {reconcile_interval: 1s}", 1)
+	if yml == tr.YAML {
 		t.Fatal("the harness's config no longer says policy: {reconcile_interval: 0s}; update this benchmark")
 	}
 	loadedFrom := restartAndSettle(t, tr, yml, people)
 	cpu = takeCPUSnapshot()
 	profiled = profileDendrite(t, "dendrite-reconciling.pprof", 20)
 	loaded := sampler.until(t, "reconciling", func(got []latencySample) bool {
-		runs := reconciliations(t, tr.logPath, loadedFrom)
+		runs := reconciliations(t, tr.LogPath, loadedFrom)
 		var during []latencySample
 		for i := range got {
 			got[i].DuringReconciliation = withinRun(got[i], runs)
@@ -300,10 +303,10 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	})
 	res.CPU = append(res.CPU, cpuSince("samples while reconciling", cpu, cores))
 	profiled()
-	markQueuedBehindReconciliation(t, tr.logPath, loadedFrom, loaded)
-	tr.stopCaldicott(t)
-	res.Reconciliations = reconciliations(t, tr.logPath, loadedFrom)
-	res.Problems = logProblems(t, tr.logPath, began)
+	markQueuedBehindReconciliation(t, tr.LogPath, loadedFrom, loaded)
+	tr.Stop(t)
+	res.Reconciliations = reconciliations(t, tr.LogPath, loadedFrom)
+	res.Problems = logProblems(t, tr.LogPath, began)
 	close(bare.errs)
 	for err := range bare.errs {
 		t.Errorf("bare appservice: %v", err)
@@ -369,16 +372,17 @@ const settleAfterRestart = 20 * time.Second
 // restartAndSettle restarts Caldicott with the configuration yml, waits
 // for its start-up reconciliation, and keeps people coming and going while
 // Dendrite settles; it returns when Caldicott was started.
-func restartAndSettle(t *testing.T, tr *trust, yml string, people *comings) time.Time {
+func restartAndSettle(t *testing.T, tr *trust.Trust, yml string, people *comings) time.Time {
 	t.Helper()
-	tr.stopCaldicott(t)
+	tr.Stop(t)
 	cfg, err := config.Parse([]byte(yml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.cfg = cfg
+	tr.Config = cfg
 	from := time.Now()
-	startAndWaitReady(t, tr, 15*time.Minute)
+	tr.Launch(t)
+	tr.WaitReady(t, 15*time.Minute)
 	stop := people.start(t)
 	time.Sleep(settleAfterRestart)
 	// As before the idle samples, until Dendrite too is quiet: the start-up
@@ -388,32 +392,6 @@ func restartAndSettle(t *testing.T, tr *trust, yml string, people *comings) time
 	waitForQuietMachine(t, 3*time.Minute, true)
 	stop()
 	return from
-}
-
-// startAndWaitReady starts Caldicott and waits for its start-up
-// reconciliation, which over a thousand rooms may take longer than the
-// harness's own minute.
-func startAndWaitReady(t *testing.T, tr *trust, within time.Duration) {
-	t.Helper()
-	tr.startCaldicott(t, false)
-	select {
-	case <-tr.svc.Ready():
-	case err := <-tr.done:
-		t.Fatalf("caldicott stopped during start-up: %v\n%s", err, tail(tr.logPath, 4000))
-	case <-time.After(within):
-		t.Fatalf("caldicott not ready within %s\n%s", within, tail(tr.logPath, 4000))
-	}
-}
-
-func keepLog(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	if err == nil {
-		err = os.WriteFile(to, data, 0o644)
-	}
-	if err != nil {
-		t.Errorf("keep %s: %v", from, err)
-	}
 }
 
 func envInt(t *testing.T, name string, def int) int {
@@ -427,4 +405,25 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: want a positive number", name, v)
 	}
 	return n
+}
+
+// dendriteDBEnv=postgres puts the benchmark's homeservers on PostgreSQL, as
+// a trust with a thousand clinical rooms runs Dendrite.
+const dendriteDBEnv = "CALDICOTT_BENCH_DENDRITE_DB"
+
+// benchOptions sets a benchmark's trust up as a trust's would be.
+func benchOptions(opts trust.Options) trust.Options {
+	opts.DendritePostgres = os.Getenv(dendriteDBEnv) == "postgres"
+	for _, env := range []string{sweepBenchEnv, parallelBenchEnv, fedBenchEnv} {
+		opts.OnDisk = opts.OnDisk || os.Getenv(env) == "1"
+	}
+	return opts
+}
+
+// dendriteDatabaseName says which database the benchmark's homeservers use.
+func dendriteDatabaseName() string {
+	if os.Getenv(dendriteDBEnv) == "postgres" {
+		return "PostgreSQL 15"
+	}
+	return "SQLite"
 }

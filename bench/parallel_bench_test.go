@@ -1,16 +1,13 @@
-package appservice_test
+package bench_test
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,21 +21,18 @@ import (
 )
 
 // The parallel enforcement benchmark takes many minutes (it creates a
-// thousand clinical rooms on a real Dendrite), so it runs only when asked:
+// thousand clinical rooms on a real Dendrite), so it runs only when named
+// (and not under -short):
 //
-//	CALDICOTT_BENCH_PARALLEL=1 go test -tags goolm -run '^$' \
-//	    -bench BenchmarkParallelEnforcement -benchtime 1x -timeout 3h ./appservice/
+//	go test -tags goolm -run '^$' \
+//	    -bench BenchmarkParallelEnforcement -benchtime 1x -timeout 3h ./bench/
 //
-// CALDICOTT_BENCH_ROOMS (default 1000) and CALDICOTT_BENCH_SAMPLES (per
-// condition, default 30) shrink or grow it; CALDICOTT_BENCH_KEEP=<dir>
-// keeps Caldicott's and Dendrite's logs and the figures there (and
-// Dendrite CPU profiles, with PPROFLISTEN=127.0.0.1:<port>, which Dendrite
-// inherits); CALDICOTT_BENCH_VERIFICATION sets verification.mode.
-const (
-	parallelBenchEnv   = "CALDICOTT_BENCH_PARALLEL"
-	parallelResultsEnv = "CALDICOTT_BENCH_PARALLEL_RESULTS"
-)
-
+// -bench.rooms (default 1000) and -bench.samples (per condition, default
+// 30) shrink or grow it; -bench.keep=<dir> keeps Caldicott's and
+// Dendrite's logs and the figures there (and Dendrite CPU profiles, with
+// PPROFLISTEN=127.0.0.1:<port> in the environment, which Dendrite
+// inherits); -bench.verification sets verification.mode and
+// -bench.encryption turns the bot's encryption device on.
 // parallelResults is what one run of the scenario measured.
 type parallelResults struct {
 	Rooms            int              `json:"rooms"`
@@ -59,8 +53,8 @@ type parallelResults struct {
 }
 
 var parallelBench = &scenario[parallelResults]{
-	env: parallelBenchEnv, why: "it creates 1,000 clinical rooms on a real Dendrite: many minutes",
-	test: "TestParallelEnforcementScenario", timeout: "3h", resultsEnv: parallelResultsEnv,
+	why:  "it creates 1,000 clinical rooms on a real Dendrite: many minutes",
+	test: "TestParallelEnforcementScenario", timeout: "3h",
 }
 
 // BenchmarkParallelEnforcement: join→removal latency for an invitee who is
@@ -69,9 +63,8 @@ var parallelBench = &scenario[parallelResults]{
 // appservice on the same Dendrite that kicks every invitee. Target: while
 // reconciling, within 1.2× of idle.
 //
-// The integration harness takes a *testing.T, which a benchmark has not,
-// so the benchmark runs the scenario (TestParallelEnforcementScenario) in
-// a child test process and reports the figures it writes.
+// The scenario (TestParallelEnforcementScenario) runs once, in a child process
+// of its own (see scenario), and writes its figures for the benchmark to report.
 func BenchmarkParallelEnforcement(b *testing.B) {
 	res := parallelBench.run(b)
 	by := reportLatencies(b, res.Summaries)
@@ -89,91 +82,25 @@ func BenchmarkParallelEnforcement(b *testing.B) {
 	b.ReportMetric(float64(res.Rooms), "rooms")
 }
 
-// scenario is a long benchmark's body: a test run once per process in a
-// child process (the integration harness takes a *testing.T, which a
-// benchmark has not), however often the benchmark function is called,
-// and only when env is 1.
-type scenario[T any] struct {
-	env, why                  string
-	test, timeout, resultsEnv string
-	once                      sync.Once
-	out                       T
-	err                       error
-}
-
-// run skips the benchmark unless asked for, and returns the figures.
-func (s *scenario[T]) run(b *testing.B) T {
-	b.Helper()
-	if os.Getenv(s.env) != "1" {
-		b.Skipf("set %s=1 to run (%s)", s.env, s.why)
-	}
-	s.once.Do(func() { s.out, s.err = runScenario[T](b, s.test, s.timeout, s.resultsEnv) })
-	if s.err != nil {
-		b.Fatal(s.err)
-	}
-	return s.out
-}
-
-// reportLatencies reports each condition's p50, p90 and max, and returns
-// the summaries by condition for the ratios.
-func reportLatencies(b *testing.B, summaries []latencySummary) map[string]latencySummary {
-	by := map[string]latencySummary{}
-	for _, s := range summaries {
-		by[s.Condition] = s
-		b.ReportMetric(s.P50, s.Condition+"-p50-ms")
-		b.ReportMetric(s.P90, s.Condition+"-p90-ms")
-		b.ReportMetric(s.Max, s.Condition+"-max-ms")
-	}
-	return by
-}
-
-// runScenario runs a long benchmark's body (the test named) in a child
-// process of this test binary, which writes its figures as JSON to the
-// file named in resultsEnv, and reads them back.
-func runScenario[T any](b *testing.B, test, timeout, resultsEnv string) (T, error) {
-	var res T
-	out := filepath.Join(b.TempDir(), "results.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.timeout="+timeout)
-	cmd.Env = append(os.Environ(), resultsEnv+"="+out)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return res, fmt.Errorf("scenario: %w", err)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		return res, fmt.Errorf("the scenario wrote no figures (skipped?): %w", err)
-	}
-	if err := json.Unmarshal(data, &res); err != nil {
-		return res, fmt.Errorf("read figures: %w", err)
-	}
-	return res, nil
-}
-
-// TestParallelEnforcementScenario is the benchmark's body; it runs only
-// when CALDICOTT_BENCH_PARALLEL=1.
+// TestParallelEnforcementScenario is the benchmark's body, run in a child
+// process (scenarioOnly).
 func TestParallelEnforcementScenario(t *testing.T) {
-	if os.Getenv(parallelBenchEnv) != "1" {
-		t.Skipf("the parallel enforcement benchmark; set %s=1 to run", parallelBenchEnv)
-	}
-	rooms := envInt(t, "CALDICOTT_BENCH_ROOMS", 1000)
-	perCondition := envInt(t, "CALDICOTT_BENCH_SAMPLES", 30)
+	scenarioOnly(t, "BenchmarkParallelEnforcement")
+	rooms := *flagRooms
+	perCondition := samplesOr(30)
 	// Reconciliations are told apart in Caldicott's log by time.
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	// Reconciliation is the only long job: the directory sweep, reviews and
 	// the periodic verification check would otherwise join in.
 	verification := "verification: {check_interval: 24h}\n"
-	if mode := os.Getenv("CALDICOTT_BENCH_VERIFICATION"); mode != "" {
+	if mode := *flagVerification; mode != "" {
 		// e.g. off: no device-list /sync by the bot, for comparison.
 		verification = fmt.Sprintf("verification: {check_interval: 24h, mode: %s}\n", mode)
 	}
-	encryption := false
-	if os.Getenv("CALDICOTT_BENCH_ENCRYPTION") == "1" {
-		// As deployed: the bot's encryption device on, its /sync the one
-		// that also watches device lists.
-		encryption = true
-	}
-	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", Encryption: encryption, ConfigYAML: "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\n" + verification}))
-	if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
+	// -bench.encryption: as deployed, the bot's encryption device on, its
+	// /sync the one that also watches device lists.
+	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", Encryption: *flagEncryption, ConfigYAML: "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\n" + verification}))
+	if dir := *flagKeepDir; dir != "" {
 		// Registered after newTrust's clean-up, so it runs first (with the
 		// logs still there), on failure too.
 		t.Cleanup(func() {
@@ -351,7 +278,7 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	}
 	res.Samples = slices.Concat(samples, restartedSamples, loaded)
 	logParallelResults(t, res)
-	if path := os.Getenv(parallelResultsEnv); path != "" {
+	if path := *flagResultsPath; path != "" {
 		data, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
 			t.Fatal(err)
@@ -359,7 +286,7 @@ func TestParallelEnforcementScenario(t *testing.T) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
+		if dir := *flagKeepDir; dir != "" {
 			_ = os.WriteFile(filepath.Join(dir, "results.json"), data, 0o644)
 		}
 	}
@@ -392,38 +319,4 @@ func restartAndSettle(t *testing.T, tr *trust.Trust, yml string, people *comings
 	waitForQuietMachine(t, 3*time.Minute, true)
 	stop()
 	return from
-}
-
-func envInt(t *testing.T, name string, def int) int {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q: want a positive number", name, v)
-	}
-	return n
-}
-
-// dendriteDBEnv=postgres puts the benchmark's homeservers on PostgreSQL, as
-// a trust with a thousand clinical rooms runs Dendrite.
-const dendriteDBEnv = "CALDICOTT_BENCH_DENDRITE_DB"
-
-// benchOptions sets a benchmark's trust up as a trust's would be.
-func benchOptions(opts trust.Options) trust.Options {
-	opts.DendritePostgres = os.Getenv(dendriteDBEnv) == "postgres"
-	for _, env := range []string{sweepBenchEnv, parallelBenchEnv, fedBenchEnv} {
-		opts.OnDisk = opts.OnDisk || os.Getenv(env) == "1"
-	}
-	return opts
-}
-
-// dendriteDatabaseName says which database the benchmark's homeservers use.
-func dendriteDatabaseName() string {
-	if os.Getenv(dendriteDBEnv) == "postgres" {
-		return "PostgreSQL 15"
-	}
-	return "SQLite"
 }

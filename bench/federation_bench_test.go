@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"encoding/json"
@@ -21,25 +21,20 @@ import (
 
 // The federation policy list benchmark (issue #10) runs two trusts on
 // real Dendrites and takes many minutes (it creates a thousand clinical
-// rooms), so it runs only when asked:
+// rooms), so it runs only when named (and not under -short):
 //
-//	CALDICOTT_BENCH_FEDERATION=1 go test -tags goolm -run '^$' \
-//	    -bench BenchmarkFederationPolicyList -benchtime 1x -timeout 1h ./appservice/
+//	go test -tags goolm -run '^$' \
+//	    -bench BenchmarkFederationPolicyList -benchtime 1x -timeout 1h ./bench/
 //
-// CALDICOTT_BENCH_LEAVERS (default 20) is how many of trust B's staff are
-// recorded as leavers one at a time; CALDICOTT_BENCH_LEAVERS_AFTER
-// (default 5) more are recorded once trust A has its thousand rooms;
-// CALDICOTT_BENCH_ROOMS (default 1000) is how many clinical rooms trust A
-// has when the member trusts change; CALDICOTT_BENCH_KEEP=<dir> keeps
-// both trusts' Caldicott and Dendrite logs and the figures there.
+// -bench.leavers (default 20) is how many of trust B's staff are
+// recorded as leavers one at a time; -bench.leavers-after (default 5)
+// more are recorded once trust A has its thousand rooms; -bench.rooms
+// (default 1000) is how many clinical rooms trust A has when the member
+// trusts change; -bench.keep=<dir> keeps both trusts' Caldicott and
+// Dendrite logs and the figures there.
 //
 // The third figure of issue #10 (10,000 user rules loaded and matched) is
 // the pure package's: go test -run '^$' -bench . -benchmem ./policylist/
-const (
-	fedBenchEnv   = "CALDICOTT_BENCH_FEDERATION"
-	fedResultsEnv = "CALDICOTT_BENCH_FEDERATION_RESULTS"
-)
-
 // fedResults is what one run of the scenario measured.
 type fedResults struct {
 	Leavers      []leaverSample `json:"leavers"`
@@ -100,8 +95,8 @@ type aclChange struct {
 }
 
 var fedBench = &scenario[fedResults]{
-	env: fedBenchEnv, why: "two real Dendrites, 1,000 clinical rooms: many minutes",
-	test: "TestFederationBenchScenario", timeout: "55m", resultsEnv: fedResultsEnv,
+	why:  "two real Dendrites, 1,000 clinical rooms: many minutes",
+	test: "TestFederationBenchScenario", timeout: "55m",
 }
 
 // BenchmarkFederationPolicyList: a leaver recorded on trust B, removed
@@ -109,9 +104,8 @@ var fedBench = &scenario[fedResults]{
 // of the federation's member trusts reaching the server ACL of each of
 // trust A's 1,000 clinical rooms (target under 60 s).
 //
-// The integration harness takes a *testing.T, which a benchmark has not,
-// so the scenario (TestFederationBenchScenario) runs in a child process
-// and writes its figures for the benchmark to report.
+// The scenario (TestFederationBenchScenario) runs once, in a child process of
+// its own (see scenario), and writes its figures for the benchmark to report.
 func BenchmarkFederationPolicyList(b *testing.B) {
 	fedOut := fedBench.run(b)
 	rule := summarizeLeavers(fedOut.Leavers, leaverSample.ruleToRemoval)
@@ -126,15 +120,13 @@ func BenchmarkFederationPolicyList(b *testing.B) {
 	b.ReportMetric(float64(fedOut.ACL.Checked), "acl-rooms-checked")
 }
 
-// TestFederationBenchScenario is the benchmark's body; it runs only when
-// CALDICOTT_BENCH_FEDERATION=1.
+// TestFederationBenchScenario is the benchmark's body, run in a child process
+// (scenarioOnly).
 func TestFederationBenchScenario(t *testing.T) {
-	if os.Getenv(fedBenchEnv) != "1" {
-		t.Skipf("the federation policy list benchmark; set %s=1 to run", fedBenchEnv)
-	}
-	leavers := envInt(t, "CALDICOTT_BENCH_LEAVERS", 20)
-	after := envInt(t, "CALDICOTT_BENCH_LEAVERS_AFTER", 5)
-	rooms := envInt(t, "CALDICOTT_BENCH_ROOMS", 1000)
+	scenarioOnly(t, "BenchmarkFederationPolicyList")
+	leavers := *flagLeavers
+	after := *flagLeaversAfter
+	rooms := *flagRooms
 	zerolog.TimeFieldFormat = time.RFC3339Nano // log lines are timed to the ms
 	cores := runtime.NumCPU()
 	// Only what is measured runs: no periodic directory sync, review or
@@ -143,7 +135,7 @@ func TestFederationBenchScenario(t *testing.T) {
 	a := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", ConfigYAML: quiet}))
 	b := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.12", ConfigYAML: quiet}))
 	trust.Federate(a, b)
-	if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
+	if dir := *flagKeepDir; dir != "" {
 		// Registered after newTrust's clean-ups, so it runs first, with
 		// the logs still there.
 		t.Cleanup(func() {
@@ -238,7 +230,7 @@ func TestFederationBenchScenario(t *testing.T) {
 	res.Problems = logProblems(t, a.LogPath, began)
 	res.ProblemsB = logProblems(t, b.LogPath, began)
 	logFedResults(t, res)
-	if path := os.Getenv(fedResultsEnv); path != "" {
+	if path := *flagResultsPath; path != "" {
 		data, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
 			t.Fatal(err)
@@ -246,7 +238,7 @@ func TestFederationBenchScenario(t *testing.T) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
+		if dir := *flagKeepDir; dir != "" {
 			_ = os.WriteFile(filepath.Join(dir, "results.json"), data, 0o644)
 		}
 	}

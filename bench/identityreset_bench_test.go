@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"encoding/json"
@@ -17,14 +17,9 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-const (
-	idResetBenchEnv   = "CALDICOTT_BENCH_IDRESET"
-	idResetResultsEnv = "CALDICOTT_BENCH_IDRESET_RESULTS"
-)
-
 var idResetBench = &scenario[idResetResults]{
-	env: idResetBenchEnv, why: "a real Dendrite, the bot's encryption device on, one reset per sample: a few minutes",
-	test: "TestIdentityResetScenario", timeout: "30m", resultsEnv: idResetResultsEnv,
+	why:  "a real Dendrite, the bot's encryption device on, one reset per sample: a few minutes",
+	test: "TestIdentityResetScenario", timeout: "30m",
 }
 
 // idResetResults are the figures the scenario writes for the benchmark.
@@ -50,13 +45,11 @@ func BenchmarkIdentityResetSuspension(b *testing.B) {
 	}
 }
 
-// TestIdentityResetScenario is the benchmark's body; it runs only when
-// CALDICOTT_BENCH_IDRESET=1.
+// TestIdentityResetScenario is the benchmark's body, run in a child process
+// (scenarioOnly).
 func TestIdentityResetScenario(t *testing.T) {
-	if os.Getenv(idResetBenchEnv) != "1" {
-		t.Skipf("the identity-reset benchmark; set %s=1 to run", idResetBenchEnv)
-	}
-	samples := envInt(t, "CALDICOTT_BENCH_SAMPLES", 20)
+	scenarioOnly(t, "BenchmarkIdentityResetSuspension")
+	samples := samplesOr(20)
 	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", Encryption: true, ConfigYAML: "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n"}))
 	tr.Start(t)
 	alice := tr.HS.RegisterUser(t, "alice", false)
@@ -126,7 +119,7 @@ func TestIdentityResetScenario(t *testing.T) {
 	<-done
 	t.Logf("identity reset → removal, quiet: p50 %.0f ms, p90 %.0f ms; busy: p50 %.0f ms, p90 %.0f ms (%d samples each)",
 		percentile(res.Quiet, 50), percentile(res.Quiet, 90), percentile(res.Busy, 50), percentile(res.Busy, 90), samples)
-	if path := os.Getenv(idResetResultsEnv); path != "" {
+	if path := *flagResultsPath; path != "" {
 		data, _ := json.Marshal(res)
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)

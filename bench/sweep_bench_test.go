@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"encoding/json"
@@ -22,30 +22,25 @@ import (
 )
 
 // The retention sweep benchmark (issue #9) writes tens of thousands of
-// events to a real Dendrite and deletes them, so it runs only when asked:
+// events to a real Dendrite and deletes them, so it runs only when named
+// (and not under -short):
 //
-//	CALDICOTT_BENCH_SWEEP=1 go test -tags goolm -run '^$' \
-//	    -bench BenchmarkRetentionSweep -benchtime 1x -timeout 4h ./appservice/
+//	go test -tags goolm -run '^$' \
+//	    -bench BenchmarkRetentionSweep -benchtime 1x -timeout 4h ./bench/
 //
 // (The scenario runs in a child process with its own 4-hour limit: with
 // the default 100,000-event room it takes about two hours.)
 //
-// Sizes: CALDICOTT_BENCH_SWEEP_N (default 3000) events in each of the two
-// rooms of the rate comparison; CALDICOTT_BENCH_SWEEP_BIG (default
-// 100000) events in the big room; CALDICOTT_BENCH_SWEEP_SAMPLES (default
-// 30) latency samples per condition; CALDICOTT_BENCH_SWEEP_SENDERS
-// (default 4) clients writing at once; CALDICOTT_BENCH_SWEEP_WAIT (minutes,
-// default 90) the longest wait for the big sweep to finish.
-// CALDICOTT_BENCH_KEEP=<dir> keeps Caldicott's and Dendrite's logs, the
+// Sizes: -bench.sweep-n (default 3000) events in each of the two rooms of
+// the rate comparison; -bench.sweep-big (default 100000) events in the big
+// room; -bench.samples (default 30) latency samples per condition;
+// -bench.sweep-senders (default 4) clients writing at once;
+// -bench.sweep-wait (default 90m) the longest wait for the big sweep to
+// finish. -bench.keep=<dir> keeps Caldicott's and Dendrite's logs, the
 // figures, CPU profiles of the test process (Caldicott) during the sweeps,
 // its heap profiles before, during (the latest) and after the big sweep,
 // and Dendrite's (with PPROFLISTEN=127.0.0.1:<port>, which Dendrite
 // inherits).
-const (
-	sweepBenchEnv   = "CALDICOTT_BENCH_SWEEP"
-	sweepResultsEnv = "CALDICOTT_BENCH_SWEEP_RESULTS"
-)
-
 // sweepResults is what one run of the scenario measured.
 type sweepResults struct {
 	N     int       `json:"n"`
@@ -72,8 +67,8 @@ type sweepResults struct {
 }
 
 var sweepBench = &scenario[sweepResults]{
-	env: sweepBenchEnv, why: "it writes and deletes ~100,000 events on a real Dendrite: many minutes",
-	test: "TestRetentionSweepScenario", timeout: "4h", resultsEnv: sweepResultsEnv,
+	why:  "it writes and deletes ~100,000 events on a real Dendrite: many minutes",
+	test: "TestRetentionSweepScenario", timeout: "4h",
 }
 
 // BenchmarkRetentionSweep: the retention sweep on real Dendrite — its
@@ -101,25 +96,23 @@ func BenchmarkRetentionSweep(b *testing.B) {
 	}
 }
 
-// TestRetentionSweepScenario is the benchmark's body; it runs only when
-// CALDICOTT_BENCH_SWEEP=1.
+// TestRetentionSweepScenario is the benchmark's body, run in a child process
+// (scenarioOnly).
 func TestRetentionSweepScenario(t *testing.T) {
-	if os.Getenv(sweepBenchEnv) != "1" {
-		t.Skipf("the retention sweep benchmark; set %s=1 to run", sweepBenchEnv)
-	}
-	n := envInt(t, "CALDICOTT_BENCH_SWEEP_N", 3000)
-	big := envInt(t, "CALDICOTT_BENCH_SWEEP_BIG", 100000)
-	perCondition := envInt(t, "CALDICOTT_BENCH_SWEEP_SAMPLES", 30)
-	nSenders := envInt(t, "CALDICOTT_BENCH_SWEEP_SENDERS", 4)
-	maxWait := time.Duration(envInt(t, "CALDICOTT_BENCH_SWEEP_WAIT", 90)) * time.Minute
-	keep := os.Getenv("CALDICOTT_BENCH_KEEP")
+	scenarioOnly(t, "BenchmarkRetentionSweep")
+	n := *flagSweepN
+	big := *flagSweepBig
+	perCondition := samplesOr(30)
+	nSenders := *flagSweepSenders
+	maxWait := *flagSweepWait
+	keep := *flagKeepDir
 	// Heap profiles fine enough to see a few hundred KiB: at the default
 	// one sample per 512 KiB, a 3 MiB heap is six samples.
 	runtime.MemProfileRate = 16 << 10
 	zerolog.TimeFieldFormat = time.RFC3339Nano // log lines told apart by time
 	// Clinical messages expire after 2 s and every room is swept each
 	// second; the other periodic jobs are kept out of the way.
-	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", ConfigYAML: sweepYAML("2s", 500) + "\ndirectory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n"}))
+	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", ConfigYAML: `retention: {clinical: {default: 2s, min: 1s, max: 1h}, sweep_interval: 1s, batch: 500}` + "\ndirectory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n"}))
 	if keep != "" {
 		t.Cleanup(func() {
 			trust.KeepLog(t, tr.LogPath, filepath.Join(keep, "caldicott.log"))
@@ -426,7 +419,7 @@ func writeSweepResults(t *testing.T, res sweepResults, keep string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if path := os.Getenv(sweepResultsEnv); path != "" {
+	if path := *flagResultsPath; path != "" {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -136,7 +136,7 @@ func TestFederationBenchScenario(t *testing.T) {
 	b := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.12", ConfigYAML: quiet}))
 	trust.Federate(a, b)
 	if dir := *flagKeepDir; dir != "" {
-		// Registered after newTrust's clean-ups, so it runs first, with
+		// Registered after trust.New's clean-ups, so it runs first, with
 		// the logs still there.
 		t.Cleanup(func() {
 			for name, tr := range map[string]*trust.Trust{"a": a, "b": b} {

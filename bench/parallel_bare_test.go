@@ -34,7 +34,7 @@ type bareAppservice struct {
 }
 
 // startBareAppservice registers a bare appservice (bot @barebot) with the
-// trust's Dendrite and serves its transactions. newTrust has already
+// trust's Dendrite and serves its transactions. trust.New has already
 // started Dendrite, whose config lists appservices only at start-up, so
 // Dendrite is restarted with the extra registration.
 func startBareAppservice(t *testing.T, tr *trust.Trust) *bareAppservice {

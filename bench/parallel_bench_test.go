@@ -101,7 +101,7 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	// /sync the one that also watches device lists.
 	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", Encryption: *flagEncryption, ConfigYAML: "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\n" + verification}))
 	if dir := *flagKeepDir; dir != "" {
-		// Registered after newTrust's clean-up, so it runs first (with the
+		// Registered after trust.New's clean-up, so it runs first (with the
 		// logs still there), on failure too.
 		t.Cleanup(func() {
 			trust.KeepLog(t, tr.LogPath, filepath.Join(dir, "caldicott.log"))

@@ -112,10 +112,10 @@ func TestAuditHeadAnchorsTheLog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(3500 * time.Millisecond) // three intervals
-		if h, _ := readHead(t, ig, mgmt); h.Seq != first.Seq || h.PublishedAt != first.PublishedAt {
-			t.Fatalf("published again with nothing new recorded: %+v, first %+v", h, first)
-		}
+		testenv.Quiet(t, 3500*time.Millisecond, "no head published again with nothing new recorded (three intervals)", func() (bool, string) {
+			h, _ := readHead(t, ig, mgmt)
+			return h.Seq == first.Seq && h.PublishedAt == first.PublishedAt, fmt.Sprintf("%+v, first %+v", h, first)
+		})
 		if now, _, _ := b.Store.AuditHead(ctx); now != seq {
 			t.Fatalf("the log grew from %d to %d with nothing happening (a publication for its own entries?)", seq, now)
 		}

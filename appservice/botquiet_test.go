@@ -2,6 +2,7 @@ package appservice_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -42,13 +43,10 @@ func TestBotCollectsNoNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Bob's notification shows Dendrite has judged the message for everyone.
-	deadline := time.Now().Add(15 * time.Second)
-	for count(bob) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("Bob was never notified of the message; cannot tell whether the bot would be")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.Eventually(t, 15*time.Second, "Bob to be notified of the message (else we cannot tell whether the bot would be)", func() (bool, string) {
+		n := count(bob)
+		return n > 0, fmt.Sprint(n, " notifications")
+	})
 	if n := count(bot); n != 0 {
 		t.Fatalf("the homeserver keeps %d notifications for the bot", n)
 	}

@@ -112,7 +112,15 @@ func TestCrashBetweenDecisionAndAction(t *testing.T) {
 			})
 			testenv.WaitForNotice(t, alice, room, tr.BotID(), "I removed "+outsider.UserID.String())
 			// Give a repeat every chance to show before counting.
-			time.Sleep(2 * time.Second)
+			testenv.Quiet(t, 2*time.Second, "no repeated notice of the removal", func() (bool, string) {
+				n := 0
+				for _, b := range testenv.BotNotices(t, alice, room, tr.BotID()) {
+					if strings.Contains(b, outsider.UserID.String()) {
+						n++
+					}
+				}
+				return n <= 1, fmt.Sprint(n, " notices")
+			})
 			notices := 0
 			for _, n := range testenv.BotNotices(t, alice, room, tr.BotID()) {
 				if strings.Contains(n, outsider.UserID.String()) {

@@ -121,8 +121,8 @@ func TestSubjectAccessExport(t *testing.T) {
 		})
 	}
 	until := nextSecond()
-	time.Sleep(time.Until(until.Add(1100 * time.Millisecond))) // the exports' own audit entries fall outside the range
-	untilText := until.Format(time.RFC3339)                    // both ends are included: until's second, no later
+	testenv.WaitUntil(until.Add(1100 * time.Millisecond)) // the exports' own audit entries fall outside the range
+	untilText := until.Format(time.RFC3339)               // both ends are included: until's second, no later
 
 	// What Bob's export must hold, as alice's own client decrypted it and as
 	// the audit log holds it.
@@ -295,7 +295,7 @@ func TestSubjectAccessExport(t *testing.T) {
 // typed with second precision falls between two steps of a scenario.
 func nextSecond() time.Time {
 	next := time.Now().UTC().Truncate(time.Second).Add(time.Second)
-	time.Sleep(time.Until(next) + 10*time.Millisecond)
+	testenv.WaitUntil(next.Add(10 * time.Millisecond))
 	return next
 }
 

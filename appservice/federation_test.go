@@ -155,7 +155,10 @@ func TestFederationPolicyList(t *testing.T) {
 	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dora.UserID}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Second)
+	testenv.Quiet(t, 3*time.Second, "dora's invitation to stand after the withdrawal", func() (bool, string) {
+		got := testenv.MembershipOf(t, alice, room, dora.UserID)
+		return got == "invite", got
+	})
 	if got := testenv.MembershipOf(t, alice, room, dora.UserID); got != "invite" {
 		t.Fatalf("dora's invitation after the withdrawal: %s", got)
 	}

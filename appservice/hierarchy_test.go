@@ -150,7 +150,11 @@ func TestRoomHierarchy(t *testing.T) {
 			"class": "clinical", "allowed_roles": []string{"Consultant"}, "filters_set_by": "@ig:" + tr.HS.ServerName,
 		})
 		waitGone(t, admin, room, tech.UserID, 20*time.Second)
-		time.Sleep(3 * time.Second) // the same sweep judges everyone within moments
+		// The same sweep judges everyone within moments.
+		testenv.Quiet(t, 3*time.Second, "the senior clinician and the moderator staying", func() (bool, string) {
+			s, m := isMember(t, admin, room, senior.UserID), isMember(t, admin, room, mod.UserID)
+			return s && m, fmt.Sprintf("senior a member: %v, moderator a member: %v", s, m)
+		})
 		if !isMember(t, admin, room, senior.UserID) {
 			t.Fatal("the senior clinician was removed by a filter the moderator wrote")
 		}
@@ -215,7 +219,10 @@ func TestForeignIGAdminHasTheRoomsPowerOnly(t *testing.T) {
 	t.Run("no removal of their own trust's nurse", func(t *testing.T) {
 		testenv.Say(t, igB, room, "!policy remove "+bob.UserID.String())
 		testenv.WaitForNotice(t, alice, room, b.BotID(), foreign)
-		time.Sleep(2 * time.Second)
+		testenv.Quiet(t, 2*time.Second, "trust A's nurse staying in the room", func() (bool, string) {
+			in := isMember(t, alice, room, bob.UserID)
+			return in, fmt.Sprint("a member: ", in)
+		})
 		if !isMember(t, alice, room, bob.UserID) {
 			t.Fatal("trust B's IG admin removed a member of trust A's room through the bot")
 		}
@@ -224,7 +231,10 @@ func TestForeignIGAdminHasTheRoomsPowerOnly(t *testing.T) {
 	t.Run("no move out of clinical", func(t *testing.T) {
 		testenv.Say(t, igB, room, "!policy classify social")
 		testenv.WaitForNotice(t, alice, room, b.BotID(), foreign)
-		time.Sleep(2 * time.Second)
+		testenv.Quiet(t, 2*time.Second, "the room staying clinical", func() (bool, string) {
+			class := testenv.StateContent(t, alice, room, policy.PolicyEventType)["class"]
+			return class == "clinical", fmt.Sprint(class)
+		})
 		if class := testenv.StateContent(t, alice, room, policy.PolicyEventType)["class"]; class != "clinical" {
 			t.Fatalf("room class %v after trust B's IG admin asked for social", class)
 		}

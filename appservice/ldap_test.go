@@ -35,7 +35,7 @@ func TestLDAPDirectoryDrivesMembership(t *testing.T) {
 	testenv.Say(t, ig, mgmt, "!policy directory status")
 	testenv.WaitForNotice(t, ig, mgmt, bot, "Staff directory: 2 active.", "LDAP: full read at")
 
-	time.Sleep(1100 * time.Millisecond) // modifyTimestamp has one-second resolution
+	testenv.WaitUntil(time.Now().Add(1100 * time.Millisecond)) // modifyTimestamp has one-second resolution
 	mod := ldap.NewModifyRequest("uid=dave,ou=people,"+base, nil)
 	mod.Replace("employeeType", []string{"left"})
 	if err := slapd.Admin(t).Modify(mod); err != nil {

@@ -99,7 +99,7 @@ func TestRetentionSweepDeletesExpiredMessages(t *testing.T) {
 	old := []id.EventID{msg, reaction, edit, custom}
 
 	// Sent before the old ones expire, so it expires after them.
-	time.Sleep(time.Until(start.Add(5 * time.Second)))
+	testenv.WaitUntil(start.Add(5 * time.Second))
 	fresh := testenv.SendText(t, alice, room, "Bed 6 for review at 3")
 	waitRedacted(t, alice, room, 20*time.Second, old...)
 	if redacted(t, alice, room, fresh) {
@@ -181,7 +181,10 @@ func TestLegalHold(t *testing.T) {
 	testenv.WaitForNotice(t, alice, room, bot, "IG admin")
 
 	kept := testenv.SendText(t, alice, room, "Discussed with family at 14:00")
-	time.Sleep(8 * time.Second) // past retention, several sweeps
+	testenv.Quiet(t, 8*time.Second, "the message kept past retention, over several sweeps", func() (bool, string) {
+		gone := redacted(t, alice, room, kept)
+		return !gone, fmt.Sprint("deleted: ", gone)
+	})
 	if redacted(t, alice, room, kept) {
 		t.Fatal("a message was deleted in a room on legal hold")
 	}

@@ -213,7 +213,10 @@ func TestRoomUpgradeByAPI(t *testing.T) {
 			// Told once, and the join not tried again after a restart.
 			sc.tr.Stop(t)
 			sc.tr.Start(t)
-			time.Sleep(2 * time.Second)
+			testenv.Quiet(t, 2*time.Second, "no repeated notice after the restart", func() (bool, string) {
+				inOld, inNew := countNotices(t, sc.dave, sc.room, sc.bot, "NOT protected"), countNotices(t, sc.alice, repl, sc.bot, "This room replaces")
+				return inOld <= 1 && inNew <= 1, fmt.Sprintf("old room told %d times, new room %d", inOld, inNew)
+			})
 			if n := countNotices(t, sc.dave, sc.room, sc.bot, "NOT protected"); n != 1 {
 				t.Errorf("old room told %d times that the new room is not protected, want once", n)
 			}
@@ -264,7 +267,10 @@ func TestRoomUpgradeUnreachableReplacement(t *testing.T) {
 	told := testenv.WaitForNotice(t, sc.dave, sc.room, sc.bot, "replaced by a new room ("+ghost.String()+")", "NOT protected")
 	t.Logf("the old room is told: %s", told)
 	testenv.WaitForNotice(t, sc.ig, sc.mgmt, sc.bot, ghost.String(), "NOT protected")
-	time.Sleep(5 * time.Second)
+	testenv.Quiet(t, 5*time.Second, "the unreachable replacement not reported again", func() (bool, string) {
+		n := countNotices(t, sc.dave, sc.room, sc.bot, "NOT protected")
+		return n <= 1, fmt.Sprint(n, " notices")
+	})
 	if n := countNotices(t, sc.dave, sc.room, sc.bot, "NOT protected"); n != 1 {
 		t.Errorf("told %d times, want once", n)
 	}

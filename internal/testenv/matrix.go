@@ -51,6 +51,14 @@ func Quiet(t testing.TB, d time.Duration, what string, check func() (bool, strin
 	}
 }
 
+// WaitUntil waits for the wall clock to pass when: where a scenario needs
+// time itself to pass (a second boundary, a timestamp's resolution, a
+// message's age), not for anything the system does (use Eventually) or
+// does not do (use Quiet).
+func WaitUntil(when time.Time) {
+	time.Sleep(time.Until(when))
+}
+
 // BotNotices returns the bodies of the bot's recent messages in a room, and
 // fails the test for any that is not a notice with an HTML body (or a text
 // message calling on someone, the only kind that notifies).

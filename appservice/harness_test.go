@@ -2,8 +2,6 @@ package appservice_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"testing"
 
@@ -29,9 +27,3 @@ var (
 	typeChild    = event.Type{Type: "m.space.child", Class: event.StateEventType}
 	typeParent   = event.Type{Type: "m.space.parent", Class: event.StateEventType}
 )
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}

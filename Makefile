@@ -34,8 +34,12 @@ FUZZTIME ?= 2m
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
+# Every package's quick benchmarks. -short skips the long scenarios in
+# bench/ (minutes to hours each on real Dendrites); docs/benchmarks.md says
+# how to run one, sized by -bench.* flags, e.g.
+#   go test -tags goolm -run '^$$' -bench IdentityReset -benchtime 1x ./bench -bench.samples=3
 bench: deps dendrite
-	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem ./...
+	$(GO) test $(TAGS) -short -run '^$$' -bench . -benchmem ./...
 
 # Fails, printing the difference, when go.mod or go.sum is not what
 # `go mod tidy` would write (a direct import marked // indirect, a stale

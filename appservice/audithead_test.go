@@ -20,6 +20,8 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/audittamper"
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -89,13 +91,13 @@ func TestAuditHeadAnchorsTheLog(t *testing.T) {
 	// The head is published in both rooms, signed, and names the chain's
 	// last entry but the publication's own.
 	var first publishedHead
-	eventually(t, 20*time.Second, "the audit head published in the management room", func() (bool, string) {
+	testenv.Eventually(t, 20*time.Second, "the audit head published in the management room", func() (bool, string) {
 		h, ok := readHead(t, ig, mgmt)
 		first = h
 		return ok, "none yet"
 	})
-	checkHeadSignature(t, ig, b.botID(), first)
-	entry, err := b.store.AuditEntryAt(ctx, first.Seq)
+	checkHeadSignature(t, ig, b.BotID(), first)
+	entry, err := b.Store.AuditEntryAt(ctx, first.Seq)
 	if err != nil || entry.Hash != first.Hash {
 		t.Fatalf("published entry %d with hash %s; the database holds %+v (%v)", first.Seq, first.Hash, entry, err)
 	}
@@ -103,23 +105,23 @@ func TestAuditHeadAnchorsTheLog(t *testing.T) {
 	if !ok || inAtt.Seq != first.Seq || inAtt.Hash != first.Hash {
 		t.Fatalf("attestation room head %+v, management room head %+v", inAtt, first)
 	}
-	checkHeadSignature(t, ig, b.botID(), inAtt)
+	checkHeadSignature(t, ig, b.BotID(), inAtt)
 
 	t.Run("published again only when the log changed", func(t *testing.T) {
-		seq, _, err := b.store.AuditHead(ctx)
+		seq, _, err := b.Store.AuditHead(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(3500 * time.Millisecond) // three intervals
-		if h, _ := readHead(t, ig, mgmt); h.Seq != first.Seq || h.PublishedAt != first.PublishedAt {
-			t.Fatalf("published again with nothing new recorded: %+v, first %+v", h, first)
-		}
-		if now, _, _ := b.store.AuditHead(ctx); now != seq {
+		testenv.Quiet(t, 3500*time.Millisecond, "no head published again with nothing new recorded (three intervals)", func() (bool, string) {
+			h, _ := readHead(t, ig, mgmt)
+			return h.Seq == first.Seq && h.PublishedAt == first.PublishedAt, fmt.Sprintf("%+v, first %+v", h, first)
+		})
+		if now, _, _ := b.Store.AuditHead(ctx); now != seq {
 			t.Fatalf("the log grew from %d to %d with nothing happening (a publication for its own entries?)", seq, now)
 		}
-		say(t, ig, mgmt, "!policy report")
-		waitForNotice(t, ig, mgmt, b.botID(), "Staff directory")
-		eventually(t, 20*time.Second, "a new head published", func() (bool, string) {
+		testenv.Say(t, ig, mgmt, "!policy report")
+		testenv.WaitForNotice(t, ig, mgmt, b.BotID(), "Staff directory")
+		testenv.Eventually(t, 20*time.Second, "a new head published", func() (bool, string) {
 			h, _ := readHead(t, ig, mgmt)
 			return h.Seq > first.Seq, fmt.Sprint(h.Seq)
 		})
@@ -128,12 +130,12 @@ func TestAuditHeadAnchorsTheLog(t *testing.T) {
 	t.Run("the other trust's homeserver holds a copy", func(t *testing.T) {
 		// Read with trust A's appservice token from trust A's homeserver,
 		// once trust A's bot has joined trust B's attestation room.
-		aBot, err := mautrix.NewClient(a.hs.URL, a.botID(), a.cfg.AppService.ASToken)
+		aBot, err := mautrix.NewClient(a.HS.URL, a.BotID(), a.Config.AppService.ASToken)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, _ := readHead(t, ig, attRoom)
-		eventually(t, 30*time.Second, "trust A's homeserver to hold trust B's head", func() (bool, string) {
+		testenv.Eventually(t, 30*time.Second, "trust A's homeserver to hold trust B's head", func() (bool, string) {
 			var h publishedHead
 			err := aBot.StateEvent(ctx, attRoom, typeAuditHead, "", &h)
 			return err == nil && h.Seq == want.Seq && h.Hash == want.Hash, fmt.Sprint(h, err)
@@ -145,8 +147,8 @@ func TestAuditHeadAnchorsTheLog(t *testing.T) {
 		t.Fatalf("verify before tampering: exit %d\n%s", code, out)
 	}
 	published, _ := readHead(t, ig, mgmt)
-	b.stopCaldicott(t) // nothing more is written or published
-	st, err := store.Open(ctx, b.cfg.Database.Type, b.cfg.Database.URI, 1)
+	b.Stop(t) // nothing more is written or published
+	st, err := store.Open(ctx, b.Config.Database.Type, b.Config.Database.URI, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,13 +193,13 @@ func TestAuditHeadAnchorsTheLog(t *testing.T) {
 	})
 
 	t.Run("the homeserver unreachable: said, and the local chain still checked", func(t *testing.T) {
-		b.hs.Stop()
+		b.HS.Stop()
 		code, out := verify()
 		if code != 1 || !strings.Contains(out, "Audit log intact") || !strings.Contains(out, "NOT COMPARED with the head published outside the database: the homeserver cannot be reached") {
 			t.Fatalf("verify with the homeserver down: exit %d, want 1\n%s", code, out)
 		}
 		// Trust A's homeserver still holds trust B's last head.
-		aBot, _ := mautrix.NewClient(a.hs.URL, a.botID(), a.cfg.AppService.ASToken)
+		aBot, _ := mautrix.NewClient(a.HS.URL, a.BotID(), a.Config.AppService.ASToken)
 		var h publishedHead
 		if err := aBot.StateEvent(ctx, attRoom, typeAuditHead, "", &h); err != nil || h.Hash == "" {
 			t.Fatalf("trust A's copy with trust B down: %+v %v", h, err)
@@ -210,7 +212,7 @@ func TestAuditHeadAnchorsTheLog(t *testing.T) {
 // config written out for the CLI built without failpoints.
 type anchorScenario struct {
 	bin, cfgPath  string
-	a, b          *trust
+	a, b          *trust.Trust
 	ig            *mautrix.Client
 	mgmt, attRoom id.RoomID
 }
@@ -218,17 +220,17 @@ type anchorScenario struct {
 func newAnchorScenario(t *testing.T) *anchorScenario {
 	t.Helper()
 	s := &anchorScenario{bin: failpointBinary(t)} // no CALDICOTT_FAILPOINT: an ordinary binary
-	s.b = newTrust(t, "127.0.0.12", "", withEncryption+"audit: {publish_interval: 1s}\n")
+	s.b = trust.New(t, trust.Options{Host: "127.0.0.12", Encryption: true, ConfigYAML: "audit: {publish_interval: 1s}\n"})
 	s.cfgPath = filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(s.cfgPath, []byte(s.b.yaml), 0o600); err != nil {
+	if err := os.WriteFile(s.cfgPath, []byte(s.b.YAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.b.startCaldicott(t, true)
+	s.b.Start(t)
 	// Trust A follows trust B's attestation room, derived from B's server name (port included).
-	s.a = newTrust(t, "127.0.0.11", "", fmt.Sprintf(
-		"federation: {servers: [%q]}\nverification: {check_interval: 1s}\n", s.b.hs.ServerName))
-	s.a.startCaldicott(t, true)
-	s.ig, s.mgmt = igAdmin(t, s.b)
+	s.a = trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: fmt.Sprintf(
+		"federation: {servers: [%q]}\nverification: {check_interval: 1s}\n", s.b.HS.ServerName)})
+	s.a.Start(t)
+	s.ig, s.mgmt = s.b.IGAdmin(t)
 	s.attRoom = attestationRoom(t, s.ig, s.b)
 	if _, err := s.ig.JoinRoomByID(ctx, s.attRoom); err != nil {
 		t.Fatalf("the IG admin joins the public attestation room: %v", err)

@@ -20,6 +20,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/audittamper"
+	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -41,7 +42,7 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 
 	// Several heads, each published once the log has moved on.
 	var heads []publishedHead
-	eventually(t, 20*time.Second, "the first head", func() (bool, string) {
+	testenv.Eventually(t, 20*time.Second, "the first head", func() (bool, string) {
 		h, ok := readHead(t, ig, attRoom)
 		if ok {
 			heads = append(heads, h)
@@ -53,16 +54,16 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 			// More than a page of /messages between two heads, so the
 			// history is read across pages (sent as the bot: only it may
 			// write in the attestation room).
-			botCli := b.botClient(t)
+			botCli := b.BotClient(t)
 			for i := 0; i < 150; i++ {
 				if _, err := botCli.SendText(ctx, attRoom, fmt.Sprint("filler ", i)); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		say(t, ig, mgmt, "!policy report")
+		testenv.Say(t, ig, mgmt, "!policy report")
 		last := heads[len(heads)-1]
-		eventually(t, 20*time.Second, "a new head", func() (bool, string) {
+		testenv.Eventually(t, 20*time.Second, "a new head", func() (bool, string) {
 			h, _ := readHead(t, ig, attRoom)
 			if h.Seq > last.Seq {
 				heads = append(heads, h)
@@ -74,26 +75,26 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 
 	// Trust A pins trust B's bot key, as its IG team does after checking the
 	// fingerprint; that pin is what the auditor checks the heads against.
-	igA, mgmtA := igAdmin(t, a)
-	say(t, igA, mgmtA, "!policy trust-key "+b.botID().String()+" "+spaced(botMasterKey(t, b)))
-	waitForNotice(t, igA, mgmtA, a.botID(), "Recorded: I now trust "+b.botID().String())
+	igA, mgmtA := a.IGAdmin(t)
+	testenv.Say(t, igA, mgmtA, "!policy trust-key "+b.BotID().String()+" "+spaced(botMasterKey(t, b)))
+	testenv.WaitForNotice(t, igA, mgmtA, a.BotID(), "Recorded: I now trust "+b.BotID().String())
 	// Their IG team reads it from their audit log's pin_bot_key entry, as
 	// docs/operations.md tells them.
 	pinned := ""
-	err := a.store.AuditSince(ctx, time.Time{}, func(e store.AuditEntry) error {
-		if m := regexp.MustCompile(`^` + regexp.QuoteMeta(b.botID().String()) + `'s identity (\S+) accepted`).FindStringSubmatch(e.Reason); e.Action == "pin_bot_key" && m != nil {
+	err := a.Store.AuditSince(ctx, time.Time{}, func(e store.AuditEntry) error {
+		if m := regexp.MustCompile(`^` + regexp.QuoteMeta(b.BotID().String()) + `'s identity (\S+) accepted`).FindStringSubmatch(e.Reason); e.Action == "pin_bot_key" && m != nil {
 			pinned = m[1]
 		}
 		return nil
 	})
-	if inStore, _, _ := a.store.KV(ctx, "pinned_bot_key:"+b.botID().String()); err != nil || pinned == "" || pinned != inStore {
-		t.Fatalf("trust A's pin of %s: audit log %q, kept %q (%v)", b.botID(), pinned, inStore, err)
+	if inStore, _, _ := a.Store.KV(ctx, "pinned_bot_key:"+b.BotID().String()); err != nil || pinned == "" || pinned != inStore {
+		t.Fatalf("trust A's pin of %s: audit log %q, kept %q (%v)", b.BotID(), pinned, inStore, err)
 	}
 
 	// Trust A's IG team gives the auditor an ordinary account on their
 	// homeserver that has joined trust B's attestation room.
-	witness := a.hs.RegisterUser(t, "auditor", false)
-	if _, err := witness.JoinRoom(ctx, "#caldicott-attestations:"+b.hs.ServerName, nil); err != nil {
+	witness := a.HS.RegisterUser(t, "auditor", false)
+	if _, err := witness.JoinRoom(ctx, "#caldicott-attestations:"+b.HS.ServerName, nil); err != nil {
 		t.Fatalf("the witness account joins trust B's attestation room over federation: %v", err)
 	}
 	// The witness account is in other rooms too, one with a head of
@@ -109,20 +110,20 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(witness.AccessToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "trust A's homeserver to serve trust B's latest head", func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, "trust A's homeserver to serve trust B's latest head", func() (bool, string) {
 		var h publishedHead
 		err := witness.StateEvent(ctx, attRoom, typeAuditHead, "", &h)
 		return err == nil && h.Seq == heads[len(heads)-1].Seq, fmt.Sprint(h.Seq, err)
 	})
-	aHost, bHost := strings.TrimPrefix(a.hs.URL, "http://"), strings.TrimPrefix(b.hs.URL, "http://")
+	aHost, bHost := strings.TrimPrefix(a.HS.URL, "http://"), strings.TrimPrefix(b.HS.URL, "http://")
 
 	verify := func(args ...string) (int, string) {
 		t.Helper()
-		return s.verify(t, append([]string{"-witness", a.hs.URL, "-witness-token-file", tokenFile, "-witness-key", pinned}, args...)...)
+		return s.verify(t, append([]string{"-witness", a.HS.URL, "-witness-token-file", tokenFile, "-witness-key", pinned}, args...)...)
 	}
 
 	// Nothing more is recorded or published while the heads are counted.
-	b.stopCaldicott(t)
+	b.Stop(t)
 	before := append(headHistory(t, ig, mgmt), headHistory(t, ig, attRoom)...)
 	first, last := before[0].Seq, before[0].Seq
 	for _, h := range before {
@@ -158,7 +159,7 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 	// The attacker: rewrites entry 1 with Caldicott stopped, recomputes the
 	// hashes, starts Caldicott again and records something, so a head of
 	// the rewritten chain is published and signed with the bot's own key.
-	st, err := store.Open(ctx, b.cfg.Database.Type, b.cfg.Database.URI, 1)
+	st, err := store.Open(ctx, b.Config.Database.Type, b.Config.Database.URI, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,16 +167,16 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	b.startCaldicott(t, true)
-	say(t, ig, mgmt, "!policy report")
+	b.Start(t)
+	testenv.Say(t, ig, mgmt, "!policy report")
 	var resigned publishedHead
-	eventually(t, 20*time.Second, "a head of the rewritten chain, re-signed", func() (bool, string) {
+	testenv.Eventually(t, 20*time.Second, "a head of the rewritten chain, re-signed", func() (bool, string) {
 		resigned, _ = readHead(t, ig, attRoom)
 		return resigned.Seq > heads[len(heads)-1].Seq, fmt.Sprint(resigned.Seq)
 	})
-	checkHeadSignature(t, ig, b.botID(), resigned)
-	b.stopCaldicott(t)
-	eventually(t, 30*time.Second, "trust A's homeserver to serve the re-signed head", func() (bool, string) {
+	checkHeadSignature(t, ig, b.BotID(), resigned)
+	b.Stop(t)
+	testenv.Eventually(t, 30*time.Second, "trust A's homeserver to serve the re-signed head", func() (bool, string) {
 		var h publishedHead
 		err := witness.StateEvent(ctx, attRoom, typeAuditHead, "", &h)
 		return err == nil && h.Seq == resigned.Seq, fmt.Sprint(h.Seq, err)
@@ -219,18 +220,18 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 		forgedKey := base64.RawStdEncoding.EncodeToString(pub)
 		body, _ := json.Marshal(map[string]any{"seq": resigned.Seq, "hash": resigned.Hash, "trust": "Trust B", "published_at": time.Now().UnixMilli()})
-		signed, err := gomatrixserverlib.SignJSON(b.botID().String(), gomatrixserverlib.KeyID("ed25519:"+forgedKey), priv, body)
+		signed, err := gomatrixserverlib.SignJSON(b.BotID().String(), gomatrixserverlib.KeyID("ed25519:"+forgedKey), priv, body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		forged, err := b.botClient(t).SendStateEvent(ctx, attRoom, typeAuditHead, "", json.RawMessage(signed))
+		forged, err := b.BotClient(t).SendStateEvent(ctx, attRoom, typeAuditHead, "", json.RawMessage(signed))
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 30*time.Second, "trust A's homeserver to hold the forged head", func() (bool, string) {
+		testenv.Eventually(t, 30*time.Second, "trust A's homeserver to hold the forged head", func() (bool, string) {
 			var h map[string]any
 			err := witness.StateEvent(ctx, attRoom, typeAuditHead, "", &h)
-			_, has := h["signatures"].(map[string]any)[b.botID().String()].(map[string]any)["ed25519:"+forgedKey]
+			_, has := h["signatures"].(map[string]any)[b.BotID().String()].(map[string]any)["ed25519:"+forgedKey]
 			return err == nil && has, fmt.Sprint(err)
 		})
 		code, out := verify()
@@ -258,22 +259,22 @@ func TestAuditVerifyReadsEveryPublishedHead(t *testing.T) {
 				oldest = evt.ID
 			}
 		}
-		if _, err := b.botClient(t).RedactEvent(ctx, attRoom, oldest); err != nil {
+		if _, err := b.BotClient(t).RedactEvent(ctx, attRoom, oldest); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 30*time.Second, "trust A's homeserver to redact its copy", func() (bool, string) {
+		testenv.Eventually(t, 30*time.Second, "trust A's homeserver to redact its copy", func() (bool, string) {
 			evt, err := witness.GetEvent(ctx, attRoom, oldest)
 			return err == nil && evt.Unsigned.RedactedBecause != nil, fmt.Sprint(err)
 		})
 		code, out := verify()
 		line := problemLine(out, oldest.String())
-		if code != 4 || !strings.Contains(line, "cannot be trusted: it was redacted by "+b.botID().String()) || !strings.Contains(line, "served by "+bHost+" and "+aHost) {
+		if code != 4 || !strings.Contains(line, "cannot be trusted: it was redacted by "+b.BotID().String()) || !strings.Contains(line, "served by "+bHost+" and "+aHost) {
 			t.Fatalf("verify: exit %d; the redacted head %s is not reported as redacted:\n%s", code, oldest, line)
 		}
 	})
 
 	t.Run("trust B's homeserver down: trust A's copy alone shows the rewrite", func(t *testing.T) {
-		b.hs.Stop()
+		b.HS.Stop()
 		code, out := verify()
 		if code != 4 || !strings.Contains(out, "the homeserver cannot be reached") {
 			t.Fatalf("verify with trust B's homeserver down: exit %d, want 4", code)

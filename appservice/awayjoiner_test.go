@@ -7,6 +7,8 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -18,39 +20,39 @@ import (
 // merely missing from the directory in place). A member already known
 // before the outage and also missing from the directory stays.
 func TestJoinerWhileAwayJudgedAtStart(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", "")
-	tr.startCaldicott(t, true)
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	known := tr.hs.RegisterUser(t, "known", false)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	known := tr.HS.RegisterUser(t, "known", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
 		{UserID: known.UserID.String(), Name: "Known Person", Role: "Nurse", Status: "active", Source: "csv"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	room := clinicalRoom(t, tr, alice, known)
+	room := tr.ClinicalRoom(t, alice, known)
 	// known stays a member but drops out of the directory: a sweep keeps them.
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"}}); err != nil {
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"}}); err != nil {
 		t.Fatal(err)
 	}
 	waitJoined(t, alice, room, known.UserID)
-	tr.stopCaldicott(t)
+	tr.Stop(t)
 
-	intruder := tr.hs.RegisterUser(t, "intruder", false)
+	intruder := tr.HS.RegisterUser(t, "intruder", false)
 	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: intruder.UserID}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := intruder.JoinRoomByID(ctx, room); err != nil {
 		t.Fatal(err)
 	}
-	tr.hs.Stop()
-	tr.hs.Start(t)
+	tr.HS.Stop()
+	tr.HS.Start(t)
 
 	start := time.Now()
-	tr.startCaldicott(t, true)
+	tr.Start(t)
 	waitGone(t, alice, room, intruder.UserID, 20*time.Second)
 	t.Logf("the joiner who came in while Caldicott was away was removed %s after it started", time.Since(start).Round(10*time.Millisecond))
-	waitForNotice(t, alice, room, tr.botID(), "I removed "+intruder.UserID.String())
+	testenv.WaitForNotice(t, alice, room, tr.BotID(), "I removed "+intruder.UserID.String())
 	m, err := alice.JoinedMembers(ctx, room)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +64,7 @@ func TestJoinerWhileAwayJudgedAtStart(t *testing.T) {
 
 func waitJoined(t *testing.T, cli *mautrix.Client, roomID id.RoomID, user id.UserID) {
 	t.Helper()
-	eventually(t, 20*time.Second, user.String()+" joined", func() (bool, string) {
+	testenv.Eventually(t, 20*time.Second, user.String()+" joined", func() (bool, string) {
 		m, err := cli.JoinedMembers(ctx, roomID)
 		if err != nil {
 			return false, err.Error()

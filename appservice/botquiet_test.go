@@ -2,12 +2,15 @@ package appservice_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"maunium.net/go/mautrix"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -18,42 +21,39 @@ import (
 // (once: a restart finds it and does nothing), and a message that notifies
 // a person records nothing for the bot.
 func TestBotCollectsNoNotifications(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", "")
-	tr.startCaldicott(t, true)
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	bob := tr.hs.RegisterUser(t, "bob", false)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	bob := tr.HS.RegisterUser(t, "bob", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
 		{UserID: bob.UserID.String(), Name: "Bob Jones", Role: "Nurse", Status: "active", Source: "csv"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	room := clinicalRoom(t, tr, alice, bob)
-	sendText(t, alice, room, "Bed 4 needs a review before noon")
+	room := tr.ClinicalRoom(t, alice, bob)
+	testenv.SendText(t, alice, room, "Bed 4 needs a review before noon")
 
 	count := func(cli *mautrix.Client) int {
 		t.Helper()
 		return len(notificationsOf(t, cli))
 	}
-	bot, err := mautrix.NewClient(tr.hs.URL, tr.botID(), tr.cfg.AppService.ASToken)
+	bot, err := mautrix.NewClient(tr.HS.URL, tr.BotID(), tr.Config.AppService.ASToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Bob's notification shows Dendrite has judged the message for everyone.
-	deadline := time.Now().Add(15 * time.Second)
-	for count(bob) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("Bob was never notified of the message; cannot tell whether the bot would be")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.Eventually(t, 15*time.Second, "Bob to be notified of the message (else we cannot tell whether the bot would be)", func() (bool, string) {
+		n := count(bob)
+		return n > 0, fmt.Sprint(n, " notifications")
+	})
 	if n := count(bot); n != 0 {
 		t.Fatalf("the homeserver keeps %d notifications for the bot", n)
 	}
 
 	quietEntries := func() int {
 		n := 0
-		_ = tr.store.AuditSince(ctx, time.Time{}, func(e store.AuditEntry) error {
+		_ = tr.Store.AuditSince(ctx, time.Time{}, func(e store.AuditEntry) error {
 			if e.Action == "quiet_bot" {
 				n++
 			}
@@ -64,8 +64,8 @@ func TestBotCollectsNoNotifications(t *testing.T) {
 	if n := quietEntries(); n != 1 {
 		t.Fatalf("%d audit entries for the bot's push rule, want 1", n)
 	}
-	tr.stopCaldicott(t)
-	tr.startCaldicott(t, true)
+	tr.Stop(t)
+	tr.Start(t)
 	if n := quietEntries(); n != 1 {
 		t.Fatalf("after a restart: %d audit entries for the bot's push rule, want still 1 (the rule was there)", n)
 	}

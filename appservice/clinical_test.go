@@ -14,66 +14,43 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 )
-
-// checkHardened asserts every protection of a clinical room, as read by a client.
-func checkHardened(t *testing.T, cli *mautrix.Client, roomID id.RoomID, tr *trust) {
-	t.Helper()
-	waitForState(t, cli, roomID, "m.room.encryption", "algorithm", "m.megolm.v1.aes-sha2")
-	waitForState(t, cli, roomID, "m.room.join_rules", "join_rule", "invite")
-	waitForState(t, cli, roomID, "m.room.guest_access", "guest_access", "forbidden")
-	waitForState(t, cli, roomID, "m.room.history_visibility", "history_visibility", "joined")
-	// The ACL is the last protection the bot sets: wait for it, like the others.
-	eventually(t, 20*time.Second, "the server ACL", func() (bool, string) {
-		acl := stateContent(t, cli, roomID, "m.room.server_acl")
-		return fmt.Sprint(acl["allow"]) == "[127.0.0.11 127.0.0.12]" && acl["allow_ip_literals"] == true, fmt.Sprint(acl)
-	})
-	var pl event.PowerLevelsEventContent
-	if err := cli.StateEvent(ctx, roomID, event.StatePowerLevels, "", &pl); err != nil {
-		t.Fatal(err)
-	}
-	if got := pl.GetUserLevel(tr.botID()); got != 100 {
-		t.Errorf("bot power = %d, want 100", got)
-	}
-	if c := stateContent(t, cli, roomID, "org.caldicott.policy"); c["class"] != "clinical" {
-		t.Errorf("policy event = %v", c)
-	}
-}
 
 // TestClinicalRoomLifecycle drives one trust as clinicians would: classify a
 // room, read its status, try commands without power, change protected
 // settings one by one, and watch each reverted and explained.
 func TestClinicalRoomLifecycle(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", "")
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	bob := tr.hs.RegisterUser(t, "bob", false)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	bob := tr.HS.RegisterUser(t, "bob", false)
 
-	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Name: "Ward 7 handover", Preset: "private_chat", Invite: []id.UserID{bob.UserID}})
+	room := testenv.RoomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Name: "Ward 7 handover", Preset: "private_chat", Invite: []id.UserID{bob.UserID}})
 	if _, err := bob.JoinRoomByID(ctx, room); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("bot without power says exactly what is missing", func(t *testing.T) {
-		say(t, alice, room, "!policy classify clinical")
-		waitForNotice(t, alice, room, bot, "I cannot record this room's class", "needs power level 50 and I have 0")
-		if c := stateContent(t, alice, room, "org.caldicott.policy"); c != nil {
+		testenv.Say(t, alice, room, "!policy classify clinical")
+		testenv.WaitForNotice(t, alice, room, bot, "I cannot record this room's class", "needs power level 50 and I have 0")
+		if c := testenv.StateContent(t, alice, room, "org.caldicott.policy"); c != nil {
 			t.Fatalf("room classified without the bot's power: %v", c)
 		}
 	})
 
-	setPower(t, alice, room, bot, 100)
+	testenv.SetPower(t, alice, room, bot, 100)
 
 	t.Run("classify clinical hardens the room", func(t *testing.T) {
-		say(t, alice, room, "!policy classify clinical")
-		checkHardened(t, alice, room, tr)
-		waitForNotice(t, alice, room, bot, "This room is now clinical", "end-to-end encryption: off → on", "the server access list: missing")
+		testenv.Say(t, alice, room, "!policy classify clinical")
+		tr.CheckHardened(t, alice, room)
+		testenv.WaitForNotice(t, alice, room, bot, "This room is now clinical", "end-to-end encryption: off → on", "the server access list: missing")
 	})
 
 	t.Run("status shows class and compliance", func(t *testing.T) {
-		say(t, bob, room, "!policy status")
-		n := waitForNotice(t, alice, room, bot, "This room is clinical", "It is compliant")
+		testenv.Say(t, bob, room, "!policy status")
+		n := testenv.WaitForNotice(t, alice, room, bot, "This room is clinical", "It is compliant")
 		for _, want := range []string{"✅ End-to-end encryption: m.megolm.v1.aes-sha2", "✅ The join rule: invite", "✅ My power level: 100"} {
 			if !strings.Contains(n, want) {
 				t.Errorf("status lacks %q:\n%s", want, n)
@@ -82,25 +59,25 @@ func TestClinicalRoomLifecycle(t *testing.T) {
 	})
 
 	t.Run("help lists commands", func(t *testing.T) {
-		say(t, bob, room, "!policy help")
-		waitForNotice(t, alice, room, bot, "!policy classify clinical|operational|social", "!policy new-room")
+		testenv.Say(t, bob, room, "!policy help")
+		testenv.WaitForNotice(t, alice, room, bot, "!policy classify clinical|operational|social", "!policy new-room")
 	})
 
 	t.Run("unauthorized command refused with the level required", func(t *testing.T) {
-		say(t, bob, room, "!policy classify social")
-		waitForNotice(t, alice, room, bot, "You need power level 50 in this room to change its policy (you have 0)")
-		if c := stateContent(t, alice, room, "org.caldicott.policy"); c["class"] != "clinical" {
+		testenv.Say(t, bob, room, "!policy classify social")
+		testenv.WaitForNotice(t, alice, room, bot, "You need power level 50 in this room to change its policy (you have 0)")
+		if c := testenv.StateContent(t, alice, room, "org.caldicott.policy"); c["class"] != "clinical" {
 			t.Fatalf("unauthorized classify took effect: %v", c)
 		}
 	})
 
 	t.Run("typos and bad arguments get help", func(t *testing.T) {
-		say(t, bob, room, "!policy clasify clinical")
-		waitForNotice(t, alice, room, bot, `I don't know the command "clasify". Did you mean`)
-		say(t, alice, room, "!policy classify")
-		waitForNotice(t, alice, room, bot, "Usage: `!policy classify clinical|operational|social [reason]`")
-		say(t, alice, room, "!policy classify secret")
-		waitForNotice(t, alice, room, bot, `"secret" is not a room class`)
+		testenv.Say(t, bob, room, "!policy clasify clinical")
+		testenv.WaitForNotice(t, alice, room, bot, `I don't know the command "clasify". Did you mean`)
+		testenv.Say(t, alice, room, "!policy classify")
+		testenv.WaitForNotice(t, alice, room, bot, "Usage: `!policy classify clinical|operational|social [reason]`")
+		testenv.Say(t, alice, room, "!policy classify secret")
+		testenv.WaitForNotice(t, alice, room, bot, `"secret" is not a room class`)
 	})
 
 	drifts := []struct {
@@ -119,20 +96,20 @@ func TestClinicalRoomLifecycle(t *testing.T) {
 	for _, d := range drifts {
 		t.Run("drift reverted: "+d.name, func(t *testing.T) {
 			start := time.Now()
-			setState(t, alice, room, d.evtType, d.content)
-			waitForState(t, alice, room, d.evtType, d.key, d.want)
+			testenv.SetState(t, alice, room, d.evtType, d.content)
+			testenv.WaitForState(t, alice, room, d.evtType, d.key, d.want)
 			t.Logf("reverted in %s", time.Since(start).Round(time.Millisecond))
-			waitForNotice(t, alice, room, bot, alice.UserID.String()+" changed a protected setting", d.notice)
+			testenv.WaitForNotice(t, alice, room, bot, alice.UserID.String()+" changed a protected setting", d.notice)
 		})
 	}
 
 	t.Run("ACL removed entirely is restored", func(t *testing.T) {
-		setState(t, alice, room, "m.room.server_acl", map[string]any{})
-		waitForState(t, alice, room, "m.room.server_acl", "allow", "[127.0.0.11 127.0.0.12]")
+		testenv.SetState(t, alice, room, "m.room.server_acl", map[string]any{})
+		testenv.WaitForState(t, alice, room, "m.room.server_acl", "allow", "[127.0.0.11 127.0.0.12]")
 	})
 
 	t.Run("audit log records drift and repair, chain intact", func(t *testing.T) {
-		entries, err := tr.store.AuditForRoom(ctx, room.String(), 200)
+		entries, err := tr.Store.AuditForRoom(ctx, room.String(), 200)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +125,7 @@ func TestClinicalRoomLifecycle(t *testing.T) {
 				t.Errorf("audit lacks %q; has %v", want, actions)
 			}
 		}
-		r, err := tr.store.VerifyAudit(ctx)
+		r, err := tr.Store.VerifyAudit(ctx)
 		if err != nil || !r.OK() {
 			t.Fatalf("audit chain: %+v %v", r, err)
 		}
@@ -159,37 +136,37 @@ func TestClinicalRoomLifecycle(t *testing.T) {
 // than the bot demotes it; the bot cannot repair the room, says so in the
 // room and reports it to the trust's management room.
 func TestUnrepairableRoomReportedToManagement(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", "")
-	ig := tr.hs.RegisterUser(t, "ig", false)
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	mgmt := tr.svc.ManagementRoom()
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	ig := tr.HS.RegisterUser(t, "ig", false)
+	tr.Start(t)
+	bot := tr.BotID()
+	mgmt := tr.Service.ManagementRoom()
 	if mgmt == "" {
 		t.Fatal("management room was not created")
 	}
 	if _, err := ig.JoinRoomByID(ctx, mgmt); err != nil {
 		t.Fatalf("IG admin cannot join the management room it was invited to: %v", err)
 	}
-	carol := tr.hs.RegisterUser(t, "carol", false)
-	room := roomWithBot(t, carol, bot, &mautrix.ReqCreateRoom{
+	carol := tr.HS.RegisterUser(t, "carol", false)
+	room := testenv.RoomWithBot(t, carol, bot, &mautrix.ReqCreateRoom{
 		Preset:             "private_chat",
 		PowerLevelOverride: &event.PowerLevelsEventContent{Users: map[id.UserID]int{carol.UserID: 150, bot: 100}},
 	})
-	say(t, carol, room, "!policy classify clinical")
-	checkHardened(t, carol, room, tr)
+	testenv.Say(t, carol, room, "!policy classify clinical")
+	tr.CheckHardened(t, carol, room)
 
-	setPower(t, carol, room, bot, 0)
-	waitForNotice(t, carol, room, bot, "NOT compliant", "I am at power level 0 here")
-	waitForNotice(t, ig, mgmt, bot, "Clinical room "+room.String()+" is not compliant", carol.UserID.String())
+	testenv.SetPower(t, carol, room, bot, 0)
+	testenv.WaitForNotice(t, carol, room, bot, "NOT compliant", "I am at power level 0 here")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "Clinical room "+room.String()+" is not compliant", carol.UserID.String())
 
 	// The management room takes trust-wide commands from IG admins.
-	say(t, ig, mgmt, "!policy new-room operational Ward rota")
-	waitForNotice(t, ig, mgmt, bot, `I have created the operational room "Ward rota"`)
+	testenv.Say(t, ig, mgmt, "!policy new-room operational Ward rota")
+	testenv.WaitForNotice(t, ig, mgmt, bot, `I have created the operational room "Ward rota"`)
 
 	// Status reflects it too.
-	say(t, carol, room, "!policy status")
-	waitForNotice(t, carol, room, bot, "It is NOT compliant", "❌ My power level: 0")
-	pol, err := tr.store.RoomPolicy(ctx, room.String())
+	testenv.Say(t, carol, room, "!policy status")
+	testenv.WaitForNotice(t, carol, room, bot, "It is NOT compliant", "❌ My power level: 0")
+	pol, err := tr.Store.RoomPolicy(ctx, room.String())
 	if err != nil || pol.Compliant {
 		t.Fatalf("room recorded as compliant: %+v %v", pol, err)
 	}
@@ -199,37 +176,39 @@ func TestUnrepairableRoomReportedToManagement(t *testing.T) {
 // and the homeserver restarts too (losing its queue of undelivered
 // events). On start-up Caldicott waits for the homeserver, then repairs.
 func TestRestartReconciles(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", testenv.Postgres(t), "")
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	room := clinicalRoom(t, tr, alice)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Database: testenv.Postgres(t)})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	room := tr.ClinicalRoom(t, alice)
 
-	tr.stopCaldicott(t)
-	setState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})
-	setState(t, alice, room, "m.room.guest_access", map[string]any{"guest_access": "can_join"})
-	tr.hs.Stop()
+	tr.Stop(t)
+	testenv.SetState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})
+	testenv.SetState(t, alice, room, "m.room.guest_access", map[string]any{"guest_access": "can_join"})
+	tr.HS.Stop()
 
 	// Homeserver unreachable: Caldicott starts and keeps retrying.
-	tr.startCaldicott(t, false)
-	time.Sleep(2 * time.Second)
+	tr.Launch(t)
+	testenv.Quiet(t, 2*time.Second, "Caldicott not claiming ready with the homeserver down", func() (bool, string) {
+		select {
+		case <-tr.Service.Ready():
+			return false, "ready"
+		default:
+			return true, ""
+		}
+	})
+	tr.HS.Start(t)
 	select {
-	case <-tr.svc.Ready():
-		t.Fatal("Caldicott claimed ready with the homeserver down")
-	default:
-	}
-	tr.hs.Start(t)
-	select {
-	case <-tr.svc.Ready():
+	case <-tr.Service.Ready():
 	case <-time.After(60 * time.Second):
 		t.Fatal("Caldicott did not recover when the homeserver came back")
 	}
-	checkHardened(t, alice, room, tr)
+	tr.CheckHardened(t, alice, room)
 	// Repaired by the start-up reconciliation, or — when the homeserver
 	// kept its queue — by the drift event itself, which enforcement now
 	// handles beside the reconciliation: either way the room is told.
-	eventually(t, 20*time.Second, "a notice of the repair", func() (bool, string) {
-		notices := botNotices(t, alice, room, bot)
+	testenv.Eventually(t, 20*time.Second, "a notice of the repair", func() (bool, string) {
+		notices := testenv.BotNotices(t, alice, room, bot)
 		for _, n := range notices {
 			if strings.Contains(n, "the join rule: public → invite only") &&
 				(strings.Contains(n, "had changed while I was not watching") || strings.Contains(n, alice.UserID.String()+" changed a protected setting")) {
@@ -242,14 +221,14 @@ func TestRestartReconciles(t *testing.T) {
 
 // TestNewRoomFromDirectChat: the easy path creates a room already hardened.
 func TestNewRoomFromDirectChat(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", "")
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	dm := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true})
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	dm := testenv.RoomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true})
 
-	say(t, alice, dm, "!policy new-room clinical Ward 7 handover")
-	n := waitForNotice(t, alice, dm, bot, `I have created the clinical room "Ward 7 handover"`)
+	testenv.Say(t, alice, dm, "!policy new-room clinical Ward 7 handover")
+	n := testenv.WaitForNotice(t, alice, dm, bot, `I have created the clinical room "Ward 7 handover"`)
 	var room id.RoomID
 	for _, f := range strings.Fields(n) {
 		if strings.HasPrefix(f, "(!") {
@@ -262,7 +241,7 @@ func TestNewRoomFromDirectChat(t *testing.T) {
 	if _, err := alice.JoinRoomByID(ctx, room); err != nil {
 		t.Fatalf("requester cannot join the new room: %v", err)
 	}
-	checkHardened(t, alice, room, tr)
+	tr.CheckHardened(t, alice, room)
 	var pl event.PowerLevelsEventContent
 	if err := alice.StateEvent(ctx, room, event.StatePowerLevels, "", &pl); err != nil {
 		t.Fatal(err)
@@ -277,13 +256,13 @@ func TestNewRoomFromDirectChat(t *testing.T) {
 	}
 
 	// Not from an ordinary group room.
-	bob := tr.hs.RegisterUser(t, "bob", false)
-	group := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{bob.UserID}})
+	bob := tr.HS.RegisterUser(t, "bob", false)
+	group := testenv.RoomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{bob.UserID}})
 	if _, err := bob.JoinRoomByID(ctx, group); err != nil {
 		t.Fatal(err)
 	}
-	say(t, alice, group, "!policy new-room social Tea")
-	waitForNotice(t, alice, group, bot, "works in the trust's management room or in a direct chat with me")
+	testenv.Say(t, alice, group, "!policy new-room social Tea")
+	testenv.WaitForNotice(t, alice, group, bot, "works in the trust's management room or in a direct chat with me")
 }
 
 // TestBotJoinsOnlyForItsOwnTrust: the bot joins rooms only when a user of
@@ -293,21 +272,21 @@ func TestNewRoomFromDirectChat(t *testing.T) {
 // never reaches the bot; the same invite delivered in a transaction, as a
 // homeserver that does pass them on would, is declined and audited.
 func TestBotJoinsOnlyForItsOwnTrust(t *testing.T) {
-	a := newTrust(t, "127.0.0.11", "", "")
-	a.startCaldicott(t, true)
+	a := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	a.Start(t)
 	other := testenv.StartHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.13"})
 	mallory := other.RegisterUser(t, "mallory", false)
-	resp, err := mallory.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{a.botID()}})
+	resp, err := mallory.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{a.BotID()}})
 	if err != nil {
 		t.Fatalf("create room on outside server: %v", err)
 	}
 	invite := fmt.Sprintf(`{"events":[{"type":"m.room.member","state_key":%q,"sender":%q,"room_id":%q,"event_id":"$outside-invite","origin_server_ts":1,"content":{"membership":"invite"}}]}`,
-		a.botID(), mallory.UserID, resp.RoomID)
+		a.BotID(), mallory.UserID, resp.RoomID)
 	if code := putTransaction(t, a, "outside-invite", invite); code != 200 {
 		t.Fatalf("transaction answered %d", code)
 	}
-	eventually(t, 30*time.Second, "the invite to be declined", func() (bool, string) {
-		entries, err := a.store.AuditForRoom(context.Background(), resp.RoomID.String(), 10)
+	testenv.Eventually(t, 30*time.Second, "the invite to be declined", func() (bool, string) {
+		entries, err := a.Store.AuditForRoom(context.Background(), resp.RoomID.String(), 10)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -325,16 +304,16 @@ func TestBotJoinsOnlyForItsOwnTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, joined := m.Joined[a.botID()]; joined {
+	if _, joined := m.Joined[a.BotID()]; joined {
 		t.Fatal("bot joined a room an outsider invited it to")
 	}
 }
 
 // putTransaction sends a transaction to Caldicott as the homeserver would.
-func putTransaction(t *testing.T, tr *trust, txnID, body string) int {
+func putTransaction(t *testing.T, tr *trust.Trust, txnID, body string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, tr.cfg.AppService.Address+"/_matrix/app/v1/transactions/"+txnID, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+tr.cfg.AppService.HSToken)
+	req, _ := http.NewRequest(http.MethodPut, tr.Config.AppService.Address+"/_matrix/app/v1/transactions/"+txnID, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tr.Config.AppService.HSToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("put transaction: %v", err)
@@ -347,33 +326,33 @@ func putTransaction(t *testing.T, tr *trust, txnID, body string) int {
 // trust of the federation and keeps an outside server out, on real
 // federating Dendrites.
 func TestClinicalRoomAcrossTrusts(t *testing.T) {
-	a := newTrust(t, "127.0.0.11", "", "")
-	a.startCaldicott(t, true)
+	a := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	a.Start(t)
 	b := testenv.StartHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.12"})
 	outside := testenv.StartHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.13"})
-	alice := a.hs.RegisterUser(t, "alice", false)
+	alice := a.HS.RegisterUser(t, "alice", false)
 	bob := b.RegisterUser(t, "bob", false)
 	mallory := outside.RegisterUser(t, "mallory", false)
 
-	dm := roomWithBot(t, alice, a.botID(), &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true})
-	say(t, alice, dm, "!policy new-room clinical Cross-trust MDT")
-	n := waitForNotice(t, alice, dm, a.botID(), "I have created the clinical room")
+	dm := testenv.RoomWithBot(t, alice, a.BotID(), &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true})
+	testenv.Say(t, alice, dm, "!policy new-room clinical Cross-trust MDT")
+	n := testenv.WaitForNotice(t, alice, dm, a.BotID(), "I have created the clinical room")
 	room := id.RoomID(strings.Trim(strings.Fields(n[strings.Index(n, "(!"):])[0], "()"))
 	if _, err := alice.JoinRoomByID(ctx, room); err != nil {
 		t.Fatal(err)
 	}
-	checkHardened(t, alice, room, a)
+	a.CheckHardened(t, alice, room)
 
 	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: bob.UserID}); err != nil {
 		t.Fatalf("invite bob of the other trust: %v", err)
 	}
-	eventually(t, 30*time.Second, "bob of trust B to join over federation", func() (bool, string) {
-		_, err := bob.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}})
+	testenv.Eventually(t, 30*time.Second, "bob of trust B to join over federation", func() (bool, string) {
+		_, err := bob.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.HS.ServerName}})
 		return err == nil, fmt.Sprint(err)
 	})
 
 	_, inviteErr := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: mallory.UserID})
-	_, joinErr := mallory.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}})
+	_, joinErr := mallory.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.HS.ServerName}})
 	// Invited, so only the server ACL stands in the way.
 	if joinErr == nil || !strings.Contains(joinErr.Error(), "Forbidden by server ACLs") {
 		t.Fatalf("outside server's join: %v; want refusal by the server ACL", joinErr)

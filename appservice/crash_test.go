@@ -14,6 +14,7 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -53,26 +54,26 @@ func failpointBinary(t *testing.T) string {
 // once — nothing lost, nothing doubled.
 func TestCrashBetweenDecisionAndAction(t *testing.T) {
 	bin := failpointBinary(t)
-	tr := newTrust(t, "127.0.0.11", "", "")
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
 	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(tr.yaml), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(tr.YAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tr.startCaldicott(t, true)
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	room := clinicalRoom(t, tr, alice)
-	tr.stopCaldicott(t)
+	room := tr.ClinicalRoom(t, alice)
+	tr.Stop(t)
 
 	// The revocation is two actions: the kick, then the notice to the room.
 	steps := []string{"planned:kick", "performed:0:kick", "completed:0:kick", "performed:1:notify_room", "completed:1:notify_room"}
 	for i, step := range steps {
 		t.Run(step, func(t *testing.T) {
-			outsider := tr.hs.RegisterUser(t, fmt.Sprintf("outsider%d", i), false)
+			outsider := tr.HS.RegisterUser(t, fmt.Sprintf("outsider%d", i), false)
 			logPath := filepath.Join(t.TempDir(), "caldicott.log")
 			logFile, err := os.Create(logPath)
 			if err != nil {
@@ -93,27 +94,35 @@ func TestCrashBetweenDecisionAndAction(t *testing.T) {
 			select {
 			case err := <-exited:
 				if err == nil || !strings.Contains(err.Error(), "killed") {
-					t.Fatalf("caldicott ended with %v, want killed at %s\n%s", err, step, tail(logPath, 3000))
+					t.Fatalf("caldicott ended with %v, want killed at %s\n%s", err, step, trust.Tail(logPath, 3000))
 				}
 			case <-time.After(60 * time.Second):
 				_ = cmd.Process.Kill()
-				t.Fatalf("caldicott never reached %s\n%s", step, tail(logPath, 3000))
+				t.Fatalf("caldicott never reached %s\n%s", step, trust.Tail(logPath, 3000))
 			}
 
-			tr.startCaldicott(t, true)
-			defer tr.stopCaldicott(t)
-			eventually(t, 30*time.Second, "the invitation revoked", func() (bool, string) {
+			tr.Start(t)
+			defer tr.Stop(t)
+			testenv.Eventually(t, 30*time.Second, "the invitation revoked", func() (bool, string) {
 				var m event.MemberEventContent
 				if err := alice.StateEvent(ctx, room, event.StateMember, outsider.UserID.String(), &m); err != nil {
 					return false, err.Error()
 				}
 				return m.Membership == event.MembershipLeave, string(m.Membership)
 			})
-			waitForNotice(t, alice, room, tr.botID(), "I removed "+outsider.UserID.String())
+			testenv.WaitForNotice(t, alice, room, tr.BotID(), "I removed "+outsider.UserID.String())
 			// Give a repeat every chance to show before counting.
-			time.Sleep(2 * time.Second)
+			testenv.Quiet(t, 2*time.Second, "no repeated notice of the removal", func() (bool, string) {
+				n := 0
+				for _, b := range testenv.BotNotices(t, alice, room, tr.BotID()) {
+					if strings.Contains(b, outsider.UserID.String()) {
+						n++
+					}
+				}
+				return n <= 1, fmt.Sprint(n, " notices")
+			})
 			notices := 0
-			for _, n := range botNotices(t, alice, room, tr.botID()) {
+			for _, n := range testenv.BotNotices(t, alice, room, tr.BotID()) {
 				if strings.Contains(n, outsider.UserID.String()) {
 					notices++
 				}
@@ -133,7 +142,7 @@ func TestCrashBetweenDecisionAndAction(t *testing.T) {
 				}
 			}
 			audited := 0
-			entries, err := tr.store.AuditForRoom(ctx, room.String(), 500)
+			entries, err := tr.Store.AuditForRoom(ctx, room.String(), 500)
 			if err != nil {
 				t.Fatal(err)
 			}

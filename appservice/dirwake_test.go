@@ -11,6 +11,8 @@ import (
 
 	"maunium.net/go/mautrix/event"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -19,21 +21,21 @@ import (
 // within seconds, although the directory sweep runs only every ten minutes.
 func TestDirectoryImportWakesTheService(t *testing.T) {
 	bin := failpointBinary(t) // no CALDICOTT_FAILPOINT: an ordinary binary
-	tr := newTrust(t, "127.0.0.11", "", "directory: {sync_interval: 10m}\n")
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: "directory: {sync_interval: 10m}\n"})
 	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(tr.yaml), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(tr.YAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tr.startCaldicott(t, true)
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	bob := tr.hs.RegisterUser(t, "bob", false)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	bob := tr.HS.RegisterUser(t, "bob", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
 		{UserID: bob.UserID.String(), Name: "Bob Jones", Role: "Registrar", Status: "active", Source: "csv"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	room := clinicalRoom(t, tr, alice, bob)
+	room := tr.ClinicalRoom(t, alice, bob)
 
 	csv := filepath.Join(t.TempDir(), "staff.csv")
 	body := fmt.Sprintf("user_id,name,status,role\n%s,Alice Smith,active,Consultant\n%s,Bob Jones,left,Registrar\n", alice.UserID, bob.UserID)
@@ -45,7 +47,7 @@ func TestDirectoryImportWakesTheService(t *testing.T) {
 	if err != nil {
 		t.Fatalf("directory import: %v\n%s", err, out)
 	}
-	eventually(t, 15*time.Second, "the leaver removed", func() (bool, string) {
+	testenv.Eventually(t, 15*time.Second, "the leaver removed", func() (bool, string) {
 		var m event.MemberEventContent
 		if err := alice.StateEvent(ctx, room, event.StateMember, bob.UserID.String(), &m); err != nil {
 			return false, err.Error()
@@ -53,7 +55,7 @@ func TestDirectoryImportWakesTheService(t *testing.T) {
 		return m.Membership == event.MembershipLeave, string(m.Membership)
 	})
 	t.Logf("leaver removed %s after the import started", time.Since(start).Round(10*time.Millisecond))
-	entries, err := tr.store.AuditForRoom(ctx, "", 50)
+	entries, err := tr.Store.AuditForRoom(ctx, "", 50)
 	if err != nil {
 		t.Fatal(err)
 	}

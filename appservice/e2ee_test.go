@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"go.mau.fi/util/dbutil"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/crypto/cryptohelper"
@@ -54,7 +56,7 @@ func newEncryptedClient(t *testing.T, cli *mautrix.Client) *encryptedClient {
 func (ec *encryptedClient) waitFor(t *testing.T, roomID id.RoomID, from id.UserID, substr string) *event.Event {
 	t.Helper()
 	var found *event.Event
-	eventually(t, 30*time.Second, "a decrypted message containing "+substr, func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, "a decrypted message containing "+substr, func() (bool, string) {
 		ec.mu.Lock()
 		defer ec.mu.Unlock()
 		for _, evt := range ec.received {
@@ -73,12 +75,12 @@ func (ec *encryptedClient) waitFor(t *testing.T, roomID id.RoomID, from id.UserI
 // clinician's client sends an encrypted command; the bot's own encryption
 // device decrypts it and answers, encrypted.
 func TestCommandsInEncryptedRoom(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", withEncryption)
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := newEncryptedClient(t, tr.hs.RegisterUser(t, "alice", false))
-	room := clinicalRoom(t, tr, alice.Client)
-	eventually(t, 20*time.Second, "alice's client to see the room as encrypted", func() (bool, string) {
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := newEncryptedClient(t, tr.HS.RegisterUser(t, "alice", false))
+	room := tr.ClinicalRoom(t, alice.Client)
+	testenv.Eventually(t, 20*time.Second, "alice's client to see the room as encrypted", func() (bool, string) {
 		enc, _ := alice.StateStore.IsEncrypted(ctx, room)
 		return enc, ""
 	})

@@ -6,6 +6,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,6 +27,8 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -52,30 +55,30 @@ type exportedMessage struct {
 func TestSubjectAccessExport(t *testing.T) {
 	bin := failpointBinary(t) // an ordinary binary
 	adminToken := randomHex(20)
-	tr := newTrust(t, "127.0.0.11", "", withEncryption+fmt.Sprintf("verification: {mode: off}\naudit: {publish_interval: 0s}\nadmin_api: {token: %q}\n", adminToken))
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true, ConfigYAML: fmt.Sprintf("verification: {mode: off}\naudit: {publish_interval: 0s}\nadmin_api: {token: %q}\n", adminToken)})
 	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(tr.yaml), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(tr.YAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tr.startCaldicott(t, true)
-	alice := newEncryptedClient(t, tr.hs.RegisterUser(t, "alice", false))
-	bob := newEncryptedClient(t, tr.hs.RegisterUser(t, "bob", false))
-	carol := tr.hs.RegisterUser(t, "carol", false)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	tr.Start(t)
+	alice := newEncryptedClient(t, tr.HS.RegisterUser(t, "alice", false))
+	bob := newEncryptedClient(t, tr.HS.RegisterUser(t, "bob", false))
+	carol := tr.HS.RegisterUser(t, "carol", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
 		{UserID: bob.UserID.String(), Name: "Bob Jones", Role: "Registrar", Status: "active", Source: "csv"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	clinical := clinicalRoom(t, tr, alice.Client, bob.Client)
+	clinical := tr.ClinicalRoom(t, alice.Client, bob.Client)
 	for _, c := range []*encryptedClient{alice, bob} {
-		eventually(t, 20*time.Second, "the clients to see the room as encrypted", func() (bool, string) {
+		testenv.Eventually(t, 20*time.Second, "the clients to see the room as encrypted", func() (bool, string) {
 			enc, _ := c.StateStore.IsEncrypted(ctx, clinical)
 			return enc, ""
 		})
 	}
 	// An unencrypted room the bot is in (not classified).
-	plain := roomWithBot(t, alice.Client, tr.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{bob.UserID, carol.UserID}})
+	plain := testenv.RoomWithBot(t, alice.Client, tr.BotID(), &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{bob.UserID, carol.UserID}})
 	for _, c := range []*mautrix.Client{bob.Client, carol} {
 		if _, err := c.JoinRoomByID(ctx, plain); err != nil {
 			t.Fatal(err)
@@ -101,7 +104,7 @@ func TestSubjectAccessExport(t *testing.T) {
 	sendText(bob.Client, plain, "Fine by me")
 	sendText(alice.Client, clinical, "!policy remove "+bob.UserID.String()+" shift over")
 	waitGone(t, alice.Client, clinical, bob.UserID, 20*time.Second)
-	alice.waitFor(t, clinical, tr.botID(), "I have removed "+bob.UserID.String())
+	alice.waitFor(t, clinical, tr.BotID(), "I have removed "+bob.UserID.String())
 	for _, w := range []struct {
 		from id.UserID
 		room id.RoomID
@@ -112,15 +115,15 @@ func TestSubjectAccessExport(t *testing.T) {
 	// The bot's device holds the keys of alice's and bob's sessions.
 	for _, c := range []*encryptedClient{alice, bob} {
 		key := c.Crypto.(*cryptohelper.CryptoHelper).Machine().OwnIdentity().IdentityKey
-		eventually(t, 20*time.Second, "the bot to hold "+c.UserID.String()+"'s room key", func() (bool, string) {
+		testenv.Eventually(t, 20*time.Second, "the bot to hold "+c.UserID.String()+"'s room key", func() (bool, string) {
 			var n int
-			err := tr.store.DB().QueryRow(ctx, `SELECT COUNT(*) FROM crypto_megolm_inbound_session WHERE room_id = $1 AND sender_key = $2`, clinical.String(), key.String()).Scan(&n)
+			err := tr.Store.DB().QueryRow(ctx, `SELECT COUNT(*) FROM crypto_megolm_inbound_session WHERE room_id = $1 AND sender_key = $2`, clinical.String(), key.String()).Scan(&n)
 			return err == nil && n > 0, fmt.Sprint(n, err)
 		})
 	}
 	until := nextSecond()
-	time.Sleep(time.Until(until.Add(1100 * time.Millisecond))) // the exports' own audit entries fall outside the range
-	untilText := until.Format(time.RFC3339)                    // both ends are included: until's second, no later
+	testenv.WaitUntil(until.Add(1100 * time.Millisecond)) // the exports' own audit entries fall outside the range
+	untilText := until.Format(time.RFC3339)               // both ends are included: until's second, no later
 
 	// What Bob's export must hold, as alice's own client decrypted it and as
 	// the audit log holds it.
@@ -141,7 +144,7 @@ func TestSubjectAccessExport(t *testing.T) {
 	slices.Sort(wantMessages)
 	var wantAudit []int64
 	removal := false
-	_ = tr.store.AuditSince(ctx, since, func(e store.AuditEntry) error {
+	_ = tr.Store.AuditSince(ctx, since, func(e store.AuditEntry) error {
 		if e.Time.Before(until.Add(time.Second)) && (e.Actor == bob.UserID.String() || strings.Contains(e.Reason+e.Detail, bob.UserID.String())) {
 			wantAudit = append(wantAudit, e.Seq)
 			removal = removal || e.Action == "kick"
@@ -217,7 +220,7 @@ func TestSubjectAccessExport(t *testing.T) {
 
 	t.Run("the admin API: refused without the token, the same bundle with it", func(t *testing.T) {
 		q := url.Values{"user": {bob.UserID.String()}, "since": {since.Format(time.RFC3339)}, "until": {untilText}, "requested_by": {"SAR-2026-014"}}
-		endpoint := fmt.Sprintf("http://127.0.0.1:%d/_caldicott/admin/v1/export?%s", tr.cfg.AppService.Port, q.Encode())
+		endpoint := fmt.Sprintf("http://127.0.0.1:%d/_caldicott/admin/v1/export?%s", tr.Config.AppService.Port, q.Encode())
 		get := func(url, token string) (int, []byte) {
 			req, _ := http.NewRequest(http.MethodGet, url, nil)
 			if token != "" {
@@ -271,7 +274,7 @@ func TestSubjectAccessExport(t *testing.T) {
 
 	t.Run("each export is audited, without content", func(t *testing.T) {
 		var exports []store.AuditEntry
-		_ = tr.store.AuditSince(ctx, until, func(e store.AuditEntry) error {
+		_ = tr.Store.AuditSince(ctx, until, func(e store.AuditEntry) error {
 			if e.Action == "subject_access_export" {
 				exports = append(exports, e)
 			}
@@ -293,7 +296,7 @@ func TestSubjectAccessExport(t *testing.T) {
 // typed with second precision falls between two steps of a scenario.
 func nextSecond() time.Time {
 	next := time.Now().UTC().Truncate(time.Second).Add(time.Second)
-	time.Sleep(time.Until(next) + 10*time.Millisecond)
+	testenv.WaitUntil(next.Add(10 * time.Millisecond))
 	return next
 }
 
@@ -362,4 +365,10 @@ func checkBundleSums(t *testing.T, read func(name string) []byte) bundleManifest
 		}
 	}
 	return m
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

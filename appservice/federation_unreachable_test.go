@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 )
 
 // TestFederationListUnreachable: trust B starts while trust A, which hosts
@@ -12,15 +15,15 @@ import (
 // first failure: at start-up the host may simply not have made the room
 // yet), and tells them again when the list can be read.
 func TestFederationListUnreachable(t *testing.T) {
-	a := newTrust(t, "127.0.0.11", "", "")
-	b := newTrust(t, "127.0.0.12", "", "")
-	federate(a, b)
-	a.hs.Stop()
-	b.startCaldicott(t, true)
-	igB, mgmtB := igAdmin(t, b)
+	a := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	b := trust.New(t, trust.Options{Host: "127.0.0.12"})
+	trust.Federate(a, b)
+	a.HS.Stop()
+	b.Start(t)
+	igB, mgmtB := b.IGAdmin(t)
 	noticesWith := func(text string) int {
 		n := 0
-		for _, s := range botNotices(t, igB, mgmtB, b.botID()) {
+		for _, s := range testenv.BotNotices(t, igB, mgmtB, b.BotID()) {
 			if strings.Contains(s, text) {
 				n++
 			}
@@ -28,19 +31,19 @@ func TestFederationListUnreachable(t *testing.T) {
 		return n
 	}
 	const down, back = "I cannot read the federation's policy list", "can be read again"
-	eventually(t, 45*time.Second, "trust B to say it cannot read the list", func() (bool, string) {
+	testenv.Eventually(t, 45*time.Second, "trust B to say it cannot read the list", func() (bool, string) {
 		return noticesWith(down) == 1, ""
 	})
-	if b.svc.FederationListRoom() != "" {
+	if b.Service.FederationListRoom() != "" {
 		t.Fatal("trust B claims to be in a list room it could not reach")
 	}
 
-	a.hs.Start(t)
-	a.startCaldicott(t, true)
-	eventually(t, 60*time.Second, "trust B to join the list once trust A is back", func() (bool, string) {
-		return b.svc.FederationListRoom() != "" && b.svc.FederationListRoom() == a.svc.FederationListRoom(), string(b.svc.FederationListRoom())
+	a.HS.Start(t)
+	a.Start(t)
+	testenv.Eventually(t, 60*time.Second, "trust B to join the list once trust A is back", func() (bool, string) {
+		return b.Service.FederationListRoom() != "" && b.Service.FederationListRoom() == a.Service.FederationListRoom(), string(b.Service.FederationListRoom())
 	})
-	eventually(t, 30*time.Second, "trust B to say the list can be read again", func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, "trust B to say the list can be read again", func() (bool, string) {
 		return noticesWith(back) == 1, ""
 	})
 	if n := noticesWith(down); n != 1 {

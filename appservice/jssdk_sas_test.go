@@ -13,6 +13,8 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -24,9 +26,9 @@ type jsVerification struct {
 }
 
 // verifyWithJS runs e2e/jssdk/verify-with-bot.mjs for a user in room.
-func verifyWithJS(t *testing.T, dir string, tr *trust, user string, room string, args ...string) jsVerification {
+func verifyWithJS(t *testing.T, dir string, tr *trust.Trust, user string, room string, args ...string) jsVerification {
 	t.Helper()
-	argv := append([]string{"verify-with-bot.mjs", tr.hs.URL, user, "correct horse battery " + user, room, tr.botID().String()}, args...)
+	argv := append([]string{"verify-with-bot.mjs", tr.HS.URL, user, "correct horse battery " + user, room, tr.BotID().String()}, args...)
 	cmd := exec.Command("node", argv...)
 	cmd.Dir = dir
 	out, err := cmd.Output()
@@ -46,9 +48,9 @@ func verifyWithJS(t *testing.T, dir string, tr *trust, user string, room string,
 }
 
 // encryptedDM is a direct chat with the bot, encrypted as Element makes them.
-func encryptedDM(t *testing.T, tr *trust, cli *mautrix.Client) string {
+func encryptedDM(t *testing.T, tr *trust.Trust, cli *mautrix.Client) string {
 	t.Helper()
-	return roomWithBot(t, cli, tr.botID(), &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true,
+	return testenv.RoomWithBot(t, cli, tr.BotID(), &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true,
 		InitialState: []*event.Event{{Type: event.StateEncryption, Content: event.Content{Parsed: &event.EncryptionEventContent{Algorithm: "m.megolm.v1.aes-sha2"}}}},
 	}).String()
 }
@@ -61,8 +63,8 @@ func encryptedDM(t *testing.T, tr *trust, cli *mautrix.Client) string {
 // records nothing.
 func TestElementEngineEmojiVerification(t *testing.T) {
 	dir := jsSDKDir(t)
-	tr := newTrust(t, "127.0.0.11", "", withEncryption)
-	tr.startCaldicott(t, true)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true})
+	tr.Start(t)
 
 	for _, tc := range []struct {
 		user, mode, answer string
@@ -73,7 +75,7 @@ func TestElementEngineEmojiVerification(t *testing.T) {
 		{"carol", "dm", "", true},
 	} {
 		t.Run(tc.user+" "+tc.mode+" "+tc.answer, func(t *testing.T) {
-			cli := tr.hs.RegisterUser(t, tc.user, false)
+			cli := tr.HS.RegisterUser(t, tc.user, false)
 			dm := encryptedDM(t, tr, cli)
 			args := []string{tc.mode}
 			if tc.answer != "" {
@@ -94,8 +96,8 @@ func TestElementEngineEmojiVerification(t *testing.T) {
 			}
 			var a store.Attestation
 			var err error
-			eventually(t, 10*time.Second, "the attestation to be recorded", func() (bool, string) {
-				a, err = tr.store.AttestationOf(ctx, cli.UserID.String())
+			testenv.Eventually(t, 10*time.Second, "the attestation to be recorded", func() (bool, string) {
+				a, err = tr.Store.AttestationOf(ctx, cli.UserID.String())
 				return !tc.attested || err == nil, ""
 			})
 			if !tc.attested {
@@ -104,7 +106,7 @@ func TestElementEngineEmojiVerification(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || a.Method != "emoji verification" || a.AttestedBy != tr.botID().String() || a.MasterKey == "" {
+			if err != nil || a.Method != "emoji verification" || a.AttestedBy != tr.BotID().String() || a.MasterKey == "" {
 				t.Fatalf("attestation %+v %v", a, err)
 			}
 		})

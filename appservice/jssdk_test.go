@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 )
 
 var npmOnce sync.Once
@@ -46,12 +47,12 @@ func jsSDKDir(t *testing.T) string {
 // member verified.
 func TestElementEngineCrossSigning(t *testing.T) {
 	dir := jsSDKDir(t)
-	tr := newTrust(t, "127.0.0.11", "", "")
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	tr.hs.RegisterUser(t, "alice", false)
-	ig, mgmt := igAdmin(t, tr)
-	cmd := exec.Command("node", "bootstrap-cross-signing.mjs", tr.hs.URL, "alice", "correct horse battery alice")
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	tr.Start(t)
+	bot := tr.BotID()
+	tr.HS.RegisterUser(t, "alice", false)
+	ig, mgmt := tr.IGAdmin(t)
+	cmd := exec.Command("node", "bootstrap-cross-signing.mjs", tr.HS.URL, "alice", "correct horse battery alice")
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {
@@ -66,13 +67,13 @@ func TestElementEngineCrossSigning(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil || res.MasterKey == "" {
 		t.Fatalf("no master key from matrix-js-sdk: %v %q", err, out)
 	}
-	say(t, ig, mgmt, "!policy verification "+res.UserID)
-	n := waitForNotice(t, ig, mgmt, bot, res.UserID+": ⚠ not yet confirmed by the trust")
+	testenv.Say(t, ig, mgmt, "!policy verification "+res.UserID)
+	n := testenv.WaitForNotice(t, ig, mgmt, bot, res.UserID+": ⚠ not yet confirmed by the trust")
 	if !strings.Contains(n, "Devices: 1, of which 1 verified.") {
 		t.Errorf("the device Element's engine signed is not seen as signed:\n%s", n)
 	}
-	say(t, ig, mgmt, "!policy attest "+res.UserID+" "+spaced(res.MasterKey)+" -- checked at the ward desk")
-	waitForNotice(t, ig, mgmt, bot, "Recorded: "+res.UserID+"'s identity")
-	say(t, ig, mgmt, "!policy verification "+res.UserID)
-	waitForNotice(t, ig, mgmt, bot, res.UserID+": ✅ verified")
+	testenv.Say(t, ig, mgmt, "!policy attest "+res.UserID+" "+spaced(res.MasterKey)+" -- checked at the ward desk")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "Recorded: "+res.UserID+"'s identity")
+	testenv.Say(t, ig, mgmt, "!policy verification "+res.UserID)
+	testenv.WaitForNotice(t, ig, mgmt, bot, res.UserID+": ✅ verified")
 }

@@ -12,6 +12,8 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -20,10 +22,10 @@ import (
 // a reason and a message carrying an NHS number, and encrypts notices that
 // name people; none of the plaintext reaches the log.
 func TestNoPersonalDataInLogsEncrypted(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", withEncryption)
-	tr.logLevel = zerolog.TraceLevel
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true})
+	tr.LogLevel = zerolog.TraceLevel
+	tr.Start(t)
+	bot := tr.BotID()
 
 	nhs := plantedNHSNumber(t)
 	planted := map[string]string{
@@ -33,9 +35,9 @@ func TestNoPersonalDataInLogsEncrypted(t *testing.T) {
 		"NHS number (digits)": strings.ReplaceAll(nhs, " ", ""),
 		"message text":        "plantedmessage Mrs Honeysett",
 	}
-	alice := newEncryptedClient(t, tr.hs.RegisterUser(t, "alice", false))
-	dave := newEncryptedClient(t, tr.hs.RegisterUser(t, "dave", false))
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	alice := newEncryptedClient(t, tr.HS.RegisterUser(t, "alice", false))
+	dave := newEncryptedClient(t, tr.HS.RegisterUser(t, "dave", false))
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Ward 7", Status: "active", Source: "csv"},
 		{UserID: dave.UserID.String(), Name: planted["directory name"], Role: "Staff Nurse", Team: "Ward 7", Status: "active", Source: "csv"},
 	}); err != nil {
@@ -45,26 +47,26 @@ func TestNoPersonalDataInLogsEncrypted(t *testing.T) {
 	// An encrypted clinical room; the bot's notice names dave. (Right after
 	// hardening it may still go out unencrypted: the encryption device learns
 	// that the room is encrypted from its /sync.)
-	room := clinicalRoom(t, tr, alice.Client, dave.Client)
+	room := tr.ClinicalRoom(t, alice.Client, dave.Client)
 	alice.waitFor(t, room, bot, planted["directory name"])
-	eventually(t, 20*time.Second, "alice's client to see the room as encrypted", func() (bool, string) {
+	testenv.Eventually(t, 20*time.Second, "alice's client to see the room as encrypted", func() (bool, string) {
 		enc, _ := alice.StateStore.IsEncrypted(ctx, room)
 		return enc, ""
 	})
 	// An encrypted command with a reason, decrypted by the bot.
-	removal := sendText(t, alice.Client, room, "!policy remove "+dave.UserID.String()+" "+planted["removal reason"])
+	removal := testenv.SendText(t, alice.Client, room, "!policy remove "+dave.UserID.String()+" "+planted["removal reason"])
 	waitGone(t, alice.Client, room, dave.UserID, 20*time.Second)
 	alice.waitFor(t, room, bot, "I have removed "+dave.UserID.String())
 
 	// An encrypted social room: the guard reads the number and removes it.
-	social := roomWithBot(t, alice.Client, bot, &mautrix.ReqCreateRoom{Preset: "private_chat",
+	social := testenv.RoomWithBot(t, alice.Client, bot, &mautrix.ReqCreateRoom{Preset: "private_chat",
 		InitialState: []*event.Event{{Type: event.StateEncryption, Content: event.Content{Parsed: &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}}}}})
-	setPower(t, alice.Client, social, bot, 50)
-	say(t, alice.Client, social, "!policy classify social")
+	testenv.SetPower(t, alice.Client, social, bot, 50)
+	testenv.Say(t, alice.Client, social, "!policy classify social")
 	alice.waitFor(t, social, bot, "social")
-	withNHS := sendText(t, alice.Client, social, planted["message text"]+" "+nhs+" needs a bed")
+	withNHS := testenv.SendText(t, alice.Client, social, planted["message text"]+" "+nhs+" needs a bed")
 	waitRedacted(t, alice.Client, social, 30*time.Second, withNHS)
-	tr.stopCaldicott(t)
+	tr.Stop(t)
 
 	checkLogs(t, tr, planted, room.String(), social.String(), removal.String(), withNHS.String(), dave.UserID.String())
 }

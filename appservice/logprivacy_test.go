@@ -10,6 +10,8 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/nhsnumber"
 	"github.com/caldicott/caldicott/store"
 )
@@ -22,10 +24,10 @@ import (
 // not one of the planted names, reasons or the NHS number is in the log,
 // which still names the rooms and events it acted on.
 func TestNoPersonalDataInLogs(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", "")
-	tr.logLevel = zerolog.TraceLevel
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	tr.LogLevel = zerolog.TraceLevel
+	tr.Start(t)
+	bot := tr.BotID()
 
 	nhs := plantedNHSNumber(t)
 	planted := map[string]string{
@@ -42,72 +44,72 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 	users := map[string]*mautrix.Client{}
 	var staff []store.StaffRecord
 	for _, u := range []struct{ local, name string }{{"alice", "Alice Smith"}, {"dave", planted["directory name"]}, {"erin", "Erin Wu"}, {"frank", "Frank Ode"}} {
-		users[u.local] = tr.hs.RegisterUser(t, u.local, false)
+		users[u.local] = tr.HS.RegisterUser(t, u.local, false)
 		staff = append(staff, store.StaffRecord{UserID: users[u.local].UserID.String(), Name: u.name, Role: "Staff Nurse", Team: "Ward 7", Status: "active", Source: "csv"})
 	}
-	if err := tr.store.UpsertStaff(ctx, staff); err != nil {
+	if err := tr.Store.UpsertStaff(ctx, staff); err != nil {
 		t.Fatal(err)
 	}
 	alice, dave, erin, frank := users["alice"], users["dave"], users["erin"], users["frank"]
-	ig, mgmt := igAdmin(t, tr)
+	ig, mgmt := tr.IGAdmin(t)
 
 	// The bot announces a joiner's directory name to the room.
-	room := clinicalRoom(t, tr, alice, dave, frank)
-	waitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: "+planted["directory name"])
+	room := tr.ClinicalRoom(t, alice, dave, frank)
+	testenv.WaitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: "+planted["directory name"])
 
 	// An access request: its reason goes to the room's admins.
-	dm := roomWithBot(t, erin, bot, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true})
-	say(t, erin, dm, "!policy request "+room.String()+" "+planted["access request reason"])
-	waitForNotice(t, alice, room, bot, "Their reason: "+planted["access request reason"])
+	dm := testenv.RoomWithBot(t, erin, bot, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true})
+	testenv.Say(t, erin, dm, "!policy request "+room.String()+" "+planted["access request reason"])
+	testenv.WaitForNotice(t, alice, room, bot, "Their reason: "+planted["access request reason"])
 
 	// A legal hold: its reason is repeated to the IG admin.
-	say(t, ig, mgmt, "!policy hold on "+room.String()+" "+planted["legal hold reason"])
-	waitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+room.String(), planted["legal hold reason"])
+	testenv.Say(t, ig, mgmt, "!policy hold on "+room.String()+" "+planted["legal hold reason"])
+	testenv.WaitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+room.String(), planted["legal hold reason"])
 
 	// A removal the homeserver refuses (frank is the bot's equal): the
 	// kick carries the reason, and the refusal is a failed request.
-	setPower(t, alice, room, frank.UserID, 100)
-	say(t, alice, room, "!policy remove "+frank.UserID.String()+" "+planted["removal reason"])
-	waitForNotice(t, alice, room, bot, frank.UserID.String())
-	if m := membershipOf(t, alice, room, frank.UserID); m != "join" {
+	testenv.SetPower(t, alice, room, frank.UserID, 100)
+	testenv.Say(t, alice, room, "!policy remove "+frank.UserID.String()+" "+planted["removal reason"])
+	testenv.WaitForNotice(t, alice, room, bot, frank.UserID.String())
+	if m := testenv.MembershipOf(t, alice, room, frank.UserID); m != "join" {
 		t.Fatalf("frank is %q, want still joined", m)
 	}
 
 	// A leaver, with a reason.
-	say(t, ig, mgmt, "!policy leaver "+dave.UserID.String()+" "+planted["leaver reason"])
-	waitForNotice(t, ig, mgmt, bot, dave.UserID.String()+" is recorded as having left")
+	testenv.Say(t, ig, mgmt, "!policy leaver "+dave.UserID.String()+" "+planted["leaver reason"])
+	testenv.WaitForNotice(t, ig, mgmt, bot, dave.UserID.String()+" is recorded as having left")
 	waitGone(t, alice, room, dave.UserID, 10*time.Second)
 
 	// An NHS number in a social room: the guard removes the message.
-	social := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
-	setPower(t, alice, social, bot, 50)
-	say(t, alice, social, "!policy classify social")
-	waitForNotice(t, alice, social, bot, "social")
-	withNHS := sendText(t, alice, social, "Mrs Jones "+nhs+" needs a bed")
+	social := testenv.RoomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	testenv.SetPower(t, alice, social, bot, 50)
+	testenv.Say(t, alice, social, "!policy classify social")
+	testenv.WaitForNotice(t, alice, social, bot, "social")
+	withNHS := testenv.SendText(t, alice, social, "Mrs Jones "+nhs+" needs a bed")
 	waitRedacted(t, alice, social, 20*time.Second, withNHS)
 
 	// Requests that fail outright (error level): the homeserver goes down,
 	// and a hold arrives whose answer the bot cannot deliver.
-	tr.hs.Stop()
+	tr.HS.Stop()
 	hold := fmt.Sprintf(`{"events":[{"type":"m.room.message","sender":%q,"room_id":%q,"event_id":"$hold-while-down","origin_server_ts":%d,"content":{"msgtype":"m.text","body":%q}}]}`,
 		ig.UserID, mgmt, time.Now().UnixMilli(), "!policy hold on "+social.String()+" "+planted["failed request's reason"])
 	if code := putTransaction(t, tr, "hold-while-down", hold); code != 200 {
 		t.Fatalf("transaction answered %d", code)
 	}
-	eventually(t, 20*time.Second, "a request to fail at error level", func() (bool, string) {
-		data, _ := os.ReadFile(tr.logPath)
+	testenv.Eventually(t, 20*time.Second, "a request to fail at error level", func() (bool, string) {
+		data, _ := os.ReadFile(tr.LogPath)
 		return failedAtErrorLevel(string(data)), ""
 	})
-	tr.stopCaldicott(t)
+	tr.Stop(t)
 
 	checkLogs(t, tr, planted, room.String(), social.String(), mgmt.String(), withNHS.String(), "$hold-while-down", dave.UserID.String())
 }
 
 // checkLogs reads the stopped service's log: it must be a real trace of
 // the scenario, name every one of ids, and hold none of the planted values.
-func checkLogs(t *testing.T, tr *trust, planted map[string]string, ids ...string) {
+func checkLogs(t *testing.T, tr *trust.Trust, planted map[string]string, ids ...string) {
 	t.Helper()
-	data, err := os.ReadFile(tr.logPath)
+	data, err := os.ReadFile(tr.LogPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -20,30 +22,30 @@ import (
 // seconds. When that message expires the held room's file stays, while a
 // file only the social room used goes.
 func TestEncryptedHeldFileKept(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", withEncryption+`retention: {clinical: {default: 3s, min: 1s, max: 1h}, social: {default: 3s, min: 1s, max: 1h}, sweep_interval: 1s, batch: 100}`+"\n")
-	tr.cfg.Retention.MediaPath = tr.hs.MediaPath()
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := newEncryptedClient(t, tr.hs.RegisterUser(t, "alice", false))
-	ig, mgmt := igAdmin(t, tr)
-	held := clinicalRoom(t, tr, alice.Client)
-	eventually(t, 20*time.Second, "alice's client to see the held room as encrypted", func() (bool, string) {
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true, ConfigYAML: `retention: {clinical: {default: 3s, min: 1s, max: 1h}, social: {default: 3s, min: 1s, max: 1h}, sweep_interval: 1s, batch: 100}` + "\n"})
+	tr.Config.Retention.MediaPath = tr.HS.MediaPath()
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := newEncryptedClient(t, tr.HS.RegisterUser(t, "alice", false))
+	ig, mgmt := tr.IGAdmin(t)
+	held := tr.ClinicalRoom(t, alice.Client)
+	testenv.Eventually(t, 20*time.Second, "alice's client to see the held room as encrypted", func() (bool, string) {
 		enc, _ := alice.StateStore.IsEncrypted(ctx, held)
 		return enc, ""
 	})
-	say(t, ig, mgmt, "!policy hold on "+held.String()+" inquiry 7")
-	waitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+held.String())
-	social := roomWithBot(t, alice.Client, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
-	setPower(t, alice.Client, social, bot, 50)
-	say(t, alice.Client, social, "!policy classify social")
-	waitForNotice(t, alice.Client, social, bot, "social")
+	testenv.Say(t, ig, mgmt, "!policy hold on "+held.String()+" inquiry 7")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+held.String())
+	social := testenv.RoomWithBot(t, alice.Client, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	testenv.SetPower(t, alice.Client, social, bot, 50)
+	testenv.Say(t, alice.Client, social, "!policy classify social")
+	testenv.WaitForNotice(t, alice.Client, social, bot, "social")
 
 	evidence := bytes.Repeat([]byte("statement "), 300)
 	up, err := alice.UploadBytes(ctx, evidence, "application/octet-stream")
 	if err != nil {
 		t.Fatal(err)
 	}
-	inHeld := send(t, alice.Client, held, map[string]any{"msgtype": "m.file", "body": "statement.pdf",
+	inHeld := testenv.Send(t, alice.Client, held, map[string]any{"msgtype": "m.file", "body": "statement.pdf",
 		"file": map[string]any{"url": up.ContentURI.CUString(), "v": "v2", "iv": "AAAAAAAAAAAAAAAAAAAAAA", "hashes": map[string]any{"sha256": "x"},
 			"key": map[string]any{"kty": "oct", "alg": "A256CTR", "ext": true, "k": "x", "key_ops": []string{"encrypt", "decrypt"}}}}, event.EventMessage)
 	if sent, err := alice.GetEvent(ctx, held, inHeld); err != nil || sent.Type != event.EventEncrypted {
@@ -55,15 +57,15 @@ func TestEncryptedHeldFileKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	pointers := []id.EventID{
-		send(t, alice.Client, social, &event.MessageEventContent{MsgType: event.MsgFile, Body: "x.pdf", URL: up.ContentURI.CUString()}, event.EventMessage),
-		send(t, alice.Client, social, &event.MessageEventContent{MsgType: event.MsgImage, Body: "rota.png", URL: onlySocial.ContentURI.CUString()}, event.EventMessage),
+		testenv.Send(t, alice.Client, social, &event.MessageEventContent{MsgType: event.MsgFile, Body: "x.pdf", URL: up.ContentURI.CUString()}, event.EventMessage),
+		testenv.Send(t, alice.Client, social, &event.MessageEventContent{MsgType: event.MsgImage, Body: "rota.png", URL: onlySocial.ContentURI.CUString()}, event.EventMessage),
 	}
 	if sent, err := alice.GetEvent(ctx, social, pointers[0]); err != nil || sent.Type != event.EventMessage {
 		t.Fatalf("the social room's message was not sent in the clear: %v", err)
 	}
 	waitRedacted(t, alice.Client, social, 30*time.Second, pointers...)
-	eventually(t, 90*time.Second, "every expired message's file to be judged", func() (bool, string) {
-		left, err := tr.store.DueMediaCandidates(ctx, time.Now().Add(time.Hour), 100)
+	testenv.Eventually(t, 90*time.Second, "every expired message's file to be judged", func() (bool, string) {
+		left, err := tr.Store.DueMediaCandidates(ctx, time.Now().Add(time.Hour), 100)
 		if err != nil {
 			t.Fatal(err)
 		}

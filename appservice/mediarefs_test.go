@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -21,19 +23,19 @@ import (
 // avatar and a member's profile picture stay; a file that only expired
 // messages point at goes.
 func TestExpiredFileKeptWhileStillNeeded(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", sweepYAML("3s", 100))
-	tr.cfg.Retention.MediaPath = tr.hs.MediaPath()
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	ig, mgmt := igAdmin(t, tr)
-	swept := clinicalRoom(t, tr, alice) // keeps messages 3 s
-	held := clinicalRoom(t, tr, alice)
-	say(t, ig, mgmt, "!policy hold on "+held.String()+" complaint 2026/201")
-	waitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+held.String())
-	longer := clinicalRoom(t, tr, alice)
-	say(t, alice, longer, "!policy retention 1h")
-	waitForState(t, alice, longer, "m.room.retention", "max_lifetime", float64(3600000))
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: sweepYAML("3s", 100)})
+	tr.Config.Retention.MediaPath = tr.HS.MediaPath()
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	ig, mgmt := tr.IGAdmin(t)
+	swept := tr.ClinicalRoom(t, alice) // keeps messages 3 s
+	held := tr.ClinicalRoom(t, alice)
+	testenv.Say(t, ig, mgmt, "!policy hold on "+held.String()+" complaint 2026/201")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+held.String())
+	longer := tr.ClinicalRoom(t, alice)
+	testenv.Say(t, alice, longer, "!policy retention 1h")
+	testenv.WaitForState(t, alice, longer, "m.room.retention", "max_lifetime", float64(3600000))
 
 	upload := func(what string) ([]byte, id.ContentURI) {
 		t.Helper()
@@ -45,7 +47,7 @@ func TestExpiredFileKeptWhileStillNeeded(t *testing.T) {
 		return data, up.ContentURI
 	}
 	image := func(room id.RoomID, uri id.ContentURI) id.EventID {
-		return send(t, alice, room, &event.MessageEventContent{MsgType: event.MsgImage, Body: "photo.png", URL: uri.CUString()}, event.EventMessage)
+		return testenv.Send(t, alice, room, &event.MessageEventContent{MsgType: event.MsgImage, Body: "photo.png", URL: uri.CUString()}, event.EventMessage)
 	}
 	type file struct {
 		name string
@@ -63,7 +65,7 @@ func TestExpiredFileKeptWhileStillNeeded(t *testing.T) {
 	// same URI (the attack: anyone can name any URI).
 	heldData, heldURI := upload("complaint evidence")
 	image(held, heldURI)
-	expiring = append(expiring, send(t, alice, swept, &event.MessageEventContent{MsgType: event.MsgFile, Body: "x.pdf", URL: heldURI.CUString()}, event.EventMessage))
+	expiring = append(expiring, testenv.Send(t, alice, swept, &event.MessageEventContent{MsgType: event.MsgFile, Body: "x.pdf", URL: heldURI.CUString()}, event.EventMessage))
 	kept = append(kept, file{"a file also posted in a room on legal hold", heldData, heldURI})
 
 	// The same bytes uploaded twice: two URIs, one copy on disk.
@@ -79,7 +81,7 @@ func TestExpiredFileKeptWhileStillNeeded(t *testing.T) {
 
 	// The swept room's own avatar, and alice's profile picture.
 	roomAvatarData, roomAvatar := upload("ward logo")
-	setState(t, alice, swept, event.StateRoomAvatar.Type, map[string]any{"url": roomAvatar.CUString()})
+	testenv.SetState(t, alice, swept, event.StateRoomAvatar.Type, map[string]any{"url": roomAvatar.CUString()})
 	profileData, profile := upload("alice's face")
 	if err := alice.SetAvatarURL(ctx, profile); err != nil {
 		t.Fatalf("set profile picture: %v", err)
@@ -90,8 +92,8 @@ func TestExpiredFileKeptWhileStillNeeded(t *testing.T) {
 	waitRedacted(t, alice, swept, 30*time.Second, expiring...)
 	// Files are judged once the homeserver has had time to deliver what it
 	// held back since Caldicott started (70 s), then after each sweep.
-	eventually(t, 90*time.Second, "every expired message's file to be judged", func() (bool, string) {
-		left, err := tr.store.DueMediaCandidates(ctx, time.Now().Add(time.Hour), 100)
+	testenv.Eventually(t, 90*time.Second, "every expired message's file to be judged", func() (bool, string) {
+		left, err := tr.Store.DueMediaCandidates(ctx, time.Now().Add(time.Hour), 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +115,7 @@ func TestExpiredFileKeptWhileStillNeeded(t *testing.T) {
 			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "caldicott_retention_media"))
 		}
 	}
-	entries, err := tr.store.AuditForRoom(ctx, swept.String(), 500)
+	entries, err := tr.Store.AuditForRoom(ctx, swept.String(), 500)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -27,7 +28,7 @@ func isMember(t *testing.T, cli *mautrix.Client, roomID id.RoomID, user id.UserI
 
 func waitGone(t *testing.T, cli *mautrix.Client, roomID id.RoomID, user id.UserID, within time.Duration) {
 	t.Helper()
-	eventually(t, within, fmt.Sprintf("%s to be removed", user), func() (bool, string) {
+	testenv.Eventually(t, within, fmt.Sprintf("%s to be removed", user), func() (bool, string) {
 		var member struct {
 			Membership string `json:"membership"`
 			Reason     string `json:"reason"`
@@ -43,17 +44,17 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 	if err := os.WriteFile(bridgeReg, []byte("id: whatsapp\nas_token: x\nhs_token: y\nsender_localpart: whatsappbot\nurl: http://127.0.0.1:1\nnamespaces:\n  users:\n    - regex: '^@whatsapp_.+$'\n      exclusive: true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf("directory: {sync_interval: 10s}\nbridges: {registrations: [%q]}\n", bridgeReg))
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	server := tr.hs.ServerName
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	dave := tr.hs.RegisterUser(t, "dave", false)
-	erin := tr.hs.RegisterUser(t, "erin", false)
-	eve := tr.hs.RegisterUser(t, "eve", false)
-	bob := tr.hs.RegisterUser(t, "bob", false)
-	puppet := tr.hs.RegisterUser(t, "whatsapp_447700900123", false)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: fmt.Sprintf("directory: {sync_interval: 10s}\nbridges: {registrations: [%q]}\n", bridgeReg)})
+	tr.Start(t)
+	bot := tr.BotID()
+	server := tr.HS.ServerName
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	dave := tr.HS.RegisterUser(t, "dave", false)
+	erin := tr.HS.RegisterUser(t, "erin", false)
+	eve := tr.HS.RegisterUser(t, "eve", false)
+	bob := tr.HS.RegisterUser(t, "bob", false)
+	puppet := tr.HS.RegisterUser(t, "whatsapp_447700900123", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Cardiology", Registration: "GMC 1234567", Status: "active", Source: "csv"},
 		{UserID: dave.UserID.String(), Name: "Dave Patel", Role: "Staff Nurse", Team: "Ward 7", Registration: "NMC 12A3456B", Status: "active", Source: "csv"},
 		{UserID: erin.UserID.String(), Name: "Erin Wu", Role: "Registrar", Team: "Cardiology", Registration: "GMC 7654321", Status: "active", Source: "csv"},
@@ -62,9 +63,9 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ig, mgmt := igAdmin(t, tr)
+	ig, mgmt := tr.IGAdmin(t)
 
-	room := clinicalRoom(t, tr, alice)
+	room := tr.ClinicalRoom(t, alice)
 
 	invite := func(u id.UserID) {
 		t.Helper()
@@ -78,7 +79,7 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 		if _, err := dave.JoinRoomByID(ctx, room); err != nil {
 			t.Fatal(err)
 		}
-		waitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: Dave Patel · Staff Nurse · Ward 7 · NMC 12A3456B · Trust A.")
+		testenv.WaitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: Dave Patel · Staff Nurse · Ward 7 · NMC 12A3456B · Trust A.")
 		if !isMember(t, alice, room, dave.UserID) {
 			t.Fatal("eligible member removed")
 		}
@@ -87,7 +88,7 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 	t.Run("invite to someone not in the directory is revoked with a reason", func(t *testing.T) {
 		invite(bob.UserID)
 		waitGone(t, alice, room, bob.UserID, 20*time.Second)
-		waitForNotice(t, alice, room, bot, "I removed "+bob.UserID.String(), "not in the staff directory")
+		testenv.WaitForNotice(t, alice, room, bot, "I removed "+bob.UserID.String(), "not in the staff directory")
 		reason := memberReason(t, alice, room, bob.UserID)
 		if !strings.Contains(reason, "is not in the staff directory of Trust A") {
 			t.Errorf("bob is told %q", reason)
@@ -108,20 +109,20 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 	t.Run("personal-server account that got in while Caldicott was down is removed", func(t *testing.T) {
 		outside := testenv.StartHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.13"})
 		mallory := outside.RegisterUser(t, "mallory", false)
-		tr.stopCaldicott(t)
+		tr.Stop(t)
 		// With Caldicott away, the ACL is opened and an outsider walks in.
-		setState(t, alice, room, "m.room.server_acl", map[string]any{"allow": []string{"*"}, "allow_ip_literals": true})
+		testenv.SetState(t, alice, room, "m.room.server_acl", map[string]any{"allow": []string{"*"}, "allow_ip_literals": true})
 		invite(mallory.UserID)
-		eventually(t, 20*time.Second, "mallory to join over federation", func() (bool, string) {
-			_, err := mallory.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{tr.hs.ServerName}})
+		testenv.Eventually(t, 20*time.Second, "mallory to join over federation", func() (bool, string) {
+			_, err := mallory.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{tr.HS.ServerName}})
 			return err == nil, fmt.Sprint(err)
 		})
-		tr.startCaldicott(t, true)
+		tr.Start(t)
 		waitGone(t, alice, room, mallory.UserID, 20*time.Second)
 		if reason := memberReason(t, alice, room, mallory.UserID); !strings.Contains(reason, "are personal accounts or belong to an organisation outside this federation") {
 			t.Errorf("mallory told %q", reason)
 		}
-		waitForState(t, alice, room, "m.room.server_acl", "allow", "[127.0.0.11 127.0.0.12]")
+		testenv.WaitForState(t, alice, room, "m.room.server_acl", "allow", "[127.0.0.11 127.0.0.12]")
 	})
 
 	t.Run("display name imitating a member is flagged", func(t *testing.T) {
@@ -132,19 +133,19 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 		if _, err := eve.JoinRoomByID(ctx, room); err != nil {
 			t.Fatal(err)
 		}
-		waitForNotice(t, alice, room, bot, eve.UserID.String()+` shows the name "Alice Smith", which the staff directory gives to `+alice.UserID.String())
+		testenv.WaitForNotice(t, alice, room, bot, eve.UserID.String()+` shows the name "Alice Smith", which the staff directory gives to `+alice.UserID.String())
 	})
 
 	t.Run("leaver command removes from every clinical room", func(t *testing.T) {
-		second := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{dave.UserID}})
-		setPower(t, alice, second, bot, 100)
+		second := testenv.RoomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{dave.UserID}})
+		testenv.SetPower(t, alice, second, bot, 100)
 		if _, err := dave.JoinRoomByID(ctx, second); err != nil {
 			t.Fatal(err)
 		}
-		say(t, alice, second, "!policy classify clinical")
-		checkHardened(t, alice, second, tr)
-		say(t, ig, mgmt, "!policy leaver "+dave.UserID.String()+" last shift 2026-11-20")
-		waitForNotice(t, ig, mgmt, bot, dave.UserID.String()+" is recorded as having left Trust A and was removed from 2 clinical room(s)")
+		testenv.Say(t, alice, second, "!policy classify clinical")
+		tr.CheckHardened(t, alice, second)
+		testenv.Say(t, ig, mgmt, "!policy leaver "+dave.UserID.String()+" last shift 2026-11-20")
+		testenv.WaitForNotice(t, ig, mgmt, bot, dave.UserID.String()+" is recorded as having left Trust A and was removed from 2 clinical room(s)")
 		waitGone(t, alice, room, dave.UserID, 10*time.Second)
 		waitGone(t, alice, second, dave.UserID, 10*time.Second)
 		if reason := memberReason(t, alice, room, dave.UserID); !strings.Contains(reason, "records that you have left the trust") {
@@ -155,8 +156,8 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 	t.Run("non-admin cannot use leaver", func(t *testing.T) {
 		// alice is not an IG admin and not in the management room; in her own
 		// room the command is refused for its place first.
-		say(t, alice, room, "!policy leaver "+erin.UserID.String())
-		waitForNotice(t, alice, room, bot, "works only in the trust's management room")
+		testenv.Say(t, alice, room, "!policy leaver "+erin.UserID.String())
+		testenv.WaitForNotice(t, alice, room, bot, "works only in the trust's management room")
 	})
 
 	t.Run("suspension in the directory removes within one sync interval", func(t *testing.T) {
@@ -164,9 +165,9 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 		if _, err := erin.JoinRoomByID(ctx, room); err != nil {
 			t.Fatal(err)
 		}
-		waitForNotice(t, alice, room, bot, erin.UserID.String()+" joined: Erin Wu")
+		testenv.WaitForNotice(t, alice, room, bot, erin.UserID.String()+" joined: Erin Wu")
 		start := time.Now()
-		if err := tr.store.SetStaffStatus(ctx, erin.UserID.String(), "suspended"); err != nil {
+		if err := tr.Store.SetStaffStatus(ctx, erin.UserID.String(), "suspended"); err != nil {
 			t.Fatal(err)
 		}
 		waitGone(t, alice, room, erin.UserID, 25*time.Second)

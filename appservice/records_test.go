@@ -13,6 +13,7 @@ import (
 
 	"github.com/caldicott/caldicott/bridges/epr"
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -20,7 +21,7 @@ func replyWith(t *testing.T, cli *mautrix.Client, roomID id.RoomID, to id.EventI
 	t.Helper()
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: text}
 	content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(to)
-	return send(t, cli, roomID, content, event.EventMessage)
+	return testenv.Send(t, cli, roomID, content, event.EventMessage)
 }
 
 // editWith edits a message as Element does: m.new_content, with a
@@ -30,7 +31,7 @@ func editWith(t *testing.T, cli *mautrix.Client, roomID id.RoomID, original id.E
 	content := &event.MessageEventContent{MsgType: event.MsgText, Body: "* " + text}
 	content.SetEdit(original)
 	content.NewContent = &event.MessageEventContent{MsgType: event.MsgText, Body: text}
-	return send(t, cli, roomID, content, event.EventMessage)
+	return testenv.Send(t, cli, roomID, content, event.EventMessage)
 }
 
 // TestPatientRecord: a room admin replies to a clinician's message with
@@ -41,25 +42,25 @@ func editWith(t *testing.T, cli *mautrix.Client, roomID id.RoomID, original id.E
 // back it is recorded, confirmed and then deleted on schedule.
 func TestPatientRecord(t *testing.T) {
 	base, fhirSrv := testenv.StartFHIR(t)
-	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf(`
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: fmt.Sprintf(`
 retention: {clinical: {default: 10s, min: 1s, max: 1h}, sweep_interval: 1s}
-records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token))
+records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token)})
 	alice, bob, room := recordingWard(t, tr)
-	bot := tr.botID()
+	bot := tr.BotID()
 
 	// Corrected by its sender after it was sent: the record carries what
 	// the room now reads (Element replies to the original event). An
 	// "edit" by someone else is not the sender's and is ignored.
-	advice := sendText(t, bob, room, "Advised IV fluids 1L over 6h")
+	advice := testenv.SendText(t, bob, room, "Advised IV fluids 1L over 6h")
 	editWith(t, bob, room, advice, "Advised IV fluids 1L over 8h")
 	editWith(t, alice, room, advice, "Advised nothing")
 	replyWith(t, alice, room, advice, "!policy record 943 476 5918")
-	waitForNotice(t, alice, room, bot, "That is not a valid NHS number", "Nothing was recorded")
-	say(t, alice, room, "!policy record 943 476 5919")
-	waitForNotice(t, alice, room, bot, "Reply to the message you want in the patient record")
+	testenv.WaitForNotice(t, alice, room, bot, "That is not a valid NHS number", "Nothing was recorded")
+	testenv.Say(t, alice, room, "!policy record 943 476 5919")
+	testenv.WaitForNotice(t, alice, room, bot, "Reply to the message you want in the patient record")
 
 	replyWith(t, alice, room, advice, "!policy record 943 476 5919")
-	waitForNotice(t, alice, room, bot, "✅ The patient record has accepted this message (Communication/")
+	testenv.WaitForNotice(t, alice, room, bot, "✅ The patient record has accepted this message (Communication/")
 	comms := fhirSrv.Communications(t)
 	if len(comms) != 1 {
 		t.Fatalf("the FHIR server holds %d Communications, want 1", len(comms))
@@ -78,15 +79,15 @@ records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token
 		t.Fatalf("recipients: %+v", c.Recipient)
 	}
 	replyWith(t, alice, room, advice, "!policy record 943 476 5919")
-	waitForNotice(t, alice, room, bot, "That message is already in the patient record")
+	testenv.WaitForNotice(t, alice, room, bot, "That message is already in the patient record")
 
 	// The record goes away for a while: the request waits and is kept.
 	fhirSrv.Down(t)
-	plan := sendText(t, bob, room, "Plan: repeat U&E at 16:00")
+	plan := testenv.SendText(t, bob, room, "Plan: repeat U&E at 16:00")
 	planEdit := editWith(t, bob, room, plan, "Plan: repeat U&E at 18:00")
 	replyWith(t, alice, room, plan, "!policy record 9434765919")
-	waitForNotice(t, alice, room, bot, "Sending this message to the patient record")
-	later := sendText(t, bob, room, "Noted")
+	testenv.WaitForNotice(t, alice, room, bot, "Sending this message to the patient record")
+	later := testenv.SendText(t, bob, room, "Noted")
 	waitRedacted(t, alice, room, 30*time.Second, later)
 	if redacted(t, alice, room, plan) {
 		t.Fatal("a message waiting for the patient record was deleted")
@@ -94,7 +95,7 @@ records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token
 	if redacted(t, alice, room, planEdit) {
 		t.Fatal("the edit of a message waiting for the patient record was deleted: the room reads the old text again")
 	}
-	waitForNotice(t, alice, room, bot, "alice: ⏰ This message has not reached the patient record yet")
+	testenv.WaitForNotice(t, alice, room, bot, "alice: ⏰ This message has not reached the patient record yet")
 	// The reminder calls on the room admin: her client is notified and
 	// highlights it; Bob, not an admin, is not called on.
 	if !highlighted(t, alice, room, "has not reached the patient record") {
@@ -103,14 +104,14 @@ records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token
 	if highlighted(t, bob, room, "has not reached the patient record") {
 		t.Fatal("a member who is not a room admin was called on by the reminder")
 	}
-	say(t, alice, room, "!policy status")
-	waitForNotice(t, alice, room, bot, "Patient record: 1 message(s) waiting", "could not be reached")
+	testenv.Say(t, alice, room, "!policy status")
+	testenv.WaitForNotice(t, alice, room, bot, "Patient record: 1 message(s) waiting", "could not be reached")
 
 	fhirSrv.Up(t)
-	eventually(t, 60*time.Second, "the waiting message to be recorded", func() (bool, string) {
+	testenv.Eventually(t, 60*time.Second, "the waiting message to be recorded", func() (bool, string) {
 		return len(fhirSrv.Communications(t)) == 2, ""
 	})
-	waitForNotice(t, alice, room, bot, "✅ The patient record has accepted this message")
+	testenv.WaitForNotice(t, alice, room, bot, "✅ The patient record has accepted this message")
 	var texts []string
 	for _, c := range fhirSrv.Communications(t) {
 		texts = append(texts, c.Payload[0].ContentString)
@@ -122,7 +123,7 @@ records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token
 	waitRedacted(t, alice, room, 30*time.Second, plan)
 	waitRedacted(t, alice, room, 30*time.Second, planEdit)
 
-	entries, err := tr.store.AuditForRoom(ctx, room.String(), 500)
+	entries, err := tr.Store.AuditForRoom(ctx, room.String(), 500)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,27 +146,27 @@ records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, base, fhirSrv.Token
 // the operator fixes the config and restarts, it is recorded.
 func TestPatientRecordRefusal(t *testing.T) {
 	base, fhirSrv := testenv.StartFHIR(t)
-	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf(`records: {fhir_base_url: %q, token: "not-the-token"}`, base))
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	tr.startCaldicott(t, true)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Registration: "GMC 1234567", Status: "active", Source: "csv"}}); err != nil {
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: fmt.Sprintf(`records: {fhir_base_url: %q, token: "not-the-token"}`, base)})
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	tr.Start(t)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Registration: "GMC 1234567", Status: "active", Source: "csv"}}); err != nil {
 		t.Fatal(err)
 	}
-	bot := tr.botID()
-	room := clinicalRoom(t, tr, alice)
-	note := sendText(t, alice, room, "Discussed with microbiology: stop meropenem")
+	bot := tr.BotID()
+	room := tr.ClinicalRoom(t, alice)
+	note := testenv.SendText(t, alice, room, "Discussed with microbiology: stop meropenem")
 	replyWith(t, alice, room, note, "!policy record 943 476 5919")
-	waitForNotice(t, alice, room, bot, "⚠ The patient record refused this message", "401")
-	say(t, alice, room, "!policy status")
-	waitForNotice(t, alice, room, bot, "Patient record: 1 message(s) waiting", "refused")
+	testenv.WaitForNotice(t, alice, room, bot, "⚠ The patient record refused this message", "401")
+	testenv.Say(t, alice, room, "!policy status")
+	testenv.WaitForNotice(t, alice, room, bot, "Patient record: 1 message(s) waiting", "refused")
 	if len(fhirSrv.Communications(t)) != 0 {
 		t.Fatal("a refused message reached the record")
 	}
 
-	tr.stopCaldicott(t)
-	tr.cfg.Records.Token = fhirSrv.Token
-	tr.startCaldicott(t, true)
-	waitForNotice(t, alice, room, bot, "✅ The patient record has accepted this message")
+	tr.Stop(t)
+	tr.Config.Records.Token = fhirSrv.Token
+	tr.Start(t)
+	testenv.WaitForNotice(t, alice, room, bot, "✅ The patient record has accepted this message")
 	if n := len(fhirSrv.Communications(t)); n != 1 {
 		t.Fatalf("%d Communications after the fix, want 1", n)
 	}
@@ -176,7 +177,7 @@ func TestPatientRecordRefusal(t *testing.T) {
 func highlighted(t *testing.T, cli *mautrix.Client, room id.RoomID, text string) bool {
 	t.Helper()
 	found := false
-	eventually(t, 15*time.Second, "notifications of "+cli.UserID.String(), func() (bool, string) {
+	testenv.Eventually(t, 15*time.Second, "notifications of "+cli.UserID.String(), func() (bool, string) {
 		got := notificationsOf(t, cli)
 		for _, n := range got {
 			if n.RoomID != room.String() || !strings.Contains(string(n.Event), text) {
@@ -197,16 +198,16 @@ func highlighted(t *testing.T, cli *mautrix.Client, room id.RoomID, text string)
 // recordingWard starts Caldicott on tr with a clinical room of Alice, a
 // consultant, and Bob, a nurse, both in the directory with their
 // professional registrations (what a record names its sender by).
-func recordingWard(t *testing.T, tr *trust) (alice, bob *mautrix.Client, room id.RoomID) {
+func recordingWard(t *testing.T, tr *trust.Trust) (alice, bob *mautrix.Client, room id.RoomID) {
 	t.Helper()
-	alice = tr.hs.RegisterUser(t, "alice", false)
-	bob = tr.hs.RegisterUser(t, "bob", false)
-	tr.startCaldicott(t, true)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	alice = tr.HS.RegisterUser(t, "alice", false)
+	bob = tr.HS.RegisterUser(t, "bob", false)
+	tr.Start(t)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Registration: "GMC 1234567", Status: "active", Source: "csv"},
 		{UserID: bob.UserID.String(), Name: "Bob Jones", Role: "Nurse", Registration: "NMC 12A3456B", Status: "active", Source: "csv"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return alice, bob, clinicalRoom(t, tr, alice, bob)
+	return alice, bob, tr.ClinicalRoom(t, alice, bob)
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/crypto/cryptohelper"
 	"maunium.net/go/mautrix/crypto/verificationhelper"
@@ -99,10 +101,10 @@ func receive[T any](t *testing.T, v *verifier, ch chan T, what string) T {
 // having checked the bot posted the same emoji.
 func (v *verifier) toEmoji(t *testing.T, room id.RoomID, bot id.UserID) (id.VerificationTransactionID, string) {
 	t.Helper()
-	say(t, v.Client, room, "!policy verify")
+	testenv.Say(t, v.Client, room, "!policy verify")
 	txn := receive(t, v, v.requested, "the bot's verification request")
 	shown := v.answer(t, txn)
-	waitForNotice(t, v.Client, room, bot, shown)
+	testenv.WaitForNotice(t, v.Client, room, bot, shown)
 	return txn, shown
 }
 
@@ -135,23 +137,23 @@ func (v *verifier) verifyMatching(t *testing.T, room id.RoomID, bot id.UserID) {
 // signs their master key with its user-signing key, and they are invited
 // back to the clinical room.
 func TestEmojiVerificationWithBot(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", withEncryption+"verification: {new_member_grace: 2s, check_interval: 1s, prompt: disabled}\n")
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	carol := newVerifier(t, tr.hs.RegisterUser(t, "carol", false))
-	room := clinicalRoom(t, tr, alice, carol.Client)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true, ConfigYAML: "verification: {new_member_grace: 2s, check_interval: 1s, prompt: disabled}\n"})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	carol := newVerifier(t, tr.HS.RegisterUser(t, "carol", false))
+	room := tr.ClinicalRoom(t, alice, carol.Client)
 	waitGone(t, alice, room, carol.UserID, 30*time.Second)
-	dm := roomWithBot(t, carol.Client, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
+	dm := testenv.RoomWithBot(t, carol.Client, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
 
 	t.Run("a mismatch leaves nothing attested", func(t *testing.T) {
 		txn, _ := carol.toEmoji(t, dm, bot)
 		if err := carol.helper.CancelVerification(ctx, txn, event.VerificationCancelCodeSASMismatch, "the emoji differ"); err != nil {
 			t.Fatal(err)
 		}
-		waitForNotice(t, carol.Client, dm, bot, "The verification of "+carol.UserID.String()+" was cancelled: the codes did not match. Nothing was recorded")
-		say(t, carol.Client, dm, "!policy verification "+carol.UserID.String())
-		waitForNotice(t, carol.Client, dm, bot, carol.UserID.String()+": ⚠ not yet confirmed by the trust")
+		testenv.WaitForNotice(t, carol.Client, dm, bot, "The verification of "+carol.UserID.String()+" was cancelled: the codes did not match. Nothing was recorded")
+		testenv.Say(t, carol.Client, dm, "!policy verification "+carol.UserID.String())
+		testenv.WaitForNotice(t, carol.Client, dm, bot, carol.UserID.String()+": ⚠ not yet confirmed by the trust")
 		if isMember(t, alice, room, carol.UserID) {
 			t.Error("readmitted after a cancelled verification")
 		}
@@ -160,11 +162,11 @@ func TestEmojiVerificationWithBot(t *testing.T) {
 	t.Run("a match is recorded, signed and readmits", func(t *testing.T) {
 		start := time.Now()
 		carol.verifyMatching(t, dm, bot)
-		waitForNotice(t, carol.Client, dm, bot, "✅ "+carol.UserID.String()+": identity", "confirmed by emoji verification")
+		testenv.WaitForNotice(t, carol.Client, dm, bot, "✅ "+carol.UserID.String()+": identity", "confirmed by emoji verification")
 		t.Logf("emoji verification from command to confirmation: %s", time.Since(start).Round(time.Millisecond))
-		waitMembership(t, alice, room, carol.UserID, "invite")
-		say(t, carol.Client, dm, "!policy verification "+carol.UserID.String())
-		waitForNotice(t, carol.Client, dm, bot, carol.UserID.String()+": ✅ verified", "(emoji verification)")
+		testenv.WaitMembership(t, alice, room, carol.UserID, "invite")
+		testenv.Say(t, carol.Client, dm, "!policy verification "+carol.UserID.String())
+		testenv.WaitForNotice(t, carol.Client, dm, bot, carol.UserID.String()+": ✅ verified", "(emoji verification)")
 
 		// The bot's user-signing key signed carol's master key (Dendrite
 		// shows that signature to the signer only, so ask as the bot).
@@ -174,7 +176,7 @@ func TestEmojiVerificationWithBot(t *testing.T) {
 			} `json:"master_keys"`
 		}
 		q := mautrix.ReqQueryKeys{DeviceKeys: mautrix.DeviceKeysRequest{carol.UserID: nil}}
-		botCli := tr.botClient(t)
+		botCli := tr.BotClient(t)
 		if _, err := botCli.MakeRequest(ctx, http.MethodPost, botCli.BuildClientURL("v3", "keys", "query"), &q, &keys); err != nil {
 			t.Fatal(err)
 		}
@@ -201,8 +203,8 @@ func TestEmojiVerificationWithBot(t *testing.T) {
 
 	t.Run("the bot keeps its identity across a restart", func(t *testing.T) {
 		before := botMasterKey(t, tr)
-		tr.stopCaldicott(t)
-		tr.startCaldicott(t, true)
+		tr.Stop(t)
+		tr.Start(t)
 		if after := botMasterKey(t, tr); after != before || after == "" {
 			t.Fatalf("bot master key %q before the restart, %q after", before, after)
 		}
@@ -217,12 +219,12 @@ func TestEmojiVerificationWithBot(t *testing.T) {
 // verification request; the bot's emoji appear (encrypted) in the room, and
 // confirming them records her identity.
 func TestVerificationPrompt(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", withEncryption+"verification: {check_interval: 1s}\n")
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	carol := newVerifier(t, tr.hs.RegisterUser(t, "carol", false))
-	room := clinicalRoom(t, tr, alice, carol.Client)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true, ConfigYAML: "verification: {check_interval: 1s}\n"})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	carol := newVerifier(t, tr.HS.RegisterUser(t, "carol", false))
+	room := tr.ClinicalRoom(t, alice, carol.Client)
 	txn := receive(t, carol, carol.requested, "the bot's prompt")
 	shown := carol.answer(t, txn)
 	carol.waitFor(t, room, bot, carol.UserID.String()+": Their identity has not been confirmed by their trust yet")
@@ -232,38 +234,27 @@ func TestVerificationPrompt(t *testing.T) {
 	}
 	receive(t, carol, carol.done, "verification done")
 	carol.waitFor(t, room, bot, "✅ "+carol.UserID.String()+": identity")
-	eventually(t, 10*time.Second, "the attestation", func() (bool, string) {
-		a, err := tr.store.AttestationOf(ctx, carol.UserID.String())
+	testenv.Eventually(t, 10*time.Second, "the attestation", func() (bool, string) {
+		a, err := tr.Store.AttestationOf(ctx, carol.UserID.String())
 		return err == nil && a.Method == "emoji verification", fmt.Sprint(err)
 	})
 }
 
 // botMasterKey is the bot's published cross-signing master key.
-func botMasterKey(t *testing.T, tr *trust) string {
+func botMasterKey(t *testing.T, tr *trust.Trust) string {
 	t.Helper()
 	var keys struct {
 		MasterKeys map[id.UserID]struct {
 			Keys map[string]string `json:"keys"`
 		} `json:"master_keys"`
 	}
-	q := mautrix.ReqQueryKeys{DeviceKeys: mautrix.DeviceKeysRequest{tr.botID(): nil}}
-	cli := tr.botClient(t)
+	q := mautrix.ReqQueryKeys{DeviceKeys: mautrix.DeviceKeysRequest{tr.BotID(): nil}}
+	cli := tr.BotClient(t)
 	if _, err := cli.MakeRequest(ctx, http.MethodPost, cli.BuildClientURL("v3", "keys", "query"), &q, &keys); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range keys.MasterKeys[tr.botID()].Keys {
+	for _, k := range keys.MasterKeys[tr.BotID()].Keys {
 		return k
 	}
 	return ""
-}
-
-// botClient is a client acting as the bot through the appservice token.
-func (tr *trust) botClient(t *testing.T) *mautrix.Client {
-	t.Helper()
-	cli, err := mautrix.NewClient(tr.hs.URL, tr.botID(), tr.cfg.AppService.ASToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cli.SetAppServiceUserID = true
-	return cli
 }

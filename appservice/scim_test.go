@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 )
 
 // TestSCIMProvisioning: an identity provider provisions and disables staff
@@ -17,16 +20,16 @@ import (
 // through once an IG admin confirms.
 func TestSCIMProvisioning(t *testing.T) {
 	token := strings.Repeat("s", 40)
-	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf("directory: {max_removal_fraction: 0.5, hold_min_removals: 1, scim: {token: %q, upn_domains: [trust-a.example]}}\n", token))
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	dave := tr.hs.RegisterUser(t, "dave", false)
-	erin := tr.hs.RegisterUser(t, "erin", false)
-	server := tr.hs.ServerName
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: fmt.Sprintf("directory: {max_removal_fraction: 0.5, hold_min_removals: 1, scim: {token: %q, upn_domains: [trust-a.example]}}\n", token)})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	dave := tr.HS.RegisterUser(t, "dave", false)
+	erin := tr.HS.RegisterUser(t, "erin", false)
+	server := tr.HS.ServerName
 	scim := func(method, path, body, auth string) int {
 		t.Helper()
-		req, _ := http.NewRequest(method, tr.cfg.AppService.Address+"/scim/v2"+path, strings.NewReader(body))
+		req, _ := http.NewRequest(method, tr.Config.AppService.Address+"/scim/v2"+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/scim+json")
 		if auth != "" {
 			req.Header.Set("Authorization", "Bearer "+auth)
@@ -53,9 +56,9 @@ func TestSCIMProvisioning(t *testing.T) {
 			t.Fatalf("provision %s: %d", local, code)
 		}
 	}
-	room := clinicalRoom(t, tr, alice, dave, erin)
-	waitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: Dave Patel · Staff Nurse · Trust A.")
-	waitForNotice(t, alice, room, bot, erin.UserID.String()+" joined: Erin Jones · Staff Nurse · Trust A.")
+	room := tr.ClinicalRoom(t, alice, dave, erin)
+	testenv.WaitForNotice(t, alice, room, bot, dave.UserID.String()+" joined: Dave Patel · Staff Nurse · Trust A.")
+	testenv.WaitForNotice(t, alice, room, bot, erin.UserID.String()+" joined: Erin Jones · Staff Nurse · Trust A.")
 
 	start := time.Now()
 	patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`
@@ -69,18 +72,18 @@ func TestSCIMProvisioning(t *testing.T) {
 	}
 
 	// Half the staff is the limit here: removing erin too (2 of 3) is refused.
-	ig, mgmt := igAdmin(t, tr)
+	ig, mgmt := tr.IGAdmin(t)
 	if code := scim("PATCH", "/Users/"+url.PathEscape("@erin:"+server), patch, token); code != 403 {
 		t.Fatalf("removal beyond the limit: %d", code)
 	}
-	waitForNotice(t, ig, mgmt, bot, "asked over SCIM to remove @erin:"+server, "`!policy directory confirm`")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "asked over SCIM to remove @erin:"+server, "`!policy directory confirm`")
 	if !isMember(t, alice, room, erin.UserID) {
 		t.Fatal("a refused SCIM removal removed erin")
 	}
-	say(t, ig, mgmt, "!policy directory status")
-	waitForNotice(t, ig, mgmt, bot, "SCIM removals held for confirmation since", "@erin:"+server)
+	testenv.Say(t, ig, mgmt, "!policy directory status")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "SCIM removals held for confirmation since", "@erin:"+server)
 	// Confirmed, the held removal is applied at once.
-	say(t, ig, mgmt, "!policy directory confirm")
-	waitForNotice(t, ig, mgmt, bot, "Confirmed and applied: 1 held SCIM removals (@erin:"+server+")")
+	testenv.Say(t, ig, mgmt, "!policy directory confirm")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "Confirmed and applied: 1 held SCIM removals (@erin:"+server+")")
 	waitGone(t, alice, room, erin.UserID, 10*time.Second)
 }

@@ -11,6 +11,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 )
 
 // joinRuleChanges lists who set the room's join rules, oldest first.
@@ -45,31 +46,34 @@ func joinRuleChanges(t *testing.T, cli *mautrix.Client, room id.RoomID) []string
 // creator's trust — and when that bot is gone, trust B's takes over. A user
 // of a server outside the federation cannot join at all.
 func TestSharedClinicalRoom(t *testing.T) {
-	a := newTrust(t, "127.0.0.11", "", "")
-	b := newTrust(t, "127.0.0.12", "", "")
+	a := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	b := trust.New(t, trust.Options{Host: "127.0.0.12"})
 	outside := testenv.StartHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.13"})
-	federate(a, b)
-	a.startCaldicott(t, true)
-	b.startCaldicott(t, true)
-	alice := a.hs.RegisterUser(t, "alice", false)
+	trust.Federate(a, b)
+	a.Start(t)
+	b.Start(t)
+	alice := a.HS.RegisterUser(t, "alice", false)
 
-	room := roomWithBot(t, alice, a.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat"})
-	setPower(t, alice, room, a.botID(), 100)
-	say(t, alice, room, "!policy classify clinical")
-	checkHardened(t, alice, room, a)
-	setPower(t, alice, room, b.botID(), 100)
-	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: b.botID()}); err != nil {
+	room := testenv.RoomWithBot(t, alice, a.BotID(), &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	testenv.SetPower(t, alice, room, a.BotID(), 100)
+	testenv.Say(t, alice, room, "!policy classify clinical")
+	a.CheckHardened(t, alice, room)
+	testenv.SetPower(t, alice, room, b.BotID(), 100)
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: b.BotID()}); err != nil {
 		t.Fatal(err)
 	}
-	waitMembership(t, alice, room, b.botID(), "join")
+	testenv.WaitMembership(t, alice, room, b.BotID(), "join")
 
 	// One drift, one repair, by trust A's bot; nothing from trust B's.
 	before := len(joinRuleChanges(t, alice, room))
-	setState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})
-	waitForState(t, alice, room, "m.room.join_rules", "join_rule", "invite")
-	time.Sleep(3 * time.Second) // room for a fight, if there were one
+	testenv.SetState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})
+	testenv.WaitForState(t, alice, room, "m.room.join_rules", "join_rule", "invite")
+	testenv.Quiet(t, 3*time.Second, "no fight over the join rules", func() (bool, string) {
+		changes := joinRuleChanges(t, alice, room)[before:]
+		return len(changes) <= 2, strings.Join(changes, ",")
+	})
 	changes := joinRuleChanges(t, alice, room)[before:]
-	want := []string{alice.UserID.String() + ":public", a.botID().String() + ":invite"}
+	want := []string{alice.UserID.String() + ":public", a.BotID().String() + ":invite"}
 	if strings.Join(changes, ",") != strings.Join(want, ",") {
 		t.Fatalf("join rule changes after one drift: %v, want %v", changes, want)
 	}
@@ -77,25 +81,25 @@ func TestSharedClinicalRoom(t *testing.T) {
 	// An outsider's server is kept out by the ACL trust A's bot keeps.
 	carol := outside.RegisterUser(t, "carol", false)
 	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: carol.UserID}); err == nil {
-		if _, err := carol.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}}); err == nil {
+		if _, err := carol.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.HS.ServerName}}); err == nil {
 			t.Fatal("a user of a server outside the federation joined a clinical room")
 		}
 	}
 
 	// Trust A's bot is gone: trust B's takes over the room.
-	a.stopCaldicott(t)
-	aBot, err := mautrix.NewClient(a.hs.URL, a.botID(), a.cfg.AppService.ASToken)
+	a.Stop(t)
+	aBot, err := mautrix.NewClient(a.HS.URL, a.BotID(), a.Config.AppService.ASToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := aBot.LeaveRoom(ctx, room); err != nil {
 		t.Fatalf("trust A's bot leaves: %v", err)
 	}
-	waitMembership(t, alice, room, a.botID(), "leave")
-	setState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})
-	waitForState(t, alice, room, "m.room.join_rules", "join_rule", "invite")
+	testenv.WaitMembership(t, alice, room, a.BotID(), "leave")
+	testenv.SetState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})
+	testenv.WaitForState(t, alice, room, "m.room.join_rules", "join_rule", "invite")
 	changes = joinRuleChanges(t, alice, room)
-	if last := changes[len(changes)-1]; last != b.botID().String()+":invite" {
+	if last := changes[len(changes)-1]; last != b.BotID().String()+":invite" {
 		t.Fatalf("after the hand-over the repair came from %s", last)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -23,20 +25,6 @@ import (
 // second, a few redactions per pass — the same code as days and hours.
 func sweepYAML(keep string, batch int) string {
 	return fmt.Sprintf(`retention: {clinical: {default: %s, min: 1s, max: 1h}, sweep_interval: 1s, batch: %d}`, keep, batch)
-}
-
-func send(t *testing.T, cli *mautrix.Client, roomID id.RoomID, content any, evtType event.Type) id.EventID {
-	t.Helper()
-	resp, err := cli.SendMessageEvent(ctx, roomID, evtType, content)
-	if err != nil {
-		t.Fatalf("send %s: %v", evtType.Type, err)
-	}
-	return resp.EventID
-}
-
-func sendText(t *testing.T, cli *mautrix.Client, roomID id.RoomID, text string) id.EventID {
-	t.Helper()
-	return send(t, cli, roomID, &event.MessageEventContent{MsgType: event.MsgText, Body: text}, event.EventMessage)
 }
 
 // redacted reads one event as a member sees it: true once its content is gone.
@@ -65,7 +53,7 @@ func readRedacted(cli *mautrix.Client, roomID id.RoomID, eventID id.EventID) (bo
 
 func waitRedacted(t *testing.T, cli *mautrix.Client, roomID id.RoomID, timeout time.Duration, ids ...id.EventID) {
 	t.Helper()
-	eventually(t, timeout, "expired events to be deleted", func() (bool, string) {
+	testenv.Eventually(t, timeout, "expired events to be deleted", func() (bool, string) {
 		left := 0
 		for _, e := range ids {
 			gone, err := readRedacted(cli, roomID, e)
@@ -86,41 +74,8 @@ func waitRedacted(t *testing.T, cli *mautrix.Client, roomID id.RoomID, timeout t
 func redactionsOf(t *testing.T, cli *mautrix.Client, roomID id.RoomID) map[id.EventID]int {
 	t.Helper()
 	out := map[id.EventID]int{}
-	eachRedaction(t, cli, roomID, func(_ *event.Event, target id.EventID) { out[target]++ })
+	testenv.EachRedaction(t, cli, roomID, func(_ *event.Event, target id.EventID) { out[target]++ })
 	return out
-}
-
-// eachRedaction reads a room's whole history, oldest first, and calls fn
-// once for each redaction event in it with the event it redacts.
-func eachRedaction(t *testing.T, cli *mautrix.Client, roomID id.RoomID, fn func(e *event.Event, target id.EventID)) {
-	t.Helper()
-	seen := map[id.EventID]bool{} // pages may overlap at their edges
-	from := "t0_0"                // Dendrite's start of history (it refuses a missing "from")
-	for {
-		resp, err := cli.Messages(ctx, roomID, from, "", mautrix.DirectionForward, nil, 100)
-		if err != nil {
-			t.Fatalf("read history of %s: %v", roomID, err)
-		}
-		for _, e := range resp.Chunk {
-			if e.Type != event.EventRedaction || seen[e.ID] {
-				continue
-			}
-			seen[e.ID] = true
-			target := e.Redacts
-			if target == "" {
-				var c struct {
-					Redacts id.EventID `json:"redacts"`
-				}
-				_ = json.Unmarshal(e.Content.VeryRaw, &c)
-				target = c.Redacts
-			}
-			fn(e, target)
-		}
-		if len(resp.Chunk) == 0 || resp.End == "" || resp.End == resp.Start {
-			return
-		}
-		from = resp.End
-	}
 }
 
 // TestRetentionSweepDeletesExpiredMessages: every kind of content event
@@ -128,30 +83,30 @@ func eachRedaction(t *testing.T, cli *mautrix.Client, roomID id.RoomID, fn func(
 // edits, the newest message included — while younger ones stay until
 // their time; room state stays; status and metrics show what was done.
 func TestRetentionSweepDeletesExpiredMessages(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", sweepYAML("8s", 100))
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	room := clinicalRoom(t, tr, alice)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: sweepYAML("8s", 100)})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	room := tr.ClinicalRoom(t, alice)
 
 	start := time.Now()
-	msg := sendText(t, alice, room, "Bed 4 obs stable")
-	reaction := send(t, alice, room, map[string]any{"m.relates_to": map[string]any{"rel_type": "m.annotation", "event_id": msg, "key": "👍"}}, event.EventReaction)
-	edit := send(t, alice, room, map[string]any{"msgtype": "m.text", "body": "* Bed 4 obs stable, NEWS 1",
+	msg := testenv.SendText(t, alice, room, "Bed 4 obs stable")
+	reaction := testenv.Send(t, alice, room, map[string]any{"m.relates_to": map[string]any{"rel_type": "m.annotation", "event_id": msg, "key": "👍"}}, event.EventReaction)
+	edit := testenv.Send(t, alice, room, map[string]any{"msgtype": "m.text", "body": "* Bed 4 obs stable, NEWS 1",
 		"m.new_content": map[string]any{"msgtype": "m.text", "body": "Bed 4 obs stable, NEWS 1"},
 		"m.relates_to":  map[string]any{"rel_type": "m.replace", "event_id": msg}}, event.EventMessage)
-	custom := send(t, alice, room, map[string]any{"anything": "at all"}, event.Type{Type: "org.example.custom", Class: event.MessageEventType})
+	custom := testenv.Send(t, alice, room, map[string]any{"anything": "at all"}, event.Type{Type: "org.example.custom", Class: event.MessageEventType})
 	old := []id.EventID{msg, reaction, edit, custom}
 
 	// Sent before the old ones expire, so it expires after them.
-	time.Sleep(time.Until(start.Add(5 * time.Second)))
-	fresh := sendText(t, alice, room, "Bed 6 for review at 3")
+	testenv.WaitUntil(start.Add(5 * time.Second))
+	fresh := testenv.SendText(t, alice, room, "Bed 6 for review at 3")
 	waitRedacted(t, alice, room, 20*time.Second, old...)
 	if redacted(t, alice, room, fresh) {
 		t.Fatal("a message younger than the room's retention was deleted")
 	}
 	// The room itself is intact: its state is never swept.
-	if c := stateContent(t, alice, room, "org.caldicott.policy"); c["class"] != "clinical" {
+	if c := testenv.StateContent(t, alice, room, "org.caldicott.policy"); c["class"] != "clinical" {
 		t.Fatalf("room state changed by the sweep: %v", c)
 	}
 	// The newest message goes too, once it expires.
@@ -162,8 +117,8 @@ func TestRetentionSweepDeletesExpiredMessages(t *testing.T) {
 		}
 	}
 
-	say(t, alice, room, "!policy status")
-	waitForNotice(t, alice, room, bot, "Retention: 8s", "Deletion: last swept")
+	testenv.Say(t, alice, room, "!policy status")
+	testenv.WaitForNotice(t, alice, room, bot, "Retention: 8s", "Deletion: last swept")
 	metrics := scrape(t, tr)
 	if !strings.Contains(metrics, "caldicott_retention_redactions_total") || strings.Contains(metrics, "caldicott_retention_redactions_total 0\n") {
 		t.Fatalf("metrics do not count the deletions:\n%s", grepLines(metrics, "caldicott_retention"))
@@ -173,15 +128,15 @@ func TestRetentionSweepDeletesExpiredMessages(t *testing.T) {
 // TestRetentionSweepResumesAfterRestart: a sweep stopped part-way resumes
 // where it stopped; every expired message is deleted exactly once.
 func TestRetentionSweepResumesAfterRestart(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", sweepYAML("3s", 4))
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	tr.startCaldicott(t, true)
-	room := clinicalRoom(t, tr, alice)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: sweepYAML("3s", 4)})
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	tr.Start(t)
+	room := tr.ClinicalRoom(t, alice)
 	var sent []id.EventID
 	for i := range 24 {
-		sent = append(sent, sendText(t, alice, room, fmt.Sprintf("handover note %d", i)))
+		sent = append(sent, testenv.SendText(t, alice, room, fmt.Sprintf("handover note %d", i)))
 	}
-	eventually(t, 30*time.Second, "the sweep to get part-way", func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, "the sweep to get part-way", func() (bool, string) {
 		n := 0
 		for _, e := range sent {
 			if redacted(t, alice, room, e) {
@@ -190,7 +145,7 @@ func TestRetentionSweepResumesAfterRestart(t *testing.T) {
 		}
 		return n >= 6, fmt.Sprint(n, " deleted")
 	})
-	tr.stopCaldicott(t)
+	tr.Stop(t)
 	done := 0
 	for _, e := range sent {
 		if redacted(t, alice, room, e) {
@@ -200,7 +155,7 @@ func TestRetentionSweepResumesAfterRestart(t *testing.T) {
 	if done == len(sent) {
 		t.Fatal("the sweep finished before the restart; the test proves nothing")
 	}
-	tr.startCaldicott(t, true)
+	tr.Start(t)
 	waitRedacted(t, alice, room, 60*time.Second, sent...)
 	for e, n := range redactionsOf(t, alice, room) {
 		if n != 1 {
@@ -213,35 +168,38 @@ func TestRetentionSweepResumesAfterRestart(t *testing.T) {
 // TestLegalHold: an IG admin's hold stops deletion in a room, status and
 // the management room's list show it, and lifting it deletes what expired.
 func TestLegalHold(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", sweepYAML("3s", 100))
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	ig, mgmt := igAdmin(t, tr)
-	room := clinicalRoom(t, tr, alice)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: sweepYAML("3s", 100)})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	ig, mgmt := tr.IGAdmin(t)
+	room := tr.ClinicalRoom(t, alice)
 
-	say(t, ig, mgmt, "!policy hold on "+room.String()+" complaint 2026/114")
-	waitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+room.String())
-	say(t, alice, room, "!policy hold on because")
-	waitForNotice(t, alice, room, bot, "IG admin")
+	testenv.Say(t, ig, mgmt, "!policy hold on "+room.String()+" complaint 2026/114")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+room.String())
+	testenv.Say(t, alice, room, "!policy hold on because")
+	testenv.WaitForNotice(t, alice, room, bot, "IG admin")
 
-	kept := sendText(t, alice, room, "Discussed with family at 14:00")
-	time.Sleep(8 * time.Second) // past retention, several sweeps
+	kept := testenv.SendText(t, alice, room, "Discussed with family at 14:00")
+	testenv.Quiet(t, 8*time.Second, "the message kept past retention, over several sweeps", func() (bool, string) {
+		gone := redacted(t, alice, room, kept)
+		return !gone, fmt.Sprint("deleted: ", gone)
+	})
 	if redacted(t, alice, room, kept) {
 		t.Fatal("a message was deleted in a room on legal hold")
 	}
-	say(t, alice, room, "!policy status")
-	waitForNotice(t, alice, room, bot, "On legal hold since", "complaint 2026/114")
-	say(t, ig, mgmt, "!policy hold list")
-	waitForNotice(t, ig, mgmt, bot, "Rooms on legal hold", room.String(), "complaint 2026/114", ig.UserID.String())
+	testenv.Say(t, alice, room, "!policy status")
+	testenv.WaitForNotice(t, alice, room, bot, "On legal hold since", "complaint 2026/114")
+	testenv.Say(t, ig, mgmt, "!policy hold list")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "Rooms on legal hold", room.String(), "complaint 2026/114", ig.UserID.String())
 
-	say(t, ig, mgmt, "!policy hold off "+room.String())
-	waitForNotice(t, ig, mgmt, bot, "Legal hold lifted on "+room.String())
+	testenv.Say(t, ig, mgmt, "!policy hold off "+room.String())
+	testenv.WaitForNotice(t, ig, mgmt, bot, "Legal hold lifted on "+room.String())
 	waitRedacted(t, alice, room, 20*time.Second, kept)
-	say(t, ig, mgmt, "!policy hold sideways")
-	waitForNotice(t, ig, mgmt, bot, `"sideways" is not something a hold does`)
+	testenv.Say(t, ig, mgmt, "!policy hold sideways")
+	testenv.WaitForNotice(t, ig, mgmt, bot, `"sideways" is not something a hold does`)
 
-	entries, err := tr.store.AuditForRoom(ctx, room.String(), 500)
+	entries, err := tr.Store.AuditForRoom(ctx, room.String(), 500)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,19 +217,19 @@ func TestLegalHold(t *testing.T) {
 // TestRetentionDeletesMediaFiles: in an unencrypted room, an expired
 // message's file is deleted from Dendrite's media store too.
 func TestRetentionDeletesMediaFiles(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", sweepYAML("3s", 100))
-	hsMedia := tr.hs.MediaPath()
-	tr.cfg.Retention.MediaPath = hsMedia
-	tr.startCaldicott(t, true)
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	room := clinicalRoom(t, tr, alice)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: sweepYAML("3s", 100)})
+	hsMedia := tr.HS.MediaPath()
+	tr.Config.Retention.MediaPath = hsMedia
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	room := tr.ClinicalRoom(t, alice)
 
 	data := bytes.Repeat([]byte("wound photo "), 500)
 	up, err := alice.UploadBytes(ctx, data, "image/png")
 	if err != nil {
 		t.Fatalf("upload: %v", err)
 	}
-	img := send(t, alice, room, &event.MessageEventContent{MsgType: event.MsgImage, Body: "wound.png", URL: up.ContentURI.CUString()}, event.EventMessage)
+	img := testenv.Send(t, alice, room, &event.MessageEventContent{MsgType: event.MsgImage, Body: "wound.png", URL: up.ContentURI.CUString()}, event.EventMessage)
 	files := func() []string {
 		var out []string
 		_ = filepath.WalkDir(hsMedia, func(p string, d os.DirEntry, err error) error {
@@ -288,7 +246,7 @@ func TestRetentionDeletesMediaFiles(t *testing.T) {
 	waitRedacted(t, alice, room, 20*time.Second, img)
 	// Judged once the homeserver has had time to deliver what it held back
 	// since Caldicott started (70 s), then after each sweep.
-	eventually(t, 90*time.Second, "the file to be deleted", func() (bool, string) {
+	testenv.Eventually(t, 90*time.Second, "the file to be deleted", func() (bool, string) {
 		f := files()
 		return len(f) == 0, fmt.Sprint(f)
 	})
@@ -303,9 +261,9 @@ func TestRetentionDeletesMediaFiles(t *testing.T) {
 }
 
 // scrape reads Caldicott's Prometheus metrics.
-func scrape(t *testing.T, tr *trust) string {
+func scrape(t *testing.T, tr *trust.Trust) string {
 	t.Helper()
-	resp, err := http.Get(tr.cfg.AppService.Address + "/metrics")
+	resp, err := http.Get(tr.Config.AppService.Address + "/metrics")
 	if err != nil {
 		t.Fatalf("metrics: %v", err)
 	}
@@ -333,12 +291,12 @@ func grepLines(text, sub string) string {
 // store no longer holds the text.
 func TestElementEngineForgetsExpiredMessages(t *testing.T) {
 	dir := jsSDKDir(t)
-	tr := newTrust(t, "127.0.0.11", "", sweepYAML("6s", 100))
-	tr.startCaldicott(t, true)
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	room := clinicalRoom(t, tr, alice)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: sweepYAML("6s", 100)})
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	room := tr.ClinicalRoom(t, alice)
 	const text = "Bay 2 bed 5: start IV co-amoxiclav"
-	cmd := exec.Command("node", "watch-redaction.mjs", tr.hs.URL, "alice", "correct horse battery alice", room.String(), text, "60000")
+	cmd := exec.Command("node", "watch-redaction.mjs", tr.HS.URL, "alice", "correct horse battery alice", room.String(), text, "60000")
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {
@@ -372,29 +330,29 @@ func TestElementEngineForgetsExpiredMessages(t *testing.T) {
 // shows it, and once the room is fixed deletion resumes and the IG team
 // hears it is back on schedule.
 func TestRetentionFailureIsReported(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", `retention: {social: {default: 2s, min: 1s, max: 1h}, sweep_interval: 1s}`)
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	ig, mgmt := igAdmin(t, tr)
-	room := roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
-	setPower(t, alice, room, bot, 50)
-	say(t, alice, room, "!policy classify social")
-	waitForNotice(t, alice, room, bot, "social")
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: `retention: {social: {default: 2s, min: 1s, max: 1h}, sweep_interval: 1s}`})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	ig, mgmt := tr.IGAdmin(t)
+	room := testenv.RoomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	testenv.SetPower(t, alice, room, bot, 50)
+	testenv.Say(t, alice, room, "!policy classify social")
+	testenv.WaitForNotice(t, alice, room, bot, "social")
 	var pl map[string]any
 	if err := alice.StateEvent(ctx, room, event.StatePowerLevels, "", &pl); err != nil {
 		t.Fatal(err)
 	}
 	pl["redact"] = 100
-	setState(t, alice, room, "m.room.power_levels", pl)
-	msg := sendText(t, alice, room, "coffee at 3?")
+	testenv.SetState(t, alice, room, "m.room.power_levels", pl)
+	msg := testenv.SendText(t, alice, room, "coffee at 3?")
 
-	waitForNotice(t, ig, mgmt, bot, "are not being deleted on schedule", "the homeserver refused a deletion")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "are not being deleted on schedule", "the homeserver refused a deletion")
 	if redacted(t, alice, room, msg) {
 		t.Fatal("deleted without the power to")
 	}
 	pl["redact"] = 50
-	setState(t, alice, room, "m.room.power_levels", pl)
+	testenv.SetState(t, alice, room, "m.room.power_levels", pl)
 	waitRedacted(t, alice, room, 20*time.Second, msg)
-	waitForNotice(t, ig, mgmt, bot, "is back on schedule")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "is back on schedule")
 }

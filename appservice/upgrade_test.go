@@ -12,6 +12,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -19,7 +20,7 @@ import (
 // about a room: room options, a legal hold, a message waiting for the
 // patient record, a review schedule and a pending access request.
 type upgradeScene struct {
-	tr              *trust
+	tr              *trust.Trust
 	bot             id.UserID
 	alice, dave     *mautrix.Client // staff; alice is the room's admin
 	bob, carol      *mautrix.Client // not in the staff directory
@@ -31,38 +32,38 @@ type upgradeScene struct {
 
 func newUpgradeScene(t *testing.T, version string) *upgradeScene {
 	t.Helper()
-	tr := newTrust(t, "127.0.0.11", "", "")
-	tr.startCaldicott(t, true)
-	sc := &upgradeScene{tr: tr, bot: tr.botID()}
-	sc.alice = tr.hs.RegisterUser(t, "alice", false)
-	sc.dave = tr.hs.RegisterUser(t, "dave", false)
-	sc.bob = tr.hs.RegisterUser(t, "bob", false)
-	sc.carol = tr.hs.RegisterUser(t, "carol", false)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	tr.Start(t)
+	sc := &upgradeScene{tr: tr, bot: tr.BotID()}
+	sc.alice = tr.HS.RegisterUser(t, "alice", false)
+	sc.dave = tr.HS.RegisterUser(t, "dave", false)
+	sc.bob = tr.HS.RegisterUser(t, "bob", false)
+	sc.carol = tr.HS.RegisterUser(t, "carol", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: sc.alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
 		{UserID: sc.dave.UserID.String(), Name: "Dave Patel", Role: "Consultant", Status: "active", Source: "csv"},
-		{UserID: "@erin:" + tr.hs.ServerName, Name: "Erin Wu", Role: "Consultant", Status: "active", Source: "csv"},
+		{UserID: "@erin:" + tr.HS.ServerName, Name: "Erin Wu", Role: "Consultant", Status: "active", Source: "csv"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	sc.ig, sc.mgmt = igAdmin(t, tr)
+	sc.ig, sc.mgmt = tr.IGAdmin(t)
 
-	sc.room = roomWithBot(t, sc.alice, sc.bot, &mautrix.ReqCreateRoom{Preset: "private_chat", RoomVersion: id.RoomVersion(version), Invite: []id.UserID{sc.dave.UserID}})
-	setPower(t, sc.alice, sc.room, sc.bot, 100)
-	say(t, sc.alice, sc.room, "!policy classify clinical")
-	checkHardened(t, sc.alice, sc.room, tr)
+	sc.room = testenv.RoomWithBot(t, sc.alice, sc.bot, &mautrix.ReqCreateRoom{Preset: "private_chat", RoomVersion: id.RoomVersion(version), Invite: []id.UserID{sc.dave.UserID}})
+	testenv.SetPower(t, sc.alice, sc.room, sc.bot, 100)
+	testenv.Say(t, sc.alice, sc.room, "!policy classify clinical")
+	tr.CheckHardened(t, sc.alice, sc.room)
 	if _, err := sc.dave.JoinRoomByID(ctx, sc.room); err != nil {
 		t.Fatal(err)
 	}
-	say(t, sc.alice, sc.room, "!policy roles Consultant")
-	waitForState(t, sc.alice, sc.room, "org.caldicott.policy", "allowed_roles", "[Consultant]")
-	say(t, sc.alice, sc.room, "!policy retention 30d")
-	waitForState(t, sc.alice, sc.room, "m.room.retention", "max_lifetime", float64(30*24*time.Hour/time.Millisecond))
+	testenv.Say(t, sc.alice, sc.room, "!policy roles Consultant")
+	testenv.WaitForState(t, sc.alice, sc.room, "org.caldicott.policy", "allowed_roles", "[Consultant]")
+	testenv.Say(t, sc.alice, sc.room, "!policy retention 30d")
+	testenv.WaitForState(t, sc.alice, sc.room, "m.room.retention", "max_lifetime", float64(30*24*time.Hour/time.Millisecond))
 
 	// What the IG team and the record queue hold about the room.
-	sc.requester = "@erin:" + tr.hs.ServerName
+	sc.requester = "@erin:" + tr.HS.ServerName
 	sc.heldRecordEvent = "$waiting-for-the-record"
-	st := tr.store
+	st := tr.Store
 	if err := st.AddLegalHold(ctx, store.LegalHold{RoomID: sc.room.String(), Reason: "inquest 42", HeldBy: sc.ig.UserID.String()}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func invite(t *testing.T, cli *mautrix.Client, room id.RoomID, user id.UserID) {
 // store's rows about the room carried over.
 func (sc *upgradeScene) checkGuarded(t *testing.T, repl id.RoomID) {
 	t.Helper()
-	eventually(t, 20*time.Second, "the bot to be in the new room", func() (bool, string) {
+	testenv.Eventually(t, 20*time.Second, "the bot to be in the new room", func() (bool, string) {
 		m, err := sc.alice.JoinedMembers(ctx, repl)
 		if err != nil {
 			return false, err.Error()
@@ -112,18 +113,18 @@ func (sc *upgradeScene) checkGuarded(t *testing.T, repl id.RoomID) {
 		_, ok := m.Joined[sc.bot]
 		return ok, fmt.Sprint(len(m.Joined), " members")
 	})
-	n := waitForNotice(t, sc.alice, repl, sc.bot, "This room replaces "+sc.room.String(), "legal hold", "1 message(s) waiting for the patient record", "review schedule", "1 pending access request")
+	n := testenv.WaitForNotice(t, sc.alice, repl, sc.bot, "This room replaces "+sc.room.String(), "legal hold", "1 message(s) waiting for the patient record", "review schedule", "1 pending access request")
 	t.Logf("notice in the new room: %s", n)
-	waitForNotice(t, sc.ig, sc.mgmt, sc.bot, "was upgraded by "+sc.alice.UserID.String()+" to "+repl.String(), "guard it as before")
-	checkHardened(t, sc.alice, repl, sc.tr)
-	if c := stateContent(t, sc.alice, repl, "org.caldicott.policy"); fmt.Sprint(c["allowed_roles"]) != "[Consultant]" {
+	testenv.WaitForNotice(t, sc.ig, sc.mgmt, sc.bot, "was upgraded by "+sc.alice.UserID.String()+" to "+repl.String(), "guard it as before")
+	sc.tr.CheckHardened(t, sc.alice, repl)
+	if c := testenv.StateContent(t, sc.alice, repl, "org.caldicott.policy"); fmt.Sprint(c["allowed_roles"]) != "[Consultant]" {
 		t.Errorf("room options in the new room: %v", c)
 	}
-	if old, repl := stateContent(t, sc.alice, sc.room, "m.room.retention"), stateContent(t, sc.alice, repl, "m.room.retention"); fmt.Sprint(old) != fmt.Sprint(repl) {
+	if old, repl := testenv.StateContent(t, sc.alice, sc.room, "m.room.retention"), testenv.StateContent(t, sc.alice, repl, "m.room.retention"); fmt.Sprint(old) != fmt.Sprint(repl) {
 		t.Errorf("retention: old room %v, new room %v", old, repl)
 	}
 
-	st := sc.tr.store
+	st := sc.tr.Store
 	if p, err := st.RoomPolicy(ctx, repl.String()); err != nil || p.Class != "clinical" {
 		t.Errorf("new room's recorded policy = %+v %v", p, err)
 	}
@@ -174,7 +175,7 @@ func (sc *upgradeScene) outsiderRemoved(t *testing.T, repl id.RoomID, outsider *
 func countNotices(t *testing.T, cli *mautrix.Client, room id.RoomID, bot id.UserID, want string) int {
 	t.Helper()
 	n := 0
-	for _, body := range botNotices(t, cli, room, bot) {
+	for _, body := range testenv.BotNotices(t, cli, room, bot) {
 		if strings.Contains(body, want) {
 			n++
 		}
@@ -195,9 +196,9 @@ func TestRoomUpgradeByAPI(t *testing.T) {
 			start := time.Now()
 			repl := upgrade(t, sc.alice, sc.room, v.to)
 
-			told := waitForNotice(t, sc.dave, sc.room, sc.bot, "replaced by a new room ("+repl.String()+")", "NOT protected", "invite "+sc.bot.String()+" to the new room")
+			told := testenv.WaitForNotice(t, sc.dave, sc.room, sc.bot, "replaced by a new room ("+repl.String()+")", "NOT protected", "invite "+sc.bot.String()+" to the new room")
 			t.Logf("the old room is told: %s", told)
-			waitForNotice(t, sc.ig, sc.mgmt, sc.bot, "upgraded by "+sc.alice.UserID.String()+" to "+repl.String(), "NOT protected")
+			testenv.WaitForNotice(t, sc.ig, sc.mgmt, sc.bot, "upgraded by "+sc.alice.UserID.String()+" to "+repl.String(), "NOT protected")
 			t.Logf("room %s → %s: members told the new room is not protected after %s", v.from, v.to, time.Since(start).Round(time.Millisecond))
 
 			// An outsider invited while the bot is not there.
@@ -210,9 +211,12 @@ func TestRoomUpgradeByAPI(t *testing.T) {
 			sc.outsiderRemoved(t, repl, sc.bob)
 
 			// Told once, and the join not tried again after a restart.
-			sc.tr.stopCaldicott(t)
-			sc.tr.startCaldicott(t, true)
-			time.Sleep(2 * time.Second)
+			sc.tr.Stop(t)
+			sc.tr.Start(t)
+			testenv.Quiet(t, 2*time.Second, "no repeated notice after the restart", func() (bool, string) {
+				inOld, inNew := countNotices(t, sc.dave, sc.room, sc.bot, "NOT protected"), countNotices(t, sc.alice, repl, sc.bot, "This room replaces")
+				return inOld <= 1 && inNew <= 1, fmt.Sprintf("old room told %d times, new room %d", inOld, inNew)
+			})
 			if n := countNotices(t, sc.dave, sc.room, sc.bot, "NOT protected"); n != 1 {
 				t.Errorf("old room told %d times that the new room is not protected, want once", n)
 			}
@@ -221,7 +225,7 @@ func TestRoomUpgradeByAPI(t *testing.T) {
 			}
 			// The start-up reconciliation hardens the old room too, but its
 			// reviews stay with the new room.
-			if _, err := sc.tr.store.ReviewOf(ctx, sc.room.String()); err != store.ErrNotFound {
+			if _, err := sc.tr.Store.ReviewOf(ctx, sc.room.String()); err != store.ErrNotFound {
 				t.Errorf("the replaced room is reviewed again after a restart: %v", err)
 			}
 		})
@@ -258,16 +262,19 @@ func TestRoomUpgradeElementFlow(t *testing.T) {
 // not tried again.
 func TestRoomUpgradeUnreachableReplacement(t *testing.T) {
 	sc := newUpgradeScene(t, "10")
-	ghost := id.RoomID("!nosuchroom:" + sc.tr.hs.ServerName)
-	setState(t, sc.alice, sc.room, "m.room.tombstone", map[string]any{"body": "moved", "replacement_room": ghost})
-	told := waitForNotice(t, sc.dave, sc.room, sc.bot, "replaced by a new room ("+ghost.String()+")", "NOT protected")
+	ghost := id.RoomID("!nosuchroom:" + sc.tr.HS.ServerName)
+	testenv.SetState(t, sc.alice, sc.room, "m.room.tombstone", map[string]any{"body": "moved", "replacement_room": ghost})
+	told := testenv.WaitForNotice(t, sc.dave, sc.room, sc.bot, "replaced by a new room ("+ghost.String()+")", "NOT protected")
 	t.Logf("the old room is told: %s", told)
-	waitForNotice(t, sc.ig, sc.mgmt, sc.bot, ghost.String(), "NOT protected")
-	time.Sleep(5 * time.Second)
+	testenv.WaitForNotice(t, sc.ig, sc.mgmt, sc.bot, ghost.String(), "NOT protected")
+	testenv.Quiet(t, 5*time.Second, "the unreachable replacement not reported again", func() (bool, string) {
+		n := countNotices(t, sc.dave, sc.room, sc.bot, "NOT protected")
+		return n <= 1, fmt.Sprint(n, " notices")
+	})
 	if n := countNotices(t, sc.dave, sc.room, sc.bot, "NOT protected"); n != 1 {
 		t.Errorf("told %d times, want once", n)
 	}
-	entries, err := sc.tr.store.AuditForRoom(ctx, ghost.String(), 50)
+	entries, err := sc.tr.Store.AuditForRoom(ctx, ghost.String(), 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +286,7 @@ func TestRoomUpgradeUnreachableReplacement(t *testing.T) {
 		t.Errorf("join tried %d times (%v), want 3 and no more", len(entries), got)
 	}
 	// Nothing left the old room.
-	if _, err := sc.tr.store.ReviewOf(ctx, sc.room.String()); err != nil {
+	if _, err := sc.tr.Store.ReviewOf(ctx, sc.room.String()); err != nil {
 		t.Errorf("old room's review gone: %v", err)
 	}
 }
@@ -291,7 +298,7 @@ func TestRoomUpgradeUnreachableReplacement(t *testing.T) {
 // and reported; nothing moves.
 func TestRoomUpgradeForged(t *testing.T) {
 	sc := newUpgradeScene(t, "10")
-	st := sc.tr.store
+	st := sc.tr.Store
 	nothingCarried := func(t *testing.T, to id.RoomID) {
 		t.Helper()
 		if _, err := st.LegalHoldOf(ctx, to.String()); err != store.ErrNotFound {
@@ -316,8 +323,8 @@ func TestRoomUpgradeForged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitForNotice(t, sc.dave, resp.RoomID, sc.bot, "I did not carry "+sc.room.String(), "has no tombstone")
-		refused := waitForNotice(t, sc.ig, sc.mgmt, sc.bot, "Refused: "+resp.RoomID.String(), "claims to replace "+sc.room.String())
+		testenv.WaitForNotice(t, sc.dave, resp.RoomID, sc.bot, "I did not carry "+sc.room.String(), "has no tombstone")
+		refused := testenv.WaitForNotice(t, sc.ig, sc.mgmt, sc.bot, "Refused: "+resp.RoomID.String(), "claims to replace "+sc.room.String())
 		t.Logf("the IG team is told: %s", refused)
 		nothingCarried(t, resp.RoomID)
 	})
@@ -329,11 +336,11 @@ func TestRoomUpgradeForged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		setState(t, sc.alice, sc.room, "m.room.tombstone", map[string]any{"body": "moved", "replacement_room": resp.RoomID})
-		waitForNotice(t, sc.dave, sc.room, sc.bot, "I did not carry", resp.RoomID.String(), "names no earlier room")
-		waitForNotice(t, sc.ig, sc.mgmt, sc.bot, "Refused: "+resp.RoomID.String())
+		testenv.SetState(t, sc.alice, sc.room, "m.room.tombstone", map[string]any{"body": "moved", "replacement_room": resp.RoomID})
+		testenv.WaitForNotice(t, sc.dave, sc.room, sc.bot, "I did not carry", resp.RoomID.String(), "names no earlier room")
+		testenv.WaitForNotice(t, sc.ig, sc.mgmt, sc.bot, "Refused: "+resp.RoomID.String())
 		nothingCarried(t, resp.RoomID)
-		if c := stateContent(t, sc.alice, resp.RoomID, "org.caldicott.policy"); c != nil {
+		if c := testenv.StateContent(t, sc.alice, resp.RoomID, "org.caldicott.policy"); c != nil {
 			t.Errorf("class carried to a room that is no replacement: %v", c)
 		}
 		var pl event.PowerLevelsEventContent
@@ -348,25 +355,25 @@ func TestRoomUpgradeForged(t *testing.T) {
 // and when the record accepts it the new room's members are told there.
 func TestPatientRecordAcrossUpgrade(t *testing.T) {
 	base, fhirSrv := testenv.StartFHIR(t)
-	tr := newTrust(t, "127.0.0.11", "", fmt.Sprintf(`records: {fhir_base_url: %q, token: %q}`, base, fhirSrv.Token))
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: fmt.Sprintf(`records: {fhir_base_url: %q, token: %q}`, base, fhirSrv.Token)})
 	alice, bob, room := recordingWard(t, tr)
-	bot := tr.botID()
+	bot := tr.BotID()
 
 	fhirSrv.Down(t)
-	plan := sendText(t, bob, room, "Plan: repeat U&E at 16:00")
+	plan := testenv.SendText(t, bob, room, "Plan: repeat U&E at 16:00")
 	replyWith(t, alice, room, plan, "!policy record 9434765919")
-	waitForNotice(t, alice, room, bot, "Sending this message to the patient record")
+	testenv.WaitForNotice(t, alice, room, bot, "Sending this message to the patient record")
 
 	repl := upgrade(t, alice, room, "11")
 	for _, u := range []id.UserID{bot, bob.UserID} {
 		invite(t, alice, repl, u)
 	}
-	waitForNotice(t, alice, repl, bot, "This room replaces "+room.String(), "1 message(s) waiting for the patient record")
-	say(t, alice, repl, "!policy status")
-	waitForNotice(t, alice, repl, bot, "Patient record: 1 message(s) waiting")
+	testenv.WaitForNotice(t, alice, repl, bot, "This room replaces "+room.String(), "1 message(s) waiting for the patient record")
+	testenv.Say(t, alice, repl, "!policy status")
+	testenv.WaitForNotice(t, alice, repl, bot, "Patient record: 1 message(s) waiting")
 
 	fhirSrv.Up(t)
-	n := waitForNotice(t, alice, repl, bot, "About a message in the room this one replaces ("+room.String()+")", "✅ The patient record has accepted this message")
+	n := testenv.WaitForNotice(t, alice, repl, bot, "About a message in the room this one replaces ("+room.String()+")", "✅ The patient record has accepted this message")
 	t.Logf("the new room is told: %s", n)
 	if comms := fhirSrv.Communications(t); len(comms) != 1 || comms[0].Payload[0].ContentString != "Plan: repeat U&E at 16:00" {
 		t.Fatalf("the record holds %+v", comms)

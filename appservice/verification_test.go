@@ -7,18 +7,19 @@ import (
 	"maunium.net/go/mautrix"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 )
 
 // TestIdentityVerification: members' cross-signing read from real Dendrite,
 // checked cryptographically, confirmed by an IG admin in person; a new
 // unsigned device and a reset identity are each seen.
 func TestIdentityVerification(t *testing.T) {
-	tr := newTrust(t, "127.0.0.11", "", "")
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	bob := tr.hs.RegisterUser(t, "bob", false)
-	ig, mgmt := igAdmin(t, tr)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	bob := tr.HS.RegisterUser(t, "bob", false)
+	ig, mgmt := tr.IGAdmin(t)
 	// Alice sets up cross-signing and verifies her device, as Element does.
 	phone := testenv.NewSigningKey()
 	testenv.UploadDevice(t, alice, phone)
@@ -30,33 +31,33 @@ func TestIdentityVerification(t *testing.T) {
 
 	verification := func(user, want string) {
 		t.Helper()
-		say(t, ig, mgmt, "!policy verification "+user)
-		waitForNotice(t, ig, mgmt, bot, user+": "+want)
+		testenv.Say(t, ig, mgmt, "!policy verification "+user)
+		testenv.WaitForNotice(t, ig, mgmt, bot, user+": "+want)
 	}
 	verification(alice.UserID.String(), "⚠ not yet confirmed by the trust")
 	verification(bob.UserID.String(), "❌ no cross-signing")
 
 	t.Run("wrong fingerprint records nothing", func(t *testing.T) {
 		other := testenv.NewSigningKey()
-		say(t, ig, mgmt, "!policy attest "+alice.UserID.String()+" "+spaced(other.Pub))
-		waitForNotice(t, ig, mgmt, bot, "That fingerprint does not match the identity")
+		testenv.Say(t, ig, mgmt, "!policy attest "+alice.UserID.String()+" "+spaced(other.Pub))
+		testenv.WaitForNotice(t, ig, mgmt, bot, "That fingerprint does not match the identity")
 		verification(alice.UserID.String(), "⚠ not yet confirmed by the trust")
 	})
 
 	t.Run("in-person attestation", func(t *testing.T) {
-		say(t, ig, mgmt, "!policy attest "+alice.UserID.String()+" "+spaced(cs.Master.Pub)+" -- badge and face checked on Ward 7")
-		waitForNotice(t, ig, mgmt, bot, "Recorded: "+alice.UserID.String()+"'s identity")
+		testenv.Say(t, ig, mgmt, "!policy attest "+alice.UserID.String()+" "+spaced(cs.Master.Pub)+" -- badge and face checked on Ward 7")
+		testenv.WaitForNotice(t, ig, mgmt, bot, "Recorded: "+alice.UserID.String()+"'s identity")
 		verification(alice.UserID.String(), "✅ verified")
 	})
 
 	t.Run("status lists members' verification", func(t *testing.T) {
-		room := clinicalRoom(t, tr, alice, bob)
-		say(t, alice, room, "!policy status")
-		waitForNotice(t, alice, room, bot, "Members' identity verification:", alice.UserID.String()+": ✅ verified", bob.UserID.String()+": ❌ no cross-signing")
+		room := tr.ClinicalRoom(t, alice, bob)
+		testenv.Say(t, alice, room, "!policy status")
+		testenv.WaitForNotice(t, alice, room, bot, "Members' identity verification:", alice.UserID.String()+": ✅ verified", bob.UserID.String()+": ❌ no cross-signing")
 	})
 
 	t.Run("new unverified device", func(t *testing.T) {
-		laptop, err := mautrix.NewClient(tr.hs.URL, "", "")
+		laptop, err := mautrix.NewClient(tr.HS.URL, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -145,3 +145,15 @@ func SignDevice(t testing.TB, cli *mautrix.Client, c *CrossSigning, signer Signi
 		t.Fatalf("homeserver refused the signature: %v", fmt.Sprint(failures))
 	}
 }
+
+// VerifiedMember sets up cross-signing for cli and signs its device, as a
+// fully verified clinician's client would.
+func VerifiedMember(t testing.TB, cli *mautrix.Client, password string) *CrossSigning {
+	t.Helper()
+	device := NewSigningKey()
+	UploadDevice(t, cli, device)
+	cs := NewCrossSigning(cli.UserID.String())
+	UploadCrossSigning(t, cli, password, cs, cs.SelfSigningJSON(cs.Master))
+	SignDevice(t, cli, cs, cs.SelfSigning, device)
+	return cs
+}

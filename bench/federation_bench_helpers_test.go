@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 )
 
 // registerStaff makes n accounts on hs, four at a time, and returns their
@@ -55,7 +56,7 @@ func registerStaff(t *testing.T, hs *testenv.Homeserver, prefix string, n int) [
 
 // joinOverFederation has alice invite each of another trust's staff to
 // room, and each join it through trust A's server, four at a time.
-func joinOverFederation(t *testing.T, a *trust, alice *mautrix.Client, room id.RoomID, staff []*mautrix.Client) {
+func joinOverFederation(t *testing.T, a *trust.Trust, alice *mautrix.Client, room id.RoomID, staff []*mautrix.Client) {
 	t.Helper()
 	for _, m := range staff {
 		if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: m.UserID}); err != nil {
@@ -75,7 +76,7 @@ func joinOverFederation(t *testing.T, a *trust, alice *mautrix.Client, room id.R
 			// The invitation reaches the invitee's server over federation;
 			// until it has, the join is refused.
 			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-				if _, err = m.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.hs.ServerName}}); err == nil {
+				if _, err = m.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.HS.ServerName}}); err == nil {
 					return
 				}
 			}
@@ -87,7 +88,7 @@ func joinOverFederation(t *testing.T, a *trust, alice *mautrix.Client, room id.R
 	for err := range errs {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, "every one of them to be in the room", func() (bool, string) {
+	testenv.Eventually(t, 60*time.Second, "every one of them to be in the room", func() (bool, string) {
 		m, err := alice.JoinedMembers(ctx, room)
 		if err != nil {
 			return false, err.Error()
@@ -110,9 +111,9 @@ func userIDs(clients []*mautrix.Client) []id.UserID {
 	return out
 }
 
-func clinicalCount(t *testing.T, tr *trust) int {
+func clinicalCount(t *testing.T, tr *trust.Trust) int {
 	t.Helper()
-	policies, err := tr.store.RoomPolicies(ctx)
+	policies, err := tr.Store.RoomPolicies(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,9 +152,9 @@ func roomHistory(t *testing.T, cli *mautrix.Client, room id.RoomID) []*event.Eve
 }
 
 // dendritePID finds the process of a trust's Dendrite by its config path.
-func dendritePID(t *testing.T, tr *trust) int {
+func dendritePID(t *testing.T, tr *trust.Trust) int {
 	t.Helper()
-	want := filepath.Join(tr.hs.Dir, "dendrite.yaml")
+	want := filepath.Join(tr.HS.Dir, "dendrite.yaml")
 	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -283,7 +284,7 @@ const reprotectedMsg = "Clinical rooms brought in line with the federation's tru
 // server ACL: Caldicott's log says when it has finished; a few rooms are
 // watched meanwhile (one read a second each, so as not to load Dendrite);
 // then every room is read once.
-func addTrustEverywhere(t *testing.T, a *trust, admin *mautrix.Client, mgmt, listRoom id.RoomID, server string, rooms []id.RoomID, reader *mautrix.Client, dendA int) aclChange {
+func addTrustEverywhere(t *testing.T, a *trust.Trust, admin *mautrix.Client, mgmt, listRoom id.RoomID, server string, rooms []id.RoomID, reader *mautrix.Client, dendA int) aclChange {
 	t.Helper()
 	res := aclChange{Server: server}
 	var watched []id.RoomID
@@ -291,7 +292,7 @@ func addTrustEverywhere(t *testing.T, a *trust, admin *mautrix.Client, mgmt, lis
 		watched = append(watched, rooms[i*len(rooms)/min(5, len(rooms))])
 	}
 	seen := map[id.RoomID]float64{}
-	logA := newLogTail(t, a.logPath)
+	logA := newLogTail(t, a.LogPath)
 	cpu, dA := takeCPUSnapshot(), procCPU(dendA)
 	sent := time.Now()
 	resp, err := admin.SendMessageEvent(ctx, mgmt, event.EventMessage, &event.MessageEventContent{MsgType: event.MsgText, Body: "!policy trust add " + server})

@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"encoding/json"
@@ -14,17 +14,18 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 )
 
 // createWards has Alice ask the bot for n clinical rooms, from several
 // direct chats at once (each chat is handled in order, chats in parallel),
 // and join each as its admin.
-func createWards(t *testing.T, tr *trust, alice *mautrix.Client, n, chats int) []id.RoomID {
+func createWards(t *testing.T, tr *trust.Trust, alice *mautrix.Client, n, chats int) []id.RoomID {
 	t.Helper()
-	bot := tr.botID()
+	bot := tr.BotID()
 	dms := make([]id.RoomID, chats)
 	for i := range dms {
-		dms[i] = roomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true})
+		dms[i] = testenv.RoomWithBot(t, alice, bot, &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true})
 	}
 	wards := make([]id.RoomID, n)
 	var next, done atomic.Int64

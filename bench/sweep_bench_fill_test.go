@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"database/sql"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -115,11 +116,11 @@ func fillRoom(t *testing.T, room id.RoomID, senders []*mautrix.Client, n int, ke
 // waitForInboxDrained waits until Caldicott has handled every event the
 // homeserver sent it (filling a room sends it every event), so that a
 // measurement does not include that backlog.
-func waitForInboxDrained(t *testing.T, tr *trust, within time.Duration) {
+func waitForInboxDrained(t *testing.T, tr *trust.Trust, within time.Duration) {
 	t.Helper()
 	began := time.Now()
 	for {
-		pending, err := tr.store.PendingEventsAfter(ctx, 0, 1)
+		pending, err := tr.Store.PendingEventsAfter(ctx, 0, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,9 +163,9 @@ func muteRoom(t *testing.T, cli *mautrix.Client, room id.RoomID) {
 
 // dendriteNotifications counts, per local user, the notifications
 // Dendrite keeps (its userapi database; read once Dendrite has stopped).
-func dendriteNotifications(t *testing.T, tr *trust) map[string]int {
+func dendriteNotifications(t *testing.T, tr *trust.Trust) map[string]int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(tr.hs.Dir, "dendrite_userapi.db")+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(tr.HS.Dir, "dendrite_userapi.db")+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}

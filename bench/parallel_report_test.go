@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"fmt"

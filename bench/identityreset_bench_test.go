@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"encoding/json"
@@ -13,17 +13,13 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
-const (
-	idResetBenchEnv   = "CALDICOTT_BENCH_IDRESET"
-	idResetResultsEnv = "CALDICOTT_BENCH_IDRESET_RESULTS"
-)
-
 var idResetBench = &scenario[idResetResults]{
-	env: idResetBenchEnv, why: "a real Dendrite, the bot's encryption device on, one reset per sample: a few minutes",
-	test: "TestIdentityResetScenario", timeout: "30m", resultsEnv: idResetResultsEnv,
+	why:  "a real Dendrite, the bot's encryption device on, one reset per sample: a few minutes",
+	test: "TestIdentityResetScenario", timeout: "30m",
 }
 
 // idResetResults are the figures the scenario writes for the benchmark.
@@ -49,28 +45,26 @@ func BenchmarkIdentityResetSuspension(b *testing.B) {
 	}
 }
 
-// TestIdentityResetScenario is the benchmark's body; it runs only when
-// CALDICOTT_BENCH_IDRESET=1.
+// TestIdentityResetScenario is the benchmark's body, run in a child process
+// (scenarioOnly).
 func TestIdentityResetScenario(t *testing.T) {
-	if os.Getenv(idResetBenchEnv) != "1" {
-		t.Skipf("the identity-reset benchmark; set %s=1 to run", idResetBenchEnv)
-	}
-	samples := envInt(t, "CALDICOTT_BENCH_SAMPLES", 20)
-	tr := newTrust(t, "127.0.0.11", "", withEncryption+"directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n")
-	tr.startCaldicott(t, true)
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	aliceCS := verifiedMember(t, tr, alice, "correct horse battery alice")
+	scenarioOnly(t, "BenchmarkIdentityResetSuspension")
+	samples := samplesOr(20)
+	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", Encryption: true, ConfigYAML: "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n"}))
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	aliceCS := testenv.VerifiedMember(t, alice, "correct horse battery alice")
 	attest(t, tr, alice.UserID, aliceCS)
-	room := clinicalRoom(t, tr, alice)
-	chatter := roomWithBot(t, alice, tr.botID(), &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	room := tr.ClinicalRoom(t, alice)
+	chatter := testenv.RoomWithBot(t, alice, tr.BotID(), &mautrix.ReqCreateRoom{Preset: "private_chat"})
 
 	res := idResetResults{Cores: runtime.NumCPU()}
 	sample := func(i int, condition string) float64 {
 		t.Helper()
 		name := fmt.Sprintf("%s%d", condition, i)
 		password := "correct horse battery " + name
-		cli := tr.hs.RegisterUser(t, name, false)
-		cs := verifiedMember(t, tr, cli, password)
+		cli := tr.HS.RegisterUser(t, name, false)
+		cs := testenv.VerifiedMember(t, cli, password)
 		attest(t, tr, cli.UserID, cs)
 		if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: cli.UserID}); err != nil {
 			t.Fatal(err)
@@ -90,7 +84,7 @@ func TestIdentityResetScenario(t *testing.T) {
 		began := time.Now()
 		testenv.UploadCrossSigning(t, cli, password, reset, reset.SelfSigningJSON(reset.Master))
 		var kicked *event.Event
-		eventually(t, 20*time.Second, name+" removed after the reset", func() (bool, string) {
+		testenv.Eventually(t, 20*time.Second, name+" removed after the reset", func() (bool, string) {
 			evt, err := alice.FullStateEvent(ctx, room, event.StateMember, cli.UserID.String())
 			if err != nil {
 				return false, err.Error()
@@ -125,7 +119,7 @@ func TestIdentityResetScenario(t *testing.T) {
 	<-done
 	t.Logf("identity reset → removal, quiet: p50 %.0f ms, p90 %.0f ms; busy: p50 %.0f ms, p90 %.0f ms (%d samples each)",
 		percentile(res.Quiet, 50), percentile(res.Quiet, 90), percentile(res.Busy, 50), percentile(res.Busy, 90), samples)
-	if path := os.Getenv(idResetResultsEnv); path != "" {
+	if path := *flagResultsPath; path != "" {
 		data, _ := json.Marshal(res)
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
@@ -135,9 +129,9 @@ func TestIdentityResetScenario(t *testing.T) {
 
 // attest records the trust's confirmation of user's identity, as an IG
 // admin's `!policy attest` would.
-func attest(t *testing.T, tr *trust, user id.UserID, cs *testenv.CrossSigning) {
+func attest(t *testing.T, tr *trust.Trust, user id.UserID, cs *testenv.CrossSigning) {
 	t.Helper()
-	if err := tr.store.SaveAttestation(ctx, store.Attestation{UserID: user.String(), MasterKey: cs.Master.Pub, Method: "in person", AttestedBy: "@ig:" + tr.hs.ServerName}); err != nil {
+	if err := tr.Store.SaveAttestation(ctx, store.Attestation{UserID: user.String(), MasterKey: cs.Master.Pub, Method: "in person", AttestedBy: "@ig:" + tr.HS.ServerName}); err != nil {
 		t.Fatal(err)
 	}
 }

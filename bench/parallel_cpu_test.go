@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"fmt"
@@ -131,13 +131,13 @@ func cpuSince(phase string, from cpuSnapshot, cores int) cpuUse {
 // Dendrite included (after a thousand rooms are made, Dendrite works off
 // its push-notification backlog for minutes).
 //
-// CALDICOTT_BENCH_QUIET_MAX (minutes) shortens the wait, for a trial run
+// -bench.quiet-max (a duration) shortens the wait, for a trial run
 // beside other work (for its profiles, say): its figures are then not
 // clean, and the report says so.
 func waitForQuietMachine(t *testing.T, within time.Duration, idle bool) {
 	t.Helper()
-	if os.Getenv("CALDICOTT_BENCH_QUIET_MAX") != "" {
-		within = min(within, time.Duration(envInt(t, "CALDICOTT_BENCH_QUIET_MAX", 30))*time.Minute)
+	if *flagQuietMax > 0 {
+		within = min(within, *flagQuietMax)
 	}
 	cores := runtime.NumCPU()
 	began := time.Now()
@@ -169,11 +169,11 @@ func waitForQuietMachine(t *testing.T, within time.Duration, idle bool) {
 
 // profileDendrite fetches a CPU profile of Dendrite in the background when
 // Dendrite was started with PPROFLISTEN (it inherits the test's
-// environment) and CALDICOTT_BENCH_KEEP names where to put it; the
+// environment) and -bench.keep names where to put it; the
 // returned func waits for it.
 func profileDendrite(t *testing.T, name string, seconds int) (wait func()) {
 	t.Helper()
-	addr, dir := os.Getenv("PPROFLISTEN"), os.Getenv("CALDICOTT_BENCH_KEEP")
+	addr, dir := os.Getenv("PPROFLISTEN"), *flagKeepDir
 	if addr == "" || dir == "" {
 		return func() {}
 	}

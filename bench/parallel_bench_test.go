@@ -1,16 +1,13 @@
-package appservice_test
+package bench_test
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,25 +16,23 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
 // The parallel enforcement benchmark takes many minutes (it creates a
-// thousand clinical rooms on a real Dendrite), so it runs only when asked:
+// thousand clinical rooms on a real Dendrite), so it runs only when named
+// (and not under -short):
 //
-//	CALDICOTT_BENCH_PARALLEL=1 go test -tags goolm -run '^$' \
-//	    -bench BenchmarkParallelEnforcement -benchtime 1x -timeout 3h ./appservice/
+//	go test -tags goolm -run '^$' \
+//	    -bench BenchmarkParallelEnforcement -benchtime 1x -timeout 3h ./bench/
 //
-// CALDICOTT_BENCH_ROOMS (default 1000) and CALDICOTT_BENCH_SAMPLES (per
-// condition, default 30) shrink or grow it; CALDICOTT_BENCH_KEEP=<dir>
-// keeps Caldicott's and Dendrite's logs and the figures there (and
-// Dendrite CPU profiles, with PPROFLISTEN=127.0.0.1:<port>, which Dendrite
-// inherits); CALDICOTT_BENCH_VERIFICATION sets verification.mode.
-const (
-	parallelBenchEnv   = "CALDICOTT_BENCH_PARALLEL"
-	parallelResultsEnv = "CALDICOTT_BENCH_PARALLEL_RESULTS"
-)
-
+// -bench.rooms (default 1000) and -bench.samples (per condition, default
+// 30) shrink or grow it; -bench.keep=<dir> keeps Caldicott's and
+// Dendrite's logs and the figures there (and Dendrite CPU profiles, with
+// PPROFLISTEN=127.0.0.1:<port> in the environment, which Dendrite
+// inherits); -bench.verification sets verification.mode and
+// -bench.encryption turns the bot's encryption device on.
 // parallelResults is what one run of the scenario measured.
 type parallelResults struct {
 	Rooms            int              `json:"rooms"`
@@ -58,8 +53,8 @@ type parallelResults struct {
 }
 
 var parallelBench = &scenario[parallelResults]{
-	env: parallelBenchEnv, why: "it creates 1,000 clinical rooms on a real Dendrite: many minutes",
-	test: "TestParallelEnforcementScenario", timeout: "3h", resultsEnv: parallelResultsEnv,
+	why:  "it creates 1,000 clinical rooms on a real Dendrite: many minutes",
+	test: "TestParallelEnforcementScenario", timeout: "3h",
 }
 
 // BenchmarkParallelEnforcement: join→removal latency for an invitee who is
@@ -68,9 +63,8 @@ var parallelBench = &scenario[parallelResults]{
 // appservice on the same Dendrite that kicks every invitee. Target: while
 // reconciling, within 1.2× of idle.
 //
-// The integration harness takes a *testing.T, which a benchmark has not,
-// so the benchmark runs the scenario (TestParallelEnforcementScenario) in
-// a child test process and reports the figures it writes.
+// The scenario (TestParallelEnforcementScenario) runs once, in a child process
+// of its own (see scenario), and writes its figures for the benchmark to report.
 func BenchmarkParallelEnforcement(b *testing.B) {
 	res := parallelBench.run(b)
 	by := reportLatencies(b, res.Summaries)
@@ -88,105 +82,40 @@ func BenchmarkParallelEnforcement(b *testing.B) {
 	b.ReportMetric(float64(res.Rooms), "rooms")
 }
 
-// scenario is a long benchmark's body: a test run once per process in a
-// child process (the integration harness takes a *testing.T, which a
-// benchmark has not), however often the benchmark function is called,
-// and only when env is 1.
-type scenario[T any] struct {
-	env, why                  string
-	test, timeout, resultsEnv string
-	once                      sync.Once
-	out                       T
-	err                       error
-}
-
-// run skips the benchmark unless asked for, and returns the figures.
-func (s *scenario[T]) run(b *testing.B) T {
-	b.Helper()
-	if os.Getenv(s.env) != "1" {
-		b.Skipf("set %s=1 to run (%s)", s.env, s.why)
-	}
-	s.once.Do(func() { s.out, s.err = runScenario[T](b, s.test, s.timeout, s.resultsEnv) })
-	if s.err != nil {
-		b.Fatal(s.err)
-	}
-	return s.out
-}
-
-// reportLatencies reports each condition's p50, p90 and max, and returns
-// the summaries by condition for the ratios.
-func reportLatencies(b *testing.B, summaries []latencySummary) map[string]latencySummary {
-	by := map[string]latencySummary{}
-	for _, s := range summaries {
-		by[s.Condition] = s
-		b.ReportMetric(s.P50, s.Condition+"-p50-ms")
-		b.ReportMetric(s.P90, s.Condition+"-p90-ms")
-		b.ReportMetric(s.Max, s.Condition+"-max-ms")
-	}
-	return by
-}
-
-// runScenario runs a long benchmark's body (the test named) in a child
-// process of this test binary, which writes its figures as JSON to the
-// file named in resultsEnv, and reads them back.
-func runScenario[T any](b *testing.B, test, timeout, resultsEnv string) (T, error) {
-	var res T
-	out := filepath.Join(b.TempDir(), "results.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.timeout="+timeout)
-	cmd.Env = append(os.Environ(), resultsEnv+"="+out)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return res, fmt.Errorf("scenario: %w", err)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		return res, fmt.Errorf("the scenario wrote no figures (skipped?): %w", err)
-	}
-	if err := json.Unmarshal(data, &res); err != nil {
-		return res, fmt.Errorf("read figures: %w", err)
-	}
-	return res, nil
-}
-
-// TestParallelEnforcementScenario is the benchmark's body; it runs only
-// when CALDICOTT_BENCH_PARALLEL=1.
+// TestParallelEnforcementScenario is the benchmark's body, run in a child
+// process (scenarioOnly).
 func TestParallelEnforcementScenario(t *testing.T) {
-	if os.Getenv(parallelBenchEnv) != "1" {
-		t.Skipf("the parallel enforcement benchmark; set %s=1 to run", parallelBenchEnv)
-	}
-	rooms := envInt(t, "CALDICOTT_BENCH_ROOMS", 1000)
-	perCondition := envInt(t, "CALDICOTT_BENCH_SAMPLES", 30)
+	scenarioOnly(t, "BenchmarkParallelEnforcement")
+	rooms := *flagRooms
+	perCondition := samplesOr(30)
 	// Reconciliations are told apart in Caldicott's log by time.
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	// Reconciliation is the only long job: the directory sweep, reviews and
 	// the periodic verification check would otherwise join in.
 	verification := "verification: {check_interval: 24h}\n"
-	if mode := os.Getenv("CALDICOTT_BENCH_VERIFICATION"); mode != "" {
+	if mode := *flagVerification; mode != "" {
 		// e.g. off: no device-list /sync by the bot, for comparison.
 		verification = fmt.Sprintf("verification: {check_interval: 24h, mode: %s}\n", mode)
 	}
-	if os.Getenv("CALDICOTT_BENCH_ENCRYPTION") == "1" {
-		// As deployed: the bot's encryption device on, its /sync the one
-		// that also watches device lists.
-		verification = withEncryption + verification
-	}
-	tr := newTrust(t, "127.0.0.11", "", "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\n"+verification)
-	if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
-		// Registered after newTrust's clean-up, so it runs first (with the
+	// -bench.encryption: as deployed, the bot's encryption device on, its
+	// /sync the one that also watches device lists.
+	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", Encryption: *flagEncryption, ConfigYAML: "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\n" + verification}))
+	if dir := *flagKeepDir; dir != "" {
+		// Registered after trust.New's clean-up, so it runs first (with the
 		// logs still there), on failure too.
 		t.Cleanup(func() {
-			keepLog(t, tr.logPath, filepath.Join(dir, "caldicott.log"))
-			keepLog(t, filepath.Join(tr.hs.Dir, "dendrite.log"), filepath.Join(dir, "dendrite.log"))
+			trust.KeepLog(t, tr.LogPath, filepath.Join(dir, "caldicott.log"))
+			trust.KeepLog(t, filepath.Join(tr.HS.Dir, "dendrite.log"), filepath.Join(dir, "dendrite.log"))
 		})
 	}
 	bare := startBareAppservice(t, tr)
-	tr.startCaldicott(t, true)
+	tr.Start(t)
 	// Alice is the rooms' admin; Olive only watches the two rooms where
 	// samples are taken (Alice, in a thousand rooms, syncs too slowly to
 	// time anything by).
-	alice := tr.hs.RegisterUser(t, "alice", false)
-	olive := tr.hs.RegisterUser(t, "olive", false)
-	if err := tr.store.UpsertStaff(ctx, []store.StaffRecord{
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	olive := tr.HS.RegisterUser(t, "olive", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
 		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Cardiology", Registration: "GMC 1234567", Status: "active", Source: "csv"},
 		{UserID: olive.UserID.String(), Name: "Olive Jones", Role: "Ward Clerk", Team: "Cardiology", Status: "active", Source: "csv"},
 	}); err != nil {
@@ -200,7 +129,7 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	wards := createWards(t, tr, alice, rooms, 4)
 	res.RoomCreationSecs = time.Since(began).Seconds()
 	t.Logf("created %d clinical rooms, Alice joined to each, in %s", len(wards), time.Since(began).Round(time.Second))
-	policies, err := tr.store.RoomPolicies(ctx)
+	policies, err := tr.Store.RoomPolicies(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,17 +160,18 @@ func TestParallelEnforcementScenario(t *testing.T) {
 
 	// 2. Idle: a restart reconciles every room at start-up; once it is
 	// ready and quiet, nothing runs but enforcement.
-	tr.stopCaldicott(t)
+	tr.Stop(t)
 	restarted := time.Now()
-	startAndWaitReady(t, tr, 15*time.Minute)
+	tr.Launch(t)
+	tr.WaitReady(t, 15*time.Minute)
 	res.StartupReady = time.Since(restarted).Seconds()
-	res.StartupRooms = reconciledRoomsSince(t, tr.logPath, restarted)
+	res.StartupRooms = reconciledRoomsSince(t, tr.LogPath, restarted)
 	t.Logf("restart: start-up reconciliation of %d rooms; ready after %s", res.StartupRooms, time.Since(restarted).Round(time.Millisecond))
 	watch := watchMembers(t, olive, append(slices.Clone(sampleRooms), bareRoom))
 	// Every visitor now, while nothing is measured: enough for rounds of
 	// samples to be taken again when some are spoilt by other processes.
-	visitors := registerVisitors(t, tr.hs, "v", 10*perCondition)
-	sampler := &sampler{w: watch, alice: alice, bot: tr.botID(), barebot: bare.bot, rooms: sampleRooms, bareRoom: bareRoom, visitors: visitors, round: 2 * perCondition}
+	visitors := registerVisitors(t, tr.HS, "v", 10*perCondition)
+	sampler := &sampler{w: watch, alice: alice, bot: tr.BotID(), barebot: bare.bot, rooms: sampleRooms, bareRoom: bareRoom, visitors: visitors, round: 2 * perCondition}
 	waitForQuietMachine(t, 30*time.Minute, true)
 	// Ten seconds in which no one asks anything: what Dendrite and
 	// Caldicott do on their own with a thousand rooms.
@@ -260,7 +190,7 @@ func TestParallelEnforcementScenario(t *testing.T) {
 		})
 		res.CPU = append(res.CPU, cpuSince(label, cpu, cores))
 		profiled()
-		if runs := reconciliations(t, tr.logPath, from); len(runs) > 0 {
+		if runs := reconciliations(t, tr.LogPath, from); len(runs) > 0 {
 			t.Fatalf("a reconciliation ran during the %s: %+v", label, runs)
 		}
 		return got
@@ -272,22 +202,22 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	// reconciliation but the start-up one. Sets what a restart and the
 	// start-up pass leave behind in Dendrite apart from the cost of a
 	// reconciliation that runs beside the samples.
-	people := &comings{alice: alice, room: wards[rooms/min(10, rooms)/2], visitors: registerVisitors(t, tr.hs, "k", 40), every: 15 * time.Second}
-	restartAndSettle(t, tr, tr.yaml, people)
+	people := &comings{alice: alice, room: wards[rooms/min(10, rooms)/2], visitors: registerVisitors(t, tr.HS, "k", 40), every: 15 * time.Second}
+	restartAndSettle(t, tr, tr.YAML, people)
 	restartedSamples := withoutPass("restarted", "dendrite-restarted.pprof", "samples after a restart")
 
 	// 4. Reconciling: restarted with reconciliation every second, so that
 	// once the start-up one is done they run back to back; samples are
 	// taken until enough were invited while one ran.
-	yml := strings.Replace(tr.yaml, "policy: {reconcile_interval: 0s}", "policy: {reconcile_interval: 1s}", 1)
-	if yml == tr.yaml {
+	yml := strings.Replace(tr.YAML, "policy: {reconcile_interval: 0s}", "policy: {reconcile_interval: 1s}", 1)
+	if yml == tr.YAML {
 		t.Fatal("the harness's config no longer says policy: {reconcile_interval: 0s}; update this benchmark")
 	}
 	loadedFrom := restartAndSettle(t, tr, yml, people)
 	cpu = takeCPUSnapshot()
 	profiled = profileDendrite(t, "dendrite-reconciling.pprof", 20)
 	loaded := sampler.until(t, "reconciling", func(got []latencySample) bool {
-		runs := reconciliations(t, tr.logPath, loadedFrom)
+		runs := reconciliations(t, tr.LogPath, loadedFrom)
 		var during []latencySample
 		for i := range got {
 			got[i].DuringReconciliation = withinRun(got[i], runs)
@@ -300,10 +230,10 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	})
 	res.CPU = append(res.CPU, cpuSince("samples while reconciling", cpu, cores))
 	profiled()
-	markQueuedBehindReconciliation(t, tr.logPath, loadedFrom, loaded)
-	tr.stopCaldicott(t)
-	res.Reconciliations = reconciliations(t, tr.logPath, loadedFrom)
-	res.Problems = logProblems(t, tr.logPath, began)
+	markQueuedBehindReconciliation(t, tr.LogPath, loadedFrom, loaded)
+	tr.Stop(t)
+	res.Reconciliations = reconciliations(t, tr.LogPath, loadedFrom)
+	res.Problems = logProblems(t, tr.LogPath, began)
 	close(bare.errs)
 	for err := range bare.errs {
 		t.Errorf("bare appservice: %v", err)
@@ -348,7 +278,7 @@ func TestParallelEnforcementScenario(t *testing.T) {
 	}
 	res.Samples = slices.Concat(samples, restartedSamples, loaded)
 	logParallelResults(t, res)
-	if path := os.Getenv(parallelResultsEnv); path != "" {
+	if path := *flagResultsPath; path != "" {
 		data, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
 			t.Fatal(err)
@@ -356,7 +286,7 @@ func TestParallelEnforcementScenario(t *testing.T) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
+		if dir := *flagKeepDir; dir != "" {
 			_ = os.WriteFile(filepath.Join(dir, "results.json"), data, 0o644)
 		}
 	}
@@ -369,16 +299,17 @@ const settleAfterRestart = 20 * time.Second
 // restartAndSettle restarts Caldicott with the configuration yml, waits
 // for its start-up reconciliation, and keeps people coming and going while
 // Dendrite settles; it returns when Caldicott was started.
-func restartAndSettle(t *testing.T, tr *trust, yml string, people *comings) time.Time {
+func restartAndSettle(t *testing.T, tr *trust.Trust, yml string, people *comings) time.Time {
 	t.Helper()
-	tr.stopCaldicott(t)
+	tr.Stop(t)
 	cfg, err := config.Parse([]byte(yml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.cfg = cfg
+	tr.Config = cfg
 	from := time.Now()
-	startAndWaitReady(t, tr, 15*time.Minute)
+	tr.Launch(t)
+	tr.WaitReady(t, 15*time.Minute)
 	stop := people.start(t)
 	time.Sleep(settleAfterRestart)
 	// As before the idle samples, until Dendrite too is quiet: the start-up
@@ -388,43 +319,4 @@ func restartAndSettle(t *testing.T, tr *trust, yml string, people *comings) time
 	waitForQuietMachine(t, 3*time.Minute, true)
 	stop()
 	return from
-}
-
-// startAndWaitReady starts Caldicott and waits for its start-up
-// reconciliation, which over a thousand rooms may take longer than the
-// harness's own minute.
-func startAndWaitReady(t *testing.T, tr *trust, within time.Duration) {
-	t.Helper()
-	tr.startCaldicott(t, false)
-	select {
-	case <-tr.svc.Ready():
-	case err := <-tr.done:
-		t.Fatalf("caldicott stopped during start-up: %v\n%s", err, tail(tr.logPath, 4000))
-	case <-time.After(within):
-		t.Fatalf("caldicott not ready within %s\n%s", within, tail(tr.logPath, 4000))
-	}
-}
-
-func keepLog(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	if err == nil {
-		err = os.WriteFile(to, data, 0o644)
-	}
-	if err != nil {
-		t.Errorf("keep %s: %v", from, err)
-	}
-}
-
-func envInt(t *testing.T, name string, def int) int {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q: want a positive number", name, v)
-	}
-	return n
 }

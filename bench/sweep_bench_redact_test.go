@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caldicott/caldicott/internal/testenv"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -58,7 +59,7 @@ type requestTotal struct {
 func redactionTimes(t *testing.T, cli *mautrix.Client, room id.RoomID, by id.UserID, targets map[id.EventID]bool) map[id.EventID][]int64 {
 	t.Helper()
 	out := map[id.EventID][]int64{}
-	eachRedaction(t, cli, room, func(e *event.Event, target id.EventID) {
+	testenv.EachRedaction(t, cli, room, func(e *event.Event, target id.EventID) {
 		if e.Sender == by && targets[target] {
 			out[target] = append(out[target], e.Timestamp)
 		}

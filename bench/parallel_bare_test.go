@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 )
 
 // bareAppservice is the yardstick for Caldicott's enforcement latency: an
@@ -33,10 +34,10 @@ type bareAppservice struct {
 }
 
 // startBareAppservice registers a bare appservice (bot @barebot) with the
-// trust's Dendrite and serves its transactions. newTrust has already
+// trust's Dendrite and serves its transactions. trust.New has already
 // started Dendrite, whose config lists appservices only at start-up, so
 // Dendrite is restarted with the extra registration.
-func startBareAppservice(t *testing.T, tr *trust) *bareAppservice {
+func startBareAppservice(t *testing.T, tr *trust.Trust) *bareAppservice {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,24 +49,24 @@ func startBareAppservice(t *testing.T, tr *trust) *bareAppservice {
 		AppToken: randomHex(20), ServerToken: randomHex(20),
 		SenderLocalpart: "barebot", RateLimited: &rateLimited,
 		Namespaces: mas.Namespaces{UserIDs: mas.NamespaceList{{
-			Regex: "^" + regexp.QuoteMeta("@barebot:"+tr.hs.ServerName) + "$", Exclusive: true,
+			Regex: "^" + regexp.QuoteMeta("@barebot:"+tr.HS.ServerName) + "$", Exclusive: true,
 		}}},
 	}
 	regPath := filepath.Join(t.TempDir(), "barebot-registration.yaml")
 	if err := reg.Save(regPath); err != nil {
 		t.Fatal(err)
 	}
-	bare := &bareAppservice{bot: id.UserID("@barebot:" + tr.hs.ServerName), errs: make(chan error, 16)}
-	if bare.cli, err = mautrix.NewClient(tr.hs.URL, bare.bot, reg.AppToken); err != nil {
+	bare := &bareAppservice{bot: id.UserID("@barebot:" + tr.HS.ServerName), errs: make(chan error, 16)}
+	if bare.cli, err = mautrix.NewClient(tr.HS.URL, bare.bot, reg.AppToken); err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: bare.handler(reg.ServerToken), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	tr.hs.Stop()
-	addDendriteRegistration(t, tr.hs, regPath)
-	tr.hs.Start(t)
+	tr.HS.Stop()
+	addDendriteRegistration(t, tr.HS, regPath)
+	tr.HS.Start(t)
 	return bare
 }
 
@@ -171,6 +172,6 @@ func (b *bareAppservice) room(t *testing.T, admin *mautrix.Client, members ...*m
 			t.Fatalf("%s joins the bare room: %v", m.UserID, err)
 		}
 	}
-	setPower(t, b.cli, resp.RoomID, admin.UserID, 100)
+	testenv.SetPower(t, b.cli, resp.RoomID, admin.UserID, 100)
 	return resp.RoomID
 }

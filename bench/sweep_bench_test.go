@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"encoding/json"
@@ -16,34 +16,31 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
 // The retention sweep benchmark (issue #9) writes tens of thousands of
-// events to a real Dendrite and deletes them, so it runs only when asked:
+// events to a real Dendrite and deletes them, so it runs only when named
+// (and not under -short):
 //
-//	CALDICOTT_BENCH_SWEEP=1 go test -tags goolm -run '^$' \
-//	    -bench BenchmarkRetentionSweep -benchtime 1x -timeout 4h ./appservice/
+//	go test -tags goolm -run '^$' \
+//	    -bench BenchmarkRetentionSweep -benchtime 1x -timeout 4h ./bench/
 //
 // (The scenario runs in a child process with its own 4-hour limit: with
 // the default 100,000-event room it takes about two hours.)
 //
-// Sizes: CALDICOTT_BENCH_SWEEP_N (default 3000) events in each of the two
-// rooms of the rate comparison; CALDICOTT_BENCH_SWEEP_BIG (default
-// 100000) events in the big room; CALDICOTT_BENCH_SWEEP_SAMPLES (default
-// 30) latency samples per condition; CALDICOTT_BENCH_SWEEP_SENDERS
-// (default 4) clients writing at once; CALDICOTT_BENCH_SWEEP_WAIT (minutes,
-// default 90) the longest wait for the big sweep to finish.
-// CALDICOTT_BENCH_KEEP=<dir> keeps Caldicott's and Dendrite's logs, the
+// Sizes: -bench.sweep-n (default 3000) events in each of the two rooms of
+// the rate comparison; -bench.sweep-big (default 100000) events in the big
+// room; -bench.samples (default 30) latency samples per condition;
+// -bench.sweep-senders (default 4) clients writing at once;
+// -bench.sweep-wait (default 90m) the longest wait for the big sweep to
+// finish. -bench.keep=<dir> keeps Caldicott's and Dendrite's logs, the
 // figures, CPU profiles of the test process (Caldicott) during the sweeps,
 // its heap profiles before, during (the latest) and after the big sweep,
 // and Dendrite's (with PPROFLISTEN=127.0.0.1:<port>, which Dendrite
 // inherits).
-const (
-	sweepBenchEnv   = "CALDICOTT_BENCH_SWEEP"
-	sweepResultsEnv = "CALDICOTT_BENCH_SWEEP_RESULTS"
-)
-
 // sweepResults is what one run of the scenario measured.
 type sweepResults struct {
 	N     int       `json:"n"`
@@ -70,8 +67,8 @@ type sweepResults struct {
 }
 
 var sweepBench = &scenario[sweepResults]{
-	env: sweepBenchEnv, why: "it writes and deletes ~100,000 events on a real Dendrite: many minutes",
-	test: "TestRetentionSweepScenario", timeout: "4h", resultsEnv: sweepResultsEnv,
+	why:  "it writes and deletes ~100,000 events on a real Dendrite: many minutes",
+	test: "TestRetentionSweepScenario", timeout: "4h",
 }
 
 // BenchmarkRetentionSweep: the retention sweep on real Dendrite — its
@@ -99,34 +96,32 @@ func BenchmarkRetentionSweep(b *testing.B) {
 	}
 }
 
-// TestRetentionSweepScenario is the benchmark's body; it runs only when
-// CALDICOTT_BENCH_SWEEP=1.
+// TestRetentionSweepScenario is the benchmark's body, run in a child process
+// (scenarioOnly).
 func TestRetentionSweepScenario(t *testing.T) {
-	if os.Getenv(sweepBenchEnv) != "1" {
-		t.Skipf("the retention sweep benchmark; set %s=1 to run", sweepBenchEnv)
-	}
-	n := envInt(t, "CALDICOTT_BENCH_SWEEP_N", 3000)
-	big := envInt(t, "CALDICOTT_BENCH_SWEEP_BIG", 100000)
-	perCondition := envInt(t, "CALDICOTT_BENCH_SWEEP_SAMPLES", 30)
-	nSenders := envInt(t, "CALDICOTT_BENCH_SWEEP_SENDERS", 4)
-	maxWait := time.Duration(envInt(t, "CALDICOTT_BENCH_SWEEP_WAIT", 90)) * time.Minute
-	keep := os.Getenv("CALDICOTT_BENCH_KEEP")
+	scenarioOnly(t, "BenchmarkRetentionSweep")
+	n := *flagSweepN
+	big := *flagSweepBig
+	perCondition := samplesOr(30)
+	nSenders := *flagSweepSenders
+	maxWait := *flagSweepWait
+	keep := *flagKeepDir
 	// Heap profiles fine enough to see a few hundred KiB: at the default
 	// one sample per 512 KiB, a 3 MiB heap is six samples.
 	runtime.MemProfileRate = 16 << 10
 	zerolog.TimeFieldFormat = time.RFC3339Nano // log lines told apart by time
 	// Clinical messages expire after 2 s and every room is swept each
 	// second; the other periodic jobs are kept out of the way.
-	tr := newTrust(t, "127.0.0.11", "", sweepYAML("2s", 500)+"\ndirectory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n")
+	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", ConfigYAML: `retention: {clinical: {default: 2s, min: 1s, max: 1h}, sweep_interval: 1s, batch: 500}` + "\ndirectory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n"}))
 	if keep != "" {
 		t.Cleanup(func() {
-			keepLog(t, tr.logPath, filepath.Join(keep, "caldicott.log"))
-			keepLog(t, filepath.Join(tr.hs.Dir, "dendrite.log"), filepath.Join(keep, "dendrite.log"))
+			trust.KeepLog(t, tr.LogPath, filepath.Join(keep, "caldicott.log"))
+			trust.KeepLog(t, filepath.Join(tr.HS.Dir, "dendrite.log"), filepath.Join(keep, "dendrite.log"))
 		})
 	}
 	bare := startBareAppservice(t, tr)
-	tr.startCaldicott(t, true)
-	bot := tr.botID()
+	tr.Start(t)
+	bot := tr.BotID()
 	cores := runtime.NumCPU()
 	began := time.Now()
 	res := sweepResults{N: n, Big: big, Problems: map[string]int{}}
@@ -134,45 +129,45 @@ func TestRetentionSweepScenario(t *testing.T) {
 
 	// The clinicians: Alice is every room's admin; the others write too;
 	// Olive watches the rooms where invitations are timed.
-	alice := tr.hs.RegisterUser(t, "alice", false)
+	alice := tr.HS.RegisterUser(t, "alice", false)
 	senders := []*mautrix.Client{alice}
 	staff := []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Cardiology", Registration: "GMC 1234567", Status: "active", Source: "csv"}}
 	for i := 1; i < nSenders; i++ {
-		cli := tr.hs.RegisterUser(t, fmt.Sprintf("nurse%d", i), false)
+		cli := tr.HS.RegisterUser(t, fmt.Sprintf("nurse%d", i), false)
 		senders = append(senders, cli)
 		staff = append(staff, store.StaffRecord{UserID: cli.UserID.String(), Name: fmt.Sprintf("Nurse %d", i), Role: "Staff Nurse", Team: "Cardiology", Registration: fmt.Sprintf("NMC 12A345%d", i), Status: "active", Source: "csv"})
 	}
-	olive := tr.hs.RegisterUser(t, "olive", false)
+	olive := tr.HS.RegisterUser(t, "olive", false)
 	staff = append(staff, store.StaffRecord{UserID: olive.UserID.String(), Name: "Olive Jones", Role: "Ward Clerk", Team: "Cardiology", Status: "active", Source: "csv"})
-	if err := tr.store.UpsertStaff(ctx, staff); err != nil {
+	if err := tr.Store.UpsertStaff(ctx, staff); err != nil {
 		t.Fatal(err)
 	}
-	ig, mgmt := igAdmin(t, tr)
+	ig, mgmt := tr.IGAdmin(t)
 	hold := func(room id.RoomID) {
-		say(t, ig, mgmt, "!policy hold on "+room.String()+" benchmark: kept while the room is filled")
-		waitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+room.String())
+		testenv.Say(t, ig, mgmt, "!policy hold on "+room.String()+" benchmark: kept while the room is filled")
+		testenv.WaitForNotice(t, ig, mgmt, bot, "Legal hold placed on "+room.String())
 	}
 	lift := func(room id.RoomID) {
-		say(t, ig, mgmt, "!policy hold off "+room.String())
+		testenv.Say(t, ig, mgmt, "!policy hold off "+room.String())
 	}
 
 	// Three clinical rooms to be filled, each on legal hold until its
 	// deletion is measured (messages expire after 2 s), and three where
 	// invitations are timed.
-	roomA := clinicalRoom(t, tr, alice, senders[1:]...)
+	roomA := tr.ClinicalRoom(t, alice, senders[1:]...)
 	hold(roomA)
-	roomB := clinicalRoom(t, tr, alice, senders[1:]...)
+	roomB := tr.ClinicalRoom(t, alice, senders[1:]...)
 	hold(roomB)
-	roomC := clinicalRoom(t, tr, alice, senders[1:]...)
+	roomC := tr.ClinicalRoom(t, alice, senders[1:]...)
 	hold(roomC)
 	var sampleRooms []id.RoomID
 	for range 3 {
-		sampleRooms = append(sampleRooms, clinicalRoom(t, tr, alice, olive))
+		sampleRooms = append(sampleRooms, tr.ClinicalRoom(t, alice, olive))
 	}
 	bareRoom := bare.room(t, alice, olive)
 
 	// Muted for everyone in them before they are filled (see muteRoom).
-	botCli, err := mautrix.NewClient(tr.hs.URL, bot, tr.cfg.AppService.ASToken)
+	botCli, err := mautrix.NewClient(tr.HS.URL, bot, tr.Config.AppService.ASToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +206,7 @@ func TestRetentionSweepScenario(t *testing.T) {
 	checkRedactions(t, alice, &res.Caldicott, bot, idsA)
 	res.Caldicott.WallSecs = float64(res.Caldicott.LastTS)/1000 - float64(liftAt.UnixMilli())/1000
 	res.Caldicott.WallRate = float64(n) / res.Caldicott.WallSecs
-	caldicottRequests(t, tr.logPath, roomA, liftAt, doneAt, &res.Caldicott)
+	caldicottRequests(t, tr.LogPath, roomA, liftAt, doneAt, &res.Caldicott)
 	t.Logf("Caldicott swept %d events of room A: %.1f events/s (server timestamps), first deletion %.1f s after the hold was lifted",
 		n, res.Caldicott.ServerRate, float64(res.Caldicott.FirstTS-liftAt.UnixMilli())/1000)
 	settle(t, tr)
@@ -235,8 +230,8 @@ func TestRetentionSweepScenario(t *testing.T) {
 	// Enough visitors for rounds of samples to be taken again when some
 	// are spoilt by other processes; each phase has its own.
 	sampler := &sampler{w: watch, alice: alice, bot: bot, barebot: bare.bot, rooms: sampleRooms, bareRoom: bareRoom, round: 2 * perCondition}
-	sampler.visitors = registerVisitors(t, tr.hs, "i", 6*perCondition)
-	sweepVisitors := registerVisitors(t, tr.hs, "s", 6*perCondition)
+	sampler.visitors = registerVisitors(t, tr.HS, "i", 6*perCondition)
+	sweepVisitors := registerVisitors(t, tr.HS, "s", 6*perCondition)
 	waitForQuietMachine(t, 3*time.Minute, true)
 
 	cpu = takeCPUSnapshot()
@@ -287,14 +282,14 @@ func TestRetentionSweepScenario(t *testing.T) {
 	res.MemSamples = samples
 	res.Memory = summarizeMemory(samples, base)
 	res.BigSweep = redactionRun{Who: "caldicott", Room: roomC, Events: big, CPU: cpuSince("the whole big sweep", bigCPU, cores)}
-	st, err := tr.store.SweepStateOf(ctx, roomC.String())
+	st, err := tr.Store.SweepStateOf(ctx, roomC.String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.BigSweep.Redacted = int(st.Redacted - base)
 	res.BigSweep.WallSecs = doneAt.Sub(liftAt).Seconds()
 	res.BigSweep.WallRate = float64(res.BigSweep.Redacted) / res.BigSweep.WallSecs
-	caldicottRequests(t, tr.logPath, roomC, liftAt, doneAt, &res.BigSweep)
+	caldicottRequests(t, tr.LogPath, roomC, liftAt, doneAt, &res.BigSweep)
 	if span := res.BigSweep.ReqLast.Sub(res.BigSweep.ReqFirst).Seconds(); res.BigSweep.Requests > 1 && span > 0 {
 		// From the first redaction request to the last, in Caldicott's log
 		// (the big room's history is not read back: 200,000 events).
@@ -333,16 +328,16 @@ func TestRetentionSweepScenario(t *testing.T) {
 		}
 		return func(s latencySample) bool { return set[s.Invited] }
 	}
-	res.Steps = removalBreakdown(t, tr.logPath, append(slices.Clone(idle), sweeping...),
+	res.Steps = removalBreakdown(t, tr.LogPath, append(slices.Clone(idle), sweeping...),
 		map[string]func(latencySample) bool{"caldicott-idle": in("caldicott-idle"), "caldicott-sweeping": in("caldicott-sweeping")})
 	res.Samples = append(idle, sweeping...)
-	tr.stopCaldicott(t)
-	res.Problems = logProblems(t, tr.logPath, began)
+	tr.Stop(t)
+	res.Problems = logProblems(t, tr.LogPath, began)
 	close(bare.errs)
 	for err := range bare.errs {
 		t.Errorf("bare appservice: %v", err)
 	}
-	tr.hs.Stop()
+	tr.HS.Stop()
 	res.Notifications = dendriteNotifications(t, tr)
 	logSweepResults(t, res)
 	save()
@@ -351,16 +346,16 @@ func TestRetentionSweepScenario(t *testing.T) {
 // settle waits until Caldicott has handled what filling a room sent it
 // and Dendrite has finished with it, so that one measurement does not pay
 // for the last.
-func settle(t *testing.T, tr *trust) {
+func settle(t *testing.T, tr *trust.Trust) {
 	t.Helper()
 	waitForInboxDrained(t, tr, 10*time.Minute)
 	waitForQuietMachine(t, 4*time.Minute, true)
 }
 
 // sweptIn is how many events Caldicott's sweep has deleted in room so far.
-func sweptIn(t *testing.T, tr *trust, room id.RoomID) int64 {
+func sweptIn(t *testing.T, tr *trust.Trust, room id.RoomID) int64 {
 	t.Helper()
-	st, err := tr.store.SweepStateOf(ctx, room.String())
+	st, err := tr.Store.SweepStateOf(ctx, room.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,19 +364,19 @@ func sweptIn(t *testing.T, tr *trust, room id.RoomID) int64 {
 
 // waitSwept waits until the sweep has deleted target events in room (a
 // count kept across passes) and caught up.
-func waitSwept(t *testing.T, tr *trust, room id.RoomID, target int64, within time.Duration) {
+func waitSwept(t *testing.T, tr *trust.Trust, room id.RoomID, target int64, within time.Duration) {
 	t.Helper()
 	if !waitSweptOrNot(t, tr, room, target, within, func() {}) {
 		t.Fatalf("the sweep of %s did not finish within %s", room, within)
 	}
 }
 
-func waitSweptOrNot(t *testing.T, tr *trust, room id.RoomID, target int64, within time.Duration, progress func()) bool {
+func waitSweptOrNot(t *testing.T, tr *trust.Trust, room id.RoomID, target int64, within time.Duration, progress func()) bool {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	lastSaid := time.Now()
 	for time.Now().Before(deadline) {
-		st, err := tr.store.SweepStateOf(ctx, room.String())
+		st, err := tr.Store.SweepStateOf(ctx, room.String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -424,7 +419,7 @@ func writeSweepResults(t *testing.T, res sweepResults, keep string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if path := os.Getenv(sweepResultsEnv); path != "" {
+	if path := *flagResultsPath; path != "" {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"os"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -35,7 +36,7 @@ type memoryWatch struct {
 }
 
 // watchMemory starts sampling; swept reads the sweep's progress in room.
-func watchMemory(t *testing.T, tr *trust, room id.RoomID) *memoryWatch {
+func watchMemory(t *testing.T, tr *trust.Trust, room id.RoomID) *memoryWatch {
 	t.Helper()
 	w := &memoryWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
@@ -51,7 +52,7 @@ func watchMemory(t *testing.T, tr *trust, room id.RoomID) *memoryWatch {
 			if live[0].Value.Kind() == metrics.KindUint64 {
 				s.LiveHeap = live[0].Value.Uint64()
 			}
-			if st, err := tr.store.SweepStateOf(ctx, room.String()); err == nil {
+			if st, err := tr.Store.SweepStateOf(ctx, room.String()); err == nil {
 				s.Swept = st.Redacted
 			}
 			w.mu.Lock()

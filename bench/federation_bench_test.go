@@ -1,4 +1,4 @@
-package appservice_test
+package bench_test
 
 import (
 	"encoding/json"
@@ -14,30 +14,27 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
 	"github.com/caldicott/caldicott/store"
 )
 
 // The federation policy list benchmark (issue #10) runs two trusts on
 // real Dendrites and takes many minutes (it creates a thousand clinical
-// rooms), so it runs only when asked:
+// rooms), so it runs only when named (and not under -short):
 //
-//	CALDICOTT_BENCH_FEDERATION=1 go test -tags goolm -run '^$' \
-//	    -bench BenchmarkFederationPolicyList -benchtime 1x -timeout 1h ./appservice/
+//	go test -tags goolm -run '^$' \
+//	    -bench BenchmarkFederationPolicyList -benchtime 1x -timeout 1h ./bench/
 //
-// CALDICOTT_BENCH_LEAVERS (default 20) is how many of trust B's staff are
-// recorded as leavers one at a time; CALDICOTT_BENCH_LEAVERS_AFTER
-// (default 5) more are recorded once trust A has its thousand rooms;
-// CALDICOTT_BENCH_ROOMS (default 1000) is how many clinical rooms trust A
-// has when the member trusts change; CALDICOTT_BENCH_KEEP=<dir> keeps
-// both trusts' Caldicott and Dendrite logs and the figures there.
+// -bench.leavers (default 20) is how many of trust B's staff are
+// recorded as leavers one at a time; -bench.leavers-after (default 5)
+// more are recorded once trust A has its thousand rooms; -bench.rooms
+// (default 1000) is how many clinical rooms trust A has when the member
+// trusts change; -bench.keep=<dir> keeps both trusts' Caldicott and
+// Dendrite logs and the figures there.
 //
 // The third figure of issue #10 (10,000 user rules loaded and matched) is
 // the pure package's: go test -run '^$' -bench . -benchmem ./policylist/
-const (
-	fedBenchEnv   = "CALDICOTT_BENCH_FEDERATION"
-	fedResultsEnv = "CALDICOTT_BENCH_FEDERATION_RESULTS"
-)
-
 // fedResults is what one run of the scenario measured.
 type fedResults struct {
 	Leavers      []leaverSample `json:"leavers"`
@@ -98,8 +95,8 @@ type aclChange struct {
 }
 
 var fedBench = &scenario[fedResults]{
-	env: fedBenchEnv, why: "two real Dendrites, 1,000 clinical rooms: many minutes",
-	test: "TestFederationBenchScenario", timeout: "55m", resultsEnv: fedResultsEnv,
+	why:  "two real Dendrites, 1,000 clinical rooms: many minutes",
+	test: "TestFederationBenchScenario", timeout: "55m",
 }
 
 // BenchmarkFederationPolicyList: a leaver recorded on trust B, removed
@@ -107,9 +104,8 @@ var fedBench = &scenario[fedResults]{
 // of the federation's member trusts reaching the server ACL of each of
 // trust A's 1,000 clinical rooms (target under 60 s).
 //
-// The integration harness takes a *testing.T, which a benchmark has not,
-// so the scenario (TestFederationBenchScenario) runs in a child process
-// and writes its figures for the benchmark to report.
+// The scenario (TestFederationBenchScenario) runs once, in a child process of
+// its own (see scenario), and writes its figures for the benchmark to report.
 func BenchmarkFederationPolicyList(b *testing.B) {
 	fedOut := fedBench.run(b)
 	rule := summarizeLeavers(fedOut.Leavers, leaverSample.ruleToRemoval)
@@ -124,51 +120,49 @@ func BenchmarkFederationPolicyList(b *testing.B) {
 	b.ReportMetric(float64(fedOut.ACL.Checked), "acl-rooms-checked")
 }
 
-// TestFederationBenchScenario is the benchmark's body; it runs only when
-// CALDICOTT_BENCH_FEDERATION=1.
+// TestFederationBenchScenario is the benchmark's body, run in a child process
+// (scenarioOnly).
 func TestFederationBenchScenario(t *testing.T) {
-	if os.Getenv(fedBenchEnv) != "1" {
-		t.Skipf("the federation policy list benchmark; set %s=1 to run", fedBenchEnv)
-	}
-	leavers := envInt(t, "CALDICOTT_BENCH_LEAVERS", 20)
-	after := envInt(t, "CALDICOTT_BENCH_LEAVERS_AFTER", 5)
-	rooms := envInt(t, "CALDICOTT_BENCH_ROOMS", 1000)
+	scenarioOnly(t, "BenchmarkFederationPolicyList")
+	leavers := *flagLeavers
+	after := *flagLeaversAfter
+	rooms := *flagRooms
 	zerolog.TimeFieldFormat = time.RFC3339Nano // log lines are timed to the ms
 	cores := runtime.NumCPU()
 	// Only what is measured runs: no periodic directory sync, review or
 	// verification check (reconciliation is off in the harness's config).
 	quiet := "directory: {sync_interval: 24h}\nreview: {check_interval: 24h}\nverification: {check_interval: 24h}\n"
-	a := newTrust(t, "127.0.0.11", "", quiet)
-	b := newTrust(t, "127.0.0.12", "", quiet)
-	federate(a, b)
-	if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
-		// Registered after newTrust's clean-ups, so it runs first, with
+	a := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", ConfigYAML: quiet}))
+	b := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.12", ConfigYAML: quiet}))
+	trust.Federate(a, b)
+	if dir := *flagKeepDir; dir != "" {
+		// Registered after trust.New's clean-ups, so it runs first, with
 		// the logs still there.
 		t.Cleanup(func() {
-			for name, tr := range map[string]*trust{"a": a, "b": b} {
-				keepLog(t, tr.logPath, filepath.Join(dir, "caldicott-"+name+".log"))
-				keepLog(t, filepath.Join(tr.hs.Dir, "dendrite.log"), filepath.Join(dir, "dendrite-"+name+".log"))
+			for name, tr := range map[string]*trust.Trust{"a": a, "b": b} {
+				trust.KeepLog(t, tr.LogPath, filepath.Join(dir, "caldicott-"+name+".log"))
+				trust.KeepLog(t, filepath.Join(tr.HS.Dir, "dendrite.log"), filepath.Join(dir, "dendrite-"+name+".log"))
 			}
 		})
 	}
 	// The federation's admin has an account before the list room is made,
 	// so trust A's bot invites them to it.
-	igA := a.hs.RegisterUser(t, "ig", false)
-	a.startCaldicott(t, true)
-	b.startCaldicott(t, true)
-	mgmtA := a.svc.ManagementRoom()
+	igA := a.HS.RegisterUser(t, "ig", false)
+	a.Start(t)
+	b.Start(t)
+	mgmtA := a.Service.ManagementRoom()
 	if _, err := igA.JoinRoomByID(ctx, mgmtA); err != nil {
 		t.Fatal(err)
 	}
-	igB, mgmtB := igAdmin(t, b)
-	listRoom := a.svc.FederationListRoom()
+	igB, mgmtB := b.IGAdmin(t)
+	listRoom := a.Service.FederationListRoom()
 	if listRoom == "" {
 		t.Fatal("trust A has no federation list room")
 	}
-	eventually(t, 60*time.Second, "trust B's bot to join the list", func() (bool, string) {
-		return b.svc.FederationListRoom() == listRoom, string(b.svc.FederationListRoom())
+	testenv.Eventually(t, 60*time.Second, "trust B's bot to join the list", func() (bool, string) {
+		return b.Service.FederationListRoom() == listRoom, string(b.Service.FederationListRoom())
 	})
-	eventually(t, 30*time.Second, "the federation's admin to join the list room", func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, "the federation's admin to join the list room", func() (bool, string) {
 		_, err := igA.JoinRoomByID(ctx, listRoom)
 		return err == nil, fmt.Sprint(err)
 	})
@@ -177,20 +171,20 @@ func TestFederationBenchScenario(t *testing.T) {
 	began := time.Now()
 
 	// 1. Trust B's staff in a clinical room of trust A.
-	alice := a.hs.RegisterUser(t, "alice", false)
-	if err := a.store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Stroke", Status: "active", Source: "csv"}}); err != nil {
+	alice := a.HS.RegisterUser(t, "alice", false)
+	if err := a.Store.UpsertStaff(ctx, []store.StaffRecord{{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Team: "Stroke", Status: "active", Source: "csv"}}); err != nil {
 		t.Fatal(err)
 	}
-	staffB := registerStaff(t, b.hs, "registrar", leavers+after)
+	staffB := registerStaff(t, b.HS, "registrar", leavers+after)
 	staff := userIDs(staffB)
 	var records []store.StaffRecord
 	for i, u := range staff {
 		records = append(records, store.StaffRecord{UserID: u.String(), Name: fmt.Sprintf("Registrar %d", i+1), Role: "Registrar", Team: "Stroke", Status: "active", Source: "csv"})
 	}
-	if err := b.store.UpsertStaff(ctx, records); err != nil {
+	if err := b.Store.UpsertStaff(ctx, records); err != nil {
 		t.Fatal(err)
 	}
-	room := clinicalRoom(t, a, alice)
+	room := a.ClinicalRoom(t, alice)
 	joinOverFederation(t, a, alice, room, staffB)
 	t.Logf("%d of trust B's staff joined trust A's clinical room %s over federation", len(staff), room)
 	// Trust A's Caldicott judges each joiner (their keys are queried over
@@ -233,10 +227,10 @@ func TestFederationBenchScenario(t *testing.T) {
 	res.CPU = append(res.CPU, res.ACL.CPU)
 	res.DendriteA[res.ACL.CPU.Phase] = res.ACL.DendriteACPU
 
-	res.Problems = logProblems(t, a.logPath, began)
-	res.ProblemsB = logProblems(t, b.logPath, began)
+	res.Problems = logProblems(t, a.LogPath, began)
+	res.ProblemsB = logProblems(t, b.LogPath, began)
 	logFedResults(t, res)
-	if path := os.Getenv(fedResultsEnv); path != "" {
+	if path := *flagResultsPath; path != "" {
 		data, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
 			t.Fatal(err)
@@ -244,7 +238,7 @@ func TestFederationBenchScenario(t *testing.T) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if dir := os.Getenv("CALDICOTT_BENCH_KEEP"); dir != "" {
+		if dir := *flagKeepDir; dir != "" {
 			_ = os.WriteFile(filepath.Join(dir, "results.json"), data, 0o644)
 		}
 	}
@@ -265,7 +259,7 @@ func recordLeavers(t *testing.T, igB *mautrix.Client, mgmtB id.RoomID, alice *ma
 			t.Fatalf("record %s as a leaver: %v", u, err)
 		}
 		commands[u] = resp.EventID
-		for membershipOf(t, alice, room, u) == "join" {
+		for testenv.MembershipOf(t, alice, room, u) == "join" {
 			if time.Since(sent) > 60*time.Second {
 				t.Fatalf("%s still in trust A's room a minute after trust B recorded them as a leaver", u)
 			}

@@ -1,14 +1,19 @@
-package appservice
+package bench_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/caldicott/caldicott/appservice"
+	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
+	"github.com/rs/zerolog"
 )
 
 // BenchmarkIntake measures transactions through the real HTTP endpoint with
@@ -44,3 +49,35 @@ func BenchmarkIntake(b *testing.B) {
 		})
 	}
 }
+
+const testHSToken = "hs-token-0123456789abcdef0123456789abcdef"
+
+// newOfflineService is a Service whose homeserver is unreachable (a closed
+// port): intake alone, with persistence.
+func newOfflineService(t testing.TB, engine, uri string) *appservice.Service {
+	t.Helper()
+	port := testenv.FreePort(t, "127.0.0.1")
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+homeserver: {address: "http://127.0.0.1:%d", domain: "trust-a.example"}
+appservice: {address: "http://127.0.0.1:29330", as_token: "as-token-0123456789abcdef0123456789abcdef", hs_token: %q, max_transaction_bytes: 65536}
+trust: {name: "Trust A"}
+`, port, testHSToken)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uri == "" {
+		uri = filepath.Join(t.TempDir(), "caldicott.db")
+	}
+	st, err := store.Open(context.Background(), engine, uri, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s, err := appservice.New(cfg, st, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func txn(events ...string) string { return `{"events":[` + strings.Join(events, ",") + `]}` }

@@ -346,10 +346,7 @@ func TestClinicalRoomAcrossTrusts(t *testing.T) {
 	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: bob.UserID}); err != nil {
 		t.Fatalf("invite bob of the other trust: %v", err)
 	}
-	testenv.Eventually(t, 30*time.Second, "bob of trust B to join over federation", func() (bool, string) {
-		_, err := bob.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.HS.ServerName}})
-		return err == nil, fmt.Sprint(err)
-	})
+	testenv.JoinOverFederation(t, bob, room, a.HS.ServerName)
 
 	_, inviteErr := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: mallory.UserID})
 	_, joinErr := mallory.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.HS.ServerName}})

@@ -36,6 +36,8 @@ func TestFederatedAttestation(t *testing.T) {
 	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dora.UserID}); err != nil {
 		t.Fatal(err)
 	}
+	// Not JoinOverFederation: trust A removes her at once, so her own
+	// server may never show her joined.
 	testenv.Eventually(t, 30*time.Second, "dora of trust B to join over federation", func() (bool, string) {
 		_, err := dora.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.HS.ServerName}})
 		return err == nil, fmt.Sprint(err)

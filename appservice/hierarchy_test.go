@@ -206,13 +206,7 @@ func TestForeignIGAdminHasTheRoomsPowerOnly(t *testing.T) {
 	}
 	testenv.WaitMembership(t, alice, room, b.BotID(), "join")
 	for _, c := range []*mautrix.Client{igB, bob} {
-		// Dendrite sometimes refuses a federated join made the moment the
-		// invitation lands (it authorises it against state it is still
-		// fetching): try again, as TestFederationPolicyList does.
-		testenv.Eventually(t, 30*time.Second, string(c.UserID)+" to join over federation", func() (bool, string) {
-			_, err := c.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.HS.ServerName}})
-			return err == nil, fmt.Sprint(err)
-		})
+		testenv.JoinOverFederation(t, c, room, a.HS.ServerName)
 	}
 	foreign := "This room was created by another trust, so your IG-admin role does not count here: you have power level 0 and changing its policy needs 50."
 

@@ -245,3 +245,18 @@ func EachRedaction(t testing.TB, cli *mautrix.Client, roomID id.RoomID, fn func(
 		from = resp.End
 	}
 }
+
+// JoinOverFederation joins cli to a room on another homeserver (via) and
+// waits until cli's own homeserver has the join in the room's state, so
+// what cli sends next is authorised. Dendrite sometimes refuses a
+// federated join made the moment the invitation lands (it authorises it
+// against state it is still fetching), and answers a join before its own
+// room state shows it: both are waited out.
+func JoinOverFederation(t testing.TB, cli *mautrix.Client, roomID id.RoomID, via string) {
+	t.Helper()
+	Eventually(t, 30*time.Second, string(cli.UserID)+" to join over federation", func() (bool, string) {
+		_, err := cli.JoinRoom(context.Background(), roomID.String(), &mautrix.ReqJoinRoom{Via: []string{via}})
+		return err == nil, fmt.Sprint(err)
+	})
+	WaitMembership(t, cli, roomID, cli.UserID, "join")
+}

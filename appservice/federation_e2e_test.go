@@ -68,10 +68,7 @@ func TestFederationPolicyList(t *testing.T) {
 	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dora.UserID}); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 30*time.Second, "dora of trust B to join over federation", func() (bool, string) {
-		_, err := dora.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.HS.ServerName}})
-		return err == nil, fmt.Sprint(err)
-	})
+	testenv.JoinOverFederation(t, dora, room, a.HS.ServerName)
 	testenv.WaitMembership(t, alice, room, dora.UserID, "join")
 
 	// Trust B records dora as a leaver; trust A removes her within seconds.

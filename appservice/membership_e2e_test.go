@@ -113,10 +113,7 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 		// With Caldicott away, the ACL is opened and an outsider walks in.
 		testenv.SetState(t, alice, room, "m.room.server_acl", map[string]any{"allow": []string{"*"}, "allow_ip_literals": true})
 		invite(mallory.UserID)
-		testenv.Eventually(t, 20*time.Second, "mallory to join over federation", func() (bool, string) {
-			_, err := mallory.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{tr.HS.ServerName}})
-			return err == nil, fmt.Sprint(err)
-		})
+		testenv.JoinOverFederation(t, mallory, room, tr.HS.ServerName)
 		tr.Start(t)
 		waitGone(t, alice, room, mallory.UserID, 20*time.Second)
 		if reason := memberReason(t, alice, room, mallory.UserID); !strings.Contains(reason, "are personal accounts or belong to an organisation outside this federation") {

@@ -21,6 +21,7 @@ type Config struct {
 	Audit        Audit        `yaml:"audit"`
 	AdminAPI     AdminAPI     `yaml:"admin_api"`
 	Logging      Logging      `yaml:"logging"`
+	Gatekeeper   Gatekeeper   `yaml:"gatekeeper"`
 }
 
 // MaxRemovalWindow bounds directory.removal_window; the store keeps its log

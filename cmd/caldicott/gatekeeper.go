@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/caldicott/caldicott/gatekeeper"
+)
+
+// cmdGatekeeper runs the reverse proxy in front of Dendrite
+// (docs/gatekeeper.md), with the same config file as the appservice.
+func cmdGatekeeper(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("gatekeeper", stderr)
+	cfgPath := fs.String("c", "config.yaml", "config file")
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
+	}
+	cfg, code := loadConfig(*cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	settings, err := gatekeeper.SettingsFrom(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "caldicott gatekeeper: %v\n", err)
+		return exitConfig
+	}
+	g := cfg.Gatekeeper
+	g.ApplyDefaults(cfg.Homeserver.Address)
+	log := newLogger(cfg, stderr).With().Str("component", "gatekeeper").Logger()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	reg := prometheus.NewRegistry()
+	gk := gatekeeper.New(settings, gatekeeper.NewMetrics(reg), log)
+	if g.MetricsListen != "" {
+		metrics := &http.Server{Addr: g.MetricsListen, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: g.Timeouts.ReadHeader.Duration}
+		go func() {
+			if err := metrics.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error().Err(err).Msg("Gatekeeper metrics listener stopped")
+			}
+		}()
+		defer metrics.Close()
+	}
+	ln, err := net.Listen("tcp", g.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "caldicott gatekeeper: listen on %s: %v\n", g.Listen, err)
+		return exitRuntime
+	}
+	log.Info().Str("listen", g.Listen).Str("upstream", g.Upstream).Msg("Gatekeeper in front of the homeserver")
+	t := g.Timeouts
+	if err := gatekeeper.Serve(ctx, ln, gk.Handler(), gatekeeper.Timeouts{ReadHeader: t.ReadHeader.Duration, Read: t.Read.Duration, Write: t.Write.Duration, Idle: t.Idle.Duration}); err != nil {
+		log.Error().Err(err).Msg("Gatekeeper stopped with an error")
+		return exitRuntime
+	}
+	log.Info().Msg("Gatekeeper stopped")
+	return exitOK
+}

@@ -152,7 +152,12 @@ func (g *rig) do(t *testing.T, method, path string, body []byte, header ...strin
 	}
 	req.Header.Set("Authorization", "Bearer alice-token")
 	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
+		req.Header.Del(header[i])
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] != "" {
+			req.Header.Add(header[i], header[i+1])
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -46,7 +46,6 @@ type seenRequest struct {
 // and answers room-state reads from rooms (room ID -> class or one of the
 // room* answers above).
 type upstream struct {
-	t     *testing.T
 	rooms map[string]string
 	mu    sync.Mutex
 	seen  []seenRequest
@@ -115,10 +114,17 @@ var testRules = policy.GateRules{
 
 func newRig(t *testing.T, rooms map[string]string, tweak ...func(*Settings)) *rig {
 	t.Helper()
-	up := &upstream{t: t, rooms: rooms}
+	up := &upstream{rooms: rooms}
 	upSrv := httptest.NewServer(up)
 	t.Cleanup(upSrv.Close)
-	base, _ := url.Parse(upSrv.URL)
+	gkURL, m := startGatekeeper(t, upSrv.URL, tweak...)
+	return &rig{up: up, url: gkURL, metrics: m}
+}
+
+// startGatekeeper serves a gatekeeper in front of upstreamURL, with the
+// test rules, until the test ends.
+func startGatekeeper(tb testing.TB, upstreamURL string, tweak ...func(*Settings)) (string, *Metrics) {
+	base, _ := url.Parse(upstreamURL)
 	s := Settings{
 		Upstream: base, Rules: testRules, ASToken: asToken, MaxJudgedBody: 64 << 10,
 		RoomStateTTL: time.Minute, RoomStateTimeout: 2 * time.Second,
@@ -128,8 +134,8 @@ func newRig(t *testing.T, rooms map[string]string, tweak ...func(*Settings)) *ri
 	}
 	m := NewMetrics(prometheus.NewRegistry())
 	gk := httptest.NewServer(New(s, m, zerolog.Nop()).Handler())
-	t.Cleanup(gk.Close)
-	return &rig{up: up, url: gk.URL, metrics: m}
+	tb.Cleanup(gk.Close)
+	return gk.URL, m
 }
 
 // answer is what the client got.

@@ -101,19 +101,19 @@ func TestSmugglingIsRefusedOrReframed(t *testing.T) {
 	// second request by the gatekeeper, it is judged and refused; read
 	// out of a body by the upstream, it would have been smuggled past.
 	outsider := `{"user_id":"@x:matrix.org"}`
-	smuggled := fmt.Sprintf("POST /_matrix/client/v3/rooms/%s/invite HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", clinicalRoom, len(outsider), outsider)
+	smuggled := fmt.Sprintf("POST /_matrix/client/v3/rooms/%s/invite HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nContent-Length: %d\r\n\r\n%s", clinicalRoom, len(outsider), outsider)
 	invite := outsider
 	tests := []struct {
 		name   string
 		raw    string
 		status int
 	}{
-		{"two different Content-Lengths", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 30\r\n\r\n" + invite, 400},
-		{"an unknown Transfer-Encoding", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
-		{"two Transfer-Encodings", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n", 501},
-		{"Content-Length and chunked", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		{"two different Content-Lengths", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nContent-Length: 5\r\nContent-Length: 30\r\n\r\n" + invite, 400},
+		{"an unknown Transfer-Encoding", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+		{"two Transfer-Encodings", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n", 501},
+		{"Content-Length and chunked", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
 			fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(invite), invite) + smuggled, 200},
-		{"Content-Length and chunked on a passthrough", "PUT /_matrix/client/v3/profile/@a:trust-a.nhs.uk/displayname HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		{"Content-Length and chunked on a passthrough", "PUT /_matrix/client/v3/profile/@a:trust-a.nhs.uk/displayname HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
 			"2\r\n{}\r\n0\r\n\r\n" + smuggled, 200},
 	}
 	for _, tt := range tests {

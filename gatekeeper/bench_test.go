@@ -32,7 +32,9 @@ func BenchmarkPassthrough(b *testing.B) {
 		{"send-encrypted/direct", up.URL, "PUT", send},
 		{"send-encrypted/gatekeeper", g, "PUT", send},
 	} {
-		b.Run(c.name, func(b *testing.B) { measure(b, c.method, c.base+c.path, []byte(`{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"AwgAEn..."}`)) })
+		b.Run(c.name, func(b *testing.B) {
+			measure(b, c.method, c.base+c.path, []byte(`{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"AwgAEn..."}`))
+		})
 	}
 }
 

@@ -184,3 +184,21 @@ func TestClientMessage(t *testing.T) {
 		t.Errorf("patient_id refusals counted %v, want 15", n)
 	}
 }
+
+// Nothing about a room is told to whoever Dendrite would not serve: a
+// request without credentials Dendrite accepts is passed on undecided (and
+// refused there), whatever the room's class.
+func TestUnauthenticatedRequestsLearnNothing(t *testing.T) {
+	g := newRig(t, rooms)
+	for _, token := range []string{"", "Bearer stolen-or-made-up"} {
+		for _, room := range []string{clinicalRoom, socialRoom} {
+			path := "/_matrix/client/v3/rooms/" + room + "/invite"
+			body := []byte(fmt.Sprintf(`{"user_id":"@x:matrix.org","t":%q}`, token))
+			a := g.do(t, http.MethodPost, path, body, "Authorization", token)
+			g.expect(t, http.MethodPost, path, body, a, 200, "")
+		}
+	}
+	if n := g.up.stateReads(); n != 0 {
+		t.Errorf("%d room-state reads for unauthenticated requests; want none", n)
+	}
+}

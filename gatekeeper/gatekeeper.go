@@ -1,6 +1,7 @@
 package gatekeeper
 
 import (
+	"crypto/sha256"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -14,8 +15,10 @@ type Gatekeeper struct {
 	s       Settings
 	proxy   *httputil.ReverseProxy
 	classes *roomClasses
-	metrics *Metrics
-	log     zerolog.Logger
+	// identities checks a client's credentials before a room is judged for it.
+	identities *identities
+	metrics    *Metrics
+	log        zerolog.Logger
 }
 
 // New makes a gatekeeper in front of s.Upstream.
@@ -29,6 +32,10 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 			asToken: s.ASToken, bot: s.Rules.BotUserID,
 			ttl: s.RoomStateTTL, timeout: s.RoomStateTimeout, failures: m.RoomStateFailure,
 			known: map[string]rememberedClass{},
+		},
+		identities: &identities{
+			client: &http.Client{Transport: proxy.Transport}, base: s.Upstream.String(),
+			ttl: s.RoomStateTTL, timeout: s.RoomStateTimeout, known: map[[sha256.Size]byte]bool{},
 		},
 		metrics: m,
 		log:     log,

@@ -76,6 +76,14 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if r.URL.Path == "/_matrix/client/v3/account/whoami" {
+		if r.Header.Get("Authorization") != "Bearer alice-token" {
+			http.Error(w, `{"errcode":"M_UNKNOWN_TOKEN"}`, http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte(`{"user_id":"@alice:trust-a.nhs.uk"}`))
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	u.mu.Lock()
 	u.seen = append(u.seen, seenRequest{r.Method, r.RequestURI, r.Host, body, r.Header.Clone()})

@@ -19,7 +19,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"endpoint", "reason"}),
 		RoomStateFailure: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "caldicott_gatekeeper_room_state_failures_total",
-			Help: "Reads of a room's class from Dendrite that failed (decisions needing it fail closed).",
+			Help: "Reads from Dendrite (a room's class, a client's credentials) that failed; decisions needing them fail closed.",
 		}),
 	}
 	reg.MustRegister(m.Refusals, m.RoomStateFailure)

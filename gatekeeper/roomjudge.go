@@ -1,6 +1,7 @@
 package gatekeeper
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/caldicott/caldicott/nhsnumber"
@@ -8,11 +9,21 @@ import (
 )
 
 // byClass decides by the room's class: judge says what to refuse for
-// each class. When the class cannot be read (Dendrite down, the state
+// each class. Requests whose credentials Dendrite does not accept pass on
+// to be refused there, undecided. When the class cannot be read (Dendrite down, the state
 // unreadable), a request judge would refuse in some class is refused,
 // saying why: a decision touching a clinical room fails closed.
 func (g *Gatekeeper) byClass(r *http.Request, roomID string, judge func(policy.Class) *Refusal) *Refusal {
-	class, err := g.classes.Class(r.Context(), roomID, userAuth(r))
+	err := g.identities.Check(r.Context(), userAuth(r))
+	if errors.Is(err, errNoCredentials) {
+		return nil // Dendrite refuses it; nothing about the room is told
+	}
+	var class policy.Class
+	if err == nil {
+		class, err = g.classes.Class(r.Context(), roomID, userAuth(r))
+	} else {
+		g.metrics.RoomStateFailure.Inc()
+	}
 	if err == nil {
 		return judge(class)
 	}

@@ -252,6 +252,20 @@ func TestGatekeeperOnDendrite(t *testing.T) {
 	if status, out := call(t, "PUT", roomPath(w.proxy, social, "/send/m.room.message/t2"), aliceTok, map[string]any{"msgtype": "m.text", "body": "Mr X 943 476 5919"}); status != 403 || !strings.Contains(fmt.Sprint(out["error"]), "social room") {
 		t.Fatalf("NHS number in a social room: %d %v; want 403", status, out)
 	}
+	// docs/gatekeeper.md's probe: the gatekeeper answers M_NOT_JSON where
+	// Dendrite alone answers M_MISSING_TOKEN.
+	for base, want := range map[string]string{w.proxy: "M_NOT_JSON", w.hs.URL: "M_MISSING_TOKEN"} {
+		resp, err := http.Post(base+"/_matrix/client/v3/rooms/!probe:"+w.hs.ServerName+"/invite", "application/json", strings.NewReader("{"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var probe map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&probe)
+		resp.Body.Close()
+		if probe["errcode"] != want {
+			t.Errorf("probe at %s answered %d %v; want %s", base, resp.StatusCode, probe, want)
+		}
+	}
 	if n := testutil.ToFloat64(w.metrics.Refusals.WithLabelValues(EndpointClientInvite, policy.GateOutsideServer)); n != 2 {
 		t.Errorf("outside_server invite refusals counted %v, want 2", n)
 	}

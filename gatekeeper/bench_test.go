@@ -2,12 +2,18 @@ package gatekeeper
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
+
+	"maunium.net/go/mautrix"
+
+	"github.com/caldicott/caldicott/internal/testenv"
 )
 
 // Added latency of the gatekeeper on loopback, side by side with the
@@ -56,13 +62,18 @@ func BenchmarkJudgedInvite(b *testing.B) {
 
 // measure sends b.N requests one after another and reports the p50 and p99.
 func measure(b *testing.B, method, url string, body []byte) {
+	measureAs(b, method, func() string { return url }, body, "alice-token")
+}
+
+// measureAs is measure with a URL per request (transaction IDs) and a token.
+func measureAs(b *testing.B, method string, url func() string, body []byte, token string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	took := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer alice-token")
+		req, _ := http.NewRequest(method, url(), bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := client.Do(req)
 		if err != nil {
 			b.Fatal(err)
@@ -75,4 +86,36 @@ func measure(b *testing.B, method, url string, body []byte) {
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+}
+
+// The same side by side on a real Dendrite: a /sync that returns at once
+// and an encrypted-event /send, as a clinician's client makes them.
+//
+//	go test -tags goolm ./gatekeeper -run '^$' -bench OnDendrite -benchtime 2000x
+func BenchmarkPassthroughOnDendrite(b *testing.B) {
+	hs := testenv.StartHomeserver(b, testenv.HomeserverOptions{IP: "127.0.0.11"})
+	gk, _ := startGatekeeper(b, hs.URL, func(s *Settings) { s.Rules.OwnServer = hs.ServerName })
+	alice := hs.RegisterUser(b, "alice", false)
+	room, err := alice.CreateRoom(context.Background(), &mautrix.ReqCreateRoom{Preset: "private_chat"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"AwgAEn...","device_id":"D","sender_key":"k","session_id":"s"}`)
+	txn := 0
+	for _, c := range []struct{ name, base, method, path string }{
+		{"sync/direct", hs.URL, "GET", "/_matrix/client/v3/sync?timeout=0"},
+		{"sync/gatekeeper", gk, "GET", "/_matrix/client/v3/sync?timeout=0"},
+		{"send-encrypted/direct", hs.URL, "PUT", "/_matrix/client/v3/rooms/" + room.RoomID.String() + "/send/m.room.encrypted/"},
+		{"send-encrypted/gatekeeper", gk, "PUT", "/_matrix/client/v3/rooms/" + room.RoomID.String() + "/send/m.room.encrypted/"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			measureAs(b, c.method, func() string {
+				if c.method == "PUT" {
+					txn++
+					return c.base + c.path + "b" + strconv.Itoa(txn)
+				}
+				return c.base + c.path
+			}, body, alice.AccessToken)
+		})
+	}
 }

@@ -1,10 +1,12 @@
 package gatekeeper
 
 import (
+	stdlog "log"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,10 +34,20 @@ func newProxy(upstream *url.URL, log zerolog.Logger) *httputil.ReverseProxy {
 			}
 		},
 		Transport: transport,
-		ErrorLog:  nil,
+		// The proxy's own complaints (a client gone mid-response) go to the
+		// same log, at debug: they are the network's, not policy's.
+		ErrorLog: stdlog.New(debugWriter{log}, "", 0),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			log.Warn().Err(err).Str("method", r.Method).Msg("Dendrite did not answer the proxied request")
 			(&Refusal{Status: http.StatusBadGateway, ErrCode: "M_UNKNOWN", Reason: "The homeserver is not answering. Try again in a minute; if it keeps failing, tell your IT team."}).write(w)
 		},
 	}
+}
+
+// debugWriter writes the standard library's log lines to zerolog at debug.
+type debugWriter struct{ log zerolog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.log.Debug().Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

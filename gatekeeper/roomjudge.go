@@ -9,10 +9,10 @@ import (
 )
 
 // byClass decides by the room's class: judge says what to refuse for
-// each class. Requests whose credentials Dendrite does not accept pass on
-// to be refused there, undecided. When the class cannot be read (Dendrite down, the state
-// unreadable), a request judge would refuse in some class is refused,
-// saying why: a decision touching a clinical room fails closed.
+// each class. A request whose credentials Dendrite does not accept passes
+// on undecided, to be refused there. When the class cannot be read
+// (Dendrite down, the state unreadable), the request is refused, saying
+// why: a decision touching a clinical room fails closed.
 func (g *Gatekeeper) byClass(r *http.Request, roomID string, judge func(policy.Class) *Refusal) *Refusal {
 	err := g.identities.Check(r.Context(), userAuth(r))
 	if errors.Is(err, errNoCredentials) {

@@ -9,9 +9,14 @@ import (
 	"github.com/caldicott/caldicott/policy"
 )
 
-// Settings are what the gatekeeper needs to run: where Dendrite is, how to
-// read room state there, and the rules' inputs.
+// Settings are what the gatekeeper needs to run: where it listens, where
+// Dendrite is, how to read room state there, and the rules' inputs.
 type Settings struct {
+	// Listen and MetricsListen are the proxy's and the metrics' addresses
+	// (MetricsListen empty: no metrics listener).
+	Listen, MetricsListen string
+	// Timeouts bound client connections.
+	Timeouts Timeouts
 	// Upstream is Dendrite's plain-HTTP base URL.
 	Upstream *url.URL
 	// Rules are the gate's inputs: the bot, this trust's server, the
@@ -46,7 +51,10 @@ func SettingsFrom(cfg *config.Config) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
+	t := g.Timeouts
 	return Settings{
+		Listen: g.Listen, MetricsListen: g.MetricsListen,
+		Timeouts: Timeouts{ReadHeader: t.ReadHeader.Duration, Read: t.Read.Duration, Write: t.Write.Duration, Idle: t.Idle.Duration},
 		Upstream: upstream,
 		Rules: policy.GateRules{
 			Requirements: policy.Requirements{

@@ -34,15 +34,13 @@ func cmdGatekeeper(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "caldicott gatekeeper: %v\n", err)
 		return exitConfig
 	}
-	g := cfg.Gatekeeper
-	g.ApplyDefaults(cfg.Homeserver.Address)
 	log := newLogger(cfg, stderr).With().Str("component", "gatekeeper").Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	reg := prometheus.NewRegistry()
 	gk := gatekeeper.New(settings, gatekeeper.NewMetrics(reg), log)
-	if g.MetricsListen != "" {
-		metrics := &http.Server{Addr: g.MetricsListen, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: g.Timeouts.ReadHeader.Duration}
+	if settings.MetricsListen != "" {
+		metrics := &http.Server{Addr: settings.MetricsListen, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: settings.Timeouts.ReadHeader}
 		go func() {
 			if err := metrics.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Msg("Gatekeeper metrics listener stopped")
@@ -50,14 +48,13 @@ func cmdGatekeeper(args []string, stdout, stderr io.Writer) int {
 		}()
 		defer metrics.Close()
 	}
-	ln, err := net.Listen("tcp", g.Listen)
+	ln, err := net.Listen("tcp", settings.Listen)
 	if err != nil {
-		fmt.Fprintf(stderr, "caldicott gatekeeper: listen on %s: %v\n", g.Listen, err)
+		fmt.Fprintf(stderr, "caldicott gatekeeper: listen on %s: %v\n", settings.Listen, err)
 		return exitRuntime
 	}
-	log.Info().Str("listen", g.Listen).Str("upstream", g.Upstream).Msg("Gatekeeper in front of the homeserver")
-	t := g.Timeouts
-	if err := gatekeeper.Serve(ctx, ln, gk.Handler(), gatekeeper.Timeouts{ReadHeader: t.ReadHeader.Duration, Read: t.Read.Duration, Write: t.Write.Duration, Idle: t.Idle.Duration}); err != nil {
+	log.Info().Str("listen", settings.Listen).Stringer("upstream", settings.Upstream).Msg("Gatekeeper in front of the homeserver")
+	if err := gatekeeper.Serve(ctx, ln, gk.Handler(), settings.Timeouts); err != nil {
 		log.Error().Err(err).Msg("Gatekeeper stopped with an error")
 		return exitRuntime
 	}

@@ -31,11 +31,21 @@ func (g *Gatekeeper) judgeInvite(w http.ResponseWriter, r *http.Request) *Refusa
 	return g.judgeInvitee(r, roomID, *req.UserID)
 }
 
-// judgeInvitee refuses an invitation of invitee into the room, if clinical.
+// judgeInvitee refuses an invitation of invitee into the room, if
+// clinical. The invitee's server is judged first; this trust's staff are
+// then looked up in the directory. When the directory cannot be read, an
+// invitation into a clinical room is refused, saying why.
 func (g *Gatekeeper) judgeInvitee(r *http.Request, roomID, invitee string) *Refusal {
-	d := policy.InviteGate(invitee, g.s.Rules)
-	if d.Allow {
-		return nil
+	if d := policy.InviteGate(policy.InviteeFacts{UserID: invitee}, g.s.Rules); !d.Allow {
+		return g.ifClinical(r, roomID, forbidden(d.Rule, d.Reason))
 	}
-	return g.ifClinical(r, roomID, forbidden(d.Rule, d.Reason))
+	facts, err := g.inviteeFacts(r.Context(), invitee)
+	if err != nil {
+		g.log.Warn().Err(err).Str("room_id", roomID).Msg("Could not read the staff directory; refusing invitations into clinical rooms")
+		return g.ifClinical(r, roomID, forbidden(ReasonDirectoryUnknown, "I could not check the staff directory just now, so the invitation was not sent (this is a clinical room). Try again in a minute; if it keeps failing, tell your IT team."))
+	}
+	if d := policy.InviteGate(facts, g.s.Rules); !d.Allow {
+		return g.ifClinical(r, roomID, forbidden(d.Rule, d.Reason))
+	}
+	return nil
 }

@@ -18,14 +18,15 @@ type Refusal struct {
 
 // Reasons (metric label values) for refusals that no policy rule names.
 const (
-	ReasonTooLarge       = "too_large"
-	ReasonNotJSON        = "not_json"
-	ReasonBadJSON        = "bad_json"
-	ReasonStateUnknown   = "room_state_unavailable"
-	ReasonNoOrigin       = "no_origin"
-	ReasonOutsideOrigin  = "origin_outside_federation"
-	ReasonPatientID      = "patient_id"
-	ReasonBodyUnreadable = "body_unreadable"
+	ReasonTooLarge         = "too_large"
+	ReasonNotJSON          = "not_json"
+	ReasonBadJSON          = "bad_json"
+	ReasonStateUnknown     = "room_state_unavailable"
+	ReasonDirectoryUnknown = "directory_unavailable"
+	ReasonNoOrigin         = "no_origin"
+	ReasonOutsideOrigin    = "origin_outside_federation"
+	ReasonPatientID        = "patient_id"
+	ReasonBodyUnreadable   = "body_unreadable"
 )
 
 func forbidden(rule, reason string) *Refusal {

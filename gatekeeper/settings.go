@@ -30,6 +30,9 @@ type Settings struct {
 	RoomStateTTL time.Duration
 	// RoomStateTimeout bounds one read of a room's class.
 	RoomStateTimeout time.Duration
+	// Directory is the trust's staff directory (the store, read only);
+	// nil: invitees of this trust are left to the appservice.
+	Directory Directory
 	// Judges says whether a judgement (config.GatekeeperEndpoints) is on;
 	// nil: all are.
 	Judges func(endpoint string) bool

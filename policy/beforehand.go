@@ -13,22 +13,45 @@ const (
 	GateHardening = "hardening"
 	// GatePublicRoom: a new clinical room would be listed in the public directory.
 	GatePublicRoom = "public_room"
-	// GateOwnTrust: an invitee of this trust, whose directory entry the
-	// appservice checks when they arrive.
+	// GateOwnTrust: an invitee of this trust whose directory entry was not
+	// looked up (or the directory is empty); the appservice checks them
+	// when they arrive.
 	GateOwnTrust = "own_trust"
 )
 
-// InviteGate judges an invitation into a clinical room on what is known
-// without the staff directory: the invitee's server and whether they are a
-// bridge puppet. The directory (suspended, left, role and team filters) is
-// left to the appservice, which checks every arrival.
-func InviteGate(invitee string, g GateRules) GateDecision {
-	d := JoinGate(JoinFacts{UserID: invitee, Membership: MembershipInvite, Class: Clinical, DirectoryEmpty: true}, g)
+// InviteeFacts is what is known of someone invited into a clinical room
+// before the invitation is sent.
+type InviteeFacts struct {
+	UserID string
+	// DirectoryChecked: Entry and DirectoryEmpty were looked up (the
+	// invitee is of this trust, and the directory could be read).
+	DirectoryChecked bool
+	// Entry is the invitee's directory entry; nil when not found.
+	Entry *StaffEntry
+	// DirectoryEmpty: the directory holds nobody (never synced, or a broken
+	// sync); nobody of this trust is then refused for not being in it.
+	DirectoryEmpty bool
+}
+
+// InviteGate judges an invitation into a clinical room, with the join
+// gate's rules, on what is known before it is sent: the invitee's server,
+// whether they are a bridge puppet, and, for this trust's staff when it
+// was looked up, their directory entry. The room's role and team filters
+// and holds are left to the appservice, which checks every arrival.
+func InviteGate(i InviteeFacts, g GateRules) GateDecision {
+	d := JoinGate(JoinFacts{UserID: i.UserID, Membership: MembershipInvite, Class: Clinical, Entry: i.Entry, DirectoryEmpty: i.DirectoryEmpty || !i.DirectoryChecked}, g)
+	cannot := fmt.Sprintf("You cannot invite %s into this clinical room: ", i.UserID)
 	switch d.Rule {
 	case GateBridgePuppet:
-		d.Reason = fmt.Sprintf("You cannot invite %s into this clinical room: it is a bridged account (a puppet of another messaging app such as WhatsApp), and patient information must not leave the trusts' Matrix servers. Invite the person's own NHS trust Matrix account instead.", invitee)
+		d.Reason = cannot + "it is a bridged account (a puppet of another messaging app such as WhatsApp), and patient information must not leave the trusts' Matrix servers. Invite the person's own NHS trust Matrix account instead."
 	case GateOutsideServer:
-		d.Reason = fmt.Sprintf("You cannot invite %s into this clinical room: accounts on %s are personal accounts or belong to an organisation outside this federation of NHS trusts. Invite the person's NHS trust Matrix account instead, or ask your IG team if their organisation should join the federation.", invitee, orWord(serverOf(invitee), "that server"))
+		d.Reason = cannot + fmt.Sprintf("accounts on %s are personal accounts or belong to an organisation outside this federation of NHS trusts. Invite the person's NHS trust Matrix account instead, or ask your IG team if their organisation should join the federation.", orWord(serverOf(i.UserID), "that server"))
+	case GateNotInDirectory:
+		d.Reason = cannot + fmt.Sprintf("they are not in the staff directory of %s. Ask your IG or IT team to add them, then invite them again.", g.TrustName)
+	case GateSuspended:
+		d.Reason = cannot + fmt.Sprintf("the staff directory of %s lists their account as suspended.", g.TrustName)
+	case GateLeft:
+		d.Reason = cannot + fmt.Sprintf("the staff directory of %s records that they have left the trust.", g.TrustName)
 	case GateDirectoryMissing:
 		return GateDecision{Allow: true, Rule: GateOwnTrust}
 	}
@@ -150,7 +173,7 @@ func NewRoomGate(n NewRoomRequest, g GateRules) GateDecision {
 		}
 	}
 	for _, invitee := range n.Invite {
-		if d := InviteGate(invitee, g); !d.Allow {
+		if d := InviteGate(InviteeFacts{UserID: invitee}, g); !d.Allow {
 			return d
 		}
 	}

@@ -6,23 +6,36 @@ import (
 )
 
 func TestInviteGate(t *testing.T) {
+	active := &StaffEntry{UserID: "@alice:trust-a.nhs.uk", Status: StatusActive}
 	tests := []struct {
 		name, invitee string
 		allow         bool
 		rule, reason  string
+		facts         *InviteeFacts
 	}{
-		{"own trust (directory left to the appservice)", "@alice:trust-a.nhs.uk", true, GateOwnTrust, ""},
-		{"federated trust", "@bob:trust-b.nhs.uk", true, GateFederatedTrust, ""},
-		{"federated trust with port", "@bob:127.0.0.12:8448", true, GateFederatedTrust, ""},
-		{"the bot", "@caldicott:trust-a.nhs.uk", true, GateBot, ""},
-		{"personal server", "@alice:matrix.org", false, GateOutsideServer, "You cannot invite @alice:matrix.org into this clinical room: accounts on matrix.org are personal accounts"},
-		{"federated host, other port", "@bob:127.0.0.12:9999", false, GateOutsideServer, "accounts on 127.0.0.12:9999"},
-		{"bridge puppet on our own server", "@whatsapp_447700900123:trust-a.nhs.uk", false, GateBridgePuppet, "it is a bridged account"},
-		{"not a user ID", "alice", false, GateOutsideServer, "accounts on that server"},
+		{"own trust (directory left to the appservice)", "@alice:trust-a.nhs.uk", true, GateOwnTrust, "", nil},
+		{"federated trust", "@bob:trust-b.nhs.uk", true, GateFederatedTrust, "", nil},
+		{"federated trust with port", "@bob:127.0.0.12:8448", true, GateFederatedTrust, "", nil},
+		{"the bot", "@caldicott:trust-a.nhs.uk", true, GateBot, "", nil},
+		{"personal server", "@alice:matrix.org", false, GateOutsideServer, "You cannot invite @alice:matrix.org into this clinical room: accounts on matrix.org are personal accounts", nil},
+		{"federated host, other port", "@bob:127.0.0.12:9999", false, GateOutsideServer, "accounts on 127.0.0.12:9999", nil},
+		{"bridge puppet on our own server", "@whatsapp_447700900123:trust-a.nhs.uk", false, GateBridgePuppet, "it is a bridged account", nil},
+		{"not a user ID", "alice", false, GateOutsideServer, "accounts on that server", nil},
+		{"own trust, in the directory", "@alice:trust-a.nhs.uk", true, GateEligible, "", &InviteeFacts{DirectoryChecked: true, Entry: active}},
+		{"own trust, not in the directory", "@alice:trust-a.nhs.uk", false, GateNotInDirectory, "they are not in the staff directory of Trust A", &InviteeFacts{DirectoryChecked: true}},
+		{"own trust, directory empty", "@alice:trust-a.nhs.uk", true, GateOwnTrust, "", &InviteeFacts{DirectoryChecked: true, DirectoryEmpty: true}},
+		{"own trust, suspended", "@alice:trust-a.nhs.uk", false, GateSuspended, "lists their account as suspended", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusSuspended, "", "")}},
+		{"own trust, left", "@alice:trust-a.nhs.uk", false, GateLeft, "records that they have left the trust", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusLeft, "", "")}},
+		{"puppet even with an entry", "@whatsapp_1:trust-a.nhs.uk", false, GateBridgePuppet, "bridged account", &InviteeFacts{DirectoryChecked: true, Entry: active}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := InviteGate(tt.invitee, gateRules)
+			f := InviteeFacts{}
+			if tt.facts != nil {
+				f = *tt.facts
+			}
+			f.UserID = tt.invitee
+			d := InviteGate(f, gateRules)
 			if d.Allow != tt.allow || d.Rule != tt.rule || !strings.Contains(d.Reason, tt.reason) {
 				t.Fatalf("InviteGate(%s) = %+v; want allow=%v rule=%s reason~%q", tt.invitee, d, tt.allow, tt.rule, tt.reason)
 			}

@@ -37,6 +37,13 @@ func cmdGatekeeper(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg, stderr).With().Str("component", "gatekeeper").Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The staff directory, read only: this trust's invitees are looked up.
+	st, code := openStore(ctx, cfg, stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	settings.Directory = st
 	reg := prometheus.NewRegistry()
 	gk := gatekeeper.New(settings, gatekeeper.NewMetrics(reg), log)
 	if settings.MetricsListen != "" {

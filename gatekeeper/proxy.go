@@ -33,7 +33,8 @@ func newProxy(upstream *url.URL, log zerolog.Logger) *httputil.ReverseProxy {
 				}
 			}
 		},
-		Transport: transport,
+		Transport:  transport,
+		BufferPool: newBufferPool(),
 		// The proxy's own complaints (a client gone mid-response) go to the
 		// same log, at debug: they are the network's, not policy's.
 		ErrorLog: stdlog.New(debugWriter{log}, "", 0),

@@ -32,7 +32,7 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 	if f := decodeJSON(body, &req); f != nil {
 		return f
 	}
-	n := policy.NewRoomRequest{Preset: req.Preset, Visibility: req.Visibility, Invite: req.Invite}
+	n := policy.NewRoomRequest{Preset: req.Preset, Visibility: req.Visibility}
 	text := []any{req.Name, req.Topic}
 	for _, ev := range req.InitialState {
 		n.InitialState = append(n.InitialState, policy.StateEvent{Type: ev.Type, StateKey: ev.StateKey, Content: ev.Content})
@@ -42,6 +42,20 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 	}
 	if holdsNHSNumber(text) {
 		return patientIDInRoomText()
+	}
+	if n.Class() == policy.Clinical {
+		for _, invitee := range req.Invite {
+			facts, err := g.inviteeFacts(r.Context(), invitee)
+			if err != nil {
+				g.log.Warn().Err(err).Msg("Could not read the staff directory; refusing a clinical room's invitations")
+				return forbidden(ReasonDirectoryUnknown, "I could not check the staff directory just now, so this clinical room was not created with its invitations. Try again in a minute; if it keeps failing, tell your IT team.")
+			}
+			n.Invitees = append(n.Invitees, facts)
+		}
+	} else {
+		for _, invitee := range req.Invite {
+			n.Invitees = append(n.Invitees, policy.InviteeFacts{UserID: invitee})
+		}
 	}
 	if d := policy.NewRoomGate(n, g.s.Rules); !d.Allow {
 		return forbidden(d.Rule, d.Reason)

@@ -49,6 +49,17 @@ func TestClientInviteChecksTheDirectory(t *testing.T) {
 		})
 	}
 
+	clinical := `"initial_state":[{"type":"org.caldicott.policy","content":{"class":"clinical"}},{"type":"m.room.encryption","content":{"algorithm":"m.megolm.v1.aes-sha2"}}]`
+	for _, tt := range []struct {
+		invitee string
+		status  int
+		err     string
+	}{{"@lee:trust-a.nhs.uk", 403, "have left the trust"}, {"@bob:trust-a.nhs.uk", 200, ""}} {
+		body := []byte(fmt.Sprintf(`{"invite":[%q],%s}`, tt.invitee, clinical))
+		a := g.do(t, http.MethodPost, "/_matrix/client/v3/createRoom", body)
+		g.expect(t, http.MethodPost, "/_matrix/client/v3/createRoom", body, a, tt.status, tt.err)
+	}
+
 	// The directory unreadable: clinical invitations of our staff are
 	// refused, saying why; other rooms' are not held up.
 	down, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "down.db"), 1)
@@ -67,6 +78,9 @@ func TestClientInviteChecksTheDirectory(t *testing.T) {
 		a := g.do(t, http.MethodPost, path, body)
 		g.expect(t, http.MethodPost, path, body, a, tt.status, tt.err)
 	}
+	body := []byte(fmt.Sprintf(`{"invite":["@bob:trust-a.nhs.uk"],%s}`, clinical))
+	a := g.do(t, http.MethodPost, "/_matrix/client/v3/createRoom", body)
+	g.expect(t, http.MethodPost, "/_matrix/client/v3/createRoom", body, a, 403, "could not check the staff directory")
 	if n := g.refusals(EndpointClientInvite, ReasonDirectoryUnknown); n != 1 {
 		t.Errorf("directory_unavailable refusals counted %v, want 1", n)
 	}

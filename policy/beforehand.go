@@ -124,8 +124,9 @@ type NewRoomRequest struct {
 	// Preset is private_chat, trusted_private_chat, public_chat or "".
 	Preset string
 	// Visibility is public (listed in the room directory) or private.
-	Visibility   string
-	Invite       []string
+	Visibility string
+	// Invitees are who the room invites, each with what is known of them.
+	Invitees     []InviteeFacts
 	InitialState []StateEvent
 }
 
@@ -172,8 +173,8 @@ func NewRoomGate(n NewRoomRequest, g GateRules) GateDecision {
 			}
 		}
 	}
-	for _, invitee := range n.Invite {
-		if d := InviteGate(InviteeFacts{UserID: invitee}, g); !d.Allow {
+	for _, invitee := range n.Invitees {
+		if d := InviteGate(invitee, g); !d.Allow {
 			return d
 		}
 	}

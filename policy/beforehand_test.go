@@ -94,16 +94,17 @@ func TestNewRoomGate(t *testing.T) {
 		rule   string
 		reason string
 	}{
-		{"unclassified room inviting anyone", NewRoomRequest{Preset: "public_chat", Visibility: "public", Invite: []string{"@x:matrix.org"}}, true, GateNotClinical, ""},
-		{"social room inviting outsiders", NewRoomRequest{Invite: []string{"@x:matrix.org"}, InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": "social"}}}}, true, GateNotClinical, ""},
-		{"clinical, encrypted, private", NewRoomRequest{Preset: "private_chat", Invite: []string{"@bob:trust-b.nhs.uk"}, InitialState: []StateEvent{clinical, encrypted}}, true, GateHardening, ""},
+		{"unclassified room inviting anyone", NewRoomRequest{Preset: "public_chat", Visibility: "public", Invitees: invitees("@x:matrix.org")}, true, GateNotClinical, ""},
+		{"social room inviting outsiders", NewRoomRequest{Invitees: invitees("@x:matrix.org"), InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": "social"}}}}, true, GateNotClinical, ""},
+		{"clinical, encrypted, private", NewRoomRequest{Preset: "private_chat", Invitees: invitees("@bob:trust-b.nhs.uk"), InitialState: []StateEvent{clinical, encrypted}}, true, GateHardening, ""},
 		{"clinical, unencrypted", NewRoomRequest{Preset: "private_chat", InitialState: []StateEvent{clinical}}, false, GateHardening, "end-to-end encryption must stay on (this change would make it off)"},
 		{"clinical, public preset", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{clinical, encrypted}}, false, GateHardening, "join rule must stay invite only (this change would make it public)"},
 		{"clinical, public preset made invite-only", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{clinical, encrypted, {Type: "m.room.join_rules", Content: map[string]any{"join_rule": "invite"}}}}, true, GateHardening, ""},
 		{"clinical, public join rule in state", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted, {Type: "m.room.join_rules", Content: map[string]any{"join_rule": "public"}}}}, false, GateHardening, "public"},
 		{"clinical, in the directory", NewRoomRequest{Visibility: "public", InitialState: []StateEvent{clinical, encrypted}}, false, GatePublicRoom, "public room directory"},
-		{"clinical, inviting an outsider", NewRoomRequest{Invite: []string{"@bob:trust-b.nhs.uk", "@x:matrix.org"}, InitialState: []StateEvent{clinical, encrypted}}, false, GateOutsideServer, "@x:matrix.org"},
-		{"clinical, inviting a puppet", NewRoomRequest{Invite: []string{"@whatsapp_1:trust-a.nhs.uk"}, InitialState: []StateEvent{clinical, encrypted}}, false, GateBridgePuppet, "bridged account"},
+		{"clinical, inviting an outsider", NewRoomRequest{Invitees: invitees("@bob:trust-b.nhs.uk", "@x:matrix.org"), InitialState: []StateEvent{clinical, encrypted}}, false, GateOutsideServer, "@x:matrix.org"},
+		{"clinical, inviting a colleague who has left", NewRoomRequest{Invitees: []InviteeFacts{{UserID: "@alice:trust-a.nhs.uk", DirectoryChecked: true, Entry: entry(StatusLeft, "", "")}}, InitialState: []StateEvent{clinical, encrypted}}, false, GateLeft, "have left the trust"},
+		{"clinical, inviting a puppet", NewRoomRequest{Invitees: invitees("@whatsapp_1:trust-a.nhs.uk"), InitialState: []StateEvent{clinical, encrypted}}, false, GateBridgePuppet, "bridged account"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,4 +114,12 @@ func TestNewRoomGate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func invitees(ids ...string) []InviteeFacts {
+	out := make([]InviteeFacts, len(ids))
+	for i, id := range ids {
+		out[i] = InviteeFacts{UserID: id}
+	}
+	return out
 }

@@ -17,4 +17,5 @@ type Config struct {
 	Audit        Audit        `yaml:"audit"`
 	AdminAPI     AdminAPI     `yaml:"admin_api"`
 	Logging      Logging      `yaml:"logging"`
+	Gatekeeper   Gatekeeper   `yaml:"gatekeeper"`
 }

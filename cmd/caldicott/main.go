@@ -55,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return cmdDirectory(args[1:], stdout, stderr)
 		case "export":
 			return cmdExport(args[1:], stdout, stderr)
+		case "gatekeeper":
+			return cmdGatekeeper(args[1:], stdout, stderr)
 		}
 	}
 	return cmdRun(args, stdout, stderr)

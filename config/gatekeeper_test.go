@@ -1,0 +1,53 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestGatekeeperDefaultsAndProblems(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string // substrings of problems, in order; none: valid
+	}{
+		{"empty section: defaults", ``, nil},
+		{"switches by name", `endpoints: {federation_join: false, client_message: true}`, nil},
+		{"unknown switch", `endpoints: {client_join: false}`, []string{`gatekeeper.endpoints: "client_join" is not a judgement`}},
+		{"bad listen", `listen: "8009"`, []string{"gatekeeper.listen"}},
+		{"bad upstream", `upstream: "127.0.0.1:8008"`, []string{"gatekeeper.upstream"}},
+		{"cap too small", `max_judged_body_bytes: 1000`, []string{"gatekeeper.max_judged_body_bytes"}},
+		{"cache too long", `room_state_ttl: 5m`, []string{"gatekeeper.room_state_ttl"}},
+		{"a timeout off", `timeouts: {read_header: 0s}`, []string{"gatekeeper.timeouts.read_header: 0s is too short"}},
+		{"headers longer than the request", `timeouts: {read_header: 10m, read: 1m}`, []string{"gatekeeper.timeouts.read_header"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var g Gatekeeper
+			if err := yaml.Unmarshal([]byte(tt.yaml), &g); err != nil {
+				t.Fatal(err)
+			}
+			g.ApplyDefaults("http://127.0.0.1:8008")
+			p := g.Problems()
+			if len(p) != len(tt.want) {
+				t.Fatalf("problems %v; want %d", p, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if got := p[i].Key + ": " + p[i].Msg; !strings.Contains(got, w) {
+					t.Errorf("problem %q; want ~%q", got, w)
+				}
+			}
+		})
+	}
+	var g Gatekeeper
+	g.ApplyDefaults("http://dendrite:8008")
+	if g.Upstream != "http://dendrite:8008" || g.Listen != DefaultGatekeeperListen || g.Timeouts.Read.Duration != 5*time.Minute || !g.Judges("client_invite") {
+		t.Errorf("defaults: %+v", g)
+	}
+	g.Endpoints = map[string]bool{"client_invite": false}
+	if g.Judges("client_invite") || !g.Judges("client_state") {
+		t.Error("a judgement switched off by name is not off, or another went with it")
+	}
+}

@@ -1,0 +1,204 @@
+package gatekeeper
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+const (
+	clinicalRoom = "!ward7:trust-a.nhs.uk"
+	socialRoom   = "!tea:trust-a.nhs.uk"
+	opsRoom      = "!rota:trust-a.nhs.uk"
+	plainRoom    = "!chat:trust-a.nhs.uk"
+)
+
+var rooms = map[string]string{
+	clinicalRoom: "clinical", socialRoom: "social", opsRoom: "operational", plainRoom: roomNoPolicy,
+	"!down:trust-a.nhs.uk": roomDown, "!nobot:trust-a.nhs.uk": roomNoBot, "!hidden:trust-a.nhs.uk": roomHidden,
+}
+
+// spellings are the ways a client may write one room path: both API
+// versions, a trailing slash, the room ID percent-encoded.
+func spellings(roomID, rest string) []string {
+	enc := strings.NewReplacer("!", "%21", ":", "%3A").Replace(roomID)
+	return []string{
+		"/_matrix/client/v3/rooms/" + roomID + rest,
+		"/_matrix/client/r0/rooms/" + roomID + rest,
+		"/_matrix/client/v3/rooms/" + roomID + rest + "/",
+		"/_matrix/client/v3/rooms/" + enc + rest,
+		"/_matrix/client/r0/rooms/" + enc + rest + "/",
+	}
+}
+
+func TestClientInvite(t *testing.T) {
+	tests := []struct {
+		name, room, invitee string
+		status              int
+		err                 string
+	}{
+		{"outsider into clinical", clinicalRoom, "@alice:matrix.org", 403, "accounts on matrix.org are personal accounts"},
+		{"puppet into clinical", clinicalRoom, "@whatsapp_447700900123:trust-a.nhs.uk", 403, "bridged account"},
+		{"colleague into clinical", clinicalRoom, "@bob:trust-a.nhs.uk", 200, ""},
+		{"other trust into clinical", clinicalRoom, "@carol:trust-b.nhs.uk", 200, ""},
+		{"other trust with port into clinical", clinicalRoom, "@dan:127.0.0.12:8448", 200, ""},
+		{"outsider into social", socialRoom, "@alice:matrix.org", 200, ""},
+		{"outsider into unclassified", plainRoom, "@alice:matrix.org", 200, ""},
+		{"outsider, room state unreadable: fail closed", "!down:trust-a.nhs.uk", "@alice:matrix.org", 403, "could not check this room's policy"},
+		{"outsider, room hidden from bot and user: fail closed", "!hidden:trust-a.nhs.uk", "@alice:matrix.org", 403, "could not check"},
+		{"outsider, bot not in room, the inviter reads it clinical", "!nobot:trust-a.nhs.uk", "@alice:matrix.org", 403, "personal accounts"},
+		{"colleague, room state unreadable: not needed", "!down:trust-a.nhs.uk", "@bob:trust-a.nhs.uk", 200, ""},
+	}
+	g := newRig(t, rooms)
+	for _, tt := range tests {
+		for i, path := range spellings(tt.room, "/invite") {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, i), func(t *testing.T) {
+				body := []byte(fmt.Sprintf(`{"user_id":%q,"reason":"ward round %d"}`, tt.invitee, i))
+				a := g.do(t, http.MethodPost, path, body)
+				g.expect(t, http.MethodPost, path, body, a, tt.status, tt.err)
+				if a.Status == 403 && a.ErrCode != "M_FORBIDDEN" {
+					t.Fatalf("errcode %s", a.ErrCode)
+				}
+			})
+		}
+	}
+	if n := g.refusals(EndpointClientInvite, "outside_server"); n != 5+5 { // clinical + the inviter's read
+		t.Errorf("outside_server refusals counted %v, want 10", n)
+	}
+	if n := g.refusals(EndpointClientInvite, ReasonStateUnknown); n != 10 {
+		t.Errorf("room_state_unavailable refusals counted %v, want 10", n)
+	}
+}
+
+func TestRoomClassIsRememberedAndForgotten(t *testing.T) {
+	g := newRig(t, rooms)
+	body := []byte(`{"user_id":"@alice:matrix.org"}`)
+	for range 3 {
+		g.do(t, http.MethodPost, "/_matrix/client/v3/rooms/"+clinicalRoom+"/invite", body)
+	}
+	if n := g.up.stateReads(); n != 1 {
+		t.Fatalf("the class was read %d times for three invites; want once", n)
+	}
+	// A policy change makes the next judgement read the class afresh.
+	g.do(t, http.MethodPut, "/_matrix/client/v3/rooms/"+clinicalRoom+"/state/org.caldicott.policy/", []byte(`{"class":"clinical"}`))
+	g.do(t, http.MethodPost, "/_matrix/client/v3/rooms/"+clinicalRoom+"/invite", body)
+	if n := g.up.stateReads(); n != 2 {
+		t.Fatalf("class read %d times after the policy changed; want 2", n)
+	}
+}
+
+func TestClientCreateRoom(t *testing.T) {
+	clinical := `{"type":"org.caldicott.policy","state_key":"","content":{"class":"clinical"}}`
+	encrypted := `{"type":"m.room.encryption","state_key":"","content":{"algorithm":"m.megolm.v1.aes-sha2"}}`
+	tests := []struct {
+		name, body string
+		status     int
+		err        string
+	}{
+		{"plain room", `{"name":"Tea club","preset":"public_chat","invite":["@x:matrix.org"]}`, 200, ""},
+		{"clinical, protected", `{"preset":"private_chat","invite":["@bob:trust-b.nhs.uk"],"initial_state":[` + clinical + `,` + encrypted + `]}`, 200, ""},
+		{"clinical, invites an outsider", `{"preset":"private_chat","invite":["@x:matrix.org"],"initial_state":[` + clinical + `,` + encrypted + `]}`, 403, "You cannot invite @x:matrix.org"},
+		{"clinical, unencrypted", `{"preset":"private_chat","initial_state":[` + clinical + `]}`, 403, "end-to-end encryption must stay on"},
+		{"clinical, public", `{"preset":"public_chat","initial_state":[` + clinical + `,` + encrypted + `]}`, 403, "join rule must stay invite only"},
+		{"clinical, in the directory", `{"visibility":"public","initial_state":[` + clinical + `,` + encrypted + `]}`, 403, "public room directory"},
+		{"NHS number in the name", `{"name":"Bed 4 943 476 5919"}`, 403, "cannot hold an NHS number"},
+		{"NHS number in the topic state", `{"initial_state":[{"type":"m.room.topic","content":{"topic":"re 9434765919"}}]}`, 403, "cannot hold an NHS number"},
+		{"a number that is not an NHS number", `{"name":"Bed 4 943 476 5918"}`, 200, ""},
+	}
+	g := newRig(t, rooms)
+	for _, tt := range tests {
+		for _, path := range []string{"/_matrix/client/v3/createRoom", "/_matrix/client/r0/createRoom", "/_matrix/client/v3/createRoom/"} {
+			t.Run(tt.name+path, func(t *testing.T) {
+				a := g.do(t, http.MethodPost, path, []byte(tt.body))
+				g.expect(t, http.MethodPost, path, []byte(tt.body), a, tt.status, tt.err)
+			})
+		}
+	}
+}
+
+func TestClientState(t *testing.T) {
+	tests := []struct {
+		name, room, rest, body string
+		status                 int
+		err                    string
+	}{
+		{"clinical made public", clinicalRoom, "/state/m.room.join_rules", `{"join_rule":"public"}`, 403, "join rule must stay invite only"},
+		{"clinical made public, empty key", clinicalRoom, "/state/m.room.join_rules/", `{"join_rule":"public"}`, 403, "join rule must stay invite only"},
+		{"clinical kept invite", clinicalRoom, "/state/m.room.join_rules", `{"join_rule":"invite"}`, 200, ""},
+		{"clinical guests let in", clinicalRoom, "/state/m.room.guest_access", `{"guest_access":"can_join"}`, 403, "guest access"},
+		{"clinical history opened", clinicalRoom, "/state/m.room.history_visibility", `{"history_visibility":"shared"}`, 403, "history visibility"},
+		{"clinical ACL opened", clinicalRoom, "/state/m.room.server_acl", `{"allow":["*"]}`, 403, "server access list"},
+		{"clinical bot demoted", clinicalRoom, "/state/m.room.power_levels", `{"users":{"@caldicott:trust-a.nhs.uk":0}}`, 403, "must keep power level 100"},
+		{"clinical bot kept", clinicalRoom, "/state/m.room.power_levels", `{"users":{"@caldicott:trust-a.nhs.uk":100,"@bob:trust-a.nhs.uk":50}}`, 200, ""},
+		{"clinical power levels with a folded duplicate", clinicalRoom, "/state/m.room.power_levels", `{"users":{"@caldicott:trust-a.nhs.uk":100},"Users":{"@caldicott:trust-a.nhs.uk":0}}`, 400, "same field twice"},
+		{"clinical invite as a member event", clinicalRoom, "/state/m.room.member/@x:matrix.org", `{"membership":"invite"}`, 403, "personal accounts"},
+		{"social made public", socialRoom, "/state/m.room.join_rules", `{"join_rule":"public"}`, 200, ""},
+		{"unreadable room made public: fail closed", "!down:trust-a.nhs.uk", "/state/m.room.join_rules", `{"join_rule":"public"}`, 403, "could not check"},
+		{"NHS number in a social room's name", socialRoom, "/state/m.room.name", `{"name":"Mr Smith 943 476 5919"}`, 403, "cannot hold an NHS number"},
+		{"NHS number in a clinical room's topic", clinicalRoom, "/state/m.room.topic", `{"topic":"943-476-5919"}`, 403, "cannot hold an NHS number"},
+		{"a topic without one", clinicalRoom, "/state/m.room.topic", `{"topic":"Ward 7 handover"}`, 200, ""},
+	}
+	g := newRig(t, rooms)
+	for _, tt := range tests {
+		for i, path := range spellings(tt.room, tt.rest) {
+			if strings.HasSuffix(tt.rest, "/") && strings.HasSuffix(path, "//") {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/%d", tt.name, i), func(t *testing.T) {
+				a := g.do(t, http.MethodPut, path, []byte(tt.body))
+				g.expect(t, http.MethodPut, path, []byte(tt.body), a, tt.status, tt.err)
+			})
+		}
+	}
+}
+
+func TestClientMessage(t *testing.T) {
+	withNumber := `{"msgtype":"m.text","body":"Please see 943 476 5919 today"}`
+	inHTML := `{"msgtype":"m.text","body":"see below","formatted_body":"<b>9434765919</b>"}`
+	without := `{"msgtype":"m.text","body":"Tea at 4?"}`
+	tests := []struct {
+		name, room, eventType, body string
+		status                      int
+		err                         string
+	}{
+		{"number in a social room", socialRoom, "m.room.message", withNumber, 403, "this is a social room"},
+		{"number in HTML in an operational room", opsRoom, "m.room.message", inHTML, 403, "operational room"},
+		{"number in a clinical room", clinicalRoom, "m.room.message", withNumber, 200, ""},
+		{"number in an unclassified room", plainRoom, "m.room.message", withNumber, 200, ""},
+		{"no number in a social room", socialRoom, "m.room.message", without, 200, ""},
+		{"number, room unreadable: fail closed", "!down:trust-a.nhs.uk", "m.room.message", withNumber, 403, "could not check"},
+		{"encrypted: not read", socialRoom, "m.room.encrypted", `{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"943 476 5919"}`, 200, ""},
+		{"number in a reaction", socialRoom, "m.reaction", `{"m.relates_to":{"key":"943 476 5919"}}`, 403, "social room"},
+	}
+	g := newRig(t, rooms)
+	for _, tt := range tests {
+		for i, path := range spellings(tt.room, "/send/"+tt.eventType+"/txn"+fmt.Sprint(len(tt.name))) {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, i), func(t *testing.T) {
+				a := g.do(t, http.MethodPut, path, []byte(tt.body))
+				g.expect(t, http.MethodPut, path, []byte(tt.body), a, tt.status, tt.err)
+			})
+		}
+	}
+	if n := g.refusals(EndpointClientMessage, ReasonPatientID); n != 15 {
+		t.Errorf("patient_id refusals counted %v, want 15", n)
+	}
+}
+
+// Nothing about a room is told to whoever Dendrite would not serve: a
+// request without credentials Dendrite accepts is passed on undecided (and
+// refused there), whatever the room's class.
+func TestUnauthenticatedRequestsLearnNothing(t *testing.T) {
+	g := newRig(t, rooms)
+	for _, token := range []string{"", "Bearer stolen-or-made-up"} {
+		for _, room := range []string{clinicalRoom, socialRoom} {
+			path := "/_matrix/client/v3/rooms/" + room + "/invite"
+			body := []byte(fmt.Sprintf(`{"user_id":"@x:matrix.org","t":%q}`, token))
+			a := g.do(t, http.MethodPost, path, body, "Authorization", token)
+			g.expect(t, http.MethodPost, path, body, a, 200, "")
+		}
+	}
+	if n := g.up.stateReads(); n != 0 {
+		t.Errorf("%d room-state reads for unauthenticated requests; want none", n)
+	}
+}

@@ -1,0 +1,72 @@
+package gatekeeper
+
+import (
+	"net/http"
+
+	"github.com/caldicott/caldicott/policy"
+)
+
+// createRoomRequest is the part of a createRoom body judged.
+type createRoomRequest struct {
+	Name         string   `json:"name"`
+	Topic        string   `json:"topic"`
+	Preset       string   `json:"preset"`
+	Visibility   string   `json:"visibility"`
+	Invite       []string `json:"invite"`
+	InitialState []struct {
+		Type     string         `json:"type"`
+		StateKey string         `json:"state_key"`
+		Content  map[string]any `json:"content"`
+	} `json:"initial_state"`
+}
+
+// judgeCreateRoom: POST /createRoom. A room whose initial state makes it
+// clinical must start protected and invite nobody who could not be in it;
+// no room's name or topic may hold an NHS number.
+func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Refusal {
+	body, f := readJudgedBody(w, r, g.s.MaxJudgedBody)
+	if f != nil {
+		return f
+	}
+	var req createRoomRequest
+	if f := decodeJSON(body, &req); f != nil {
+		return f
+	}
+	n := policy.NewRoomRequest{Preset: req.Preset, Visibility: req.Visibility}
+	text := []any{req.Name, req.Topic}
+	for _, ev := range req.InitialState {
+		n.InitialState = append(n.InitialState, policy.StateEvent{Type: ev.Type, StateKey: ev.StateKey, Content: ev.Content})
+		if isRoomText(ev.Type) {
+			text = append(text, ev.Content)
+		}
+	}
+	if holdsNHSNumber(text) {
+		return patientIDInRoomText()
+	}
+	if n.Class() == policy.Clinical {
+		for _, invitee := range req.Invite {
+			facts, err := g.inviteeFacts(r.Context(), invitee)
+			if err != nil {
+				g.log.Warn().Err(err).Msg("Could not read the staff directory; refusing a clinical room's invitations")
+				return forbidden(ReasonDirectoryUnknown, "I could not check the staff directory just now, so this clinical room was not created with its invitations. Try again in a minute; if it keeps failing, tell your IT team.")
+			}
+			n.Invitees = append(n.Invitees, facts)
+		}
+	} else {
+		for _, invitee := range req.Invite {
+			n.Invitees = append(n.Invitees, policy.InviteeFacts{UserID: invitee})
+		}
+	}
+	if d := policy.NewRoomGate(n, g.s.Rules); !d.Allow {
+		return forbidden(d.Rule, d.Reason)
+	}
+	return nil
+}
+
+func isRoomText(eventType string) bool {
+	return eventType == "m.room.name" || eventType == "m.room.topic"
+}
+
+func patientIDInRoomText() *Refusal {
+	return forbidden(ReasonPatientID, "A room's name and topic cannot hold an NHS number: they are shown in invitations and room lists, outside the room. Describe the room without the patient's identifier.")
+}

@@ -1,0 +1,135 @@
+package gatekeeper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caldicott/caldicott/policy"
+)
+
+// errNotMember: the reader is not in the room, so the homeserver will not
+// show its state.
+var errNotMember = errors.New("not a member of the room")
+
+// maxRememberedRooms bounds the cache, so a flood of made-up room IDs
+// cannot grow it without end; past it, classes are read every time.
+const maxRememberedRooms = 50000
+
+// roomClasses reads rooms' classes (their org.caldicott.policy state) from
+// Dendrite as the bot, and remembers each for a short while.
+type roomClasses struct {
+	client   *http.Client
+	base     *url.URL
+	asToken  string
+	bot      string
+	ttl      time.Duration
+	timeout  time.Duration
+	failures interface{ Inc() }
+
+	mu    sync.Mutex
+	gen   uint64
+	known map[string]rememberedClass
+}
+
+type rememberedClass struct {
+	class policy.Class
+	gen   uint64
+}
+
+// Class is the room's class. userAuth (the asking client's Authorization
+// header) is the fallback reader when the bot is not in the room: anyone
+// who may invite or send there may also read its state. An error means the
+// class could not be known; callers fail closed where it matters.
+func (c *roomClasses) Class(ctx context.Context, roomID, userAuth string) (policy.Class, error) {
+	c.mu.Lock()
+	r, ok := c.known[roomID]
+	c.mu.Unlock()
+	if ok {
+		return r.class, nil
+	}
+	class, err := c.read(ctx, roomID, "Bearer "+c.asToken, c.bot)
+	if errors.Is(err, errNotMember) && userAuth != "" {
+		class, err = c.read(ctx, roomID, userAuth, "")
+	}
+	if err != nil {
+		c.failures.Inc()
+		return "", err
+	}
+	c.remember(roomID, class)
+	return class, nil
+}
+
+// remember keeps a class for the TTL. The timer forgets it (no clock is
+// read: the one clock of the project stays the store's).
+func (c *roomClasses) remember(roomID string, class policy.Class) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.known) >= maxRememberedRooms {
+		return
+	}
+	c.gen++
+	gen := c.gen
+	c.known[roomID] = rememberedClass{class: class, gen: gen}
+	time.AfterFunc(c.ttl, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.known[roomID].gen == gen {
+			delete(c.known, roomID)
+		}
+	})
+}
+
+// Forget drops what is remembered of a room, when its policy changes.
+func (c *roomClasses) Forget(roomID string) {
+	c.mu.Lock()
+	delete(c.known, roomID)
+	c.mu.Unlock()
+}
+
+// read asks Dendrite for the room's policy state as one reader.
+func (c *roomClasses) read(ctx context.Context, roomID, auth, asUser string) (policy.Class, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if !strings.HasPrefix(roomID, "!") {
+		return "", fmt.Errorf("read class of %q: not a room ID", roomID)
+	}
+	u := strings.TrimSuffix(c.base.String(), "/") + "/_matrix/client/v3/rooms/" + url.PathEscape(roomID) + "/state/" + policy.PolicyEventType
+	if asUser != "" {
+		u += "?" + url.Values{"user_id": {asUser}}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", fmt.Errorf("read class of %s: %w", roomID, err)
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("read class of %s: %w", roomID, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("read class of %s: %w", roomID, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var p policy.PolicyContent
+		if err := json.Unmarshal(body, &p); err != nil {
+			return "", fmt.Errorf("read class of %s: unreadable policy: %w", roomID, err)
+		}
+		return p.Class, nil
+	case http.StatusNotFound:
+		return policy.Unclassified, nil
+	case http.StatusForbidden:
+		return "", fmt.Errorf("read class of %s: %w", roomID, errNotMember)
+	}
+	return "", fmt.Errorf("read class of %s: homeserver answered %d", roomID, resp.StatusCode)
+}

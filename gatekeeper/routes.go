@@ -1,0 +1,46 @@
+package gatekeeper
+
+import "net/http"
+
+// Endpoint names (config.GatekeeperEndpoints): each judgement can be
+// switched off by name, and refusals are counted by it.
+const (
+	EndpointClientInvite     = "client_invite"
+	EndpointClientCreateRoom = "client_create_room"
+	EndpointClientState      = "client_state"
+	EndpointClientMessage    = "client_message"
+	EndpointFederationInvite = "federation_invite"
+	EndpointFederationJoin   = "federation_join"
+	EndpointFederationKnock  = "federation_knock"
+)
+
+// route is one judged endpoint: a method and path, and its judge.
+type route struct {
+	endpoint string
+	method   string
+	pattern  string
+	// judge returns nil to pass the request on, or why it is refused.
+	judge func(w http.ResponseWriter, r *http.Request) *Refusal
+}
+
+const (
+	client     = "/_matrix/client/{version:(?:r0|v3)}"
+	federation = "/_matrix/federation/{fedVersion:(?:v1|v2|v3)}"
+)
+
+// routes lists every judged endpoint; anything else streams to Dendrite.
+func (g *Gatekeeper) routes() []route {
+	return []route{
+		{EndpointClientInvite, http.MethodPost, client + "/rooms/{roomID}/invite", g.judgeInvite},
+		{EndpointClientCreateRoom, http.MethodPost, client + "/createRoom", g.judgeCreateRoom},
+		{EndpointClientState, http.MethodPut, client + "/rooms/{roomID}/state/{eventType}", g.judgeState},
+		{EndpointClientState, http.MethodPut, client + "/rooms/{roomID}/state/{eventType}/{stateKey}", g.judgeState},
+		{EndpointClientMessage, http.MethodPut, client + "/rooms/{roomID}/send/{eventType}/{txnID}", g.judgeMessage},
+		{EndpointClientMessage, http.MethodPost, client + "/rooms/{roomID}/send/{eventType}", g.judgeMessage},
+		{EndpointFederationInvite, http.MethodPut, federation + "/invite/{roomID}/{eventID}", g.judgeOrigin("invite")},
+		{EndpointFederationJoin, http.MethodGet, federation + "/make_join/{roomID}/{userID}", g.judgeOrigin("join")},
+		{EndpointFederationJoin, http.MethodPut, federation + "/send_join/{roomID}/{eventID}", g.judgeOrigin("join")},
+		{EndpointFederationKnock, http.MethodGet, federation + "/make_knock/{roomID}/{userID}", g.judgeOrigin("knock")},
+		{EndpointFederationKnock, http.MethodPut, federation + "/send_knock/{roomID}/{eventID}", g.judgeOrigin("knock")},
+	}
+}

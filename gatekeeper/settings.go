@@ -1,0 +1,80 @@
+package gatekeeper
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/policy"
+)
+
+// Settings are what the gatekeeper needs to run: where it listens, where
+// Dendrite is, how to read room state there, and the rules' inputs.
+type Settings struct {
+	// Listen and MetricsListen are the proxy's and the metrics' addresses
+	// (MetricsListen empty: no metrics listener).
+	Listen, MetricsListen string
+	// Timeouts bound client connections.
+	Timeouts Timeouts
+	// Upstream is Dendrite's plain-HTTP base URL.
+	Upstream *url.URL
+	// Rules are the gate's inputs: the bot, this trust's server, the
+	// federation's servers and the bridges' puppet namespaces.
+	Rules policy.GateRules
+	// ASToken is the appservice's token: room state is read as the bot.
+	ASToken string
+	// MaxJudgedBody caps a body read to be judged.
+	MaxJudgedBody int64
+	// RoomStateTTL is how long a room's class is reused.
+	RoomStateTTL time.Duration
+	// RoomStateTimeout bounds one read of a room's class.
+	RoomStateTimeout time.Duration
+	// Directory is the trust's staff directory (the store, read only);
+	// nil: invitees of this trust are left to the appservice.
+	Directory Directory
+	// Judges says whether a judgement (config.GatekeeperEndpoints) is on;
+	// nil: all are.
+	Judges func(endpoint string) bool
+}
+
+// SettingsFrom reads the settings from the config, applying the
+// gatekeeper section's defaults and checking it.
+func SettingsFrom(cfg *config.Config) (Settings, error) {
+	g := cfg.Gatekeeper
+	g.ApplyDefaults(cfg.Homeserver.Address)
+	if p := g.Problems(); len(p) > 0 {
+		return Settings{}, &config.ValidationError{Problems: p}
+	}
+	upstream, err := url.Parse(g.Upstream)
+	if err != nil {
+		return Settings{}, fmt.Errorf("gatekeeper.upstream: %w", err)
+	}
+	bridges, err := cfg.BridgeNamespaces()
+	if err != nil {
+		return Settings{}, err
+	}
+	t := g.Timeouts
+	return Settings{
+		Listen: g.Listen, MetricsListen: g.MetricsListen,
+		Timeouts: Timeouts{ReadHeader: t.ReadHeader.Duration, Read: t.Read.Duration, Write: t.Write.Duration, Idle: t.Idle.Duration},
+		Upstream: upstream,
+		Rules: policy.GateRules{
+			Requirements: policy.Requirements{
+				BotUserID:         cfg.BotUserID(),
+				OwnServer:         cfg.Homeserver.Domain,
+				FederationServers: cfg.Federation.Servers,
+				HistoryVisibility: cfg.Policy.ClinicalHistoryVisibility,
+			},
+			TrustName:        cfg.Trust.Name,
+			BridgeNamespaces: bridges,
+		},
+		ASToken:          cfg.AppService.ASToken,
+		MaxJudgedBody:    g.MaxJudgedBodyBytes,
+		RoomStateTTL:     g.RoomStateTTL.Duration,
+		RoomStateTimeout: g.RoomStateTimeout.Duration,
+		Judges:           g.Judges,
+	}, nil
+}
+
+func (s Settings) judges(endpoint string) bool { return s.Judges == nil || s.Judges(endpoint) }

@@ -1,0 +1,53 @@
+package gatekeeper
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/caldicott/caldicott/policy"
+)
+
+// judgeState: PUT /rooms/{roomID}/state/{eventType}[/{stateKey}]. In a
+// clinical room, a change that undoes a protection is refused, and so is
+// an invitation sent as a membership event; in any room, a name or topic
+// holding an NHS number.
+func (g *Gatekeeper) judgeState(w http.ResponseWriter, r *http.Request) *Refusal {
+	roomID, f := pathParam(r, "roomID")
+	if f != nil {
+		return f
+	}
+	eventType, f := pathParam(r, "eventType")
+	if f != nil {
+		return f
+	}
+	stateKey, f := pathParam(r, "stateKey")
+	if f != nil {
+		return f
+	}
+	body, f := readJudgedBody(w, r, g.s.MaxJudgedBody)
+	if f != nil {
+		return f
+	}
+	var content map[string]any
+	if f := decodeJSON(body, &content); f != nil {
+		return f
+	}
+	switch {
+	case isRoomText(eventType):
+		if holdsNHSNumber(content) {
+			return patientIDInRoomText()
+		}
+	case eventType == "m.room.member":
+		if m, _ := content["membership"].(string); m == "invite" {
+			return g.judgeInvitee(r, roomID, stateKey)
+		}
+	case eventType == policy.PolicyEventType:
+		// The class may change: judge the next request by the new one.
+		g.classes.Forget(roomID)
+	case slices.Contains(policy.HardeningEventTypes, eventType):
+		if d := policy.StateChangeGate(eventType, content, g.s.Rules.Requirements); !d.Allow {
+			return g.ifClinical(r, roomID, forbidden(d.Rule, d.Reason))
+		}
+	}
+	return nil
+}

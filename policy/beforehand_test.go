@@ -1,0 +1,125 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestInviteGate(t *testing.T) {
+	active := &StaffEntry{UserID: "@alice:trust-a.nhs.uk", Status: StatusActive}
+	tests := []struct {
+		name, invitee string
+		allow         bool
+		rule, reason  string
+		facts         *InviteeFacts
+	}{
+		{"own trust (directory left to the appservice)", "@alice:trust-a.nhs.uk", true, GateOwnTrust, "", nil},
+		{"federated trust", "@bob:trust-b.nhs.uk", true, GateFederatedTrust, "", nil},
+		{"federated trust with port", "@bob:127.0.0.12:8448", true, GateFederatedTrust, "", nil},
+		{"the bot", "@caldicott:trust-a.nhs.uk", true, GateBot, "", nil},
+		{"personal server", "@alice:matrix.org", false, GateOutsideServer, "You cannot invite @alice:matrix.org into this clinical room: accounts on matrix.org are personal accounts", nil},
+		{"federated host, other port", "@bob:127.0.0.12:9999", false, GateOutsideServer, "accounts on 127.0.0.12:9999", nil},
+		{"bridge puppet on our own server", "@whatsapp_447700900123:trust-a.nhs.uk", false, GateBridgePuppet, "it is a bridged account", nil},
+		{"not a user ID", "alice", false, GateOutsideServer, "accounts on that server", nil},
+		{"own trust, in the directory", "@alice:trust-a.nhs.uk", true, GateEligible, "", &InviteeFacts{DirectoryChecked: true, Entry: active}},
+		{"own trust, not in the directory", "@alice:trust-a.nhs.uk", false, GateNotInDirectory, "they are not in the staff directory of Trust A", &InviteeFacts{DirectoryChecked: true}},
+		{"own trust, directory empty", "@alice:trust-a.nhs.uk", true, GateOwnTrust, "", &InviteeFacts{DirectoryChecked: true, DirectoryEmpty: true}},
+		{"own trust, suspended", "@alice:trust-a.nhs.uk", false, GateSuspended, "lists their account as suspended", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusSuspended, "", "")}},
+		{"own trust, left", "@alice:trust-a.nhs.uk", false, GateLeft, "records that they have left the trust", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusLeft, "", "")}},
+		{"puppet even with an entry", "@whatsapp_1:trust-a.nhs.uk", false, GateBridgePuppet, "bridged account", &InviteeFacts{DirectoryChecked: true, Entry: active}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := InviteeFacts{}
+			if tt.facts != nil {
+				f = *tt.facts
+			}
+			f.UserID = tt.invitee
+			d := InviteGate(f, gateRules)
+			if d.Allow != tt.allow || d.Rule != tt.rule || !strings.Contains(d.Reason, tt.reason) {
+				t.Fatalf("InviteGate(%s) = %+v; want allow=%v rule=%s reason~%q", tt.invitee, d, tt.allow, tt.rule, tt.reason)
+			}
+		})
+	}
+}
+
+func TestStateChangeGate(t *testing.T) {
+	acl := RequiredACL(gateRules.Requirements)
+	aclAny := make([]any, len(acl.Allow))
+	for i, s := range acl.Allow {
+		aclAny[i] = s
+	}
+	tests := []struct {
+		name, eventType string
+		content         map[string]any
+		allow           bool
+		reason          string
+	}{
+		{"join rule invite", "m.room.join_rules", map[string]any{"join_rule": "invite"}, true, ""},
+		{"join rule public", "m.room.join_rules", map[string]any{"join_rule": "public"}, false, "the join rule must stay invite only (this change would make it public)"},
+		{"join rule missing", "m.room.join_rules", map[string]any{}, false, "would make it missing"},
+		{"knock refused where knocking is off", "m.room.join_rules", map[string]any{"join_rule": "knock"}, false, "invite only"},
+		{"guests forbidden", "m.room.guest_access", map[string]any{"guest_access": "forbidden"}, true, ""},
+		{"guests can join", "m.room.guest_access", map[string]any{"guest_access": "can_join"}, false, "guest access must stay forbidden"},
+		{"history joined", "m.room.history_visibility", map[string]any{"history_visibility": "joined"}, true, ""},
+		{"history invited", "m.room.history_visibility", map[string]any{"history_visibility": "invited"}, true, ""},
+		{"history world readable", "m.room.history_visibility", map[string]any{"history_visibility": "world_readable"}, false, "history visibility must stay members only"},
+		{"encryption megolm", "m.room.encryption", map[string]any{"algorithm": MegolmAlgorithm}, true, ""},
+		{"encryption other", "m.room.encryption", map[string]any{"algorithm": "m.none"}, false, "end-to-end encryption must stay on"},
+		{"ACL as required", "m.room.server_acl", map[string]any{"allow": aclAny, "deny": []any{}, "allow_ip_literals": acl.AllowIPLiterals}, true, ""},
+		{"ACL opened to all", "m.room.server_acl", map[string]any{"allow": []any{"*"}, "allow_ip_literals": true}, false, "the server access list must stay the federation's trusts only"},
+		{"bot kept at 100", "m.room.power_levels", map[string]any{"users": map[string]any{"@caldicott:trust-a.nhs.uk": float64(100), "@alice:trust-a.nhs.uk": float64(50)}}, true, ""},
+		{"bot demoted", "m.room.power_levels", map[string]any{"users": map[string]any{"@caldicott:trust-a.nhs.uk": float64(50)}}, false, "must keep power level 100 (this change would leave it at 50)"},
+		{"bot left out, default 0", "m.room.power_levels", map[string]any{"users": map[string]any{}}, false, "leave it at 0"},
+		{"bot left out, default 100", "m.room.power_levels", map[string]any{"users_default": float64(100)}, true, ""},
+		{"name is not hardening", "m.room.name", map[string]any{"name": "Ward 7"}, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := StateChangeGate(tt.eventType, tt.content, gateRules.Requirements)
+			if d.Allow != tt.allow || d.Rule != GateHardening || !strings.Contains(d.Reason, tt.reason) {
+				t.Fatalf("StateChangeGate = %+v; want allow=%v reason~%q", d, tt.allow, tt.reason)
+			}
+		})
+	}
+}
+
+func TestNewRoomGate(t *testing.T) {
+	clinical := StateEvent{Type: PolicyEventType, Content: map[string]any{"class": "clinical"}}
+	encrypted := StateEvent{Type: "m.room.encryption", Content: map[string]any{"algorithm": MegolmAlgorithm}}
+	tests := []struct {
+		name   string
+		n      NewRoomRequest
+		allow  bool
+		rule   string
+		reason string
+	}{
+		{"unclassified room inviting anyone", NewRoomRequest{Preset: "public_chat", Visibility: "public", Invitees: invitees("@x:matrix.org")}, true, GateNotClinical, ""},
+		{"social room inviting outsiders", NewRoomRequest{Invitees: invitees("@x:matrix.org"), InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": "social"}}}}, true, GateNotClinical, ""},
+		{"clinical, encrypted, private", NewRoomRequest{Preset: "private_chat", Invitees: invitees("@bob:trust-b.nhs.uk"), InitialState: []StateEvent{clinical, encrypted}}, true, GateHardening, ""},
+		{"clinical, unencrypted", NewRoomRequest{Preset: "private_chat", InitialState: []StateEvent{clinical}}, false, GateHardening, "end-to-end encryption must stay on (this change would make it off)"},
+		{"clinical, public preset", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{clinical, encrypted}}, false, GateHardening, "join rule must stay invite only (this change would make it public)"},
+		{"clinical, public preset made invite-only", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{clinical, encrypted, {Type: "m.room.join_rules", Content: map[string]any{"join_rule": "invite"}}}}, true, GateHardening, ""},
+		{"clinical, public join rule in state", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted, {Type: "m.room.join_rules", Content: map[string]any{"join_rule": "public"}}}}, false, GateHardening, "public"},
+		{"clinical, in the directory", NewRoomRequest{Visibility: "public", InitialState: []StateEvent{clinical, encrypted}}, false, GatePublicRoom, "public room directory"},
+		{"clinical, inviting an outsider", NewRoomRequest{Invitees: invitees("@bob:trust-b.nhs.uk", "@x:matrix.org"), InitialState: []StateEvent{clinical, encrypted}}, false, GateOutsideServer, "@x:matrix.org"},
+		{"clinical, inviting a colleague who has left", NewRoomRequest{Invitees: []InviteeFacts{{UserID: "@alice:trust-a.nhs.uk", DirectoryChecked: true, Entry: entry(StatusLeft, "", "")}}, InitialState: []StateEvent{clinical, encrypted}}, false, GateLeft, "have left the trust"},
+		{"clinical, inviting a puppet", NewRoomRequest{Invitees: invitees("@whatsapp_1:trust-a.nhs.uk"), InitialState: []StateEvent{clinical, encrypted}}, false, GateBridgePuppet, "bridged account"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewRoomGate(tt.n, gateRules)
+			if d.Allow != tt.allow || d.Rule != tt.rule || !strings.Contains(d.Reason, tt.reason) {
+				t.Fatalf("NewRoomGate = %+v; want allow=%v rule=%s reason~%q", d, tt.allow, tt.rule, tt.reason)
+			}
+		})
+	}
+}
+
+func invitees(ids ...string) []InviteeFacts {
+	out := make([]InviteeFacts, len(ids))
+	for i, id := range ids {
+		out[i] = InviteeFacts{UserID: id}
+	}
+	return out
+}

@@ -51,3 +51,20 @@ func TestGatekeeperDefaultsAndProblems(t *testing.T) {
 		t.Error("a judgement switched off by name is not off, or another went with it")
 	}
 }
+
+// The service and the gatekeeper read one config file: a broken gatekeeper
+// section is refused when the file is loaded, naming the key, as any
+// other section's would be; a file without the section gets its defaults.
+func TestGatekeeperSectionIsCheckedOnLoad(t *testing.T) {
+	cfg, err := Parse([]byte(validConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Gatekeeper.Listen != DefaultGatekeeperListen || cfg.Gatekeeper.Upstream != cfg.Homeserver.Address {
+		t.Fatalf("gatekeeper defaults not applied on load: %+v", cfg.Gatekeeper)
+	}
+	_, err = Parse([]byte(validConfig + "gatekeeper: {room_state_ttl: 5m}\n"))
+	if err == nil || !strings.Contains(err.Error(), "gatekeeper.room_state_ttl") {
+		t.Fatalf("a bad gatekeeper section loaded: %v", err)
+	}
+}

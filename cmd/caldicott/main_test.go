@@ -88,6 +88,7 @@ func TestEachCommandHasItsOwnHelp(t *testing.T) {
 	}{
 		{"generate-registration", []string{"-c", "-o"}},
 		{"check-config", []string{"-c"}},
+		{"gatekeeper", []string{"-c"}},
 		{"audit verify", []string{"-c", "-local", "-witness", "-witness-token-file", "-witness-key"}},
 		{"audit export", []string{"-c", "-since", "-format", "-o"}},
 		{"directory import", []string{"-c", "-confirm-removals"}},

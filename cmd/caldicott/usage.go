@@ -23,6 +23,7 @@ var commands = []command{
 	{"generate-registration", "-c config.yaml -o registration.yaml",
 		[]string{"write fresh tokens into the config and a", "registration file for Dendrite"}},
 	{"check-config", "-c config.yaml", []string{"check the config and exit"}},
+	{"gatekeeper", "-c config.yaml", []string{"run the reverse proxy in front of Dendrite that", "refuses what policy forbids before Dendrite", "accepts it (docs/gatekeeper.md)"}},
 	{"audit verify", "-c config.yaml [-local] [-witness URL -witness-token-file FILE [-witness-key KEY]]", []string{"check the audit log's hash chain and that it", "holds every head ever published, as this and", "another trust's homeserver serve them"}},
 	{"audit export", "-c config.yaml [-since 2026-01-01|24h|7d] [-format jsonl|csv] [-o file]",
 		[]string{"export the audit log"}},

@@ -11,11 +11,11 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
 
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/federation"
 	"github.com/caldicott/caldicott/appservice/guard"
 	"github.com/caldicott/caldicott/appservice/hardening"
 	"github.com/caldicott/caldicott/appservice/verification"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -32,7 +32,7 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 	log := s.Log.With().Stringer("room_id", evt.RoomID).Stringer("event_id", evt.ID).Str("event_type", evt.Type.Type).Logger()
 	ctx = log.WithContext(ctx)
 	if err := s.retention.IndexFiles(ctx, &evt); err != nil {
-		return executor.Transient(err)
+		return retry.Transient(err)
 	}
 
 	switch {
@@ -43,7 +43,7 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 			s.lanes.NoteActivity() // long jobs give way while people come and go
 		}
 		if err := s.Facts.NoteMembership(ctx, &evt); err != nil {
-			return executor.Transient(err)
+			return retry.Transient(err)
 		}
 		return s.handleMember(ctx, &evt)
 	case evt.Type == event.EventMessage:
@@ -106,7 +106,7 @@ func (s *Service) handleEncrypted(ctx context.Context, evt *event.Event) error {
 		return nil
 	}
 	if err := s.Store.TouchActivity(ctx, evt.RoomID.String(), evt.Sender.String(), time.UnixMilli(evt.Timestamp)); err != nil {
-		return executor.Transient(err)
+		return retry.Transient(err)
 	}
 	if !s.verification.HasEncryption() {
 		s.metrics.EventsIgnored.WithLabelValues("encrypted_no_device").Inc()
@@ -119,7 +119,7 @@ func (s *Service) handleEncrypted(ctx context.Context, evt *event.Event) error {
 		return nil
 	}
 	if err := s.retention.IndexFiles(ctx, plain); err != nil {
-		return executor.Transient(err)
+		return retry.Transient(err)
 	}
 	if isVerificationEvent(plain.Type) {
 		return s.verification.OnRoomVerification(ctx, plain)
@@ -137,7 +137,7 @@ func (s *Service) handleMessage(ctx context.Context, evt *event.Event) error {
 	}
 	// Activity feeds the membership review's "last active"; only the time is kept.
 	if err := s.Store.TouchActivity(ctx, evt.RoomID.String(), evt.Sender.String(), time.UnixMilli(evt.Timestamp)); err != nil {
-		return executor.Transient(err)
+		return retry.Transient(err)
 	}
 	msg := evt.Content.AsMessage()
 	if msg.MsgType == event.MsgVerificationRequest {

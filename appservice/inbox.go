@@ -211,7 +211,7 @@ func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		err := s.handleStored(hctx, ev)
 		cancel()
-		if err == nil || !executor.IsTransient(err) {
+		if err == nil || !retry.IsTransient(err) {
 			if err != nil {
 				s.Log.Error().Err(err).Str("event_id", ev.EventID).Str("event_type", ev.Type).Msg("Could not handle event; skipping it")
 			}

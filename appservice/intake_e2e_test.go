@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,9 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix"
 
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
@@ -212,26 +209,5 @@ func TestHomeserverUnreachableLosesNothing(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(s.metrics.HandleRetries); got < 2 {
 		t.Errorf("retry counter = %v", got)
-	}
-}
-
-func TestIsTransient(t *testing.T) {
-	if executor.IsTransient(nil) || executor.IsTransient(context.Canceled) || executor.IsTransient(fmt.Errorf("M_FORBIDDEN")) {
-		t.Error("non-transient errors classed transient")
-	}
-	if !executor.IsTransient(executor.Transient(fmt.Errorf("db down"))) || !executor.IsTransient(context.DeadlineExceeded) {
-		t.Error("transient errors not recognised")
-	}
-	resp := func(code int) *http.Response { return &http.Response{StatusCode: code} }
-	for code, want := range map[int]bool{502: true, 503: true, 429: true, 403: false, 404: false} {
-		if got := executor.IsTransient(fmt.Errorf("wrapped: %w", mautrix.HTTPError{Response: resp(code)})); got != want {
-			t.Errorf("HTTP %d: transient = %v, want %v", code, got, want)
-		}
-	}
-	if !executor.IsTransient(mautrix.HTTPError{WrappedError: fmt.Errorf("connection refused")}) {
-		t.Error("no response at all must be transient")
-	}
-	if _, err := os.Stat("/nonexistent"); executor.IsTransient(err) {
-		t.Error("file error classed transient")
 	}
 }

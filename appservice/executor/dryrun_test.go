@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -73,14 +74,14 @@ func TestUnreachableHomeserverLeavesActionsPending(t *testing.T) {
 	e, st := offline(t, false)
 	ctx := WithInput(context.Background(), "event:$y")
 	_, err := e.Execute(ctx, "!r:x", "@a:x", policy.RemoveByAdmin("@b:x", "@a:x", ""))
-	if !IsTransient(err) {
+	if !retry.IsTransient(err) {
 		t.Fatalf("err = %v, want transient", err)
 	}
 	pending, _ := st.PendingActions(ctx, 10)
 	if len(pending) != 1 {
 		t.Fatalf("%d pending, want 1", len(pending))
 	}
-	if _, err := e.Replay(ctx); !IsTransient(err) {
+	if _, err := e.Replay(ctx); !retry.IsTransient(err) {
 		t.Fatalf("replay against an unreachable homeserver: %v", err)
 	}
 }

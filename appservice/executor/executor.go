@@ -12,6 +12,7 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -173,7 +174,7 @@ func (e *Executor) run(ctx context.Context, s actionStep, i int) (outcome, error
 	}
 	room, actErr := e.perform(ctx, s)
 	e.hit(fmt.Sprintf("performed:%d:%s", i, a.Kind))
-	if actErr != nil && IsTransient(actErr) {
+	if actErr != nil && retry.IsTransient(actErr) {
 		e.count(a.Kind, "retry")
 		return outcome{}, actErr
 	}

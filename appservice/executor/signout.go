@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/caldicott/caldicott/internal/retry"
 	"maunium.net/go/mautrix/id"
 )
 
@@ -39,11 +40,11 @@ func (e *Executor) signOutEverywhere(ctx context.Context, user id.UserID) error 
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := e.http.Do(req)
 	if err != nil {
-		return Transient(fmt.Errorf("reach Dendrite's admin API: %w", err))
+		return retry.Transient(fmt.Errorf("reach Dendrite's admin API: %w", err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 500 {
-		return Transient(fmt.Errorf("dendrite admin API answered %s", resp.Status))
+		return retry.Transient(fmt.Errorf("dendrite admin API answered %s", resp.Status))
 	}
 	if resp.StatusCode != http.StatusOK {
 		var body struct {

@@ -14,7 +14,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/policylist"
 )
@@ -37,7 +37,7 @@ func (f *Federation) HandleEvent(ctx context.Context, evt *event.Event) error {
 	}
 	le, unproven, err := f.asListEvent(ctx, evt.RoomID, evt.Type.Type, evt.GetStateKey(), evt.Sender.String(), evt.ID.String(), evt.Timestamp, raw)
 	if err != nil {
-		return executor.Transient(err) // the proof could not be read now: tried again
+		return retry.Transient(err) // the proof could not be read now: tried again
 	}
 	f.mu.Lock()
 	before := f.trustsLocked()

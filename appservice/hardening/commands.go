@@ -9,6 +9,7 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 )
 
@@ -60,7 +61,7 @@ func (s *Hardening) cmdStatus(ctx context.Context, c *commands.Call) error {
 		b.WriteString("I will restore the missing protections now.\n")
 	}
 	if lines, err := s.Verify.MemberLines(ctx, c.Evt.RoomID); err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return err
 		}
 		b.WriteString("Members' verification could not be read: " + executor.MatrixReason(err))

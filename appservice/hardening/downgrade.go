@@ -11,6 +11,7 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -83,7 +84,7 @@ func (s *Hardening) closeDowngrade(ctx context.Context, c *commands.Call, confir
 	}
 	f, err := s.Facts.Room(ctx, roomID)
 	if err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return err
 		}
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("I cannot read room %s: %s", roomID, executor.MatrixReason(err)))

@@ -7,7 +7,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 )
 
@@ -32,14 +32,14 @@ func (s *Hardening) HandleSpaceLink(ctx context.Context, evt *event.Event) error
 	}
 	space, err := s.Facts.Room(ctx, spaceID)
 	if err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return err
 		}
 		return nil // the bot is not in the space: it cannot judge
 	}
 	room, err := s.Facts.Room(ctx, roomID)
 	if err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return err
 		}
 		return nil

@@ -112,7 +112,7 @@ func (s *Hardening) inRoom(ctx context.Context, room id.RoomID) (bool, error) {
 	case errors.Is(err, mautrix.MForbidden), errors.Is(err, mautrix.MNotFound):
 		return false, nil
 	case err != nil:
-		return false, executor.Transient(err)
+		return false, retry.Transient(err)
 	}
 	return m.Membership == event.MembershipJoin, nil
 }
@@ -234,7 +234,7 @@ func (s *Hardening) tombstoneTarget(ctx context.Context, room id.RoomID) (string
 		return "", nil
 	}
 	if err != nil {
-		return "", executor.Transient(fmt.Errorf("read tombstone of %s: %w", room, err))
+		return "", retry.Transient(fmt.Errorf("read tombstone of %s: %w", room, err))
 	}
 	return t.ReplacementRoom, nil
 }
@@ -252,7 +252,7 @@ func (s *Hardening) predecessor(ctx context.Context, room id.RoomID) (string, er
 		return "", nil
 	}
 	if err != nil {
-		return "", executor.Transient(fmt.Errorf("read creation of %s: %w", room, err))
+		return "", retry.Transient(fmt.Errorf("read creation of %s: %w", room, err))
 	}
 	if c.Predecessor == nil {
 		return "", nil

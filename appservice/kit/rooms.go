@@ -9,7 +9,7 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 )
 
@@ -74,7 +74,7 @@ func (k *Kit) RoomArg(ctx context.Context, arg, example string) (id.RoomID, stri
 	case strings.HasPrefix(arg, "#") && strings.Contains(arg, ":"):
 		resp, err := k.Bot.ResolveAlias(ctx, id.RoomAlias(arg))
 		if err != nil {
-			if executor.IsTransient(err) {
+			if retry.IsTransient(err) {
 				return "", "", err
 			}
 			return "", fmt.Sprintf("I cannot find a room called %s. Check the address.", arg), nil

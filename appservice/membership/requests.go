@@ -9,8 +9,8 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/commands"
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/kit"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -80,7 +80,7 @@ func (s *Membership) cmdRequest(ctx context.Context, c *commands.Call) error {
 	}
 	f, err := s.Facts.Room(ctx, roomID)
 	if err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return err
 		}
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("I am not in %s, so I cannot pass your request on. Ask one of its members to invite you instead.", ref))
@@ -173,19 +173,19 @@ func (s *Membership) decide(ctx context.Context, c *commands.Call, approve bool)
 			return s.Reply(ctx, c.Evt, refusal)
 		}
 		if err := s.inviteApproved(ctx, c.Evt.RoomID, user, admin, "approved"); err != nil {
-			if executor.IsTransient(err) {
+			if retry.IsTransient(err) {
 				return err
 			}
 			return s.Reply(ctx, c.Evt, "I could not invite them: "+err.Error())
 		}
 		if err := s.Store.DecideRequest(ctx, req.ID, store.RequestApproved, admin, ""); err != nil {
-			return executor.Transient(err)
+			return retry.Transient(err)
 		}
 		toRequester = fmt.Sprintf("Your request to join %s was approved by %s. Accept the invitation to open the room.", c.Evt.RoomID, admin)
 		toRoom = fmt.Sprintf("I have invited %s, approved by %s.", user, admin)
 	} else {
 		if err := s.Store.DecideRequest(ctx, req.ID, store.RequestDenied, admin, note); err != nil {
-			return executor.Transient(err)
+			return retry.Transient(err)
 		}
 		if err := s.Audit(ctx, admin, c.Evt.RoomID, "deny", user+" denied; "+kit.OrWord(note, "no reason given"), map[string]any{"user_id": user}); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/kit"
 	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -165,7 +166,7 @@ func (s *Membership) roomReview(ctx context.Context, roomID string) (store.Revie
 	}
 	r, err := s.Store.ReviewOf(ctx, roomID)
 	if err != nil {
-		return r, executor.Transient(err)
+		return r, retry.Transient(err)
 	}
 	return r, nil
 }

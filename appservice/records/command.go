@@ -14,8 +14,8 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/commands"
-	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/bridges/epr"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/nhsnumber"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
@@ -81,7 +81,7 @@ func (r *Records) cmdRecord(ctx context.Context, c *commands.Call) error {
 		return r.Reply(ctx, c.Evt, alreadyText(row))
 	}
 	if err != nil {
-		return executor.Transient(err)
+		return retry.Transient(err)
 	}
 	if err := r.Audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "record.requested", "message sent to the patient record", map[string]any{"event_id": target.String()}); err != nil {
 		return err
@@ -109,7 +109,7 @@ func (r *Records) readMessage(ctx context.Context, roomID id.RoomID, eventID id.
 		return "", time.Time{}, "", nil
 	}
 	if err != nil {
-		return "", time.Time{}, "", executor.Transient(err)
+		return "", time.Time{}, "", retry.Transient(err)
 	}
 	evt, m := r.plainMessage(ctx, evt)
 	if m == nil {

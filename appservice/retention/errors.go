@@ -21,7 +21,7 @@ func plainError(err error) string {
 	switch {
 	case errors.As(err, &ref):
 		return "the homeserver refused a deletion (" + ref.reason + ")"
-	case executor.IsTransient(err):
+	case retry.IsTransient(err):
 		return "the homeserver or the database could not be reached (" + executor.MatrixReason(err) + ")"
 	}
 	return executor.MatrixReason(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
 	"github.com/caldicott/caldicott/appservice/kit"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -136,7 +137,7 @@ func (s *Verification) acceptFederatedAttestation(ctx context.Context, server st
 	}
 	signer, err := s.trustedBotKey(ctx, evt.Sender)
 	if err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return err
 		}
 		log.Warn().Err(err).Msg("Attestation refused")
@@ -192,7 +193,7 @@ func (s *Verification) cmdTrustKey(ctx context.Context, c *commands.Call) error 
 	typed := strings.Join(c.Args[1:], "")
 	published, err := s.publishedMasterKey(ctx, bot.String())
 	if err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return err
 		}
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("I could not read the keys of %s: %s", bot, executor.MatrixReason(err)))
@@ -251,7 +252,7 @@ const kvPinnedBotKey = "pinned_bot_key:"
 func (s *Verification) trustedBotKey(ctx context.Context, bot id.UserID) (string, error) {
 	published, err := s.publishedMasterKey(ctx, bot.String())
 	if err != nil {
-		return "", executor.Transient(err)
+		return "", retry.Transient(err)
 	}
 	if published == "" {
 		return "", fmt.Errorf("%s publishes no valid master key", bot)
@@ -359,7 +360,7 @@ func (s *Verification) recordAttestation(ctx context.Context, a store.Attestatio
 	}
 	saved, err := s.Store.AttestationOf(ctx, a.UserID)
 	if err != nil {
-		return executor.Transient(err)
+		return retry.Transient(err)
 	}
 	if err := s.publishAttestation(ctx, saved); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("Attestation recorded but not yet published to the federation")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/sas"
 	"github.com/caldicott/caldicott/store"
@@ -75,7 +76,7 @@ func (s *Verification) promptVerification(ctx context.Context, user id.UserID, r
 func (s *Verification) startVerification(ctx context.Context, user id.UserID, room id.RoomID) (sent bool, reply string, err error) {
 	resp, err := s.queryKeys(ctx, []string{user.String()})
 	if err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return false, "", err
 		}
 		return false, "I could not read your keys: " + executor.MatrixReason(err), nil
@@ -95,7 +96,7 @@ func (s *Verification) startVerification(ctx context.Context, user id.UserID, ro
 		return false, "You have no devices with encryption keys, so there is nothing to verify with.", nil
 	}
 	if _, err := s.crypto.cli.SendToDevice(ctx, event.ToDeviceVerificationRequest, toDevices(user, devices, content)); err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return false, "", err
 		}
 		return false, "I could not send the verification request: " + executor.MatrixReason(err), nil
@@ -232,7 +233,7 @@ func (s *Verification) nextStep(ctx context.Context, txn string, evt *event.Even
 	case event.InRoomVerificationMAC.Type:
 		theirs, err := s.memberKeysFor(ctx, f.Them)
 		if err != nil {
-			if executor.IsTransient(err) {
+			if retry.IsTransient(err) {
 				return nil, step, err
 			}
 			zerolog.Ctx(ctx).Warn().Err(err).Msg("Member keys unusable for verification")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -124,7 +125,7 @@ func (s *Verification) cmdVerification(ctx context.Context, c *commands.Call) er
 	}
 	vs, facts, err := s.verifications(ctx, []string{user.String()})
 	if err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return err
 		}
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("I could not read the keys of %s: %s", user, executor.MatrixReason(err)))
@@ -197,7 +198,7 @@ func (s *Verification) cmdAttest(ctx context.Context, c *commands.Call) error {
 	}
 	resp, err := s.queryKeys(ctx, []string{user.String()})
 	if err != nil {
-		if executor.IsTransient(err) {
+		if retry.IsTransient(err) {
 			return err
 		}
 		return s.Reply(ctx, c.Evt, fmt.Sprintf("I could not read the keys of %s: %s", user, executor.MatrixReason(err)))

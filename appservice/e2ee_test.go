@@ -92,9 +92,8 @@ func TestCommandsInEncryptedRoom(t *testing.T) {
 	if err := alice.StateEvent(ctx, room, event.StateEncryption, "", &raw); err != nil || raw["algorithm"] != "m.megolm.v1.aes-sha2" {
 		t.Fatalf("room not encrypted: %v %v", raw, err)
 	}
-	sent, err := alice.GetEvent(ctx, room, resp.EventID)
-	if err != nil || sent.Type != event.EventEncrypted {
-		t.Fatalf("the command was not sent encrypted: %v %v", sent, err)
+	if sent := testenv.EventOf(t, alice.Client, room, resp.EventID); sent.Type != event.EventEncrypted {
+		t.Fatalf("the command was not sent encrypted: %v", sent)
 	}
 	reply := alice.waitFor(t, room, bot, "This room is clinical")
 	if reply.Mautrix.WasEncrypted != true {

@@ -33,8 +33,8 @@ func TestPatientIdentifierGuard(t *testing.T) {
 
 	invalid := testenv.SendText(t, alice.Client, social, "ref 943 476 5918 is not a patient")
 	valid := testenv.SendText(t, alice.Client, social, "Mrs Jones 943 476 5919 needs a bed")
-	if sent, err := alice.GetEvent(ctx, social, valid); err != nil || sent.Type != event.EventEncrypted {
-		t.Fatalf("the message was not sent encrypted: %v", err)
+	if sent := testenv.EventOf(t, alice.Client, social, valid); sent.Type != event.EventEncrypted {
+		t.Fatalf("the message was not sent encrypted: %s", sent.Type)
 	}
 	waitRedacted(t, alice.Client, social, 30*time.Second, valid)
 	if redacted(t, alice.Client, social, invalid) {

@@ -48,8 +48,8 @@ func TestEncryptedHeldFileKept(t *testing.T) {
 	inHeld := testenv.Send(t, alice.Client, held, map[string]any{"msgtype": "m.file", "body": "statement.pdf",
 		"file": map[string]any{"url": up.ContentURI.CUString(), "v": "v2", "iv": "AAAAAAAAAAAAAAAAAAAAAA", "hashes": map[string]any{"sha256": "x"},
 			"key": map[string]any{"kty": "oct", "alg": "A256CTR", "ext": true, "k": "x", "key_ops": []string{"encrypt", "decrypt"}}}}, event.EventMessage)
-	if sent, err := alice.GetEvent(ctx, held, inHeld); err != nil || sent.Type != event.EventEncrypted {
-		t.Fatalf("the held room's message was not sent encrypted: %v", err)
+	if sent := testenv.EventOf(t, alice.Client, held, inHeld); sent.Type != event.EventEncrypted {
+		t.Fatalf("the held room's message was not sent encrypted: %s", sent.Type)
 	}
 	onlySocialData := bytes.Repeat([]byte("rota "), 300)
 	onlySocial, err := alice.UploadBytes(ctx, onlySocialData, "image/png")
@@ -60,8 +60,8 @@ func TestEncryptedHeldFileKept(t *testing.T) {
 		testenv.Send(t, alice.Client, social, &event.MessageEventContent{MsgType: event.MsgFile, Body: "x.pdf", URL: up.ContentURI.CUString()}, event.EventMessage),
 		testenv.Send(t, alice.Client, social, &event.MessageEventContent{MsgType: event.MsgImage, Body: "rota.png", URL: onlySocial.ContentURI.CUString()}, event.EventMessage),
 	}
-	if sent, err := alice.GetEvent(ctx, social, pointers[0]); err != nil || sent.Type != event.EventMessage {
-		t.Fatalf("the social room's message was not sent in the clear: %v", err)
+	if sent := testenv.EventOf(t, alice.Client, social, pointers[0]); sent.Type != event.EventMessage {
+		t.Fatalf("the social room's message was not sent in the clear: %s", sent.Type)
 	}
 	waitRedacted(t, alice.Client, social, 30*time.Second, pointers...)
 	testenv.Eventually(t, 90*time.Second, "every expired message's file to be judged", func() (bool, string) {

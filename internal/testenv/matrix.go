@@ -260,3 +260,17 @@ func JoinOverFederation(t testing.TB, cli *mautrix.Client, roomID id.RoomID, via
 	})
 	WaitMembership(t, cli, roomID, cli.UserID, "join")
 }
+
+// EventOf reads one event as cli sees it. Dendrite answers a send before its
+// sync side, which serves GET /event, has the event, so a read right after
+// sending may be a 404 for a moment: that is waited out (10 s at most).
+func EventOf(t testing.TB, cli *mautrix.Client, roomID id.RoomID, eventID id.EventID) *event.Event {
+	t.Helper()
+	var evt *event.Event
+	Eventually(t, 10*time.Second, "event "+eventID.String()+" to be readable", func() (bool, string) {
+		var err error
+		evt, err = cli.GetEvent(context.Background(), roomID, eventID)
+		return err == nil, fmt.Sprint(err)
+	})
+	return evt
+}

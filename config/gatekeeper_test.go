@@ -15,7 +15,7 @@ func TestGatekeeperDefaultsAndProblems(t *testing.T) {
 	}{
 		{"empty section: defaults", ``, nil},
 		{"switches by name", `endpoints: {federation_join: false, client_message: true}`, nil},
-		{"unknown switch", `endpoints: {client_join: false}`, []string{`gatekeeper.endpoints: "client_join" is not a judgement`}},
+		{"unknown switch", `endpoints: {client_knock: false}`, []string{`gatekeeper.endpoints: "client_knock" is not a judgement`}},
 		{"bad listen", `listen: "8009"`, []string{"gatekeeper.listen"}},
 		{"bad upstream", `upstream: "127.0.0.1:8008"`, []string{"gatekeeper.upstream"}},
 		{"cap too small", `max_judged_body_bytes: 1000`, []string{"gatekeeper.max_judged_body_bytes"}},

@@ -15,10 +15,13 @@ import (
 type Directory interface {
 	Staff(ctx context.Context, userID string) (store.StaffRecord, error)
 	StaffCounts(ctx context.Context) (map[string]int, error)
+	// HoldOf is someone's hold out of clinical rooms (a lost device).
+	HoldOf(ctx context.Context, userID string) (store.Hold, error)
 }
 
-// inviteeFacts is what is known of an invitee: for this trust's own
-// staff, their directory entry when a directory is at hand.
+// inviteeFacts is what is known of an invitee (or a joiner): for this
+// trust's own staff, their directory entry and any hold, when a directory
+// is at hand.
 func (g *Gatekeeper) inviteeFacts(ctx context.Context, invitee string) (policy.InviteeFacts, error) {
 	f := policy.InviteeFacts{UserID: invitee}
 	if g.s.Directory == nil || serverOf(invitee) != g.s.Rules.OwnServer {
@@ -43,6 +46,12 @@ func (g *Gatekeeper) inviteeFacts(ctx context.Context, invitee string) (policy.I
 		f.Entry = &policy.StaffEntry{UserID: rec.UserID, Role: rec.Role, Team: rec.Team, Registration: rec.Registration, Status: status}
 	}
 	f.DirectoryChecked = true
+	switch h, err := g.s.Directory.HoldOf(ctx, invitee); {
+	case err == nil:
+		f.HeldReason = h.Reason
+	case !errors.Is(err, store.ErrNotFound):
+		return f, fmt.Errorf("read holds: %w", err)
+	}
 	return f, nil
 }
 

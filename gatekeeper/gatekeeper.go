@@ -17,14 +17,21 @@ type Gatekeeper struct {
 	classes *roomClasses
 	// identities checks a client's credentials before a room is judged for it.
 	identities *identities
-	metrics    *Metrics
-	log        zerolog.Logger
+	// media knows the files retention deleted; nil without a store.
+	media   *deletedMedia
+	metrics *Metrics
+	log     zerolog.Logger
 }
 
 // New makes a gatekeeper in front of s.Upstream.
 func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 	proxy := newProxy(s.Upstream, log)
+	var media *deletedMedia
+	if s.Media != nil {
+		media = &deletedMedia{index: s.Media, ttl: s.RoomStateTTL, uris: map[string]bool{}, hashes: map[string]bool{}}
+	}
 	return &Gatekeeper{
+		media: media,
 		s:     s,
 		proxy: proxy,
 		classes: &roomClasses{
@@ -35,7 +42,7 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 		},
 		identities: &identities{
 			client: &http.Client{Transport: proxy.Transport}, base: s.Upstream.String(),
-			ttl: s.RoomStateTTL, timeout: s.RoomStateTimeout, known: map[[sha256.Size]byte]bool{},
+			ttl: s.RoomStateTTL, timeout: s.RoomStateTimeout, known: map[[sha256.Size]byte]string{},
 		},
 		metrics: m,
 		log:     log,

@@ -3,9 +3,12 @@ package gatekeeper
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -27,45 +30,63 @@ type identities struct {
 	timeout time.Duration
 
 	mu    sync.Mutex
-	known map[[sha256.Size]byte]bool
+	known map[[sha256.Size]byte]string
 }
 
 // Check returns nil when Dendrite accepts the credentials, errNoCredentials
 // when it does not, another error when it could not be asked.
 func (c *identities) Check(ctx context.Context, auth string) error {
+	_, err := c.Who(ctx, auth, "")
+	return err
+}
+
+// Who is the user the credentials stand for; asUser is the request's
+// user_id parameter, with which an appservice acts as one of its users.
+// Errors as Check's.
+func (c *identities) Who(ctx context.Context, auth, asUser string) (string, error) {
 	if auth == "" {
-		return errNoCredentials
+		return "", errNoCredentials
 	}
-	key := sha256.Sum256([]byte(auth))
+	key := sha256.Sum256([]byte(auth + "\x00" + asUser))
 	c.mu.Lock()
-	ok := c.known[key]
+	who, ok := c.known[key]
 	c.mu.Unlock()
 	if ok {
-		return nil
+		return who, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.base, "/")+"/_matrix/client/v3/account/whoami", nil)
+	u := strings.TrimSuffix(c.base, "/") + "/_matrix/client/v3/account/whoami"
+	if asUser != "" {
+		u += "?" + url.Values{"user_id": {asUser}}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return fmt.Errorf("whoami: %w", err)
+		return "", fmt.Errorf("whoami: %w", err)
 	}
 	req.Header.Set("Authorization", auth)
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("whoami: %w", err)
+		return "", fmt.Errorf("whoami: %w", err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
-		return errNoCredentials
+		return "", errNoCredentials
 	default:
-		return fmt.Errorf("whoami: homeserver answered %d", resp.StatusCode)
+		return "", fmt.Errorf("whoami: homeserver answered %d", resp.StatusCode)
+	}
+	var body struct {
+		UserID string `json:"user_id"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body); err != nil || body.UserID == "" {
+		return "", fmt.Errorf("whoami: unreadable answer")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.known) < maxRememberedRooms {
-		c.known[key] = true
+		c.known[key] = body.UserID
 		// Forgotten after the TTL, so a signed-out token stops counting.
 		time.AfterFunc(c.ttl, func() {
 			c.mu.Lock()
@@ -73,5 +94,5 @@ func (c *identities) Check(ctx context.Context, auth string) error {
 			c.mu.Unlock()
 		})
 	}
-	return nil
+	return body.UserID, nil
 }

@@ -47,5 +47,5 @@ func (g *Gatekeeper) judgeInvitee(r *http.Request, roomID, invitee string) *Refu
 	if d := policy.InviteGate(facts, g.s.Rules); !d.Allow {
 		return g.ifClinical(r, roomID, forbidden(d.Rule, d.Reason))
 	}
-	return nil
+	return g.judgeFilters(r, roomID, facts, g.inviteGate)
 }

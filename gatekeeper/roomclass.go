@@ -40,8 +40,8 @@ type roomClasses struct {
 }
 
 type rememberedClass struct {
-	class policy.Class
-	gen   uint64
+	policy policy.PolicyContent
+	gen    uint64
 }
 
 // Class is the room's class. userAuth (the asking client's Authorization
@@ -49,27 +49,39 @@ type rememberedClass struct {
 // who may invite or send there may also read its state. An error means the
 // class could not be known; callers fail closed where it matters.
 func (c *roomClasses) Class(ctx context.Context, roomID, userAuth string) (policy.Class, error) {
+	p, err := c.Policy(ctx, roomID, userAuth)
+	return p.Class, err
+}
+
+// Policy is the room's policy event as Class reads it (the class read as
+// the appservice reads it: an unknown one is none). With no userAuth, a
+// room the bot is not in is errNotMember, not counted as a failure: the
+// appservice does not guard it either.
+func (c *roomClasses) Policy(ctx context.Context, roomID, userAuth string) (policy.PolicyContent, error) {
 	c.mu.Lock()
 	r, ok := c.known[roomID]
 	c.mu.Unlock()
 	if ok {
-		return r.class, nil
+		return r.policy, nil
 	}
-	class, err := c.read(ctx, roomID, "Bearer "+c.asToken, c.bot)
-	if errors.Is(err, errNotMember) && userAuth != "" {
-		class, err = c.read(ctx, roomID, userAuth, "")
+	p, err := c.read(ctx, roomID, "Bearer "+c.asToken, c.bot)
+	if errors.Is(err, errNotMember) && userAuth == "" {
+		return p, err
+	}
+	if errors.Is(err, errNotMember) {
+		p, err = c.read(ctx, roomID, userAuth, "")
 	}
 	if err != nil {
 		c.failures.Inc()
-		return "", err
+		return p, err
 	}
-	c.remember(roomID, class)
-	return class, nil
+	c.remember(roomID, p)
+	return p, nil
 }
 
 // remember keeps a class for the TTL. The timer forgets it (no clock is
 // read: the one clock of the project stays the store's).
-func (c *roomClasses) remember(roomID string, class policy.Class) {
+func (c *roomClasses) remember(roomID string, p policy.PolicyContent) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.known) >= maxRememberedRooms {
@@ -77,7 +89,7 @@ func (c *roomClasses) remember(roomID string, class policy.Class) {
 	}
 	c.gen++
 	gen := c.gen
-	c.known[roomID] = rememberedClass{class: class, gen: gen}
+	c.known[roomID] = rememberedClass{policy: p, gen: gen}
 	time.AfterFunc(c.ttl, func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -95,11 +107,11 @@ func (c *roomClasses) Forget(roomID string) {
 }
 
 // read asks Dendrite for the room's policy state as one reader.
-func (c *roomClasses) read(ctx context.Context, roomID, auth, asUser string) (policy.Class, error) {
+func (c *roomClasses) read(ctx context.Context, roomID, auth, asUser string) (policy.PolicyContent, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if !strings.HasPrefix(roomID, "!") {
-		return "", fmt.Errorf("read class of %q: not a room ID", roomID)
+		return policy.PolicyContent{}, fmt.Errorf("read class of %q: not a room ID", roomID)
 	}
 	u := strings.TrimSuffix(c.base.String(), "/") + "/_matrix/client/v3/rooms/" + url.PathEscape(roomID) + "/state/" + policy.PolicyEventType
 	if asUser != "" {
@@ -107,29 +119,30 @@ func (c *roomClasses) read(ctx context.Context, roomID, auth, asUser string) (po
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", fmt.Errorf("read class of %s: %w", roomID, err)
+		return policy.PolicyContent{}, fmt.Errorf("read class of %s: %w", roomID, err)
 	}
 	req.Header.Set("Authorization", auth)
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("read class of %s: %w", roomID, err)
+		return policy.PolicyContent{}, fmt.Errorf("read class of %s: %w", roomID, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return "", fmt.Errorf("read class of %s: %w", roomID, err)
+		return policy.PolicyContent{}, fmt.Errorf("read class of %s: %w", roomID, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
 		var p policy.PolicyContent
 		if err := json.Unmarshal(body, &p); err != nil {
-			return "", fmt.Errorf("read class of %s: unreadable policy: %w", roomID, err)
+			return policy.PolicyContent{}, fmt.Errorf("read class of %s: unreadable policy: %w", roomID, err)
 		}
-		return p.Class, nil
+		p.Class, _ = policy.ParseClass(string(p.Class))
+		return p, nil
 	case http.StatusNotFound:
-		return policy.Unclassified, nil
+		return policy.PolicyContent{}, nil
 	case http.StatusForbidden:
-		return "", fmt.Errorf("read class of %s: %w", roomID, errNotMember)
+		return policy.PolicyContent{}, fmt.Errorf("read class of %s: %w", roomID, errNotMember)
 	}
-	return "", fmt.Errorf("read class of %s: homeserver answered %d", roomID, resp.StatusCode)
+	return policy.PolicyContent{}, fmt.Errorf("read class of %s: homeserver answered %d", roomID, resp.StatusCode)
 }

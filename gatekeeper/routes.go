@@ -9,6 +9,8 @@ const (
 	EndpointClientCreateRoom = "client_create_room"
 	EndpointClientState      = "client_state"
 	EndpointClientMessage    = "client_message"
+	EndpointClientJoin       = "client_join"
+	EndpointMediaDownload    = "media_download"
 	EndpointFederationInvite = "federation_invite"
 	EndpointFederationJoin   = "federation_join"
 	EndpointFederationKnock  = "federation_knock"
@@ -24,23 +26,39 @@ type route struct {
 }
 
 const (
-	client     = "/_matrix/client/{version:(?:r0|v3)}"
-	federation = "/_matrix/federation/{fedVersion:(?:v1|v2|v3)}"
+	client      = "/_matrix/client/{version:(?:r0|v3)}"
+	federation  = "/_matrix/federation/{fedVersion:(?:v1|v2|v3)}"
+	media       = "/_matrix/media/{mediaVersion:(?:r0|v3|v1)}"
+	clientMedia = "/_matrix/client/v1/media"
 )
 
 // routes lists every judged endpoint; anything else streams to Dendrite.
 func (g *Gatekeeper) routes() []route {
-	return []route{
+	return append([]route{
 		{EndpointClientInvite, http.MethodPost, client + "/rooms/{roomID}/invite", g.judgeInvite},
 		{EndpointClientCreateRoom, http.MethodPost, client + "/createRoom", g.judgeCreateRoom},
 		{EndpointClientState, http.MethodPut, client + "/rooms/{roomID}/state/{eventType}", g.judgeState},
 		{EndpointClientState, http.MethodPut, client + "/rooms/{roomID}/state/{eventType}/{stateKey}", g.judgeState},
 		{EndpointClientMessage, http.MethodPut, client + "/rooms/{roomID}/send/{eventType}/{txnID}", g.judgeMessage},
 		{EndpointClientMessage, http.MethodPost, client + "/rooms/{roomID}/send/{eventType}", g.judgeMessage},
+		{EndpointClientJoin, http.MethodPost, client + "/join/{roomID}", g.judgeJoin},
+		{EndpointClientJoin, http.MethodPost, client + "/rooms/{roomID}/join", g.judgeJoin},
 		{EndpointFederationInvite, http.MethodPut, federation + "/invite/{roomID}/{eventID}", g.judgeOrigin("invite")},
 		{EndpointFederationJoin, http.MethodGet, federation + "/make_join/{roomID}/{userID}", g.judgeOrigin("join")},
 		{EndpointFederationJoin, http.MethodPut, federation + "/send_join/{roomID}/{eventID}", g.judgeOrigin("join")},
 		{EndpointFederationKnock, http.MethodGet, federation + "/make_knock/{roomID}/{userID}", g.judgeOrigin("knock")},
 		{EndpointFederationKnock, http.MethodPut, federation + "/send_knock/{roomID}/{eventID}", g.judgeOrigin("knock")},
+	}, g.mediaRoutes()...)
+}
+
+// mediaRoutes are the downloads judged: files and thumbnails, by the old
+// paths and the authenticated ones.
+func (g *Gatekeeper) mediaRoutes() []route {
+	var out []route
+	for _, base := range []string{media, clientMedia} {
+		for _, p := range []string{"/download/{server}/{mediaID}", "/download/{server}/{mediaID}/{fileName}", "/thumbnail/{server}/{mediaID}"} {
+			out = append(out, route{EndpointMediaDownload, http.MethodGet, base + p, g.judgeMedia})
+		}
 	}
+	return out
 }

@@ -22,6 +22,9 @@ type Settings struct {
 	// Rules are the gate's inputs: the bot, this trust's server, the
 	// federation's servers and the bridges' puppet namespaces.
 	Rules policy.GateRules
+	// IGAdmins are the trust's IG admins (trust.ig_admins): filters they
+	// set in the trust's rooms reach everyone.
+	IGAdmins []string
 	// ASToken is the appservice's token: room state is read as the bot.
 	ASToken string
 	// MaxJudgedBody caps a body read to be judged.
@@ -33,6 +36,9 @@ type Settings struct {
 	// Directory is the trust's staff directory (the store, read only);
 	// nil: invitees of this trust are left to the appservice.
 	Directory Directory
+	// Media says which files retention deleted (the store, read only);
+	// nil: downloads are not judged.
+	Media MediaIndex
 	// Judges says whether a judgement (config.GatekeeperEndpoints) is on;
 	// nil: all are.
 	Judges func(endpoint string) bool
@@ -69,6 +75,7 @@ func SettingsFrom(cfg *config.Config) (Settings, error) {
 			TrustName:        cfg.Trust.Name,
 			BridgeNamespaces: bridges,
 		},
+		IGAdmins:         cfg.Trust.IGAdmins,
 		ASToken:          cfg.AppService.ASToken,
 		MaxJudgedBody:    g.MaxJudgedBodyBytes,
 		RoomStateTTL:     g.RoomStateTTL.Duration,

@@ -42,6 +42,9 @@ func (g *Gatekeeper) judgeState(w http.ResponseWriter, r *http.Request) *Refusal
 			return g.judgeInvitee(r, roomID, stateKey)
 		}
 	case eventType == policy.PolicyEventType:
+		if f := g.judgePolicyEdit(r, roomID, stateKey, content); f != nil {
+			return f
+		}
 		// The class may change: judge the next request by the new one.
 		g.classes.Forget(roomID)
 	case slices.Contains(policy.HardeningEventTypes, eventType):

@@ -1,6 +1,9 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // The rules in this file judge a request before the homeserver accepts it
 // (the gatekeeper's line), with the same rules the appservice applies after
@@ -31,15 +34,32 @@ type InviteeFacts struct {
 	// DirectoryEmpty: the directory holds nobody (never synced, or a broken
 	// sync); nobody of this trust is then refused for not being in it.
 	DirectoryEmpty bool
+	// HeldReason: the invitee is held out of clinical rooms (a lost device)
+	// until an IG admin releases them.
+	HeldReason string
+	// AllowedRoles and AllowedTeams are the room's filters, and
+	// OutranksFilters whether the invitee is out of their reach, as in
+	// JoinFacts.
+	AllowedRoles, AllowedTeams []string
+	OutranksFilters            bool
+}
+
+// JoinFacts are the join gate's facts for someone entering a clinical
+// room, from what is known of them beforehand. Someone of this trust whose
+// entry was not looked up is judged as with an empty directory: the
+// appservice checks them when they arrive.
+func (i InviteeFacts) JoinFacts(m Membership) JoinFacts {
+	return JoinFacts{UserID: i.UserID, Membership: m, Class: Clinical, Entry: i.Entry, DirectoryEmpty: i.DirectoryEmpty || !i.DirectoryChecked,
+		HeldReason: i.HeldReason, AllowedRoles: i.AllowedRoles, AllowedTeams: i.AllowedTeams, OutranksFilters: i.OutranksFilters}
 }
 
 // InviteGate judges an invitation into a clinical room, with the join
 // gate's rules, on what is known before it is sent: the invitee's server,
 // whether they are a bridge puppet, and, for this trust's staff when it
-// was looked up, their directory entry. The room's role and team filters
-// and holds are left to the appservice, which checks every arrival.
+// was looked up, their directory entry, a hold and the room's role and
+// team filters.
 func InviteGate(i InviteeFacts, g GateRules) GateDecision {
-	d := JoinGate(JoinFacts{UserID: i.UserID, Membership: MembershipInvite, Class: Clinical, Entry: i.Entry, DirectoryEmpty: i.DirectoryEmpty || !i.DirectoryChecked}, g)
+	d := JoinGate(i.JoinFacts(MembershipInvite), g)
 	cannot := fmt.Sprintf("You cannot invite %s into this clinical room: ", i.UserID)
 	switch d.Rule {
 	case GateBridgePuppet:
@@ -52,6 +72,12 @@ func InviteGate(i InviteeFacts, g GateRules) GateDecision {
 		d.Reason = cannot + fmt.Sprintf("the staff directory of %s lists their account as suspended.", g.TrustName)
 	case GateLeft:
 		d.Reason = cannot + fmt.Sprintf("the staff directory of %s records that they have left the trust.", g.TrustName)
+	case GateHeld:
+		d.Reason = cannot + fmt.Sprintf("they are held out of the clinical rooms of %s (%s) until your IG team releases them.", g.TrustName, i.HeldReason)
+	case GateRoleNotAllowed:
+		d.Reason = cannot + fmt.Sprintf("it is for %s, and the staff directory lists them as %s. If they need to be here, a room admin can change the room's roles.", strings.Join(i.AllowedRoles, ", "), orWord(i.Entry.Role, "having no role"))
+	case GateTeamNotAllowed:
+		d.Reason = cannot + fmt.Sprintf("it is for the %s team(s), and the staff directory lists them in %s. If they need to be here, a room admin can change the room's teams.", strings.Join(i.AllowedTeams, ", "), orWord(i.Entry.Team, "no team"))
 	case GateDirectoryMissing:
 		return GateDecision{Allow: true, Rule: GateOwnTrust}
 	}

@@ -27,6 +27,13 @@ func TestInviteGate(t *testing.T) {
 		{"own trust, suspended", "@alice:trust-a.nhs.uk", false, GateSuspended, "lists their account as suspended", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusSuspended, "", "")}},
 		{"own trust, left", "@alice:trust-a.nhs.uk", false, GateLeft, "records that they have left the trust", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusLeft, "", "")}},
 		{"puppet even with an entry", "@whatsapp_1:trust-a.nhs.uk", false, GateBridgePuppet, "bridged account", &InviteeFacts{DirectoryChecked: true, Entry: active}},
+		{"own trust, held after a lost device", "@alice:trust-a.nhs.uk", false, GateHeld, "held out of the clinical rooms of Trust A (lost phone)", &InviteeFacts{DirectoryChecked: true, Entry: active, HeldReason: "lost phone"}},
+		{"federated trust: our holds are ours", "@bob:trust-b.nhs.uk", true, GateFederatedTrust, "", &InviteeFacts{HeldReason: "lost phone"}},
+		{"role outside the room's roles", "@alice:trust-a.nhs.uk", false, GateRoleNotAllowed, "it is for doctor, and the staff directory lists them as nurse", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusActive, "nurse", "ward 7"), AllowedRoles: []string{"doctor"}}},
+		{"team outside the room's teams", "@alice:trust-a.nhs.uk", false, GateTeamNotAllowed, "it is for the ward 9 team(s)", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusActive, "nurse", "ward 7"), AllowedTeams: []string{"ward 9"}}},
+		{"role and team fit", "@alice:trust-a.nhs.uk", true, GateEligible, "", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusActive, "Nurse", "ward 7"), AllowedRoles: []string{"nurse"}, AllowedTeams: []string{"ward 7"}}},
+		{"outranks the filters", "@alice:trust-a.nhs.uk", true, GateOutranksFilters, "", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusActive, "nurse", ""), AllowedRoles: []string{"doctor"}, OutranksFilters: true}},
+		{"filters with the directory empty", "@alice:trust-a.nhs.uk", true, GateOwnTrust, "", &InviteeFacts{DirectoryChecked: true, DirectoryEmpty: true, AllowedRoles: []string{"doctor"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,13 +37,15 @@ func cmdGatekeeper(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg, stderr).With().Str("component", "gatekeeper").Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// The staff directory, read only: this trust's invitees are looked up.
+	// The staff directory and holds (this trust's invitees and joiners are
+	// looked up) and the files retention deleted, read only.
 	st, code := openStore(ctx, cfg, stderr)
 	if st == nil {
 		return code
 	}
 	defer st.Close()
 	settings.Directory = st
+	settings.Media = st
 	reg := prometheus.NewRegistry()
 	gk := gatekeeper.New(settings, gatekeeper.NewMetrics(reg), log)
 	if settings.MetricsListen != "" {

@@ -18,7 +18,7 @@ func TestGatekeeperCommandRefusesBadConfig(t *testing.T) {
 	dir := t.TempDir()
 	for _, tt := range []struct{ extra, want string }{
 		{"gatekeeper:\n  listen: nowhere\n", "gatekeeper.listen"},
-		{"gatekeeper:\n  endpoints: {client_join: false}\n", "gatekeeper.endpoints"},
+		{"gatekeeper:\n  endpoints: {client_knock: false}\n", "gatekeeper.endpoints"},
 		{"gatekeeper:\n  lisen: 127.0.0.1:1\n", `unknown key "lisen" in section gatekeeper`},
 	} {
 		cfg := writeConfig(t, dir, tt.extra)

@@ -1,0 +1,124 @@
+package gatekeeper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/caldicott/caldicott/policy"
+)
+
+// errUnknownAlias: no room has the alias; Dendrite answers the join itself.
+var errUnknownAlias = errors.New("no room has this alias")
+
+// judgeJoin: POST /join/{roomIdOrAlias} and /rooms/{roomID}/join. Someone
+// of this trust the join gate would remove from a clinical room (suspended,
+// left, not in a non-empty directory, held out after a lost device, a
+// bridge puppet, outside the room's role or team filters) does not join
+// it: the appservice would remove them a moment later, after they had seen
+// the room. Whether they were invited is Dendrite's to judge. Only rooms
+// the bot is in are guarded, as the appservice guards only those.
+func (g *Gatekeeper) judgeJoin(_ http.ResponseWriter, r *http.Request) *Refusal {
+	target, f := pathParam(r, "roomID")
+	if f != nil {
+		return f
+	}
+	joiner, err := g.identities.Who(r.Context(), userAuth(r), r.URL.Query().Get("user_id"))
+	switch {
+	case errors.Is(err, errNoCredentials):
+		return nil // Dendrite refuses it; nothing about the room is told
+	case err != nil:
+		g.metrics.RoomStateFailure.Inc()
+		g.log.Warn().Err(err).Msg("Could not check a joiner's credentials; refusing the join")
+		return roomStateUnknown()
+	case serverOf(joiner) != g.s.Rules.OwnServer:
+		return nil // not ours to judge: the client API serves this trust's users
+	}
+	facts, err := g.inviteeFacts(r.Context(), joiner)
+	if err != nil {
+		g.log.Warn().Err(err).Msg("Could not read the staff directory; refusing joins into clinical rooms")
+		return g.ifGuardedClinical(r, target, forbidden(ReasonDirectoryUnknown, "I could not check the staff directory just now, so you have not joined (this is a clinical room). Try again in a minute; if it keeps failing, tell your IT team."))
+	}
+	if d := g.joinGate(facts); !d.Allow {
+		return g.ifGuardedClinical(r, target, forbidden(d.Rule, d.Reason))
+	}
+	roomID, err := g.resolveRoom(r.Context(), target)
+	if err != nil {
+		return nil // eligible on their own facts; the filters are the appservice's then
+	}
+	return g.judgeFilters(r, roomID, facts, g.joinGate)
+}
+
+// ifGuardedClinical refuses a join with f when the room (target: an ID or
+// an alias) is clinical and guarded by the bot. A room the bot is not in
+// is not guarded (the appservice sees nothing of it either), and an alias
+// no room has leaves Dendrite to answer; when the room or its class cannot
+// be told (Dendrite down or slow, an error answer), the join is refused,
+// saying why: it may be a clinical room.
+func (g *Gatekeeper) ifGuardedClinical(r *http.Request, target string, f *Refusal) *Refusal {
+	roomID, err := g.resolveRoom(r.Context(), target)
+	if errors.Is(err, errUnknownAlias) {
+		return nil
+	}
+	if err != nil {
+		g.log.Warn().Err(err).Msg("Could not resolve a room alias; refusing what the room's class would decide")
+		return roomStateUnknown()
+	}
+	p, err := g.classes.Policy(r.Context(), roomID, "")
+	switch {
+	case errors.Is(err, errNotMember):
+		return nil
+	case err != nil:
+		g.log.Warn().Err(err).Str("room_id", roomID).Msg("Could not read the room's class; refusing what it would decide")
+		return roomStateUnknown()
+	case p.Class == policy.Clinical:
+		return f
+	}
+	return nil
+}
+
+// resolveRoom is the room ID a join names: itself, or the room its alias
+// points to, asked of Dendrite (which asks the alias's server).
+func (g *Gatekeeper) resolveRoom(ctx context.Context, target string) (string, error) {
+	switch {
+	case strings.HasPrefix(target, "!"):
+		return target, nil
+	case !strings.HasPrefix(target, "#"):
+		return "", errUnknownAlias // neither: Dendrite refuses it
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.s.RoomStateTimeout)
+	defer cancel()
+	u := strings.TrimSuffix(g.s.Upstream.String(), "/") + "/_matrix/client/v3/directory/room/" + url.PathEscape(target)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", fmt.Errorf("resolve alias: %w", err)
+	}
+	resp, err := g.classes.client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("resolve alias: %w", err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return "", errUnknownAlias
+	default:
+		return "", fmt.Errorf("resolve alias: homeserver answered %d", resp.StatusCode)
+	}
+	var body struct {
+		RoomID string `json:"room_id"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body); err != nil || !strings.HasPrefix(body.RoomID, "!") {
+		return "", fmt.Errorf("resolve alias: unreadable answer")
+	}
+	return body.RoomID, nil
+}
+
+func roomStateUnknown() *Refusal {
+	return forbidden(ReasonStateUnknown, "I could not check this room's policy with the homeserver just now, so this was not done (it may be a clinical room). Try again in a minute; if it keeps failing, tell your IT team.")
+}

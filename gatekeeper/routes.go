@@ -37,6 +37,7 @@ func (g *Gatekeeper) routes() []route {
 		{EndpointClientState, http.MethodPut, client + "/rooms/{roomID}/state/{eventType}/{stateKey}", g.judgeState},
 		{EndpointClientMessage, http.MethodPut, client + "/rooms/{roomID}/send/{eventType}/{txnID}", g.judgeMessage},
 		{EndpointClientMessage, http.MethodPost, client + "/rooms/{roomID}/send/{eventType}", g.judgeMessage},
+		{EndpointClientUpgrade, http.MethodPost, client + "/rooms/{roomID}/upgrade", g.judgeUpgrade},
 		{EndpointFederationInvite, http.MethodPut, federation + "/invite/{roomID}/{eventID}", g.judgeOrigin("invite")},
 		{EndpointFederationJoin, http.MethodGet, federation + "/make_join/{roomID}/{userID}", g.judgeOrigin("join")},
 		{EndpointFederationJoin, http.MethodPut, federation + "/send_join/{roomID}/{eventID}", g.judgeOrigin("join")},

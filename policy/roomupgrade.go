@@ -154,7 +154,7 @@ func InviteToReplacement(s Succession, members []string) Decision {
 func UpgradedReply(s Succession, version string, invited int, failures []string) string {
 	text := fmt.Sprintf("Done: this room is replaced by %s (room version %s). I created the new room myself, so it has been protected from its first event, "+
 		"and its class, options, deletion period and what the IG team keeps about this room have moved with it. "+
-		"I have invited this room's %d other member(s): accept the invitation to move. This room is now closed; its history stays readable here.",
+		"I have invited the %d member(s) of this room: accept the invitation to move. This room is now closed; its history stays readable here.",
 		s.NewRoom, version, invited)
 	if len(failures) > 0 {
 		text += " Some invitations could not be sent, so invite these people yourself: " + strings.Join(failures, "; ") + "."

@@ -127,7 +127,7 @@ func TestUpgradeDecisions(t *testing.T) {
 	if len(inv.Actions) != 2 || inv.Actions[0].UserID != "@a:a" || inv.Actions[0].Kind != Invite || !strings.Contains(inv.Actions[0].Text, "replaces !old:a") {
 		t.Fatalf("InviteToReplacement = %+v", inv)
 	}
-	if r := UpgradedReply(s, "11", 2, []string{"@x:a: banned"}); !strings.Contains(r, "replaced by !new:a (room version 11)") || !strings.Contains(r, "invited this room's 2 other member(s)") || !strings.Contains(r, "@x:a: banned") {
+	if r := UpgradedReply(s, "11", 2, []string{"@x:a: banned"}); !strings.Contains(r, "replaced by !new:a (room version 11)") || !strings.Contains(r, "invited the 2 member(s) of this room") || !strings.Contains(r, "@x:a: banned") {
 		t.Errorf("UpgradedReply = %q", r)
 	}
 }

@@ -18,7 +18,7 @@ import (
 var CommandUpgrade = commands.Def[*Hardening]{
 	CommandSpec: policy.CommandSpec{
 		Name: "upgrade", Usage: "!policy upgrade [room version]", MaxArgs: 1, Place: policy.InRoom,
-		Needs: policy.RoomUpgradePower,
+		Needs:   policy.RoomUpgradePower,
 		Summary: "Room admins: upgrade this room to a new room version, keeping its protections and members.",
 	},
 	Doc: "The bot upgrades the room itself (the homeserver's room upgrade), so it creates the replacement and guards " +

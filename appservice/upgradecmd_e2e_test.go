@@ -13,7 +13,8 @@ import (
 )
 
 // TestUpgradeCommand: `!policy upgrade` in a hardened clinical room. A
-// member without the power to upgrade is refused and told who could; the
+// member without the power to upgrade is refused and told who could, and
+// a version the bot cannot guard is refused; without a version, the
 // room admin's upgrade is done by the bot, which creates the replacement,
 // so the new room is guarded from its first event (no "not protected"
 // alarm in the old room): the class, options, retention and what the
@@ -29,6 +30,10 @@ func TestUpgradeCommand(t *testing.T) {
 	if tomb := testenv.StateContent(t, sc.alice, sc.room, "m.room.tombstone"); tomb != nil {
 		t.Fatalf("the room was upgraded for a member without the power: %v", tomb)
 	}
+
+	// A version the bot cannot guard is refused, naming those it can.
+	testenv.Say(t, sc.alice, sc.room, "!policy upgrade 12")
+	testenv.WaitForNotice(t, sc.alice, sc.room, sc.bot, `Room version "12"`, "Use one of:", "10, 11")
 
 	start := time.Now()
 	testenv.Say(t, sc.alice, sc.room, "!policy upgrade")

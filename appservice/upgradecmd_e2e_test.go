@@ -73,6 +73,20 @@ func TestUpgradeCommand(t *testing.T) {
 	if !isMember(t, sc.alice, repl, sc.dave.UserID) {
 		t.Error("dave, who may be there, was removed")
 	}
+
+	// Asked again in the old room (as a crash would have it handled
+	// again): finished, not upgraded a second time, nobody invited twice.
+	testenv.Say(t, sc.alice, sc.room, "!policy upgrade")
+	testenv.Eventually(t, 20*time.Second, "the second answer", func() (bool, string) {
+		n := countNotices(t, sc.alice, sc.room, sc.bot, "Done: this room is replaced by "+repl.String())
+		return n == 2, fmt.Sprint(n, " answers")
+	})
+	if again := testenv.StateContent(t, sc.alice, sc.room, "m.room.tombstone"); again["replacement_room"] != repl.String() {
+		t.Errorf("the room was upgraded again: its tombstone names %v, not %s", again["replacement_room"], repl)
+	}
+	if got := testenv.MembershipOf(t, sc.alice, repl, sc.dave.UserID); got != "join" {
+		t.Errorf("dave's membership of the new room is %q after the second answer, want join", got)
+	}
 }
 
 // checkCarried: the replacement is guarded as the old room was. Unlike

@@ -1,7 +1,9 @@
 package hardening
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -33,14 +35,28 @@ var CommandUpgrade = commands.Def[*Hardening]{
 
 // cmdUpgrade replaces the room with a new one the bot creates, carries its
 // protection over (followUpgrade, as for any upgrade the bot follows) and
-// invites its members, as Element does after its own upgrade.
+// invites its members, as Element does after its own upgrade. A room the
+// bot has already replaced (this command handled again after a crash, or
+// asked twice) is finished, not upgraded again: every step after the
+// upgrade is named by the two rooms, so none is done twice.
 func (s *Hardening) cmdUpgrade(ctx context.Context, c *commands.Call) error {
-	room, f := c.Evt.RoomID, c.Facts
-	if refusal, err := s.upgradeRefusal(ctx, room, f); err != nil || refusal != "" {
-		if err != nil {
-			return err
-		}
+	room := c.Evt.RoomID
+	if refusal := s.upgradeRefusal(c.Facts); refusal != "" {
 		return s.Reply(ctx, c.Evt, refusal)
+	}
+	repl, err := s.tombstoneTarget(ctx, room)
+	if err != nil {
+		return err
+	}
+	if repl != "" {
+		version, mine, err := s.createdByBot(ctx, id.RoomID(repl))
+		if err != nil || !mine {
+			if err != nil {
+				return err
+			}
+			return s.Reply(ctx, c.Evt, fmt.Sprintf("This room has already been replaced by %s. To upgrade again, type the command there.", repl))
+		}
+		return s.finishUpgrade(ctx, c, id.RoomID(repl), version)
 	}
 	versions, err := s.roomVersions(ctx, room)
 	if err != nil {
@@ -63,7 +79,13 @@ func (s *Hardening) cmdUpgrade(ctx context.Context, c *commands.Call) error {
 	case len(res.Failures) > 0:
 		return s.Reply(ctx, c.Evt, "I could not upgrade this room: "+strings.Join(res.Failures, " "))
 	}
-	newRoom := res.Room
+	return s.finishUpgrade(ctx, c, res.Room, version)
+}
+
+// finishUpgrade carries the room's protection over to the replacement the
+// bot made, invites the members and answers.
+func (s *Hardening) finishUpgrade(ctx context.Context, c *commands.Call, newRoom id.RoomID, version string) error {
+	room, by := c.Evt.RoomID, c.Evt.Sender.String()
 	carried, err := s.followUpgrade(ctx, room, newRoom, by)
 	if err != nil {
 		return err
@@ -80,18 +102,28 @@ func (s *Hardening) cmdUpgrade(ctx context.Context, c *commands.Call) error {
 }
 
 // upgradeRefusal says why the bot will not upgrade the room, or "".
-func (s *Hardening) upgradeRefusal(ctx context.Context, room id.RoomID, f policy.RoomFacts) (string, error) {
+func (s *Hardening) upgradeRefusal(f policy.RoomFacts) string {
 	if !policy.Guarded(f.Class) {
-		return "This room is not classified, so I do not guard it and need not be in its replacement: upgrade it from your app (Room settings → Advanced).", nil
-	}
-	if repl, err := s.tombstoneTarget(ctx, room); err != nil || repl != "" {
-		return fmt.Sprintf("This room has already been replaced by %s. To upgrade again, type the command there.", repl), err
+		return "This room is not classified, so I do not guard it and need not be in its replacement: upgrade it from your app (Room settings → Advanced)."
 	}
 	need, have := f.PowerLevels.EventLevel(policy.TombstoneEventType, true), f.PowerLevels.UserLevel(s.BotID.String())
 	if have < need {
-		return fmt.Sprintf("I cannot upgrade this room: that needs power level %d and I have %d. Give %s power level %d here and type the command again.", need, have, s.BotID, policy.BotPowerLevel), nil
+		return fmt.Sprintf("I cannot upgrade this room: that needs power level %d and I have %d. Give %s power level %d here and type the command again.", need, have, s.BotID, policy.BotPowerLevel)
 	}
-	return "", nil
+	return ""
+}
+
+// createdByBot reads whether the bot created a room, and its version.
+func (s *Hardening) createdByBot(ctx context.Context, room id.RoomID) (version string, mine bool, err error) {
+	create, err := s.Bot.FullStateEvent(ctx, room, event.StateCreate, "")
+	switch {
+	case errors.Is(err, mautrix.MForbidden), errors.Is(err, mautrix.MNotFound):
+		return "", false, nil // a room the bot is not in: someone else's
+	case err != nil:
+		return "", false, retry.Transient(fmt.Errorf("read creation of %s: %w", room, err))
+	}
+	version, _ = create.Content.Raw["room_version"].(string)
+	return cmp.Or(version, "1"), create.Sender == s.BotID, nil
 }
 
 // roomVersions reads the room's version and the versions the homeserver
@@ -103,10 +135,7 @@ func (s *Hardening) roomVersions(ctx context.Context, room id.RoomID) (policy.Ro
 	if err := s.Bot.StateEvent(ctx, room, event.StateCreate, "", &create); err != nil {
 		return policy.RoomVersions{}, retry.Transient(fmt.Errorf("read creation of %s: %w", room, err))
 	}
-	v := policy.RoomVersions{Current: create.RoomVersion}
-	if v.Current == "" {
-		v.Current = "1" // the spec's version of a creation that names none
-	}
+	v := policy.RoomVersions{Current: cmp.Or(create.RoomVersion, "1")} // "1": a creation that names none
 	caps, err := s.Bot.Capabilities(ctx)
 	if err != nil {
 		return v, retry.Transient(fmt.Errorf("read the homeserver's room versions: %w", err))

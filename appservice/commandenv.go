@@ -37,6 +37,14 @@ func (e commandEnv) ManagementRoom() id.RoomID     { return e.s.ManagementRoom()
 func (e commandEnv) IsIGAdmin(user id.UserID) bool { return e.s.IsIGAdmin(user) }
 func (e commandEnv) OwnServer() string             { return e.s.Cfg.Homeserver.Domain }
 
+func (e commandEnv) People(ctx context.Context, roomID id.RoomID) ([]string, error) {
+	members, err := e.s.Facts.Members(ctx, roomID)
+	if err != nil {
+		return nil, err
+	}
+	return e.s.People(members), nil
+}
+
 // isManagementOrDM: the management room, or a room of just the bot and one person.
 func (s *Service) isManagementOrDM(ctx context.Context, roomID id.RoomID) (bool, error) {
 	if mgmt := s.ManagementRoom(); mgmt != "" && mgmt == roomID {

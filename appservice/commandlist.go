@@ -23,7 +23,7 @@ func (s *Service) commandList() []commands.Command {
 		commands.Bind(s, commandHelp),
 		commands.Bind(s.hardening, hardening.CommandStatus, hardening.CommandClassify, hardening.CommandNewRoom,
 			hardening.CommandRoles, hardening.CommandTeams, hardening.CommandAutoApprove, hardening.CommandSuspendMode,
-			hardening.CommandRetention),
+			hardening.CommandRetention, hardening.CommandUpgrade),
 		commands.Bind(s.records, records.CommandRecord),
 		commands.Bind(s.retention, retention.CommandHold),
 		commands.Bind(s.membership, membership.CommandReview, membership.CommandReviewInterval, membership.CommandRemove,

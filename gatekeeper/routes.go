@@ -43,6 +43,7 @@ func (g *Gatekeeper) routes() []route {
 		{EndpointClientMessage, http.MethodPost, client + "/rooms/{roomID}/send/{eventType}", g.judgeMessage},
 		{EndpointClientJoin, http.MethodPost, client + "/join/{roomID}", g.judgeJoin},
 		{EndpointClientJoin, http.MethodPost, client + "/rooms/{roomID}/join", g.judgeJoin},
+		{EndpointClientUpgrade, http.MethodPost, client + "/rooms/{roomID}/upgrade", g.judgeUpgrade},
 		{EndpointFederationInvite, http.MethodPut, federation + "/invite/{roomID}/{eventID}", g.judgeOrigin("invite")},
 		{EndpointFederationJoin, http.MethodGet, federation + "/make_join/{roomID}/{userID}", g.judgeOrigin("join")},
 		{EndpointFederationJoin, http.MethodPut, federation + "/send_join/{roomID}/{eventID}", g.judgeOrigin("join")},

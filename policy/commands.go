@@ -33,6 +33,9 @@ const (
 	OwnTrustUser
 	// IGAdmin: one of the trust's IG admins (trust.ig_admins).
 	IGAdmin
+	// RoomUpgradePower: power to send m.room.tombstone, Matrix's own rule
+	// for who may upgrade a room; no IG-admin exception (see MayUpgrade).
+	RoomUpgradePower
 )
 
 // CommandSpec describes one command for parsing, help and authorisation.
@@ -81,6 +84,9 @@ type Actor struct {
 	// someone of this trust's server (OwnTrustRoom). An IG admin's role
 	// counts only there.
 	OwnTrustRoom bool
+	// People are the room's members who are people (bots aside), for a
+	// refusal that names whom to ask; read only for RoomUpgradePower.
+	People []string
 }
 
 // Authorize decides whether actor may run spec; when not, the refusal says
@@ -108,6 +114,8 @@ func Authorize(spec CommandSpec, a Actor, pl PowerLevels) (ok bool, refusal stri
 			return false, fmt.Sprintf("This room was created by another trust, so your IG-admin role does not count here: you have power level %d and changing its policy needs %d. Ask one of this room's admins, or the IG team of the trust that created it.", a.Level, need)
 		}
 		return false, fmt.Sprintf("You need power level %d in this room to change its policy (you have %d). Ask a room admin or your trust's IG admin to do it.", need, a.Level)
+	case RoomUpgradePower:
+		return MayUpgrade(a, pl)
 	}
 	return false, "This command is not available."
 }

@@ -37,10 +37,14 @@ const (
 	// Target is the mxc:// URI decided on, Hash the content hash naming the
 	// directory the bytes (and every other URI's with the same bytes) live in.
 	DeleteMedia ActionKind = "delete_media"
+	// Upgrade replaces the room with a new one of room version Version
+	// (the homeserver's room upgrade), the bot its creator; the executor
+	// reports the new room's ID.
+	Upgrade ActionKind = "upgrade_room"
 )
 
 // Kinds lists every action kind, for the executor's completeness test.
-var Kinds = []ActionKind{SetState, NotifyRoom, NotifyManagement, Kick, Reply, Invite, Redact, CreateRoom, Join, Leave, SignOutDevices, NotifyUser, QuietBot, DeleteMedia}
+var Kinds = []ActionKind{SetState, NotifyRoom, NotifyManagement, Kick, Reply, Invite, Redact, CreateRoom, Join, Leave, SignOutDevices, NotifyUser, QuietBot, DeleteMedia, Upgrade}
 
 // Visible reports whether people see the action happen, so doing it twice
 // would show: these are the ones that must never repeat.
@@ -64,6 +68,8 @@ type Action struct {
 	Target string
 	// Hash is a DeleteMedia's content hash (unpadded URL-safe base64 SHA-256).
 	Hash string `json:",omitempty"`
+	// Version is the room version an Upgrade moves the room to.
+	Version string `json:",omitempty"`
 	// Plan is the room a CreateRoom makes.
 	Plan *NewRoomPlan
 	// Text is the notice, for the notify kinds and Reply, or a short

@@ -49,6 +49,8 @@ func needsWords(n policy.Permission) string {
 		return "a user of this trust's server, or an IG admin"
 	case policy.IGAdmin:
 		return "IG admins"
+	case policy.RoomUpgradePower:
+		return "room admins with the power to upgrade the room (to send `m.room.tombstone`)"
 	}
 	return "anyone"
 }

@@ -44,6 +44,9 @@ type Env interface {
 	ManagementRoom() id.RoomID
 	IsIGAdmin(user id.UserID) bool
 	OwnServer() string
+	// People lists a room's members who are people (bots aside): whom a
+	// refusal may tell the caller to ask.
+	People(ctx context.Context, roomID id.RoomID) ([]string, error)
 }
 
 // Registry holds the commands in help order.
@@ -117,6 +120,11 @@ func (r *Registry) Handle(ctx context.Context, evt *event.Event, cmd policy.Comm
 		OwnServer: r.env.OwnServer(),
 		// Only room power counts on it, and then the room's facts are read.
 		OwnTrustRoom: policy.OwnTrustRoom(call.Facts.Creator, r.env.OwnServer()),
+	}
+	if c.Needs == policy.RoomUpgradePower {
+		if actor.People, err = r.env.People(ctx, evt.RoomID); err != nil {
+			return err
+		}
 	}
 	if ok, refusal := policy.Authorize(c.CommandSpec, actor, call.Facts.PowerLevels); !ok {
 		if err := r.env.Audit(ctx, evt.Sender.String(), evt.RoomID, "refused.command", "!policy "+cmd.Name+": "+refusal, nil); err != nil {

@@ -97,7 +97,8 @@ func (e *Executor) DryRun() bool { return e.cfg.DryRun }
 type Result struct {
 	// Failures say, for people, what could not be done and why.
 	Failures []string
-	// Room is the room a CreateRoom made or a Join entered.
+	// Room is the room a CreateRoom made, a Join entered or an Upgrade
+	// replaced the room with.
 	Room id.RoomID
 	// DryRun: nothing but replies was done.
 	DryRun bool
@@ -130,7 +131,7 @@ func (e *Executor) Execute(ctx context.Context, roomID id.RoomID, actor string, 
 	for i, a := range d.Actions {
 		prior, seen := known[txns[i]]
 		if seen && prior.State != store.ActionPending {
-			if a.Kind == policy.CreateRoom || a.Kind == policy.Join {
+			if a.Kind == policy.CreateRoom || a.Kind == policy.Join || a.Kind == policy.Upgrade {
 				res.Room = id.RoomID(prior.Result)
 			}
 			continue // done before: never again
@@ -230,6 +231,8 @@ func auditDetail(a policy.Action, txn string) map[string]any {
 		}
 	case policy.DeleteMedia:
 		detail["media"], detail["hash"] = a.Target, a.Hash
+	case policy.Upgrade:
+		detail["room_version"] = a.Version // and, once done, "room": the replacement
 	}
 	return detail
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // perform asks the homeserver to do one action. It returns the room a
-// CreateRoom made or a Join entered.
+// CreateRoom made, a Join entered or an Upgrade replaced the room with.
 func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error) {
 	a := s.action
 	switch a.Kind {
@@ -79,6 +79,8 @@ func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error)
 		return "", e.quietBot(ctx)
 	case policy.DeleteMedia:
 		return "", e.deleteMedia(a.Target, a.Hash)
+	case policy.Upgrade:
+		return e.upgradeRoom(ctx, s)
 	default:
 		return "", fmt.Errorf("unknown action kind %q", a.Kind)
 	}

@@ -31,6 +31,9 @@ type InviteeFacts struct {
 	// DirectoryEmpty: the directory holds nobody (never synced, or a broken
 	// sync); nobody of this trust is then refused for not being in it.
 	DirectoryEmpty bool
+	// ListBan is the reason another trust gave on the federation's policy
+	// list for barring the invitee (a leaver, a suspension); "" if none.
+	ListBan string
 }
 
 // InviteGate judges an invitation into a clinical room, with the join
@@ -39,13 +42,15 @@ type InviteeFacts struct {
 // was looked up, their directory entry. The room's role and team filters
 // and holds are left to the appservice, which checks every arrival.
 func InviteGate(i InviteeFacts, g GateRules) GateDecision {
-	d := JoinGate(JoinFacts{UserID: i.UserID, Membership: MembershipInvite, Class: Clinical, Entry: i.Entry, DirectoryEmpty: i.DirectoryEmpty || !i.DirectoryChecked}, g)
+	d := JoinGate(JoinFacts{UserID: i.UserID, Membership: MembershipInvite, Class: Clinical, Entry: i.Entry, DirectoryEmpty: i.DirectoryEmpty || !i.DirectoryChecked, ListBan: i.ListBan}, g)
 	cannot := fmt.Sprintf("You cannot invite %s into this clinical room: ", i.UserID)
 	switch d.Rule {
 	case GateBridgePuppet:
 		d.Reason = cannot + "it is a bridged account (a puppet of another messaging app such as WhatsApp), and patient information must not leave the trusts' Matrix servers. Invite the person's own NHS trust Matrix account instead."
 	case GateOutsideServer:
 		d.Reason = cannot + fmt.Sprintf("accounts on %s are personal accounts or belong to an organisation outside this federation of NHS trusts. Invite the person's NHS trust Matrix account instead, or ask your IG team if their organisation should join the federation.", orWord(serverOf(i.UserID), "that server"))
+	case GateListBanned:
+		d.Reason = cannot + fmt.Sprintf("their own trust has told the federation that they may no longer be in clinical rooms (%s). If this is wrong, ask their trust's IG team.", i.ListBan)
 	case GateNotInDirectory:
 		d.Reason = cannot + fmt.Sprintf("they are not in the staff directory of %s. Ask your IG or IT team to add them, then invite them again.", g.TrustName)
 	case GateSuspended:

@@ -19,12 +19,14 @@ type Gatekeeper struct {
 	identities *identities
 	metrics    *Metrics
 	log        zerolog.Logger
+	// fed is the federation as the appservice last read it.
+	fed *fedView
 }
 
 // New makes a gatekeeper in front of s.Upstream.
 func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 	proxy := newProxy(s.Upstream, log)
-	return &Gatekeeper{
+	g := &Gatekeeper{
 		s:     s,
 		proxy: proxy,
 		classes: &roomClasses{
@@ -35,11 +37,13 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 		},
 		identities: &identities{
 			client: &http.Client{Transport: proxy.Transport}, base: s.Upstream.String(),
-			ttl: s.RoomStateTTL, timeout: s.RoomStateTimeout, known: map[[sha256.Size]byte]bool{},
+			ttl: s.RoomStateTTL, timeout: s.RoomStateTimeout, known: map[[sha256.Size]byte]string{},
 		},
 		metrics: m,
 		log:     log,
 	}
+	g.fed = g.newFedView()
+	return g
 }
 
 // Handler routes the judged endpoints to their judges and everything else
@@ -81,5 +85,6 @@ func (g *Gatekeeper) refuse(w http.ResponseWriter, r *http.Request, endpoint str
 	}
 	g.log.Info().Str("endpoint", endpoint).Str("rule", f.Rule).Int("status", f.Status).
 		Str("room_id", roomID).Msg("Refused before the homeserver")
+	g.audit(r, endpoint, roomID, f)
 	f.write(w)
 }

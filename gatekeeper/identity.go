@@ -3,8 +3,10 @@ package gatekeeper
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -27,45 +29,57 @@ type identities struct {
 	timeout time.Duration
 
 	mu    sync.Mutex
-	known map[[sha256.Size]byte]bool
+	known map[[sha256.Size]byte]string // the user each belongs to
 }
 
 // Check returns nil when Dendrite accepts the credentials, errNoCredentials
 // when it does not, another error when it could not be asked.
 func (c *identities) Check(ctx context.Context, auth string) error {
+	_, err := c.Who(ctx, auth)
+	return err
+}
+
+// Who is the user the credentials belong to, as Dendrite says (errors as Check's).
+func (c *identities) Who(ctx context.Context, auth string) (string, error) {
 	if auth == "" {
-		return errNoCredentials
+		return "", errNoCredentials
 	}
 	key := sha256.Sum256([]byte(auth))
 	c.mu.Lock()
-	ok := c.known[key]
+	user, ok := c.known[key]
 	c.mu.Unlock()
 	if ok {
-		return nil
+		return user, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.base, "/")+"/_matrix/client/v3/account/whoami", nil)
 	if err != nil {
-		return fmt.Errorf("whoami: %w", err)
+		return "", fmt.Errorf("whoami: %w", err)
 	}
 	req.Header.Set("Authorization", auth)
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("whoami: %w", err)
+		return "", fmt.Errorf("whoami: %w", err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
-		return errNoCredentials
+		return "", errNoCredentials
 	default:
-		return fmt.Errorf("whoami: homeserver answered %d", resp.StatusCode)
+		return "", fmt.Errorf("whoami: homeserver answered %d", resp.StatusCode)
+	}
+	var who struct {
+		UserID string `json:"user_id"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&who); err != nil || who.UserID == "" {
+		return "", fmt.Errorf("whoami: unreadable answer: %v", err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.known) < maxRememberedRooms {
-		c.known[key] = true
+		c.known[key] = who.UserID
 		// Forgotten after the TTL, so a signed-out token stops counting.
 		time.AfterFunc(c.ttl, func() {
 			c.mu.Lock()
@@ -73,5 +87,5 @@ func (c *identities) Check(ctx context.Context, auth string) error {
 			c.mu.Unlock()
 		})
 	}
-	return nil
+	return who.UserID, nil
 }

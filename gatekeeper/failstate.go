@@ -22,27 +22,6 @@ func (g *Gatekeeper) newFedView() *fedView {
 	return v
 }
 
-// Watch reads the federation view every few seconds until ctx ends, so a
-// change of state (the view grown too old, the store gone) is logged,
-// measured and recorded as it happens, not at the next judged request.
-func (g *Gatekeeper) Watch(ctx context.Context) {
-	if g.s.Records == nil {
-		return
-	}
-	t := time.NewTicker(viewRefresh)
-	defer t.Stop()
-	for {
-		g.fed.refreshing.Lock()
-		g.fed.refresh(ctx)
-		g.fed.refreshing.Unlock()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // standing says where the gatekeeper stands after each read of the view:
 // in the metrics every time; in the log and the store's record once per
 // change. The appservice, which alone writes to the homeserver, tells the

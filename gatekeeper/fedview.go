@@ -26,13 +26,13 @@ type Records interface {
 // store's record): what the gatekeeper can trust now.
 const (
 	// StateOK: the federation view is fresh (or no list is configured).
-	StateOK = "ok"
+	StateOK = store.GatekeeperOK
 	// StateListMissing: a list is configured and the appservice has not
 	// written a view yet; the members are federation.servers.
-	StateListMissing = "list_missing"
+	StateListMissing = store.GatekeeperListMissing
 	// StateListStale: the view is older than gatekeeper.max_list_age; the
 	// members are federation.servers.
-	StateListStale = "list_stale"
+	StateListStale = store.GatekeeperListStale
 	// StateStoreUnavailable: the store could not be read or written last
 	// time; the last good view serves until it is too old.
 	StateStoreUnavailable = "store_unavailable"

@@ -12,10 +12,20 @@ import (
 // homeserver, tells the management room when it changes.
 const gatekeeperStateKey = "gatekeeper_state"
 
+// The gatekeeper's states the store records (a store it cannot reach
+// cannot record that it cannot).
+const (
+	// GatekeeperOK: the view is fresh, or no list is configured.
+	GatekeeperOK = "ok"
+	// GatekeeperListMissing: a list is configured and no view written yet.
+	GatekeeperListMissing = "list_missing"
+	// GatekeeperListStale: the view is older than the gatekeeper's MaxListAge.
+	GatekeeperListStale = "list_stale"
+)
+
 // GatekeeperState is the gatekeeper's standing towards the federation view.
 type GatekeeperState struct {
-	// State is "ok", "list_missing" (no view written yet) or "list_stale"
-	// (the view is older than MaxListAge).
+	// State is one of the Gatekeeper* states.
 	State string `json:"state"`
 	// Since is when the gatekeeper found it so (the store's clock).
 	Since time.Time `json:"since"`

@@ -42,3 +42,24 @@ func TestFederationView(t *testing.T) {
 		}
 	})
 }
+
+// TestGatekeeperState: the gatekeeper's record of its standing, read back
+// by the appservice (another Store on the same database) as written.
+func TestGatekeeperState(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open func() *Store) {
+		ctx := context.Background()
+		gatekeeper, appservice := open(), open()
+		if _, err := appservice.GatekeeperState(ctx); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("no state recorded yet: err = %v, want ErrNotFound", err)
+		}
+		since := time.Date(2026, 12, 10, 9, 0, 0, 0, time.UTC)
+		want := GatekeeperState{State: GatekeeperListStale, Since: since, ListUpdatedAt: since.Add(-73 * time.Hour), MaxListAge: 72 * time.Hour}
+		if err := gatekeeper.SetGatekeeperState(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := appservice.GatekeeperState(ctx)
+		if err != nil || got.State != want.State || !got.Since.Equal(since) || !got.ListUpdatedAt.Equal(want.ListUpdatedAt) || got.MaxListAge != want.MaxListAge {
+			t.Fatalf("read back %+v, %v; want %+v", got, err, want)
+		}
+	})
+}

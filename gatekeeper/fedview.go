@@ -133,8 +133,9 @@ func (v *fedView) noteStore(ctx context.Context, err error) {
 	v.settle(ctx)
 }
 
-// settle works out the state and reports it when it changed; the caller
-// holds refreshing, so states are reported in order.
+// settle works out the state and reports it (the reporter logs and
+// records only changes); the caller holds refreshing, so states are
+// reported in order.
 func (v *fedView) settle(ctx context.Context) fedSnapshot {
 	v.mu.Lock()
 	was := v.snap.state

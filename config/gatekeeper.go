@@ -36,6 +36,11 @@ type Gatekeeper struct {
 	Endpoints map[string]bool `yaml:"endpoints"`
 	// Timeouts bound the proxy's client connections.
 	Timeouts GatekeeperTimeouts `yaml:"timeouts"`
+	// MaxListAge is how long the federation as the appservice last read
+	// it (member trusts added at run time, other trusts' leavers) is
+	// trusted. Past it, only this trust's server and federation.servers
+	// count as members for federation requests and invitations.
+	MaxListAge Duration `yaml:"max_list_age"`
 }
 
 // GatekeeperTimeouts bound client connections to the proxy. A proxy carries
@@ -72,6 +77,15 @@ const (
 	maxGatekeeperJudgedBodyCeiling = 64 << 20
 )
 
+// The age limits of the federation as the appservice last read it.
+const (
+	// DefaultGatekeeperMaxListAge is TI-Messenger's limit on a federation list's age.
+	DefaultGatekeeperMaxListAge = 72 * time.Hour
+	// minGatekeeperMaxListAge leaves room for the appservice's reloads
+	// (every 10 minutes) and a restart.
+	minGatekeeperMaxListAge = 30 * time.Minute
+)
+
 // ApplyDefaults fills what the file leaves out; homeserver is
 // homeserver.address, the default upstream.
 func (g *Gatekeeper) ApplyDefaults(homeserver string) {
@@ -90,6 +104,7 @@ func (g *Gatekeeper) ApplyDefaults(homeserver string) {
 		{&g.Timeouts.Read, DefaultGatekeeperRead},
 		{&g.Timeouts.Write, DefaultGatekeeperWrite},
 		{&g.Timeouts.Idle, DefaultGatekeeperIdle},
+		{&g.MaxListAge, DefaultGatekeeperMaxListAge},
 	} {
 		if !d.field.set {
 			d.field.Duration = d.def
@@ -128,6 +143,9 @@ func (g *Gatekeeper) Problems() []Problem {
 	}
 	if g.RoomStateTimeout.Duration < 100*time.Millisecond {
 		add("room_state_timeout", "%s is too short; at least 100ms", g.RoomStateTimeout.Duration)
+	}
+	if g.MaxListAge.Duration < minGatekeeperMaxListAge {
+		add("max_list_age", "%s is too short; at least %s (the appservice reads the list every 10 minutes)", g.MaxListAge.Duration, minGatekeeperMaxListAge)
 	}
 	for _, name := range slices.Sorted(maps.Keys(g.Endpoints)) {
 		if !slices.Contains(GatekeeperEndpoints, name) {

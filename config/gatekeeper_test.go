@@ -21,6 +21,8 @@ func TestGatekeeperDefaultsAndProblems(t *testing.T) {
 		{"cap too small", `max_judged_body_bytes: 1000`, []string{"gatekeeper.max_judged_body_bytes"}},
 		{"cache too long", `room_state_ttl: 5m`, []string{"gatekeeper.room_state_ttl"}},
 		{"a timeout off", `timeouts: {read_header: 0s}`, []string{"gatekeeper.timeouts.read_header: 0s is too short"}},
+		{"list trusted too briefly", `max_list_age: 10m`, []string{"gatekeeper.max_list_age: 10m0s is too short"}},
+		{"list age as TI-Messenger's", `max_list_age: 72h`, nil},
 		{"headers longer than the request", `timeouts: {read_header: 10m, read: 1m}`, []string{"gatekeeper.timeouts.read_header"}},
 	}
 	for _, tt := range tests {
@@ -43,7 +45,7 @@ func TestGatekeeperDefaultsAndProblems(t *testing.T) {
 	}
 	var g Gatekeeper
 	g.ApplyDefaults("http://dendrite:8008")
-	if g.Upstream != "http://dendrite:8008" || g.Listen != DefaultGatekeeperListen || g.Timeouts.Read.Duration != 5*time.Minute || !g.Judges("client_invite") {
+	if g.Upstream != "http://dendrite:8008" || g.Listen != DefaultGatekeeperListen || g.Timeouts.Read.Duration != 5*time.Minute || g.MaxListAge.Duration != 72*time.Hour || !g.Judges("client_invite") {
 		t.Errorf("defaults: %+v", g)
 	}
 	g.Endpoints = map[string]bool{"client_invite": false}

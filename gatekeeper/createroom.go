@@ -43,12 +43,12 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 	if holdsNHSNumber(text) {
 		return patientIDInRoomText()
 	}
+	s := g.fed.current(r.Context())
 	if n.Class() == policy.Clinical {
 		for _, invitee := range req.Invite {
-			facts, err := g.inviteeFacts(r.Context(), invitee)
+			facts, err := g.knownInvitee(r.Context(), s, invitee)
 			if err != nil {
-				g.log.Warn().Err(err).Msg("Could not read the staff directory; refusing a clinical room's invitations")
-				return forbidden(ReasonDirectoryUnknown, "I could not check the staff directory just now, so this clinical room was not created with its invitations. Try again in a minute; if it keeps failing, tell your IT team.")
+				return cannotCheck(err, "this clinical room was not created with its invitations")
 			}
 			n.Invitees = append(n.Invitees, facts)
 		}
@@ -57,8 +57,8 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 			n.Invitees = append(n.Invitees, policy.InviteeFacts{UserID: invitee})
 		}
 	}
-	if d := policy.NewRoomGate(n, g.s.Rules); !d.Allow {
-		return forbidden(d.Rule, d.Reason)
+	if d := policy.NewRoomGate(n, g.rulesFor(s)); !d.Allow {
+		return g.inviteRefused(s, req.Invite, d)
 	}
 	return nil
 }

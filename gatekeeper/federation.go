@@ -19,8 +19,15 @@ func (g *Gatekeeper) judgeOrigin(what string) func(http.ResponseWriter, *http.Re
 		if err != nil {
 			return &Refusal{Status: http.StatusUnauthorized, ErrCode: "M_UNAUTHORIZED", Reason: "Federation requests must carry one X-Matrix authorization naming their origin server.", Rule: ReasonNoOrigin}
 		}
-		if origin == g.s.Rules.OwnServer || policy.InFederation(origin, g.s.Rules.FederationServers) {
+		if origin == g.s.Rules.OwnServer {
 			return nil
+		}
+		s := g.fed.current(r.Context())
+		if policy.InFederation(origin, g.fed.members(s)) {
+			return nil
+		}
+		if g.fed.onlyInStaleView(s, origin) {
+			return g.staleOrigin(origin, what)
 		}
 		return forbidden(ReasonOutsideOrigin, fmt.Sprintf("The server %s is not a member of this federation of NHS trusts, so it cannot %s rooms on this server.", origin, verbFor(what)))
 	}

@@ -21,6 +21,8 @@ type Gatekeeper struct {
 	media   *deletedMedia
 	metrics *Metrics
 	log     zerolog.Logger
+	// fed is the federation as the appservice last read it.
+	fed *fedView
 }
 
 // New makes a gatekeeper in front of s.Upstream.
@@ -30,7 +32,7 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 	if s.Media != nil {
 		media = &deletedMedia{index: s.Media, ttl: s.RoomStateTTL, uris: map[string]bool{}, hashes: map[string]bool{}}
 	}
-	return &Gatekeeper{
+	g := &Gatekeeper{
 		media: media,
 		s:     s,
 		proxy: proxy,
@@ -47,6 +49,8 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 		metrics: m,
 		log:     log,
 	}
+	g.fed = g.newFedView()
+	return g
 }
 
 // Handler routes the judged endpoints to their judges and everything else
@@ -88,5 +92,6 @@ func (g *Gatekeeper) refuse(w http.ResponseWriter, r *http.Request, endpoint str
 	}
 	g.log.Info().Str("endpoint", endpoint).Str("rule", f.Rule).Int("status", f.Status).
 		Str("room_id", roomID).Msg("Refused before the homeserver")
+	g.audit(r, endpoint, roomID, f)
 	f.write(w)
 }

@@ -32,20 +32,23 @@ func (g *Gatekeeper) judgeInvite(w http.ResponseWriter, r *http.Request) *Refusa
 }
 
 // judgeInvitee refuses an invitation of invitee into the room, if
-// clinical. The invitee's server is judged first; this trust's staff are
-// then looked up in the directory. When the directory cannot be read, an
-// invitation into a clinical room is refused, saying why.
+// clinical. The invitee's server is judged first (against the federation
+// as it stands now); this trust's staff are then looked up in the
+// directory, another trust's on the federation's list of leavers. When
+// either cannot be read, an invitation into a clinical room is refused,
+// saying why.
 func (g *Gatekeeper) judgeInvitee(r *http.Request, roomID, invitee string) *Refusal {
-	if d := policy.InviteGate(policy.InviteeFacts{UserID: invitee}, g.s.Rules); !d.Allow {
-		return g.ifClinical(r, roomID, forbidden(d.Rule, d.Reason))
+	s := g.fed.current(r.Context())
+	rules := g.rulesFor(s)
+	if d := policy.InviteGate(policy.InviteeFacts{UserID: invitee}, rules); !d.Allow {
+		return g.ifClinical(r, roomID, g.inviteRefused(s, []string{invitee}, d))
 	}
-	facts, err := g.inviteeFacts(r.Context(), invitee)
+	facts, err := g.knownInvitee(r.Context(), s, invitee)
 	if err != nil {
-		g.log.Warn().Err(err).Str("room_id", roomID).Msg("Could not read the staff directory; refusing invitations into clinical rooms")
-		return g.ifClinical(r, roomID, forbidden(ReasonDirectoryUnknown, "I could not check the staff directory just now, so the invitation was not sent (this is a clinical room). Try again in a minute; if it keeps failing, tell your IT team."))
+		return g.ifClinical(r, roomID, cannotCheck(err, "the invitation was not sent (this is a clinical room)"))
 	}
-	if d := policy.InviteGate(facts, g.s.Rules); !d.Allow {
-		return g.ifClinical(r, roomID, forbidden(d.Rule, d.Reason))
+	if d := policy.InviteGate(facts, rules); !d.Allow {
+		return g.ifClinical(r, roomID, g.inviteRefused(s, []string{invitee}, d))
 	}
 	return g.judgeFilters(r, roomID, facts, g.inviteGate)
 }

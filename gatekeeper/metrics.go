@@ -1,6 +1,10 @@
 package gatekeeper
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"math"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics count what the gatekeeper refuses and when it could not read what
 // it needed. Labels name endpoints and rules only: never a user, a room or
@@ -8,6 +12,12 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	Refusals         *prometheus.CounterVec
 	RoomStateFailure prometheus.Counter
+	// FailState is 1 for the state the gatekeeper is in (StateOK…), 0 for
+	// the others; ViewAge is the federation view's age in seconds (NaN:
+	// none read). AuditFailures counts refusals the store did not record.
+	FailState     *prometheus.GaugeVec
+	ViewAge       prometheus.Gauge
+	AuditFailures prometheus.Counter
 }
 
 // NewMetrics registers the gatekeeper's metrics with reg.
@@ -21,7 +31,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "caldicott_gatekeeper_room_state_failures_total",
 			Help: "Reads from Dendrite (a room's class, a client's credentials) that failed; decisions needing them fail closed.",
 		}),
+		FailState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "caldicott_gatekeeper_fail_state",
+			Help: "1 for the state the gatekeeper is in: ok, list_missing, list_stale (federation requests from trusts added at run time refused) or store_unavailable.",
+		}, []string{"state"}),
+		ViewAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "caldicott_gatekeeper_federation_view_age_seconds",
+			Help: "Age of the federation view the appservice last wrote (NaN: none read); past gatekeeper.max_list_age it is not trusted.",
+		}),
+		AuditFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "caldicott_gatekeeper_audit_failures_total",
+			Help: "Refusals the store could not record in the audit log (the refusal stands).",
+		}),
 	}
-	reg.MustRegister(m.Refusals, m.RoomStateFailure)
+	m.ViewAge.Set(math.NaN())
+	reg.MustRegister(m.Refusals, m.RoomStateFailure, m.FailState, m.ViewAge, m.AuditFailures)
 	return m
 }

@@ -39,6 +39,15 @@ type Settings struct {
 	// Media says which files retention deleted (the store, read only);
 	// nil: downloads are not judged.
 	Media MediaIndex
+	// Records is where the federation view is read and refusals and the
+	// gatekeeper's standing are recorded (the store); nil: the federation
+	// is federation.servers, and nothing is recorded.
+	Records Records
+	// ListConfigured: the trust takes part in a federation policy list,
+	// so the appservice writes a view of it.
+	ListConfigured bool
+	// MaxListAge is how long that view is trusted.
+	MaxListAge time.Duration
 	// Judges says whether a judgement (config.GatekeeperEndpoints) is on;
 	// nil: all are.
 	Judges func(endpoint string) bool
@@ -81,6 +90,8 @@ func SettingsFrom(cfg *config.Config) (Settings, error) {
 		RoomStateTTL:     g.RoomStateTTL.Duration,
 		RoomStateTimeout: g.RoomStateTimeout.Duration,
 		Judges:           g.Judges,
+		ListConfigured:   cfg.Federation.PolicyList != "",
+		MaxListAge:       g.MaxListAge.Duration,
 	}, nil
 }
 

@@ -42,6 +42,9 @@ type InviteeFacts struct {
 	// JoinFacts.
 	AllowedRoles, AllowedTeams []string
 	OutranksFilters            bool
+	// ListBan is the reason another trust gave on the federation's policy
+	// list for barring the invitee (a leaver, a suspension); "" if none.
+	ListBan string
 }
 
 // JoinFacts are the join gate's facts for someone entering a clinical
@@ -50,7 +53,7 @@ type InviteeFacts struct {
 // appservice checks them when they arrive.
 func (i InviteeFacts) JoinFacts(m Membership) JoinFacts {
 	return JoinFacts{UserID: i.UserID, Membership: m, Class: Clinical, Entry: i.Entry, DirectoryEmpty: i.DirectoryEmpty || !i.DirectoryChecked,
-		HeldReason: i.HeldReason, AllowedRoles: i.AllowedRoles, AllowedTeams: i.AllowedTeams, OutranksFilters: i.OutranksFilters}
+		HeldReason: i.HeldReason, AllowedRoles: i.AllowedRoles, AllowedTeams: i.AllowedTeams, OutranksFilters: i.OutranksFilters, ListBan: i.ListBan}
 }
 
 // InviteGate judges an invitation into a clinical room, with the join
@@ -66,6 +69,8 @@ func InviteGate(i InviteeFacts, g GateRules) GateDecision {
 		d.Reason = cannot + "it is a bridged account (a puppet of another messaging app such as WhatsApp), and patient information must not leave the trusts' Matrix servers. Invite the person's own NHS trust Matrix account instead."
 	case GateOutsideServer:
 		d.Reason = cannot + fmt.Sprintf("accounts on %s are personal accounts or belong to an organisation outside this federation of NHS trusts. Invite the person's NHS trust Matrix account instead, or ask your IG team if their organisation should join the federation.", orWord(serverOf(i.UserID), "that server"))
+	case GateListBanned:
+		d.Reason = cannot + fmt.Sprintf("their own trust has told the federation that they may no longer be in clinical rooms (%s). If this is wrong, ask their trust's IG team.", i.ListBan)
 	case GateNotInDirectory:
 		d.Reason = cannot + fmt.Sprintf("they are not in the staff directory of %s. Ask your IG or IT team to add them, then invite them again.", g.TrustName)
 	case GateSuspended:

@@ -26,6 +26,8 @@ func TestInviteGate(t *testing.T) {
 		{"own trust, directory empty", "@alice:trust-a.nhs.uk", true, GateOwnTrust, "", &InviteeFacts{DirectoryChecked: true, DirectoryEmpty: true}},
 		{"own trust, suspended", "@alice:trust-a.nhs.uk", false, GateSuspended, "lists their account as suspended", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusSuspended, "", "")}},
 		{"own trust, left", "@alice:trust-a.nhs.uk", false, GateLeft, "records that they have left the trust", &InviteeFacts{DirectoryChecked: true, Entry: entry(StatusLeft, "", "")}},
+		{"federated trust, a leaver on the list", "@bob:trust-b.nhs.uk", false, GateListBanned, "their own trust has told the federation that they may no longer be in clinical rooms (left the trust)", &InviteeFacts{ListBan: "left the trust"}},
+		{"own trust: the list does not decide", "@alice:trust-a.nhs.uk", true, GateEligible, "", &InviteeFacts{DirectoryChecked: true, Entry: active, ListBan: "published by another trust"}},
 		{"puppet even with an entry", "@whatsapp_1:trust-a.nhs.uk", false, GateBridgePuppet, "bridged account", &InviteeFacts{DirectoryChecked: true, Entry: active}},
 		{"own trust, held after a lost device", "@alice:trust-a.nhs.uk", false, GateHeld, "held out of the clinical rooms of Trust A (lost phone)", &InviteeFacts{DirectoryChecked: true, Entry: active, HeldReason: "lost phone"}},
 		{"federated trust: our holds are ours", "@bob:trust-b.nhs.uk", true, GateFederatedTrust, "", &InviteeFacts{HeldReason: "lost phone"}},

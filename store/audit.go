@@ -26,6 +26,10 @@ type AuditEntry struct {
 	Hash     string    `json:"hash"`
 }
 
+// auditLockKey names the PostgreSQL advisory lock an append holds until it
+// commits: "audit" in ASCII (upgradeLockKey is another).
+const auditLockKey int64 = 0x6175646974
+
 // genesisHash is the prev_hash of the first entry.
 const genesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -69,14 +73,20 @@ func (s *Store) appendAuditLocked(ctx context.Context, e AuditEntry) (AuditEntry
 		e.Time = s.now()
 	}
 	e.Time = e.Time.Truncate(time.Millisecond)
-	headQuery := `SELECT seq, hash FROM audit_head WHERE id = 1`
-	if s.Engine() == Postgres {
-		headQuery += ` FOR UPDATE`
-	}
 	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		// Another process (the gatekeeper beside the appservice) may append
+		// at the same time. SQLite's write transactions already queue
+		// (BEGIN IMMEDIATE); PostgreSQL's would both read an empty log's
+		// missing head, with no row to lock, and both write entry 1, so an
+		// append there first takes a lock for the rest of its transaction.
+		if s.Engine() == Postgres {
+			if _, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey); err != nil {
+				return fmt.Errorf("take the audit lock: %w", err)
+			}
+		}
 		var seq int64
 		var prev string
-		err := s.db.QueryRow(ctx, headQuery).Scan(&seq, &prev)
+		err := s.db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &prev)
 		if err == sql.ErrNoRows {
 			seq, prev = 0, genesisHash
 		} else if err != nil {

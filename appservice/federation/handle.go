@@ -66,6 +66,9 @@ func (f *Federation) HandleEvent(ctx context.Context, evt *event.Event) error {
 		}
 	}
 	f.applyTrusts(ctx, before, after)
+	if ch.Added != nil || ch.Removed != nil {
+		f.publishView(ctx)
+	}
 	return nil
 }
 

@@ -25,6 +25,7 @@ func (f *Federation) EnsureList(ctx context.Context) {
 	if !f.Enabled() {
 		return
 	}
+	defer f.NoticeGatekeeper(ctx)
 	if err := f.ensure(ctx); err != nil {
 		f.mu.Lock()
 		f.failures++
@@ -191,6 +192,7 @@ func (f *Federation) load(ctx context.Context, room id.RoomID) error {
 	after := f.trustsLocked()
 	f.mu.Unlock()
 	f.applyTrusts(ctx, before, after)
+	f.publishView(ctx)
 	c := list.Counts()
 	f.Log.Info().Interface("counts", c).Msg("Read the federation's policy list")
 	return nil

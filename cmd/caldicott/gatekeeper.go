@@ -46,8 +46,11 @@ func cmdGatekeeper(args []string, stdout, stderr io.Writer) int {
 	defer st.Close()
 	settings.Directory = st
 	settings.Media = st
+	// The federation as the appservice last read it; refusals audited.
+	settings.Records = st
 	reg := prometheus.NewRegistry()
 	gk := gatekeeper.New(settings, gatekeeper.NewMetrics(reg), log)
+	go gk.Watch(ctx)
 	if settings.MetricsListen != "" {
 		metrics := &http.Server{Addr: settings.MetricsListen, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: settings.Timeouts.ReadHeader}
 		go func() {

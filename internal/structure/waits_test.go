@@ -17,6 +17,7 @@ var waitsAllowed = map[string]string{
 	"appservice/inbox.go":                 "the inbox's poll interval between wake-ups, not a retry",
 	"appservice/verification/activity.go": "pacing of the identity-reset watch's polls (busyGap), not a retry",
 	"appservice/records/deliver.go":       "the delivery queue's one-second tick; the schedule of tries is retry.Backoff.After",
+	"gatekeeper/watch.go":                 "the federation view's read interval, not a retry",
 	"store/sqlite_busy.go":                "a fixed 50 ms poll of another process's SQLite lock; store imports nothing of ours above it",
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -28,12 +30,43 @@ type Front struct {
 	Metrics *gatekeeper.Metrics
 
 	handler atomic.Pointer[http.Handler]
+	mu      sync.Mutex
+	// received is every request's method and path (with its query), in
+	// order, for tests that show a client's traffic went through.
+	received []string
 	// dir is its own read-only handle on Caldicott's database (the staff
 	// directory), as the subcommand opens one: opened when Caldicott first
 	// starts, so Caldicott's migrations come first.
 	dir     *store.Store
 	logPath string
 	log     zerolog.Logger
+}
+
+// maxReceived bounds what a Front remembers of the requests it received.
+const maxReceived = 100_000
+
+// Received counts the requests the gatekeeper received with this method
+// whose path and query contain every one of parts.
+func (f *Front) Received(method string, parts ...string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, r := range f.received {
+		m, uri, _ := strings.Cut(r, " ")
+		if m == method && containsAll(uri, parts) {
+			n++
+		}
+	}
+	return n
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // startFront listens on host at once (so clients registered before Start
@@ -59,6 +92,11 @@ func (tr *Trust) startFront(t testing.TB, host, dir string) {
 	done := make(chan error, 1)
 	go func() {
 		done <- gatekeeper.Serve(ctx, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f.mu.Lock()
+			if len(f.received) < maxReceived {
+				f.received = append(f.received, r.Method+" "+r.URL.RequestURI())
+			}
+			f.mu.Unlock()
 			(*f.handler.Load()).ServeHTTP(w, r)
 		}), settings.Timeouts)
 	}()

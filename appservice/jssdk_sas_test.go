@@ -28,7 +28,7 @@ type jsVerification struct {
 // verifyWithJS runs e2e/jssdk/verify-with-bot.mjs for a user in room.
 func verifyWithJS(t *testing.T, dir string, tr *trust.Trust, user string, room string, args ...string) jsVerification {
 	t.Helper()
-	argv := append([]string{"verify-with-bot.mjs", tr.HS.URL, user, "correct horse battery " + user, room, tr.BotID().String()}, args...)
+	argv := append([]string{"verify-with-bot.mjs", tr.HS.ClientURL, user, "correct horse battery " + user, room, tr.BotID().String()}, args...)
 	cmd := exec.Command("node", argv...)
 	cmd.Dir = dir
 	out, err := cmd.Output()
@@ -60,12 +60,19 @@ func encryptedDM(t *testing.T, tr *trust.Trust, cli *mautrix.Client) string {
 // encrypted direct chat, both ways Element offers: answering the bot's
 // request after "!policy verify", and starting from the bot's profile. The
 // emoji the client shows are the ones the bot posts; a "They don't match"
-// records nothing.
+// records nothing. Both directly and through the gatekeeper.
 func TestElementEngineEmojiVerification(t *testing.T) {
 	dir := jsSDKDir(t)
-	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true})
-	tr.Start(t)
+	for _, front := range fronts {
+		t.Run(front.name, func(t *testing.T) { emojiVerification(t, dir, front.gatekeeper) })
+	}
+}
 
+// emojiVerification is the scenario, with the clients talking to Dendrite
+// directly or through the gatekeeper (the bot always directly).
+func emojiVerification(t *testing.T, dir string, gatekeeper bool) {
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true, Gatekeeper: gatekeeper})
+	tr.Start(t)
 	for _, tc := range []struct {
 		user, mode, answer string
 		attested           bool
@@ -110,5 +117,10 @@ func TestElementEngineEmojiVerification(t *testing.T) {
 				t.Fatalf("attestation %+v %v", a, err)
 			}
 		})
+	}
+	// The verification's events are encrypted room events the client
+	// sends and long-polls for: through the gatekeeper when it is there.
+	if gatekeeper && (tr.Gatekeeper.Received("PUT", "/send/m.room.encrypted/") == 0 || tr.Gatekeeper.Received("GET", "/sync", "timeout=30000") == 0) {
+		t.Error("the clients' verification traffic did not pass the gatekeeper")
 	}
 }

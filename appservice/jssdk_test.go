@@ -52,7 +52,7 @@ func TestElementEngineCrossSigning(t *testing.T) {
 	bot := tr.BotID()
 	tr.HS.RegisterUser(t, "alice", false)
 	ig, mgmt := tr.IGAdmin(t)
-	cmd := exec.Command("node", "bootstrap-cross-signing.mjs", tr.HS.URL, "alice", "correct horse battery alice")
+	cmd := exec.Command("node", "bootstrap-cross-signing.mjs", tr.HS.ClientURL, "alice", "correct horse battery alice")
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {

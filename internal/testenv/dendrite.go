@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,12 +82,16 @@ type HomeserverOptions struct {
 type Homeserver struct {
 	ServerName string
 	URL        string
-	Dir        string
-	opts       HomeserverOptions
-	bin        string
-	cmd        *exec.Cmd
-	exited     chan struct{}
-	logPath    string
+	// ClientURL is where the users' clients talk to the homeserver: URL,
+	// unless something stands in front of it (a trust's gatekeeper).
+	// Registration, the appservice and federation use URL.
+	ClientURL string
+	Dir       string
+	opts      HomeserverOptions
+	bin       string
+	cmd       *exec.Cmd
+	exited    chan struct{}
+	logPath   string
 }
 
 // PlanHomeserver picks ports and names without starting anything, so a test
@@ -105,6 +110,7 @@ func PlanHomeserver(t testing.TB, opts HomeserverOptions) *Homeserver {
 	return &Homeserver{
 		ServerName: fmt.Sprintf("%s:%d", opts.IP, opts.HTTPSPort),
 		URL:        fmt.Sprintf("http://%s:%d", opts.IP, opts.HTTPPort),
+		ClientURL:  fmt.Sprintf("http://%s:%d", opts.IP, opts.HTTPPort),
 		Dir:        t.TempDir(),
 		opts:       opts,
 	}
@@ -263,12 +269,18 @@ func WriteDendriteConfig(bin, dir, serverName, db string, registrations []string
 }
 
 // RegisterUser creates an account through shared-secret registration and
-// returns a mautrix client logged in as it, as a clinician's client would be.
+// returns a mautrix client logged in as it, as a clinician's client would be:
+// talking to ClientURL.
 func (hs *Homeserver) RegisterUser(t testing.TB, localpart string, admin bool) *mautrix.Client {
 	t.Helper()
 	cli, err := RegisterUser(hs.URL, localpart, "correct horse battery "+localpart, admin)
 	if err != nil {
 		t.Fatalf("register %s: %v", localpart, err)
+	}
+	if hs.ClientURL != hs.URL {
+		if cli.HomeserverURL, err = url.Parse(hs.ClientURL); err != nil {
+			t.Fatalf("client URL %q: %v", hs.ClientURL, err)
+		}
 	}
 	return cli
 }

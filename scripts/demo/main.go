@@ -28,7 +28,17 @@ type trust struct {
 	dir        string
 }
 
+// clientURL is Dendrite's: the bot, registration and the demo's own
+// checks use it. People's clients use gatekeeperURL, in front of it.
 func (t trust) clientURL() string { return "http://" + t.ip + ":8008" }
+
+func (t trust) gatekeeperURL() string { return "http://" + t.ip + ":8009" }
+
+// gatekeeperSection puts `caldicott gatekeeper` in front of the trust's
+// Dendrite, its metrics on a port of their own.
+func (t trust) gatekeeperSection() string {
+	return fmt.Sprintf("gatekeeper:\n    listen: %s:8009\n    metrics_listen: %s:9009\n", t.ip, t.ip)
+}
 
 var trusts = []trust{
 	{name: "Trust A", ip: "127.0.0.11", asPort: 29331},
@@ -81,21 +91,11 @@ func run() error {
 		if err := prepareTrust(*t, dendriteBin, caldicott); err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
-		hs, err := start(filepath.Join(t.dir, "dendrite.log"), t.dir, filepath.Join(dendriteBin, "dendrite"),
-			"-config", "dendrite.yaml", "-http-bind-address", t.ip+":8008", "-https-bind-address", t.ip+":8448",
-			"-tls-cert", "server.crt", "-tls-key", "server.key")
+		started, err := startTrust(*t, dendriteBin, caldicott)
+		procs = append(procs, started...)
 		if err != nil {
 			return err
 		}
-		procs = append(procs, hs)
-		if err := testenv.WaitForHomeserver(t.clientURL(), 60*time.Second, nil); err != nil {
-			return fmt.Errorf("%s homeserver: %w (see %s)", t.name, err, filepath.Join(t.dir, "dendrite.log"))
-		}
-		bot, err := start(filepath.Join(t.dir, "caldicott.log"), t.dir, caldicott, "-c", "config.yaml")
-		if err != nil {
-			return err
-		}
-		procs = append(procs, bot)
 		if i == 0 {
 			// Trust A hosts the federation's policy list: let it make the
 			// room before Trust B's bot looks for it.
@@ -117,6 +117,40 @@ func run() error {
 	<-ctx.Done()
 	fmt.Println("\nStopping the demo federation…")
 	return nil
+}
+
+// startTrust starts a trust's Dendrite, its Caldicott and the gatekeeper in
+// front of them (after Caldicott, which makes the database first), and
+// returns what it started.
+func startTrust(t trust, dendriteBin, caldicott string) ([]*exec.Cmd, error) {
+	var procs []*exec.Cmd
+	hs, err := start(filepath.Join(t.dir, "dendrite.log"), t.dir, filepath.Join(dendriteBin, "dendrite"),
+		"-config", "dendrite.yaml", "-http-bind-address", t.ip+":8008", "-https-bind-address", t.ip+":8448",
+		"-tls-cert", "server.crt", "-tls-key", "server.key")
+	if err != nil {
+		return procs, err
+	}
+	procs = append(procs, hs)
+	if err := testenv.WaitForHomeserver(t.clientURL(), 60*time.Second, nil); err != nil {
+		return procs, fmt.Errorf("%s homeserver: %w (see %s)", t.name, err, filepath.Join(t.dir, "dendrite.log"))
+	}
+	for _, c := range []struct {
+		log  string
+		args []string
+	}{
+		{"caldicott.log", []string{"-c", "config.yaml"}},
+		{"gatekeeper.log", []string{"gatekeeper", "-c", "config.yaml"}},
+	} {
+		p, err := start(filepath.Join(t.dir, c.log), t.dir, caldicott, c.args...)
+		if err != nil {
+			return procs, err
+		}
+		procs = append(procs, p)
+	}
+	if err := testenv.WaitForHomeserver(t.gatekeeperURL(), 60*time.Second, nil); err != nil {
+		return procs, fmt.Errorf("%s gatekeeper: %w (see %s)", t.name, err, filepath.Join(t.dir, "gatekeeper.log"))
+	}
+	return procs, nil
 }
 
 // waitForAlias waits (up to a bound) until an alias resolves on a homeserver.
@@ -160,8 +194,8 @@ func password(localpart string) string { return "demo-" + localpart + "-password
 
 // prepareTrust writes configs the first time; later runs reuse them.
 func prepareTrust(t trust, dendriteBin, caldicott string) error {
-	if _, err := os.Stat(filepath.Join(t.dir, "config.yaml")); err == nil {
-		return nil
+	if old, err := os.ReadFile(filepath.Join(t.dir, "config.yaml")); err == nil {
+		return addGatekeeper(t, old)
 	}
 	if err := os.MkdirAll(t.dir, 0o700); err != nil {
 		return err
@@ -197,7 +231,7 @@ policy:
 logging:
     level: info
     format: pretty
-`, t.clientURL(), t.serverName, t.asPort, t.asPort, filepath.Join(t.dir, "caldicott.db"), t.name, t.serverName, t.serverName, strings.Join(others, ", "))
+%s`, t.clientURL(), t.serverName, t.asPort, t.asPort, filepath.Join(t.dir, "caldicott.db"), t.name, t.serverName, t.serverName, strings.Join(others, ", "), t.gatekeeperSection())
 	if err := os.WriteFile(filepath.Join(t.dir, "config.yaml"), []byte(cfg), 0o600); err != nil {
 		return err
 	}
@@ -207,6 +241,15 @@ logging:
 		return fmt.Errorf("generate-registration: %v: %s", err, out)
 	}
 	return testenv.WriteDendriteConfig(dendriteBin, t.dir, t.serverName, "", []string{filepath.Join(t.dir, "registration.yaml")}, false)
+}
+
+// addGatekeeper adds the gatekeeper's section to a config written by a
+// demo from before the gatekeeper, so an old .demo/ keeps working.
+func addGatekeeper(t trust, config []byte) error {
+	if strings.Contains(string(config), "\ngatekeeper:") {
+		return nil
+	}
+	return os.WriteFile(filepath.Join(t.dir, "config.yaml"), append(config, t.gatekeeperSection()...), 0o600)
 }
 
 func start(logPath, dir, name string, args ...string) (*exec.Cmd, error) {
@@ -234,10 +277,17 @@ func printInstructions() {
 	fmt.Print(`
 Caldicott demo federation is running.
 
-  Trust A homeserver: http://127.0.0.11:8008   (server name 127.0.0.11:8448)
-  Trust B homeserver: http://127.0.0.12:8008   (server name 127.0.0.12:8448)
+  Trust A homeserver: http://127.0.0.11:8009   (server name 127.0.0.11:8448)
+  Trust B homeserver: http://127.0.0.12:8009   (server name 127.0.0.12:8448)
 
-Log in with Element (set the homeserver to the URL above) or any Matrix client:
+Each is the trust's gatekeeper (caldicott gatekeeper, docs/gatekeeper.md) in
+front of its Dendrite (port 8008 on the same address, which the bot uses): it
+refuses an outsider's invitation into a clinical room, a clinical room made
+public or an NHS number in a social room before Dendrite sees them, and
+counts its refusals at http://127.0.0.11:9009/metrics (Trust B: .12).
+
+Log in with Element (set the homeserver to the gatekeeper's URL above) or any
+Matrix client:
 `)
 	for _, u := range users {
 		fmt.Printf("  @%s:%s:8448  password %-24s %s\n", u.localpart, u.trustIP, password(u.localpart), u.role)
@@ -273,7 +323,7 @@ Try it:
      the federation's list room admits a new trust to every clinical room's
      server ACL.
 
-Logs: .demo/trust-a/{dendrite,caldicott}.log.  Ctrl-C stops everything;
+Logs: .demo/trust-a/{dendrite,caldicott,gatekeeper}.log.  Ctrl-C stops everything;
 delete .demo/ to start afresh.
 `)
 }

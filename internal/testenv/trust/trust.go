@@ -44,6 +44,10 @@ type Options struct {
 	// OnDisk sets Dendrite up as a trust's would be
 	// (testenv.HomeserverOptions.OnDisk): benchmarks.
 	OnDisk bool
+	// Gatekeeper puts a gatekeeper (in-process) in front of the trust's
+	// Dendrite: the clients tr.HS.RegisterUser returns talk to it
+	// (Trust.Gatekeeper.URL); the bot and federation go to Dendrite.
+	Gatekeeper bool
 }
 
 // Trust is one demo trust: a real Dendrite and a Caldicott beside it.
@@ -58,6 +62,9 @@ type Trust struct {
 	LogLevel zerolog.Level
 	// YAML is the config as written, for runs of the caldicott binary.
 	YAML string
+	// Gatekeeper is the gatekeeper in front of Dendrite (Options.Gatekeeper);
+	// nil: clients talk to Dendrite directly.
+	Gatekeeper *Front
 
 	cancel context.CancelFunc
 	done   chan error
@@ -92,6 +99,13 @@ func New(t testing.TB, opts Options) *Trust {
 	hs.AddRegistration(reg)
 	hs.Start(t)
 	tr := &Trust{HS: hs, Config: cfg, LogPath: filepath.Join(dir, "caldicott.log"), YAML: yml}
+	if opts.Gatekeeper {
+		host := opts.Host
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		tr.startFront(t, host, dir)
+	}
 	t.Cleanup(func() {
 		tr.Stop(t)
 		if t.Failed() {
@@ -160,6 +174,7 @@ func (tr *Trust) Launch(t testing.TB) {
 	}
 	runCtx, cancel := context.WithCancel(log.WithContext(ctx))
 	tr.Store, tr.Service, tr.cancel, tr.done = st, svc, cancel, make(chan error, 1)
+	tr.relaunchFront(t)
 	go func() {
 		err := svc.Run(runCtx)
 		st.Close()

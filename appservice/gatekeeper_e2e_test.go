@@ -17,7 +17,6 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/gatekeeper"
 	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/internal/testenv/trust"
@@ -111,13 +110,9 @@ func twoLinesScenario(t *testing.T, withGatekeeper bool) {
 		if _, err := bob.JoinRoomByID(ctx, social); err != nil {
 			t.Fatal(err)
 		}
-		if withGatekeeper {
-			// The gatekeeper read the room's class when alice lowered the
-			// bot's power (unclassified then) and reuses it for
-			// room_state_ttl; the bot classified it through Dendrite, not
-			// through the gatekeeper (docs/gatekeeper.md).
-			time.Sleep(config.DefaultGatekeeperRoomStateTTL)
-		}
+		// No wait: the bot classified the room through Dendrite, not the
+		// gatekeeper, and the gatekeeper never remembers a room as not
+		// clinical, so the new class counts from the next message.
 		watch := watchSync(t, bob)
 		sent, err := alice.SendMessageEvent(ctx, social, event.EventMessage, map[string]any{"msgtype": "m.text", "body": nhsInSocial})
 		refused(err, "social room")

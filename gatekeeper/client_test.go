@@ -2,6 +2,7 @@ package gatekeeper
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -85,6 +86,30 @@ func TestRoomClassIsRememberedAndForgotten(t *testing.T) {
 	g.do(t, http.MethodPost, "/_matrix/client/v3/rooms/"+clinicalRoom+"/invite", body)
 	if n := g.up.stateReads(); n != 2 {
 		t.Fatalf("class read %d times after the policy changed; want 2", n)
+	}
+}
+
+// A room the bot classifies (on Dendrite, not through the gatekeeper)
+// counts at once: "not clinical" is never remembered, so an NHS number in
+// a room just made social, or an outsider's invite into a room just made
+// clinical, is refused from the first request after.
+func TestNewClassCountsAtOnce(t *testing.T) {
+	g := newRig(t, maps.Clone(rooms))
+	msg := []byte(`{"msgtype":"m.text","body":"Mrs Jones 943 476 5919"}`)
+	path := func(n int) string {
+		return fmt.Sprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/t%d", plainRoom, n)
+	}
+	if a := g.do(t, http.MethodPut, path(1), msg); a.Status != http.StatusOK {
+		t.Fatalf("a message in an unclassified room: %d %s", a.Status, a.Error)
+	}
+	g.up.setRoom(plainRoom, "social")
+	if a := g.do(t, http.MethodPut, path(2), msg); a.Status != http.StatusForbidden {
+		t.Fatalf("an NHS number in a room just made social: %d; want 403 at once", a.Status)
+	}
+	invite := []byte(`{"user_id":"@alice:matrix.org"}`)
+	g.up.setRoom(plainRoom, "clinical")
+	if a := g.do(t, http.MethodPost, "/_matrix/client/v3/rooms/"+plainRoom+"/invite", invite); a.Status != http.StatusForbidden {
+		t.Fatalf("an outsider invited into a room just made clinical: %d; want 403 at once", a.Status)
 	}
 }
 

@@ -79,11 +79,22 @@ func (c *roomClasses) Policy(ctx context.Context, roomID, userAuth string) (poli
 	return p, nil
 }
 
-// remember keeps a class for the TTL. The timer forgets it (no clock is
-// read: the one clock of the project stays the store's).
+// remember keeps a clinical room's policy for the TTL. The timer forgets it
+// (no clock is read: the one clock of the project stays the store's). Only
+// clinical rooms are remembered: a room the bot has just classified (its
+// event goes to Dendrite, not through here) must count at once, and
+// remembering "not clinical" would let an outsider's invite or an NHS
+// number through for the TTL. A room leaving clinical is remembered as
+// clinical a little longer, which refuses, never lets in. Rooms that are
+// not clinical are read only for requests that would be refused if they
+// were, so not remembering them costs little.
 func (c *roomClasses) remember(roomID string, p policy.PolicyContent) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if p.Class != policy.Clinical {
+		delete(c.known, roomID)
+		return
+	}
 	if len(c.known) >= maxRememberedRooms {
 		return
 	}

@@ -38,6 +38,8 @@ type Front struct {
 	// directory), as the subcommand opens one: opened when Caldicott first
 	// starts, so Caldicott's migrations come first.
 	dir     *store.Store
+	// stopWatch ends the running gatekeeper's watch of the federation view.
+	stopWatch context.CancelFunc
 	logPath string
 	log     zerolog.Logger
 }
@@ -102,6 +104,7 @@ func (tr *Trust) startFront(t testing.TB, host, dir string) {
 	}()
 	t.Cleanup(func() {
 		cancel()
+		f.stopWatch()
 		if err := <-done; err != nil {
 			t.Errorf("gatekeeper: %v", err)
 		}
@@ -125,9 +128,18 @@ func (tr *Trust) frontHandler(t testing.TB) gatekeeper.Settings {
 		t.Fatalf("gatekeeper settings: %v", err)
 	}
 	if f.dir != nil {
-		settings.Directory = f.dir
+		// As the subcommand: the directory, the files retention deleted, the
+		// federation view and the audit of refusals, all in the one store.
+		settings.Directory, settings.Media, settings.Records = f.dir, f.dir, f.dir
 	}
-	var h http.Handler = gatekeeper.New(settings, f.Metrics, f.log).Handler()
+	gk := gatekeeper.New(settings, f.Metrics, f.log)
+	if f.stopWatch != nil {
+		f.stopWatch()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.stopWatch = cancel
+	go gk.Watch(ctx)
+	var h http.Handler = gk.Handler()
 	f.handler.Store(&h)
 	return settings
 }

@@ -12,6 +12,10 @@ import (
 // Gatekeeper configures `caldicott gatekeeper`, the reverse proxy in front
 // of Dendrite that refuses what policy forbids before Dendrite accepts it.
 type Gatekeeper struct {
+	// InProcess runs the gatekeeper inside the appservice's process
+	// (`caldicott -c config.yaml`) as well as on its own listener, instead of
+	// as a separate `caldicott gatekeeper` process.
+	InProcess bool `yaml:"in_process"`
 	// Listen is the address the proxy listens on (host:port), where the
 	// TLS front (nginx, Caddy) sends the client and federation APIs.
 	Listen string `yaml:"listen"`

@@ -13,8 +13,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
 
+	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/gatekeeper"
+	"github.com/caldicott/caldicott/store"
 )
 
 // cmdGatekeeper runs the reverse proxy in front of Dendrite
@@ -29,47 +32,68 @@ func cmdGatekeeper(args []string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
-	settings, err := gatekeeper.SettingsFrom(cfg)
-	if err != nil {
+	if _, err := gatekeeper.SettingsFrom(cfg); err != nil {
 		fmt.Fprintf(stderr, "caldicott gatekeeper: %v\n", err)
 		return exitConfig
 	}
-	log := newLogger(cfg, stderr).With().Str("component", "gatekeeper").Logger()
+	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// The staff directory and holds (this trust's invitees and joiners are
-	// looked up) and the files retention deleted, read only.
 	st, code := openStore(ctx, cfg, stderr)
 	if st == nil {
 		return code
 	}
 	defer st.Close()
-	settings.Directory = st
-	settings.Media = st
-	// The federation as the appservice last read it; refusals audited.
-	settings.Records = st
+	wait, err := startGatekeeper(ctx, cfg, st, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "caldicott gatekeeper: %v\n", err)
+		return exitRuntime
+	}
+	if err := wait(); err != nil {
+		return exitRuntime
+	}
+	return exitOK
+}
+
+// startGatekeeper builds the gatekeeper from the config on the store (the
+// staff directory and holds, the files retention deleted, the federation
+// view, the audit of its refusals) and starts it listening, in its own
+// process (`caldicott gatekeeper`) or inside the appservice's
+// (gatekeeper.in_process). It fails when it cannot listen; wait serves
+// until ctx ends and says whether it stopped with an error.
+func startGatekeeper(ctx context.Context, cfg *config.Config, st *store.Store, base zerolog.Logger) (wait func() error, err error) {
+	settings, err := gatekeeper.SettingsFrom(cfg)
+	if err != nil {
+		return nil, err
+	}
+	log := base.With().Str("component", "gatekeeper").Logger()
+	settings.Directory, settings.Media, settings.Records = st, st, st
 	reg := prometheus.NewRegistry()
 	gk := gatekeeper.New(settings, gatekeeper.NewMetrics(reg), log)
+	ln, err := net.Listen("tcp", settings.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", settings.Listen, err)
+	}
 	go gk.Watch(ctx)
+	var metrics *http.Server
 	if settings.MetricsListen != "" {
-		metrics := &http.Server{Addr: settings.MetricsListen, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: settings.Timeouts.ReadHeader}
+		metrics = &http.Server{Addr: settings.MetricsListen, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: settings.Timeouts.ReadHeader}
 		go func() {
 			if err := metrics.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Msg("Gatekeeper metrics listener stopped")
 			}
 		}()
-		defer metrics.Close()
 	}
-	ln, err := net.Listen("tcp", settings.Listen)
-	if err != nil {
-		fmt.Fprintf(stderr, "caldicott gatekeeper: listen on %s: %v\n", settings.Listen, err)
-		return exitRuntime
-	}
-	log.Info().Str("listen", settings.Listen).Stringer("upstream", settings.Upstream).Msg("Gatekeeper in front of the homeserver")
-	if err := gatekeeper.Serve(ctx, ln, gk.Handler(), settings.Timeouts); err != nil {
-		log.Error().Err(err).Msg("Gatekeeper stopped with an error")
-		return exitRuntime
-	}
-	log.Info().Msg("Gatekeeper stopped")
-	return exitOK
+	log.Info().Str("listen", ln.Addr().String()).Stringer("upstream", settings.Upstream).Msg("Gatekeeper in front of the homeserver")
+	return func() error {
+		if metrics != nil {
+			defer metrics.Close()
+		}
+		if err := gatekeeper.Serve(ctx, ln, gk.Handler(), settings.Timeouts); err != nil {
+			log.Error().Err(err).Msg("Gatekeeper stopped with an error")
+			return err
+		}
+		log.Info().Msg("Gatekeeper stopped")
+		return nil
+	}, nil
 }

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"context"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/store"
+	"github.com/rs/zerolog"
 )
 
 func TestGatekeeperCommandRefusesBadConfig(t *testing.T) {
@@ -35,5 +42,76 @@ func TestGatekeeperCommandRefusesBadConfig(t *testing.T) {
 	cfg := writeConfig(t, dir, "gatekeeper:\n  listen: "+taken.Addr().String()+"\n")
 	if code, _, errOut := runCLI("gatekeeper", "-c", cfg); code != exitRuntime || !strings.Contains(errOut, "listen on "+taken.Addr().String()) {
 		t.Errorf("taken address: exit %d, stderr %q; want 1", code, errOut)
+	}
+}
+
+// The gatekeeper inside the appservice's process (gatekeeper.in_process):
+// the same starter as `caldicott gatekeeper`, serving in front of the
+// homeserver until the process stops; an address it cannot listen on stops
+// Caldicott at start-up, said plainly, rather than leaving clinicians'
+// traffic without its proxy.
+func TestGatekeeperInProcess(t *testing.T) {
+	t.Setenv(config.EnvASToken, strings.Repeat("a", 40))
+	t.Setenv(config.EnvHSToken, strings.Repeat("h", 40))
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"versions":["v1.2"]}`))
+	}))
+	defer upstream.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().String()
+	free.Close()
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir, "gatekeeper:\n  in_process: true\n  listen: "+addr+"\n  upstream: "+upstream.URL+"\n")
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.Open(ctx, store.SQLite, filepath.Join(dir, "c.db"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	wait, err := startGatekeeper(ctx, cfg, st, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- wait() }()
+	resp, err := http.Get("http://" + addr + "/_matrix/client/versions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "v1.2") {
+		t.Fatalf("passthrough: %d %s", resp.StatusCode, body)
+	}
+	resp, err = http.Post("http://"+addr+"/_matrix/client/v3/rooms/%21r%3Atrust-a.example.nhs.uk/invite", "application/json", strings.NewReader("{not json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "M_NOT_JSON") {
+		t.Fatalf("a malformed invite: %d %s; want 400 M_NOT_JSON from the gatekeeper", resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("the gatekeeper stopped with %v", err)
+	}
+
+	// Its address taken: Caldicott does not start.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfgPath = writeConfig(t, t.TempDir(), "gatekeeper:\n  in_process: true\n  listen: "+taken.Addr().String()+"\n")
+	if code, _, errOut := runCLI("-c", cfgPath); code != exitRuntime || !strings.Contains(errOut, "gatekeeper: listen on "+taken.Addr().String()) {
+		t.Errorf("in-process gatekeeper on a taken address: exit %d, stderr %q; want 1", code, errOut)
 	}
 }

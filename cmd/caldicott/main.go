@@ -144,6 +144,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	log.Info().Str("version", Version).Str("bot", cfg.BotUserID()).Str("database", cfg.Database.Type).Bool("dry_run", cfg.Policy.DryRun).Msg("Starting Caldicott")
+	if cfg.Gatekeeper.InProcess {
+		// The gatekeeper inside this process, on its own listener: one
+		// process to run, at the cost of the proxy stopping with the bot.
+		wait, err := startGatekeeper(ctx, cfg, st, log)
+		if err != nil {
+			fmt.Fprintf(stderr, "caldicott: gatekeeper: %v\n", err)
+			return exitRuntime
+		}
+		go func() {
+			if wait() != nil {
+				stop() // a proxy in the path that stopped: stop, so the operator sees it
+			}
+		}()
+	}
 	if err := svc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error().Err(err).Msg("Caldicott stopped with an error")
 		return exitRuntime

@@ -6,17 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/appservice"
 
 	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/policy"
@@ -33,37 +28,10 @@ type ward struct {
 
 func startWard(t *testing.T) *ward {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts two Dendrites")
-	}
-	hs := testenv.PlanHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.11"})
-	rateLimited := false
-	reg := &appservice.Registration{
-		ID: "caldicott", URL: "http://127.0.0.1:9", AppToken: asToken, ServerToken: "hs-token-for-tests",
-		SenderLocalpart: "caldicott", RateLimited: &rateLimited,
-		Namespaces: appservice.Namespaces{UserIDs: appservice.NamespaceList{{Regex: "^@caldicott:.*$", Exclusive: true}}},
-	}
-	regPath := filepath.Join(t.TempDir(), "registration.yaml")
-	if err := reg.Save(regPath); err != nil {
-		t.Fatal(err)
-	}
-	hs.AddRegistration(regPath)
-	hs.Start(t)
+	hs, bot := startTrustDendrite(t, "127.0.0.11")
 	outside := testenv.StartHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.13"})
-	w := &ward{hs: hs, outside: outside, bot: "@caldicott:" + hs.ServerName}
-	upstream, _ := url.Parse(hs.URL)
-	w.metrics = NewMetrics(prometheus.NewRegistry())
-	gk := New(Settings{
-		Upstream: upstream, ASToken: asToken, MaxJudgedBody: 1 << 20,
-		RoomStateTTL: 5 * time.Second, RoomStateTimeout: 5 * time.Second,
-		Rules: policy.GateRules{
-			Requirements: policy.Requirements{BotUserID: w.bot, OwnServer: hs.ServerName, FederationServers: []string{"127.0.0.12:8448"}, HistoryVisibility: "joined"},
-			TrustName:    "Trust A",
-		},
-	}, w.metrics, zerolog.Nop())
-	srv := httptest.NewServer(gk.Handler())
-	t.Cleanup(srv.Close)
-	w.proxy = srv.URL
+	w := &ward{hs: hs, outside: outside, bot: bot}
+	w.proxy, w.metrics = frontDendrite(t, hs, bot, []string{"127.0.0.12:8448"}, nil)
 	return w
 }
 

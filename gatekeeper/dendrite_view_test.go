@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -13,11 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/appservice"
-
-	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -29,23 +23,8 @@ import (
 // reaches Dendrite with its join until the view is older than
 // max_list_age, and is then refused before it.
 func TestFederationViewOnDendrite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Dendrite")
-	}
 	ctx := context.Background()
-	hs := testenv.PlanHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.11"})
-	rateLimited := false
-	reg := &appservice.Registration{
-		ID: "caldicott", URL: "http://127.0.0.1:9", AppToken: asToken, ServerToken: "hs-token-for-tests",
-		SenderLocalpart: "caldicott", RateLimited: &rateLimited,
-		Namespaces: appservice.Namespaces{UserIDs: appservice.NamespaceList{{Regex: "^@caldicott:.*$", Exclusive: true}}},
-	}
-	regPath := filepath.Join(t.TempDir(), "registration.yaml")
-	if err := reg.Save(regPath); err != nil {
-		t.Fatal(err)
-	}
-	hs.AddRegistration(regPath)
-	hs.Start(t)
+	hs, bot := startTrustDendrite(t, "127.0.0.11")
 
 	st, err := store.Open(ctx, store.SQLite, filepath.Join(t.TempDir(), "caldicott.db"), 2)
 	if err != nil {
@@ -62,26 +41,16 @@ func TestFederationViewOnDendrite(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	bot := "@caldicott:" + hs.ServerName
-	upstream, _ := url.Parse(hs.URL)
-	gk := New(Settings{
-		Upstream: upstream, ASToken: asToken, MaxJudgedBody: 1 << 20,
-		RoomStateTTL: 5 * time.Second, RoomStateTimeout: 5 * time.Second,
-		Rules: policy.GateRules{
-			Requirements: policy.Requirements{BotUserID: bot, OwnServer: hs.ServerName, FederationServers: []string{"127.0.0.12:8448"}, HistoryVisibility: "joined"},
-			TrustName:    "Trust A",
-		},
-		Directory: st, Records: st, ListConfigured: true, MaxListAge: 72 * time.Hour,
-	}, NewMetrics(prometheus.NewRegistry()), zerolog.Nop())
-	srv := httptest.NewServer(gk.Handler())
-	t.Cleanup(srv.Close)
+	proxy, _ := frontDendrite(t, hs, bot, []string{"127.0.0.12:8448"}, func(s *Settings) {
+		s.Directory, s.Records, s.ListConfigured, s.MaxListAge = st, st, true, 72*time.Hour
+	})
 
 	alice := hs.RegisterUser(t, "alice", false)
-	clinical := createRoom(t, srv.URL, alice.AccessToken, "clinical", bot)
+	clinical := createRoom(t, proxy, alice.AccessToken, "clinical", bot)
 	if status, out := call(t, "POST", hs.URL+"/_matrix/client/v3/join/"+url.PathEscape(clinical)+"?user_id="+url.QueryEscape(bot), asToken, map[string]any{}); status != 200 {
 		t.Fatalf("bot join: %d %v", status, out)
 	}
-	status, out := call(t, "POST", roomPath(srv.URL, clinical, "/invite"), alice.AccessToken, map[string]any{"user_id": leaverID})
+	status, out := call(t, "POST", roomPath(proxy, clinical, "/invite"), alice.AccessToken, map[string]any{"user_id": leaverID})
 	if status != 403 || !strings.Contains(fmt.Sprint(out["error"]), "their own trust has told the federation") {
 		t.Fatalf("leaver invited through the gatekeeper: %d %v; want 403", status, out)
 	}
@@ -100,7 +69,7 @@ func TestFederationViewOnDendrite(t *testing.T) {
 	// A make_join from the trust added at run time reaches Dendrite; past
 	// max_list_age the gatekeeper refuses it first.
 	makeJoin := func() (int, map[string]any) {
-		req, _ := http.NewRequest("GET", srv.URL+"/_matrix/federation/v1/make_join/"+url.PathEscape(clinical)+"/"+url.PathEscape("@carol:"+runtime)+"?ver=10", nil)
+		req, _ := http.NewRequest("GET", proxy+"/_matrix/federation/v1/make_join/"+url.PathEscape(clinical)+"/"+url.PathEscape("@carol:"+runtime)+"?ver=10", nil)
 		req.Header.Set("Authorization", xMatrix(runtime))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -3,19 +3,11 @@ package gatekeeper
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/appservice"
-
-	"github.com/caldicott/caldicott/internal/testenv"
-	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -25,23 +17,7 @@ import (
 // Dendrite sees it, so the stranger's membership stays an invitation and
 // they never see the room; a colleague in the directory joins the same way.
 func TestStrangersJoinRefusedOnDendrite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Dendrite")
-	}
-	hs := testenv.PlanHomeserver(t, testenv.HomeserverOptions{IP: "127.0.0.31"})
-	rateLimited := false
-	reg := &appservice.Registration{
-		ID: "caldicott", URL: "http://127.0.0.1:9", AppToken: asToken, ServerToken: "hs-token-for-tests",
-		SenderLocalpart: "caldicott", RateLimited: &rateLimited,
-		Namespaces: appservice.Namespaces{UserIDs: appservice.NamespaceList{{Regex: "^@caldicott:.*$", Exclusive: true}}},
-	}
-	regPath := filepath.Join(t.TempDir(), "registration.yaml")
-	if err := reg.Save(regPath); err != nil {
-		t.Fatal(err)
-	}
-	hs.AddRegistration(regPath)
-	hs.Start(t)
-	botID := "@caldicott:" + hs.ServerName
+	hs, botID := startTrustDendrite(t, "127.0.0.31")
 	alice := hs.RegisterUser(t, "alice", false)
 	bob := hs.RegisterUser(t, "bob", false)
 	zed := hs.RegisterUser(t, "zed", false)
@@ -58,20 +34,7 @@ func TestStrangersJoinRefusedOnDendrite(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	upstream, _ := url.Parse(hs.URL)
-	metrics := NewMetrics(prometheus.NewRegistry())
-	gk := New(Settings{
-		Upstream: upstream, ASToken: asToken, MaxJudgedBody: 1 << 20,
-		RoomStateTTL: 5 * time.Second, RoomStateTimeout: 5 * time.Second,
-		Rules: policy.GateRules{
-			Requirements: policy.Requirements{BotUserID: botID, OwnServer: hs.ServerName, HistoryVisibility: "joined"},
-			TrustName:    "Trust A",
-		},
-		Directory: st, Media: st,
-	}, metrics, zerolog.Nop())
-	srv := httptest.NewServer(gk.Handler())
-	t.Cleanup(srv.Close)
-	proxy := srv.URL
+	proxy, _ := frontDendrite(t, hs, botID, nil, func(s *Settings) { s.Directory, s.Media = st, st })
 
 	clinical := createRoom(t, proxy, alice.AccessToken, "clinical", botID)
 	if status, out := call(t, "POST", hs.URL+"/_matrix/client/v3/join/"+url.PathEscape(clinical)+"?user_id="+url.QueryEscape(botID), asToken, map[string]any{}); status != 200 {

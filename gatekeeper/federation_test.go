@@ -78,8 +78,14 @@ func TestXMatrixOrigin(t *testing.T) {
 	}{
 		{"quoted", []string{`X-Matrix origin="trust-b.nhs.uk",key="ed25519:1",sig="abc"`}, "trust-b.nhs.uk", true},
 		{"bare values and spaces", []string{`X-Matrix origin=trust-b.nhs.uk, key="ed25519:1", sig="abc"`}, "trust-b.nhs.uk", true},
-		{"scheme in another case", []string{`x-matrix Origin="trust-b.nhs.uk",sig="a"`}, "trust-b.nhs.uk", true},
-		{"escaped quote", []string{`X-Matrix origin="a\"b",sig="a"`}, `a"b`, true},
+		// Dendrite reads only "X-Matrix" and does not unescape: refused
+		// rather than judged as a server Dendrite would not see.
+		{"scheme in another case", []string{`x-matrix Origin="trust-b.nhs.uk",sig="a"`}, "", false},
+		{"escaped quote", []string{`X-Matrix origin="a\"b",sig="a"`}, "", false},
+		// Found in review: read one way here and another by Dendrite
+		// (which splits on every comma and keeps the last origin).
+		{"a bare token, then a second origin", []string{`X-Matrix origin=trust-b.nhs.uk,junk,origin=evil.example,key="ed25519:1",sig="x"`}, "", false},
+		{"a second origin inside a quoted value", []string{`X-Matrix origin=trust-b.nhs.uk,x="y,origin=evil.example",key="ed25519:1",sig="x"`}, "", false},
 		{"two agreeing headers", []string{`X-Matrix origin="b",key="ed25519:1"`, `X-Matrix origin="b",key="ed25519:2"`}, "b", true},
 		{"two disagreeing headers", []string{`X-Matrix origin="b"`, `X-Matrix origin="c"`}, "", false},
 		{"origin named twice", []string{`X-Matrix origin="trust-b.nhs.uk",origin="evil.example"`}, "", false},

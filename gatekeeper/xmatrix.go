@@ -21,6 +21,13 @@ func xMatrixOrigin(h http.Header) (string, error) {
 		if o == "" {
 			return "", errors.New("X-Matrix authorization without an origin")
 		}
+		// Dendrite reads the header with gomatrixserverlib, which splits on
+		// every comma, ignores quotes and keeps the last origin. A header the
+		// two readings disagree on would be judged as one server and served
+		// as another: it is refused.
+		if dendriteOrigin(v) != o {
+			return "", errors.New("X-Matrix authorization read two ways (its origin is ambiguous)")
+		}
 		if origin != "" && o != origin {
 			return "", errors.New("X-Matrix authorizations name different origins")
 		}
@@ -82,4 +89,24 @@ func xMatrixValue(s string) (value, rest string) {
 		}
 	}
 	return "", "" // unterminated: unreadable
+}
+
+// dendriteOrigin is the origin Dendrite reads from one Authorization
+// header: gomatrixserverlib's fclient.ParseAuthorization (the version in
+// Dendrite v0.15.2) splits the parameters on every comma, ignoring quotes,
+// trims quotes from each value and keeps the last origin. Restated here
+// rather than imported: fclient brings a dozen modules for ten lines.
+func dendriteOrigin(header string) string {
+	scheme, params, ok := strings.Cut(header, " ")
+	if !ok || scheme != "X-Matrix" {
+		return ""
+	}
+	var origin string
+	for _, data := range strings.Split(params, ",") {
+		name, value, ok := strings.Cut(data, "=")
+		if ok && strings.TrimSpace(name) == "origin" {
+			origin = strings.Trim(strings.TrimSpace(value), `"`)
+		}
+	}
+	return origin
 }

@@ -227,3 +227,16 @@ func TestUnauthenticatedRequestsLearnNothing(t *testing.T) {
 		t.Errorf("%d room-state reads for unauthenticated requests; want none", n)
 	}
 }
+
+// A Connection header naming Authorization: the proxy would drop the
+// junk header on the way, so Dendrite would serve the request as the
+// query token's owner; the gatekeeper must judge it as that owner too.
+func TestConnectionHeaderCannotHideCredentials(t *testing.T) {
+	g := newRig(t, rooms)
+	msg := []byte(`{"msgtype":"m.text","body":"Mrs Jones 943 476 5919"}`)
+	path := "/_matrix/client/v3/rooms/" + socialRoom + "/send/m.room.message/t1?access_token=alice-token"
+	a := g.do(t, http.MethodPut, path, msg, "Authorization", "Bearer junk", "Connection", "Authorization")
+	if a.Status != http.StatusForbidden {
+		t.Fatalf("an NHS number in a social room, the header token hidden by Connection: %d %s; want 403", a.Status, a.Body)
+	}
+}

@@ -57,7 +57,7 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 // straight to Dendrite.
 func (g *Gatekeeper) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(routeOnEscapedPath)
+	r.Use(routeOnEscapedPath, dropConnectionHeaders)
 	for _, rt := range g.routes() {
 		r.With(g.judged(rt)).Method(rt.method, rt.pattern, g.proxy)
 	}

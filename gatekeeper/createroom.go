@@ -43,9 +43,18 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 	if holdsNHSNumber(text) {
 		return patientIDInRoomText()
 	}
+	// Invitations written as membership events in the initial state are
+	// invitations too (Dendrite sends them as the creator): judged as the
+	// invite list is.
+	invitees := req.Invite
+	for _, ev := range req.InitialState {
+		if ev.Type == "m.room.member" && policy.ContentString(ev.Content, "membership") == "invite" {
+			invitees = append(invitees, ev.StateKey)
+		}
+	}
 	s := g.fed.current(r.Context())
 	if n.Class() == policy.Clinical {
-		for _, invitee := range req.Invite {
+		for _, invitee := range invitees {
 			facts, err := g.knownInvitee(r.Context(), s, invitee)
 			if err != nil {
 				return cannotCheck(err, "this clinical room was not created with its invitations")
@@ -53,12 +62,12 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 			n.Invitees = append(n.Invitees, facts)
 		}
 	} else {
-		for _, invitee := range req.Invite {
+		for _, invitee := range invitees {
 			n.Invitees = append(n.Invitees, policy.InviteeFacts{UserID: invitee})
 		}
 	}
 	if d := policy.NewRoomGate(n, g.rulesFor(s)); !d.Allow {
-		return g.inviteRefused(s, req.Invite, d)
+		return g.inviteRefused(s, invitees, d)
 	}
 	return nil
 }

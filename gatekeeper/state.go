@@ -38,7 +38,7 @@ func (g *Gatekeeper) judgeState(w http.ResponseWriter, r *http.Request) *Refusal
 			return patientIDInRoomText()
 		}
 	case eventType == "m.room.member":
-		if m, _ := content["membership"].(string); m == "invite" {
+		if policy.ContentString(content, "membership") == "invite" {
 			return g.judgeInvitee(r, roomID, stateKey)
 		}
 	case eventType == policy.PolicyEventType:

@@ -114,8 +114,8 @@ func StateChangeGate(eventType string, content map[string]any, r Requirements) G
 // botPowerGate: the bot keeps top power in a clinical room, or nothing
 // stops the next change from undoing the protections.
 func botPowerGate(content map[string]any, r Requirements) GateDecision {
-	level := numberOr(content["users_default"], 0)
-	if users, ok := content["users"].(map[string]any); ok {
+	level := numberOr(ContentField(content, "users_default"), 0)
+	if users, ok := ContentField(content, "users").(map[string]any); ok {
 		if v, ok := users[r.BotUserID]; ok {
 			level = numberOr(v, level)
 		}
@@ -132,7 +132,7 @@ func botPowerGate(content map[string]any, r Requirements) GateDecision {
 // room facts the hardening rules judge.
 func proposedFacts(eventType string, content map[string]any) RoomFacts {
 	var f RoomFacts
-	str := func(key string) string { s, _ := content[key].(string); return s }
+	str := func(key string) string { return ContentString(content, key) }
 	switch eventType {
 	case "m.room.join_rules":
 		f.JoinRule = orWord(str("join_rule"), "missing")
@@ -161,15 +161,24 @@ type NewRoomRequest struct {
 	InitialState []StateEvent
 }
 
-// Class is the class the new room's initial state gives it.
+// Class is the class the new room's initial state gives it, read as the
+// appservice reads a stored policy (any case, spaces trimmed). Dendrite
+// keeps the last of several policy events; a request that names clinical
+// in any of them is judged clinical, so a decoy "social" first cannot
+// carry an unprotected clinical room past the gate (found in review).
 func (n NewRoomRequest) Class() Class {
+	class := Unclassified
 	for _, ev := range n.InitialState {
-		if ev.Type == PolicyEventType && ev.StateKey == "" {
-			c, _ := ev.Content["class"].(string)
-			return Class(c)
+		if ev.Type != PolicyEventType || ev.StateKey != "" {
+			continue
 		}
+		c, _ := ParseClass(ContentString(ev.Content, "class"))
+		if c == Clinical {
+			return Clinical
+		}
+		class = c
 	}
-	return Unclassified
+	return class
 }
 
 // NewRoomGate judges a new room before it exists: a room whose initial

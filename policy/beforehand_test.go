@@ -81,6 +81,9 @@ func TestStateChangeGate(t *testing.T) {
 		{"bot demoted", "m.room.power_levels", map[string]any{"users": map[string]any{"@caldicott:trust-a.nhs.uk": float64(50)}}, false, "must keep power level 100 (this change would leave it at 50)"},
 		{"bot left out, default 0", "m.room.power_levels", map[string]any{"users": map[string]any{}}, false, "leave it at 0"},
 		{"bot left out, default 100", "m.room.power_levels", map[string]any{"users_default": float64(100)}, true, ""},
+		// Keys read as the homeserver reads them, ignoring case (review).
+		{"bot demoted under a capitalised key", "m.room.power_levels", map[string]any{"users_default": float64(100), "Users": map[string]any{"@caldicott:trust-a.nhs.uk": float64(0)}}, false, "leave it at 0"},
+		{"join rule public under a capitalised key", "m.room.join_rules", map[string]any{"Join_Rule": "public"}, false, "would make it public"},
 		{"name is not hardening", "m.room.name", map[string]any{"name": "Ward 7"}, true, ""},
 	}
 	for _, tt := range tests {
@@ -113,6 +116,12 @@ func TestNewRoomGate(t *testing.T) {
 		{"clinical, in the directory", NewRoomRequest{Visibility: "public", InitialState: []StateEvent{clinical, encrypted}}, false, GatePublicRoom, "public room directory"},
 		{"clinical, inviting an outsider", NewRoomRequest{Invitees: invitees("@bob:trust-b.nhs.uk", "@x:matrix.org"), InitialState: []StateEvent{clinical, encrypted}}, false, GateOutsideServer, "@x:matrix.org"},
 		{"clinical, inviting a colleague who has left", NewRoomRequest{Invitees: []InviteeFacts{{UserID: "@alice:trust-a.nhs.uk", DirectoryChecked: true, Entry: entry(StatusLeft, "", "")}}, InitialState: []StateEvent{clinical, encrypted}}, false, GateLeft, "have left the trust"},
+		// The class read as the appservice reads it, and any clinical
+		// policy event counting (review: these passed as unclassified).
+		{"class in capitals, public", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": "Clinical"}}, encrypted}}, false, GateHardening, "invite only"},
+		{"class with a space, public", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": " clinical"}}, encrypted}}, false, GateHardening, "invite only"},
+		{"class under a capitalised key, public", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"Class": "clinical"}}, encrypted}}, false, GateHardening, "invite only"},
+		{"social, then clinical, public", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": "social"}}, clinical, encrypted}}, false, GateHardening, "invite only"},
 		{"clinical, inviting a puppet", NewRoomRequest{Invitees: invitees("@whatsapp_1:trust-a.nhs.uk"), InitialState: []StateEvent{clinical, encrypted}}, false, GateBridgePuppet, "bridged account"},
 	}
 	for _, tt := range tests {

@@ -230,6 +230,26 @@ func TestUnauthenticatedRequestsLearnNothing(t *testing.T) {
 	}
 }
 
+// A third-party (e-mail) invite into a clinical room is refused: the
+// identity server, not the body, decides who is invited. Elsewhere it
+// passes.
+func TestThirdPartyInviteIntoClinicalRoom(t *testing.T) {
+	g := newRig(t, rooms)
+	for _, body := range []string{
+		`{"id_server":"vector.im","medium":"email","address":"m@evil.example"}`,
+		`{"user_id":"@alice:trust-a.nhs.uk","id_server":"vector.im","medium":"email","address":"m@evil.example"}`,
+		`{"ID_Server":"vector.im","Medium":"email","Address":"m@evil.example"}`,
+	} {
+		a := g.do(t, http.MethodPost, "/_matrix/client/v3/rooms/"+clinicalRoom+"/invite", []byte(body))
+		if a.Status != http.StatusForbidden || !strings.Contains(a.Error, "by e-mail address") {
+			t.Errorf("%s into a clinical room: %d %s; want 403", body, a.Status, a.Body)
+		}
+		if a := g.do(t, http.MethodPost, "/_matrix/client/v3/rooms/"+socialRoom+"/invite", []byte(body)); a.Status != http.StatusOK {
+			t.Errorf("%s into a social room: %d; want it passed", body, a.Status)
+		}
+	}
+}
+
 // A Connection header naming Authorization: the proxy would drop the
 // junk header on the way, so Dendrite would serve the request as the
 // query token's owner; the gatekeeper must judge it as that owner too.

@@ -21,12 +21,22 @@ func (g *Gatekeeper) judgeInvite(w http.ResponseWriter, r *http.Request) *Refusa
 	}
 	var req struct {
 		UserID *string `json:"user_id"`
+		// A third-party invite (by e-mail): Dendrite looks the address up
+		// at an identity server and invites whichever account it names,
+		// whatever user_id says (found in review).
+		IDServer string `json:"id_server"`
+		Medium   string `json:"medium"`
+		Address  string `json:"address"`
 	}
 	if f := decodeJSON(body, &req); f != nil {
 		return f
 	}
+	if req.IDServer != "" || req.Medium != "" || req.Address != "" {
+		return g.ifClinical(r, roomID, forbidden(ReasonThirdPartyInvite,
+			"Invitations by e-mail address cannot be sent into a clinical room: Caldicott cannot check who the address belongs to. Invite the person's account (@name:server) instead."))
+	}
 	if req.UserID == nil {
-		return nil // a third-party (e-mail) invite: Dendrite's to handle
+		return nil // no invitee: Dendrite answers it
 	}
 	return g.judgeInvitee(r, roomID, *req.UserID)
 }

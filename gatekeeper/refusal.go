@@ -27,6 +27,7 @@ const (
 	ReasonOutsideOrigin    = "origin_outside_federation"
 	ReasonPatientID        = "patient_id"
 	ReasonBodyUnreadable   = "body_unreadable"
+	ReasonThirdPartyInvite = "third_party_invite"
 )
 
 func forbidden(rule, reason string) *Refusal {

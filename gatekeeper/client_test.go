@@ -262,3 +262,20 @@ func TestConnectionHeaderCannotHideCredentials(t *testing.T) {
 		t.Fatalf("an NHS number in a social room, the header token hidden by Connection: %d %s; want 403", a.Status, a.Body)
 	}
 }
+
+// A room ID taken from a request's path is logged only when shaped like one
+// and holding no NHS number: the client wrote it.
+func TestLoggableRoom(t *testing.T) {
+	for in, want := range map[string]string{
+		"!abcDEF123:trust-a.nhs.uk":     "!abcDEF123:trust-a.nhs.uk",
+		"!room:127.0.0.11:8448":         "!room:127.0.0.11:8448",
+		"!Mrs Jones 9434765919:trust-a": "(not a room ID)",
+		"!9434765919:trust-a.nhs.uk":    "(not a room ID)",
+		"#alias:trust-a.nhs.uk":         "(not a room ID)",
+		"":                              "(not a room ID)",
+	} {
+		if got := loggableRoom(in); got != want {
+			t.Errorf("loggableRoom(%q) = %q; want %q", in, got, want)
+		}
+	}
+}

@@ -22,7 +22,7 @@ func (g *Gatekeeper) judgeFilters(r *http.Request, roomID string, facts policy.I
 	}
 	p, err := g.classes.Policy(r.Context(), roomID, userAuth(r))
 	if err != nil {
-		g.log.Debug().Err(err).Str("room_id", roomID).Msg("Could not read the room's filters; the appservice checks arrivals")
+		g.log.Debug().Err(err).Str("room_id", loggableRoom(roomID)).Msg("Could not read the room's filters; the appservice checks arrivals")
 		return nil
 	}
 	if p.Class != policy.Clinical || len(p.AllowedRoles) == 0 && len(p.AllowedTeams) == 0 {
@@ -34,7 +34,7 @@ func (g *Gatekeeper) judgeFilters(r *http.Request, roomID string, facts policy.I
 	}
 	outranks, err := g.outranksFilters(r.Context(), roomID, facts.UserID)
 	if err != nil {
-		g.log.Warn().Err(err).Str("room_id", roomID).Msg("Could not read the room's power levels; the appservice checks arrivals")
+		g.log.Warn().Err(err).Str("room_id", loggableRoom(roomID)).Msg("Could not read the room's power levels; the appservice checks arrivals")
 		return nil
 	}
 	facts.OutranksFilters = outranks

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"net/http"
 	"net/http/httputil"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
@@ -87,8 +86,8 @@ func (g *Gatekeeper) judged(rt route) func(http.Handler) http.Handler {
 func (g *Gatekeeper) refuse(w http.ResponseWriter, r *http.Request, endpoint string, f *Refusal) {
 	g.metrics.Refusals.WithLabelValues(endpoint, f.Rule).Inc()
 	roomID, _ := pathParam(r, "roomID")
-	if !strings.HasPrefix(roomID, "!") || len(roomID) > 255 {
-		roomID = "" // not a room ID: whatever the client wrote stays out of the log
+	if loggableRoom(roomID) != roomID {
+		roomID = "" // not a room ID: whatever the client wrote stays out of the log and the audit
 	}
 	g.log.Info().Str("endpoint", endpoint).Str("rule", f.Rule).Int("status", f.Status).
 		Str("room_id", roomID).Msg("Refused before the homeserver")

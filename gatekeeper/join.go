@@ -74,7 +74,7 @@ func (g *Gatekeeper) ifGuardedClinical(r *http.Request, target string, f *Refusa
 	case errors.Is(err, errNotMember):
 		return nil
 	case err != nil:
-		g.log.Warn().Err(err).Str("room_id", roomID).Msg("Could not read the room's class; refusing what it would decide")
+		g.log.Warn().Err(err).Str("room_id", loggableRoom(roomID)).Msg("Could not read the room's class; refusing what it would decide")
 		return roomStateUnknown()
 	case p.Class == policy.Clinical:
 		return f

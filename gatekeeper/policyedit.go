@@ -36,7 +36,7 @@ func (g *Gatekeeper) judgePolicyEdit(r *http.Request, roomID, stateKey string, c
 		if slices.Contains(g.s.IGAdmins, editor) {
 			s, err := g.classes.settings(r.Context(), roomID)
 			if err != nil {
-				g.log.Warn().Err(err).Str("room_id", roomID).Msg("Could not read who created the room; refusing an IG admin's downgrade")
+				g.log.Warn().Err(err).Str("room_id", loggableRoom(roomID)).Msg("Could not read who created the room; refusing an IG admin's downgrade")
 				return roomStateUnknown()
 			}
 			d = policy.PolicyEditGate(c, content, policy.IGAdminHere(true, s.creator(), g.s.Rules.OwnServer))

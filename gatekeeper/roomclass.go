@@ -122,7 +122,7 @@ func (c *roomClasses) read(ctx context.Context, roomID, auth, asUser string) (po
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if !strings.HasPrefix(roomID, "!") {
-		return policy.PolicyContent{}, fmt.Errorf("read class of %q: not a room ID", roomID)
+		return policy.PolicyContent{}, errors.New("read a room's class: not a room ID")
 	}
 	u := strings.TrimSuffix(c.base.String(), "/") + "/_matrix/client/v3/rooms/" + url.PathEscape(roomID) + "/state/" + policy.PolicyEventType
 	if asUser != "" {

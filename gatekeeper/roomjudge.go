@@ -27,7 +27,7 @@ func (g *Gatekeeper) byClass(r *http.Request, roomID string, judge func(policy.C
 	if err == nil {
 		return judge(class)
 	}
-	g.log.Warn().Err(err).Str("room_id", roomID).Msg("Could not read the room's class; refusing what it would decide")
+	g.log.Warn().Err(err).Str("room_id", loggableRoom(roomID)).Msg("Could not read the room's class; refusing what it would decide")
 	return forbidden(ReasonStateUnknown, "I could not check this room's policy with the homeserver just now, so this was not done (it may be a clinical room). Try again in a minute; if it keeps failing, tell your IT team.")
 }
 

@@ -100,9 +100,9 @@ func (g *Gatekeeper) judgeMedia(_ http.ResponseWriter, r *http.Request) *Refusal
 	if g.media == nil {
 		return nil
 	}
-	server, f := pathParam(r, "server")
-	if f != nil {
-		return f
+	server := g.s.Rules.OwnServer // a federation fetch names no server: it is ours
+	if s, _ := pathParam(r, "server"); s != "" {
+		server = s
 	}
 	mediaID, f := pathParam(r, "mediaID")
 	if f != nil {

@@ -61,5 +61,11 @@ func (g *Gatekeeper) mediaRoutes() []route {
 			out = append(out, route{EndpointMediaDownload, http.MethodGet, base + p, g.judgeMedia})
 		}
 	}
+	// Another server fetching one of this trust's files (authenticated
+	// federation media, MSC3916): the file is this server's (found in
+	// review: a deleted file was still served to other servers).
+	for _, p := range []string{"/_matrix/federation/v1/media/download/{mediaID}", "/_matrix/federation/v1/media/thumbnail/{mediaID}"} {
+		out = append(out, route{EndpointMediaDownload, http.MethodGet, p, g.judgeMedia})
+	}
 	return out
 }

@@ -20,6 +20,8 @@ func TestFederationOrigin(t *testing.T) {
 		{"invite v1 from outside", "PUT", "/_matrix/federation/v1/invite/" + room + "/$ev", xMatrix("evil.example"), 403, "evil.example is not a member of this federation"},
 		{"invite v2 from outside", "PUT", "/_matrix/federation/v2/invite/" + room + "/$ev", xMatrix("evil.example"), 403, "cannot invite people here"},
 		{"invite v2 from a trust", "PUT", "/_matrix/federation/v2/invite/" + room + "/$ev", xMatrix("trust-b.nhs.uk"), 200, ""},
+		{"third-party invite exchanged from outside", "PUT", "/_matrix/federation/v1/exchange_third_party_invite/" + room, xMatrix("evil.example"), 403, "evil.example is not a member of this federation"},
+		{"third-party invite exchanged by a trust", "PUT", "/_matrix/federation/v1/exchange_third_party_invite/" + room, xMatrix("trust-b.nhs.uk"), 200, ""},
 		{"make_join from outside", "GET", "/_matrix/federation/v1/make_join/" + room + "/@x:evil.example?ver=10", xMatrix("evil.example"), 403, "cannot join"},
 		{"make_join from a trust with port", "GET", "/_matrix/federation/v1/make_join/" + room + "/@x:127.0.0.12:8448?ver=10", xMatrix("127.0.0.12:8448"), 200, ""},
 		{"make_join, trailing slash", "GET", "/_matrix/federation/v1/make_join/" + room + "/@x:evil.example/", xMatrix("evil.example"), 403, "cannot join"},

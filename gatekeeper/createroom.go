@@ -8,12 +8,14 @@ import (
 
 // createRoomRequest is the part of a createRoom body judged.
 type createRoomRequest struct {
-	Name         string   `json:"name"`
-	Topic        string   `json:"topic"`
-	Preset       string   `json:"preset"`
-	Visibility   string   `json:"visibility"`
-	Invite       []string `json:"invite"`
-	InitialState []struct {
+	Name  string `json:"name"`
+	Topic string `json:"topic"`
+	// RoomAliasName becomes #name:server, shown in room lists and links.
+	RoomAliasName string   `json:"room_alias_name"`
+	Preset        string   `json:"preset"`
+	Visibility    string   `json:"visibility"`
+	Invite        []string `json:"invite"`
+	InitialState  []struct {
 		Type     string         `json:"type"`
 		StateKey string         `json:"state_key"`
 		Content  map[string]any `json:"content"`
@@ -33,7 +35,7 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 		return f
 	}
 	n := policy.NewRoomRequest{Preset: req.Preset, Visibility: req.Visibility}
-	text := []any{req.Name, req.Topic}
+	text := []any{req.Name, req.Topic, req.RoomAliasName}
 	for _, ev := range req.InitialState {
 		n.InitialState = append(n.InitialState, policy.StateEvent{Type: ev.Type, StateKey: ev.StateKey, Content: ev.Content})
 		if isRoomText(ev.Type) {

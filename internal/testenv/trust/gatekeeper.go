@@ -37,11 +37,11 @@ type Front struct {
 	// dir is its own read-only handle on Caldicott's database (the staff
 	// directory), as the subcommand opens one: opened when Caldicott first
 	// starts, so Caldicott's migrations come first.
-	dir     *store.Store
+	dir *store.Store
 	// stopWatch ends the running gatekeeper's watch of the federation view.
 	stopWatch context.CancelFunc
-	logPath string
-	log     zerolog.Logger
+	logPath   string
+	log       zerolog.Logger
 }
 
 // maxReceived bounds what a Front remembers of the requests it received.

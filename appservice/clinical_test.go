@@ -346,7 +346,7 @@ func TestClinicalRoomAcrossTrusts(t *testing.T) {
 	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: bob.UserID}); err != nil {
 		t.Fatalf("invite bob of the other trust: %v", err)
 	}
-	testenv.JoinOverFederation(t, bob, room, a.HS.ServerName)
+	testenv.AcceptedOverFederation(t, bob, room, a.HS.ServerName)
 
 	_, inviteErr := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: mallory.UserID})
 	_, joinErr := mallory.JoinRoom(ctx, room.String(), &mautrix.ReqJoinRoom{Via: []string{a.HS.ServerName}})

@@ -68,7 +68,7 @@ func TestFederationPolicyList(t *testing.T) {
 	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: dora.UserID}); err != nil {
 		t.Fatal(err)
 	}
-	testenv.JoinOverFederation(t, dora, room, a.HS.ServerName)
+	testenv.AcceptedOverFederation(t, dora, room, a.HS.ServerName)
 	testenv.WaitMembership(t, alice, room, dora.UserID, "join")
 
 	// Trust B records dora as a leaver; trust A removes her within seconds.

@@ -113,7 +113,7 @@ func TestJoinGateOnRealDendrite(t *testing.T) {
 		// With Caldicott away, the ACL is opened and an outsider walks in.
 		testenv.SetState(t, alice, room, "m.room.server_acl", map[string]any{"allow": []string{"*"}, "allow_ip_literals": true})
 		invite(mallory.UserID)
-		testenv.JoinOverFederation(t, mallory, room, tr.HS.ServerName)
+		testenv.AcceptedOverFederation(t, mallory, room, tr.HS.ServerName)
 		tr.Start(t)
 		waitGone(t, alice, room, mallory.UserID, 20*time.Second)
 		if reason := memberReason(t, alice, room, mallory.UserID); !strings.Contains(reason, "are personal accounts or belong to an organisation outside this federation") {

@@ -246,6 +246,20 @@ func EachRedaction(t testing.TB, cli *mautrix.Client, roomID id.RoomID, fn func(
 	}
 }
 
+// AcceptedOverFederation joins cli to a room on another homeserver (via),
+// trying again while the joiner's server refuses (Dendrite sometimes
+// refuses a federated join made the moment the invitation lands). It does
+// not wait for the joiner's own room state: for tests that go on from the
+// room's host's side. A test whose joiner then sends uses
+// JoinOverFederation.
+func AcceptedOverFederation(t testing.TB, cli *mautrix.Client, roomID id.RoomID, via string) {
+	t.Helper()
+	Eventually(t, 30*time.Second, string(cli.UserID)+" to join over federation", func() (bool, string) {
+		_, err := cli.JoinRoom(context.Background(), roomID.String(), &mautrix.ReqJoinRoom{Via: []string{via}})
+		return err == nil, fmt.Sprint(err)
+	})
+}
+
 // JoinOverFederation joins cli to a room on another homeserver (via) and
 // waits until cli's own homeserver has the join in the room's state, so
 // what cli sends next is authorised. Dendrite sometimes refuses a

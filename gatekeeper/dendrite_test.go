@@ -187,8 +187,14 @@ func TestGatekeeperOnDendrite(t *testing.T) {
 	}
 	select {
 	case s := <-longPoll:
-		if s == nil || !messageIn(clinical, "Handover at 8")(s) {
-			t.Fatalf("Bob's long poll through the gatekeeper did not bring the message: %v", s)
+		if s == nil {
+			t.Fatal("Bob's long poll through the gatekeeper failed")
+		}
+		// Presence or a device list change may wake the long poll first
+		// (seen in CI): the message then comes with the next syncs, still
+		// through the gatekeeper.
+		if !messageIn(clinical, "Handover at 8")(s) && !syncHas(t, w.proxy, bobTok, 20*time.Second, messageIn(clinical, "Handover at 8")) {
+			t.Fatalf("Bob's syncs through the gatekeeper did not bring the message: %v", s)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Bob's long poll through the gatekeeper never returned")

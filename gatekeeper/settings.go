@@ -7,6 +7,7 @@ import (
 
 	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
 )
 
 // Settings are what the gatekeeper needs to run: where it listens, where
@@ -96,3 +97,11 @@ func SettingsFrom(cfg *config.Config) (Settings, error) {
 }
 
 func (s Settings) judges(endpoint string) bool { return s.Judges == nil || s.Judges(endpoint) }
+
+// UseStore reads everything the gatekeeper keeps from Caldicott's one
+// database: the staff directory and holds, the files retention deleted,
+// the federation view, and where its refusals are audited. The subcommand
+// and the test harness build it the same way.
+func (s *Settings) UseStore(st *store.Store) {
+	s.Directory, s.Media, s.Records = st, st, st
+}

@@ -67,7 +67,7 @@ func startGatekeeper(ctx context.Context, cfg *config.Config, st *store.Store, b
 		return nil, err
 	}
 	log := base.With().Str("component", "gatekeeper").Logger()
-	settings.Directory, settings.Media, settings.Records = st, st, st
+	settings.UseStore(st)
 	reg := prometheus.NewRegistry()
 	gk := gatekeeper.New(settings, gatekeeper.NewMetrics(reg), log)
 	ln, err := net.Listen("tcp", settings.Listen)

@@ -130,7 +130,7 @@ func (tr *Trust) frontHandler(t testing.TB) gatekeeper.Settings {
 	if f.dir != nil {
 		// As the subcommand: the directory, the files retention deleted, the
 		// federation view and the audit of refusals, all in the one store.
-		settings.Directory, settings.Media, settings.Records = f.dir, f.dir, f.dir
+		settings.UseStore(f.dir)
 	}
 	gk := gatekeeper.New(settings, f.Metrics, f.log)
 	if f.stopWatch != nil {

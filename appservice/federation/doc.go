@@ -52,6 +52,9 @@ type Federation struct {
 	// ours: the content of the rules our bot published, by event ID, to
 	// write one back as it was if someone overwrites it.
 	ours map[string]map[string]any
+	// proofFailing: when our homeserver first failed to serve a cited
+	// request, by event ID (proofPatience).
+	proofFailing map[string]time.Time
 }
 
 // New builds the capability from config: who the trusts' bots are, and
@@ -59,7 +62,7 @@ type Federation struct {
 // the list changed. Set TrustsChanged before use.
 func New(k *kit.Kit, changed func(user string)) (*Federation, error) {
 	f := &Federation{Kit: k, Changed: changed, heard: map[string]time.Time{}, invites: map[string]inviteAttempts{}, sent: map[string]bool{},
-		requests: map[string]policy.TrustRequest{}, proofs: map[string]policy.TrustRequest{}, ours: map[string]map[string]any{}}
+		requests: map[string]policy.TrustRequest{}, proofs: map[string]policy.TrustRequest{}, ours: map[string]map[string]any{}, proofFailing: map[string]time.Time{}}
 	list, err := policylist.New(f.authority(), policylist.Limits{})
 	if err != nil {
 		return nil, err

@@ -135,7 +135,9 @@ func (f *Federation) asListEvent(ctx context.Context, room id.RoomID, typ, state
 		if stateKey != policy.ListRuleKey(c.Entity) {
 			return le, fmt.Sprintf("it is not at the list's key for %s", c.Entity), nil
 		}
-		if req, err = f.trustRequest(ctx, room, c.Proof); err != nil {
+		if req, err = f.trustRequest(ctx, room, c.Proof); errors.Is(err, errProofUnavailable) {
+			return le, fmt.Sprintf("our homeserver could not serve the request it cites (%s) for %s; it is read again when the list is next reloaded", c.Proof, proofPatience), nil
+		} else if err != nil {
 			return le, "", err
 		}
 		rec, _ := policylist.RecommendationOf(c.Recommendation)
@@ -215,8 +217,14 @@ func (f *Federation) trustRequest(ctx context.Context, room id.RoomID, eventID s
 		if errors.Is(err, mautrix.MNotFound) || errors.Is(err, mautrix.MForbidden) {
 			return policy.TrustRequest{}, nil
 		}
+		if f.proofGivenUp(eventID, err) {
+			return policy.TrustRequest{}, errProofUnavailable
+		}
 		return policy.TrustRequest{}, fmt.Errorf("read the request %s a member-trust rule cites: %w", eventID, err)
 	}
+	f.mu.Lock()
+	delete(f.proofFailing, eventID)
+	f.mu.Unlock()
 	var body struct {
 		Body string `json:"body"`
 	}

@@ -38,6 +38,8 @@ type homeserver struct {
 	notices []string
 	// listState is the list room's state (GET /state); "" answers 502.
 	listState string
+	// eventStatus, when set, answers every GET /event with that status.
+	eventStatus int
 }
 
 func (h *homeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -50,6 +52,10 @@ func (h *homeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_, _ = w.Write([]byte(state))
+		return
+	}
+	if h.eventStatus != 0 && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/event/") {
+		http.Error(w, `{"errcode":"M_UNKNOWN"}`, h.eventStatus)
 		return
 	}
 	if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/rooms/"+management+"/send/m.room.message/") {

@@ -18,8 +18,9 @@ func urgentKey(roomID id.RoomID) string { return "urgent_reminder:" + roomID.Str
 
 // RemindIfUrgent posts the urgent-message reminder (policy.urgent_reminder)
 // in a clinical room when a person's message reads as urgent, at most once
-// per room per period. Only the time of the last reminder is kept; the
-// text is read and forgotten, as for NHS numbers.
+// per room per period; in a room shared between trusts, only the bot of
+// the sender's trust reminds. Only the time of the last reminder is kept;
+// the text is read and forgotten, as for NHS numbers.
 func (g *Guard) RemindIfUrgent(ctx context.Context, evt *event.Event, body string) error {
 	set := g.Cfg.Policy.UrgentReminder
 	rule := policy.UrgentReminder{Words: set.Words, Every: set.Every.Duration}
@@ -42,6 +43,11 @@ func (g *Guard) RemindIfUrgent(ctx context.Context, evt *event.Event, body strin
 	d := rule.Decide(f.Class, body, last, now)
 	if len(d.Actions) == 0 {
 		return nil
+	}
+	// In a room shared between trusts, the sender's own trust's bot speaks
+	// (by its trust's setting), so the room is not reminded twice.
+	if ours, err := g.JudgesHere(ctx, f, evt.Sender.String()); err != nil || !ours {
+		return err
 	}
 	if _, err := g.Exec.Execute(ctx, evt.RoomID, g.BotID.String(), d); err != nil {
 		return err

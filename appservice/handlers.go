@@ -130,7 +130,8 @@ func (s *Service) handleEncrypted(ctx context.Context, evt *event.Event) error {
 	return s.handleMessage(ctx, plain)
 }
 
-// handleMessage runs commands addressed to the bot.
+// handleMessage runs commands addressed to the bot; other text messages
+// are read for the guard (NHS numbers, the urgent reminder).
 func (s *Service) handleMessage(ctx context.Context, evt *event.Event) error {
 	if evt.Sender == s.BotID {
 		return nil
@@ -151,7 +152,7 @@ func (s *Service) handleMessage(ctx context.Context, evt *event.Event) error {
 	}
 	cmd, ok := policy.ParseCommand(msg.Body, s.BotID.String(), s.Cfg.AppService.BotDisplayName)
 	if !ok {
-		return nil
+		return s.guard.RemindIfUrgent(ctx, evt, msg.Body)
 	}
 	return s.commands.Handle(ctx, evt, cmd)
 }

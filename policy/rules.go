@@ -99,4 +99,7 @@ const (
 	// RuleRoomUpgrade: a guarded room's replacement (its m.room.tombstone)
 	// is joined and guarded as the room was, or people are told it is not.
 	RuleRoomUpgrade = "room_upgrade"
+	// RuleUrgentReminder: a clinical room is reminded to phone when a
+	// message reads as urgent (policy.urgent_reminder, off by default).
+	RuleUrgentReminder = "urgent_reminder"
 )

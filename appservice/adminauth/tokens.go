@@ -27,6 +27,9 @@ const (
 	ActionAPIRefused   = "admin_api.refused"
 )
 
+// ErrInvalid marks a token asked for that cannot be made as given.
+var ErrInvalid = errors.New("invalid token request")
+
 // tokenName is a token's name: short, and safe in a log line.
 var tokenName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
@@ -46,17 +49,17 @@ type NewToken struct {
 // this once and kept only as a hash. Its creation is audited.
 func CreateToken(ctx context.Context, st *store.Store, n NewToken) (string, error) {
 	if !tokenName.MatchString(n.Name) {
-		return "", fmt.Errorf("%q is not a token name (lower-case letters, digits, '.', '_', '-'; at most 64; e.g. ig-lead or siem)", n.Name)
+		return "", fmt.Errorf("%w: %q is not a token name (lower-case letters, digits, '.', '_', '-'; at most 64; e.g. ig-lead or siem)", ErrInvalid, n.Name)
 	}
 	if n.Name == LegacyTokenName {
-		return "", fmt.Errorf("%q is the name of the deprecated admin_api.token; choose another", n.Name)
+		return "", fmt.Errorf("%w: %q is the name of the deprecated admin_api.token; choose another", ErrInvalid, n.Name)
 	}
 	if len(n.Scopes) == 0 {
-		return "", fmt.Errorf("give at least one scope (%s)", scopeList())
+		return "", fmt.Errorf("%w: give at least one scope (%s)", ErrInvalid, scopeList())
 	}
 	if n.For != "" {
 		if _, _, err := id.UserID(n.For).Parse(); err != nil || !strings.HasPrefix(n.For, "@") {
-			return "", fmt.Errorf("%q is not a Matrix user ID (@person:server)", n.For)
+			return "", fmt.Errorf("%w: %q is not a Matrix user ID (@person:server)", ErrInvalid, n.For)
 		}
 	}
 	now := st.Now()

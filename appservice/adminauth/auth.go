@@ -88,6 +88,8 @@ func (a *Auth) audit(ctx context.Context, actor, action, reason string, detail m
 	if err != nil {
 		raw = []byte("{}")
 	}
+	// A caller that hung up (an export cut off) is still recorded.
+	ctx = context.WithoutCancel(ctx)
 	if _, err := a.st.AppendAudit(ctx, store.AuditEntry{Actor: actor, Action: action, Reason: reason, Detail: string(raw)}); err != nil {
 		a.log.Error().Err(err).Str("action", action).Msg("Could not write the admin audit entry")
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -73,9 +74,9 @@ func (a *AdminAPI) defaults() {
 	setDefault(&a.SignIn.PerAddressPerHour, DefaultSignInPerAddress)
 }
 
-// validate checks the admin section; serviceHost is the homeserver-facing
-// listener's host, where the admin paths are served without Listen.
-func (a *AdminAPI) validate(p *problems, serviceHost string) {
+// validate checks the admin section; serviceHost and servicePort are the
+// homeserver-facing listener's, where the admin paths are served without Listen.
+func (a *AdminAPI) validate(p *problems, serviceHost string, servicePort int) {
 	if t := a.Token; t != "" && len(t) < 32 {
 		p.add("admin_api.token", "is too short; use at least 32 random characters")
 	}
@@ -84,6 +85,8 @@ func (a *AdminAPI) validate(p *problems, serviceHost string) {
 		h, port, err := net.SplitHostPort(a.Listen)
 		if err != nil || port == "" {
 			p.add("admin_api.listen", "%q is not host:port (e.g. 127.0.0.1:29331)", a.Listen)
+		} else if port == strconv.Itoa(servicePort) && (h == serviceHost || h == "" || h == "0.0.0.0" || serviceHost == "0.0.0.0") {
+			p.add("admin_api.listen", "%q is the homeserver-facing listener's address (appservice.hostname and port); give the admin listener another port, or leave it empty to share that one", a.Listen)
 		}
 		host = h
 	}

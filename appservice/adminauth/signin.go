@@ -77,7 +77,8 @@ func (a *Auth) signInForm(w http.ResponseWriter, r *http.Request) (pending strin
 
 func (a *Auth) tooMany(w http.ResponseWriter, wait time.Duration) {
 	w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())))
-	a.page(w, http.StatusTooManyRequests, pageMessage{Title: "Please wait", Text: fmt.Sprintf("Too many sign-in requests. Try again in %s.", wait.Round(time.Minute).String())})
+	minutes := max(1, int((wait+time.Minute-1)/time.Minute))
+	a.page(w, http.StatusTooManyRequests, pageMessage{Title: "Please wait", Text: fmt.Sprintf("Too many sign-in requests. Try again in %d minutes.", minutes)})
 }
 
 // askForCode makes a code for the Matrix ID given and, only if that

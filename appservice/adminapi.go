@@ -1,35 +1,81 @@
 package appservice
 
 import (
-	"crypto/subtle"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/caldicott/caldicott/appservice/adminauth"
 	"github.com/caldicott/caldicott/appservice/subjectaccess"
 	"github.com/caldicott/caldicott/appservice/verification"
+	"github.com/caldicott/caldicott/policy"
 )
 
-// adminAPI serves Caldicott's admin API (/_caldicott/admin/v1/…) behind
-// its own bearer token, on the same listener as the homeserver's
-// endpoints. Without a token it is off (404).
-func (s *Service) adminAPI() http.Handler {
-	token := s.Cfg.AdminAPI.Token
-	if token == "" {
-		return http.NotFoundHandler()
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /_caldicott/admin/v1/export", s.exportHandler())
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			adminError(w, http.StatusUnauthorized, "missing or wrong bearer token (admin_api.token)")
-			return
-		}
-		mux.ServeHTTP(w, r)
+// mountAdmin puts the admin surface (/_caldicott/…) on r: the sign-in
+// pages and the JSON admin API behind named tokens, all with the security
+// headers. The IG admins' pages go here too, behind s.auth.RequireSession,
+// and further API routes behind s.auth.RequireToken.
+func (s *Service) mountAdmin(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(adminauth.SecurityHeaders)
+		s.auth.Mount(r)
+		r.With(s.auth.RequireToken(adminauth.ScopeExport)).Method(http.MethodGet, "/_caldicott/admin/v1/export", s.exportHandler())
 	})
+}
+
+// newAdminAuth is the admin surface's access layer; the bot sends sign-in
+// codes through the executor, like every other message.
+func (s *Service) newAdminAuth() *adminauth.Auth {
+	return adminauth.New(adminauth.Options{
+		Store: s.Store, Config: s.Cfg.AdminAPI, IsIGAdmin: s.IsIGAdmin,
+		Execute: func(ctx context.Context, d policy.Decision) error {
+			res, err := s.Exec.Execute(ctx, "", s.BotID.String(), d)
+			switch {
+			case err != nil:
+				return err
+			case res.DryRun:
+				return errors.New("policy.dry_run is on: the bot sends nothing, sign-in codes included")
+			case len(res.Failures) > 0:
+				return errors.New(strings.Join(res.Failures, "; "))
+			}
+			return nil
+		},
+		Log: s.Log.With().Str("component", "adminauth").Logger(),
+	})
+}
+
+// serveAdmin starts the admin listener when admin_api.listen names one
+// (the admin paths are then not on the homeserver-facing listener); its
+// errors arrive on the channel, nil when there is no such listener.
+func (s *Service) serveAdmin() (<-chan error, func(), error) {
+	addr := s.Cfg.AdminAPI.Listen
+	if addr == "" {
+		return nil, func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s (admin_api.listen): %w", addr, err)
+	}
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	s.mountAdmin(r)
+	srv := newHTTPServer(s.Cfg.AppService.Timeouts, r)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.Log.Info().Str("address", addr).Msg("Listening for the admin API and pages")
+	return errc, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
 
 // exportHandler answers GET /_caldicott/admin/v1/export?user=…&since=…&until=…
@@ -45,7 +91,8 @@ func (s *Service) exportHandler() http.Handler {
 			adminError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		req.Via, req.Actor, req.RequestedBy = "admin_api", "admin_api", q.Get("requested_by")
+		name, _ := adminauth.TokenName(r.Context())
+		req.Via, req.Actor, req.RequestedBy = "admin_api", adminauth.TokenActor(name), q.Get("requested_by")
 		select {
 		case running <- struct{}{}:
 			defer func() { <-running }()
@@ -97,7 +144,14 @@ func (w *startedWriter) Write(p []byte) (int, error) {
 func adminError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	errcode := "M_UNKNOWN"
+	switch code {
+	case http.StatusBadRequest:
+		errcode = "M_INVALID_PARAM"
+	case http.StatusTooManyRequests:
+		errcode = "M_LIMIT_EXCEEDED"
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"errcode": errcode, "error": msg})
 }
 
 // safeFileName keeps a localpart usable in a file name.

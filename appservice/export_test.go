@@ -280,7 +280,7 @@ func TestSubjectAccessExport(t *testing.T) {
 			}
 			return nil
 		})
-		if len(exports) != 2 || !strings.HasPrefix(exports[0].Actor, "cli") || exports[1].Actor != "admin_api" {
+		if len(exports) != 2 || !strings.HasPrefix(exports[0].Actor, "cli") || exports[1].Actor != "token:legacy" {
 			t.Fatalf("export audit entries: %+v", exports)
 		}
 		for _, e := range exports {

@@ -18,6 +18,7 @@ import (
 	mas "maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/appservice/adminauth"
 	"github.com/caldicott/caldicott/appservice/audithead"
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
@@ -66,6 +67,8 @@ type Service struct {
 	guard *guard.Guard
 	// auditHead publishes the audit chain's signed head outside the database.
 	auditHead *audithead.Publisher
+	// auth: who may use the admin surface (tokens, sign-in, sessions).
+	auth *adminauth.Auth
 
 	// ready is closed once start-up reconciliation is done; tests wait on it.
 	ready chan struct{}
@@ -117,6 +120,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	if s.scim, err = s.scimHandler(); err != nil {
 		return nil, err
 	}
+	s.auth = s.newAdminAuth()
 	return s, nil
 }
 
@@ -208,7 +212,9 @@ func (s *Service) Handler() http.Handler {
 	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	r.Handle("/_matrix/*", s.as.Router)
 	r.Handle("/scim/*", s.scim)
-	r.Handle("/_caldicott/admin/*", s.adminAPI())
+	if s.Cfg.AdminAPI.Listen == "" {
+		s.mountAdmin(r) // else only on the admin listener (serveAdmin)
+	}
 	return r
 }
 
@@ -239,6 +245,11 @@ func (s *Service) Run(ctx context.Context) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)
 	}()
+	adminErr, stopAdmin, err := s.serveAdmin()
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- s.runWorker(ctx) }()
@@ -248,6 +259,11 @@ func (s *Service) Run(ctx context.Context) error {
 			return nil
 		}
 		return fmt.Errorf("serve: %w", err)
+	case err := <-adminErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serve the admin listener: %w", err)
 	case err := <-workerDone:
 		return err
 	}

@@ -46,13 +46,6 @@ func (a Audit) Every() time.Duration {
 	return a.PublishInterval.Duration
 }
 
-// AdminAPI is Caldicott's HTTP admin API (/_caldicott/admin/v1/…): the
-// subject-access export. Off while Token is empty.
-type AdminAPI struct {
-	// Token is the bearer token its callers present (at least 32 characters).
-	Token string `yaml:"token"`
-}
-
 // applyAuditEnv takes the admin API token from the environment.
 func (c *Config) applyAuditEnv(getenv func(string) string) {
 	if v := getenv(EnvAdminAPIToken); v != "" {
@@ -66,12 +59,6 @@ func (a *Audit) validate(p *problems) {
 	}
 	for i, w := range a.Witnesses {
 		*p = append(*p, w.Problems(fmt.Sprintf("audit.witnesses[%d]", i))...)
-	}
-}
-
-func (a *AdminAPI) validate(p *problems) {
-	if t := a.Token; t != "" && len(t) < 32 {
-		p.add("admin_api.token", "is too short; use at least 32 random characters")
 	}
 }
 

@@ -53,7 +53,7 @@ func (c *Config) Validate() error {
 	c.Bridges.validate(&p)
 	c.Logging.validate(&p)
 	c.Audit.validate(&p)
-	c.AdminAPI.validate(&p)
+	c.AdminAPI.validate(&p, c.AppService.Hostname, c.AppService.Port)
 	p = append(p, c.Gatekeeper.Problems()...)
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}

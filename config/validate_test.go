@@ -143,6 +143,20 @@ func TestSectionProblems(t *testing.T) {
 			[]string{"audit.publish_interval: is too short; at least 1s, or 0s to turn publication off"}},
 		{"admin api", func(c *Config) { c.AdminAPI.Token = "short" },
 			[]string{"admin_api.token: is too short; use at least 32 random characters"}},
+		{"admin api listen", func(c *Config) { c.AdminAPI.Listen = "29331" },
+			[]string{`admin_api.listen: "29331" is not host:port (e.g. 127.0.0.1:29331)`}},
+		{"admin api plain http off loopback", func(c *Config) { c.AdminAPI.Listen, c.AdminAPI.SignIn.PlainHTTPLoopback = "0.0.0.0:29331", true },
+			[]string{`admin_api.signin.plain_http_loopback: is only allowed when the admin paths are served on a loopback address (admin_api.listen or appservice.hostname is "0.0.0.0"); behind TLS, leave it off`}},
+		{"admin api listen on the homeserver's port", func(c *Config) { c.AdminAPI.Listen = "127.0.0.1:29330" },
+			[]string{`admin_api.listen: "127.0.0.1:29330" is the homeserver-facing listener's address (appservice.hostname and port); give the admin listener another port, or leave it empty to share that one`}},
+		{"admin api plain http on loopback", func(c *Config) { c.AdminAPI.Listen, c.AdminAPI.SignIn.PlainHTTPLoopback = "127.0.0.1:29331", true }, nil},
+		{"admin api sign-in limits", func(c *Config) {
+			c.AdminAPI.SignIn.CodeTTL.Duration, c.AdminAPI.SignIn.SessionIdle.Duration, c.AdminAPI.RateLimit.Burst = 2*time.Hour, 9*time.Hour, 0
+		}, []string{
+			"admin_api.signin.code_ttl: 2h0m0s is out of range; between 1m0s and 1h0m0s",
+			"admin_api.signin.session_idle: must be at least 1m0s and no more than session_max (8h0m0s)",
+			"admin_api.rate_limit: per_minute and burst must each be at least 1",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,6 +204,10 @@ func TestDefaults(t *testing.T) {
 		{"appservice.encryption", c.AppService.Encryption, "enabled"},
 		{"appservice.timeouts.read_header", c.AppService.Timeouts.ReadHeader.Duration, 10 * time.Second},
 		{"database.type", c.Database.Type, "sqlite"},
+		{"admin_api.signin.code_ttl", c.AdminAPI.SignIn.CodeTTL.Duration, 10 * time.Minute},
+		{"admin_api.signin.session_idle", c.AdminAPI.SignIn.SessionIdle.Duration, 30 * time.Minute},
+		{"admin_api.signin.session_max", c.AdminAPI.SignIn.SessionMax.Duration, 8 * time.Hour},
+		{"admin_api.rate_limit.per_minute", c.AdminAPI.RateLimit.PerMinute, 60},
 		{"database.uri", c.Database.URI, "caldicott.db"},
 		{"database.max_open_conns", c.Database.MaxOpenConns, 10},
 		{"federation.attestation_alias", c.Federation.AttestationAlias, "caldicott-attestations"},

@@ -58,6 +58,9 @@ const (
 	RuleBotRooms = "bot_rooms"
 	// RuleLostDevice: every session of someone whose device is lost ends.
 	RuleLostDevice = "lost_device"
+	// RuleSignInCode: an IG admin who asked to sign in to Caldicott's
+	// pages is sent a one-time code in their direct chat with the bot.
+	RuleSignInCode = "signin_code"
 	// RuleAttestation: a confirmed identity is published to, or withdrawn
 	// from, the federation.
 	RuleAttestation = "attestation"

@@ -57,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return cmdExport(args[1:], stdout, stderr)
 		case "gatekeeper":
 			return cmdGatekeeper(args[1:], stdout, stderr)
+		case "admin":
+			return cmdAdmin(args[1:], stdout, stderr)
 		}
 	}
 	return cmdRun(args, stdout, stderr)
@@ -71,8 +73,8 @@ func cmdHelp(topic []string, stdout, stderr io.Writer) int {
 	}
 	name := strings.Join(topic, " ")
 	switch name {
-	case "audit", "directory":
-		return run([]string{name, "-h"}, stdout, stderr)
+	case "audit", "directory", "admin", "admin token":
+		return run(append(strings.Fields(name), "-h"), stdout, stderr)
 	}
 	for _, c := range commands {
 		if c.name == name {

@@ -93,6 +93,9 @@ func TestEachCommandHasItsOwnHelp(t *testing.T) {
 		{"audit export", []string{"-c", "-since", "-format", "-o"}},
 		{"directory import", []string{"-c", "-confirm-removals"}},
 		{"export", []string{"-c", "-user", "-since", "-until", "-o", "-requested-by"}},
+		{"admin token create", []string{"-c", "-name", "-scope", "-expires", "-for", "-by"}},
+		{"admin token list", []string{"-c"}},
+		{"admin token revoke", []string{"-c", "-by"}},
 	}
 	if len(tests) != len(commands) {
 		t.Errorf("%d commands in the usage, %d tested", len(commands), len(tests))

@@ -31,6 +31,10 @@ var commands = []command{
 		[]string{"subject access / FOI export: a person's messages", "and audit entries, with a manifest and checksums"}},
 	{"directory import", "-c config.yaml [-confirm-removals] staff.csv",
 		[]string{"load the staff directory from a CSV file", "(columns user_id,name,status[,role,team,registration])"}},
+	{"admin token create", "-c config.yaml --name NAME --scope read|export|act [--scope …] [--expires 90d] [--for @person:server] [--by NAME]",
+		[]string{"make a named admin API token and print its", "secret once (read does not include export)"}},
+	{"admin token list", "-c config.yaml", []string{"list the admin API tokens (never their secrets)"}},
+	{"admin token revoke", "-c config.yaml [--by NAME] NAME", []string{"revoke an admin API token"}},
 }
 
 const usageIntro = "Caldicott keeps clinical Matrix rooms inside NHS information-governance rules.\n"

@@ -1,0 +1,211 @@
+package adminauth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+type tokenKey struct{}
+
+// TokenName is the name of the token the request was let in with (by
+// RequireToken), for the handler's own audit entries.
+func TokenName(ctx context.Context) (string, bool) {
+	c, ok := ctx.Value(tokenKey{}).(caller)
+	return c.name, ok
+}
+
+// TokenActor is how the audit log names a token's caller: "token:NAME".
+func TokenActor(name string) string { return "token:" + name }
+
+// auditedQueryKeys are the query parameters whose values go into the
+// audit log: identifiers, dates and paging, never free text (which could
+// carry patient data). Other parameters are recorded by name only.
+var auditedQueryKeys = []string{"user", "room", "trust", "server", "since", "until", "from", "limit", "scope", "status", "format"}
+
+// RequireToken lets a JSON API call in with a bearer token that is known,
+// not revoked, not expired, holds scope and is within its rate limit;
+// otherwise 401, 403 or 429 with a Matrix-style JSON error. Every call is
+// audited once, with the token's name, method, route pattern and status.
+func (a *Auth) RequireToken(scope Scope) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, ok := a.admit(w, r, scope)
+			if !ok {
+				return
+			}
+			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			completed := false
+			defer func() {
+				// A response cut off (a failed export aborts its stream) is
+				// still a call: audited, then the panic goes on.
+				if !completed {
+					a.auditCall(r, c, ActionAPICall, rec.status, "the response was cut off")
+				}
+			}()
+			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), tokenKey{}, c)))
+			completed = true
+			a.auditCall(r, c, ActionAPICall, rec.status, "")
+			a.touch(r.Context(), c)
+		})
+	}
+}
+
+// admit judges the token; when it refuses, it has answered and audited.
+func (a *Auth) admit(w http.ResponseWriter, r *http.Request, scope Scope) (caller, bool) {
+	secret, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !found || secret == "" {
+		a.refuseUnknown(w, r, "M_MISSING_TOKEN", "send a token: Authorization: Bearer <token> (caldicott admin token create)")
+		return caller{}, false
+	}
+	c, err := a.lookup(r.Context(), secret)
+	if err == errBadToken && c.name == "" {
+		a.refuseUnknown(w, r, "M_UNKNOWN_TOKEN", "unknown token")
+		return caller{}, false
+	}
+	if err == errBadToken {
+		jsonError(w, http.StatusUnauthorized, "M_UNKNOWN_TOKEN", "this token is revoked or expired")
+		a.auditCall(r, c, ActionAPIRefused, http.StatusUnauthorized, "revoked or expired token")
+		return caller{}, false
+	}
+	if err != nil {
+		a.log.Error().Err(err).Msg("Could not read admin tokens")
+		jsonError(w, http.StatusServiceUnavailable, "M_UNKNOWN", "the database is unavailable; try again")
+		return caller{}, false
+	}
+	if !c.has(scope) {
+		jsonError(w, http.StatusForbidden, "M_FORBIDDEN", fmt.Sprintf("this token lacks the %s scope", scope))
+		a.auditCall(r, c, ActionAPIRefused, http.StatusForbidden, "token lacks the "+string(scope)+" scope")
+		return caller{}, false
+	}
+	if ok, wait, first := a.tokenLimit.take(c.name); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+		jsonError(w, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED", "too many calls with this token; wait and try again", "retry_after_ms", wait.Milliseconds())
+		if first { // the first refusal of a run is enough: a flood must not fill the log
+			a.auditCall(r, c, ActionAPIRefused, http.StatusTooManyRequests, "rate limit")
+		}
+		return caller{}, false
+	}
+	return c, true
+}
+
+// refuseUnknown answers a call without a usable token: audited, unless
+// its address has been refused too often lately (then 429, unaudited).
+func (a *Auth) refuseUnknown(w http.ResponseWriter, r *http.Request, code, msg string) {
+	if ok, wait, _ := a.unauthLimit.take(clientAddress(r)); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+		jsonError(w, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED", "too many calls without a valid token", "retry_after_ms", wait.Milliseconds())
+		return
+	}
+	jsonError(w, http.StatusUnauthorized, code, msg)
+	a.auditCall(r, caller{}, ActionAPIRefused, http.StatusUnauthorized, msg)
+}
+
+// auditCall writes the one audit entry of a call.
+func (a *Auth) auditCall(r *http.Request, c caller, action string, status int, why string) {
+	actor := "admin_api"
+	if c.name != "" {
+		actor = TokenActor(c.name)
+	}
+	route := routePattern(r)
+	detail := map[string]any{"method": r.Method, "route": route, "status": status, "address": clientAddress(r)}
+	if c.name != "" {
+		detail["token"] = c.name
+	}
+	if c.person != "" {
+		detail["for"] = c.person
+	}
+	if q := auditedQuery(r); len(q) > 0 {
+		detail["query"] = q
+	}
+	reason := fmt.Sprintf("%s %s: %d", r.Method, route, status)
+	if why != "" {
+		reason += " (" + why + ")"
+	}
+	a.audit(r.Context(), actor, action, reason, detail)
+}
+
+// routePattern is the route as registered (/_caldicott/admin/v1/rooms/{room}),
+// never the path with its values.
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return "(unrouted)"
+}
+
+// auditedQuery keeps the values of auditedQueryKeys and the names of the rest.
+func auditedQuery(r *http.Request) map[string]string {
+	q := r.URL.Query()
+	if len(q) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(q))
+	for k, v := range q {
+		if len(out) >= 20 {
+			break
+		}
+		if slices.Contains(auditedQueryKeys, k) && len(v) > 0 && len(v[0]) <= 256 {
+			out[k] = v[0]
+		} else if len(k) <= 64 {
+			out[k] = "(not recorded)"
+		}
+	}
+	return out
+}
+
+// clientAddress is the connection's address (a proxy's header is not
+// trusted: anyone can write it).
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// jsonError answers with a Matrix-style error; extra is key, value pairs.
+func jsonError(w http.ResponseWriter, status int, errcode, msg string, extra ...any) {
+	body := map[string]any{"errcode": errcode, "error": msg}
+	for i := 0; i+1 < len(extra); i += 2 {
+		body[extra[i].(string)] = extra[i+1]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// statusRecorder notes the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection (write deadlines).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,54 @@
+// Package adminauth is the access layer of Caldicott's admin surface
+// (/_caldicott/…): named, scoped, rate-limited tokens for the JSON admin
+// API, sign-in with Matrix for the IG admins' pages, sessions, CSRF and
+// security headers. Whoever is let in is named in the audit log: a token
+// by its name ("token:NAME"), a person by their Matrix ID.
+//
+// For the JSON API:
+//
+//	r.With(auth.RequireToken(adminauth.ScopeRead)).Get("/_caldicott/admin/v1/rooms", h)
+//	name, _ := adminauth.TokenName(r.Context()) // the token that called
+//
+// RequireToken(scope) takes "Authorization: Bearer <token>", refuses an
+// unknown, revoked or expired token (401), one without the scope (403;
+// read does not imply export, nor either act) and one over its rate limit
+// (429 with Retry-After), each with a Matrix-style JSON error
+// ({"errcode", "error"}), and audits every call once, after the handler:
+// admin_api.call (or admin_api.refused) by "token:NAME" with the method,
+// the route pattern (never the path's values), the status, and of the
+// query only identifiers and dates (user, room, since, until, …; other
+// parameters by name only: free text can carry patient data). The old
+// admin_api.token is the token named "legacy" with the export scope only.
+//
+// For the pages:
+//
+//	r.Use(adminauth.SecurityHeaders)
+//	auth.Mount(r) // /_caldicott/signin, /_caldicott/signin/code, /_caldicott/signout
+//	r.With(auth.RequireSession).Get("/_caldicott/", overview)
+//	who, _ := adminauth.Who(r.Context())   // the IG admin's Matrix ID
+//	csrf := adminauth.CSRFToken(r)           // <input type="hidden" name="csrf" value="{{.CSRF}}">
+//
+// RequireSession lets in a request with a live session cookie (else a GET
+// is redirected to /_caldicott/signin and anything else gets 401) and
+// refuses, 403 and audited (admin_web.csrf_refused), any POST, PUT, PATCH
+// or DELETE without the session's CSRF token in the form field CSRFField
+// ("csrf") or the X-CSRF-Token header. SecurityHeaders sets the CSP
+// (default-src 'self', no inline script or style, frame-ancestors 'none'),
+// nosniff, Referrer-Policy no-referrer and Cache-Control no-store.
+//
+// Sign-in: the person types their Matrix ID; if policy authorises them as
+// an IG admin (policy.Authorize, Needs IGAdmin), the bot sends a one-time
+// code to their direct chat with it, through the executor. The page says
+// the same whoever was named, and answers before the send. The code (10
+// characters, valid admin_api.signin.code_ttl, usable once, five wrong
+// tries) is stored only hashed together with a secret held in the asking
+// browser's cookie, so the code alone (which the executor's action log
+// keeps) signs nobody in. Requests are limited per person and per address.
+// A session is a random cookie (HttpOnly, Secure unless the plain-HTTP
+// loopback demo is configured, SameSite=Strict) stored hashed, ending
+// after admin_api.signin.session_idle unused or session_max in all.
+// Sign-ins, failures, expiries and sign-outs are audited with the Matrix ID.
+//
+// Tokens are made and revoked by the operator's CLI (CreateToken,
+// RevokeToken, through the store), each audited with the operator's name.
+package adminauth

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"time"
 )
@@ -21,6 +22,12 @@ type Gatekeeper struct {
 	Listen string `yaml:"listen"`
 	// Upstream is Dendrite's plain-HTTP address; empty: homeserver.address.
 	Upstream string `yaml:"upstream"`
+	// TLSCert and TLSKey (PEM files, both or neither) make the listener
+	// serve TLS itself, so the gatekeeper can stand on the federation port
+	// (the server name's port) in front of Dendrite's plain-HTTP listener,
+	// where no TLS front terminates federation. Empty: plain HTTP.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 	// MetricsListen serves Prometheus metrics at /metrics, on an address of
 	// its own so that metrics are never reachable through the public front.
 	// Empty: off.
@@ -136,6 +143,7 @@ func (g *Gatekeeper) Problems() []Problem {
 			add(l.key, "%q is not host:port (e.g. 127.0.0.1:8009)", l.addr)
 		}
 	}
+	p = append(p, g.tlsProblems()...)
 	if u, err := url.Parse(g.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add("upstream", "%q is not an http(s) URL of Dendrite (e.g. http://127.0.0.1:8008)", g.Upstream)
 	}
@@ -167,6 +175,25 @@ func (g *Gatekeeper) Problems() []Problem {
 	}
 	if t.ReadHeader.Duration > t.Read.Duration {
 		add("timeouts.read_header", "%s is more than read (%s), which covers the headers too", t.ReadHeader.Duration, t.Read.Duration)
+	}
+	return p
+}
+
+// tlsProblems checks gatekeeper.tls_cert and tls_key: both or neither, and
+// readable. Whether they make a key pair is tls.LoadX509KeyPair's to say
+// when the gatekeeper starts.
+func (g *Gatekeeper) tlsProblems() []Problem {
+	if (g.TLSCert == "") != (g.TLSKey == "") {
+		return []Problem{{Key: "gatekeeper.tls_cert", Msg: "tls_cert and tls_key go together: set both (the listener serves TLS) or neither (plain HTTP behind a TLS front)"}}
+	}
+	var p []Problem
+	for _, f := range []struct{ key, path string }{{"tls_cert", g.TLSCert}, {"tls_key", g.TLSKey}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.ReadFile(f.path); err != nil {
+			p = append(p, Problem{Key: "gatekeeper." + f.key, Msg: fmt.Sprintf("cannot be read: %v", err)})
+		}
 	}
 	return p
 }

@@ -23,6 +23,10 @@ func TestGatekeeperDefaultsAndProblems(t *testing.T) {
 		{"a timeout off", `timeouts: {read_header: 0s}`, []string{"gatekeeper.timeouts.read_header: 0s is too short"}},
 		{"list trusted too briefly", `max_list_age: 10m`, []string{"gatekeeper.max_list_age: 10m0s is too short"}},
 		{"list age as TI-Messenger's", `max_list_age: 72h`, nil},
+		{"a certificate without its key", `tls_cert: /etc/ssl/gk.pem`, []string{"gatekeeper.tls_cert: tls_cert and tls_key go together"}},
+		{"a key without its certificate", `tls_key: /etc/ssl/gk.key`, []string{"gatekeeper.tls_cert: tls_cert and tls_key go together"}},
+		{"TLS files that cannot be read", `{tls_cert: /nonexistent/gk.pem, tls_key: /nonexistent/gk.key}`, []string{"gatekeeper.tls_cert: cannot be read", "gatekeeper.tls_key: cannot be read"}},
+		{"TLS files readable", `{tls_cert: testdata/gatekeeper-tls.pem, tls_key: testdata/gatekeeper-tls.pem}`, nil},
 		{"headers longer than the request", `timeouts: {read_header: 10m, read: 1m}`, []string{"gatekeeper.timeouts.read_header"}},
 	}
 	for _, tt := range tests {

@@ -20,6 +20,8 @@ type Settings struct {
 	Timeouts Timeouts
 	// Upstream is Dendrite's plain-HTTP base URL.
 	Upstream *url.URL
+	// TLSCert and TLSKey, when set, make Listen serve TLS (ListenTLS).
+	TLSCert, TLSKey string
 	// Rules are the gate's inputs: the bot, this trust's server, the
 	// federation's servers and the bridges' puppet namespaces.
 	Rules policy.GateRules
@@ -75,6 +77,7 @@ func SettingsFrom(cfg *config.Config) (Settings, error) {
 		Listen: g.Listen, MetricsListen: g.MetricsListen,
 		Timeouts: Timeouts{ReadHeader: t.ReadHeader.Duration, Read: t.Read.Duration, Write: t.Write.Duration, Idle: t.Idle.Duration},
 		Upstream: upstream,
+		TLSCert:  g.TLSCert, TLSKey: g.TLSKey,
 		Rules: policy.GateRules{
 			Requirements: policy.Requirements{
 				BotUserID:         cfg.BotUserID(),

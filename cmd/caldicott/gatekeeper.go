@@ -74,6 +74,14 @@ func startGatekeeper(ctx context.Context, cfg *config.Config, st *store.Store, b
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", settings.Listen, err)
 	}
+	if settings.TLSCert != "" {
+		tlsLn, err := gatekeeper.ListenTLS(ln, settings.TLSCert, settings.TLSKey)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		ln = tlsLn
+	}
 	go gk.Watch(ctx)
 	var metrics *http.Server
 	if settings.MetricsListen != "" {
@@ -84,7 +92,7 @@ func startGatekeeper(ctx context.Context, cfg *config.Config, st *store.Store, b
 			}
 		}()
 	}
-	log.Info().Str("listen", ln.Addr().String()).Stringer("upstream", settings.Upstream).Msg("Gatekeeper in front of the homeserver")
+	log.Info().Str("listen", ln.Addr().String()).Bool("tls", settings.TLSCert != "").Stringer("upstream", settings.Upstream).Msg("Gatekeeper in front of the homeserver")
 	return func() error {
 		if metrics != nil {
 			defer metrics.Close()

@@ -52,6 +52,23 @@ type Gatekeeper struct {
 	// trusted. Past it, only this trust's server and federation.servers
 	// count as members for federation requests and invitations.
 	MaxListAge Duration `yaml:"max_list_age"`
+	// OutboundListen is where the gatekeeper serves as Dendrite's forward
+	// proxy for outbound federation (HTTP CONNECT; Dendrite's HTTPS_PROXY).
+	// Empty: off, and Dendrite's outbound federation is not judged.
+	OutboundListen string `yaml:"outbound_listen"`
+	// Outbound is what the forward proxy lets Dendrite reach: "all" (the
+	// default: every destination, counted) or "federation" (member trusts'
+	// servers and OutboundAllow only; the rest refused, 403, audited).
+	Outbound string `yaml:"outbound"`
+	// OutboundAllow are further hosts Dendrite may reach with outbound
+	// "federation": member trusts' delegated hosts (.well-known, SRV),
+	// which Dendrite connects to instead of their server names.
+	OutboundAllow []string `yaml:"outbound_allow"`
+	// OutboundDenyNetworks are networks the forward proxy never connects
+	// to (CIDRs), whatever Outbound says: Dendrite's own deny_networks
+	// judge only the proxy's address once it goes through a proxy. Unset:
+	// Dendrite's defaults (loopback and private ranges).
+	OutboundDenyNetworks []string `yaml:"outbound_deny_networks"`
 }
 
 // GatekeeperTimeouts bound client connections to the proxy. A proxy carries
@@ -66,6 +83,11 @@ type GatekeeperTimeouts struct {
 	Write Duration `yaml:"write"`
 	// Idle is how long a kept-alive connection may wait for its next request.
 	Idle Duration `yaml:"idle"`
+	// TunnelIdle closes an outbound tunnel nothing crossed for this long.
+	TunnelIdle Duration `yaml:"tunnel_idle"`
+	// TunnelMax closes any outbound tunnel after this long, so a trust
+	// leaving the federation is reached no more once its tunnels end.
+	TunnelMax Duration `yaml:"tunnel_max"`
 }
 
 // GatekeeperEndpoints names the judgements gatekeeper.endpoints can switch off.
@@ -85,6 +107,8 @@ const (
 	DefaultGatekeeperRead          = 5 * time.Minute
 	DefaultGatekeeperWrite         = 10 * time.Minute
 	DefaultGatekeeperIdle          = 2 * time.Minute
+	DefaultGatekeeperTunnelIdle    = 5 * time.Minute // Dendrite keeps idle federation connections 5 minutes
+	DefaultGatekeeperTunnelMax     = 10 * time.Minute
 	maxGatekeeperJudgedBodyCeiling = 64 << 20
 )
 
@@ -102,6 +126,10 @@ const (
 func (g *Gatekeeper) ApplyDefaults(homeserver string) {
 	setDefault(&g.Listen, DefaultGatekeeperListen)
 	setDefault(&g.Upstream, homeserver)
+	setDefault(&g.Outbound, OutboundAll)
+	if g.OutboundDenyNetworks == nil {
+		g.OutboundDenyNetworks = slices.Clone(DefaultOutboundDenyNetworks)
+	}
 	if g.MaxJudgedBodyBytes == 0 {
 		g.MaxJudgedBodyBytes = DefaultMaxJudgedBodyBytes
 	}
@@ -116,6 +144,8 @@ func (g *Gatekeeper) ApplyDefaults(homeserver string) {
 		{&g.Timeouts.Write, DefaultGatekeeperWrite},
 		{&g.Timeouts.Idle, DefaultGatekeeperIdle},
 		{&g.MaxListAge, DefaultGatekeeperMaxListAge},
+		{&g.Timeouts.TunnelIdle, DefaultGatekeeperTunnelIdle},
+		{&g.Timeouts.TunnelMax, DefaultGatekeeperTunnelMax},
 	} {
 		if !d.field.set {
 			d.field.Duration = d.def
@@ -144,6 +174,7 @@ func (g *Gatekeeper) Problems() []Problem {
 		}
 	}
 	p = append(p, g.tlsProblems()...)
+	p = append(p, g.outboundProblems()...)
 	if u, err := url.Parse(g.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add("upstream", "%q is not an http(s) URL of Dendrite (e.g. http://127.0.0.1:8008)", g.Upstream)
 	}

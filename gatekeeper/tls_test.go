@@ -2,16 +2,9 @@ package gatekeeper
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,37 +17,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-)
 
-// writeKeyPair writes a self-signed certificate for host, named cn, and its key.
-func writeKeyPair(t *testing.T, dir, host, cn string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<33, 0),
-		IPAddresses: []net.IP{net.ParseIP(host)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "gk.crt"), filepath.Join(dir, "gk.key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
+	"github.com/caldicott/caldicott/internal/testenv"
+)
 
 // On the federation port the gatekeeper terminates TLS itself: a member
 // trust's join and an outsider's are judged as behind a TLS front (the
@@ -66,7 +31,7 @@ func TestTLSListener(t *testing.T) {
 	upSrv := httptest.NewServer(up)
 	t.Cleanup(upSrv.Close)
 	dir := t.TempDir()
-	certFile, keyFile := writeKeyPair(t, dir, "127.0.0.1", "first")
+	certFile, keyFile := testenv.SelfSignedPair(t, dir, "127.0.0.1", "first")
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +92,7 @@ func TestTLSListener(t *testing.T) {
 
 	// Renewal: the files change, the next handshake gets the new pair.
 	time.Sleep(10 * time.Millisecond) // a later modification time on coarse clocks
-	writeKeyPair(t, dir, "127.0.0.1", "renewed")
+	testenv.SelfSignedPair(t, dir, "127.0.0.1", "renewed")
 	client.CloseIdleConnections()
 	join("trust-b.nhs.uk")
 	if len(seenCN) != 2 || seenCN[0] != "first" || seenCN[1] != "renewed" {

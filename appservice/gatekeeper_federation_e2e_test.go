@@ -1,8 +1,10 @@
 package appservice_test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -48,9 +50,15 @@ func TestFederationThroughGatekeeper(t *testing.T) {
 	watch := watchSync(t, alice)
 
 	t.Run("server keys pass", func(t *testing.T) {
-		status, body := federationGet(t, gk.FederationURL+"/_matrix/key/v2/server")
+		status, body := federationDo(t, http.MethodGet, gk.FederationURL+"/_matrix/key/v2/server", nil)
 		if status != http.StatusOK || body["server_name"] != a.HS.ServerName || body["verify_keys"] == nil {
 			t.Fatalf("A's server keys through the gatekeeper: %d %v", status, body)
+		}
+		// A notary query: A answers for trust B's keys, fetched from B.
+		query := map[string]any{"server_keys": map[string]any{b.HS.ServerName: map[string]any{}}}
+		status, body = federationDo(t, http.MethodPost, gk.FederationURL+"/_matrix/key/v2/query", query)
+		if keys, _ := body["server_keys"].([]any); status != http.StatusOK || len(keys) == 0 || !strings.Contains(fmt.Sprint(keys), b.HS.ServerName) {
+			t.Fatalf("a key query through the gatekeeper: %d %v; want B's keys", status, body)
 		}
 	})
 
@@ -77,7 +85,8 @@ func TestFederationThroughGatekeeper(t *testing.T) {
 		testenv.JoinOverFederation(t, bob, clinical, a.HS.ServerName)
 		testenv.SendText(t, bob, clinical, "Bed 4 is ready")
 		watch.waitFor(t, "Bed 4 is ready", 30*time.Second)
-		for _, path := range []string{"/make_join/", "/send_join/", "/_matrix/federation/v1/send/"} {
+		// B's server read A's keys to check A's events: through the gatekeeper too.
+		for _, path := range []string{"/make_join/", "/send_join/", "/_matrix/federation/v1/send/", "/_matrix/key/v2/server"} {
 			if gk.Received(http.MethodGet, path)+gk.Received(http.MethodPut, path) == 0 {
 				t.Errorf("no %s reached A through its gatekeeper", path)
 			}
@@ -170,20 +179,29 @@ func dendriteLog(t *testing.T, a *trust.Trust) string {
 	return string(log)
 }
 
-// federationGet asks a server's federation port, as another server would
+// federationDo asks a server's federation port, as another server would
 // (its certificate is self-signed, as disable_tls_validation accepts).
-func federationGet(t *testing.T, u string) (int, map[string]any) {
+func federationDo(t *testing.T, method, u string, body any) (int, map[string]any) {
 	t.Helper()
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	resp, err := client.Get(u)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	var r io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, u, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
-		t.Fatalf("GET %s: %d %q", u, resp.StatusCode, raw)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %d %q", method, u, resp.StatusCode, raw)
 	}
-	return resp.StatusCode, body
+	return resp.StatusCode, out
 }

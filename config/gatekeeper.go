@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"time"
 )
@@ -21,6 +22,12 @@ type Gatekeeper struct {
 	Listen string `yaml:"listen"`
 	// Upstream is Dendrite's plain-HTTP address; empty: homeserver.address.
 	Upstream string `yaml:"upstream"`
+	// TLSCert and TLSKey (PEM files, both or neither) make the listener
+	// serve TLS itself, so the gatekeeper can stand on the federation port
+	// (the server name's port) in front of Dendrite's plain-HTTP listener,
+	// where no TLS front terminates federation. Empty: plain HTTP.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 	// MetricsListen serves Prometheus metrics at /metrics, on an address of
 	// its own so that metrics are never reachable through the public front.
 	// Empty: off.
@@ -45,6 +52,23 @@ type Gatekeeper struct {
 	// trusted. Past it, only this trust's server and federation.servers
 	// count as members for federation requests and invitations.
 	MaxListAge Duration `yaml:"max_list_age"`
+	// OutboundListen is where the gatekeeper serves as Dendrite's forward
+	// proxy for outbound federation (HTTP CONNECT; Dendrite's HTTPS_PROXY).
+	// Empty: off, and Dendrite's outbound federation is not judged.
+	OutboundListen string `yaml:"outbound_listen"`
+	// Outbound is what the forward proxy lets Dendrite reach: "all" (the
+	// default: every destination, counted) or "federation" (member trusts'
+	// servers and OutboundAllow only; the rest refused, 403, audited).
+	Outbound string `yaml:"outbound"`
+	// OutboundAllow are further hosts Dendrite may reach with outbound
+	// "federation": member trusts' delegated hosts (.well-known, SRV),
+	// which Dendrite connects to instead of their server names.
+	OutboundAllow []string `yaml:"outbound_allow"`
+	// OutboundDenyNetworks are networks the forward proxy never connects
+	// to (CIDRs), whatever Outbound says: Dendrite's own deny_networks
+	// judge only the proxy's address once it goes through a proxy. Unset:
+	// Dendrite's defaults (loopback and private ranges).
+	OutboundDenyNetworks []string `yaml:"outbound_deny_networks"`
 }
 
 // GatekeeperTimeouts bound client connections to the proxy. A proxy carries
@@ -59,6 +83,11 @@ type GatekeeperTimeouts struct {
 	Write Duration `yaml:"write"`
 	// Idle is how long a kept-alive connection may wait for its next request.
 	Idle Duration `yaml:"idle"`
+	// TunnelIdle closes an outbound tunnel nothing crossed for this long.
+	TunnelIdle Duration `yaml:"tunnel_idle"`
+	// TunnelMax closes any outbound tunnel after this long, so a trust
+	// leaving the federation is reached no more once its tunnels end.
+	TunnelMax Duration `yaml:"tunnel_max"`
 }
 
 // GatekeeperEndpoints names the judgements gatekeeper.endpoints can switch off.
@@ -78,6 +107,8 @@ const (
 	DefaultGatekeeperRead          = 5 * time.Minute
 	DefaultGatekeeperWrite         = 10 * time.Minute
 	DefaultGatekeeperIdle          = 2 * time.Minute
+	DefaultGatekeeperTunnelIdle    = 5 * time.Minute // Dendrite keeps idle federation connections 5 minutes
+	DefaultGatekeeperTunnelMax     = 10 * time.Minute
 	maxGatekeeperJudgedBodyCeiling = 64 << 20
 )
 
@@ -95,6 +126,10 @@ const (
 func (g *Gatekeeper) ApplyDefaults(homeserver string) {
 	setDefault(&g.Listen, DefaultGatekeeperListen)
 	setDefault(&g.Upstream, homeserver)
+	setDefault(&g.Outbound, OutboundAll)
+	if g.OutboundDenyNetworks == nil {
+		g.OutboundDenyNetworks = slices.Clone(DefaultOutboundDenyNetworks)
+	}
 	if g.MaxJudgedBodyBytes == 0 {
 		g.MaxJudgedBodyBytes = DefaultMaxJudgedBodyBytes
 	}
@@ -109,6 +144,8 @@ func (g *Gatekeeper) ApplyDefaults(homeserver string) {
 		{&g.Timeouts.Write, DefaultGatekeeperWrite},
 		{&g.Timeouts.Idle, DefaultGatekeeperIdle},
 		{&g.MaxListAge, DefaultGatekeeperMaxListAge},
+		{&g.Timeouts.TunnelIdle, DefaultGatekeeperTunnelIdle},
+		{&g.Timeouts.TunnelMax, DefaultGatekeeperTunnelMax},
 	} {
 		if !d.field.set {
 			d.field.Duration = d.def
@@ -136,6 +173,8 @@ func (g *Gatekeeper) Problems() []Problem {
 			add(l.key, "%q is not host:port (e.g. 127.0.0.1:8009)", l.addr)
 		}
 	}
+	p = append(p, g.tlsProblems()...)
+	p = append(p, g.outboundProblems()...)
 	if u, err := url.Parse(g.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add("upstream", "%q is not an http(s) URL of Dendrite (e.g. http://127.0.0.1:8008)", g.Upstream)
 	}
@@ -167,6 +206,25 @@ func (g *Gatekeeper) Problems() []Problem {
 	}
 	if t.ReadHeader.Duration > t.Read.Duration {
 		add("timeouts.read_header", "%s is more than read (%s), which covers the headers too", t.ReadHeader.Duration, t.Read.Duration)
+	}
+	return p
+}
+
+// tlsProblems checks gatekeeper.tls_cert and tls_key: both or neither, and
+// readable. Whether they make a key pair is tls.LoadX509KeyPair's to say
+// when the gatekeeper starts.
+func (g *Gatekeeper) tlsProblems() []Problem {
+	if (g.TLSCert == "") != (g.TLSKey == "") {
+		return []Problem{{Key: "gatekeeper.tls_cert", Msg: "tls_cert and tls_key go together: set both (the listener serves TLS) or neither (plain HTTP behind a TLS front)"}}
+	}
+	var p []Problem
+	for _, f := range []struct{ key, path string }{{"tls_cert", g.TLSCert}, {"tls_key", g.TLSKey}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.ReadFile(f.path); err != nil {
+			p = append(p, Problem{Key: "gatekeeper." + f.key, Msg: fmt.Sprintf("cannot be read: %v", err)})
+		}
 	}
 	return p
 }

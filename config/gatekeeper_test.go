@@ -23,6 +23,17 @@ func TestGatekeeperDefaultsAndProblems(t *testing.T) {
 		{"a timeout off", `timeouts: {read_header: 0s}`, []string{"gatekeeper.timeouts.read_header: 0s is too short"}},
 		{"list trusted too briefly", `max_list_age: 10m`, []string{"gatekeeper.max_list_age: 10m0s is too short"}},
 		{"list age as TI-Messenger's", `max_list_age: 72h`, nil},
+		{"a certificate without its key", `tls_cert: /etc/ssl/gk.pem`, []string{"gatekeeper.tls_cert: tls_cert and tls_key go together"}},
+		{"a key without its certificate", `tls_key: /etc/ssl/gk.key`, []string{"gatekeeper.tls_cert: tls_cert and tls_key go together"}},
+		{"TLS files that cannot be read", `{tls_cert: /nonexistent/gk.pem, tls_key: /nonexistent/gk.key}`, []string{"gatekeeper.tls_cert: cannot be read", "gatekeeper.tls_key: cannot be read"}},
+		{"TLS files readable", `{tls_cert: testdata/gatekeeper-tls.pem, tls_key: testdata/gatekeeper-tls.pem}`, nil},
+		{"outbound judged by the federation", `{outbound_listen: "127.0.0.1:8010", outbound: federation, outbound_allow: [matrix.trust-b.nhs.uk, "matrix.trust-c.nhs.uk:443"], outbound_deny_networks: []}`, nil},
+		{"outbound mode unknown", `outbound: members`, []string{`gatekeeper.outbound: "members" is neither`}},
+		{"outbound listener not host:port", `outbound_listen: "8010"`, []string{"gatekeeper.outbound_listen"}},
+		{"outbound allowed host malformed", `outbound_allow: ["https://trust-b"]`, []string{"gatekeeper.outbound_allow"}},
+		{"outbound deny network malformed", `outbound_deny_networks: [10.0.0.0]`, []string{"gatekeeper.outbound_deny_networks"}},
+		{"tunnels unbounded", `timeouts: {tunnel_idle: 0s}`, []string{"gatekeeper.timeouts.tunnel_idle: 0s is too short"}},
+		{"tunnel idle past its maximum", `timeouts: {tunnel_idle: 20m, tunnel_max: 10m}`, []string{"gatekeeper.timeouts.tunnel_idle: 20m0s is more than tunnel_max"}},
 		{"headers longer than the request", `timeouts: {read_header: 10m, read: 1m}`, []string{"gatekeeper.timeouts.read_header"}},
 	}
 	for _, tt := range tests {
@@ -45,7 +56,8 @@ func TestGatekeeperDefaultsAndProblems(t *testing.T) {
 	}
 	var g Gatekeeper
 	g.ApplyDefaults("http://dendrite:8008")
-	if g.Upstream != "http://dendrite:8008" || g.Listen != DefaultGatekeeperListen || g.Timeouts.Read.Duration != 5*time.Minute || g.MaxListAge.Duration != 72*time.Hour || !g.Judges("client_invite") {
+	if g.Upstream != "http://dendrite:8008" || g.Listen != DefaultGatekeeperListen || g.Timeouts.Read.Duration != 5*time.Minute || g.MaxListAge.Duration != 72*time.Hour || !g.Judges("client_invite") ||
+		g.Outbound != OutboundAll || g.OutboundListen != "" || len(g.OutboundDenyNetworks) != 9 || g.Timeouts.TunnelIdle.Duration != 5*time.Minute || g.Timeouts.TunnelMax.Duration != 10*time.Minute {
 		t.Errorf("defaults: %+v", g)
 	}
 	g.Endpoints = map[string]bool{"client_invite": false}

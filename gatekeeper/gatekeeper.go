@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
+
+	"github.com/caldicott/caldicott/config"
 )
 
 // Gatekeeper judges requests on their way to Dendrite and passes the rest.
@@ -22,10 +24,19 @@ type Gatekeeper struct {
 	log     zerolog.Logger
 	// fed is the federation as the appservice last read it.
 	fed *fedView
+	// outDests are the destinations the forward proxy counts by name.
+	outDests *destinations
 }
 
 // New makes a gatekeeper in front of s.Upstream.
 func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
+	// Tunnels are always bounded, whoever built the settings.
+	if s.Timeouts.TunnelIdle <= 0 {
+		s.Timeouts.TunnelIdle = config.DefaultGatekeeperTunnelIdle
+	}
+	if s.Timeouts.TunnelMax <= 0 {
+		s.Timeouts.TunnelMax = config.DefaultGatekeeperTunnelMax
+	}
 	proxy := newProxy(s.Upstream, log)
 	var media *deletedMedia
 	if s.Media != nil {
@@ -45,8 +56,9 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 			client: &http.Client{Transport: proxy.Transport}, base: s.Upstream.String(),
 			ttl: s.RoomStateTTL, timeout: s.RoomStateTimeout, known: map[[sha256.Size]byte]string{},
 		},
-		metrics: m,
-		log:     log,
+		metrics:  m,
+		log:      log,
+		outDests: &destinations{named: map[string]bool{}},
 	}
 	g.fed = g.newFedView()
 	return g

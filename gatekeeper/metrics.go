@@ -18,6 +18,9 @@ type Metrics struct {
 	FailState     *prometheus.GaugeVec
 	ViewAge       prometheus.Gauge
 	AuditFailures prometheus.Counter
+	// Outbound counts the forward proxy's tunnels by destination and
+	// outcome (passed, refused, unreachable).
+	Outbound *prometheus.CounterVec
 }
 
 // NewMetrics registers the gatekeeper's metrics with reg.
@@ -43,8 +46,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "caldicott_gatekeeper_audit_failures_total",
 			Help: "Refusals the store could not record in the audit log (the refusal stands).",
 		}),
+		Outbound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caldicott_gatekeeper_outbound_tunnels_total",
+			Help: "Connections Dendrite asked the forward proxy for, by destination server (host:port; past 1000 destinations, other) and outcome: passed, refused, unreachable.",
+		}, []string{"destination", "outcome"}),
 	}
 	m.ViewAge.Set(math.NaN())
-	reg.MustRegister(m.Refusals, m.RoomStateFailure, m.FailState, m.ViewAge, m.AuditFailures)
+	reg.MustRegister(m.Refusals, m.RoomStateFailure, m.FailState, m.ViewAge, m.AuditFailures, m.Outbound)
 	return m
 }

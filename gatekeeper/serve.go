@@ -12,6 +12,8 @@ import (
 // Timeouts bound the proxy's client connections.
 type Timeouts struct {
 	ReadHeader, Read, Write, Idle time.Duration
+	// TunnelIdle and TunnelMax bound the forward proxy's tunnels.
+	TunnelIdle, TunnelMax time.Duration
 }
 
 // Serve runs h on ln until ctx ends, then shuts down gracefully (in-flight

@@ -2,6 +2,7 @@ package gatekeeper
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -20,6 +21,8 @@ type Settings struct {
 	Timeouts Timeouts
 	// Upstream is Dendrite's plain-HTTP base URL.
 	Upstream *url.URL
+	// TLSCert and TLSKey, when set, make Listen serve TLS (ListenTLS).
+	TLSCert, TLSKey string
 	// Rules are the gate's inputs: the bot, this trust's server, the
 	// federation's servers and the bridges' puppet namespaces.
 	Rules policy.GateRules
@@ -49,6 +52,18 @@ type Settings struct {
 	ListConfigured bool
 	// MaxListAge is how long that view is trusted.
 	MaxListAge time.Duration
+	// OutboundListen is the forward proxy's address (empty: none);
+	// Outbound what it lets through (config.OutboundAll, OutboundFederation),
+	// OutboundAllow further hosts it lets through, OutboundDeny networks it
+	// never connects to.
+	OutboundListen string
+	Outbound       string
+	OutboundAllow  []string
+	OutboundDeny   []netip.Prefix
+	// OutboundAddr says where to connect for a destination (host:port);
+	// nil: the destination itself, resolved by DNS. Tests name their
+	// servers and say where they are.
+	OutboundAddr func(destination string) string
 	// Judges says whether a judgement (config.GatekeeperEndpoints) is on;
 	// nil: all are.
 	Judges func(endpoint string) bool
@@ -70,11 +85,20 @@ func SettingsFrom(cfg *config.Config) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
+	deny, err := prefixes(g.OutboundDenyNetworks)
+	if err != nil {
+		return Settings{}, err
+	}
 	t := g.Timeouts
 	return Settings{
 		Listen: g.Listen, MetricsListen: g.MetricsListen,
-		Timeouts: Timeouts{ReadHeader: t.ReadHeader.Duration, Read: t.Read.Duration, Write: t.Write.Duration, Idle: t.Idle.Duration},
+		Timeouts: Timeouts{
+			ReadHeader: t.ReadHeader.Duration, Read: t.Read.Duration, Write: t.Write.Duration, Idle: t.Idle.Duration,
+			TunnelIdle: t.TunnelIdle.Duration, TunnelMax: t.TunnelMax.Duration,
+		},
+		OutboundListen: g.OutboundListen, Outbound: g.Outbound, OutboundAllow: g.OutboundAllow, OutboundDeny: deny,
 		Upstream: upstream,
+		TLSCert:  g.TLSCert, TLSKey: g.TLSKey,
 		Rules: policy.GateRules{
 			Requirements: policy.Requirements{
 				BotUserID:         cfg.BotUserID(),
@@ -94,6 +118,19 @@ func SettingsFrom(cfg *config.Config) (Settings, error) {
 		ListConfigured:   cfg.Federation.PolicyList != "",
 		MaxListAge:       g.MaxListAge.Duration,
 	}, nil
+}
+
+// prefixes parses gatekeeper.outbound_deny_networks.
+func prefixes(cidrs []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(cidrs))
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("gatekeeper.outbound_deny_networks: %w", err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func (s Settings) judges(endpoint string) bool { return s.Judges == nil || s.Judges(endpoint) }

@@ -74,6 +74,19 @@ func startGatekeeper(ctx context.Context, cfg *config.Config, st *store.Store, b
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", settings.Listen, err)
 	}
+	if settings.TLSCert != "" {
+		tlsLn, err := gatekeeper.ListenTLS(ln, settings.TLSCert, settings.TLSKey)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		ln = tlsLn
+	}
+	outbound, err := listenOutbound(ctx, gk, settings, log)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	go gk.Watch(ctx)
 	var metrics *http.Server
 	if settings.MetricsListen != "" {
@@ -84,16 +97,39 @@ func startGatekeeper(ctx context.Context, cfg *config.Config, st *store.Store, b
 			}
 		}()
 	}
-	log.Info().Str("listen", ln.Addr().String()).Stringer("upstream", settings.Upstream).Msg("Gatekeeper in front of the homeserver")
+	log.Info().Str("listen", ln.Addr().String()).Bool("tls", settings.TLSCert != "").Stringer("upstream", settings.Upstream).Msg("Gatekeeper in front of the homeserver")
 	return func() error {
 		if metrics != nil {
 			defer metrics.Close()
 		}
-		if err := gatekeeper.Serve(ctx, ln, gk.Handler(), settings.Timeouts); err != nil {
+		err := gatekeeper.Serve(ctx, ln, gk.Handler(), settings.Timeouts)
+		// The proxy stops with the gatekeeper, whichever way it stopped.
+		if outErr := outbound(); err == nil {
+			err = outErr
+		}
+		if err != nil {
 			log.Error().Err(err).Msg("Gatekeeper stopped with an error")
 			return err
 		}
 		log.Info().Msg("Gatekeeper stopped")
 		return nil
 	}, nil
+}
+
+// listenOutbound starts the forward proxy for Dendrite's outbound
+// federation on gatekeeper.outbound_listen, if set, until ctx ends or
+// stop is called; stop returns once it has stopped.
+func listenOutbound(ctx context.Context, gk *gatekeeper.Gatekeeper, s gatekeeper.Settings, log zerolog.Logger) (stop func() error, err error) {
+	if s.OutboundListen == "" {
+		return func() error { return nil }, nil
+	}
+	ln, err := net.Listen("tcp", s.OutboundListen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (gatekeeper.outbound_listen): %w", s.OutboundListen, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- gatekeeper.Serve(ctx, ln, gk.OutboundHandler(ctx), s.Timeouts) }()
+	log.Info().Str("listen", ln.Addr().String()).Str("outbound", s.Outbound).Msg("Forward proxy for outbound federation")
+	return func() error { cancel(); return <-done }, nil
 }

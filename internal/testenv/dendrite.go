@@ -76,6 +76,18 @@ type HomeserverOptions struct {
 	// every later event then costs is nothing a trust's server pays.
 	// Benchmarks of big rooms set it.
 	OnDisk bool
+	// NoFederationListener leaves the server name's port (HTTPSPort) to
+	// something standing in front of Dendrite (a trust's gatekeeper, on
+	// FederationAddr with TLSFiles): Dendrite binds only its HTTP port,
+	// where it serves the federation API too.
+	NoFederationListener bool
+	// ServerHost is the host of the server name, when it is not IP: a name
+	// the test resolves itself (Go's HTTPS_PROXY handling never sends a
+	// loopback IP through a proxy, so outbound proxy tests need names).
+	ServerHost string
+	// Env is added to Dendrite's environment (e.g. HTTPS_PROXY: its
+	// federation client goes through a forward proxy).
+	Env []string
 }
 
 // Homeserver is a running Dendrite.
@@ -107,8 +119,12 @@ func PlanHomeserver(t testing.TB, opts HomeserverOptions) *Homeserver {
 	if opts.HTTPSPort == 0 {
 		opts.HTTPSPort = FreePort(t, opts.IP)
 	}
+	host := opts.ServerHost
+	if host == "" {
+		host = opts.IP
+	}
 	return &Homeserver{
-		ServerName: fmt.Sprintf("%s:%d", opts.IP, opts.HTTPSPort),
+		ServerName: fmt.Sprintf("%s:%d", host, opts.HTTPSPort),
 		URL:        fmt.Sprintf("http://%s:%d", opts.IP, opts.HTTPPort),
 		ClientURL:  fmt.Sprintf("http://%s:%d", opts.IP, opts.HTTPPort),
 		Dir:        t.TempDir(),
@@ -120,6 +136,19 @@ func PlanHomeserver(t testing.TB, opts HomeserverOptions) *Homeserver {
 func (hs *Homeserver) MediaPath() string {
 	abs, _ := filepath.Abs(filepath.Join(hs.Dir, "media_store"))
 	return abs
+}
+
+// FederationAddr is the address of the server name's port (host:port on
+// the homeserver's IP): Dendrite's TLS listener, or, with
+// NoFederationListener, whatever stands there in front of it.
+func (hs *Homeserver) FederationAddr() string {
+	return fmt.Sprintf("%s:%d", hs.opts.IP, hs.opts.HTTPSPort)
+}
+
+// TLSFiles are Dendrite's self-signed certificate and key (written by
+// Start), for whatever stands on FederationAddr in its place.
+func (hs *Homeserver) TLSFiles() (cert, key string) {
+	return filepath.Join(hs.Dir, "server.crt"), filepath.Join(hs.Dir, "server.key")
 }
 
 // AddRegistration adds an appservice registration file; call before Start.
@@ -150,11 +179,17 @@ func (hs *Homeserver) Start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs.cmd = exec.Command(filepath.Join(hs.bin, "dendrite"), "-config", cfgPath,
-		"-http-bind-address", fmt.Sprintf("%s:%d", hs.opts.IP, hs.opts.HTTPPort),
-		"-https-bind-address", fmt.Sprintf("%s:%d", hs.opts.IP, hs.opts.HTTPSPort),
-		"-tls-cert", filepath.Join(hs.Dir, "server.crt"), "-tls-key", filepath.Join(hs.Dir, "server.key"))
+	args := []string{"-config", cfgPath, "-http-bind-address", fmt.Sprintf("%s:%d", hs.opts.IP, hs.opts.HTTPPort)}
+	if !hs.opts.NoFederationListener {
+		// Without a certificate and key Dendrite binds no HTTPS listener.
+		cert, key := hs.TLSFiles()
+		args = append(args, "-https-bind-address", hs.FederationAddr(), "-tls-cert", cert, "-tls-key", key)
+	}
+	hs.cmd = exec.Command(filepath.Join(hs.bin, "dendrite"), args...)
 	hs.cmd.Dir = hs.Dir
+	if len(hs.opts.Env) > 0 {
+		hs.cmd.Env = append(os.Environ(), hs.opts.Env...)
+	}
 	hs.cmd.Stdout, hs.cmd.Stderr = logFile, logFile
 	hs.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := hs.cmd.Start(); err != nil {

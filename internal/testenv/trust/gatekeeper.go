@@ -20,12 +20,16 @@ import (
 
 // Front is a gatekeeper in front of a trust's Dendrite, in-process, as
 // `caldicott gatekeeper` runs in front of a trust's: the users' clients
-// talk to URL (testenv.Homeserver.ClientURL), while the bot, registration
-// and federation between the Dendrites go to Dendrite directly (federation
-// arrives on Dendrite's TLS port, which the gatekeeper does not terminate).
+// talk to URL (testenv.Homeserver.ClientURL), while the bot and
+// registration go to Dendrite directly. Federation arrives on Dendrite's
+// TLS port, unless the gatekeeper stands there itself
+// (Options.GatekeeperFederation: FederationURL).
 type Front struct {
 	// URL is the gatekeeper's address, the users' homeserver URL.
 	URL string
+	// FederationURL is its TLS listener on the server name's port, where
+	// other servers' federation requests arrive; empty: Dendrite's own.
+	FederationURL string
 	// Metrics count its refusals.
 	Metrics *gatekeeper.Metrics
 
@@ -74,14 +78,21 @@ func containsAll(s string, parts []string) bool {
 // startFront listens on host at once (so clients registered before Start
 // are already pointed at it), with the rules of the config as it is now;
 // Launch builds it again with the config as the test left it and the
-// staff directory.
-func (tr *Trust) startFront(t testing.TB, host, dir string) {
+// staff directory. With federation, it also stands on the server name's
+// port with Dendrite's certificate, where Dendrite does not listen
+// (Options.GatekeeperFederation).
+func (tr *Trust) startFront(t testing.TB, host, dir string, federation bool) {
 	t.Helper()
 	ln, err := net.Listen("tcp", host+":0")
 	if err != nil {
 		t.Fatalf("gatekeeper listener: %v", err)
 	}
+	listeners := []net.Listener{ln}
 	f := &Front{URL: "http://" + ln.Addr().String(), Metrics: gatekeeper.NewMetrics(prometheus.NewRegistry()), logPath: filepath.Join(dir, "gatekeeper.log")}
+	if federation {
+		listeners = append(listeners, tr.federationListener(t))
+		f.FederationURL = "https://" + tr.HS.FederationAddr()
+	}
 	logFile, err := os.OpenFile(f.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -91,22 +102,17 @@ func (tr *Trust) startFront(t testing.TB, host, dir string) {
 	tr.HS.ClientURL = f.URL
 	settings := tr.frontHandler(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- gatekeeper.Serve(ctx, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			f.mu.Lock()
-			if len(f.received) < maxReceived {
-				f.received = append(f.received, r.Method+" "+r.URL.RequestURI())
-			}
-			f.mu.Unlock()
-			(*f.handler.Load()).ServeHTTP(w, r)
-		}), settings.Timeouts)
-	}()
+	done := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() { done <- gatekeeper.Serve(ctx, l, http.HandlerFunc(f.serve), settings.Timeouts) }()
+	}
 	t.Cleanup(func() {
 		cancel()
 		f.stopWatch()
-		if err := <-done; err != nil {
-			t.Errorf("gatekeeper: %v", err)
+		for range listeners {
+			if err := <-done; err != nil {
+				t.Errorf("gatekeeper: %v", err)
+			}
 		}
 		if f.dir != nil {
 			f.dir.Close()
@@ -116,6 +122,34 @@ func (tr *Trust) startFront(t testing.TB, host, dir string) {
 			t.Logf("gatekeeper log:\n%s", Tail(f.logPath, 4000))
 		}
 	})
+}
+
+// federationListener is the server name's port, with Dendrite's own
+// self-signed certificate (other servers do not check it:
+// disable_tls_validation), as gatekeeper.tls_cert and tls_key serve it.
+func (tr *Trust) federationListener(t testing.TB) net.Listener {
+	t.Helper()
+	raw, err := net.Listen("tcp", tr.HS.FederationAddr())
+	if err != nil {
+		t.Fatalf("gatekeeper federation listener: %v", err)
+	}
+	cert, key := tr.HS.TLSFiles()
+	ln, err := gatekeeper.ListenTLS(raw, cert, key)
+	if err != nil {
+		raw.Close()
+		t.Fatalf("gatekeeper federation listener: %v", err)
+	}
+	return ln
+}
+
+// serve records the request and hands it to the gatekeeper as now built.
+func (f *Front) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	if len(f.received) < maxReceived {
+		f.received = append(f.received, r.Method+" "+r.URL.RequestURI())
+	}
+	f.mu.Unlock()
+	(*f.handler.Load()).ServeHTTP(w, r)
 }
 
 // frontHandler builds the gatekeeper from the trust's config and puts it

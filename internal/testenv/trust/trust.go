@@ -48,6 +48,12 @@ type Options struct {
 	// Dendrite: the clients tr.HS.RegisterUser returns talk to it
 	// (Trust.Gatekeeper.URL); the bot and federation go to Dendrite.
 	Gatekeeper bool
+	// GatekeeperFederation puts the gatekeeper on the federation port too:
+	// Dendrite does not bind the server name's port, and the gatekeeper
+	// listens there with TLS (Dendrite's own certificate), passing other
+	// servers' requests to Dendrite's HTTP listener as it judges them
+	// (Trust.Gatekeeper.FederationURL). It implies Gatekeeper.
+	GatekeeperFederation bool
 }
 
 // Trust is one demo trust: a real Dendrite and a Caldicott beside it.
@@ -81,7 +87,7 @@ func randomHex(n int) string {
 // (Start), so a test may change Config first.
 func New(t testing.TB, opts Options) *Trust {
 	t.Helper()
-	hsOpts := testenv.HomeserverOptions{IP: opts.Host, OnDisk: opts.OnDisk}
+	hsOpts := testenv.HomeserverOptions{IP: opts.Host, OnDisk: opts.OnDisk, NoFederationListener: opts.GatekeeperFederation}
 	if opts.DendritePostgres {
 		hsOpts.Database = testenv.Postgres(t)
 	}
@@ -99,12 +105,12 @@ func New(t testing.TB, opts Options) *Trust {
 	hs.AddRegistration(reg)
 	hs.Start(t)
 	tr := &Trust{HS: hs, Config: cfg, LogPath: filepath.Join(dir, "caldicott.log"), YAML: yml}
-	if opts.Gatekeeper {
+	if opts.Gatekeeper || opts.GatekeeperFederation {
 		host := opts.Host
 		if host == "" {
 			host = "127.0.0.1"
 		}
-		tr.startFront(t, host, dir)
+		tr.startFront(t, host, dir, opts.GatekeeperFederation)
 	}
 	t.Cleanup(func() {
 		tr.Stop(t)

@@ -56,7 +56,8 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 // straight to Dendrite.
 func (g *Gatekeeper) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(routeOnEscapedPath, dropConnectionHeaders)
+	// Framing first: a Connection header must not be able to remove its mark.
+	r.Use(g.refuseConflictingFraming, routeOnEscapedPath, dropConnectionHeaders)
 	for _, rt := range g.routes() {
 		r.With(g.judged(rt)).Method(rt.method, rt.pattern, g.proxy)
 	}

@@ -28,6 +28,13 @@ func (g *Gatekeeper) judgeJoin(_ http.ResponseWriter, r *http.Request) *Refusal 
 	if f != nil {
 		return f
 	}
+	return g.judgeJoiner(r, target)
+}
+
+// judgeJoiner judges the client joining target (a room ID or an alias),
+// however the join is sent: by the join endpoints or as an m.room.member
+// state event.
+func (g *Gatekeeper) judgeJoiner(r *http.Request, target string) *Refusal {
 	joiner, err := g.identities.Who(r.Context(), userAuth(r), r.URL.Query().Get("user_id"))
 	switch {
 	case errors.Is(err, errNoCredentials):

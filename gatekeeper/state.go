@@ -38,8 +38,13 @@ func (g *Gatekeeper) judgeState(w http.ResponseWriter, r *http.Request) *Refusal
 			return patientIDInRoomText()
 		}
 	case eventType == "m.room.member":
-		if policy.ContentString(content, "membership") == "invite" {
+		// A membership sent as state is the invitation or the join the
+		// endpoints send (Dendrite accepts both): judged as they are.
+		switch policy.ContentString(content, "membership") {
+		case "invite":
 			return g.judgeInvitee(r, roomID, stateKey)
+		case "join":
+			return g.judgeJoiner(r, roomID)
 		}
 	case eventType == policy.PolicyEventType:
 		if f := g.judgePolicyEdit(r, roomID, stateKey, content); f != nil {

@@ -44,6 +44,8 @@ func (g *Gatekeeper) routes() []route {
 		{EndpointClientJoin, http.MethodPost, client + "/join/{roomID}", g.judgeJoin},
 		{EndpointClientJoin, http.MethodPost, client + "/rooms/{roomID}/join", g.judgeJoin},
 		{EndpointClientUpgrade, http.MethodPost, client + "/rooms/{roomID}/upgrade", g.judgeUpgrade},
+		{EndpointClientProfile, http.MethodPut, client + "/profile/{userID}/displayname", g.judgeDisplayName},
+		{EndpointClientAlias, http.MethodPut, client + "/directory/room/{roomAlias}", g.judgeAlias},
 		{EndpointFederationInvite, http.MethodPut, federation + "/invite/{roomID}/{eventID}", g.judgeOrigin("invite")},
 		// A third-party invite turned into a membership invite by the
 		// inviting server (found in review): an invite all the same.

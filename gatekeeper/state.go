@@ -38,6 +38,10 @@ func (g *Gatekeeper) judgeState(w http.ResponseWriter, r *http.Request) *Refusal
 			return patientIDInRoomText()
 		}
 	case eventType == "m.room.member":
+		// A display name set in one room is shown as a room's name is.
+		if holdsNHSNumber(policy.ContentField(content, "displayname")) {
+			return patientIDInDisplayName()
+		}
 		// A membership sent as state is the invitation or the join the
 		// endpoints send (Dendrite accepts both): judged as they are.
 		switch policy.ContentString(content, "membership") {

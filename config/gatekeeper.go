@@ -65,7 +65,7 @@ type GatekeeperTimeouts struct {
 var GatekeeperEndpoints = []string{
 	"client_invite", "client_create_room", "client_state", "client_message",
 	"client_join", "client_upgrade", "client_profile", "client_alias", "media_download",
-	"federation_invite", "federation_join", "federation_knock",
+	"federation_invite", "federation_join", "federation_knock", "identity_onbind",
 }
 
 // Gatekeeper defaults.

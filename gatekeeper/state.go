@@ -50,6 +50,11 @@ func (g *Gatekeeper) judgeState(w http.ResponseWriter, r *http.Request) *Refusal
 		case "join":
 			return g.judgeJoiner(r, roomID)
 		}
+	case eventType == "m.room.third_party_invite":
+		// An e-mail invitation written as state: the identity server's
+		// callback (identity_onbind) would complete it for whoever binds
+		// the address.
+		return g.ifClinical(r, roomID, thirdPartyInviteRefused())
 	case eventType == policy.PolicyEventType:
 		if f := g.judgePolicyEdit(r, roomID, stateKey, content); f != nil {
 			return f

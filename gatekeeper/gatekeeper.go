@@ -29,7 +29,7 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 	proxy := newProxy(s.Upstream, log)
 	var media *deletedMedia
 	if s.Media != nil {
-		media = &deletedMedia{index: s.Media, ttl: s.RoomStateTTL, uris: map[string]bool{}, hashes: map[string]bool{}}
+		media = newDeletedMedia(s.Media, s.RoomStateTTL)
 	}
 	g := &Gatekeeper{
 		media: media,

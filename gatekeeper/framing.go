@@ -122,6 +122,16 @@ func (c *framingConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// CloseWrite half-closes the connection when the one beneath can, as Go's
+// server does before closing after an error answer, so the client reads
+// the answer before the connection goes.
+func (c *framingConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // direct reads the rest of a body of known length, or anything once the
 // follower is lost, straight into p.
 func (c *framingConn) direct(p []byte) (int, error) {

@@ -115,11 +115,13 @@ func TestSmugglingIsRefused(t *testing.T) {
 		{"an unknown Transfer-Encoding", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, ""},
 		{"two Transfer-Encodings", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n", 501, ""},
 		{"Content-Length and chunked on a judged path", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
-			chunked + smuggled, 400, "both a Content-Length and a Transfer-Encoding"},
+			chunked + smuggled, 400, "names both a Content-Length and a Transfer-Encoding"},
 		{"chunked and Content-Length, other case and order", "POST /_matrix/client/v3/rooms/" + socialRoom + "/invite HTTP/1.1\r\nHost: x\r\ntransfer-encoding: Chunked\r\nAuthorization: Bearer alice-token\r\ncontent-length: 4\r\n\r\n" +
 			chunked + smuggled, 400, "both a Content-Length"},
 		{"Content-Length and chunked on a streamed path", "PUT /_matrix/client/v3/profile/@a:trust-a.nhs.uk/avatar_url HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
 			"2\r\n{}\r\n0\r\n\r\n" + smuggled, 400, "both a Content-Length"},
+		{"a folded Transfer-Encoding", "PUT /_matrix/client/v3/profile/@a:trust-a.nhs.uk/avatar_url HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nTransfer-Encoding:\r\n chunked\r\n\r\n" +
+			"2\r\n{}\r\n0\r\n\r\n" + smuggled, 400, "or folds a header line"},
 		{"the mark hidden behind Connection", "PUT /_matrix/client/v3/profile/@a:trust-a.nhs.uk/avatar_url HTTP/1.1\r\nHost: x\r\nConnection: Caldicott-Framing-Conflict\r\nAuthorization: Bearer alice-token\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
 			"2\r\n{}\r\n0\r\n\r\n" + smuggled, 400, "both a Content-Length"},
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // framingConflictHeader marks, for the handler, a request whose head named
-// both a Content-Length and a Transfer-Encoding. Go's HTTP server drops the
+// both a Content-Length and a Transfer-Encoding (or folded a header line). Go's HTTP server drops the
 // Content-Length of such a request before any handler sees it (RFC 9112
 // §6.3), so only the bytes on the wire tell; the connection wrapper below
 // reads them and adds this header. A client's own header of this name is
@@ -63,7 +63,7 @@ func (g *Gatekeeper) refuseConflictingFraming(next http.Handler) http.Handler {
 		g.log.Info().Str("endpoint", EndpointRequestFraming).Str("rule", ReasonFramingConflict).Msg("Refused before the homeserver")
 		w.Header().Set("Connection", "close")
 		(&Refusal{Status: http.StatusBadRequest, ErrCode: "M_UNKNOWN", Rule: ReasonFramingConflict,
-			Reason: "The request names both a Content-Length and a Transfer-Encoding, so its end could be read two ways; it was not passed on. Send one or the other."}).write(w)
+			Reason: "The request's end could be read two ways (it names both a Content-Length and a Transfer-Encoding, or folds a header line), so it was not passed on. Send one or the other, on lines of their own."}).write(w)
 	})
 }
 
@@ -182,10 +182,15 @@ func (c *framingConn) head() bool {
 	}
 	var out [][]byte
 	var lengths, encodings []string
+	folded := false
 	for i, line := range lines {
 		name, value, _ := strings.Cut(string(line), ":")
 		switch name = strings.TrimSpace(name); {
 		case i == 0:
+		case line[0] == ' ' || line[0] == '\t':
+			// A folded line (obsolete, RFC 9112 §5.2) could carry a
+			// framing header's value where this follower does not look.
+			folded = true
 		case strings.EqualFold(name, framingConflictHeader):
 			continue
 		case strings.EqualFold(name, "Content-Length"):
@@ -195,7 +200,7 @@ func (c *framingConn) head() bool {
 		}
 		out = append(out, line)
 	}
-	if len(lengths) > 0 && len(encodings) > 0 {
+	if len(lengths) > 0 && len(encodings) > 0 || folded {
 		out = append(out, []byte(framingConflictHeader+": 1"))
 	}
 	c.out = append(c.out, append(bytes.Join(out, []byte("\r\n")), "\r\n\r\n"...)...)

@@ -45,10 +45,17 @@ func TestFilterReadsFailClosedForClinicalRooms(t *testing.T) {
 		{"a nurse joins, power levels unreadable", "bob", stalledRoom, 403},
 		{"a colleague joins, class unreadable", "bob", downRoom, 403},
 		{"a colleague joins a social room", "bob", teaRoom, 200},
+		{"whoami fails, a join into a clinical room", whoamiDown, wardRoom, 403},
+		{"whoami fails, a join into a social room", whoamiDown, teaRoom, 200},
+		{"whoami fails, a join into a room the bot is not in", whoamiDown, noBotRoom, 200},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := "/_matrix/client/v3/rooms/" + url.PathEscape(tt.room) + "/join"
-			a := g.do(t, http.MethodPost, path, []byte(`{}`), "Authorization", "Bearer tok-"+tt.joiner)
+			token := "tok-" + tt.joiner
+			if tt.joiner == whoamiDown {
+				token = whoamiDown
+			}
+			a := g.do(t, http.MethodPost, path, []byte(`{}`), "Authorization", "Bearer "+token)
 			g.expect(t, http.MethodPost, path, []byte(`{}`), a, tt.status, "I could not check this room's policy")
 		})
 	}

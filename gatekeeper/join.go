@@ -74,8 +74,10 @@ func (g *Gatekeeper) judgeJoiner(r *http.Request, target string) *Refusal {
 		return nil // Dendrite refuses it; nothing about the room is told
 	case err != nil:
 		g.metrics.RoomStateFailure.Inc()
-		g.log.Warn().Err(err).Msg("Could not check a joiner's credentials; refusing the join")
-		return roomStateUnknown()
+		g.log.Warn().Err(err).Msg("Could not check a joiner's credentials; refusing joins into guarded clinical rooms")
+		// Whoever it is, a guarded clinical room is not joined unjudged;
+		// any other room is Dendrite's to admit.
+		return g.ifGuardedClinical(r, target, roomStateUnknown())
 	case serverOf(joiner) != g.s.Rules.OwnServer:
 		return nil // not ours to judge: the client API serves this trust's users
 	}

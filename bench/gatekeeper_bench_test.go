@@ -190,6 +190,8 @@ func (w *gkWorld) rooms(t *testing.T) {
 	clinical, err := w.alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", InitialState: []*event.Event{
 		{Type: event.Type{Type: policy.PolicyEventType, Class: event.StateEventType}, StateKey: &empty, Content: event.Content{Raw: map[string]any{"class": "clinical"}}},
 		{Type: event.StateEncryption, StateKey: &empty, Content: event.Content{Raw: map[string]any{"algorithm": policy.MegolmAlgorithm}}},
+		// private_chat lets guests join; the gatekeeper refuses that for a clinical room.
+		{Type: event.StateGuestAccess, StateKey: &empty, Content: event.Content{Raw: map[string]any{"guest_access": "forbidden"}}},
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -93,8 +93,8 @@ type GatekeeperTimeouts struct {
 // GatekeeperEndpoints names the judgements gatekeeper.endpoints can switch off.
 var GatekeeperEndpoints = []string{
 	"client_invite", "client_create_room", "client_state", "client_message",
-	"client_join", "client_upgrade", "media_download",
-	"federation_invite", "federation_join", "federation_knock",
+	"client_join", "client_upgrade", "client_profile", "client_alias", "media_download",
+	"federation_invite", "federation_join", "federation_knock", "identity_onbind",
 }
 
 // Gatekeeper defaults.

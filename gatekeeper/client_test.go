@@ -116,6 +116,9 @@ func TestNewClassCountsAtOnce(t *testing.T) {
 func TestClientCreateRoom(t *testing.T) {
 	clinical := `{"type":"org.caldicott.policy","state_key":"","content":{"class":"clinical"}}`
 	encrypted := `{"type":"m.room.encryption","state_key":"","content":{"algorithm":"m.megolm.v1.aes-sha2"}}`
+	// Dendrite's private_chat preset lets guests join: a clinical room says no.
+	encrypted += `,{"type":"m.room.guest_access","state_key":"","content":{"guest_access":"forbidden"}}`
+	bare := `{"type":"m.room.encryption","state_key":"","content":{"algorithm":"m.megolm.v1.aes-sha2"}}`
 	tests := []struct {
 		name, body string
 		status     int
@@ -126,7 +129,16 @@ func TestClientCreateRoom(t *testing.T) {
 		{"clinical, invites an outsider", `{"preset":"private_chat","invite":["@x:matrix.org"],"initial_state":[` + clinical + `,` + encrypted + `]}`, 403, "You cannot invite @x:matrix.org"},
 		{"clinical, invites an outsider in its initial state", `{"preset":"private_chat","initial_state":[` + clinical + `,` + encrypted + `,{"type":"m.room.member","state_key":"@x:matrix.org","content":{"membership":"invite"}}]}`, 403, "You cannot invite @x:matrix.org"},
 		{"clinical, unencrypted", `{"preset":"private_chat","initial_state":[` + clinical + `]}`, 403, "end-to-end encryption must stay on"},
-		{"clinical, public", `{"preset":"public_chat","initial_state":[` + clinical + `,` + encrypted + `]}`, 403, "join rule must stay invite only"},
+		{"clinical, public", `{"preset":"public_chat","initial_state":[` + clinical + `,` + encrypted + `]}`, 403, "the public_chat preset makes it public"},
+		{"clinical, private_chat lets guests join", `{"preset":"private_chat","initial_state":[` + clinical + `,` + bare + `]}`, 403, "the private_chat preset makes it can_join"},
+		{"clinical, trusted_private_chat lets guests join", `{"preset":"trusted_private_chat","initial_state":[` + clinical + `,` + bare + `]}`, 403, "the trusted_private_chat preset makes it can_join"},
+		{"clinical, no preset", `{"initial_state":[` + clinical + `,` + bare + `]}`, 200, ""},
+		{"clinical, override lowers the bot", `{"initial_state":[` + clinical + `,` + bare + `],"power_level_content_override":{"users":{"@caldicott:trust-a.nhs.uk":50}}}`, 403, "must keep power level 100 (this change would leave it at 50)"},
+		{"clinical, override raises a member above the bot", `{"initial_state":[` + clinical + `,` + bare + `],"power_level_content_override":{"Users":{"@alice:trust-a.nhs.uk":9000}}}`, 403, "nobody may have a power level above 100"},
+		{"clinical, override puts encryption out of the bot's reach", `{"initial_state":[` + clinical + `,` + bare + `],"power_level_content_override":{"events":{"m.room.encryption":101}}}`, 403, "changing m.room.encryption must need power level 100 at most"},
+		{"clinical, override keeps the bot and the hardening", `{"initial_state":[` + clinical + `,` + bare + `],"power_level_content_override":{"users":{"@caldicott:trust-a.nhs.uk":100,"@alice:trust-a.nhs.uk":100},"invite":0}}`, 200, ""},
+		{"clinical, override of the wrong shape", `{"initial_state":[` + clinical + `,` + bare + `],"power_level_content_override":[1]}`, 400, "does not have the fields"},
+		{"social, override lowers the bot", `{"initial_state":[{"type":"org.caldicott.policy","content":{"class":"social"}}],"power_level_content_override":{"users":{"@caldicott:trust-a.nhs.uk":0}}}`, 200, ""},
 		{"clinical, in the directory", `{"visibility":"public","initial_state":[` + clinical + `,` + encrypted + `]}`, 403, "public room directory"},
 		{"NHS number in the name", `{"name":"Bed 4 943 476 5919"}`, 403, "cannot hold an NHS number"},
 		{"NHS number in the topic state", `{"initial_state":[{"type":"m.room.topic","content":{"topic":"re 9434765919"}}]}`, 403, "cannot hold an NHS number"},

@@ -15,7 +15,9 @@ type createRoomRequest struct {
 	Preset        string   `json:"preset"`
 	Visibility    string   `json:"visibility"`
 	Invite        []string `json:"invite"`
-	InitialState  []struct {
+	// PowerLevelOverride is laid over Dendrite's default power levels.
+	PowerLevelOverride map[string]any `json:"power_level_content_override"`
+	InitialState       []struct {
 		Type     string         `json:"type"`
 		StateKey string         `json:"state_key"`
 		Content  map[string]any `json:"content"`
@@ -34,7 +36,7 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 	if f := decodeJSON(body, &req); f != nil {
 		return f
 	}
-	n := policy.NewRoomRequest{Preset: req.Preset, Visibility: req.Visibility}
+	n := policy.NewRoomRequest{Preset: req.Preset, Visibility: req.Visibility, PowerLevelOverride: req.PowerLevelOverride}
 	text := []any{req.Name, req.Topic, req.RoomAliasName}
 	for _, ev := range req.InitialState {
 		n.InitialState = append(n.InitialState, policy.StateEvent{Type: ev.Type, StateKey: ev.StateKey, Content: ev.Content})

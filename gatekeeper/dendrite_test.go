@@ -109,6 +109,8 @@ func createRoom(t *testing.T, base, token, class string, invite ...string) strin
 		"initial_state": []map[string]any{
 			{"type": policy.PolicyEventType, "state_key": "", "content": map[string]any{"class": class}},
 			{"type": "m.room.encryption", "state_key": "", "content": map[string]any{"algorithm": policy.MegolmAlgorithm}},
+			// private_chat would let guests join: refused in a clinical room.
+			{"type": "m.room.guest_access", "state_key": "", "content": map[string]any{"guest_access": "forbidden"}},
 		},
 	})
 	if status != 200 {

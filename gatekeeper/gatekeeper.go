@@ -40,7 +40,7 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 	proxy := newProxy(s.Upstream, log)
 	var media *deletedMedia
 	if s.Media != nil {
-		media = &deletedMedia{index: s.Media, ttl: s.RoomStateTTL, uris: map[string]bool{}, hashes: map[string]bool{}}
+		media = newDeletedMedia(s.Media, s.RoomStateTTL)
 	}
 	g := &Gatekeeper{
 		media: media,
@@ -68,7 +68,8 @@ func New(s Settings, m *Metrics, log zerolog.Logger) *Gatekeeper {
 // straight to Dendrite.
 func (g *Gatekeeper) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(routeOnEscapedPath, dropConnectionHeaders)
+	// Framing first: a Connection header must not be able to remove its mark.
+	r.Use(g.refuseConflictingFraming, routeOnEscapedPath, dropConnectionHeaders)
 	for _, rt := range g.routes() {
 		r.With(g.judged(rt)).Method(rt.method, rt.pattern, g.proxy)
 	}

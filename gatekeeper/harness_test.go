@@ -151,7 +151,10 @@ func startGatekeeper(tb testing.TB, upstreamURL string, tweak ...func(*Settings)
 		f(&s)
 	}
 	m := NewMetrics(prometheus.NewRegistry())
-	gk := httptest.NewServer(New(s, m, zerolog.Nop()).Handler())
+	// Behind the framing guard, as Serve runs it.
+	gk := httptest.NewUnstartedServer(New(s, m, zerolog.Nop()).Handler())
+	gk.Listener = guardFraming(gk.Listener)
+	gk.Start()
 	tb.Cleanup(gk.Close)
 	return gk.URL, m
 }

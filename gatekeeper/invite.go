@@ -32,8 +32,7 @@ func (g *Gatekeeper) judgeInvite(w http.ResponseWriter, r *http.Request) *Refusa
 		return f
 	}
 	if req.IDServer != "" || req.Medium != "" || req.Address != "" {
-		return g.ifClinical(r, roomID, forbidden(ReasonThirdPartyInvite,
-			"Invitations by e-mail address cannot be sent into a clinical room: Caldicott cannot check who the address belongs to. Invite the person's account (@name:server) instead."))
+		return g.ifClinical(r, roomID, thirdPartyInviteRefused())
 	}
 	if req.UserID == nil {
 		return nil // no invitee: Dendrite answers it

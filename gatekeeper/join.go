@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/caldicott/caldicott/policy"
 )
 
@@ -23,19 +25,59 @@ var errUnknownAlias = errors.New("no room has this alias")
 // it: the appservice would remove them a moment later, after they had seen
 // the room. Whether they were invited is Dendrite's to judge. Only rooms
 // the bot is in are guarded, as the appservice guards only those.
+//
+// An alias is resolved once, here, and the join forwarded to Dendrite for
+// the room judged (/join/{roomID}, the query and body as they came):
+// Dendrite resolving it again could reach another room, if the alias moved
+// in between or its server answered differently (found in review).
 func (g *Gatekeeper) judgeJoin(_ http.ResponseWriter, r *http.Request) *Refusal {
 	target, f := pathParam(r, "roomID")
 	if f != nil {
 		return f
 	}
+	if strings.HasPrefix(target, "#") {
+		if errors.Is(g.identities.Check(r.Context(), userAuth(r)), errNoCredentials) {
+			return nil // Dendrite refuses it; nothing about the alias is told
+		}
+		roomID, err := g.resolveRoom(r.Context(), target)
+		switch {
+		case errors.Is(err, errUnknownAlias):
+			return &Refusal{Status: http.StatusNotFound, ErrCode: "M_NOT_FOUND", Rule: ReasonUnknownAlias, Reason: fmt.Sprintf("No room has the address %s.", target)}
+		case err != nil:
+			g.log.Warn().Err(err).Msg("Could not resolve a room alias; refusing the join (it may be a clinical room)")
+			return roomStateUnknown()
+		}
+		joinByID(r, roomID)
+		target = roomID
+	}
+	return g.judgeJoiner(r, target)
+}
+
+// ReasonUnknownAlias: a join by an alias no room has.
+const ReasonUnknownAlias = "unknown_alias"
+
+// joinByID points the request at /join/{roomID}, in the API version it
+// came in; its query (server_name, via) and body are left as they are.
+func joinByID(r *http.Request, roomID string) {
+	prefix := "/_matrix/client/" + chi.URLParam(r, "version") + "/join/"
+	r.URL.Path = prefix + roomID
+	r.URL.RawPath = prefix + url.PathEscape(roomID)
+}
+
+// judgeJoiner judges the client joining target (a room ID or an alias),
+// however the join is sent: by the join endpoints or as an m.room.member
+// state event.
+func (g *Gatekeeper) judgeJoiner(r *http.Request, target string) *Refusal {
 	joiner, err := g.identities.Who(r.Context(), userAuth(r), r.URL.Query().Get("user_id"))
 	switch {
 	case errors.Is(err, errNoCredentials):
 		return nil // Dendrite refuses it; nothing about the room is told
 	case err != nil:
 		g.metrics.RoomStateFailure.Inc()
-		g.log.Warn().Err(err).Msg("Could not check a joiner's credentials; refusing the join")
-		return roomStateUnknown()
+		g.log.Warn().Err(err).Msg("Could not check a joiner's credentials; refusing joins into guarded clinical rooms")
+		// Whoever it is, a guarded clinical room is not joined unjudged;
+		// any other room is Dendrite's to admit.
+		return g.ifGuardedClinical(r, target, roomStateUnknown())
 	case serverOf(joiner) != g.s.Rules.OwnServer:
 		return nil // not ours to judge: the client API serves this trust's users
 	}
@@ -49,7 +91,7 @@ func (g *Gatekeeper) judgeJoin(_ http.ResponseWriter, r *http.Request) *Refusal 
 	}
 	roomID, err := g.resolveRoom(r.Context(), target)
 	if err != nil {
-		return nil // eligible on their own facts; the filters are the appservice's then
+		return roomStateUnknown() // not a room ID (judgeJoin resolves aliases): it may be a clinical room
 	}
 	return g.judgeFilters(r, roomID, facts, g.joinGate)
 }

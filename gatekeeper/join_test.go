@@ -22,7 +22,12 @@ const (
 	teaRoom     = "!tearoom:trust-a.nhs.uk" // social
 	noBotRoom   = "!nobot:trust-a.nhs.uk"   // the bot is not in it
 	downRoom    = "!down:trust-a.nhs.uk"    // Dendrite fails to read it
+	// clinical, for doctors, its whole state unreadable
+	stalledRoom = "!stalled:trust-a.nhs.uk"
 )
+
+// whoamiDown is a token Dendrite fails to check (500 on whoami).
+const whoamiDown = "whoami-down"
 
 // roomsUpstream stands in for Dendrite with what joins and policy edits
 // need besides the recording upstream: tokens of several users, policy
@@ -40,6 +45,8 @@ func (u *roomsUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.EscapedPath()
 	asBot := r.Header.Get("Authorization") == "Bearer "+asToken && r.URL.Query().Get("user_id") == bot
 	switch {
+	case p == "/_matrix/client/v3/account/whoami" && r.Header.Get("Authorization") == "Bearer "+whoamiDown:
+		http.Error(w, `{"errcode":"M_UNKNOWN"}`, http.StatusInternalServerError)
 	case p == "/_matrix/client/v3/account/whoami" && asBot:
 		_, _ = fmt.Fprintf(w, `{"user_id":%q}`, bot)
 	case p == "/_matrix/client/v3/account/whoami" && strings.HasPrefix(r.Header.Get("Authorization"), "Bearer tok-"):
@@ -116,6 +123,7 @@ func newJoinRig(t *testing.T) (*rig, *store.Store) {
 			wardRoom:    `{"class":"clinical"}`,
 			doctorsRoom: `{"class":"clinical","allowed_roles":["doctor"],"filters_set_by":"@ada:trust-a.nhs.uk"}`,
 			foreignRoom: `{"class":"clinical"}`,
+			stalledRoom: `{"class":"clinical","allowed_roles":["doctor"]}`,
 		},
 		states: map[string]string{
 			wardRoom:    roomState("@alice:trust-a.nhs.uk", levels, bot, `{"class":"clinical"}`),
@@ -152,9 +160,11 @@ func TestClientJoinIsJudged(t *testing.T) {
 		{"stranger into a social room", "zed", "/join/" + teaRoom, 200, ""},
 		{"stranger into a room the bot is not in", "zed", "/join/" + noBotRoom, 200, ""},
 		{"stranger, class unreadable", "zed", "/join/" + downRoom, 403, "I could not check this room's policy"},
-		{"stranger, alias nobody has", "zed", "/join/" + url.PathEscape("#nowhere:trust-a.nhs.uk"), 200, ""},
+		{"stranger, alias nobody has", "zed", "/join/" + url.PathEscape("#nowhere:trust-a.nhs.uk"), 404, "No room has the address #nowhere:trust-a.nhs.uk."},
 		{"stranger, alias unresolvable", "zed", "/join/" + url.PathEscape("#flaky:trust-a.nhs.uk"), 403, "I could not check this room's policy"},
-		{"colleague, alias unresolvable", "bob", "/join/" + url.PathEscape("#flaky:trust-a.nhs.uk"), 200, ""},
+		// The join is forwarded for the room judged, so an alias that
+		// cannot be resolved cannot be judged or forwarded.
+		{"colleague, alias unresolvable", "bob", "/join/" + url.PathEscape("#flaky:trust-a.nhs.uk"), 403, "I could not check this room's policy"},
 		{"nurse into a doctors' room", "bob", "/rooms/" + doctorsRoom + "/join", 403, "This room is for doctor; the staff directory lists you as nurse"},
 		{"doctor into a doctors' room", "doc", "/rooms/" + doctorsRoom + "/join", 200, ""},
 		{"nurse at the filter setter's level", "boss", "/rooms/" + doctorsRoom + "/join", 200, ""},

@@ -14,38 +14,65 @@ import (
 const ReasonRetentionDeleted = "retention_deleted"
 
 // MediaIndex is the part of the store that says which files the retention
-// sweep deleted.
+// sweep deleted, or is about to.
 type MediaIndex interface {
 	MediaDeletionsAfter(ctx context.Context, seq int64, limit int) ([]store.MediaDeletion, error)
 	MediaHashOf(ctx context.Context, uri string) (string, error)
+	// MediaAwaitingDeletion: every message pointing at the file was
+	// deleted by the sweep, and its bytes wait for the next one.
+	MediaAwaitingDeletion(ctx context.Context, uri string) (bool, error)
 }
 
-// deletedMedia remembers the files the sweep deleted, by URI and by the
-// hash of their bytes, read from the audit log a batch at a time: at most
-// once per TTL, and only what is new since the last read.
+// maxRememberedDeletions bounds the deletions kept in memory. Older ones
+// need no words from here: their bytes are gone from the media store (the
+// audit entry is written once they are), so Dendrite answers 404 itself,
+// and it never stores the same bytes again under an old URI.
+const maxRememberedDeletions = 50000
+
+// deletedMedia remembers the latest files the sweep deleted, by URI and by
+// the hash of their bytes, read from the audit log a batch at a time: at
+// most once per TTL, and only what is new since the last read.
 type deletedMedia struct {
 	index MediaIndex
 	ttl   time.Duration
+	// limit is maxRememberedDeletions (smaller in tests).
+	limit int
 
 	mu     sync.Mutex
 	seq    int64
 	fresh  bool
-	uris   map[string]bool
-	hashes map[string]bool
+	uris   map[string]int
+	hashes map[string]int
+	// order is the remembered deletions, oldest first, to forget by.
+	order []store.MediaDeletion
+}
+
+func newDeletedMedia(index MediaIndex, ttl time.Duration) *deletedMedia {
+	return &deletedMedia{index: index, ttl: ttl, limit: maxRememberedDeletions, uris: map[string]int{}, hashes: map[string]int{}}
 }
 
 // mediaBatch bounds one read of the audit log's deletions.
 const mediaBatch = 1000
 
-// Deleted reports whether the file at uri was deleted under retention:
-// itself, or bytes it shares with a deleted file.
-func (d *deletedMedia) Deleted(ctx context.Context, uri string) (bool, error) {
+// Deleted reports whether the file at uri was deleted under retention
+// (itself, or bytes it shares with a deleted file), or is on its way:
+// every message pointing at it deleted by the sweep, its bytes a sweep
+// later (own is whether the file is this server's: only those are swept).
+func (d *deletedMedia) Deleted(ctx context.Context, uri string, own bool) (bool, error) {
+	gone, err := d.remembered(ctx, uri)
+	if gone || err != nil || !own {
+		return gone, err
+	}
+	return d.index.MediaAwaitingDeletion(ctx, uri)
+}
+
+func (d *deletedMedia) remembered(ctx context.Context, uri string) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.catchUp(ctx); err != nil {
 		return false, err
 	}
-	if d.uris[uri] {
+	if d.uris[uri] > 0 {
 		return true, nil
 	}
 	if len(d.hashes) == 0 {
@@ -55,7 +82,7 @@ func (d *deletedMedia) Deleted(ctx context.Context, uri string) (bool, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
-	return err == nil && d.hashes[hash], err
+	return err == nil && d.hashes[hash] > 0, err
 }
 
 // catchUp reads the deletions recorded since the last read, unless the
@@ -70,10 +97,7 @@ func (d *deletedMedia) catchUp(ctx context.Context) error {
 			return err
 		}
 		for _, m := range batch {
-			d.uris[m.URI] = true
-			if m.Hash != "" {
-				d.hashes[m.Hash] = true
-			}
+			d.remember(m)
 			d.seq = m.Seq
 		}
 		if len(batch) < mediaBatch {
@@ -91,9 +115,34 @@ func (d *deletedMedia) catchUp(ctx context.Context) error {
 	return nil
 }
 
+// remember adds a deletion, forgetting the oldest past the limit.
+func (d *deletedMedia) remember(m store.MediaDeletion) {
+	d.uris[m.URI]++
+	if m.Hash != "" {
+		d.hashes[m.Hash]++
+	}
+	d.order = append(d.order, m)
+	for len(d.order) > d.limit {
+		old := d.order[0]
+		d.order[0] = store.MediaDeletion{}
+		d.order = d.order[1:]
+		forget(d.uris, old.URI)
+		if old.Hash != "" {
+			forget(d.hashes, old.Hash)
+		}
+	}
+}
+
+func forget(m map[string]int, k string) {
+	if m[k]--; m[k] <= 0 {
+		delete(m, k)
+	}
+}
+
 // judgeMedia: GET of a file or its thumbnail (the old /_matrix/media and
 // the authenticated /_matrix/client/v1/media paths). A file the retention
-// sweep deleted is answered 404 in words a person understands; the rest
+// sweep deleted, or whose every message it deleted (the bytes go a sweep
+// later), is answered 404 in words a person understands; the rest
 // stream through untouched. When the store cannot be read, downloads pass
 // (the file's bytes are gone from the media store anyway).
 func (g *Gatekeeper) judgeMedia(_ http.ResponseWriter, r *http.Request) *Refusal {
@@ -108,7 +157,7 @@ func (g *Gatekeeper) judgeMedia(_ http.ResponseWriter, r *http.Request) *Refusal
 	if f != nil {
 		return f
 	}
-	deleted, err := g.media.Deleted(r.Context(), "mxc://"+server+"/"+mediaID)
+	deleted, err := g.media.Deleted(r.Context(), "mxc://"+server+"/"+mediaID, server == g.s.Rules.OwnServer)
 	if err != nil {
 		g.log.Warn().Err(err).Msg("Could not read which files were deleted under retention; passing the download")
 		return nil

@@ -44,10 +44,15 @@ func (g *Gatekeeper) routes() []route {
 		{EndpointClientJoin, http.MethodPost, client + "/join/{roomID}", g.judgeJoin},
 		{EndpointClientJoin, http.MethodPost, client + "/rooms/{roomID}/join", g.judgeJoin},
 		{EndpointClientUpgrade, http.MethodPost, client + "/rooms/{roomID}/upgrade", g.judgeUpgrade},
+		{EndpointClientProfile, http.MethodPut, client + "/profile/{userID}/displayname", g.judgeDisplayName},
+		{EndpointClientAlias, http.MethodPut, client + "/directory/room/{roomAlias}", g.judgeAlias},
 		{EndpointFederationInvite, http.MethodPut, federation + "/invite/{roomID}/{eventID}", g.judgeOrigin("invite")},
 		// A third-party invite turned into a membership invite by the
 		// inviting server (found in review): an invite all the same.
 		{EndpointFederationInvite, http.MethodPut, "/_matrix/federation/v1/exchange_third_party_invite/{roomID}", g.judgeOrigin("invite")},
+		// An identity server completing e-mail invitations: no X-Matrix
+		// origin, judged by the rooms it names.
+		{EndpointIdentityOnbind, http.MethodPost, "/_matrix/federation/v1/3pid/onbind", g.judgeOnbind},
 		{EndpointFederationJoin, http.MethodGet, federation + "/make_join/{roomID}/{userID}", g.judgeOrigin("join")},
 		{EndpointFederationJoin, http.MethodPut, federation + "/send_join/{roomID}/{eventID}", g.judgeOrigin("join")},
 		{EndpointFederationKnock, http.MethodGet, federation + "/make_knock/{roomID}/{userID}", g.judgeOrigin("knock")},

@@ -28,7 +28,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts) err
 		MaxHeaderBytes:    64 << 10,
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- srv.Serve(guardFraming(ln)) }()
 	select {
 	case err := <-done:
 		return fmt.Errorf("gatekeeper listener: %w", err)

@@ -38,9 +38,23 @@ func (g *Gatekeeper) judgeState(w http.ResponseWriter, r *http.Request) *Refusal
 			return patientIDInRoomText()
 		}
 	case eventType == "m.room.member":
-		if policy.ContentString(content, "membership") == "invite" {
-			return g.judgeInvitee(r, roomID, stateKey)
+		// A display name set in one room is shown as a room's name is.
+		if holdsNHSNumber(policy.ContentField(content, "displayname")) {
+			return patientIDInDisplayName()
 		}
+		// A membership sent as state is the invitation or the join the
+		// endpoints send (Dendrite accepts both): judged as they are.
+		switch policy.ContentString(content, "membership") {
+		case "invite":
+			return g.judgeInvitee(r, roomID, stateKey)
+		case "join":
+			return g.judgeJoiner(r, roomID)
+		}
+	case eventType == "m.room.third_party_invite":
+		// An e-mail invitation written as state: the identity server's
+		// callback (identity_onbind) would complete it for whoever binds
+		// the address.
+		return g.ifClinical(r, roomID, thirdPartyInviteRefused())
 	case eventType == policy.PolicyEventType:
 		if f := g.judgePolicyEdit(r, roomID, stateKey, content); f != nil {
 			return f

@@ -94,7 +94,7 @@ func InviteGate(i InviteeFacts, g GateRules) GateDecision {
 // content as sent (JSON decoded into maps, slices, strings, float64s).
 func StateChangeGate(eventType string, content map[string]any, r Requirements) GateDecision {
 	if eventType == "m.room.power_levels" {
-		return botPowerGate(content, r)
+		return powerLevelsGate(content, r, true)
 	}
 	for _, rule := range hardeningRules {
 		if rule.eventType != eventType {
@@ -109,23 +109,6 @@ func StateChangeGate(eventType string, content map[string]any, r Requirements) G
 			rule.what, rule.wantText, rule.current(f))}
 	}
 	return GateDecision{Allow: true, Rule: GateHardening}
-}
-
-// botPowerGate: the bot keeps top power in a clinical room, or nothing
-// stops the next change from undoing the protections.
-func botPowerGate(content map[string]any, r Requirements) GateDecision {
-	level := numberOr(ContentField(content, "users_default"), 0)
-	if users, ok := ContentField(content, "users").(map[string]any); ok {
-		if v, ok := users[r.BotUserID]; ok {
-			level = numberOr(v, level)
-		}
-	}
-	if level >= BotPowerLevel {
-		return GateDecision{Allow: true, Rule: GateHardening}
-	}
-	return GateDecision{Rule: GateHardening, Reason: fmt.Sprintf(
-		"This is a clinical room, so %s must keep power level %d (this change would leave it at %d): it is what keeps the room's protections in place. Change other people's power levels without lowering %s.",
-		r.BotUserID, BotPowerLevel, level, r.BotUserID)}
 }
 
 // proposedFacts reads the one setting a state event carries into the
@@ -159,6 +142,10 @@ type NewRoomRequest struct {
 	// Invitees are who the room invites, each with what is known of them.
 	Invitees     []InviteeFacts
 	InitialState []StateEvent
+	// PowerLevelOverride is power_level_content_override as sent (nil
+	// when absent): Dendrite lays it over its default power levels, unless
+	// initial_state holds power levels, which replace both.
+	PowerLevelOverride map[string]any
 }
 
 // Class is the class the new room's initial state gives it, read as the
@@ -183,10 +170,12 @@ func (n NewRoomRequest) Class() Class {
 
 // NewRoomGate judges a new room before it exists: a room whose initial
 // state makes it clinical must start protected — not listed publicly, not
-// open to anyone, encrypted, with no setting that undoes a protection, and
-// nobody invited who could not be in a clinical room. Other rooms pass.
-// Settings a preset leaves (guest access, history) and the bot's power are
-// set by the appservice once the room exists.
+// open to anyone, encrypted, with no setting that undoes a protection
+// (whether initial_state or the preset sets it), power levels that keep
+// the hardening in the bot's hands, and nobody invited who could not be in
+// a clinical room. Other rooms pass. The history a preset leaves (shared,
+// in every preset) and the bot's own power are set by the appservice once
+// the room exists.
 func NewRoomGate(n NewRoomRequest, g GateRules) GateDecision {
 	if n.Class() != Clinical {
 		return GateDecision{Allow: true, Rule: GateNotClinical}
@@ -194,24 +183,8 @@ func NewRoomGate(n NewRoomRequest, g GateRules) GateDecision {
 	if n.Visibility == "public" {
 		return GateDecision{Rule: GatePublicRoom, Reason: "A clinical room cannot be listed in the public room directory: patient information is shared there. Create it as a private room."}
 	}
-	state := map[string]map[string]any{}
-	for _, ev := range n.InitialState {
-		if ev.StateKey == "" {
-			state[ev.Type] = ev.Content
-		}
-	}
-	if _, set := state["m.room.join_rules"]; !set && n.Preset == "public_chat" {
-		state["m.room.join_rules"] = map[string]any{"join_rule": "public"}
-	}
-	if _, set := state["m.room.encryption"]; !set {
-		state["m.room.encryption"] = map[string]any{}
-	}
-	for _, rule := range hardeningRules {
-		if content, ok := state[rule.eventType]; ok {
-			if d := StateChangeGate(rule.eventType, content, g.Requirements); !d.Allow {
-				return d
-			}
-		}
+	if d := newRoomState(n, g.Requirements); !d.Allow {
+		return d
 	}
 	for _, invitee := range n.Invitees {
 		if d := InviteGate(invitee, g); !d.Allow {
@@ -219,6 +192,71 @@ func NewRoomGate(n NewRoomRequest, g GateRules) GateDecision {
 		}
 	}
 	return GateDecision{Allow: true, Rule: GateHardening}
+}
+
+// newRoomState judges the state a new clinical room starts with: the
+// preset's, overridden by initial_state (as Dendrite builds it), and its
+// power levels (initial_state's, else the override's; both are judged).
+func newRoomState(n NewRoomRequest, r Requirements) GateDecision {
+	state := presetState(n.Preset)
+	for _, ev := range n.InitialState {
+		if ev.StateKey == "" {
+			state[ev.Type] = ev.Content
+		}
+	}
+	if _, set := state["m.room.encryption"]; !set {
+		state["m.room.encryption"] = map[string]any{}
+	}
+	preset := presetState(n.Preset)
+	for _, rule := range hardeningRules {
+		content, ok := state[rule.eventType]
+		if !ok {
+			continue
+		}
+		d := StateChangeGate(rule.eventType, content, r)
+		if _, fromPreset := preset[rule.eventType]; !d.Allow && fromPreset && sameContent(content, preset[rule.eventType]) {
+			key := firstKey(rule.want(r))
+			d.Reason = fmt.Sprintf("A clinical room must start with %s %s, and the %s preset makes it %s: add an %s event with %s %q to initial_state, or choose another preset.",
+				rule.what, rule.wantText, n.Preset, rule.current(proposedFacts(rule.eventType, content)), rule.eventType, key, fmt.Sprint(rule.want(r)[key]))
+		}
+		if !d.Allow {
+			return d
+		}
+	}
+	for _, pl := range []map[string]any{state["m.room.power_levels"], n.PowerLevelOverride} {
+		if pl == nil {
+			continue
+		}
+		if d := powerLevelsGate(pl, r, false); !d.Allow {
+			return d
+		}
+	}
+	return GateDecision{Allow: true, Rule: GateHardening}
+}
+
+// presetState is the state Dendrite (v0.15.2, roomserver/internal/perform/
+// perform_create_room.go) gives a new room by its preset, before
+// initial_state overrides it: public_chat opens the join rule;
+// private_chat and trusted_private_chat let guests join. (Each also sets
+// history to shared; left to the appservice, see NewRoomGate.)
+func presetState(preset string) map[string]map[string]any {
+	switch preset {
+	case "public_chat":
+		return map[string]map[string]any{"m.room.join_rules": {"join_rule": "public"}}
+	case "private_chat", "trusted_private_chat":
+		return map[string]map[string]any{"m.room.guest_access": {"guest_access": "can_join"}}
+	}
+	return map[string]map[string]any{}
+}
+
+func sameContent(a, b map[string]any) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+// firstKey is the one key of a hardening rule's wanted content.
+func firstKey(m map[string]any) string {
+	for k := range m {
+		return k
+	}
+	return ""
 }
 
 // numberOr reads a JSON number (a float64, or an integer from code that

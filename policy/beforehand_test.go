@@ -81,6 +81,10 @@ func TestStateChangeGate(t *testing.T) {
 		{"bot demoted", "m.room.power_levels", map[string]any{"users": map[string]any{"@caldicott:trust-a.nhs.uk": float64(50)}}, false, "must keep power level 100 (this change would leave it at 50)"},
 		{"bot left out, default 0", "m.room.power_levels", map[string]any{"users": map[string]any{}}, false, "leave it at 0"},
 		{"bot left out, default 100", "m.room.power_levels", map[string]any{"users_default": float64(100)}, true, ""},
+		{"bot demoted, as a string", "m.room.power_levels", map[string]any{"users": map[string]any{"@caldicott:trust-a.nhs.uk": "50"}}, false, "leave it at 50"},
+		{"a member above the bot", "m.room.power_levels", map[string]any{"users": map[string]any{"@caldicott:trust-a.nhs.uk": float64(100), "@alice:trust-a.nhs.uk": float64(101)}}, false, "nobody may have a power level above 100"},
+		{"join rules out of the bot's reach", "m.room.power_levels", map[string]any{"users": map[string]any{"@caldicott:trust-a.nhs.uk": float64(100)}, "events": map[string]any{"m.room.join_rules": float64(101)}}, false, "changing m.room.join_rules must need power level 100 at most"},
+		{"invite and state levels lowered", "m.room.power_levels", map[string]any{"users": map[string]any{"@caldicott:trust-a.nhs.uk": float64(100)}, "invite": float64(0), "state_default": float64(0)}, true, ""},
 		// Keys read as the homeserver reads them, ignoring case (review).
 		{"bot demoted under a capitalised key", "m.room.power_levels", map[string]any{"users_default": float64(100), "Users": map[string]any{"@caldicott:trust-a.nhs.uk": float64(0)}}, false, "leave it at 0"},
 		{"join rule public under a capitalised key", "m.room.join_rules", map[string]any{"Join_Rule": "public"}, false, "would make it public"},
@@ -99,6 +103,8 @@ func TestStateChangeGate(t *testing.T) {
 func TestNewRoomGate(t *testing.T) {
 	clinical := StateEvent{Type: PolicyEventType, Content: map[string]any{"class": "clinical"}}
 	encrypted := StateEvent{Type: "m.room.encryption", Content: map[string]any{"algorithm": MegolmAlgorithm}}
+	noGuests := StateEvent{Type: "m.room.guest_access", Content: map[string]any{"guest_access": "forbidden"}}
+	bot := gateRules.BotUserID
 	tests := []struct {
 		name   string
 		n      NewRoomRequest
@@ -108,9 +114,27 @@ func TestNewRoomGate(t *testing.T) {
 	}{
 		{"unclassified room inviting anyone", NewRoomRequest{Preset: "public_chat", Visibility: "public", Invitees: invitees("@x:matrix.org")}, true, GateNotClinical, ""},
 		{"social room inviting outsiders", NewRoomRequest{Invitees: invitees("@x:matrix.org"), InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": "social"}}}}, true, GateNotClinical, ""},
-		{"clinical, encrypted, private", NewRoomRequest{Preset: "private_chat", Invitees: invitees("@bob:trust-b.nhs.uk"), InitialState: []StateEvent{clinical, encrypted}}, true, GateHardening, ""},
+		{"clinical, encrypted, private", NewRoomRequest{Preset: "private_chat", Invitees: invitees("@bob:trust-b.nhs.uk"), InitialState: []StateEvent{clinical, encrypted, noGuests}}, true, GateHardening, ""},
+		{"clinical, encrypted, no preset", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted}}, true, GateHardening, ""},
+		// The guest access Dendrite's private presets set (can_join).
+		{"clinical, private_chat leaves guests in", NewRoomRequest{Preset: "private_chat", InitialState: []StateEvent{clinical, encrypted}}, false, GateHardening, "A clinical room must start with guest access forbidden, and the private_chat preset makes it can_join: add an m.room.guest_access event with guest_access \"forbidden\" to initial_state, or choose another preset."},
+		{"clinical, trusted_private_chat leaves guests in", NewRoomRequest{Preset: "trusted_private_chat", InitialState: []StateEvent{clinical, encrypted}}, false, GateHardening, "the trusted_private_chat preset makes it can_join"},
+		{"clinical, guests let in by initial_state", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted, {Type: "m.room.guest_access", Content: map[string]any{"guest_access": "can_join"}}}}, false, GateHardening, "guest access must stay forbidden"},
+		{"clinical, public preset, guests forbidden, join rule left", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{clinical, encrypted, noGuests}}, false, GateHardening, "the join rule invite only, and the public_chat preset makes it public"},
+		// Power levels: the override, and initial_state's, judged by what
+		// the hardening needs of them.
+		{"override keeps the bot and the hardening", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted}, PowerLevelOverride: map[string]any{"users": map[string]any{bot: float64(100), "@alice:trust-a.nhs.uk": float64(100)}, "state_default": float64(0), "invite": float64(0)}}, true, GateHardening, ""},
+		{"override lowers the bot", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted}, PowerLevelOverride: map[string]any{"users": map[string]any{bot: float64(50)}}}, false, GateHardening, "must keep power level 100 (this change would leave it at 50)"},
+		{"override lowers the bot, as a string", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted}, PowerLevelOverride: map[string]any{"Users": map[string]any{bot: "0"}}}, false, GateHardening, "leave it at 0"},
+		{"override raises a member above the bot", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted}, PowerLevelOverride: map[string]any{"users": map[string]any{"@alice:trust-a.nhs.uk": float64(150)}}}, false, GateHardening, "nobody may have a power level above 100, @caldicott:trust-a.nhs.uk's (this would give @alice:trust-a.nhs.uk 150)"},
+		{"override raises everyone above the bot", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted}, PowerLevelOverride: map[string]any{"users_default": float64(101)}}, false, GateHardening, "this would give everyone 101"},
+		{"override puts the ACL out of the bot's reach", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted}, PowerLevelOverride: map[string]any{"events": map[string]any{"m.room.server_acl": float64(200)}}}, false, GateHardening, "changing m.room.server_acl must need power level 100 at most"},
+		{"override puts all state out of the bot's reach", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted}, PowerLevelOverride: map[string]any{"state_default": float64(101)}}, false, GateHardening, "this would need 101"},
+		{"initial_state power levels lower the bot", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted, {Type: "m.room.power_levels", Content: map[string]any{"users": map[string]any{bot: float64(10)}}}}}, false, GateHardening, "leave it at 10"},
+		{"initial_state power levels put the policy out of reach", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted, {Type: "m.room.power_levels", Content: map[string]any{"events": map[string]any{PolicyEventType: float64(1000)}}}}}, false, GateHardening, "changing org.caldicott.policy"},
+		{"override of a social room is its own", NewRoomRequest{InitialState: []StateEvent{{Type: PolicyEventType, Content: map[string]any{"class": "social"}}}, PowerLevelOverride: map[string]any{"users": map[string]any{bot: float64(0)}}}, true, GateNotClinical, ""},
 		{"clinical, unencrypted", NewRoomRequest{Preset: "private_chat", InitialState: []StateEvent{clinical}}, false, GateHardening, "end-to-end encryption must stay on (this change would make it off)"},
-		{"clinical, public preset", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{clinical, encrypted}}, false, GateHardening, "join rule must stay invite only (this change would make it public)"},
+		{"clinical, public preset", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{clinical, encrypted}}, false, GateHardening, "the join rule invite only, and the public_chat preset makes it public"},
 		{"clinical, public preset made invite-only", NewRoomRequest{Preset: "public_chat", InitialState: []StateEvent{clinical, encrypted, {Type: "m.room.join_rules", Content: map[string]any{"join_rule": "invite"}}}}, true, GateHardening, ""},
 		{"clinical, public join rule in state", NewRoomRequest{InitialState: []StateEvent{clinical, encrypted, {Type: "m.room.join_rules", Content: map[string]any{"join_rule": "public"}}}}, false, GateHardening, "public"},
 		{"clinical, in the directory", NewRoomRequest{Visibility: "public", InitialState: []StateEvent{clinical, encrypted}}, false, GatePublicRoom, "public room directory"},

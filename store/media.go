@@ -169,3 +169,35 @@ func (s *Store) IntakeCaughtUp(ctx context.Context, before time.Time) (bool, err
 	}
 	return n == 0, nil
 }
+
+// MediaAwaitingDeletion reports whether the file at uri is on its way out
+// under retention: the media index knows at least one reference to it, and
+// every one is a message the sweep deleted whose file waits to be judged
+// (media_candidate) — none an avatar, none in a room on legal hold, none
+// awaiting the patient record, none sent before the index began (something
+// it never saw may use the file then). Its messages are gone; its bytes go
+// a sweep later, unless another URI with the same bytes keeps them, which
+// does not make this URI's messages any less deleted. Only indexed reads.
+func (s *Store) MediaAwaitingDeletion(ctx context.Context, uri string) (bool, error) {
+	begun, ok, err := s.KV(ctx, mediaIndexBegunKey)
+	if err != nil || !ok {
+		return false, err
+	}
+	begunMs, err := strconv.ParseInt(begun, 10, 64)
+	if err != nil {
+		return false, dbFailure(fmt.Errorf("read the media index's start %q: %w", begun, err))
+	}
+	var refs, gone, earliest int64
+	err = s.db.QueryRow(ctx, `SELECT COUNT(*),
+			COALESCE(SUM(CASE WHEN c.uri IS NOT NULL AND r.avatar = 0 AND h.room_id IS NULL AND p.room_id IS NULL THEN 1 ELSE 0 END), 0),
+			COALESCE(MIN(r.sent_at), 0)
+		FROM media_ref r
+		LEFT JOIN media_candidate c ON c.uri = r.uri AND c.event_id = r.event_id
+		LEFT JOIN legal_hold h ON h.room_id = r.room_id
+		LEFT JOIN patient_record p ON p.room_id = r.room_id AND p.event_id = r.event_id AND p.state <> $2
+		WHERE r.uri = $1`, uri, RecordAccepted).Scan(&refs, &gone, &earliest)
+	if err != nil {
+		return false, fmt.Errorf("read the references of %s: %w", uri, err)
+	}
+	return refs > 0 && gone == refs && earliest >= begunMs, nil
+}

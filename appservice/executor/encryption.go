@@ -97,8 +97,9 @@ func (e *Executor) encryptionOf(ctx context.Context, roomID id.RoomID) (*event.E
 	case err != nil:
 		return nil, fmt.Errorf("read whether %s is encrypted, before sending to it: %w", roomID, err)
 	}
-	if enc.Algorithm == "" {
-		// Present but emptied: still encrypted to every client.
+	if enc.Algorithm != id.AlgorithmMegolmV1 {
+		// Emptied or swapped (a change the hardening reverts): still
+		// encrypted to every client, and Megolm is what rooms use.
 		enc.Algorithm = id.AlgorithmMegolmV1
 	}
 	e.encryptedRooms.Store(roomID, &enc)

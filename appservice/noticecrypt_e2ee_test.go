@@ -20,10 +20,10 @@ import (
 // and reasons, must still go encrypted, never as a plaintext m.room.message,
 // and every member's device must be able to read it, bob's too, who
 // joined a moment before (the device's member list comes from the same
-// lagging /sync). The last rounds put the
-// encryption event and the command in one transaction: Caldicott is
-// stopped while both are sent, and the homeserver delivers what queued for
-// it in one batch when it is back.
+// lagging /sync). The last rounds put bob's join, the encryption event
+// and the command in one transaction: Caldicott is stopped while they are
+// sent, and the homeserver delivers what queued for it in one batch when
+// it is back.
 func TestNoticeEncryptedRightAfterEncryption(t *testing.T) {
 	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true})
 	tr.Start(t)

@@ -78,6 +78,25 @@ func (e *Executor) send(ctx context.Context, roomID id.RoomID, txn string, conte
 	return nil
 }
 
+// NoteEncryption records that roomID is encrypted, from an
+// m.room.encryption event the homeserver sent Caldicott: the room's next
+// message needs no read. Only "encrypted" is ever recorded (see
+// encryptionOf).
+func (e *Executor) NoteEncryption(roomID id.RoomID, content *event.EncryptionEventContent) {
+	e.encryptedRooms.Store(roomID, megolm(content))
+}
+
+// megolm is a room's encryption as the device seals with it. An emptied or
+// swapped algorithm (a change the hardening reverts) still leaves the room
+// encrypted to every client, and Megolm is what rooms use.
+func megolm(content *event.EncryptionEventContent) *event.EncryptionEventContent {
+	enc := &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}
+	if content != nil {
+		enc.RotationPeriodMillis, enc.RotationPeriodMessages = content.RotationPeriodMillis, content.RotationPeriodMessages
+	}
+	return enc
+}
+
 // encryptionOf is roomID's m.room.encryption, or nil when the room is not
 // encrypted. A room once found encrypted stays so (clients ignore an
 // attempt to turn encryption off), so that is remembered; "not encrypted"
@@ -97,13 +116,9 @@ func (e *Executor) encryptionOf(ctx context.Context, roomID id.RoomID) (*event.E
 	case err != nil:
 		return nil, fmt.Errorf("read whether %s is encrypted, before sending to it: %w", roomID, err)
 	}
-	if enc.Algorithm != id.AlgorithmMegolmV1 {
-		// Emptied or swapped (a change the hardening reverts): still
-		// encrypted to every client, and Megolm is what rooms use.
-		enc.Algorithm = id.AlgorithmMegolmV1
-	}
-	e.encryptedRooms.Store(roomID, &enc)
-	return &enc, nil
+	sealed := megolm(&enc)
+	e.encryptedRooms.Store(roomID, sealed)
+	return sealed, nil
 }
 
 // withheldContent is what an encrypted room is told in place of a message

@@ -126,3 +126,24 @@ func TestWithheldContent(t *testing.T) {
 		})
 	}
 }
+
+// TestMegolm: whatever a room's m.room.encryption says, the device seals
+// with Megolm, keeping the room's rotation settings.
+func TestMegolm(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   *event.EncryptionEventContent
+		want event.EncryptionEventContent
+	}{
+		{"none read", nil, event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}},
+		{"emptied", &event.EncryptionEventContent{}, event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}},
+		{"swapped", &event.EncryptionEventContent{Algorithm: "m.none", RotationPeriodMessages: 10},
+			event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1, RotationPeriodMessages: 10}},
+		{"megolm", &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1, RotationPeriodMillis: 3600000},
+			event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1, RotationPeriodMillis: 3600000}},
+	} {
+		if got := megolm(tc.in); *got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, *got, tc.want)
+		}
+	}
+}

@@ -34,6 +34,9 @@ func (s *Service) handleStored(ctx context.Context, stored store.InboxEvent) err
 	if err := s.retention.IndexFiles(ctx, &evt); err != nil {
 		return retry.Transient(err)
 	}
+	if evt.Type == event.StateEncryption && evt.GetStateKey() == "" {
+		s.Exec.NoteEncryption(evt.RoomID, evt.Content.AsEncryption())
+	}
 
 	switch {
 	case s.federation.IsListRoom(evt.RoomID) && federation.IsListEvent(evt.Type):

@@ -161,7 +161,7 @@ func newKit(cfg *config.Config, st *store.Store, as *mas.AppService, metrics *Me
 		Exec: executor.New(bot, as.HTTPClient, st, executor.Config{
 			DryRun: cfg.Policy.DryRun, OwnServer: cfg.Homeserver.Domain,
 			HomeserverURL: cfg.Homeserver.Address, AdminToken: cfg.Homeserver.AdminToken,
-			MediaPath: cfg.Retention.MediaPath,
+			MediaPath: cfg.Retention.MediaPath, PlaintextInEncryptedRooms: cfg.AppService.PlaintextInEncryptedRooms,
 		}, metrics.Actions, log.With().Str("component", "executor").Logger()),
 	}
 	k.SetRequirements(policy.Requirements{

@@ -31,6 +31,10 @@ type AppService struct {
 	// Encryption is "enabled" (the bot has its own encryption device, reads
 	// commands and sends notices in encrypted rooms) or "disabled".
 	Encryption string `yaml:"encryption"`
+	// PlaintextInEncryptedRooms: with encryption disabled, the bot's
+	// messages to encrypted rooms go in plaintext rather than being
+	// withheld (trials and tests whose clients cannot decrypt).
+	PlaintextInEncryptedRooms bool `yaml:"plaintext_in_encrypted_rooms"`
 	// Timeouts bound every connection to the listener.
 	Timeouts HTTPTimeouts `yaml:"timeouts"`
 }
@@ -63,6 +67,9 @@ func (a *AppService) validate(p *problems) {
 	case "enabled", "disabled":
 	default:
 		p.add("appservice.encryption", "%q is not enabled or disabled", a.Encryption)
+	}
+	if a.PlaintextInEncryptedRooms && a.Encryption == "enabled" {
+		p.add("appservice.plaintext_in_encrypted_rooms", "needs encryption: disabled (with the bot's encryption device, its messages to encrypted rooms are encrypted)")
 	}
 	if a.MaxTransactionBytes < 64<<10 {
 		p.add("appservice.max_transaction_bytes", "%d is too small; at least 65536 (one event can be 64 KiB)", a.MaxTransactionBytes)

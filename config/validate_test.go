@@ -46,6 +46,8 @@ func TestSectionProblems(t *testing.T) {
 			[]string{"appservice.hs_token: must differ from as_token"}},
 		{"appservice encryption", func(c *Config) { c.AppService.Encryption = "on" },
 			[]string{`appservice.encryption: "on" is not enabled or disabled`}},
+		{"appservice plaintext with a device", func(c *Config) { c.AppService.PlaintextInEncryptedRooms = true },
+			[]string{"appservice.plaintext_in_encrypted_rooms: needs encryption: disabled (with the bot's encryption device, its messages to encrypted rooms are encrypted)"}},
 		{"appservice transaction bytes", func(c *Config) { c.AppService.MaxTransactionBytes = 1000 },
 			[]string{"appservice.max_transaction_bytes: 1000 is too small; at least 65536 (one event can be 64 KiB)"}},
 		{"appservice timeouts", func(c *Config) { c.AppService.Timeouts.Idle.Duration = 0 },

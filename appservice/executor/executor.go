@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -41,6 +42,10 @@ type Config struct {
 	// MediaPath is Dendrite's media store (retention.media_path), where a
 	// DeleteMedia removes a file's bytes; empty: none is deleted.
 	MediaPath string
+	// PlaintextInEncryptedRooms: without an encryption device, post
+	// messages in encrypted rooms in plaintext rather than withhold them
+	// (appservice.plaintext_in_encrypted_rooms; trials and tests only).
+	PlaintextInEncryptedRooms bool
 }
 
 // Executor carries out decisions. It is safe for concurrent use; the
@@ -54,8 +59,11 @@ type Executor struct {
 	actions *prometheus.CounterVec
 
 	mu         sync.RWMutex
-	encrypted  func(ctx context.Context, roomID id.RoomID) *mautrix.Client
+	encrypter  Encrypter
 	management id.RoomID
+	// encryptedRooms: rooms found encrypted (id.RoomID to
+	// *event.EncryptionEventContent); see encryptionOf.
+	encryptedRooms sync.Map
 
 	// failpoint stops the process at a named step, in crash tests only
 	// (build tag failpoint); nil otherwise.
@@ -66,14 +74,6 @@ type Executor struct {
 // by kind and outcome (labels "kind", "outcome").
 func New(bot *mautrix.Client, httpClient *http.Client, st Store, cfg Config, actions *prometheus.CounterVec, log zerolog.Logger) *Executor {
 	return &Executor{bot: bot, http: httpClient, st: st, cfg: cfg, actions: actions, log: log, failpoint: failpointFromEnv()}
-}
-
-// SetEncryptedSender makes notices in encrypted rooms go through the bot's
-// encryption device (pick returns the client to send with in a room).
-func (e *Executor) SetEncryptedSender(pick func(ctx context.Context, roomID id.RoomID) *mautrix.Client) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.encrypted = pick
 }
 
 // SetManagementRoom says where NotifyManagement goes.
@@ -175,6 +175,11 @@ func (e *Executor) run(ctx context.Context, s actionStep, i int) (outcome, error
 	}
 	room, actErr := e.perform(ctx, s)
 	e.hit(fmt.Sprintf("performed:%d:%s", i, a.Kind))
+	if errors.Is(actErr, errWithheld) {
+		e.count(a.Kind, "withheld")
+		log.Warn().Str("txn_id", s.txn).Str("event_id", a.EventID).Msg("Message withheld from an encrypted room: no encryption device")
+		return outcome{}, e.complete(ctx, s, store.ActionDone, "", "withheld."+string(a.Kind), a.Reason+"; "+errWithheld.Error(), detail)
+	}
 	if actErr != nil && retry.IsTransient(actErr) {
 		e.count(a.Kind, "retry")
 		return outcome{}, actErr

@@ -104,27 +104,6 @@ func (e *Executor) setState(ctx context.Context, s actionStep) error {
 	return nil
 }
 
-// send posts a message with the action's transaction ID, which the
-// homeserver uses to drop a repeat of the same request.
-func (e *Executor) send(ctx context.Context, roomID id.RoomID, txn string, content *event.MessageEventContent) error {
-	if _, err := e.senderFor(ctx, roomID).SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txn}); err != nil {
-		return fmt.Errorf("send notice to %s: %w", roomID, err)
-	}
-	return nil
-}
-
-func (e *Executor) senderFor(ctx context.Context, roomID id.RoomID) *mautrix.Client {
-	e.mu.RLock()
-	pick := e.encrypted
-	e.mu.RUnlock()
-	if pick != nil {
-		if cli := pick(ctx, roomID); cli != nil {
-			return cli
-		}
-	}
-	return e.bot
-}
-
 // membershipIs: user's membership of roomID is one of want (false when it
 // cannot be read: then the action is simply tried).
 func (e *Executor) membershipIs(ctx context.Context, roomID id.RoomID, user string, want ...event.Membership) bool {

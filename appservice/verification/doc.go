@@ -4,7 +4,9 @@
 // identity), in-person attestation, and the signed confirmations trusts
 // publish to one another. It decides through policy and acts through the
 // executor; the emoji protocol's messages and the crypto layer's key
-// uploads are its own, by design (see package executor).
+// uploads are its own, by design (see package executor). Its encryption
+// device seals the executor's messages to encrypted rooms (encrypt.go);
+// whether a room is encrypted the executor decides, from the room's state.
 package verification
 
 import (

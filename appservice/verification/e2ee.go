@@ -77,7 +77,7 @@ func (s *Verification) StartE2EE(ctx context.Context) error {
 		return true
 	})
 	s.crypto = &e2ee{cli: cli, helper: helper}
-	s.Exec.SetEncryptedSender(s.EncryptedSender)
+	s.Exec.SetEncrypter(s.crypto)
 	for _, t := range []event.Type{event.ToDeviceVerificationRequest, event.ToDeviceVerificationReady, event.ToDeviceVerificationStart,
 		event.ToDeviceVerificationAccept, event.ToDeviceVerificationKey, event.ToDeviceVerificationMAC,
 		event.ToDeviceVerificationDone, event.ToDeviceVerificationCancel} {
@@ -119,15 +119,6 @@ func (s *Verification) Decrypt(ctx context.Context, evt *event.Event) (*event.Ev
 	content := evt.Content.AsEncrypted()
 	s.crypto.helper.WaitForSession(ctx, evt.RoomID, content.SenderKey, content.SessionID, 10*time.Second)
 	return s.crypto.helper.Decrypt(ctx, evt)
-}
-
-// EncryptedSender picks the encryption device in encrypted rooms, so
-// notices are encrypted like everything else there; nil elsewhere.
-func (s *Verification) EncryptedSender(ctx context.Context, roomID id.RoomID) *mautrix.Client {
-	if enc, err := s.crypto.cli.StateStore.IsEncrypted(ctx, roomID); err == nil && enc {
-		return s.crypto.cli
-	}
-	return nil
 }
 
 // syncPaced keeps the encryption device's /sync going as mautrix-go's

@@ -66,7 +66,7 @@ func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error)
 		}
 		resp, err := e.bot.JoinRoom(ctx, target, nil)
 		if err != nil {
-			return "", e.joinError(target, err)
+			return "", e.joinError(target, a.Rule, err)
 		}
 		return resp.RoomID, nil
 	case policy.Leave:
@@ -126,19 +126,25 @@ func contains(list []event.Membership, m event.Membership) bool {
 // joinError says in plain words why a join failed. Dendrite answers a
 // join to a room that does not exist, or whose servers cannot be reached,
 // with a bare 500; a homeserver that is down does not answer at all (or
-// its proxy answers 502-504), and stays a transient error. Taken as
-// transient, such a join would be retried for ever, holding its room's
-// lane and, left pending, every start-up: a tombstone pointing at a room
-// that does not exist must be reported, not retried. A refused join (403)
-// Dendrite explains as "InputWasRejected", which tells nobody anything.
-func (e *Executor) joinError(target string, err error) error {
+// its proxy answers 502-504), and stays a transient error. A tombstone
+// pointing at a room that does not exist must be reported, not retried:
+// taken as transient, its join would be retried for ever, holding the old
+// room's lane and, left pending, every start-up. Any other join (an
+// invitation accepted, the list or management room) is worth retrying
+// through a brief failure, so only a room upgrade's join takes a 500 as
+// final. A refused join (403) Dendrite explains as "InputWasRejected",
+// which tells nobody anything.
+func (e *Executor) joinError(target, rule string, err error) error {
 	var httpErr mautrix.HTTPError
 	if !errors.As(err, &httpErr) || httpErr.Response == nil {
 		return fmt.Errorf("join %s: %w", target, err)
 	}
 	switch httpErr.Response.StatusCode {
 	case http.StatusInternalServerError:
-		e.log.Debug().Err(err).Str("target", target).Msg("The homeserver failed a join; reported, not retried")
+		if rule != policy.RuleRoomUpgrade {
+			return fmt.Errorf("join %s: %w", target, err) // a 5xx: transient, retried
+		}
+		e.log.Debug().Err(err).Str("target", target).Msg("The homeserver failed a room upgrade's join; reported, not retried")
 		return errNoSuchRoom // the room is in the action; people read this
 	case http.StatusForbidden:
 		e.log.Debug().Err(err).Str("target", target).Msg("The homeserver refused a join")

@@ -1,0 +1,65 @@
+package executor
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+
+	"github.com/caldicott/caldicott/internal/retry"
+	"github.com/caldicott/caldicott/policy"
+	"github.com/caldicott/caldicott/store"
+)
+
+// A join the homeserver fails with a bare 500 is final only for a room
+// upgrade's join (a tombstone may point at a room that does not exist);
+// accepting an invitation through a brief homeserver failure is retried,
+// the action left pending, so the bot still gets into the room.
+func TestJoinFailureRetriedUnlessUpgrade(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"Err":""}`))
+	}))
+	defer srv.Close()
+	tests := []struct {
+		name      string
+		decision  policy.Decision
+		transient bool
+	}{
+		{"an invitation accepted", policy.AnswerBotInvitation("@a:x", true, "x"), true},
+		{"a room upgrade's replacement", policy.JoinReplacement(policy.Succession{OldRoom: "!old:x", NewRoom: "!new:x", UpgradedBy: "@a:x"}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := store.Open(context.Background(), store.SQLite, filepath.Join(t.TempDir(), "c.db"), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			bot, err := mautrix.NewClient(srv.URL, "@caldicott:x", "token")
+			if err != nil {
+				t.Fatal(err)
+			}
+			bot.DefaultHTTPRetries = 0
+			e := New(bot, bot.Client, st, Config{}, nil, zerolog.Nop())
+			ctx := WithInput(context.Background(), "event:$join")
+			res, err := e.Execute(ctx, "!old:x", "@a:x", tt.decision)
+			pending, _ := st.PendingActions(ctx, 10)
+			if tt.transient {
+				if !retry.IsTransient(err) || len(pending) != 1 {
+					t.Fatalf("Execute = %+v, %v with %d pending; want a transient error, the join pending", res, err, len(pending))
+				}
+				return
+			}
+			if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "does not exist or its servers cannot be reached") || len(pending) != 0 {
+				t.Fatalf("Execute = %+v, %v with %d pending; want one failure said plainly, nothing pending", res, err, len(pending))
+			}
+		})
+	}
+}

@@ -57,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return cmdExport(args[1:], stdout, stderr)
 		case "gatekeeper":
 			return cmdGatekeeper(args[1:], stdout, stderr)
+		case "db":
+			return cmdDB(args[1:], stdout, stderr)
 		}
 	}
 	return cmdRun(args, stdout, stderr)
@@ -71,7 +73,7 @@ func cmdHelp(topic []string, stdout, stderr io.Writer) int {
 	}
 	name := strings.Join(topic, " ")
 	switch name {
-	case "audit", "directory":
+	case "audit", "directory", "db":
 		return run([]string{name, "-h"}, stdout, stderr)
 	}
 	for _, c := range commands {

@@ -93,6 +93,7 @@ func TestEachCommandHasItsOwnHelp(t *testing.T) {
 		{"audit export", []string{"-c", "-since", "-format", "-o"}},
 		{"directory import", []string{"-c", "-confirm-removals"}},
 		{"export", []string{"-c", "-user", "-since", "-until", "-o", "-requested-by"}},
+		{"db migrate", []string{"-from", "-to"}},
 	}
 	if len(tests) != len(commands) {
 		t.Errorf("%d commands in the usage, %d tested", len(commands), len(tests))
@@ -135,6 +136,8 @@ func TestCommandGroupsHaveTheirOwnHelp(t *testing.T) {
 		{[]string{"help", "audit"}, []string{"caldicott audit verify", "caldicott audit export"}},
 		{[]string{"directory", "-h"}, []string{"caldicott directory import"}},
 		{[]string{"help", "directory"}, []string{"caldicott directory import"}},
+		{[]string{"db", "-h"}, []string{"caldicott db migrate"}},
+		{[]string{"help", "db"}, []string{"caldicott db migrate"}},
 		{[]string{"help"}, []string{"First start, step by step", "audit verify", "directory import"}},
 	}
 	for _, tt := range tests {

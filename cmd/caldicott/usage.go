@@ -31,6 +31,8 @@ var commands = []command{
 		[]string{"subject access / FOI export: a person's messages", "and audit entries, with a manifest and checksums"}},
 	{"directory import", "-c config.yaml [-confirm-removals] staff.csv",
 		[]string{"load the staff directory from a CSV file", "(columns user_id,name,status[,role,team,registration])"}},
+	{"db migrate", "--from sqlite:caldicott.db --to postgres://USER@HOST/DB",
+		[]string{"move from trial to production: copy everything", "(the bot's identity and keys, the audit chain)", "from the stopped SQLite database into an empty", "PostgreSQL one (docs/operations.md)"}},
 }
 
 const usageIntro = "Caldicott keeps clinical Matrix rooms inside NHS information-governance rules.\n"

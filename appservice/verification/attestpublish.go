@@ -56,9 +56,18 @@ func (s *Verification) backfillAttestations(ctx context.Context, room id.RoomID)
 		return err
 	}
 	published := map[string]string{}
+	// Signed by the bot's current master key: after `caldicott keys reset`
+	// every confirmation is signed again with the new one, which is also how
+	// the other trusts' bots see the new identity and tell their IG admins.
+	signed := map[string]bool{}
+	current := "ed25519:" + s.crypto.helper.Machine().CrossSigningKeys.MasterKey.PublicKey().String()
 	for _, evt := range events {
 		if k, ok := evt.Content.Raw["master_key"].(string); ok {
-			published[strings.TrimPrefix(*evt.StateKey, "_")] = k
+			user := strings.TrimPrefix(*evt.StateKey, "_")
+			published[user] = k
+			sigs, _ := evt.Content.Raw["signatures"].(map[string]any)
+			mine, _ := sigs[s.BotID.String()].(map[string]any)
+			_, signed[user] = mine[current]
 		}
 	}
 	all, err := s.Store.Attestations(ctx)
@@ -68,7 +77,7 @@ func (s *Verification) backfillAttestations(ctx context.Context, room id.RoomID)
 	recorded := map[string]bool{}
 	for _, a := range all {
 		recorded[a.UserID] = true
-		if published[a.UserID] != a.MasterKey {
+		if published[a.UserID] != a.MasterKey || !signed[a.UserID] {
 			if err := s.publishAttestation(ctx, a); err != nil {
 				return err
 			}

@@ -59,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return cmdGatekeeper(args[1:], stdout, stderr)
 		case "db":
 			return cmdDB(args[1:], stdout, stderr)
+		case "keys":
+			return cmdKeys(args[1:], stdout, stderr)
 		}
 	}
 	return cmdRun(args, stdout, stderr)
@@ -73,7 +75,7 @@ func cmdHelp(topic []string, stdout, stderr io.Writer) int {
 	}
 	name := strings.Join(topic, " ")
 	switch name {
-	case "audit", "directory", "db":
+	case "audit", "directory", "db", "keys":
 		return run([]string{name, "-h"}, stdout, stderr)
 	}
 	for _, c := range commands {

@@ -94,6 +94,7 @@ func TestEachCommandHasItsOwnHelp(t *testing.T) {
 		{"directory import", []string{"-c", "-confirm-removals"}},
 		{"export", []string{"-c", "-user", "-since", "-until", "-o", "-requested-by"}},
 		{"db migrate", []string{"-from", "-to"}},
+		{"keys reset", []string{"-c"}},
 	}
 	if len(tests) != len(commands) {
 		t.Errorf("%d commands in the usage, %d tested", len(commands), len(tests))
@@ -138,6 +139,7 @@ func TestCommandGroupsHaveTheirOwnHelp(t *testing.T) {
 		{[]string{"help", "directory"}, []string{"caldicott directory import"}},
 		{[]string{"db", "-h"}, []string{"caldicott db migrate"}},
 		{[]string{"help", "db"}, []string{"caldicott db migrate"}},
+		{[]string{"keys", "-h"}, []string{"caldicott keys reset"}},
 		{[]string{"help"}, []string{"First start, step by step", "audit verify", "directory import"}},
 	}
 	for _, tt := range tests {

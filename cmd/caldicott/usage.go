@@ -33,6 +33,7 @@ var commands = []command{
 		[]string{"load the staff directory from a CSV file", "(columns user_id,name,status[,role,team,registration])"}},
 	{"db migrate", "--from sqlite:caldicott.db --to postgres://USER@HOST/DB",
 		[]string{"move from trial to production: copy everything", "(the bot's identity and keys, the audit chain)", "from the stopped SQLite database into an empty", "PostgreSQL one (docs/operations.md)"}},
+	{"keys reset", "-c config.yaml", []string{"with Caldicott stopped, give the bot new", "cross-signing keys when its own were lost", "(needs homeserver.admin_token; docs/operations.md)"}},
 }
 
 const usageIntro = "Caldicott keeps clinical Matrix rooms inside NHS information-governance rules.\n"

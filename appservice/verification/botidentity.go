@@ -83,7 +83,9 @@ func (s *Verification) publishBotCrossSigning(ctx context.Context, keys *crypto.
 // seal encrypts secrets for the kv table with AES-GCM under the pickle key.
 func (s *Verification) seal(v any) (string, error) { return sealWith(s.pickleKey(), v) }
 
-func (s *Verification) unseal(sealed string, v any) error { return unsealWith(s.pickleKey(), sealed, v) }
+func (s *Verification) unseal(sealed string, v any) error {
+	return unsealWith(s.pickleKey(), sealed, v)
+}
 
 // sealWith is seal with the pickle key given, for the operator's commands
 // that run without the service.

@@ -58,7 +58,8 @@ func ResetBotIdentity(ctx context.Context, cfg *config.Config, st *store.Store, 
 	if err != nil {
 		return r, err
 	}
-	defer helper.Close()
+	// Not helper.Close: it would close the store's database, which the
+	// caller still uses; nothing here runs in the background.
 	mach := helper.Machine()
 	r.DeviceID = mach.Client.DeviceID
 	botID := mach.Client.UserID

@@ -1,0 +1,79 @@
+//go:build goolm
+
+package appservice_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+
+	"github.com/caldicott/caldicott/appservice/verification"
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
+	"github.com/caldicott/caldicott/store"
+)
+
+// TestKeysResetAfterTheDatabaseIsLost: a trust loses Caldicott's database.
+// Started on a new one, the bot has a new device but cannot publish new
+// cross-signing keys (Dendrite asks for a password the bot does not have),
+// so emoji verification is off. `caldicott keys reset` publishes new keys
+// through Dendrite's password check, with a one-time password set through
+// the admin API; started again, the bot verifies members by emoji and signs
+// them with its new keys.
+func TestKeysResetAfterTheDatabaseIsLost(t *testing.T) {
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true, ConfigYAML: "verification: {prompt: disabled}\n"})
+	admin := tr.HS.RegisterUser(t, "operator", true)
+	tr.Start(t)
+	original := botMasterKey(t, tr)
+	if original == "" {
+		t.Fatal("the bot published no identity")
+	}
+	tr.Stop(t)
+
+	tr.Config.Database.URI = filepath.Join(t.TempDir(), "new.db")
+	tr.Start(t)
+	lost := "The bot has no cross-signing identity: emoji verification is off"
+	if log := trust.Tail(tr.LogPath, 1<<20); strings.Count(log, lost) != 1 {
+		t.Fatalf("on a new database the bot should fail to publish new keys once:\n%s", trust.Tail(tr.LogPath, 4000))
+	}
+	tr.Stop(t)
+
+	st, err := store.Open(ctx, store.SQLite, tr.Config.Database.URI, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verification.ResetBotIdentity(ctx, tr.Config, st, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "homeserver.admin_token") {
+		t.Fatalf("reset without an admin token: %v", err)
+	}
+	tr.Config.Homeserver.AdminToken = admin.AccessToken
+	r, err := verification.ResetBotIdentity(ctx, tr.Config, st, zerolog.Nop())
+	if err != nil {
+		st.Close()
+		t.Fatalf("keys reset: %v", err)
+	}
+	if r.Previous != original || r.MasterKey == "" || r.MasterKey == original {
+		t.Errorf("reset from %q to %q; the homeserver showed %q", r.Previous, r.MasterKey, original)
+	}
+	if got := botMasterKey(t, tr); got != r.MasterKey {
+		t.Errorf("the homeserver shows %q after the reset, want the new %q", got, r.MasterKey)
+	}
+	_, err = verification.ResetBotIdentity(ctx, tr.Config, st, zerolog.Nop())
+	st.Close()
+	if !errors.Is(err, verification.ErrBotIdentityIntact) {
+		t.Fatalf("a second reset: %v", err)
+	}
+
+	tr.Start(t)
+	if log := trust.Tail(tr.LogPath, 1<<20); strings.Count(log, lost) != 1 {
+		t.Errorf("after the reset the bot still has no identity:\n%s", trust.Tail(tr.LogPath, 4000))
+	}
+	bot := tr.BotID()
+	carol := newVerifier(t, tr.HS.RegisterUser(t, "carol", false))
+	dm := testenv.RoomWithBot(t, carol.Client, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
+	carol.verifyMatching(t, dm, bot)
+	testenv.WaitForNotice(t, carol.Client, dm, bot, "✅ "+carol.UserID.String()+": identity", "confirmed by emoji verification")
+}

@@ -74,8 +74,8 @@ func migrateEnds(from, to string, rest []string) (path, uri string, err error) {
 		return "", "", fmt.Errorf("unexpected argument %q", rest[0])
 	}
 	path, ok := strings.CutPrefix(from, "sqlite:")
-	if !ok || path == "" {
-		return "", "", fmt.Errorf("--from %q: say sqlite:PATH, the SQLite database the trial ran on", from)
+	if !ok || path == "" || strings.HasPrefix(path, "file:") {
+		return "", "", fmt.Errorf("--from %q: say sqlite:PATH, the path of the SQLite database file the trial ran on", from)
 	}
 	if !strings.HasPrefix(to, "postgres://") && !strings.HasPrefix(to, "postgresql://") {
 		return "", "", fmt.Errorf("--to %q: say postgres://USER@HOST/DATABASE, an empty PostgreSQL database", to)

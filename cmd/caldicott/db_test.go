@@ -39,6 +39,7 @@ func TestDBMigrateBadInput(t *testing.T) {
 		{[]string{"db", "frob"}, exitConfig, `unknown subcommand "frob"`},
 		{[]string{"db", "migrate", "--from", dir + "/c.db", "--to", pg}, exitConfig, "say sqlite:PATH"},
 		{[]string{"db", "migrate", "--from", "postgres://x", "--to", pg}, exitConfig, "say sqlite:PATH"},
+		{[]string{"db", "migrate", "--from", "sqlite:file:" + dir + "/c.db?mode=ro", "--to", pg}, exitConfig, "say sqlite:PATH"},
 		{[]string{"db", "migrate", "--from", "sqlite:" + dir + "/c.db", "--to", dir + "/other.db"}, exitConfig, "say postgres://"},
 		{[]string{"db", "migrate", "--from", "sqlite:" + dir + "/c.db", "--to", "mysql://x"}, exitConfig, "say postgres://"},
 		{[]string{"db", "migrate", "--from", "sqlite:" + dir + "/missing.db", "--to", pg}, exitDatabase, "cannot read the SQLite database"},

@@ -4,12 +4,15 @@ package appservice_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/verification"
 	"github.com/caldicott/caldicott/internal/testenv"
@@ -76,4 +79,59 @@ func TestKeysResetAfterTheDatabaseIsLost(t *testing.T) {
 	dm := testenv.RoomWithBot(t, carol.Client, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
 	carol.verifyMatching(t, dm, bot)
 	testenv.WaitForNotice(t, carol.Client, dm, bot, "✅ "+carol.UserID.String()+": identity", "confirmed by emoji verification")
+}
+
+// TestKeysResetSignsTheConfirmationsAgain: the bot's published
+// confirmations are signed by its master key. After a reset, the next start
+// signs every one again with the new key (the other trusts read them again
+// once their IG admins accept it, and notice the new identity by them).
+func TestKeysResetSignsTheConfirmationsAgain(t *testing.T) {
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true, ConfigYAML: "verification: {prompt: disabled}\n"})
+	tr.Config.Homeserver.AdminToken = tr.HS.RegisterUser(t, "operator", true).AccessToken
+	tr.Start(t)
+	bot := tr.BotID()
+	carol := newVerifier(t, tr.HS.RegisterUser(t, "carol", false))
+	dm := testenv.RoomWithBot(t, carol.Client, bot, &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
+	carol.verifyMatching(t, dm, bot)
+	testenv.WaitForNotice(t, carol.Client, dm, bot, "✅ "+carol.UserID.String()+": identity", "confirmed by emoji verification")
+	botCli := tr.BotClient(t)
+	room := attestationRoom(t, botCli, tr)
+	original := botMasterKey(t, tr)
+	waitSignedBy(t, botCli, room, carol.UserID, bot, original)
+	tr.Stop(t)
+
+	// The keys are lost, the rest of the database is not.
+	st, err := store.Open(ctx, store.SQLite, tr.Config.Database.URI, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().Exec(ctx, `DELETE FROM kv WHERE key = 'bot_cross_signing_seeds'`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := verification.ResetBotIdentity(ctx, tr.Config, st, zerolog.Nop())
+	st.Close()
+	if err != nil || r.Previous != original {
+		t.Fatalf("keys reset: %+v %v", r, err)
+	}
+	tr.Start(t)
+	waitSignedBy(t, botCli, room, carol.UserID, bot, r.MasterKey)
+	if v, _, err := tr.Store.KV(ctx, "resign_attestations"); err != nil || v != "" {
+		t.Errorf("the confirmations are still marked to be signed again: %q %v", v, err)
+	}
+}
+
+// waitSignedBy waits until user's published confirmation is signed by the
+// bot's master key key.
+func waitSignedBy(t *testing.T, cli *mautrix.Client, room id.RoomID, user, bot id.UserID, key string) {
+	t.Helper()
+	testenv.Eventually(t, 30*time.Second, "the confirmation of "+user.String()+" signed by "+key, func() (bool, string) {
+		var content struct {
+			Signatures map[id.UserID]map[string]string `json:"signatures"`
+		}
+		if err := cli.StateEvent(ctx, room, typeAttestation, "_"+user.String(), &content); err != nil {
+			return false, err.Error()
+		}
+		_, ok := content.Signatures[bot]["ed25519:"+key]
+		return ok, fmt.Sprint(content.Signatures)
+	})
 }

@@ -56,9 +56,14 @@ func (s *Verification) backfillAttestations(ctx context.Context, room id.RoomID)
 		return err
 	}
 	published := map[string]string{}
-	// Signed by the bot's current master key: after `caldicott keys reset`
-	// every confirmation is signed again with the new one, which is also how
-	// the other trusts' bots see the new identity and tell their IG admins.
+	// After `caldicott keys reset`, every confirmation not signed by the
+	// bot's new master key is signed again with it: the other trusts read
+	// them again once they accept the new key, and seeing them is how
+	// their bots notice the new identity and tell their IG admins.
+	resign, _, err := s.Store.KV(ctx, kvResignAttestations)
+	if err != nil {
+		return err
+	}
 	signed := map[string]bool{}
 	current := "ed25519:" + s.crypto.helper.Machine().CrossSigningKeys.MasterKey.PublicKey().String()
 	for _, evt := range events {
@@ -77,7 +82,7 @@ func (s *Verification) backfillAttestations(ctx context.Context, room id.RoomID)
 	recorded := map[string]bool{}
 	for _, a := range all {
 		recorded[a.UserID] = true
-		if published[a.UserID] != a.MasterKey || !signed[a.UserID] {
+		if published[a.UserID] != a.MasterKey || (resign != "" && !signed[a.UserID]) {
 			if err := s.publishAttestation(ctx, a); err != nil {
 				return err
 			}
@@ -90,6 +95,9 @@ func (s *Verification) backfillAttestations(ctx context.Context, room id.RoomID)
 				return err
 			}
 		}
+	}
+	if resign != "" {
+		return s.Store.SetKV(ctx, kvResignAttestations, "")
 	}
 	return nil
 }

@@ -26,6 +26,10 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
+// kvResignAttestations, when set, has the next start sign the published
+// confirmations again with the bot's new master key (set by a reset).
+const kvResignAttestations = "resign_attestations"
+
 // ErrBotIdentityIntact: the cross-signing keys in the database are the
 // ones the homeserver shows; there is nothing to reset.
 var ErrBotIdentityIntact = errors.New("the bot's cross-signing keys are intact")
@@ -96,6 +100,9 @@ func ResetBotIdentity(ctx context.Context, cfg *config.Config, st *store.Store, 
 	}
 	if err := st.SetKV(ctx, kvBotCrossSigning, sealed); err != nil {
 		return r, fmt.Errorf("save the bot's new cross-signing keys (they are published: run this again): %w", err)
+	}
+	if err := st.SetKV(ctx, kvResignAttestations, r.MasterKey); err != nil {
+		return r, fmt.Errorf("mark the confirmations to be signed again: %w", err)
 	}
 	return r, nil
 }

@@ -135,3 +135,47 @@ func waitSignedBy(t *testing.T, cli *mautrix.Client, room id.RoomID, user, bot i
 		return ok, fmt.Sprint(content.Signatures)
 	})
 }
+
+// TestKeysResetToldToTheOtherTrusts: trust B's bot loses its keys and its
+// operator resets them. Trust A, which trusted B's old identity, sees the
+// confirmations B's bot signs again with the new key, tells its IG admin,
+// and once the admin accepts the new fingerprint reads them again.
+func TestKeysResetToldToTheOtherTrusts(t *testing.T) {
+	b := trust.New(t, trust.Options{Host: "127.0.0.12", Encryption: true, ConfigYAML: "verification: {prompt: disabled}\n"})
+	b.Config.Homeserver.AdminToken = b.HS.RegisterUser(t, "operator", true).AccessToken
+	b.Start(t)
+	a := trust.New(t, trust.Options{Host: "127.0.0.11", Encryption: true, ConfigYAML: fmt.Sprintf(
+		"federation: {servers: [%q]}\n", b.HS.ServerName)})
+	a.Start(t)
+	ig, mgmt := a.IGAdmin(t)
+	dora := newVerifier(t, b.HS.RegisterUser(t, "dora", false))
+	dm := testenv.RoomWithBot(t, dora.Client, b.BotID(), &mautrix.ReqCreateRoom{Preset: "private_chat", IsDirect: true})
+	dora.verifyMatching(t, dm, b.BotID())
+	testenv.Eventually(t, 30*time.Second, "trust A to record dora's confirmation", func() (bool, string) {
+		att, err := a.Store.AttestationOf(ctx, dora.UserID.String())
+		return err == nil && att.AttestedBy == b.BotID().String(), fmt.Sprint(err)
+	})
+	original := botMasterKey(t, b)
+	b.Stop(t)
+
+	st, err := store.Open(ctx, store.SQLite, b.Config.Database.URI, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().Exec(ctx, `DELETE FROM kv WHERE key = 'bot_cross_signing_seeds'`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := verification.ResetBotIdentity(ctx, b.Config, st, zerolog.Nop())
+	st.Close()
+	if err != nil || r.Previous != original {
+		t.Fatalf("keys reset: %+v %v", r, err)
+	}
+	b.Start(t)
+	testenv.WaitForNotice(t, ig, mgmt, a.BotID(), "now shows a different identity", "type `!policy trust-key "+b.BotID().String())
+	testenv.Say(t, ig, mgmt, "!policy trust-key "+b.BotID().String()+" "+spaced(r.MasterKey))
+	testenv.WaitForNotice(t, ig, mgmt, a.BotID(), "Recorded: I now trust "+b.BotID().String())
+	testenv.Eventually(t, 20*time.Second, "trust A to hold dora's confirmation under the new key", func() (bool, string) {
+		att, err := a.Store.AttestationOf(ctx, dora.UserID.String())
+		return err == nil && att.AttestedBy == b.BotID().String(), fmt.Sprint(err)
+	})
+}

@@ -58,8 +58,12 @@ func TestMigrateToPostgresKeepsTheBotsIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("db migrate: %v", err)
 	}
+	sqlitePath := tr.Config.Database.URI
 	tr.Config.Database.Type, tr.Config.Database.URI = store.Postgres, pg
 	tr.Start(t)
+	if _, err := store.Open(ctx, store.SQLite, sqlitePath, 1); !errors.Is(err, store.ErrMoved) {
+		t.Errorf("opening the trial's SQLite database after the move: %v", err)
+	}
 
 	if got := botDevice(t, tr.Store); got != deviceBefore {
 		t.Errorf("the bot's device is %q on PostgreSQL, was %q", got, deviceBefore)

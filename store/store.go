@@ -91,7 +91,14 @@ func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error)
 		maxConns = 1
 	}
 	db.RawDB.SetMaxOpenConns(maxConns)
-	return newStore(db, running), nil
+	st := newStore(db, running)
+	if engine == SQLite {
+		if err := refuseMoved(ctx, st, sqlitePath(uri)); err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
 }
 
 // newStore is a store on db with the wall clock, holding running until

@@ -57,6 +57,9 @@ func cmdDBMigrate(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Copied %d tables. Audit log intact: %d entries, last entry %d with hash %s.\n", len(rep.Tables), rep.Audit.Entries, rep.Audit.HeadSeq, rep.Audit.HeadHash)
 	fmt.Fprint(stdout, migrateNext)
+	if rep.SourceNotMarked != nil {
+		fmt.Fprintf(stderr, "caldicott db migrate: WARNING: the copy is complete, but %v; Caldicott would still start on the SQLite database, so make sure nothing does.\n", rep.SourceNotMarked)
+	}
 	return exitOK
 }
 
@@ -64,8 +67,9 @@ const migrateNext = `Next:
   1. In config.yaml set database.type: postgres and database.uri to the PostgreSQL URI.
   2. Start Caldicott; it keeps the bot's device and cross-signing identity.
   3. Run caldicott audit verify -c config.yaml.
-Keep the SQLite file as a backup, but never start Caldicott on it again:
-two Caldicotts with one device's keys break its encryption sessions.
+The SQLite file is marked as moved: Caldicott no longer starts on it (two
+Caldicotts with one device's keys would break its encryption sessions).
+Keep it as a backup.
 `
 
 // migrateEnds checks the two databases named on the command line.

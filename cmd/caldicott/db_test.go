@@ -92,9 +92,13 @@ func TestDBMigrateRefusesARunningCaldicottThenCopies(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Audit log intact: 1 entries") {
 		t.Fatalf("audit verify on the copy: exit %d\n%s%s", code, out, errOut)
 	}
-	code, _, errOut = runCLI("db", "migrate", "--from", "sqlite:"+db, "--to", pg)
-	if code != exitDatabase || !strings.Contains(errOut, "not empty") {
-		t.Fatalf("migrate into the copy again: exit %d, stderr %q", code, errOut)
+	code, _, errOut = runCLI("db", "migrate", "--from", "sqlite:"+db, "--to", testenv.Postgres(t))
+	if code != exitDatabase || !strings.Contains(errOut, "was copied to PostgreSQL before") {
+		t.Fatalf("migrate the moved database again: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = runCLI("audit", "verify", "-local", "-c", cfg)
+	if code != exitDatabase || !strings.Contains(errOut, "moved to PostgreSQL") {
+		t.Fatalf("a command on the moved SQLite database: exit %d, stderr %q", code, errOut)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/caldicott/caldicott/store"
 )
@@ -34,11 +35,17 @@ type Table struct {
 type Report struct {
 	Tables []Table
 	Audit  store.AuditReport
+	// SourceNotMarked is why the source could not be marked as moved
+	// (nil when it was): the copy is committed all the same, but Caldicott
+	// would still start on the SQLite database.
+	SourceNotMarked error
 }
 
-// Copy copies the SQLite database into the PostgreSQL one. It refuses
-// while any Caldicott process has the source open, when the source is not
-// at this Caldicott's schema, and when the target holds Caldicott's data;
+// Copy copies the SQLite database into the PostgreSQL one, then marks the
+// source as moved so Caldicott no longer starts on it. It refuses while
+// any Caldicott process has the source open, when the source is not at
+// this Caldicott's schema or was copied before, and when the target holds
+// Caldicott's data;
 // it commits only when every table's rows arrived and the audit chain
 // verifies in the target. On any failure, and when ctx is cancelled,
 // nothing is left in the target (its schema included): run it again.
@@ -55,6 +62,9 @@ func Copy(ctx context.Context, opts Options) (Report, error) {
 	if err := src.checkVersions(ctx, srcTables); err != nil {
 		return Report{}, err
 	}
+	if err := src.refuseMoved(ctx, srcTables); err != nil {
+		return Report{}, err
+	}
 	tgt, err := openTarget(ctx, opts.To)
 	if err != nil {
 		return Report{}, err
@@ -68,7 +78,23 @@ func Copy(ctx context.Context, opts Options) (Report, error) {
 	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w (%w)", err, ctx.Err())
 	}
+	if err == nil {
+		rep.SourceNotMarked = src.markMoved(ctx, redact(opts.To))
+	}
 	return rep, err
+}
+
+// redact is the URI without its password, to name the target in the source.
+func redact(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "a PostgreSQL database"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery = ""
+	return u.String()
 }
 
 // copyAll makes the target's schema, copies every table and checks the

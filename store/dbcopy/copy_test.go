@@ -52,6 +52,12 @@ func TestCopyEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The source is marked as moved; that row aside, it must equal the copy.
+	if res, err := srcDB.Exec(`DELETE FROM kv WHERE key = ?`, store.MovedKey); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		t.Errorf("the source was not marked as moved")
+	}
 	if rep.Audit.Entries != int64(300+countAuditFromFill(t, srcDB)) || len(rep.Audit.Problems) > 0 {
 		t.Errorf("audit check after the copy: %+v", rep.Audit)
 	}
@@ -183,7 +189,7 @@ func TestRefusesNonEmptyTarget(t *testing.T) {
 	}
 	dstDB := openSQL(t, "postgres", dst)
 	before := tableRows(t, dstDB, "audit_log", []string{"seq", "hash"})
-	_, err := Copy(ctx, Options{From: src, To: dst})
+	_, err := Copy(ctx, Options{From: trialDatabase(t, 2, 5), To: dst})
 	if !errors.Is(err, ErrNotEmpty) || !strings.Contains(err.Error(), "audit_log (") {
 		t.Fatalf("second copy into the same database: %v", err)
 	}
@@ -215,6 +221,33 @@ func TestCancelledCopyLeavesTargetEmpty(t *testing.T) {
 	}
 	if rep.Audit.Entries < 2000 {
 		t.Errorf("audit entries after the second copy: %d", rep.Audit.Entries)
+	}
+}
+
+// After the copy the SQLite database is marked as moved: Caldicott will not
+// open it, nor db migrate copy it again, until the mark is removed.
+func TestMarksTheSourceMoved(t *testing.T) {
+	ctx := context.Background()
+	src := trialDatabase(t, 2, 5)
+	if _, err := Copy(ctx, Options{From: src, To: testenv.Postgres(t) + "&password=secret"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.Open(ctx, store.SQLite, src, 1)
+	if !errors.Is(err, store.ErrMoved) || !strings.Contains(err.Error(), "database.type: postgres") || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("Caldicott opening the moved database: %v", err)
+	}
+	again := testenv.Postgres(t)
+	if _, err := Copy(ctx, Options{From: src, To: again}); !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), "copied to PostgreSQL before") {
+		t.Fatalf("copying the moved database again: %v", err)
+	}
+	assertNoTables(t, again)
+	db := openSQL(t, "sqlite", "file:"+src+"?mode=rw")
+	if _, err := db.Exec(`DELETE FROM kv WHERE key = ?`, store.MovedKey); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := Copy(ctx, Options{From: src, To: again}); err != nil {
+		t.Fatalf("copying again once the mark is removed: %v", err)
 	}
 }
 

@@ -137,6 +137,35 @@ func (s *source) checkVersions(ctx context.Context, tables map[string]bool) erro
 	return nil
 }
 
+// refuseMoved: a source db migrate has copied before is refused, so one
+// database does not become two bots' (see store.ErrMoved).
+func (s *source) refuseMoved(ctx context.Context, tables map[string]bool) error {
+	if !tables["kv"] {
+		return nil
+	}
+	var to string
+	err := s.conn.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = ?`, store.MovedKey).Scan(&to)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: read kv: %w", ErrSource, err)
+	}
+	return fmt.Errorf("%w: %s was copied to PostgreSQL before (%s); Caldicott runs there now. To copy it again (that database was lost), remove the mark first: sqlite3 %s \"DELETE FROM kv WHERE key = '%s'\"", ErrSource, s.path, to, s.path, store.MovedKey)
+}
+
+// markMoved records in the source, and commits, that it has been copied
+// to PostgreSQL: Caldicott then refuses to start on it (store.ErrMoved).
+func (s *source) markMoved(ctx context.Context, to string) error {
+	if _, err := s.conn.ExecContext(ctx, `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, store.MovedKey, to); err != nil {
+		return fmt.Errorf("mark %s as moved: %w", s.path, err)
+	}
+	if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("mark %s as moved: %w", s.path, err)
+	}
+	return nil
+}
+
 // autoincrements are the values SQLite's AUTOINCREMENT counters reached,
 // by table: they may be past the largest key still in the table (rows
 // removed from its end), and PostgreSQL must not hand those keys out again.

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,9 @@ type Store struct {
 	// transaction serialises them against anything else.
 	auditMu sync.Mutex
 	now     func() time.Time
+	// running is the SQLite database's shared lock file (nil on
+	// PostgreSQL): db migrate refuses while any process holds it.
+	running *os.File
 }
 
 // Engine names accepted by Open.
@@ -42,9 +46,14 @@ const (
 // date; processes opening one database together upgrade it one at a time.
 func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error) {
 	var dsn string
+	var running *os.File
 	switch engine {
 	case SQLite:
 		if err := privateSQLiteFiles(ctx, uri); err != nil {
+			return nil, err
+		}
+		var err error
+		if running, err = holdSQLite(uri); err != nil {
 			return nil, err
 		}
 		dsn = sqliteDSN(uri)
@@ -55,10 +64,11 @@ func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error)
 	}
 	db, err := dbutil.NewWithDialect(dsn, engine)
 	if err != nil {
+		closeFile(running)
 		return nil, fmt.Errorf("open %s database: %w", engine, err)
 	}
 	db.UpgradeTable = upgradeTable
-	db.VersionTable = "caldicott_version"
+	db.VersionTable = VersionTable
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// A new SQLite database's first connection sets journal_mode(WAL), which
@@ -67,10 +77,12 @@ func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error)
 	err = retrySQLiteBusy(pingCtx, "to connect", func() error { return db.RawDB.PingContext(pingCtx) })
 	if err != nil {
 		_ = db.Close()
+		closeFile(running)
 		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
 	}
 	if err := upgradeSchema(ctx, db); err != nil {
 		_ = db.Close()
+		closeFile(running)
 		return nil, fmt.Errorf("upgrade %s schema: %w", engine, err)
 	}
 	// Bounded only now: a PostgreSQL upgrade holds its lock on one
@@ -79,7 +91,20 @@ func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error)
 		maxConns = 1
 	}
 	db.RawDB.SetMaxOpenConns(maxConns)
-	return &Store{db: database{db}, now: time.Now}, nil
+	st := newStore(db, running)
+	if engine == SQLite {
+		if err := refuseMoved(ctx, st, sqlitePath(uri)); err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// newStore is a store on db with the wall clock, holding running until
+// it closes.
+func newStore(db *dbutil.Database, running *os.File) *Store {
+	return &Store{db: database{db}, now: time.Now, running: running}
 }
 
 // sqliteDSN adds the pragmas Caldicott relies on: WAL for concurrent readers,
@@ -95,8 +120,12 @@ func sqliteDSN(path string) string {
 	return path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
-// Close releases the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close releases the database, and then its lock file.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	closeFile(s.running)
+	return err
+}
 
 // Engine reports which engine the store runs on.
 func (s *Store) Engine() string {

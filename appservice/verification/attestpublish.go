@@ -56,9 +56,23 @@ func (s *Verification) backfillAttestations(ctx context.Context, room id.RoomID)
 		return err
 	}
 	published := map[string]string{}
+	// After `caldicott keys reset`, every confirmation not signed by the
+	// bot's new master key is signed again with it: the other trusts read
+	// them again once they accept the new key, and seeing them is how
+	// their bots notice the new identity and tell their IG admins.
+	resign, _, err := s.Store.KV(ctx, kvResignAttestations)
+	if err != nil {
+		return err
+	}
+	signed := map[string]bool{}
+	current := "ed25519:" + s.crypto.helper.Machine().CrossSigningKeys.MasterKey.PublicKey().String()
 	for _, evt := range events {
 		if k, ok := evt.Content.Raw["master_key"].(string); ok {
-			published[strings.TrimPrefix(*evt.StateKey, "_")] = k
+			user := strings.TrimPrefix(*evt.StateKey, "_")
+			published[user] = k
+			sigs, _ := evt.Content.Raw["signatures"].(map[string]any)
+			mine, _ := sigs[s.BotID.String()].(map[string]any)
+			_, signed[user] = mine[current]
 		}
 	}
 	all, err := s.Store.Attestations(ctx)
@@ -68,7 +82,7 @@ func (s *Verification) backfillAttestations(ctx context.Context, room id.RoomID)
 	recorded := map[string]bool{}
 	for _, a := range all {
 		recorded[a.UserID] = true
-		if published[a.UserID] != a.MasterKey {
+		if published[a.UserID] != a.MasterKey || (resign != "" && !signed[a.UserID]) {
 			if err := s.publishAttestation(ctx, a); err != nil {
 				return err
 			}
@@ -81,6 +95,9 @@ func (s *Verification) backfillAttestations(ctx context.Context, room id.RoomID)
 				return err
 			}
 		}
+	}
+	if resign != "" {
+		return s.Store.SetKV(ctx, kvResignAttestations, "")
 	}
 	return nil
 }

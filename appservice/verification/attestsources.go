@@ -128,10 +128,12 @@ func (s *Verification) acceptFederatedAttestation(ctx context.Context, server st
 		return s.acceptWithdrawal(ctx, server, evt)
 	}
 	// Already recorded from this publisher (a re-read after a restart):
-	// nothing to check again.
+	// nothing to check again — unless the publisher signed it again with
+	// another key (its operator reset its identity), which must be checked
+	// so the IG team hears of the new identity.
 	var seen publishedAttestation
 	if json.Unmarshal(raw, &seen) == nil && seen.UserID != "" {
-		if old, err := s.Store.AttestationOf(ctx, seen.UserID); err == nil && old.MasterKey == seen.MasterKey && old.AttestedBy == evt.Sender.String() {
+		if old, err := s.Store.AttestationOf(ctx, seen.UserID); err == nil && old.MasterKey == seen.MasterKey && old.AttestedBy == evt.Sender.String() && s.signedByPinned(ctx, evt.Sender, seen) {
 			return nil
 		}
 	}
@@ -245,6 +247,22 @@ func (s *Verification) acceptWithdrawal(ctx context.Context, server string, evt 
 }
 
 const kvPinnedBotKey = "pinned_bot_key:"
+
+// signedByPinned: the attestation carries a signature by the key pinned for
+// its publisher, or none is pinned yet. It reads no keys from anywhere, so
+// a re-read of known attestations stays cheap.
+func (s *Verification) signedByPinned(ctx context.Context, bot id.UserID, p publishedAttestation) bool {
+	pinned := strings.TrimRight(strings.ReplaceAll(s.Cfg.Federation.BotKeys[bot.String()], " ", ""), "=")
+	if pinned == "" {
+		kv, ok, err := s.Store.KV(ctx, kvPinnedBotKey+bot.String())
+		if err != nil || !ok {
+			return err == nil
+		}
+		pinned = kv
+	}
+	_, ok := p.Signatures[bot.String()]["ed25519:"+pinned]
+	return ok
+}
 
 // trustedBotKey returns the master key another trust's bot signs with: the
 // one pinned in config, else the one seen first (then pinned). A bot whose

@@ -81,12 +81,20 @@ func (s *Verification) publishBotCrossSigning(ctx context.Context, keys *crypto.
 }
 
 // seal encrypts secrets for the kv table with AES-GCM under the pickle key.
-func (s *Verification) seal(v any) (string, error) {
+func (s *Verification) seal(v any) (string, error) { return sealWith(s.pickleKey(), v) }
+
+func (s *Verification) unseal(sealed string, v any) error {
+	return unsealWith(s.pickleKey(), sealed, v)
+}
+
+// sealWith is seal with the pickle key given, for the operator's commands
+// that run without the service.
+func sealWith(key []byte, v any) (string, error) {
 	plain, err := json.Marshal(v)
 	if err != nil {
 		return "", err
 	}
-	gcm, err := s.pickleAEAD()
+	gcm, err := aeadFor(key)
 	if err != nil {
 		return "", err
 	}
@@ -97,12 +105,12 @@ func (s *Verification) seal(v any) (string, error) {
 	return base64.StdEncoding.EncodeToString(gcm.Seal(nonce, nonce, plain, nil)), nil
 }
 
-func (s *Verification) unseal(sealed string, v any) error {
+func unsealWith(key []byte, sealed string, v any) error {
 	raw, err := base64.StdEncoding.DecodeString(sealed)
 	if err != nil {
 		return fmt.Errorf("sealed value is not base64: %w", err)
 	}
-	gcm, err := s.pickleAEAD()
+	gcm, err := aeadFor(key)
 	if err != nil {
 		return err
 	}
@@ -116,8 +124,8 @@ func (s *Verification) unseal(sealed string, v any) error {
 	return json.Unmarshal(plain, v)
 }
 
-func (s *Verification) pickleAEAD() (cipher.AEAD, error) {
-	block, err := aes.NewCipher(s.pickleKey())
+func aeadFor(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}

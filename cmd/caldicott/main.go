@@ -59,6 +59,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return cmdGatekeeper(args[1:], stdout, stderr)
 		case "admin":
 			return cmdAdmin(args[1:], stdout, stderr)
+		case "db":
+			return cmdDB(args[1:], stdout, stderr)
+		case "keys":
+			return cmdKeys(args[1:], stdout, stderr)
 		}
 	}
 	return cmdRun(args, stdout, stderr)
@@ -73,7 +77,7 @@ func cmdHelp(topic []string, stdout, stderr io.Writer) int {
 	}
 	name := strings.Join(topic, " ")
 	switch name {
-	case "audit", "directory", "admin", "admin token":
+	case "audit", "directory", "admin", "admin token", "db", "keys":
 		return run(append(strings.Fields(name), "-h"), stdout, stderr)
 	}
 	for _, c := range commands {

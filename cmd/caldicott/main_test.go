@@ -96,6 +96,8 @@ func TestEachCommandHasItsOwnHelp(t *testing.T) {
 		{"admin token create", []string{"-c", "-name", "-scope", "-expires", "-for", "-by"}},
 		{"admin token list", []string{"-c"}},
 		{"admin token revoke", []string{"-c", "-by"}},
+		{"db migrate", []string{"-from", "-to"}},
+		{"keys reset", []string{"-c"}},
 	}
 	if len(tests) != len(commands) {
 		t.Errorf("%d commands in the usage, %d tested", len(commands), len(tests))
@@ -138,6 +140,9 @@ func TestCommandGroupsHaveTheirOwnHelp(t *testing.T) {
 		{[]string{"help", "audit"}, []string{"caldicott audit verify", "caldicott audit export"}},
 		{[]string{"directory", "-h"}, []string{"caldicott directory import"}},
 		{[]string{"help", "directory"}, []string{"caldicott directory import"}},
+		{[]string{"db", "-h"}, []string{"caldicott db migrate"}},
+		{[]string{"help", "db"}, []string{"caldicott db migrate"}},
+		{[]string{"keys", "-h"}, []string{"caldicott keys reset"}},
 		{[]string{"help"}, []string{"First start, step by step", "audit verify", "directory import"}},
 	}
 	for _, tt := range tests {

@@ -35,6 +35,9 @@ var commands = []command{
 		[]string{"make a named admin API token and print its", "secret once (read does not include export)"}},
 	{"admin token list", "-c config.yaml", []string{"list the admin API tokens (never their secrets)"}},
 	{"admin token revoke", "-c config.yaml [--by NAME] NAME", []string{"revoke an admin API token"}},
+	{"db migrate", "--from sqlite:caldicott.db --to postgres://USER@HOST/DB",
+		[]string{"move from trial to production: copy everything", "(the bot's identity and keys, the audit chain)", "from the stopped SQLite database into an empty", "PostgreSQL one (docs/operations.md)"}},
+	{"keys reset", "-c config.yaml", []string{"with Caldicott stopped, give the bot new", "cross-signing keys when its own were lost", "(needs homeserver.admin_token; docs/operations.md)"}},
 }
 
 const usageIntro = "Caldicott keeps clinical Matrix rooms inside NHS information-governance rules.\n"

@@ -59,7 +59,7 @@ func (m *Model) Criteria(o Overview) []Criterion {
 		{ID: "retention", Name: "Messages are kept no longer than needed", How: ByServer, State: stateIf(o.Retention.Healthy()),
 			Evidence: retentionEvidence(o.Retention)},
 		{ID: "records", Name: "Clinical decisions reach the patient record", How: ByServer,
-			State: recordsState(o.Records),
+			State:    recordsState(o.Records),
 			Evidence: fmt.Sprintf("%d messages waiting for the patient record, %d failed.", o.Records.Waiting, o.Records.Failed)},
 		{ID: "membership-review", Name: "Room membership is reviewed regularly", How: ByServer, State: stateIf(len(o.Reviews) == 0),
 			Evidence: fmt.Sprintf("Reviews every %s; %d due or open now.", m.cfg.Review.Interval.Duration, len(o.Reviews))},

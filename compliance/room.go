@@ -18,15 +18,15 @@ type RoomView struct {
 	RoomSummary
 	// Options are the room's clinical options as Caldicott last wrote them
 	// in its policy state (nil: none recorded in the audit log).
-	Options   *Options    `json:"options,omitempty"`
-	Members   []Member    `json:"members"`
-	Review    *Review     `json:"review,omitempty"`
-	Sweep     *Sweep      `json:"retention,omitempty"`
-	Hold      *LegalHold  `json:"legal_hold_detail,omitempty"`
-	Records   Records     `json:"records"`
-	Period    Period      `json:"period"`
-	Activity  Log         `json:"activity"`
-	Generated time.Time   `json:"generated_at"`
+	Options   *Options   `json:"options,omitempty"`
+	Members   []Member   `json:"members"`
+	Review    *Review    `json:"review,omitempty"`
+	Sweep     *Sweep     `json:"retention,omitempty"`
+	Hold      *LegalHold `json:"legal_hold_detail,omitempty"`
+	Records   Records    `json:"records"`
+	Period    Period     `json:"period"`
+	Activity  Log        `json:"activity"`
+	Generated time.Time  `json:"generated_at"`
 }
 
 // Options are the room's options (policy.PolicyContent) without its class.

@@ -91,13 +91,12 @@ func activityOf(e store.AuditEntry) Activity {
 var errPeriodEnd = errors.New("end of period")
 
 // scanPeriod calls fn for every audit entry in the period, in order.
-func (m *Model) scanPeriod(ctx context.Context, p Period, fn func(store.AuditEntry)) error {
+func (m *Model) scanPeriod(ctx context.Context, p Period, fn func(store.AuditEntry) error) error {
 	err := m.st.AuditSince(ctx, p.From, func(e store.AuditEntry) error {
 		if !e.Time.Before(p.To) {
 			return errPeriodEnd
 		}
-		fn(e)
-		return nil
+		return fn(e)
 	})
 	if errors.Is(err, errPeriodEnd) {
 		return nil

@@ -16,7 +16,7 @@ const maxText = 500
 // Clean makes free text written by people or other systems (a hold's reason,
 // an error, an audit reason) fit to show: NHS numbers masked, length bounded.
 func Clean(s string) string {
-	s = nhsnumber.Redact(s, Masked)
+	s = maskOnly(s)
 	if len(s) <= maxText {
 		return s
 	}
@@ -26,3 +26,6 @@ func Clean(s string) string {
 	}
 	return s[:cut] + "…"
 }
+
+// maskOnly masks NHS numbers and keeps the rest whole.
+func maskOnly(s string) string { return nhsnumber.Redact(s, Masked) }

@@ -161,7 +161,7 @@ func (m *Model) statePart(ctx context.Context, o *Overview) error {
 // and the actions Caldicott carried out.
 func (m *Model) activityPart(ctx context.Context, o *Overview, p Period) error {
 	o.Refusals, o.Actions, o.ActionsByKind = newLog(listBound), newLog(listBound), map[string]int{}
-	err := m.scanPeriod(ctx, p, func(e store.AuditEntry) {
+	err := m.scanPeriod(ctx, p, func(e store.AuditEntry) error {
 		switch {
 		case e.Action == gatekeeper.ActionRefused:
 			o.Refusals.add(activityOf(e))
@@ -169,6 +169,8 @@ func (m *Model) activityPart(ctx context.Context, o *Overview, p Period) error {
 			o.Actions.add(activityOf(e))
 			o.ActionsByKind[e.Action]++
 		}
+
+		return nil
 	})
 	o.Refusals.done()
 	o.Actions.done()

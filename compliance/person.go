@@ -65,10 +65,12 @@ func (m *Model) Person(ctx context.Context, userID string, p Period) (PersonView
 	}
 	v.Activity = newLog(roomActivityBound)
 	quoted := `"` + userID + `"`
-	err = m.scanPeriod(ctx, p, func(e store.AuditEntry) {
+	err = m.scanPeriod(ctx, p, func(e store.AuditEntry) error {
 		if e.Actor == userID || strings.Contains(e.Detail, quoted) || strings.Contains(e.Reason, userID) {
 			v.Activity.add(activityOf(e))
 		}
+
+		return nil
 	})
 	v.Activity.done()
 	return v, err

@@ -70,10 +70,12 @@ func (m *Model) Room(ctx context.Context, roomID string, p Period) (RoomView, er
 		return v, err
 	}
 	v.Activity = newLog(roomActivityBound)
-	err = m.scanPeriod(ctx, p, func(e store.AuditEntry) {
+	err = m.scanPeriod(ctx, p, func(e store.AuditEntry) error {
 		if e.RoomID == roomID {
 			v.Activity.add(activityOf(e))
 		}
+
+		return nil
 	})
 	v.Activity.done()
 	return v, err

@@ -82,8 +82,8 @@ func (m *Model) roomsPart(o *Overview, f roomFacts) {
 	var unverified []Member
 	o.OutsideDirectory = []Misplaced{}
 	o.Directory = map[string]int{}
-	for _, r := range f.people.directory {
-		o.Directory[r.Status]++
+	for _, status := range f.people.directory {
+		o.Directory[status]++
 	}
 	for _, p := range f.policies {
 		o.Classes[p.Class]++
@@ -98,7 +98,7 @@ func (m *Model) roomsPart(o *Overview, f roomFacts) {
 				continue
 			}
 			if m.ownTrust(uid) && len(o.OutsideDirectory) < listBound {
-				if st := f.people.directory[uid].Status; st != string(policy.StatusActive) {
+				if st := f.people.directory[uid]; st != string(policy.StatusActive) {
 					o.OutsideDirectory = append(o.OutsideDirectory, Misplaced{UserID: uid, RoomID: p.RoomID, Status: st})
 				}
 			}
@@ -157,24 +157,42 @@ func (m *Model) statePart(ctx context.Context, o *Overview) error {
 	return err
 }
 
-// activityPart reads the period's audit entries: the gatekeeper's refusals
-// and the actions Caldicott carried out.
+// activityPart summarises the period's audit entries: the gatekeeper's
+// refusals and the actions Caldicott carried out, counted and the latest
+// listed, by the database.
 func (m *Model) activityPart(ctx context.Context, o *Overview, p Period) error {
-	o.Refusals, o.Actions, o.ActionsByKind = newLog(listBound), newLog(listBound), map[string]int{}
-	err := m.scanPeriod(ctx, p, func(e store.AuditEntry) error {
-		switch {
-		case e.Action == gatekeeper.ActionRefused:
-			o.Refusals.add(activityOf(e))
-		case isBotAction(e.Action):
-			o.Actions.add(activityOf(e))
-			o.ActionsByKind[e.Action]++
+	counts, err := m.st.AuditActionCounts(ctx, p.From, p.To)
+	if err != nil {
+		return err
+	}
+	o.ActionsByKind = map[string]int{}
+	var kinds []string
+	for action, n := range counts {
+		if isBotAction(action) {
+			o.ActionsByKind[action] = n
+			o.Actions.Count += n
+			kinds = append(kinds, action)
 		}
-
-		return nil
-	})
-	o.Refusals.done()
-	o.Actions.done()
+	}
+	o.Refusals.Count = counts[gatekeeper.ActionRefused]
+	if o.Refusals.Latest, err = m.latest(ctx, p, []string{gatekeeper.ActionRefused}); err != nil {
+		return err
+	}
+	sort.Strings(kinds)
+	o.Actions.Latest, err = m.latest(ctx, p, kinds)
 	return err
+}
+
+func (m *Model) latest(ctx context.Context, p Period, actions []string) ([]Activity, error) {
+	entries, err := m.st.AuditLatest(ctx, p.From, p.To, actions, listBound)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Activity, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, activityOf(e))
+	}
+	return out, nil
 }
 
 // PersonHolds lists people held out of every clinical room.

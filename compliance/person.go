@@ -47,8 +47,15 @@ func (m *Model) Person(ctx context.Context, userID string, p Period) (PersonView
 	if err != nil {
 		return PersonView{}, err
 	}
+	r, err := m.st.Staff(ctx, userID)
+	switch {
+	case err == nil:
+		ppl.directory[userID] = r.Status
+	case !errors.Is(err, store.ErrNotFound):
+		return PersonView{}, err
+	}
 	v := PersonView{Member: m.member(ppl, userID, ""), Period: p, Generated: m.Now().UTC(), SuspendedFrom: []string{}, Rooms: []RoomRef{}}
-	if r, ok := ppl.directory[userID]; ok {
+	if err == nil {
 		v.Directory = &DirectoryRecord{Name: Clean(r.Name), Role: Clean(r.Role), Team: Clean(r.Team), Registration: Clean(r.Registration),
 			Status: r.Status, Source: r.Source}
 	}

@@ -62,9 +62,23 @@ func (m *Model) Room(ctx context.Context, roomID string, p Period) (RoomView, er
 	}
 	v.RoomSummary = m.summary(f, pol)
 	for _, uid := range sortedIDs(f.members[roomID]) {
-		if !m.isBot(uid) {
-			v.Members = append(v.Members, m.member(f.people, uid, f.members[roomID][uid]))
+		if m.isBot(uid) {
+			continue
 		}
+		if _, ok := f.people.attested[uid]; ok {
+			// The bulk read knows only that they were attested: one room's
+			// members are few enough to read who attested them and how.
+			a, err := m.st.AttestationOf(ctx, uid)
+			switch {
+			case err == nil:
+				f.people.attested[uid] = a
+			case errors.Is(err, store.ErrNotFound): // withdrawn since
+				delete(f.people.attested, uid)
+			default:
+				return v, err
+			}
+		}
+		v.Members = append(v.Members, m.member(f.people, uid, f.members[roomID][uid]))
 	}
 	if v.Options, err = m.roomOptions(ctx, roomID); err != nil {
 		return v, err

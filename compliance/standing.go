@@ -63,15 +63,21 @@ type Member struct {
 }
 
 // people is the trust's people as the store knows them, read once for a
-// view over many rooms.
+// view over many rooms: for each, their remembered shortfall, their
+// attestation (only its presence, read in bulk; whole for one person) and
+// their directory status.
 type people struct {
 	states    map[string]store.VerificationState
 	attested  map[string]store.Attestation
-	directory map[string]store.StaffRecord
+	directory map[string]string
+}
+
+func newPeople() people {
+	return people{states: map[string]store.VerificationState{}, attested: map[string]store.Attestation{}, directory: map[string]string{}}
 }
 
 func (m *Model) readPeople(ctx context.Context) (people, error) {
-	p := people{states: map[string]store.VerificationState{}, attested: map[string]store.Attestation{}, directory: map[string]store.StaffRecord{}}
+	p := newPeople()
 	states, err := m.st.VerificationStates(ctx)
 	if err != nil {
 		return p, err
@@ -79,26 +85,20 @@ func (m *Model) readPeople(ctx context.Context) (people, error) {
 	for _, s := range states {
 		p.states[s.UserID] = s
 	}
-	atts, err := m.st.Attestations(ctx)
+	attested, err := m.st.AttestedUsers(ctx)
 	if err != nil {
 		return p, err
 	}
-	for _, a := range atts {
-		p.attested[a.UserID] = a
+	for _, uid := range attested {
+		p.attested[uid] = store.Attestation{UserID: uid}
 	}
-	staff, err := m.st.AllStaff(ctx)
-	if err != nil {
-		return p, err
-	}
-	for _, r := range staff {
-		p.directory[r.UserID] = r
-	}
-	return p, nil
+	p.directory, err = m.st.StaffStatuses(ctx)
+	return p, err
 }
 
 // personPeople reads one person's entries only, for the person view.
 func (m *Model) personPeople(ctx context.Context, userID string) (people, error) {
-	p := people{states: map[string]store.VerificationState{}, attested: map[string]store.Attestation{}, directory: map[string]store.StaffRecord{}}
+	p := newPeople()
 	st, err := m.st.VerificationStateOf(ctx, userID)
 	if err != nil {
 		return p, err
@@ -109,22 +109,18 @@ func (m *Model) personPeople(ctx context.Context, userID string) (people, error)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return p, err
 	}
-	if r, err := m.st.Staff(ctx, userID); err == nil {
-		p.directory[userID] = r
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return p, err
-	}
 	return p, nil
 }
 
 // member is a user's standing from what the store remembers.
 func (m *Model) member(p people, userID, displayName string) Member {
 	out := Member{UserID: userID, DisplayName: Clean(displayName), OwnTrust: m.ownTrust(userID), Standing: NotConfirmed}
-	if r, ok := p.directory[userID]; ok {
-		out.Directory = r.Status
-	}
+	out.Directory = p.directory[userID]
 	if a, ok := p.attested[userID]; ok {
-		out.Attested, out.AttestedBy, out.AttestedVia, out.AttestedAt = true, a.AttestedBy, a.Method, a.At.UTC()
+		out.Attested, out.AttestedBy, out.AttestedVia = true, a.AttestedBy, a.Method
+		if !a.At.IsZero() {
+			out.AttestedAt = a.At.UTC()
+		}
 		out.Standing = Verified
 	}
 	if st, ok := p.states[userID]; ok && (st.Suspended || !st.ShortSince.IsZero()) {

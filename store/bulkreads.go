@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -9,25 +10,29 @@ import (
 // each: the compliance page looks at a thousand rooms per view, and one
 // query per room would be most of its time.
 
-// AllRoomMembers is what is known of every room's joined members, by room.
-// A room whose members were never recorded is absent; RoomMembers tells a
-// known room with no members from an unknown one.
+// AllRoomMembers is what is known of every room's joined members, by
+// room, without their display names (RoomMembers has them, room by room).
+// A room whose members were never recorded is absent.
 func (s *Store) AllRoomMembers(ctx context.Context) (map[string]Members, error) {
-	rows, err := s.db.Query(ctx, `SELECT room_id, user_id, display_name FROM room_member`)
+	rows, err := s.db.Query(ctx, `SELECT room_id, user_id FROM room_member ORDER BY room_id`)
 	if err != nil {
 		return nil, fmt.Errorf("read every room's members: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]Members{}
+	var room sql.RawBytes
+	var members Members
 	for rows.Next() {
-		var room, user, name string
-		if err := rows.Scan(&room, &user, &name); err != nil {
+		var user string
+		if err := rows.Scan(&room, &user); err != nil {
 			return nil, fmt.Errorf("read every room's members: %w", err)
 		}
-		if out[room] == nil {
-			out[room] = Members{}
+		// Rows come room by room: one map (and one room ID) per room.
+		if members == nil || out[string(room)] == nil {
+			members = Members{}
+			out[string(room)] = members
 		}
-		out[room][user] = name
+		members[user] = ""
 	}
 	return out, rows.Err()
 }
@@ -57,20 +62,25 @@ func (s *Store) VerificationStates(ctx context.Context) ([]VerificationState, er
 	return out, rows.Err()
 }
 
-// AllStaff lists the whole staff directory, by user ID.
-func (s *Store) AllStaff(ctx context.Context) ([]StaffRecord, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+staffColumns+` FROM staff ORDER BY user_id`)
+// StaffStatuses maps everyone in the staff directory to their status.
+func (s *Store) StaffStatuses(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT user_id, status FROM staff`)
 	if err != nil {
-		return nil, fmt.Errorf("list staff: %w", err)
+		return nil, fmt.Errorf("list staff statuses: %w", err)
 	}
 	defer rows.Close()
-	var out []StaffRecord
+	out := map[string]string{}
 	for rows.Next() {
-		var r StaffRecord
-		if err := rows.Scan(&r.UserID, &r.Name, &r.Role, &r.Team, &r.Registration, &r.Status, &r.Source, &r.ExternalID); err != nil {
-			return nil, fmt.Errorf("list staff: %w", err)
+		var user, status string
+		if err := rows.Scan(&user, &status); err != nil {
+			return nil, fmt.Errorf("list staff statuses: %w", err)
 		}
-		out = append(out, r)
+		out[user] = status
 	}
 	return out, rows.Err()
+}
+
+// AttestedUsers lists everyone whose identity the trust confirmed.
+func (s *Store) AttestedUsers(ctx context.Context) ([]string, error) {
+	return s.queryStrings(ctx, "list attested users", `SELECT user_id FROM attestation`)
 }

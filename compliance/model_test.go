@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/caldicott/caldicott/compliance"
-	"github.com/caldicott/caldicott/compliance/compliancetest"
 	ct "github.com/caldicott/caldicott/compliance/compliancetest"
 	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
@@ -270,7 +269,7 @@ func TestNoPatientIdentifiers(t *testing.T) {
 
 func assertNoNHSNumber(t *testing.T, out string) {
 	t.Helper()
-	for _, n := range []string{compliancetest.NHSNumber, compliancetest.NHSNumberSpaced, "the message"} {
+	for _, n := range []string{ct.NHSNumber, ct.NHSNumberSpaced, "the message"} {
 		if strings.Contains(out, n) {
 			t.Errorf("the output holds %q", n)
 		}

@@ -169,12 +169,3 @@ func (m *Model) roomOptions(ctx context.Context, roomID string) (*Options, error
 	}
 	return nil, nil
 }
-
-// roomClasses maps room IDs to their class, for the person view.
-func roomClasses(pols []store.RoomPolicy) map[string]store.RoomPolicy {
-	out := make(map[string]store.RoomPolicy, len(pols))
-	for _, p := range pols {
-		out[p.RoomID] = p
-	}
-	return out
-}

@@ -26,10 +26,15 @@ type Activity struct {
 	Subject string `json:"subject,omitempty"`
 	Reason  string `json:"reason"`
 	Failed  bool   `json:"failed"`
+	// Endpoint is what the gatekeeper refused (its refusals only).
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 // What is the action in words.
 func (a Activity) What() string {
+	if a.Endpoint != "" {
+		return "refused a request (" + strings.ReplaceAll(a.Endpoint, "_", " ") + ")"
+	}
 	if w, ok := actionWords[strings.TrimPrefix(a.Action, failedPrefix)]; ok {
 		if a.Failed {
 			return "tried to " + w + " (failed)"
@@ -70,6 +75,7 @@ type auditDetail struct {
 	UserID    string          `json:"user_id"`
 	EventType string          `json:"event_type"`
 	Content   json.RawMessage `json:"content"`
+	Endpoint  string          `json:"endpoint"`
 }
 
 func parseDetail(raw string) auditDetail {
@@ -80,12 +86,16 @@ func parseDetail(raw string) auditDetail {
 
 func activityOf(e store.AuditEntry) Activity {
 	d := parseDetail(e.Detail)
-	rule := d.Rule
-	if e.Action == gatekeeper.ActionRefused {
-		rule = e.Reason // the gatekeeper records its rule as the reason
-	}
-	return Activity{Seq: e.Seq, Time: e.Time.UTC(), Actor: e.Actor, RoomID: e.RoomID, Action: e.Action, Rule: rule,
+	a := Activity{Seq: e.Seq, Time: e.Time.UTC(), Actor: e.Actor, RoomID: e.RoomID, Action: e.Action, Rule: d.Rule,
 		Subject: d.UserID, Reason: Clean(e.Reason), Failed: strings.HasPrefix(e.Action, failedPrefix)}
+	if e.Action == gatekeeper.ActionRefused {
+		// The gatekeeper records its rule as the reason, and what was asked.
+		a.Rule, a.Reason, a.Endpoint = Clean(e.Reason), "", Clean(d.Endpoint)
+		if a.Endpoint == "" {
+			a.Endpoint = "unknown"
+		}
+	}
+	return a
 }
 
 var errPeriodEnd = errors.New("end of period")

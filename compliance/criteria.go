@@ -62,7 +62,7 @@ func (m *Model) Criteria(o Overview) []Criterion {
 			State:    recordsState(o.Records),
 			Evidence: fmt.Sprintf("%d messages waiting for the patient record, %d failed.", o.Records.Waiting, o.Records.Failed)},
 		{ID: "membership-review", Name: "Room membership is reviewed regularly", How: ByServer, State: stateIf(len(o.Reviews) == 0),
-			Evidence: fmt.Sprintf("Reviews every %s; %d due or open now.", m.cfg.Review.Interval.Duration, len(o.Reviews))},
+			Evidence: fmt.Sprintf("Reviews every %s; %d due or open now.", DurationWords(m.cfg.Review.Interval.Duration), len(o.Reviews))},
 		{ID: "separation", Name: "Social and clinical conversations are kept apart", How: ByServer, State: stateIf(o.Federation.Healthy()),
 			Evidence: fmt.Sprintf("%d clinical, %d operational, %d social rooms; spaces never link classes that must not meet. Gatekeeper: %s.",
 				o.Classes[string(policy.Clinical)], o.Classes[string(policy.Operational)], o.Classes[string(policy.Social)], o.Federation.GatekeeperWords())},
@@ -95,7 +95,7 @@ func retentionEvidence(r Retention) string {
 		return "Automatic deletion is OFF (retention.delete): nothing is deleted."
 	}
 	return fmt.Sprintf("%d rooms swept every %s; %d failing, %d late, %d messages waiting to be deleted; %d rooms on legal hold.",
-		r.Rooms, r.SweepInterval, len(r.Failing), len(r.Late), r.Backlog, len(r.Holds))
+		r.Rooms, DurationWords(r.SweepInterval), len(r.Failing), len(r.Late), r.Backlog, len(r.Holds))
 }
 
 func auditEvidence(a AuditCheck) string {

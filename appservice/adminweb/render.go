@@ -42,13 +42,8 @@ var funcs = template.FuncMap{
 	"day":       func(t time.Time) string { return dayOrNever(t, "2 Jan 2006") },
 	"when":      func(t time.Time) string { return dayOrNever(t, "2 Jan 2006 15:04 UTC") },
 	"join":      strings.Join,
-	"dur":       humanDuration,
-	"plural": func(n int, one, many string) string {
-		if n == 1 {
-			return fmt.Sprintf("%d %s", n, one)
-		}
-		return fmt.Sprintf("%d %s", n, many)
-	},
+	"dur":       compliance.DurationWords,
+	"plural":    plural,
 }
 
 func dayOrNever(t time.Time, layout string) string {
@@ -58,14 +53,11 @@ func dayOrNever(t time.Time, layout string) string {
 	return t.UTC().Format(layout)
 }
 
-func humanDuration(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
-	case d >= 2*time.Hour:
-		return fmt.Sprintf("%d hours", d/time.Hour)
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
 	}
-	return fmt.Sprintf("%d minutes", d/time.Minute)
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // page is what every page's layout reads besides the page's own data.

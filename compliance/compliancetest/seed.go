@@ -150,7 +150,7 @@ func seedPeople(ctx context.Context, st *store.Store) error {
 
 func seedRetention(ctx context.Context, st *store.Store) error {
 	sweeps := []store.SweepState{
-		{RoomID: ClinicalOK, LastStarted: Now.Add(-time.Hour), LastFinished: Now.Add(-time.Hour), Redacted: 12},
+		{RoomID: ClinicalOK, LastStarted: Now.Add(-10 * time.Minute), LastFinished: Now.Add(-10 * time.Minute), Redacted: 12},
 		{RoomID: ClinicalBad, LastStarted: Now.Add(-time.Hour), Failures: 3, LastError: "redact failed for note about " + NHSNumber},
 		{RoomID: Social, LastStarted: Now.Add(-time.Hour), LastFinished: Now.Add(-time.Hour), Backlog: 40, Redacted: 300},
 	}

@@ -14,7 +14,7 @@ type Store interface {
 	Now() time.Time
 	RoomPolicies(ctx context.Context) ([]store.RoomPolicy, error)
 	RoomPolicy(ctx context.Context, roomID string) (store.RoomPolicy, error)
-	AllRoomMembers(ctx context.Context) (map[string]store.Members, error)
+	AllRoomMemberIDs(ctx context.Context) (map[string][]string, error)
 	RoomMembers(ctx context.Context, roomID string) (store.Members, bool, error)
 	RoomsOfMember(ctx context.Context, userID string) ([]string, error)
 	VerificationStates(ctx context.Context) ([]store.VerificationState, error)

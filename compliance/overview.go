@@ -7,7 +7,6 @@ import (
 
 	"github.com/caldicott/caldicott/gatekeeper"
 	"github.com/caldicott/caldicott/policy"
-	"github.com/caldicott/caldicott/store"
 )
 
 // listBound bounds every list on the overview; counts are always whole.
@@ -93,7 +92,7 @@ func (m *Model) roomsPart(o *Overview, f roomFacts) {
 		if p.Class != string(policy.Clinical) {
 			continue
 		}
-		for _, uid := range sortedIDs(f.members[p.RoomID]) {
+		for _, uid := range f.members[p.RoomID] {
 			if m.isBot(uid) {
 				continue
 			}
@@ -106,7 +105,7 @@ func (m *Model) roomsPart(o *Overview, f roomFacts) {
 				continue
 			}
 			seen[uid] = true
-			mem := m.member(f.people, uid, f.members[p.RoomID][uid])
+			mem := m.member(f.people, uid, "")
 			o.Verification.add(mem.Standing)
 			if mem.Standing != Verified {
 				unverified = append(unverified, mem)
@@ -123,15 +122,6 @@ func (m *Model) roomsPart(o *Overview, f roomFacts) {
 func worse(a, b Standing) bool {
 	rank := map[Standing]int{Suspended: 0, Unverified: 1, NotConfirmed: 2, Verified: 3}
 	return rank[a] < rank[b]
-}
-
-func sortedIDs(members store.Members) []string {
-	ids := make([]string, 0, len(members))
-	for uid := range members {
-		ids = append(ids, uid)
-	}
-	sort.Strings(ids)
-	return ids
 }
 
 // statePart fills what the store holds now: reviews, retention, holds,

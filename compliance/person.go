@@ -133,7 +133,6 @@ func (m *Model) People(ctx context.Context) ([]PersonSummary, error) {
 		held[h.UserID] = true
 	}
 	rooms := map[string]int{}
-	names := map[string]string{}
 	for uid := range f.people.directory {
 		rooms[uid] += 0 // listed, in no clinical room
 	}
@@ -141,16 +140,15 @@ func (m *Model) People(ctx context.Context) ([]PersonSummary, error) {
 		if !(RoomSummary{Class: p.Class}).Clinical() {
 			continue
 		}
-		for uid, name := range f.members[p.RoomID] {
+		for _, uid := range f.members[p.RoomID] {
 			if !m.isBot(uid) {
 				rooms[uid]++
-				names[uid] = name
 			}
 		}
 	}
 	out := make([]PersonSummary, 0, len(rooms))
 	for uid, n := range rooms {
-		out = append(out, PersonSummary{Member: m.member(f.people, uid, names[uid]), ClinicalRooms: n, Held: held[uid]})
+		out = append(out, PersonSummary{Member: m.member(f.people, uid, ""), ClinicalRooms: n, Held: held[uid]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].UserID < out[j].UserID })
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sort"
 	"time"
 
 	"github.com/caldicott/caldicott/policy"
@@ -56,29 +57,30 @@ func (m *Model) Room(ctx context.Context, roomID string, p Period) (RoomView, er
 		return RoomView{}, err
 	}
 	v := RoomView{Period: p, Generated: m.Now().UTC(), Members: []Member{}}
-	f := roomFacts{policies: []store.RoomPolicy{pol}, members: map[string]store.Members{}, holds: map[string]store.LegalHold{}, reviews: map[string]store.Review{}}
+	f := roomFacts{policies: []store.RoomPolicy{pol}, members: map[string][]string{}, names: map[string]string{},
+		holds: map[string]store.LegalHold{}, reviews: map[string]store.Review{}}
 	if err := m.readRoomParts(ctx, &v, &f, roomID); err != nil {
 		return v, err
 	}
 	v.RoomSummary = m.summary(f, pol)
-	for _, uid := range sortedIDs(f.members[roomID]) {
+	for _, uid := range f.members[roomID] {
 		if m.isBot(uid) {
 			continue
 		}
-		if _, ok := f.people.attested[uid]; ok {
+		if f.people.attested[uid] {
 			// The bulk read knows only that they were attested: one room's
 			// members are few enough to read who attested them and how.
 			a, err := m.st.AttestationOf(ctx, uid)
 			switch {
 			case err == nil:
-				f.people.attested[uid] = a
+				f.people.attestations[uid] = a
 			case errors.Is(err, store.ErrNotFound): // withdrawn since
 				delete(f.people.attested, uid)
 			default:
 				return v, err
 			}
 		}
-		v.Members = append(v.Members, m.member(f.people, uid, f.members[roomID][uid]))
+		v.Members = append(v.Members, m.member(f.people, uid, f.names[uid]))
 	}
 	if v.Options, err = m.roomOptions(ctx, roomID); err != nil {
 		return v, err
@@ -102,7 +104,13 @@ func (m *Model) readRoomParts(ctx context.Context, v *RoomView, f *roomFacts, ro
 		return err
 	}
 	if known {
-		f.members[roomID] = members
+		ids := make([]string, 0, len(members))
+		for uid, name := range members {
+			ids = append(ids, uid)
+			f.names[uid] = name
+		}
+		sort.Strings(ids)
+		f.members[roomID] = ids
 	}
 	if f.people, err = m.readPeople(ctx); err != nil {
 		return err

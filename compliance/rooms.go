@@ -62,10 +62,13 @@ func (c Coverage) Percent() int {
 // roomFacts is everything the room list needs, read once.
 type roomFacts struct {
 	policies []store.RoomPolicy
-	members  map[string]store.Members
-	people   people
-	holds    map[string]store.LegalHold
-	reviews  map[string]store.Review
+	// members are each room's user IDs, sorted; names their display
+	// names, read only for a single room's view.
+	members map[string][]string
+	names   map[string]string
+	people  people
+	holds   map[string]store.LegalHold
+	reviews map[string]store.Review
 }
 
 func (m *Model) readRooms(ctx context.Context) (roomFacts, error) {
@@ -74,7 +77,7 @@ func (m *Model) readRooms(ctx context.Context) (roomFacts, error) {
 	if f.policies, err = m.st.RoomPolicies(ctx); err != nil {
 		return f, err
 	}
-	if f.members, err = m.st.AllRoomMembers(ctx); err != nil {
+	if f.members, err = m.st.AllRoomMemberIDs(ctx); err != nil {
 		return f, err
 	}
 	if f.people, err = m.readPeople(ctx); err != nil {
@@ -107,9 +110,9 @@ func (m *Model) summary(f roomFacts, p store.RoomPolicy) RoomSummary {
 	members, known := f.members[p.RoomID]
 	s.MembersKnown = known
 	if s.Clinical() {
-		for uid, name := range members {
+		for _, uid := range members {
 			if !m.isBot(uid) {
-				s.Coverage.add(m.member(f.people, uid, name).Standing)
+				s.Coverage.add(m.member(f.people, uid, f.names[uid]).Standing)
 			}
 		}
 	} else {

@@ -63,17 +63,19 @@ type Member struct {
 }
 
 // people is the trust's people as the store knows them, read once for a
-// view over many rooms: for each, their remembered shortfall, their
-// attestation (only its presence, read in bulk; whole for one person) and
+// view over many rooms: for each, their remembered shortfall, whether the
+// trust attested them (and, for the few a view shows in full, how), and
 // their directory status.
 type people struct {
-	states    map[string]store.VerificationState
-	attested  map[string]store.Attestation
-	directory map[string]string
+	states       map[string]store.VerificationState
+	attested     map[string]bool
+	attestations map[string]store.Attestation
+	directory    map[string]string
 }
 
 func newPeople() people {
-	return people{states: map[string]store.VerificationState{}, attested: map[string]store.Attestation{}, directory: map[string]string{}}
+	return people{states: map[string]store.VerificationState{}, attested: map[string]bool{},
+		attestations: map[string]store.Attestation{}, directory: map[string]string{}}
 }
 
 func (m *Model) readPeople(ctx context.Context) (people, error) {
@@ -90,7 +92,7 @@ func (m *Model) readPeople(ctx context.Context) (people, error) {
 		return p, err
 	}
 	for _, uid := range attested {
-		p.attested[uid] = store.Attestation{UserID: uid}
+		p.attested[uid] = true
 	}
 	p.directory, err = m.st.StaffStatuses(ctx)
 	return p, err
@@ -105,7 +107,7 @@ func (m *Model) personPeople(ctx context.Context, userID string) (people, error)
 	}
 	p.states[userID] = st
 	if a, err := m.st.AttestationOf(ctx, userID); err == nil {
-		p.attested[userID] = a
+		p.attested[userID], p.attestations[userID] = true, a
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return p, err
 	}
@@ -116,10 +118,10 @@ func (m *Model) personPeople(ctx context.Context, userID string) (people, error)
 func (m *Model) member(p people, userID, displayName string) Member {
 	out := Member{UserID: userID, DisplayName: Clean(displayName), OwnTrust: m.ownTrust(userID), Standing: NotConfirmed}
 	out.Directory = p.directory[userID]
-	if a, ok := p.attested[userID]; ok {
-		out.Attested, out.AttestedBy, out.AttestedVia = true, a.AttestedBy, a.Method
-		if !a.At.IsZero() {
-			out.AttestedAt = a.At.UTC()
+	if p.attested[userID] {
+		out.Attested = true
+		if a, ok := p.attestations[userID]; ok {
+			out.AttestedBy, out.AttestedVia, out.AttestedAt = a.AttestedBy, a.Method, a.At.UTC()
 		}
 		out.Standing = Verified
 	}

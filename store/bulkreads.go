@@ -10,29 +10,28 @@ import (
 // each: the compliance page looks at a thousand rooms per view, and one
 // query per room would be most of its time.
 
-// AllRoomMembers is what is known of every room's joined members, by
-// room, without their display names (RoomMembers has them, room by room).
-// A room whose members were never recorded is absent.
-func (s *Store) AllRoomMembers(ctx context.Context) (map[string]Members, error) {
-	rows, err := s.db.Query(ctx, `SELECT room_id, user_id FROM room_member ORDER BY room_id`)
+// AllRoomMemberIDs is what is known of every room's joined members: their
+// user IDs, sorted, by room (without display names: RoomMembers has them,
+// room by room). A room whose members were never recorded is absent.
+func (s *Store) AllRoomMemberIDs(ctx context.Context) (map[string][]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT room_id, user_id FROM room_member ORDER BY room_id, user_id`)
 	if err != nil {
 		return nil, fmt.Errorf("read every room's members: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]Members{}
+	out := map[string][]string{}
 	var room sql.RawBytes
-	var members Members
+	var current string
 	for rows.Next() {
 		var user string
 		if err := rows.Scan(&room, &user); err != nil {
 			return nil, fmt.Errorf("read every room's members: %w", err)
 		}
-		// Rows come room by room: one map (and one room ID) per room.
-		if members == nil || out[string(room)] == nil {
-			members = Members{}
-			out[string(room)] = members
+		// Rows come room by room: one room ID string per room.
+		if string(room) != current {
+			current = string(room)
 		}
-		members[user] = ""
+		out[current] = append(out[current], user)
 	}
 	return out, rows.Err()
 }

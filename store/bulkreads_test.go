@@ -16,9 +16,9 @@ func TestBulkReadsForTheCompliancePage(t *testing.T) {
 		if err := s.SaveRoomMembers(ctx, "!b:x", Members{"@u2:x": "U2"}); err != nil {
 			t.Fatal(err)
 		}
-		all, err := s.AllRoomMembers(ctx)
-		if err != nil || len(all) != 2 || len(all["!a:x"]) != 2 || len(all["!b:x"]) != 1 {
-			t.Errorf("AllRoomMembers: %v %v", all, err)
+		all, err := s.AllRoomMemberIDs(ctx)
+		if err != nil || len(all) != 2 || strings.Join(all["!a:x"], ",") != "@u1:x,@u2:x" || strings.Join(all["!b:x"], ",") != "@u2:x" {
+			t.Errorf("AllRoomMemberIDs: %v %v", all, err)
 		}
 		if rooms, err := s.RoomsOfMember(ctx, "@u2:x"); err != nil || strings.Join(rooms, ",") != "!a:x,!b:x" {
 			t.Errorf("RoomsOfMember: %v %v", rooms, err)

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -44,6 +45,8 @@ var funcs = template.FuncMap{
 	"join":      strings.Join,
 	"dur":       compliance.DurationWords,
 	"plural":    plural,
+	"first":     first,
+	"more":      more,
 }
 
 func dayOrNever(t time.Time, layout string) string {
@@ -51,6 +54,27 @@ func dayOrNever(t time.Time, layout string) string {
 		return "never"
 	}
 	return t.UTC().Format(layout)
+}
+
+// pageBound is the most rows a list on the overview shows; the API has them all.
+const pageBound = 50
+
+// first is a list's first pageBound elements.
+func first(list any) any {
+	v := reflect.ValueOf(list)
+	if v.Kind() != reflect.Slice || v.Len() <= pageBound {
+		return list
+	}
+	return v.Slice(0, pageBound).Interface()
+}
+
+// more is how many of a list's elements first leaves out.
+func more(list any) int {
+	v := reflect.ValueOf(list)
+	if v.Kind() != reflect.Slice {
+		return 0
+	}
+	return max(0, v.Len()-pageBound)
 }
 
 func plural(n int, one, many string) string {

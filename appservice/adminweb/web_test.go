@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,9 +18,16 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/adminweb"
 	"github.com/caldicott/caldicott/compliance"
+	"github.com/caldicott/caldicott/internal/testenv"
 	ct "github.com/caldicott/caldicott/compliance/compliancetest"
 	"github.com/caldicott/caldicott/store"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.StopPostgres()
+	os.Exit(code)
+}
 
 // The access layer's test doubles: a page needs the session header, an
 // endpoint a bearer token naming its scope. They stand for adminauth,

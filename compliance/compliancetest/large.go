@@ -103,7 +103,7 @@ func largeRooms(ctx context.Context, st *store.Store, l Large) error {
 		if err := st.EnsureReview(ctx, id, interval); err != nil {
 			return err
 		}
-		if err := st.SaveSweepState(ctx, store.SweepState{RoomID: id, LastStarted: Now.Add(-time.Hour), LastFinished: Now.Add(-time.Hour), Redacted: int64(r)}); err != nil {
+		if err := st.SaveSweepState(ctx, store.SweepState{RoomID: id, LastStarted: Now.Add(-5 * time.Minute), LastFinished: Now.Add(-5 * time.Minute), Redacted: int64(r), Backlog: int64(r % 3)}); err != nil {
 			return err
 		}
 	}

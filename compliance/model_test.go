@@ -78,6 +78,8 @@ func TestOverview(t *testing.T) {
 			{"sweeps behind", len(o.Retention.Behind), 1},
 			{"backlog", o.Retention.Backlog, int64(40)},
 			{"legal holds", len(o.Retention.Holds), 1},
+			{"every room's last sweep", len(o.Retention.Sweeps), 3},
+			{"a late sweep", len(o.Retention.Late), 1},
 			{"person holds", len(o.PersonHolds), 1},
 			{"records waiting", o.Records.Waiting, 1},
 			{"records failed", o.Records.Failed, 1},

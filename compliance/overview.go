@@ -65,6 +65,7 @@ func (m *Model) Overview(ctx context.Context, p Period) (Overview, error) {
 		return o, err
 	}
 	m.roomsPart(&o, f)
+	o.Retention = m.retentionOf(f.sweepList, f.holdList)
 	if err := m.statePart(ctx, &o); err != nil {
 		return o, err
 	}
@@ -124,14 +125,11 @@ func worse(a, b Standing) bool {
 	return rank[a] < rank[b]
 }
 
-// statePart fills what the store holds now: reviews, retention, holds,
+// statePart fills what the store holds now: reviews, people held,
 // records, federation and the audit chain.
 func (m *Model) statePart(ctx context.Context, o *Overview) error {
 	var err error
 	if o.Reviews, err = m.Reviews(ctx); err != nil {
-		return err
-	}
-	if o.Retention, err = m.Retention(ctx); err != nil {
 		return err
 	}
 	if o.PersonHolds, err = m.PersonHolds(ctx); err != nil {

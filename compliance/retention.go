@@ -31,6 +31,8 @@ type Retention struct {
 	Backlog       int64         `json:"backlog"`
 	Redacted      int64         `json:"redacted"`
 	Holds         []LegalHold   `json:"legal_holds"`
+	// Sweeps is every swept room's last pass, by room ID.
+	Sweeps []Sweep `json:"sweeps"`
 }
 
 // LegalHold is a room on legal hold: nothing in it is deleted.
@@ -56,14 +58,23 @@ func (m *Model) sweepOf(st store.SweepState) Sweep {
 
 // Retention reads every room's sweep and every legal hold.
 func (m *Model) Retention(ctx context.Context) (Retention, error) {
-	r := Retention{Deleting: m.cfg.Retention.Deleting(), SweepInterval: m.cfg.Retention.SweepInterval.Duration,
-		Failing: []Sweep{}, Behind: []Sweep{}, Late: []Sweep{}}
 	states, err := m.st.SweepStates(ctx)
 	if err != nil {
-		return r, err
+		return Retention{}, err
 	}
+	holds, err := m.st.LegalHolds(ctx)
+	if err != nil {
+		return Retention{}, err
+	}
+	return m.retentionOf(states, holds), nil
+}
+
+func (m *Model) retentionOf(states []store.SweepState, holds []store.LegalHold) Retention {
+	r := Retention{Deleting: m.cfg.Retention.Deleting(), SweepInterval: m.cfg.Retention.SweepInterval.Duration,
+		Failing: []Sweep{}, Behind: []Sweep{}, Late: []Sweep{}, Sweeps: make([]Sweep, 0, len(states)), Holds: make([]LegalHold, 0, len(holds))}
 	for _, st := range states {
 		s := m.sweepOf(st)
+		r.Sweeps = append(r.Sweeps, s)
 		r.Rooms++
 		r.Backlog += s.Backlog
 		r.Redacted += s.Redacted
@@ -77,8 +88,10 @@ func (m *Model) Retention(ctx context.Context) (Retention, error) {
 			r.Late = append(r.Late, s)
 		}
 	}
-	r.Holds, err = m.LegalHolds(ctx)
-	return r, err
+	for _, h := range holds {
+		r.Holds = append(r.Holds, legalHoldOf(h))
+	}
+	return r
 }
 
 // LegalHolds lists rooms on legal hold, oldest first.

@@ -58,7 +58,7 @@ func (m *Model) Room(ctx context.Context, roomID string, p Period) (RoomView, er
 	}
 	v := RoomView{Period: p, Generated: m.Now().UTC(), Members: []Member{}}
 	f := roomFacts{policies: []store.RoomPolicy{pol}, members: map[string][]string{}, names: map[string]string{},
-		holds: map[string]store.LegalHold{}, reviews: map[string]store.Review{}}
+		holds: map[string]store.LegalHold{}, reviews: map[string]store.Review{}, sweeps: map[string]store.SweepState{}}
 	if err := m.readRoomParts(ctx, &v, &f, roomID); err != nil {
 		return v, err
 	}
@@ -130,6 +130,7 @@ func (m *Model) readRoomParts(ctx context.Context, v *RoomView, f *roomFacts, ro
 		return err
 	}
 	if !st.LastStarted.IsZero() {
+		f.sweeps[roomID] = st
 		sw := m.sweepOf(st)
 		v.Sweep = &sw
 	}

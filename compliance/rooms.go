@@ -23,6 +23,9 @@ type RoomSummary struct {
 	Coverage     Coverage `json:"verification"`
 	LegalHold    bool     `json:"legal_hold"`
 	ReviewDue    bool     `json:"review_due"`
+	// LastSwept is the retention sweep's last full pass (zero: none yet).
+	LastSwept    time.Time `json:"last_swept,omitzero"`
+	SweepFailing bool      `json:"sweep_failing"`
 }
 
 // Clinical says whether the room is clinical.
@@ -69,6 +72,10 @@ type roomFacts struct {
 	people  people
 	holds   map[string]store.LegalHold
 	reviews map[string]store.Review
+	sweeps  map[string]store.SweepState
+	// The same, as read (for the overview's retention).
+	sweepList []store.SweepState
+	holdList  []store.LegalHold
 }
 
 func (m *Model) readRooms(ctx context.Context) (roomFacts, error) {
@@ -83,13 +90,19 @@ func (m *Model) readRooms(ctx context.Context) (roomFacts, error) {
 	if f.people, err = m.readPeople(ctx); err != nil {
 		return f, err
 	}
-	holds, err := m.st.LegalHolds(ctx)
-	if err != nil {
+	if f.holdList, err = m.st.LegalHolds(ctx); err != nil {
 		return f, err
 	}
 	f.holds = map[string]store.LegalHold{}
-	for _, h := range holds {
+	for _, h := range f.holdList {
 		f.holds[h.RoomID] = h
+	}
+	if f.sweepList, err = m.st.SweepStates(ctx); err != nil {
+		return f, err
+	}
+	f.sweeps = map[string]store.SweepState{}
+	for _, st := range f.sweepList {
+		f.sweeps[st.RoomID] = st
 	}
 	reviews, err := m.st.ActiveReviews(ctx, m.Now())
 	if err != nil {
@@ -120,6 +133,9 @@ func (m *Model) summary(f roomFacts, p store.RoomPolicy) RoomSummary {
 	}
 	_, s.LegalHold = f.holds[p.RoomID]
 	_, s.ReviewDue = f.reviews[p.RoomID]
+	if st, ok := f.sweeps[p.RoomID]; ok {
+		s.LastSwept, s.SweepFailing = st.LastFinished.UTC(), st.Failures > 0 || st.LastError != ""
+	}
 	return s
 }
 

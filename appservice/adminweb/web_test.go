@@ -126,7 +126,7 @@ func TestPagesShowTheTrust(t *testing.T) {
 			"Generated 1 Jun 2026 12:00 UTC for " + testWho, "20% of 5 members", "1 review due or open", `class="person-link" href="/_caldicott/ui/people/@dave:a.test`,
 			"running on a view of the federation too old to trust", "The chain is intact", "published up to entry 2", `id="criterion-retention"`}},
 		{adminweb.UIPrefix + "?from=2026-01-01&to=2026-03-31", []string{"Period covered: 2026-01-01 to 2026-03-31", "0 requests refused in the period"}},
-		{adminweb.UIPrefix + "rooms", []string{`id="rooms"`, ct.ClinicalOK, ct.Social, "no: Encryption is off. Guests may join."}},
+		{adminweb.UIPrefix + "rooms", []string{`id="rooms"`, ct.ClinicalOK, ct.Social, "no: Encryption is off. Guests may join.", `<td class="bad">never, failing</td>`, "1 Jun 2026 11:50 UTC"}},
 		{roomPath(ct.ClinicalOK), []string{`id="room-id">` + ct.ClinicalOK, "roles Nurse", "requests approved from the directory", "unverified (within grace) (unsigned_device)", "2 entries in the audit log"}},
 		{roomPath(ct.ClinicalBad), []string{"suspended until verified", "3 failures in a row", "10 days overdue", "removed someone"}},
 		{personPath(ct.Dave), []string{"Dave Green, Nurse, Ward 1", "left (from csv)", "suspended until verified", `id="person-rooms"`, ct.ClinicalBad}},

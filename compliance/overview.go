@@ -60,18 +60,18 @@ type PersonHold struct {
 // Overview builds the trust's overview over the period.
 func (m *Model) Overview(ctx context.Context, p Period) (Overview, error) {
 	o := Overview{Trust: m.cfg.Trust.Name, Period: p, GeneratedAt: m.Now().UTC(), Classes: map[string]int{}}
-	f, err := m.readRooms(ctx)
+	var f roomFacts
+	// The three parts fill different fields of o.
+	err := all(
+		func() (err error) { f, err = m.readRooms(ctx); return err },
+		func() error { return m.statePart(ctx, &o) },
+		func() error { return m.activityPart(ctx, &o, p) },
+	)
 	if err != nil {
 		return o, err
 	}
 	m.roomsPart(&o, f)
 	o.Retention = m.retentionOf(f.sweepList, f.holdList)
-	if err := m.statePart(ctx, &o); err != nil {
-		return o, err
-	}
-	if err := m.activityPart(ctx, &o, p); err != nil {
-		return o, err
-	}
 	return o, nil
 }
 

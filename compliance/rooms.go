@@ -80,33 +80,25 @@ type roomFacts struct {
 
 func (m *Model) readRooms(ctx context.Context) (roomFacts, error) {
 	var f roomFacts
-	var err error
-	if f.policies, err = m.st.RoomPolicies(ctx); err != nil {
-		return f, err
-	}
-	if f.members, err = m.st.AllRoomMemberIDs(ctx); err != nil {
-		return f, err
-	}
-	if f.people, err = m.readPeople(ctx); err != nil {
-		return f, err
-	}
-	if f.holdList, err = m.st.LegalHolds(ctx); err != nil {
+	var reviews []store.Review
+	err := all(
+		func() (err error) { f.policies, err = m.st.RoomPolicies(ctx); return err },
+		func() (err error) { f.members, err = m.st.AllRoomMemberIDs(ctx); return err },
+		func() (err error) { f.people, err = m.readPeople(ctx); return err },
+		func() (err error) { f.holdList, err = m.st.LegalHolds(ctx); return err },
+		func() (err error) { f.sweepList, err = m.st.SweepStates(ctx); return err },
+		func() (err error) { reviews, err = m.st.ActiveReviews(ctx, m.Now()); return err },
+	)
+	if err != nil {
 		return f, err
 	}
 	f.holds = map[string]store.LegalHold{}
 	for _, h := range f.holdList {
 		f.holds[h.RoomID] = h
 	}
-	if f.sweepList, err = m.st.SweepStates(ctx); err != nil {
-		return f, err
-	}
 	f.sweeps = map[string]store.SweepState{}
 	for _, st := range f.sweepList {
 		f.sweeps[st.RoomID] = st
-	}
-	reviews, err := m.st.ActiveReviews(ctx, m.Now())
-	if err != nil {
-		return f, err
 	}
 	f.reviews = map[string]store.Review{}
 	for _, r := range reviews {

@@ -80,21 +80,19 @@ func newPeople() people {
 
 func (m *Model) readPeople(ctx context.Context) (people, error) {
 	p := newPeople()
-	states, err := m.st.VerificationStates(ctx)
-	if err != nil {
-		return p, err
-	}
+	var states []store.VerificationState
+	var attested []string
+	err := all(
+		func() (err error) { states, err = m.st.VerificationStates(ctx); return err },
+		func() (err error) { attested, err = m.st.AttestedUsers(ctx); return err },
+		func() (err error) { p.directory, err = m.st.StaffStatuses(ctx); return err },
+	)
 	for _, s := range states {
 		p.states[s.UserID] = s
-	}
-	attested, err := m.st.AttestedUsers(ctx)
-	if err != nil {
-		return p, err
 	}
 	for _, uid := range attested {
 		p.attested[uid] = true
 	}
-	p.directory, err = m.st.StaffStatuses(ctx)
 	return p, err
 }
 

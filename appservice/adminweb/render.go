@@ -92,6 +92,8 @@ type page struct {
 	Generated time.Time
 	Who       string
 	CSRF      string
+	// CSRFField and LogoutPath are the package's constants, for the layout.
+	CSRFField, LogoutPath string
 	// Path is the page's own path, for the period form and print links.
 	Path string
 	Data any
@@ -107,7 +109,8 @@ func (p page) Query() string {
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name, title string, p compliance.Period, data any) {
 	who, _ := s.auth.Who(r.Context())
-	pg := page{Title: title, Trust: s.model.Trust(), Period: p, Generated: s.model.Now().UTC(), Who: who, CSRF: s.auth.CSRF(r), Path: r.URL.Path, Data: data}
+	pg := page{Title: title, Trust: s.model.Trust(), Period: p, Generated: s.model.Now().UTC(), Who: who, CSRF: s.auth.CSRF(r),
+		CSRFField: CSRFField, LogoutPath: LogoutPath, Path: r.URL.Path, Data: data}
 	var buf bytes.Buffer
 	if err := s.pages[name].Execute(&buf, pg); err != nil {
 		s.log.Error().Err(err).Str("page", name).Msg("Could not render a compliance page")

@@ -35,6 +35,10 @@ const (
 	LogoutPath = UIPrefix + "logout"
 )
 
+// CSRFField names the hidden field that carries Auth.CSRF's token in every
+// POST form the pages render; the access layer checks it.
+const CSRFField = "csrf_token"
+
 // Server serves the pages and the API over the model.
 type Server struct {
 	model *compliance.Model

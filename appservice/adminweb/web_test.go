@@ -18,8 +18,8 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/adminweb"
 	"github.com/caldicott/caldicott/compliance"
-	"github.com/caldicott/caldicott/internal/testenv"
 	ct "github.com/caldicott/caldicott/compliance/compliancetest"
+	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
 )
 

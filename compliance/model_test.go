@@ -12,6 +12,7 @@ import (
 
 	"github.com/caldicott/caldicott/compliance"
 	ct "github.com/caldicott/caldicott/compliance/compliancetest"
+	"github.com/caldicott/caldicott/internal/audittamper"
 	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
 )
@@ -24,6 +25,11 @@ func TestMain(m *testing.M) {
 
 // withEngines runs body on a seeded store of each engine.
 func withEngines(t *testing.T, body func(t *testing.T, m *compliance.Model)) {
+	withStores(t, func(t *testing.T, st *store.Store) { body(t, compliance.New(st, ct.Config(t))) })
+}
+
+// withStores runs body on a seeded store of each engine.
+func withStores(t *testing.T, body func(t *testing.T, st *store.Store)) {
 	open := map[string]func(t *testing.T) (string, string){
 		"sqlite":   func(t *testing.T) (string, string) { return store.SQLite, filepath.Join(t.TempDir(), "c.db") },
 		"postgres": func(t *testing.T) (string, string) { return store.Postgres, testenv.Postgres(t) },
@@ -37,7 +43,7 @@ func withEngines(t *testing.T, body func(t *testing.T, m *compliance.Model)) {
 			}
 			t.Cleanup(func() { st.Close() })
 			ct.Seed(t, st)
-			body(t, compliance.New(st, ct.Config(t)))
+			body(t, st)
 		})
 	}
 }
@@ -276,4 +282,38 @@ func assertNoNHSNumber(t *testing.T, out string) {
 			t.Errorf("the output holds %q", n)
 		}
 	}
+}
+
+// TestAuditChainState: an entry edited in the database shows as a broken
+// chain once the verification is redone (it is reused for five minutes),
+// and the FOI/SAR criterion needs attention.
+func TestAuditChainState(t *testing.T) {
+	withStores(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		m := compliance.New(st, ct.Config(t))
+		before, err := m.Audit(ctx)
+		if err != nil || !before.Intact || before.HeadSeq != 5 || before.PublishedSeq != 2 || before.Unpublished() != 3 {
+			t.Fatalf("before: %+v %v", before, err)
+		}
+		if err := audittamper.Run(ctx, st, `UPDATE audit_log SET reason = 'nothing happened' WHERE seq = 3`); err != nil {
+			t.Fatal(err)
+		}
+		if cached, _ := m.Audit(ctx); !cached.Intact {
+			t.Error("the verification was not reused within five minutes")
+		}
+		st.SetClock(func() time.Time { return ct.Now.Add(6 * time.Minute) })
+		after, err := m.Audit(ctx)
+		if err != nil || after.Intact || len(after.Problems) == 0 || !strings.Contains(after.Problems[0], "entry 3") {
+			t.Errorf("after the edit: %+v %v", after, err)
+		}
+		o, err := m.Overview(ctx, period(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range m.Criteria(o) {
+			if c.ID == "foi-sar" && (c.State != compliance.Attention || !strings.Contains(c.Evidence, "BROKEN")) {
+				t.Errorf("foi-sar: %s, %s", c.State, c.Evidence)
+			}
+		}
+	})
 }

@@ -26,8 +26,11 @@ func (*dbError) Transient() bool { return true }
 // dbFailure marks err as the database's failure. sql.ErrNoRows is an
 // answer, not a failure, and is returned as it is (callers compare it).
 func dbFailure(err error) error {
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		return err // before the target below, which escapes: every good Scan would allocate
+	}
 	var already *dbError
-	if err == nil || errors.Is(err, sql.ErrNoRows) || errors.As(err, &already) {
+	if errors.As(err, &already) {
 		return err
 	}
 	return &dbError{err}

@@ -30,10 +30,17 @@ func sweepYAML(keep string, batch int) string {
 // redacted reads one event as a member sees it: true once its content is gone.
 func redacted(t *testing.T, cli *mautrix.Client, roomID id.RoomID, eventID id.EventID) bool {
 	t.Helper()
-	gone, err := readRedacted(cli, roomID, eventID)
-	if err != nil {
-		t.Fatalf("read %s: %v", eventID, err)
-	}
+	// Dendrite serves GET /event from its sync side, which may not have a
+	// message sent a moment ago: a 404 then is waited out, as EventOf does.
+	var gone bool
+	testenv.Eventually(t, 10*time.Second, "event "+eventID.String()+" to be readable", func() (bool, string) {
+		var err error
+		gone, err = readRedacted(cli, roomID, eventID)
+		if err != nil && !errors.Is(err, mautrix.MNotFound) {
+			t.Fatalf("read %s: %v", eventID, err)
+		}
+		return err == nil, fmt.Sprint(err)
+	})
 	return gone
 }
 

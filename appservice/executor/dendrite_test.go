@@ -82,11 +82,11 @@ func TestActionsOnDendrite(t *testing.T) {
 		t.Fatalf("join: %+v %v", res, err)
 	}
 
-	t.Run("a join the homeserver fails is reported, not retried", func(t *testing.T) {
+	t.Run("a room upgrade's join the homeserver fails is reported, not retried", func(t *testing.T) {
 		// Dendrite answers 500 to a join of a room that does not exist.
 		ghost := "!nosuchroom:" + e.cfg.OwnServer
 		in := WithInput(ctx, "event:$tombstone")
-		res, err := e.Execute(in, id.RoomID(ghost), "@admin:x", policy.JoinBotRoom(ghost, "test"))
+		res, err := e.Execute(in, id.RoomID(ghost), "@admin:x", policy.JoinReplacement(policy.Succession{OldRoom: room.String(), NewRoom: ghost, UpgradedBy: "@admin:x"}))
 		if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "does not exist or its servers cannot be reached") {
 			t.Fatalf("join of a missing room: %+v %v; want a failure, not an error to retry", res, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -271,11 +272,10 @@ func JoinOverFederation(t testing.TB, cli *mautrix.Client, roomID id.RoomID, via
 	t.Helper()
 	var lastJoin time.Time
 	Eventually(t, 60*time.Second, string(cli.UserID)+" to join over federation", func() (bool, string) {
-		if MembershipOf(t, cli, roomID, cli.UserID) == "join" {
+		if shown, why := joinShown(cli, roomID); shown {
 			return true, ""
-		}
-		if time.Since(lastJoin) < 5*time.Second {
-			return false, "joined; waiting for the homeserver's room state to show it"
+		} else if time.Since(lastJoin) < 5*time.Second {
+			return false, "joined; waiting for the homeserver to show it (" + why + ")"
 		}
 		lastJoin = time.Now()
 		_, err := cli.JoinRoom(context.Background(), roomID.String(), &mautrix.ReqJoinRoom{Via: []string{via}})
@@ -283,8 +283,29 @@ func JoinOverFederation(t testing.TB, cli *mautrix.Client, roomID id.RoomID, via
 			lastJoin = time.Time{} // refused: try again at the next poll
 			return false, err.Error()
 		}
-		return MembershipOf(t, cli, roomID, cli.UserID) == "join", "joined; waiting for the homeserver's room state to show it"
+		shown, why := joinShown(cli, roomID)
+		return shown, "joined; waiting for the homeserver to show it (" + why + ")"
 	})
+}
+
+// joinShown reports whether cli's own homeserver shows cli joined to
+// roomID, in the room's state or in its list of joined rooms (Dendrite
+// keeps the two apart), and otherwise what each said, for the failure
+// message.
+func joinShown(cli *mautrix.Client, roomID id.RoomID) (bool, string) {
+	ctx := context.Background()
+	var member struct {
+		Membership string `json:"membership"`
+	}
+	stateErr := cli.StateEvent(ctx, roomID, event.StateMember, cli.UserID.String(), &member)
+	if stateErr == nil && member.Membership == "join" {
+		return true, ""
+	}
+	joined, listErr := cli.JoinedRooms(ctx)
+	if listErr == nil && slices.Contains(joined.JoinedRooms, roomID) {
+		return true, ""
+	}
+	return false, fmt.Sprintf("state: %q %v; joined rooms: %v", member.Membership, stateErr, listErr)
 }
 
 // EventOf reads one event as cli sees it. Dendrite answers a send before its

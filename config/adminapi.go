@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +86,7 @@ func (a *AdminAPI) validate(p *problems, serviceHost string, servicePort int) {
 		h, port, err := net.SplitHostPort(a.Listen)
 		if err != nil || port == "" {
 			p.add("admin_api.listen", "%q is not host:port (e.g. 127.0.0.1:29331)", a.Listen)
-		} else if port == strconv.Itoa(servicePort) && (h == serviceHost || h == "" || h == "0.0.0.0" || serviceHost == "0.0.0.0") {
+		} else if n, err := strconv.Atoi(port); err == nil && n == servicePort && sameHost(h, serviceHost) {
 			p.add("admin_api.listen", "%q is the homeserver-facing listener's address (appservice.hostname and port); give the admin listener another port, or leave it empty to share that one", a.Listen)
 		}
 		host = h
@@ -106,6 +107,34 @@ func (a *AdminAPI) validate(p *problems, serviceHost string, servicePort int) {
 	if s.PlainHTTPLoopback && !isLoopback(host) {
 		p.add("admin_api.signin.plain_http_loopback", "is only allowed when the admin paths are served on a loopback address (admin_api.listen or appservice.hostname is %q); behind TLS, leave it off", host)
 	}
+}
+
+// sameHost: listeners on h and other, on one port, would clash (or one
+// would take the other's connections): the same address in any spelling
+// (::ffff:127.0.0.1 is 127.0.0.1, localhost a loopback address), or
+// either a wildcard (empty, 0.0.0.0, ::), which takes every address.
+func sameHost(h, other string) bool {
+	if isWildcard(h) || isWildcard(other) {
+		return true
+	}
+	if strings.EqualFold(h, other) {
+		return true
+	}
+	if isLoopback(h) && isLoopback(other) && (strings.EqualFold(h, "localhost") || strings.EqualFold(other, "localhost")) {
+		return true
+	}
+	a, errA := netip.ParseAddr(h)
+	b, errB := netip.ParseAddr(other)
+	return errA == nil && errB == nil && a.Unmap() == b.Unmap()
+}
+
+// isWildcard: host listens on every address.
+func isWildcard(host string) bool {
+	if host == "" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsUnspecified()
 }
 
 // isLoopback: host names this machine only.

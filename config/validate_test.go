@@ -255,3 +255,52 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("postgres: %v %+v", err, pg)
 	}
 }
+
+// TestAdminListenSameHost: admin_api.listen is refused on the
+// homeserver-facing listener's port whenever the two would clash —
+// the same address in any spelling, or either a wildcard — and allowed on
+// another address of that port.
+func TestAdminListenSameHost(t *testing.T) {
+	tests := []struct {
+		listen, hostname string
+		clash            bool
+	}{
+		{"127.0.0.1:29330", "127.0.0.1", true},
+		{"0.0.0.0:29330", "127.0.0.1", true},
+		{"[::]:29330", "127.0.0.1", true},
+		{":29330", "127.0.0.1", true},
+		{"127.0.0.1:29330", "0.0.0.0", true},
+		{"127.0.0.1:29330", "::", true},
+		{"10.0.0.5:29330", "::", true},
+		{"[::]:29330", "0.0.0.0", true},
+		{"[::ffff:127.0.0.1]:29330", "127.0.0.1", true},
+		{"localhost:29330", "127.0.0.1", true},
+		{"[::1]:29330", "localhost", true},
+		{"[::1]:029330", "::1", true},
+		{"127.0.0.1:29331", "127.0.0.1", false},
+		{"[::]:29331", "0.0.0.0", false},
+		{"10.0.0.5:29330", "127.0.0.1", false},
+		{"[::1]:29330", "127.0.0.1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.listen+" beside "+tt.hostname, func(t *testing.T) {
+			c, err := Parse([]byte(validConfig))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.AppService.Hostname, c.AppService.Port, c.AdminAPI.Listen = tt.hostname, 29330, tt.listen
+			var ve *ValidationError
+			clash := false
+			if err := c.Validate(); errors.As(err, &ve) {
+				for _, p := range ve.Problems {
+					clash = clash || (p.Key == "admin_api.listen" && strings.Contains(p.Msg, "homeserver-facing"))
+				}
+			} else if err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			if clash != tt.clash {
+				t.Errorf("refused as the homeserver-facing address: %v, want %v", clash, tt.clash)
+			}
+		})
+	}
+}

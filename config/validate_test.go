@@ -151,6 +151,11 @@ func TestSectionProblems(t *testing.T) {
 			[]string{`admin_api.signin.plain_http_loopback: is only allowed when the admin paths are served on a loopback address (admin_api.listen or appservice.hostname is "0.0.0.0"); behind TLS, leave it off`}},
 		{"admin api listen on the homeserver's port", func(c *Config) { c.AdminAPI.Listen = "127.0.0.1:29330" },
 			[]string{`admin_api.listen: "127.0.0.1:29330" is the homeserver-facing listener's address (appservice.hostname and port); give the admin listener another port, or leave it empty to share that one`}},
+		{"admin api trusted proxies", func(c *Config) {
+			c.AdminAPI.TrustedProxies = []string{"10.0.0.0/24", "192.0.2.7", "2001:db8::/64", "proxy.trust", "10.0.0.0/33"}
+		},
+			[]string{`admin_api.trusted_proxies: "proxy.trust" is not a network (CIDR, e.g. 10.0.0.0/24, or an address)`,
+				`admin_api.trusted_proxies: "10.0.0.0/33" is not a network (CIDR, e.g. 10.0.0.0/24, or an address)`}},
 		{"admin api plain http on loopback", func(c *Config) { c.AdminAPI.Listen, c.AdminAPI.SignIn.PlainHTTPLoopback = "127.0.0.1:29331", true }, nil},
 		{"admin api sign-in limits", func(c *Config) {
 			c.AdminAPI.SignIn.CodeTTL.Duration, c.AdminAPI.SignIn.SessionIdle.Duration, c.AdminAPI.RateLimit.Burst = 2*time.Hour, 9*time.Hour, 0

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -99,7 +98,7 @@ func (a *Auth) admit(w http.ResponseWriter, r *http.Request, scope Scope) (calle
 // refuseUnknown answers a call without a usable token: audited, unless
 // its address has been refused too often lately (then 429, unaudited).
 func (a *Auth) refuseUnknown(w http.ResponseWriter, r *http.Request, code, msg string) {
-	if ok, wait, _ := a.unauthLimit.take(clientAddress(r)); !ok {
+	if ok, wait, _ := a.unauthLimit.take(a.addressKey(r)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
 		jsonError(w, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED", "too many calls without a valid token", "retry_after_ms", wait.Milliseconds())
 		return
@@ -115,7 +114,7 @@ func (a *Auth) auditCall(r *http.Request, c caller, action string, status int, w
 		actor = TokenActor(c.name)
 	}
 	route := routePattern(r)
-	detail := map[string]any{"method": r.Method, "route": route, "status": status, "address": clientAddress(r)}
+	detail := map[string]any{"method": r.Method, "route": route, "status": status, "address": a.clientAddress(r)}
 	if c.name != "" {
 		detail["token"] = c.name
 	}
@@ -164,16 +163,6 @@ func auditedQuery(r *http.Request) map[string]string {
 		}
 	}
 	return out
-}
-
-// clientAddress is the connection's address (a proxy's header is not
-// trusted: anyone can write it).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // jsonError answers with a Matrix-style error; extra is key, value pairs.

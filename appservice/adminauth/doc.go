@@ -43,7 +43,10 @@
 // characters, valid admin_api.signin.code_ttl, usable once, five wrong
 // tries) is stored only hashed together with a secret held in the asking
 // browser's cookie, so the code alone (which the executor's action log
-// keeps) signs nobody in. Requests are limited per person and per address.
+// keeps) signs nobody in. Requests are limited per person (counting only
+// requests naming that person) and per client address (an IPv6 /64): the
+// connection's, or behind one of admin_api.trusted_proxies the right-most
+// X-Forwarded-For hop that is not a trusted proxy.
 // A session is a random cookie (HttpOnly, Secure unless the plain-HTTP
 // loopback demo is configured, SameSite=Strict) stored hashed, ending
 // after admin_api.signin.session_idle unused or session_max in all.

@@ -120,7 +120,7 @@ func (a *Auth) refuseCSRF(w http.ResponseWriter, r *http.Request, actor string) 
 	if actor == "" {
 		actor = "admin_web"
 	}
-	a.audit(r.Context(), actor, ActionCSRFRefused, "form posted without its CSRF token: refused", map[string]any{"method": r.Method, "route": routePattern(r), "address": clientAddress(r)})
+	a.audit(r.Context(), actor, ActionCSRFRefused, "form posted without its CSRF token: refused", map[string]any{"method": r.Method, "route": routePattern(r), "address": a.clientAddress(r)})
 	a.page(w, http.StatusForbidden, pageMessage{Title: "Refused", Text: "This form was not sent from Caldicott's own page (its CSRF token is missing or wrong), so nothing was done. Go back, reload the page and try again."})
 }
 

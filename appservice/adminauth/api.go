@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -23,11 +22,6 @@ func TokenName(ctx context.Context) (string, bool) {
 
 // TokenActor is how the audit log names a token's caller: "token:NAME".
 func TokenActor(name string) string { return "token:" + name }
-
-// auditedQueryKeys are the query parameters whose values go into the
-// audit log: identifiers, dates and paging, never free text (which could
-// carry patient data). Other parameters are recorded by name only.
-var auditedQueryKeys = []string{"user", "room", "trust", "server", "since", "until", "from", "limit", "scope", "status", "format"}
 
 // RequireToken lets a JSON API call in with a bearer token that is known,
 // not revoked, not expired, holds scope and is within its rate limit;
@@ -143,26 +137,6 @@ func routePattern(r *http.Request) string {
 		return r.Pattern
 	}
 	return "(unrouted)"
-}
-
-// auditedQuery keeps the values of auditedQueryKeys and the names of the rest.
-func auditedQuery(r *http.Request) map[string]string {
-	q := r.URL.Query()
-	if len(q) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(q))
-	for k, v := range q {
-		if len(out) >= 20 {
-			break
-		}
-		if slices.Contains(auditedQueryKeys, k) && len(v) > 0 && len(v[0]) <= 256 {
-			out[k] = v[0]
-		} else if len(k) <= 64 {
-			out[k] = "(not recorded)"
-		}
-	}
-	return out
 }
 
 // jsonError answers with a Matrix-style error; extra is key, value pairs.

@@ -16,8 +16,10 @@
 // ({"errcode", "error"}), and audits every call once, after the handler:
 // admin_api.call (or admin_api.refused) by "token:NAME" with the method,
 // the route pattern (never the path's values), the status, and of the
-// query only identifiers and dates (user, room, since, until, …; other
-// parameters by name only: free text can carry patient data). The old
+// query only identifiers and dates (user, room, since, until, …), each
+// only if it has its expected form, else "(malformed)"; other parameters
+// only as a count, since free text, in a name or a value, can carry
+// patient data. The old
 // admin_api.token is the token named "legacy" with the export scope only.
 //
 // For the pages:

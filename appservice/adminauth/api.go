@@ -55,17 +55,18 @@ func (a *Auth) RequireToken(scope Scope) func(http.Handler) http.Handler {
 func (a *Auth) admit(w http.ResponseWriter, r *http.Request, scope Scope) (caller, bool) {
 	secret, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !found || secret == "" {
-		a.refuseUnknown(w, r, "M_MISSING_TOKEN", "send a token: Authorization: Bearer <token> (caldicott admin token create)")
+		a.refuseUnknown(w, r, caller{}, "M_MISSING_TOKEN", "send a token: Authorization: Bearer <token> (caldicott admin token create)")
 		return caller{}, false
 	}
 	c, err := a.lookup(r.Context(), secret)
 	if err == errBadToken && c.name == "" {
-		a.refuseUnknown(w, r, "M_UNKNOWN_TOKEN", "unknown token")
+		a.refuseUnknown(w, r, caller{}, "M_UNKNOWN_TOKEN", "unknown token")
 		return caller{}, false
 	}
 	if err == errBadToken {
-		jsonError(w, http.StatusUnauthorized, "M_UNKNOWN_TOKEN", "this token is revoked or expired")
-		a.auditCall(r, c, ActionAPIRefused, http.StatusUnauthorized, "revoked or expired token")
+		// A stale token left in a script calls on and on: limited like a
+		// stranger's, so its refusals cannot flood the audit log.
+		a.refuseUnknown(w, r, c, "M_UNKNOWN_TOKEN", "this token is revoked or expired")
 		return caller{}, false
 	}
 	if err != nil {
@@ -89,16 +90,21 @@ func (a *Auth) admit(w http.ResponseWriter, r *http.Request, scope Scope) (calle
 	return c, true
 }
 
-// refuseUnknown answers a call without a usable token: audited, unless
-// its address has been refused too often lately (then 429, unaudited).
-func (a *Auth) refuseUnknown(w http.ResponseWriter, r *http.Request, code, msg string) {
-	if ok, wait, _ := a.unauthLimit.take(a.addressKey(r)); !ok {
+// refuseUnknown answers a call without a usable token (none, unknown,
+// or c's, revoked or expired): 401 and audited, unless its address has
+// been refused too often lately; then 429, and only the first refusal of
+// that run audited.
+func (a *Auth) refuseUnknown(w http.ResponseWriter, r *http.Request, c caller, code, msg string) {
+	if ok, wait, first := a.unauthLimit.take(a.addressKey(r)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
 		jsonError(w, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED", "too many calls without a valid token", "retry_after_ms", wait.Milliseconds())
+		if first {
+			a.auditCall(r, c, ActionAPIRefused, http.StatusTooManyRequests, "too many calls without a valid token; "+msg)
+		}
 		return
 	}
 	jsonError(w, http.StatusUnauthorized, code, msg)
-	a.auditCall(r, caller{}, ActionAPIRefused, http.StatusUnauthorized, msg)
+	a.auditCall(r, c, ActionAPIRefused, http.StatusUnauthorized, msg)
 }
 
 // auditCall writes the one audit entry of a call.

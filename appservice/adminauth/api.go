@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"maunium.net/go/mautrix/id"
 )
 
 type tokenKey struct{}
@@ -72,6 +73,10 @@ func (a *Auth) admit(w http.ResponseWriter, r *http.Request, scope Scope) (calle
 	if err != nil {
 		a.log.Error().Err(err).Msg("Could not read admin tokens")
 		jsonError(w, http.StatusServiceUnavailable, "M_UNKNOWN", "the database is unavailable; try again")
+		return caller{}, false
+	}
+	if c.person != "" && !a.mayAdminister(id.UserID(c.person)) {
+		a.refuseUnknown(w, r, c, "M_UNKNOWN_TOKEN", "this token was made for "+c.person+", who is no longer one of the trust's IG admins, so it no longer works")
 		return caller{}, false
 	}
 	if !c.has(scope) {

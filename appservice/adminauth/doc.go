@@ -53,6 +53,9 @@
 // loopback demo is configured, SameSite=Strict) stored hashed, ending
 // after admin_api.signin.session_idle unused or session_max in all.
 // Sign-ins, failures, expiries and sign-outs are audited with the Matrix ID.
+// Whether the person is still an IG admin is asked again on every request:
+// once they are not, their session ends (admin_signin.ended) and a token
+// made for them (NewToken.For) is refused, 401.
 //
 // Tokens are made and revoked by the operator's CLI (CreateToken,
 // RevokeToken, through the store), each audited with the operator's name.

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"maunium.net/go/mautrix/id"
+
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -16,7 +18,10 @@ const (
 	ActionSignInFailed   = "admin_signin.failed"
 	ActionSignedOut      = "admin_signin.signed_out"
 	ActionSessionExpired = "admin_signin.expired"
-	ActionCSRFRefused    = "admin_web.csrf_refused"
+	// ActionSessionEnded: a session ended because its person is no longer
+	// one of the trust's IG admins.
+	ActionSessionEnded = "admin_signin.ended"
+	ActionCSRFRefused  = "admin_web.csrf_refused"
 )
 
 // CSRFField is the hidden form field (or X-CSRF-Token header) carrying
@@ -94,6 +99,14 @@ func (a *Auth) liveSession(r *http.Request) (session, bool) {
 	if !now.Before(row.ExpiresAt) || now.Sub(row.LastSeenAt) >= a.cfg.SignIn.SessionIdle.Duration {
 		if ended, err := a.st.EndAdminSession(ctx, hash); err == nil && ended {
 			a.audit(ctx, row.UserID, ActionSessionExpired, "admin session expired", map[string]any{"signed_in_at": formatTime(row.CreatedAt)})
+		}
+		return session{}, false
+	}
+	// Checked on every request (policy over the config, no I/O): someone
+	// taken off trust.ig_admins is out at once, not when the session ends.
+	if !a.mayAdminister(id.UserID(row.UserID)) {
+		if ended, err := a.st.EndAdminSession(ctx, hash); err == nil && ended {
+			a.audit(ctx, row.UserID, ActionSessionEnded, "admin session ended: no longer one of the trust's IG admins", map[string]any{"signed_in_at": formatTime(row.CreatedAt)})
 		}
 		return session{}, false
 	}

@@ -62,6 +62,15 @@ func (a *Auth) showSignIn(w http.ResponseWriter, r *http.Request) {
 func (a *Auth) signInForm(w http.ResponseWriter, r *http.Request) (pending string, ok bool) {
 	pending = a.cookieValue(r, pendingCookie)
 	if pending == "" || !a.csrfOK(r, hashOf("csrf-signin", pending)) {
+		// Anyone can post this without a session: limited per address like
+		// API calls without a token, so the refusals cannot flood the log.
+		if ok, wait, first := a.unauthLimit.take(a.addressKey(r)); !ok {
+			if first {
+				a.audit(r.Context(), "admin_web", ActionCSRFRefused, "too many sign-in forms without their CSRF token from one address", map[string]any{"address": a.clientAddress(r)})
+			}
+			a.tooMany(w, wait)
+			return "", false
+		}
 		a.refuseCSRF(w, r, "")
 		return "", false
 	}

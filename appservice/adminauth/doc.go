@@ -10,17 +10,19 @@
 //	name, _ := adminauth.TokenName(r.Context()) // the token that called
 //
 // RequireToken(scope) takes "Authorization: Bearer <token>", refuses an
-// unknown, revoked or expired token (401), one without the scope (403;
-// read does not imply export, nor either act) and one over its rate limit
-// (429 with Retry-After), each with a Matrix-style JSON error
-// ({"errcode", "error"}), and audits every call once, after the handler:
-// admin_api.call (or admin_api.refused) by "token:NAME" with the method,
-// the route pattern (never the path's values), the status, and of the
-// query only identifiers and dates (user, room, since, until, …), each
+// unknown, revoked or expired token, or one made for a person who is no
+// longer an IG admin (401; beyond the address's allowance for calls
+// without a valid token, 429 and only the first of the run audited), one
+// without the scope (403; read does not imply export, nor either act) and
+// one over its rate limit (429 with Retry-After), each with a Matrix-style
+// JSON error ({"errcode", "error"}), and audits every call once, after the
+// handler: admin_api.call (or admin_api.refused) by "token:NAME" with the
+// method, the route pattern (never the path's values), the status, and of
+// the query only identifiers and dates (user, room, since, until, …), each
 // only if it has its expected form, else "(malformed)"; other parameters
 // only as a count, since free text, in a name or a value, can carry
-// patient data. The old
-// admin_api.token is the token named "legacy" with the export scope only.
+// patient data. The old admin_api.token is the token named "legacy" with
+// the export scope only.
 //
 // For the pages:
 //

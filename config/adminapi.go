@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +35,12 @@ type AdminAPI struct {
 	// when set, those paths are no longer served on the homeserver-facing
 	// listener. Empty: served beside the homeserver's endpoints.
 	Listen string `yaml:"listen"`
+	// TrustedProxies are the networks (CIDRs, or single addresses) of the
+	// TLS proxies in front of the admin paths. Only for a connection from
+	// one of them is the client's address read from X-Forwarded-For (the
+	// right-most address there that is not itself a trusted proxy); from
+	// anywhere else the header is ignored, since anyone can write it.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// RateLimit bounds each token's calls.
 	RateLimit RateLimit `yaml:"rate_limit"`
 	// SignIn configures sign-in with Matrix and the sessions it starts.
@@ -85,10 +93,15 @@ func (a *AdminAPI) validate(p *problems, serviceHost string, servicePort int) {
 		h, port, err := net.SplitHostPort(a.Listen)
 		if err != nil || port == "" {
 			p.add("admin_api.listen", "%q is not host:port (e.g. 127.0.0.1:29331)", a.Listen)
-		} else if port == strconv.Itoa(servicePort) && (h == serviceHost || h == "" || h == "0.0.0.0" || serviceHost == "0.0.0.0") {
+		} else if n, err := strconv.Atoi(port); err == nil && n == servicePort && sameHost(h, serviceHost) {
 			p.add("admin_api.listen", "%q is the homeserver-facing listener's address (appservice.hostname and port); give the admin listener another port, or leave it empty to share that one", a.Listen)
 		}
 		host = h
+	}
+	for _, n := range a.TrustedProxies {
+		if _, err := parseNetwork(n); err != nil {
+			p.add("admin_api.trusted_proxies", "%q is not a network (CIDR, e.g. 10.0.0.0/24, or an address)", n)
+		}
 	}
 	if a.RateLimit.PerMinute < 1 || a.RateLimit.Burst < 1 {
 		p.add("admin_api.rate_limit", "per_minute and burst must each be at least 1")
@@ -106,6 +119,59 @@ func (a *AdminAPI) validate(p *problems, serviceHost string, servicePort int) {
 	if s.PlainHTTPLoopback && !isLoopback(host) {
 		p.add("admin_api.signin.plain_http_loopback", "is only allowed when the admin paths are served on a loopback address (admin_api.listen or appservice.hostname is %q); behind TLS, leave it off", host)
 	}
+}
+
+// TrustedProxyNetworks are TrustedProxies parsed (those that parse:
+// validate reported the rest).
+func (a AdminAPI) TrustedProxyNetworks() []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range a.TrustedProxies {
+		if p, err := parseNetwork(n); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseNetwork reads a CIDR, or a single address as a network of one.
+func parseNetwork(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("parse network %q: %w", s, err)
+	}
+	ip = ip.Unmap()
+	return netip.PrefixFrom(ip, ip.BitLen()), nil
+}
+
+// sameHost: listeners on h and other, on one port, would clash (or one
+// would take the other's connections): the same address in any spelling
+// (::ffff:127.0.0.1 is 127.0.0.1, localhost a loopback address), or
+// either a wildcard (empty, 0.0.0.0, ::), which takes every address.
+func sameHost(h, other string) bool {
+	if isWildcard(h) || isWildcard(other) {
+		return true
+	}
+	if strings.EqualFold(h, other) {
+		return true
+	}
+	if isLoopback(h) && isLoopback(other) && (strings.EqualFold(h, "localhost") || strings.EqualFold(other, "localhost")) {
+		return true
+	}
+	a, errA := netip.ParseAddr(h)
+	b, errB := netip.ParseAddr(other)
+	return errA == nil && errB == nil && a.Unmap() == b.Unmap()
+}
+
+// isWildcard: host listens on every address.
+func isWildcard(host string) bool {
+	if host == "" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsUnspecified()
 }
 
 // isLoopback: host names this machine only.

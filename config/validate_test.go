@@ -151,6 +151,11 @@ func TestSectionProblems(t *testing.T) {
 			[]string{`admin_api.signin.plain_http_loopback: is only allowed when the admin paths are served on a loopback address (admin_api.listen or appservice.hostname is "0.0.0.0"); behind TLS, leave it off`}},
 		{"admin api listen on the homeserver's port", func(c *Config) { c.AdminAPI.Listen = "127.0.0.1:29330" },
 			[]string{`admin_api.listen: "127.0.0.1:29330" is the homeserver-facing listener's address (appservice.hostname and port); give the admin listener another port, or leave it empty to share that one`}},
+		{"admin api trusted proxies", func(c *Config) {
+			c.AdminAPI.TrustedProxies = []string{"10.0.0.0/24", "192.0.2.7", "2001:db8::/64", "proxy.trust", "10.0.0.0/33"}
+		},
+			[]string{`admin_api.trusted_proxies: "proxy.trust" is not a network (CIDR, e.g. 10.0.0.0/24, or an address)`,
+				`admin_api.trusted_proxies: "10.0.0.0/33" is not a network (CIDR, e.g. 10.0.0.0/24, or an address)`}},
 		{"admin api plain http on loopback", func(c *Config) { c.AdminAPI.Listen, c.AdminAPI.SignIn.PlainHTTPLoopback = "127.0.0.1:29331", true }, nil},
 		{"admin api sign-in limits", func(c *Config) {
 			c.AdminAPI.SignIn.CodeTTL.Duration, c.AdminAPI.SignIn.SessionIdle.Duration, c.AdminAPI.RateLimit.Burst = 2*time.Hour, 9*time.Hour, 0
@@ -253,5 +258,54 @@ func TestDefaults(t *testing.T) {
 	pg, err := Parse([]byte(validConfig + "database: {type: postgres, uri: \"postgres://db\"}\n"))
 	if err != nil || pg.Database.URI != "postgres://db" {
 		t.Errorf("postgres: %v %+v", err, pg)
+	}
+}
+
+// TestAdminListenSameHost: admin_api.listen is refused on the
+// homeserver-facing listener's port whenever the two would clash —
+// the same address in any spelling, or either a wildcard — and allowed on
+// another address of that port.
+func TestAdminListenSameHost(t *testing.T) {
+	tests := []struct {
+		listen, hostname string
+		clash            bool
+	}{
+		{"127.0.0.1:29330", "127.0.0.1", true},
+		{"0.0.0.0:29330", "127.0.0.1", true},
+		{"[::]:29330", "127.0.0.1", true},
+		{":29330", "127.0.0.1", true},
+		{"127.0.0.1:29330", "0.0.0.0", true},
+		{"127.0.0.1:29330", "::", true},
+		{"10.0.0.5:29330", "::", true},
+		{"[::]:29330", "0.0.0.0", true},
+		{"[::ffff:127.0.0.1]:29330", "127.0.0.1", true},
+		{"localhost:29330", "127.0.0.1", true},
+		{"[::1]:29330", "localhost", true},
+		{"[::1]:029330", "::1", true},
+		{"127.0.0.1:29331", "127.0.0.1", false},
+		{"[::]:29331", "0.0.0.0", false},
+		{"10.0.0.5:29330", "127.0.0.1", false},
+		{"[::1]:29330", "127.0.0.1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.listen+" beside "+tt.hostname, func(t *testing.T) {
+			c, err := Parse([]byte(validConfig))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.AppService.Hostname, c.AppService.Port, c.AdminAPI.Listen = tt.hostname, 29330, tt.listen
+			var ve *ValidationError
+			clash := false
+			if err := c.Validate(); errors.As(err, &ve) {
+				for _, p := range ve.Problems {
+					clash = clash || (p.Key == "admin_api.listen" && strings.Contains(p.Msg, "homeserver-facing"))
+				}
+			} else if err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			if clash != tt.clash {
+				t.Errorf("refused as the homeserver-facing address: %v, want %v", clash, tt.clash)
+			}
+		})
 	}
 }

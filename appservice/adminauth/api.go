@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"maunium.net/go/mautrix/id"
 )
 
 type tokenKey struct{}
@@ -24,11 +23,6 @@ func TokenName(ctx context.Context) (string, bool) {
 
 // TokenActor is how the audit log names a token's caller: "token:NAME".
 func TokenActor(name string) string { return "token:" + name }
-
-// auditedQueryKeys are the query parameters whose values go into the
-// audit log: identifiers, dates and paging, never free text (which could
-// carry patient data). Other parameters are recorded by name only.
-var auditedQueryKeys = []string{"user", "room", "trust", "server", "since", "until", "from", "limit", "scope", "status", "format"}
 
 // RequireToken lets a JSON API call in with a bearer token that is known,
 // not revoked, not expired, holds scope and is within its rate limit;
@@ -62,22 +56,27 @@ func (a *Auth) RequireToken(scope Scope) func(http.Handler) http.Handler {
 func (a *Auth) admit(w http.ResponseWriter, r *http.Request, scope Scope) (caller, bool) {
 	secret, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !found || secret == "" {
-		a.refuseUnknown(w, r, "M_MISSING_TOKEN", "send a token: Authorization: Bearer <token> (caldicott admin token create)")
+		a.refuseUnknown(w, r, caller{}, "M_MISSING_TOKEN", "send a token: Authorization: Bearer <token> (caldicott admin token create)")
 		return caller{}, false
 	}
 	c, err := a.lookup(r.Context(), secret)
 	if err == errBadToken && c.name == "" {
-		a.refuseUnknown(w, r, "M_UNKNOWN_TOKEN", "unknown token")
+		a.refuseUnknown(w, r, caller{}, "M_UNKNOWN_TOKEN", "unknown token")
 		return caller{}, false
 	}
 	if err == errBadToken {
-		jsonError(w, http.StatusUnauthorized, "M_UNKNOWN_TOKEN", "this token is revoked or expired")
-		a.auditCall(r, c, ActionAPIRefused, http.StatusUnauthorized, "revoked or expired token")
+		// A stale token left in a script calls on and on: limited like a
+		// stranger's, so its refusals cannot flood the audit log.
+		a.refuseUnknown(w, r, c, "M_UNKNOWN_TOKEN", "this token is revoked or expired")
 		return caller{}, false
 	}
 	if err != nil {
 		a.log.Error().Err(err).Msg("Could not read admin tokens")
 		jsonError(w, http.StatusServiceUnavailable, "M_UNKNOWN", "the database is unavailable; try again")
+		return caller{}, false
+	}
+	if c.person != "" && !a.mayAdminister(id.UserID(c.person)) {
+		a.refuseUnknown(w, r, c, "M_UNKNOWN_TOKEN", "this token was made for "+c.person+", who is no longer one of the trust's IG admins, so it no longer works")
 		return caller{}, false
 	}
 	if !c.has(scope) {
@@ -96,16 +95,21 @@ func (a *Auth) admit(w http.ResponseWriter, r *http.Request, scope Scope) (calle
 	return c, true
 }
 
-// refuseUnknown answers a call without a usable token: audited, unless
-// its address has been refused too often lately (then 429, unaudited).
-func (a *Auth) refuseUnknown(w http.ResponseWriter, r *http.Request, code, msg string) {
-	if ok, wait, _ := a.unauthLimit.take(clientAddress(r)); !ok {
+// refuseUnknown answers a call without a usable token (none, unknown,
+// or c's, revoked or expired): 401 and audited, unless its address has
+// been refused too often lately; then 429, and only the first refusal of
+// that run audited.
+func (a *Auth) refuseUnknown(w http.ResponseWriter, r *http.Request, c caller, code, msg string) {
+	if ok, wait, first := a.unauthLimit.take(a.addressKey(r)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
 		jsonError(w, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED", "too many calls without a valid token", "retry_after_ms", wait.Milliseconds())
+		if first {
+			a.auditCall(r, c, ActionAPIRefused, http.StatusTooManyRequests, "too many calls without a valid token; "+msg)
+		}
 		return
 	}
 	jsonError(w, http.StatusUnauthorized, code, msg)
-	a.auditCall(r, caller{}, ActionAPIRefused, http.StatusUnauthorized, msg)
+	a.auditCall(r, c, ActionAPIRefused, http.StatusUnauthorized, msg)
 }
 
 // auditCall writes the one audit entry of a call.
@@ -115,7 +119,7 @@ func (a *Auth) auditCall(r *http.Request, c caller, action string, status int, w
 		actor = TokenActor(c.name)
 	}
 	route := routePattern(r)
-	detail := map[string]any{"method": r.Method, "route": route, "status": status, "address": clientAddress(r)}
+	detail := map[string]any{"method": r.Method, "route": route, "status": status, "address": a.clientAddress(r)}
 	if c.name != "" {
 		detail["token"] = c.name
 	}
@@ -144,36 +148,6 @@ func routePattern(r *http.Request) string {
 		return r.Pattern
 	}
 	return "(unrouted)"
-}
-
-// auditedQuery keeps the values of auditedQueryKeys and the names of the rest.
-func auditedQuery(r *http.Request) map[string]string {
-	q := r.URL.Query()
-	if len(q) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(q))
-	for k, v := range q {
-		if len(out) >= 20 {
-			break
-		}
-		if slices.Contains(auditedQueryKeys, k) && len(v) > 0 && len(v[0]) <= 256 {
-			out[k] = v[0]
-		} else if len(k) <= 64 {
-			out[k] = "(not recorded)"
-		}
-	}
-	return out
-}
-
-// clientAddress is the connection's address (a proxy's header is not
-// trusted: anyone can write it).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // jsonError answers with a Matrix-style error; extra is key, value pairs.

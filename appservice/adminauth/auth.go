@@ -3,6 +3,7 @@ package adminauth
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -43,6 +44,9 @@ type Auth struct {
 	home       string
 	log        zerolog.Logger
 
+	// proxies are admin_api.trusted_proxies, whose X-Forwarded-For counts.
+	proxies []netip.Prefix
+
 	tokenLimit   *limiter
 	personLimit  *limiter
 	addressLimit *limiter
@@ -56,7 +60,7 @@ func New(o Options) *Auth {
 	now := o.Store.Now
 	a := &Auth{
 		st: o.Store, cfg: o.Config, now: now, isIGAdmin: o.IsIGAdmin, execute: o.Execute,
-		background: o.Background, home: o.Home, log: o.Log,
+		background: o.Background, home: o.Home, log: o.Log, proxies: o.Config.TrustedProxyNetworks(),
 		tokenLimit:   newLimiter(o.Config.RateLimit.PerMinute*60, o.Config.RateLimit.Burst, now),
 		personLimit:  newLimiter(o.Config.SignIn.PerPersonPerHour, o.Config.SignIn.PerPersonPerHour, now),
 		addressLimit: newLimiter(o.Config.SignIn.PerAddressPerHour, o.Config.SignIn.PerAddressPerHour, now),

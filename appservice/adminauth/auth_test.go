@@ -43,6 +43,8 @@ type rig struct {
 	mu    sync.Mutex
 	sent  []policy.Action
 	told  chan policy.Action
+	// demoted: igAdmin has been taken off the trust's IG admins.
+	demoted atomic.Bool
 }
 
 const igAdmin = "@ig:trust-a.example"
@@ -66,7 +68,7 @@ func newRig(t *testing.T, edit func(*config.AdminAPI)) *rig {
 	}
 	rg.auth = New(Options{
 		Store: st, Config: cfg, Log: zerolog.Nop(),
-		IsIGAdmin: func(u id.UserID) bool { return u == igAdmin },
+		IsIGAdmin: func(u id.UserID) bool { return u == igAdmin && !rg.demoted.Load() },
 		Execute: func(_ context.Context, d policy.Decision) error {
 			for _, a := range d.Actions {
 				rg.mu.Lock()

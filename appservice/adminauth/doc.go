@@ -10,15 +10,19 @@
 //	name, _ := adminauth.TokenName(r.Context()) // the token that called
 //
 // RequireToken(scope) takes "Authorization: Bearer <token>", refuses an
-// unknown, revoked or expired token (401), one without the scope (403;
-// read does not imply export, nor either act) and one over its rate limit
-// (429 with Retry-After), each with a Matrix-style JSON error
-// ({"errcode", "error"}), and audits every call once, after the handler:
-// admin_api.call (or admin_api.refused) by "token:NAME" with the method,
-// the route pattern (never the path's values), the status, and of the
-// query only identifiers and dates (user, room, since, until, …; other
-// parameters by name only: free text can carry patient data). The old
-// admin_api.token is the token named "legacy" with the export scope only.
+// unknown, revoked or expired token, or one made for a person who is no
+// longer an IG admin (401; beyond the address's allowance for calls
+// without a valid token, 429 and only the first of the run audited), one
+// without the scope (403; read does not imply export, nor either act) and
+// one over its rate limit (429 with Retry-After), each with a Matrix-style
+// JSON error ({"errcode", "error"}), and audits every call once, after the
+// handler: admin_api.call (or admin_api.refused) by "token:NAME" with the
+// method, the route pattern (never the path's values), the status, and of
+// the query only identifiers and dates (user, room, since, until, …), each
+// only if it has its expected form, else "(malformed)"; other parameters
+// only as a count, since free text, in a name or a value, can carry
+// patient data. The old admin_api.token is the token named "legacy" with
+// the export scope only.
 //
 // For the pages:
 //
@@ -43,11 +47,17 @@
 // characters, valid admin_api.signin.code_ttl, usable once, five wrong
 // tries) is stored only hashed together with a secret held in the asking
 // browser's cookie, so the code alone (which the executor's action log
-// keeps) signs nobody in. Requests are limited per person and per address.
+// keeps) signs nobody in. Requests are limited per person (counting only
+// requests naming that person) and per client address (an IPv6 /64): the
+// connection's, or behind one of admin_api.trusted_proxies the right-most
+// X-Forwarded-For hop that is not a trusted proxy.
 // A session is a random cookie (HttpOnly, Secure unless the plain-HTTP
 // loopback demo is configured, SameSite=Strict) stored hashed, ending
 // after admin_api.signin.session_idle unused or session_max in all.
 // Sign-ins, failures, expiries and sign-outs are audited with the Matrix ID.
+// Whether the person is still an IG admin is asked again on every request:
+// once they are not, their session ends (admin_signin.ended) and a token
+// made for them (NewToken.For) is refused, 401.
 //
 // Tokens are made and revoked by the operator's CLI (CreateToken,
 // RevokeToken, through the store), each audited with the operator's name.

@@ -1,22 +1,29 @@
 package adminauth
 
 import (
+	"container/list"
 	"math"
 	"sync"
 	"time"
 )
 
 // limiter is a token bucket per key (a token's name, a person, an
-// address), on the store's clock so tests can move time.
+// address), on the store's clock so tests can move time. It holds at most
+// maxKeys buckets, forgetting the least recently used, so a flood of new
+// keys costs bounded memory and O(1) per request.
 type limiter struct {
 	mu      sync.Mutex
 	perSec  float64
 	burst   float64
 	now     func() time.Time
-	buckets map[string]*bucket
+	maxKeys int
+	buckets map[string]*list.Element
+	// order holds *bucket, most recently used first.
+	order *list.List
 }
 
 type bucket struct {
+	key    string
 	tokens float64
 	at     time.Time
 	// refused: the last take was refused (so only the first refusal of a
@@ -24,12 +31,14 @@ type bucket struct {
 	refused bool
 }
 
-// maxBuckets bounds the memory a flood of new keys can take: beyond it,
-// full buckets (keys at rest) are forgotten.
-const maxBuckets = 4096
+// maxBuckets bounds the memory a flood of new keys can take. Forgetting a
+// key refills its bucket, so it is large enough that a flood must come
+// from this many addresses (or /64s) to reset its own limit.
+const maxBuckets = 10_000
 
 func newLimiter(perHour int, burst int, now func() time.Time) *limiter {
-	return &limiter{perSec: float64(perHour) / 3600, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
+	return &limiter{perSec: float64(perHour) / 3600, burst: float64(burst), now: now, maxKeys: maxBuckets,
+		buckets: map[string]*list.Element{}, order: list.New()}
 }
 
 // take spends one from key's bucket. When none is left it says how long
@@ -39,14 +48,7 @@ func (l *limiter) take(key string) (ok bool, wait time.Duration, firstRefusal bo
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	b := l.buckets[key]
-	if b == nil {
-		if len(l.buckets) >= maxBuckets {
-			l.forgetFull(now)
-		}
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
-	}
+	b := l.bucket(key, now)
 	b.tokens = l.level(b, now)
 	b.at = now
 	if b.tokens >= 1 {
@@ -60,6 +62,23 @@ func (l *limiter) take(key string) (ok bool, wait time.Duration, firstRefusal bo
 	return false, time.Duration(math.Ceil(secs)) * time.Second, first
 }
 
+// bucket is key's bucket, now the most recently used, made full if new
+// (the least recently used forgotten when there are maxKeys).
+func (l *limiter) bucket(key string, now time.Time) *bucket {
+	if e, ok := l.buckets[key]; ok {
+		l.order.MoveToFront(e)
+		return e.Value.(*bucket)
+	}
+	if l.order.Len() >= l.maxKeys {
+		oldest := l.order.Back()
+		l.order.Remove(oldest)
+		delete(l.buckets, oldest.Value.(*bucket).key)
+	}
+	b := &bucket{key: key, tokens: l.burst, at: now}
+	l.buckets[key] = l.order.PushFront(b)
+	return b
+}
+
 // level is b's tokens refilled up to now.
 func (l *limiter) level(b *bucket, now time.Time) float64 {
 	elapsed := now.Sub(b.at).Seconds()
@@ -67,12 +86,4 @@ func (l *limiter) level(b *bucket, now time.Time) float64 {
 		elapsed = 0
 	}
 	return math.Min(l.burst, b.tokens+elapsed*l.perSec)
-}
-
-func (l *limiter) forgetFull(now time.Time) {
-	for k, b := range l.buckets {
-		if l.level(b, now) >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"maunium.net/go/mautrix/id"
+
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -16,7 +18,10 @@ const (
 	ActionSignInFailed   = "admin_signin.failed"
 	ActionSignedOut      = "admin_signin.signed_out"
 	ActionSessionExpired = "admin_signin.expired"
-	ActionCSRFRefused    = "admin_web.csrf_refused"
+	// ActionSessionEnded: a session ended because its person is no longer
+	// one of the trust's IG admins.
+	ActionSessionEnded = "admin_signin.ended"
+	ActionCSRFRefused  = "admin_web.csrf_refused"
 )
 
 // CSRFField is the hidden form field (or X-CSRF-Token header) carrying
@@ -97,6 +102,14 @@ func (a *Auth) liveSession(r *http.Request) (session, bool) {
 		}
 		return session{}, false
 	}
+	// Checked on every request (policy over the config, no I/O): someone
+	// taken off trust.ig_admins is out at once, not when the session ends.
+	if !a.mayAdminister(id.UserID(row.UserID)) {
+		if ended, err := a.st.EndAdminSession(ctx, hash); err == nil && ended {
+			a.audit(ctx, row.UserID, ActionSessionEnded, "admin session ended: no longer one of the trust's IG admins", map[string]any{"signed_in_at": formatTime(row.CreatedAt)})
+		}
+		return session{}, false
+	}
 	if now.Sub(row.LastSeenAt) >= touchEvery {
 		if err := a.st.TouchAdminSession(ctx, hash); err != nil {
 			a.log.Warn().Err(err).Msg("Could not note the admin session's activity")
@@ -120,7 +133,7 @@ func (a *Auth) refuseCSRF(w http.ResponseWriter, r *http.Request, actor string) 
 	if actor == "" {
 		actor = "admin_web"
 	}
-	a.audit(r.Context(), actor, ActionCSRFRefused, "form posted without its CSRF token: refused", map[string]any{"method": r.Method, "route": routePattern(r), "address": clientAddress(r)})
+	a.audit(r.Context(), actor, ActionCSRFRefused, "form posted without its CSRF token: refused", map[string]any{"method": r.Method, "route": routePattern(r), "address": a.clientAddress(r)})
 	a.page(w, http.StatusForbidden, pageMessage{Title: "Refused", Text: "This form was not sent from Caldicott's own page (its CSRF token is missing or wrong), so nothing was done. Go back, reload the page and try again."})
 }
 

@@ -62,12 +62,21 @@ func (a *Auth) showSignIn(w http.ResponseWriter, r *http.Request) {
 func (a *Auth) signInForm(w http.ResponseWriter, r *http.Request) (pending string, ok bool) {
 	pending = a.cookieValue(r, pendingCookie)
 	if pending == "" || !a.csrfOK(r, hashOf("csrf-signin", pending)) {
+		// Anyone can post this without a session: limited per address like
+		// API calls without a token, so the refusals cannot flood the log.
+		if ok, wait, first := a.unauthLimit.take(a.addressKey(r)); !ok {
+			if first {
+				a.audit(r.Context(), "admin_web", ActionCSRFRefused, "too many sign-in forms without their CSRF token from one address", map[string]any{"address": a.clientAddress(r)})
+			}
+			a.tooMany(w, wait)
+			return "", false
+		}
 		a.refuseCSRF(w, r, "")
 		return "", false
 	}
-	if ok, wait, first := a.addressLimit.take(clientAddress(r)); !ok {
+	if ok, wait, first := a.addressLimit.take(a.addressKey(r)); !ok {
 		if first {
-			a.audit(r.Context(), "admin_web", ActionSignInFailed, "too many sign-in requests from one address", map[string]any{"address": clientAddress(r)})
+			a.audit(r.Context(), "admin_web", ActionSignInFailed, "too many sign-in requests from one address", map[string]any{"address": a.clientAddress(r)})
 		}
 		a.tooMany(w, wait)
 		return "", false
@@ -109,7 +118,7 @@ func (a *Auth) askForCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	send := a.mayAdminister(user)
-	a.audit(ctx, mxid, ActionCodeRequested, "sign-in code asked for", map[string]any{"sent": send, "address": clientAddress(r)})
+	a.audit(ctx, mxid, ActionCodeRequested, "sign-in code asked for", map[string]any{"sent": send, "address": a.clientAddress(r)})
 	if send {
 		go a.sendCode(user, code, ttl)
 	}
@@ -172,7 +181,7 @@ func (a *Auth) enterCode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Auth) codeRefused(w http.ResponseWriter, r *http.Request, pending, actor, why string) {
-	a.audit(r.Context(), actor, ActionSignInFailed, "sign-in refused: "+why, map[string]any{"address": clientAddress(r)})
+	a.audit(r.Context(), actor, ActionSignInFailed, "sign-in refused: "+why, map[string]any{"address": a.clientAddress(r)})
 	a.page(w, http.StatusUnauthorized, pageMessage{Title: "That code did not work",
 		Text: "The code is wrong, already used or expired. Check it, or ask for a new one.", Form: "code", CSRF: hashOf("csrf-signin", pending)})
 }
@@ -189,7 +198,7 @@ func (a *Auth) startSession(w http.ResponseWriter, r *http.Request, user string)
 	}
 	a.setCookie(w, sessionCookie, secret, max)
 	a.setCookie(w, pendingCookie, "", 0)
-	a.audit(ctx, user, ActionSignedIn, "signed in to Caldicott's pages", map[string]any{"address": clientAddress(r), "expires_at": formatTime(now.Add(max))})
+	a.audit(ctx, user, ActionSignedIn, "signed in to Caldicott's pages", map[string]any{"address": a.clientAddress(r), "expires_at": formatTime(now.Add(max))})
 	http.Redirect(w, r, a.home, http.StatusSeeOther)
 }
 
@@ -202,6 +211,6 @@ func (a *Auth) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.setCookie(w, sessionCookie, "", 0)
-	a.audit(r.Context(), user, ActionSignedOut, "signed out of Caldicott's pages", map[string]any{"address": clientAddress(r)})
+	a.audit(r.Context(), user, ActionSignedOut, "signed out of Caldicott's pages", map[string]any{"address": a.clientAddress(r)})
 	a.page(w, http.StatusOK, pageMessage{Title: "Signed out", Text: "You have signed out."})
 }

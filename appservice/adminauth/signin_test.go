@@ -235,3 +235,24 @@ func TestCookiesSecure(t *testing.T) {
 		t.Errorf("cookie %+v", c)
 	}
 }
+
+// TestSignInCSRFRefusalsLimited: sign-in forms posted without their CSRF
+// token (anyone can post them) are refused 403 and audited only within
+// the address's allowance; beyond it 429, the first of the run audited.
+func TestSignInCSRFRefusalsLimited(t *testing.T) {
+	rg := newRig(t, func(c *config.AdminAPI) { c.SignIn.PerAddressPerHour = 3 })
+	b := rg.browser(t)
+	for i := range 20 {
+		status, _, _ := post(t, b, rg.srv.URL+signInPath, url.Values{"mxid": {igAdmin}})
+		want := http.StatusForbidden
+		if i >= 3 {
+			want = http.StatusTooManyRequests
+		}
+		if status != want {
+			t.Fatalf("post %d without its CSRF token: %d, want %d", i+1, status, want)
+		}
+	}
+	if n := len(rg.audits(t, ActionCSRFRefused)); n != 4 {
+		t.Errorf("%d refusals audited for 20 posts; want 4 (three 403s, the first 429)", n)
+	}
+}

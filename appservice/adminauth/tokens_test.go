@@ -70,7 +70,7 @@ func TestRequireToken(t *testing.T) {
 
 // TestTokenCallAudit: one audit entry per call, naming the route pattern
 // (not the room in the path) and of the query the identifiers only, free
-// text by name; last used is written at most once a minute.
+// text counted only; last used is written at most once a minute.
 func TestTokenCallAudit(t *testing.T) {
 	rg := newRig(t, nil)
 	ctx := context.Background()
@@ -85,7 +85,7 @@ func TestTokenCallAudit(t *testing.T) {
 		t.Fatalf("%d entries for one call", len(calls)-before)
 	}
 	e := calls[len(calls)-1]
-	for _, want := range []string{`"route":"/_caldicott/admin/v1/rooms/{room}"`, `"method":"GET"`, `"user":"@bob:trust-a.example"`, `"q":"(not recorded)"`, `"token":"dashboard"`} {
+	for _, want := range []string{`"route":"/_caldicott/admin/v1/rooms/{room}"`, `"method":"GET"`, `"user":"@bob:trust-a.example"`, `"other_parameters":1`, `"token":"dashboard"`} {
 		if !strings.Contains(e.Detail, want) {
 			t.Errorf("audit detail %s lacks %s", e.Detail, want)
 		}
@@ -178,3 +178,37 @@ func TestCreateTokenRefuses(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestStaleTokenRefusalsLimited: a revoked token a script keeps calling
+// with is refused 401 and audited only within the address's allowance
+// for calls without a valid token; beyond it 429, the first refusal of the
+// run audited and the rest not, so the audit log cannot be flooded.
+func TestStaleTokenRefusalsLimited(t *testing.T) {
+	rg := newRig(t, func(c *config.AdminAPI) { c.SignIn.PerAddressPerHour = 3 })
+	stale := rg.token(t, "old", 0, ScopeRead)
+	if err := RevokeToken(context.Background(), rg.st, "old", "cli:ops"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		resp, body := rg.call(t, "/_caldicott/admin/v1/rooms/x", stale)
+		want := http.StatusUnauthorized
+		if i >= 3 {
+			want = http.StatusTooManyRequests
+		}
+		if resp.StatusCode != want {
+			t.Fatalf("call %d: %d %v; want %d", i+1, resp.StatusCode, body, want)
+		}
+	}
+	refused := rg.audits(t, ActionAPIRefused)
+	if len(refused) != 4 {
+		t.Fatalf("%d refusals audited for 20 calls; want 4 (three 401s, the first 429)", len(refused))
+	}
+	for _, e := range refused {
+		if e.Actor != "token:old" {
+			t.Errorf("refusal audited as %s", e.Actor)
+		}
+	}
+	if !strings.Contains(refused[3].Detail, `"status":429`) {
+		t.Errorf("the last audited refusal: %s", refused[3].Detail)
+	}
+}

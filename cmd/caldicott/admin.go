@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/user"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -84,7 +85,7 @@ func cmdAdminTokenCreate(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	ctx := context.Background()
-	_, st, code := configuredStore(ctx, *cfgPath, stderr)
+	cfg, st, code := configuredStore(ctx, *cfgPath, stderr)
 	if st == nil {
 		return code
 	}
@@ -96,6 +97,9 @@ func cmdAdminTokenCreate(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Created admin API token %q (%s). Its secret, shown this once (Caldicott keeps only a hash):\n\n%s\n\nSend it as \"Authorization: Bearer <secret>\". Revoke it with: caldicott admin token revoke %s\n",
 		n.Name, scopeNames(n.Scopes), secret, n.Name)
+	if n.For != "" && !slices.Contains(cfg.Trust.IGAdmins, n.For) {
+		fmt.Fprintf(stderr, "caldicott admin token create: note: %s is not one of trust.ig_admins; a token made for a person works only while they are one, so its calls are refused until then\n", n.For)
+	}
 	return exitOK
 }
 

@@ -17,7 +17,7 @@ import (
 func TestAdminTokenCommands(t *testing.T) {
 	dir, cfg := configWithTokens(t)
 	code, out, errOut := runCLI("admin", "token", "create", "-c", cfg, "--name", "ig-lead", "--scope", "read", "--scope", "export", "--expires", "90d", "--for", "@ig:trust-a.example.nhs.uk", "--by", "alice")
-	if code != exitOK || !strings.Contains(out, `Created admin API token "ig-lead" (read, export)`) {
+	if code != exitOK || !strings.Contains(out, `Created admin API token "ig-lead" (read, export)`) || !strings.Contains(errOut, "@ig:trust-a.example.nhs.uk is not one of trust.ig_admins") {
 		t.Fatalf("create: %d %q %q", code, out, errOut)
 	}
 	secret := ""

@@ -14,21 +14,36 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/caldicott/caldicott/appservice/adminauth"
+	"github.com/caldicott/caldicott/appservice/adminweb"
 	"github.com/caldicott/caldicott/appservice/subjectaccess"
 	"github.com/caldicott/caldicott/appservice/verification"
+	"github.com/caldicott/caldicott/compliance"
 	"github.com/caldicott/caldicott/policy"
 )
 
 // mountAdmin puts the admin surface (/_caldicott/…) on r: the sign-in
-// pages and the JSON admin API behind named tokens, all with the security
-// headers. The IG admins' pages go here too, behind s.auth.RequireSession,
-// and further API routes behind s.auth.RequireToken.
+// pages, the IG lead's compliance pages behind a session, and the JSON
+// admin API behind named tokens, all with the security headers.
 func (s *Service) mountAdmin(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(adminauth.SecurityHeaders)
 		s.auth.Mount(r)
 		r.With(s.auth.RequireToken(adminauth.ScopeExport)).Method(http.MethodGet, "/_caldicott/admin/v1/export", s.exportHandler())
+		web := s.web.Handler()
+		r.Handle(adminweb.UIPrefix+"*", web)
+		r.Handle(adminweb.APIPrefix+"/*", web)
 	})
+}
+
+// newAdminWeb is the compliance pages and the admin API's read endpoints,
+// behind the access layer.
+func (s *Service) newAdminWeb() (*adminweb.Server, error) {
+	return adminweb.New(compliance.New(s.Store, s.Cfg), adminweb.Auth{
+		Pages: s.auth.RequireSession,
+		API:   func(scope string) func(http.Handler) http.Handler { return s.auth.RequireToken(adminauth.Scope(scope)) },
+		Who:   adminauth.Who,
+		CSRF:  adminauth.CSRFToken,
+	}, s.Log.With().Str("component", "adminweb").Logger())
 }
 
 // newAdminAuth is the admin surface's access layer; the bot sends sign-in
@@ -48,7 +63,8 @@ func (s *Service) newAdminAuth() *adminauth.Auth {
 			}
 			return nil
 		},
-		Log: s.Log.With().Str("component", "adminauth").Logger(),
+		Home: adminweb.UIPrefix,
+		Log:  s.Log.With().Str("component", "adminauth").Logger(),
 	})
 }
 

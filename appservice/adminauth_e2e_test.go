@@ -129,6 +129,23 @@ func TestSignInWithMatrixOnDendrite(t *testing.T) {
 		t.Fatalf("not signed in:\n%s", body)
 	}
 
+	// Signed in, the IG lead's overview is theirs to read, with a way out;
+	// the same page without the session is not.
+	status, overview := browser.do(http.MethodGet, "/_caldicott/ui/", nil)
+	logout := regexp.MustCompile(`id="logout-form"[\s\S]*?name="csrf" value="([^"]+)"`).FindStringSubmatch(overview)
+	if status != http.StatusOK || logout == nil || !strings.Contains(overview, "Period covered") {
+		t.Fatalf("the overview once signed in: %d\n%s", status, overview)
+	}
+	if status, _ := newSignInBrowser(t, admin).do(http.MethodGet, "/_caldicott/ui/", nil); status == http.StatusOK {
+		t.Error("the overview was shown without a session")
+	}
+	if status, _ := browser.do(http.MethodPost, "/_caldicott/signout", url.Values{"csrf": {logout[1]}}); status >= 400 {
+		t.Errorf("signing out from the overview's form: %d", status)
+	}
+	if status, _ := browser.do(http.MethodGet, "/_caldicott/ui/", nil); status == http.StatusOK {
+		t.Error("the overview was still shown after signing out")
+	}
+
 	// Bob was sent nothing: no direct chat, no invitation.
 	if _, ok, _ := tr.Store.KV(ctx, "dm:"+bob.UserID.String()); ok {
 		t.Error("the bot opened a direct chat with someone who is not an IG admin")

@@ -19,6 +19,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/appservice/adminauth"
+	"github.com/caldicott/caldicott/appservice/adminweb"
 	"github.com/caldicott/caldicott/appservice/audithead"
 	"github.com/caldicott/caldicott/appservice/commands"
 	"github.com/caldicott/caldicott/appservice/executor"
@@ -69,6 +70,7 @@ type Service struct {
 	auditHead *audithead.Publisher
 	// auth: who may use the admin surface (tokens, sign-in, sessions).
 	auth *adminauth.Auth
+	web  *adminweb.Server
 
 	// ready is closed once start-up reconciliation is done; tests wait on it.
 	ready chan struct{}
@@ -121,6 +123,9 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		return nil, err
 	}
 	s.auth = s.newAdminAuth()
+	if s.web, err = s.newAdminWeb(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -107,7 +107,8 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 			if _, ok := served[method+" "+path]; ok {
 				continue
 			}
-			pattern := fmt.Sprintf("%q", strings.ToUpper(method)+" "+adminweb.APIPrefix+path)
+			// The appservice routes it with chi: its method and path apart.
+			pattern := fmt.Sprintf("http.Method%s, %q", strings.ToUpper(method[:1])+method[1:], adminweb.APIPrefix+path)
 			if op.ServedBy != "appservice" || !strings.Contains(string(adminAPI), pattern) {
 				t.Errorf("%s %s is documented but served by no one (not here, nor as %s in appservice/adminapi.go)", method, path, pattern)
 			}

@@ -32,12 +32,12 @@ const (
 	UIPrefix  = "/_caldicott/ui/"
 	APIPrefix = "/_caldicott/admin/v1"
 	// LogoutPath is where the pages' logout form posts (served by the access layer).
-	LogoutPath = UIPrefix + "logout"
+	LogoutPath = "/_caldicott/signout"
 )
 
 // CSRFField names the hidden field that carries Auth.CSRF's token in every
 // POST form the pages render; the access layer checks it.
-const CSRFField = "csrf_token"
+const CSRFField = "csrf"
 
 // Server serves the pages and the API over the model.
 type Server struct {

@@ -122,7 +122,7 @@ func TestPagesShowTheTrust(t *testing.T) {
 		want []string
 	}{
 		{adminweb.UIPrefix, []string{`id="non-compliant-rooms"`, `class="room non-compliant"><a class="room-link" href="/_caldicott/ui/rooms/%21clinbad:a.test?from=2026-05-03&amp;to=2026-06-01"`,
-			"Encryption is off.", `id="logout-form"`, `name="csrf_token" value="` + testCSRF + `"`, "Period covered: 2026-05-03 to 2026-06-01",
+			"Encryption is off.", `id="logout-form"`, `name="csrf" value="` + testCSRF + `"`, "Period covered: 2026-05-03 to 2026-06-01",
 			"Generated 1 Jun 2026 12:00 UTC for " + testWho, "20% of 5 members", "1 review due or open", `class="person-link" href="/_caldicott/ui/people/@dave:a.test`,
 			"running on a view of the federation too old to trust", "The chain is intact", "published up to entry 2", `id="criterion-retention"`}},
 		{adminweb.UIPrefix + "?from=2026-01-01&to=2026-03-31", []string{"Period covered: 2026-01-01 to 2026-03-31", "0 requests refused in the period"}},

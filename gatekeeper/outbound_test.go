@@ -225,3 +225,42 @@ func TestOutboundTunnelInUseStaysOpen(t *testing.T) {
 		t.Fatalf("the destination answered %d requests through one tunnel; want 8", n)
 	}
 }
+
+// The proxy as caldicott gatekeeper runs it (ServeOutbound, with its
+// server's timeouts) carries a tunnel's TLS: the bytes after a CONNECT
+// are not read as the head of a next request and held until the tunnel
+// times out (as Serve's framing guard would).
+func TestOutboundTunnelsThroughServe(t *testing.T) {
+	o := newOutboundRig(t, nil)
+	s := Settings{
+		Upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:9"}, Rules: testRules, Outbound: config.OutboundAll,
+		OutboundAddr: func(string) string { return o.dest },
+		Timeouts:     Timeouts{ReadHeader: 5 * time.Second, Read: time.Minute, Write: time.Minute, Idle: time.Minute, TunnelIdle: 3 * time.Second, TunnelMax: time.Minute},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- ServeOutbound(ctx, ln, New(s, NewMetrics(prometheus.NewRegistry()), zerolog.Nop()).OutboundHandler(ctx), s.Timeouts)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ServeOutbound: %v", err)
+		}
+	})
+	o.proxy = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	for i := range 2 {
+		start := time.Now()
+		body, err := o.get(t, "https://trust-b.nhs.uk:8448/_matrix/federation/v1/version")
+		if err != nil || !strings.HasPrefix(body, "answered by") {
+			t.Fatalf("request %d through the proxy: %q, %v after %v", i, body, err, time.Since(start))
+		}
+		if elapsed := time.Since(start); elapsed > 2*time.Second {
+			t.Fatalf("request %d took %v: the tunnel waited for something", i, elapsed)
+		}
+	}
+}

@@ -292,3 +292,35 @@ func TestLoggableRoom(t *testing.T) {
 		}
 	}
 }
+
+// A clinical room is created, classified or kept only in a room version
+// the bot can guard, without additional creators: from version 12 the
+// creators outrank every power level, the bot's included.
+func TestClinicalRoomVersion(t *testing.T) {
+	clinical := `{"type":"org.caldicott.policy","state_key":"","content":{"class":"clinical"}}`
+	bare := `{"type":"m.room.encryption","state_key":"","content":{"algorithm":"m.megolm.v1.aes-sha2"}}`
+	initial := `"initial_state":[` + clinical + `,` + bare + `]`
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		err                      string
+	}{
+		{"create clinical, version 11", http.MethodPost, "/_matrix/client/v3/createRoom", `{"room_version":"11",` + initial + `}`, 200, ""},
+		{"create clinical, the default version", http.MethodPost, "/_matrix/client/v3/createRoom", `{` + initial + `}`, 200, ""},
+		{"create clinical, version 12", http.MethodPost, "/_matrix/client/v3/createRoom", `{"room_version":"12",` + initial + `}`, 403, "in version 12 the room's creators stand above every power level"},
+		{"create clinical, key capitalised", http.MethodPost, "/_matrix/client/v3/createRoom", `{"Room_Version":"12",` + initial + `}`, 403, "in version 12"},
+		{"create clinical, additional creators", http.MethodPost, "/_matrix/client/v3/createRoom", `{"creation_content":{"additional_creators":["@mallory:trust-a.nhs.uk"]},` + initial + `}`, 403, "cannot name additional creators"},
+		{"create social, version 12", http.MethodPost, "/_matrix/client/v3/createRoom", `{"room_version":"12","initial_state":[{"type":"org.caldicott.policy","content":{"class":"social"}}]}`, 200, ""},
+		{"classify a version 12 room clinical", http.MethodPut, "/_matrix/client/v3/rooms/" + v12Room + "/state/org.caldicott.policy", `{"class":"clinical"}`, 403, "in version 12"},
+		{"classify a co-created room clinical", http.MethodPut, "/_matrix/client/v3/rooms/" + coCreatedRoom + "/state/org.caldicott.policy", `{"class":"clinical"}`, 403, "cannot name additional creators"},
+		{"classify a version 12 room social", http.MethodPut, "/_matrix/client/v3/rooms/" + v12Room + "/state/org.caldicott.policy", `{"class":"social"}`, 200, ""},
+		{"classify a version 10 room clinical", http.MethodPut, "/_matrix/client/v3/rooms/" + socialRoom + "/state/org.caldicott.policy", `{"class":"clinical"}`, 200, ""},
+	}
+	g := newRig(t, maps.Clone(rooms))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := g.do(t, tt.method, tt.path, []byte(tt.body))
+			g.expect(t, tt.method, tt.path, []byte(tt.body), a, tt.status, tt.err)
+		})
+	}
+}

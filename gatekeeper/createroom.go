@@ -1,6 +1,7 @@
 package gatekeeper
 
 import (
+	"cmp"
 	"net/http"
 
 	"github.com/caldicott/caldicott/policy"
@@ -17,6 +18,10 @@ type createRoomRequest struct {
 	Invite        []string `json:"invite"`
 	// PowerLevelOverride is laid over Dendrite's default power levels.
 	PowerLevelOverride map[string]any `json:"power_level_content_override"`
+	// RoomVersion, when empty, is the homeserver's default
+	// (dendriteDefaultRoomVersion).
+	RoomVersion     string         `json:"room_version"`
+	CreationContent map[string]any `json:"creation_content"`
 	InitialState       []struct {
 		Type     string         `json:"type"`
 		StateKey string         `json:"state_key"`
@@ -56,6 +61,9 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 			invitees = append(invitees, ev.StateKey)
 		}
 	}
+	if d := policy.ClinicalVersionGate(n.Class(), cmp.Or(req.RoomVersion, dendriteDefaultRoomVersion), policy.NamesAdditionalCreators(req.CreationContent)); !d.Allow {
+		return forbidden(d.Rule, d.Reason)
+	}
 	s := g.fed.current(r.Context())
 	if n.Class() == policy.Clinical {
 		for _, invitee := range invitees {
@@ -83,3 +91,8 @@ func isRoomText(eventType string) bool {
 func patientIDInRoomText() *Refusal {
 	return forbidden(ReasonPatientID, "A room's name and topic cannot hold an NHS number: they are shown in invitations and room lists, outside the room. Describe the room without the patient's identifier.")
 }
+
+// dendriteDefaultRoomVersion is the version Dendrite v0.15.2 gives a room
+// whose createRoom names none (room_server.default_room_version, 10 unless
+// set; docs/gatekeeper.md says to leave it at 11 or below).
+const dendriteDefaultRoomVersion = "10"

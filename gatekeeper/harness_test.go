@@ -52,6 +52,21 @@ type upstream struct {
 	reads int
 }
 
+// Rooms whose creation the bot cannot guard: version 12, and additional
+// creators; every other room's creation names version 10.
+const (
+	v12Room       = "!v12:trust-a.nhs.uk"
+	coCreatedRoom = "!cocreated:trust-a.nhs.uk"
+)
+
+var createRead = regexp.MustCompile(`^/_matrix/client/v3/rooms/([^/]+)/state/m\.room\.create$`)
+
+var creations = map[string]string{
+	v12Room:       `{"room_version":"12"}`,
+	coCreatedRoom: `{"room_version":"10","Additional_Creators":["@mallory:trust-a.nhs.uk"]}`,
+}
+
+
 var policyRead = regexp.MustCompile(`^/_matrix/client/v3/rooms/([^/]+)/state/org\.caldicott\.policy$`)
 
 // setRoom changes a room's class behind the gatekeeper's back, as the bot
@@ -84,6 +99,15 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			_, _ = w.Write([]byte(`{"class":"` + answer + `"}`))
 		}
+		return
+	}
+	if m := createRead.FindStringSubmatch(r.URL.EscapedPath()); m != nil && r.Method == http.MethodGet {
+		roomID, _ := url.PathUnescape(m[1])
+		creation, ok := creations[roomID]
+		if !ok {
+			creation = `{"room_version":"10"}`
+		}
+		_, _ = w.Write([]byte(creation))
 		return
 	}
 	if r.URL.Path == "/_matrix/client/v3/account/whoami" {

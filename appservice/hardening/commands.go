@@ -107,6 +107,12 @@ func (s *Hardening) cmdClassify(ctx context.Context, c *commands.Call) error {
 		}
 		return s.requestDowngrade(ctx, c, f, class)
 	}
+	if refusal, err := s.clinicalVersionRefusal(ctx, c.Evt.RoomID, class); err != nil || refusal != "" {
+		if err != nil {
+			return err
+		}
+		return s.Reply(ctx, c.Evt, refusal)
+	}
 	botLevel := f.PowerLevels.UserLevel(s.BotID.String())
 	need := f.PowerLevels.EventLevel(policy.PolicyEventType, true)
 	if botLevel < need {

@@ -22,7 +22,7 @@ type createRoomRequest struct {
 	// (dendriteDefaultRoomVersion).
 	RoomVersion     string         `json:"room_version"`
 	CreationContent map[string]any `json:"creation_content"`
-	InitialState       []struct {
+	InitialState    []struct {
 		Type     string         `json:"type"`
 		StateKey string         `json:"state_key"`
 		Content  map[string]any `json:"content"`

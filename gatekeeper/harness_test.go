@@ -66,7 +66,6 @@ var creations = map[string]string{
 	coCreatedRoom: `{"room_version":"10","Additional_Creators":["@mallory:trust-a.nhs.uk"]}`,
 }
 
-
 var policyRead = regexp.MustCompile(`^/_matrix/client/v3/rooms/([^/]+)/state/org\.caldicott\.policy$`)
 
 // setRoom changes a room's class behind the gatekeeper's back, as the bot

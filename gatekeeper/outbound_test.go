@@ -264,3 +264,37 @@ func TestOutboundTunnelsThroughServe(t *testing.T) {
 		}
 	}
 }
+
+// The default outbound_deny_networks keep the proxy off this host by every
+// spelling of it: "this network" (0.0.0.0), the unspecified ::, any
+// link-local address (zoned or not), IPv4 in IPv6.
+func TestDefaultDenyNetworksCoverThisHost(t *testing.T) {
+	deny, err := prefixes(config.DefaultOutboundDenyNetworks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	judge := denyNetworks(deny)
+	for _, tt := range []struct {
+		addr   string
+		denied bool
+	}{
+		{"127.0.0.1:8448", true},
+		{"0.0.0.0:8448", true},
+		{"0.1.2.3:8448", true},
+		{"[::]:8448", true},
+		{"[::1]:8448", true},
+		{"[::ffff:127.0.0.1]:8448", true},
+		{"[fe80::1]:8448", true},
+		{"[fe80::1%lo]:8448", true},
+		{"[fe80:0:0:1::1]:8448", true},
+		{"[fd00::1%eth0]:8448", true},
+		{"10.0.0.1:8448", true},
+		{"81.144.1.2:8448", false},
+		{"[2a00:1450::1]:8448", false},
+	} {
+		err := judge(context.Background(), "tcp", tt.addr, nil)
+		if denied := errors.Is(err, errDeniedNetwork); denied != tt.denied {
+			t.Errorf("%s: denied %v (%v); want %v", tt.addr, denied, err, tt.denied)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/http"
 
+	"github.com/caldicott/caldicott/nhsnumber"
 	"github.com/caldicott/caldicott/policy"
 )
 
@@ -49,7 +50,7 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 			text = append(text, ev.Content)
 		}
 	}
-	if holdsNHSNumber(text) {
+	if holdsNHSNumber(text) || nhsnumber.InAlias(req.RoomAliasName) {
 		return patientIDInRoomText()
 	}
 	// Invitations written as membership events in the initial state are

@@ -23,6 +23,8 @@ import (
 const (
 	bot     = "@caldicott:trust-a.nhs.uk"
 	asToken = "as-token-for-tests"
+	// limitedToken's whoami Dendrite rate-limits (429).
+	limitedToken = "limited-token"
 )
 
 // A room's answer to a read of its policy state, by the fake upstream.
@@ -110,6 +112,12 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/_matrix/client/v3/account/whoami" {
+		if r.Header.Get("Authorization") == "Bearer "+limitedToken {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"errcode":"M_LIMIT_EXCEEDED","error":"You are sending too many requests too quickly!","retry_after_ms":1500}`))
+			return
+		}
 		if r.Header.Get("Authorization") != "Bearer alice-token" {
 			http.Error(w, `{"errcode":"M_UNKNOWN_TOKEN"}`, http.StatusUnauthorized)
 			return
@@ -188,6 +196,7 @@ type answer struct {
 	ErrCode string `json:"errcode"`
 	Error   string `json:"error"`
 	Body    []byte
+	Header  http.Header `json:"-"`
 }
 
 // do sends a request through the gatekeeper as a client with a token.
@@ -214,7 +223,7 @@ func (g *rig) do(t *testing.T, method, path string, body []byte, header ...strin
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	a := answer{Status: resp.StatusCode}
+	a := answer{Status: resp.StatusCode, Header: resp.Header}
 	a.Body, _ = io.ReadAll(resp.Body)
 	_ = json.Unmarshal(a.Body, &a)
 	return a

@@ -88,6 +88,8 @@ func (g *Gatekeeper) judgeJoiner(r *http.Request, target string) *Refusal {
 	switch {
 	case errors.Is(err, errNoCredentials):
 		return nil // Dendrite refuses it; nothing about the room is told
+	case rateLimited(err) != nil:
+		return rateLimited(err)
 	case err != nil:
 		g.metrics.RoomStateFailure.Inc()
 		g.log.Warn().Err(err).Msg("Could not check a joiner's credentials; refusing joins into guarded clinical rooms")

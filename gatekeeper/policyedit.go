@@ -28,6 +28,8 @@ func (g *Gatekeeper) judgePolicyEdit(r *http.Request, roomID, stateKey string, c
 	switch {
 	case errors.Is(err, errNoCredentials):
 		return nil // Dendrite refuses it
+	case rateLimited(err) != nil:
+		return rateLimited(err)
 	case err != nil:
 		g.metrics.RoomStateFailure.Inc()
 		return roomStateUnknown()

@@ -27,6 +27,9 @@ func (g *Gatekeeper) judgeClinicalVersion(r *http.Request, roomID string, conten
 	if errors.Is(err, errNoCredentials) {
 		return nil // Dendrite refuses it
 	}
+	if f := rateLimited(err); f != nil {
+		return f
+	}
 	var create createContent
 	if err == nil {
 		create, err = g.classes.creation(r.Context(), roomID, userAuth(r), r.URL.Query().Get("user_id"))

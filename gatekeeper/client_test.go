@@ -144,6 +144,8 @@ func TestClientCreateRoom(t *testing.T) {
 		{"NHS number in the topic state", `{"initial_state":[{"type":"m.room.topic","content":{"topic":"re 9434765919"}}]}`, 403, "cannot hold an NHS number"},
 		{"a number that is not an NHS number", `{"name":"Bed 4 943 476 5918"}`, 200, ""},
 		{"NHS number in the alias", `{"room_alias_name":"bed-four-9434765919"}`, 403, "cannot hold an NHS number"},
+		{"clinical, an e-mail invitation in its initial state", `{"preset":"private_chat","initial_state":[` + clinical + `,` + encrypted + `,{"type":"m.room.third_party_invite","state_key":"tok1","content":{"display_name":"b...@example.org","public_key":"abc"}}]}`, 403, "Invitations by e-mail address cannot be sent into a clinical room"},
+		{"social, an e-mail invitation in its initial state", `{"initial_state":[{"type":"org.caldicott.policy","content":{"class":"social"}},{"type":"m.room.third_party_invite","state_key":"tok1","content":{"display_name":"b...@example.org"}}]}`, 200, ""},
 		{"NHS number in the alias, underscored", `{"room_alias_name":"ward_9434765919"}`, 403, "cannot hold an NHS number"},
 		{"NHS number in the alias, between letters", `{"room_alias_name":"pt9434765919x"}`, 403, "cannot hold an NHS number"},
 		{"NHS number in the alias, grouped with dots", `{"room_alias_name":"943.476.5919"}`, 403, "cannot hold an NHS number"},

@@ -21,13 +21,16 @@ type createRoomRequest struct {
 	PowerLevelOverride map[string]any `json:"power_level_content_override"`
 	// RoomVersion, when empty, is the homeserver's default
 	// (dendriteDefaultRoomVersion).
-	RoomVersion     string         `json:"room_version"`
-	CreationContent map[string]any `json:"creation_content"`
-	InitialState    []struct {
-		Type     string         `json:"type"`
-		StateKey string         `json:"state_key"`
-		Content  map[string]any `json:"content"`
-	} `json:"initial_state"`
+	RoomVersion     string              `json:"room_version"`
+	CreationContent map[string]any      `json:"creation_content"`
+	InitialState    []initialStateEvent `json:"initial_state"`
+}
+
+// initialStateEvent is one event of createRoom's initial_state.
+type initialStateEvent struct {
+	Type     string         `json:"type"`
+	StateKey string         `json:"state_key"`
+	Content  map[string]any `json:"content"`
 }
 
 // judgeCreateRoom: POST /createRoom. A room whose initial state makes it
@@ -65,6 +68,9 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 	if d := policy.ClinicalVersionGate(n.Class(), cmp.Or(req.RoomVersion, dendriteDefaultRoomVersion), policy.NamesAdditionalCreators(req.CreationContent)); !d.Allow {
 		return forbidden(d.Rule, d.Reason)
 	}
+	if n.Class() == policy.Clinical && hasThirdPartyInvite(req.InitialState) {
+		return thirdPartyInviteRefused() // as client_state refuses it in a clinical room
+	}
 	s := g.fed.current(r.Context())
 	if n.Class() == policy.Clinical {
 		for _, invitee := range invitees {
@@ -83,6 +89,18 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 		return g.inviteRefused(s, invitees, d)
 	}
 	return nil
+}
+
+// hasThirdPartyInvite: the initial state holds an e-mail invitation
+// (m.room.third_party_invite), which an identity server's binding would
+// complete.
+func hasThirdPartyInvite(initial []initialStateEvent) bool {
+	for _, ev := range initial {
+		if ev.Type == "m.room.third_party_invite" {
+			return true
+		}
+	}
+	return false
 }
 
 func isRoomText(eventType string) bool {

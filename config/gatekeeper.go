@@ -67,7 +67,8 @@ type Gatekeeper struct {
 	// OutboundDenyNetworks are networks the forward proxy never connects
 	// to (CIDRs), whatever Outbound says: Dendrite's own deny_networks
 	// judge only the proxy's address once it goes through a proxy. Unset:
-	// Dendrite's defaults (loopback and private ranges).
+	// Dendrite's defaults (loopback and private ranges) with what they
+	// miss (DefaultOutboundDenyNetworks).
 	OutboundDenyNetworks []string `yaml:"outbound_deny_networks"`
 }
 

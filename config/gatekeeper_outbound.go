@@ -18,11 +18,13 @@ const (
 	OutboundFederation = "federation"
 )
 
-// DefaultOutboundDenyNetworks are Dendrite's default deny_networks: its
-// federation client never connects there, and neither does the proxy.
+// DefaultOutboundDenyNetworks are Dendrite's default deny_networks, with
+// what that list misses ("this network" 0.0.0.0/8 and the unspecified ::,
+// which reach this host; all of fe80::/10, not only its first /64): the
+// proxy never connects there.
 var DefaultOutboundDenyNetworks = []string{
 	"127.0.0.1/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-	"100.64.0.0/10", "169.254.0.0/16", "::1/128", "fe80::/64", "fc00::/7",
+	"100.64.0.0/10", "169.254.0.0/16", "0.0.0.0/8", "::1/128", "::/128", "fe80::/10", "fc00::/7",
 }
 
 // outboundProblems checks the forward proxy's settings.
@@ -32,8 +34,15 @@ func (g *Gatekeeper) outboundProblems() []Problem {
 		p = append(p, Problem{Key: "gatekeeper." + key, Msg: fmt.Sprintf(format, args...)})
 	}
 	if g.OutboundListen != "" {
-		if _, _, err := net.SplitHostPort(g.OutboundListen); err != nil {
+		host, _, err := net.SplitHostPort(g.OutboundListen)
+		switch {
+		case err != nil:
 			add("outbound_listen", "%q is not host:port (e.g. 127.0.0.1:8010)", g.OutboundListen)
+		case !loopbackHost(host):
+			// The proxy asks for no credentials: on any other address,
+			// whoever reaches it could tunnel through this trust's
+			// network to the destinations it lets through.
+			add("outbound_listen", "%q is not a loopback address (127.0.0.1, ::1 or localhost): the forward proxy asks for no credentials, so only this host may reach it", g.OutboundListen)
 		}
 	}
 	if g.Outbound != OutboundAll && g.Outbound != OutboundFederation {
@@ -62,4 +71,13 @@ func (g *Gatekeeper) outboundProblems() []Problem {
 		add("timeouts.tunnel_idle", "%s is more than tunnel_max (%s)", t.TunnelIdle.Duration, t.TunnelMax.Duration)
 	}
 	return p
+}
+
+// loopbackHost: host is a loopback IP address or localhost.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

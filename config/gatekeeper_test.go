@@ -30,6 +30,11 @@ func TestGatekeeperDefaultsAndProblems(t *testing.T) {
 		{"outbound judged by the federation", `{outbound_listen: "127.0.0.1:8010", outbound: federation, outbound_allow: [matrix.trust-b.nhs.uk, "matrix.trust-c.nhs.uk:443"], outbound_deny_networks: []}`, nil},
 		{"outbound mode unknown", `outbound: members`, []string{`gatekeeper.outbound: "members" is neither`}},
 		{"outbound listener not host:port", `outbound_listen: "8010"`, []string{"gatekeeper.outbound_listen"}},
+		{"outbound listener on every address", `outbound_listen: ":8010"`, []string{"gatekeeper.outbound_listen"}},
+		{"outbound listener on a network address", `outbound_listen: "10.1.2.3:8010"`, []string{"gatekeeper.outbound_listen"}},
+		{"outbound listener on a host name", `outbound_listen: "proxy.trust-a.nhs.uk:8010"`, []string{"gatekeeper.outbound_listen"}},
+		{"outbound listener on IPv6 loopback", `outbound_listen: "[::1]:8010"`, nil},
+		{"outbound listener on localhost", `outbound_listen: "localhost:8010"`, nil},
 		{"outbound allowed host malformed", `outbound_allow: ["https://trust-b"]`, []string{"gatekeeper.outbound_allow"}},
 		{"outbound deny network malformed", `outbound_deny_networks: [10.0.0.0]`, []string{"gatekeeper.outbound_deny_networks"}},
 		{"tunnels unbounded", `timeouts: {tunnel_idle: 0s}`, []string{"gatekeeper.timeouts.tunnel_idle: 0s is too short"}},
@@ -57,7 +62,7 @@ func TestGatekeeperDefaultsAndProblems(t *testing.T) {
 	var g Gatekeeper
 	g.ApplyDefaults("http://dendrite:8008")
 	if g.Upstream != "http://dendrite:8008" || g.Listen != DefaultGatekeeperListen || g.Timeouts.Read.Duration != 5*time.Minute || g.MaxListAge.Duration != 72*time.Hour || !g.Judges("client_invite") ||
-		g.Outbound != OutboundAll || g.OutboundListen != "" || len(g.OutboundDenyNetworks) != 9 || g.Timeouts.TunnelIdle.Duration != 5*time.Minute || g.Timeouts.TunnelMax.Duration != 10*time.Minute {
+		g.Outbound != OutboundAll || g.OutboundListen != "" || len(g.OutboundDenyNetworks) != 11 || g.Timeouts.TunnelIdle.Duration != 5*time.Minute || g.Timeouts.TunnelMax.Duration != 10*time.Minute {
 		t.Errorf("defaults: %+v", g)
 	}
 	g.Endpoints = map[string]bool{"client_invite": false}

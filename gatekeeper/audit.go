@@ -22,8 +22,8 @@ const ActionRefused = "gatekeeper.refused"
 // and Dendrite refuses it anyway. A store that cannot record it leaves the
 // refusal standing.
 func (g *Gatekeeper) audit(r *http.Request, endpoint, roomID string, f *Refusal) {
-	if g.s.Records == nil {
-		return
+	if g.s.Records == nil || f.Status == http.StatusTooManyRequests {
+		return // a rate limit is no decision about the request: it may come again
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), storeTimeout)
 	defer cancel()

@@ -144,6 +144,11 @@ func TestClientCreateRoom(t *testing.T) {
 		{"NHS number in the topic state", `{"initial_state":[{"type":"m.room.topic","content":{"topic":"re 9434765919"}}]}`, 403, "cannot hold an NHS number"},
 		{"a number that is not an NHS number", `{"name":"Bed 4 943 476 5918"}`, 200, ""},
 		{"NHS number in the alias", `{"room_alias_name":"bed-four-9434765919"}`, 403, "cannot hold an NHS number"},
+		{"clinical, an e-mail invitation in its initial state", `{"preset":"private_chat","initial_state":[` + clinical + `,` + encrypted + `,{"type":"m.room.third_party_invite","state_key":"tok1","content":{"display_name":"b...@example.org","public_key":"abc"}}]}`, 403, "Invitations by e-mail address cannot be sent into a clinical room"},
+		{"social, an e-mail invitation in its initial state", `{"initial_state":[{"type":"org.caldicott.policy","content":{"class":"social"}},{"type":"m.room.third_party_invite","state_key":"tok1","content":{"display_name":"b...@example.org"}}]}`, 200, ""},
+		{"NHS number in the alias, underscored", `{"room_alias_name":"ward_9434765919"}`, 403, "cannot hold an NHS number"},
+		{"NHS number in the alias, between letters", `{"room_alias_name":"pt9434765919x"}`, 403, "cannot hold an NHS number"},
+		{"NHS number in the alias, grouped with dots", `{"room_alias_name":"943.476.5919"}`, 403, "cannot hold an NHS number"},
 	}
 	g := newRig(t, rooms)
 	for _, tt := range tests {
@@ -290,5 +295,37 @@ func TestLoggableRoom(t *testing.T) {
 		if got := loggableRoom(in); got != want {
 			t.Errorf("loggableRoom(%q) = %q; want %q", in, got, want)
 		}
+	}
+}
+
+// A clinical room is created, classified or kept only in a room version
+// the bot can guard, without additional creators: from version 12 the
+// creators outrank every power level, the bot's included.
+func TestClinicalRoomVersion(t *testing.T) {
+	clinical := `{"type":"org.caldicott.policy","state_key":"","content":{"class":"clinical"}}`
+	bare := `{"type":"m.room.encryption","state_key":"","content":{"algorithm":"m.megolm.v1.aes-sha2"}}`
+	initial := `"initial_state":[` + clinical + `,` + bare + `]`
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		err                      string
+	}{
+		{"create clinical, version 11", http.MethodPost, "/_matrix/client/v3/createRoom", `{"room_version":"11",` + initial + `}`, 200, ""},
+		{"create clinical, the default version", http.MethodPost, "/_matrix/client/v3/createRoom", `{` + initial + `}`, 200, ""},
+		{"create clinical, version 12", http.MethodPost, "/_matrix/client/v3/createRoom", `{"room_version":"12",` + initial + `}`, 403, "in version 12 the room's creators stand above every power level"},
+		{"create clinical, key capitalised", http.MethodPost, "/_matrix/client/v3/createRoom", `{"Room_Version":"12",` + initial + `}`, 403, "in version 12"},
+		{"create clinical, additional creators", http.MethodPost, "/_matrix/client/v3/createRoom", `{"creation_content":{"additional_creators":["@mallory:trust-a.nhs.uk"]},` + initial + `}`, 403, "cannot name additional creators"},
+		{"create social, version 12", http.MethodPost, "/_matrix/client/v3/createRoom", `{"room_version":"12","initial_state":[{"type":"org.caldicott.policy","content":{"class":"social"}}]}`, 200, ""},
+		{"classify a version 12 room clinical", http.MethodPut, "/_matrix/client/v3/rooms/" + v12Room + "/state/org.caldicott.policy", `{"class":"clinical"}`, 403, "in version 12"},
+		{"classify a co-created room clinical", http.MethodPut, "/_matrix/client/v3/rooms/" + coCreatedRoom + "/state/org.caldicott.policy", `{"class":"clinical"}`, 403, "cannot name additional creators"},
+		{"classify a version 12 room social", http.MethodPut, "/_matrix/client/v3/rooms/" + v12Room + "/state/org.caldicott.policy", `{"class":"social"}`, 200, ""},
+		{"classify a version 10 room clinical", http.MethodPut, "/_matrix/client/v3/rooms/" + socialRoom + "/state/org.caldicott.policy", `{"class":"clinical"}`, 200, ""},
+	}
+	g := newRig(t, maps.Clone(rooms))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := g.do(t, tt.method, tt.path, []byte(tt.body))
+			g.expect(t, tt.method, tt.path, []byte(tt.body), a, tt.status, tt.err)
+		})
 	}
 }

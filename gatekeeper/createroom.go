@@ -1,8 +1,10 @@
 package gatekeeper
 
 import (
+	"cmp"
 	"net/http"
 
+	"github.com/caldicott/caldicott/nhsnumber"
 	"github.com/caldicott/caldicott/policy"
 )
 
@@ -17,11 +19,18 @@ type createRoomRequest struct {
 	Invite        []string `json:"invite"`
 	// PowerLevelOverride is laid over Dendrite's default power levels.
 	PowerLevelOverride map[string]any `json:"power_level_content_override"`
-	InitialState       []struct {
-		Type     string         `json:"type"`
-		StateKey string         `json:"state_key"`
-		Content  map[string]any `json:"content"`
-	} `json:"initial_state"`
+	// RoomVersion, when empty, is the homeserver's default
+	// (dendriteDefaultRoomVersion).
+	RoomVersion     string              `json:"room_version"`
+	CreationContent map[string]any      `json:"creation_content"`
+	InitialState    []initialStateEvent `json:"initial_state"`
+}
+
+// initialStateEvent is one event of createRoom's initial_state.
+type initialStateEvent struct {
+	Type     string         `json:"type"`
+	StateKey string         `json:"state_key"`
+	Content  map[string]any `json:"content"`
 }
 
 // judgeCreateRoom: POST /createRoom. A room whose initial state makes it
@@ -44,7 +53,7 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 			text = append(text, ev.Content)
 		}
 	}
-	if holdsNHSNumber(text) {
+	if holdsNHSNumber(text) || nhsnumber.InAlias(req.RoomAliasName) {
 		return patientIDInRoomText()
 	}
 	// Invitations written as membership events in the initial state are
@@ -55,6 +64,12 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 		if ev.Type == "m.room.member" && policy.ContentString(ev.Content, "membership") == "invite" {
 			invitees = append(invitees, ev.StateKey)
 		}
+	}
+	if d := policy.ClinicalVersionGate(n.Class(), cmp.Or(req.RoomVersion, dendriteDefaultRoomVersion), policy.NamesAdditionalCreators(req.CreationContent)); !d.Allow {
+		return forbidden(d.Rule, d.Reason)
+	}
+	if n.Class() == policy.Clinical && hasThirdPartyInvite(req.InitialState) {
+		return thirdPartyInviteRefused() // as client_state refuses it in a clinical room
 	}
 	s := g.fed.current(r.Context())
 	if n.Class() == policy.Clinical {
@@ -76,6 +91,18 @@ func (g *Gatekeeper) judgeCreateRoom(w http.ResponseWriter, r *http.Request) *Re
 	return nil
 }
 
+// hasThirdPartyInvite: the initial state holds an e-mail invitation
+// (m.room.third_party_invite), which an identity server's binding would
+// complete.
+func hasThirdPartyInvite(initial []initialStateEvent) bool {
+	for _, ev := range initial {
+		if ev.Type == "m.room.third_party_invite" {
+			return true
+		}
+	}
+	return false
+}
+
 func isRoomText(eventType string) bool {
 	return eventType == "m.room.name" || eventType == "m.room.topic"
 }
@@ -83,3 +110,8 @@ func isRoomText(eventType string) bool {
 func patientIDInRoomText() *Refusal {
 	return forbidden(ReasonPatientID, "A room's name and topic cannot hold an NHS number: they are shown in invitations and room lists, outside the room. Describe the room without the patient's identifier.")
 }
+
+// dendriteDefaultRoomVersion is the version Dendrite v0.15.2 gives a room
+// whose createRoom names none (room_server.default_room_version, 10 unless
+// set; docs/gatekeeper.md says to leave it at 11 or below).
+const dendriteDefaultRoomVersion = "10"

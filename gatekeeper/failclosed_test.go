@@ -84,6 +84,29 @@ func TestAliasJoinForwardsTheJudgedRoom(t *testing.T) {
 			t.Fatalf("upstream saw %+v; want %s with the body", seen, want)
 		}
 	}
+	// No servers named: those of the directory's answer, as Dendrite would
+	// have joined through them resolving the alias itself (a room on
+	// another server cannot be joined by its ID alone); servers named by
+	// via alone are kept as they are.
+	for query, want := range map[string]string{
+		"":                    "?server_name=trust-b.nhs.uk&server_name=trust-c.nhs.uk",
+		"?via=trust-d.nhs.uk": "?via=trust-d.nhs.uk",
+	} {
+		path := "/_matrix/client/v3/join/" + url.PathEscape("#ward:trust-a.nhs.uk") + query
+		body := []byte(`{"reason":"servers ` + query + `"}`)
+		if a := g.do(t, http.MethodPost, path, body, "Authorization", "Bearer tok-bob"); a.Status != 200 {
+			t.Fatalf("%s: %d %s", path, a.Status, a.Error)
+		}
+		var seen *seenRequest
+		for _, s := range g.up.requests() {
+			if string(s.Body) == string(body) {
+				seen = &s
+			}
+		}
+		if want = "/_matrix/client/v3/join/" + url.PathEscape(wardRoom) + want; seen == nil || seen.RequestURI != want {
+			t.Fatalf("upstream saw %+v; want %s", seen, want)
+		}
+	}
 	// Unknown credentials: passed as they came, for Dendrite to refuse.
 	path := "/_matrix/client/v3/join/" + url.PathEscape("#ward:trust-a.nhs.uk")
 	a := g.do(t, http.MethodPost, path, []byte(`{}`), "Authorization", "Bearer unknown")

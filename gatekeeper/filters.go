@@ -24,6 +24,8 @@ func (g *Gatekeeper) judgeFilters(r *http.Request, roomID string, facts policy.I
 	switch {
 	case errors.Is(authErr, errNoCredentials):
 		return nil // unknown credentials: Dendrite refuses; nothing about the room is told
+	case rateLimited(authErr) != nil:
+		return rateLimited(authErr)
 	case authErr != nil:
 		g.metrics.RoomStateFailure.Inc()
 		g.log.Warn().Err(authErr).Msg("Could not check a client's credentials; judging the room's filters as the bot alone")

@@ -23,6 +23,8 @@ import (
 const (
 	bot     = "@caldicott:trust-a.nhs.uk"
 	asToken = "as-token-for-tests"
+	// limitedToken's whoami Dendrite rate-limits (429).
+	limitedToken = "limited-token"
 )
 
 // A room's answer to a read of its policy state, by the fake upstream.
@@ -50,6 +52,20 @@ type upstream struct {
 	mu    sync.Mutex
 	seen  []seenRequest
 	reads int
+}
+
+// Rooms whose creation the bot cannot guard: version 12, and additional
+// creators; every other room's creation names version 10.
+const (
+	v12Room       = "!v12:trust-a.nhs.uk"
+	coCreatedRoom = "!cocreated:trust-a.nhs.uk"
+)
+
+var createRead = regexp.MustCompile(`^/_matrix/client/v3/rooms/([^/]+)/state/m\.room\.create$`)
+
+var creations = map[string]string{
+	v12Room:       `{"room_version":"12"}`,
+	coCreatedRoom: `{"room_version":"10","Additional_Creators":["@mallory:trust-a.nhs.uk"]}`,
 }
 
 var policyRead = regexp.MustCompile(`^/_matrix/client/v3/rooms/([^/]+)/state/org\.caldicott\.policy$`)
@@ -86,7 +102,22 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if m := createRead.FindStringSubmatch(r.URL.EscapedPath()); m != nil && r.Method == http.MethodGet {
+		roomID, _ := url.PathUnescape(m[1])
+		creation, ok := creations[roomID]
+		if !ok {
+			creation = `{"room_version":"10"}`
+		}
+		_, _ = w.Write([]byte(creation))
+		return
+	}
 	if r.URL.Path == "/_matrix/client/v3/account/whoami" {
+		if r.Header.Get("Authorization") == "Bearer "+limitedToken {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"errcode":"M_LIMIT_EXCEEDED","error":"You are sending too many requests too quickly!","retry_after_ms":1500}`))
+			return
+		}
 		if r.Header.Get("Authorization") != "Bearer alice-token" {
 			http.Error(w, `{"errcode":"M_UNKNOWN_TOKEN"}`, http.StatusUnauthorized)
 			return
@@ -165,6 +196,7 @@ type answer struct {
 	ErrCode string `json:"errcode"`
 	Error   string `json:"error"`
 	Body    []byte
+	Header  http.Header `json:"-"`
 }
 
 // do sends a request through the gatekeeper as a client with a token.
@@ -191,7 +223,7 @@ func (g *rig) do(t *testing.T, method, path string, body []byte, header ...strin
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	a := answer{Status: resp.StatusCode}
+	a := answer{Status: resp.StatusCode, Header: resp.Header}
 	a.Body, _ = io.ReadAll(resp.Body)
 	_ = json.Unmarshal(a.Body, &a)
 	return a

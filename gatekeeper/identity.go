@@ -9,9 +9,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // errNoCredentials: Dendrite does not know the request's credentials, and
@@ -31,6 +34,27 @@ type identities struct {
 
 	mu    sync.Mutex
 	known map[[sha256.Size]byte]string
+	// asking makes one whoami per credentials at a time: a client's
+	// burst of requests would otherwise be a burst of whoamis, which
+	// Dendrite rate-limits.
+	asking singleflight.Group
+}
+
+// rateLimitedError: Dendrite rate-limited the whoami (429). The client is
+// answered 429 with Dendrite's wait, not refused: it may try again.
+type rateLimitedError struct{ retryAfterMS int64 }
+
+func (e rateLimitedError) Error() string { return "whoami: rate-limited by the homeserver" }
+
+// rateLimited is the 429 a rate-limited credentials check is answered
+// with, nil for any other error.
+func rateLimited(err error) *Refusal {
+	var rl rateLimitedError
+	if !errors.As(err, &rl) {
+		return nil
+	}
+	return &Refusal{Status: http.StatusTooManyRequests, ErrCode: "M_LIMIT_EXCEEDED", Rule: ReasonRateLimited, RetryAfterMS: rl.retryAfterMS,
+		Reason: "Too many requests just now: wait a moment and try again."}
 }
 
 // Check returns nil when Dendrite accepts the credentials, errNoCredentials
@@ -54,6 +78,19 @@ func (c *identities) Who(ctx context.Context, auth, asUser string) (string, erro
 	if ok {
 		return who, nil
 	}
+	// One ask for every request waiting on these credentials; it is not
+	// ended by the first asker going away, only by its own timeout.
+	v, err, _ := c.asking.Do(string(key[:]), func() (any, error) {
+		return c.ask(context.WithoutCancel(ctx), key, auth, asUser)
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// ask asks Dendrite whom the credentials stand for, and remembers it.
+func (c *identities) ask(ctx context.Context, key [sha256.Size]byte, auth, asUser string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	u := strings.TrimSuffix(c.base, "/") + "/_matrix/client/v3/account/whoami"
@@ -74,6 +111,8 @@ func (c *identities) Who(ctx context.Context, auth, asUser string) (string, erro
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
 		return "", errNoCredentials
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return "", rateLimitedError{retryAfterMS: retryAfterMS(resp)}
 	default:
 		return "", fmt.Errorf("whoami: homeserver answered %d", resp.StatusCode)
 	}
@@ -95,4 +134,19 @@ func (c *identities) Who(ctx context.Context, auth, asUser string) (string, erro
 		})
 	}
 	return body.UserID, nil
+}
+
+// retryAfterMS is how long a 429 says to wait: its body's retry_after_ms
+// (Dendrite's), else its Retry-After header in seconds; 0 when neither.
+func retryAfterMS(resp *http.Response) int64 {
+	var body struct {
+		RetryAfterMS int64 `json:"retry_after_ms"`
+	}
+	if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body) == nil && body.RetryAfterMS > 0 {
+		return body.RetryAfterMS
+	}
+	if secs, err := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64); err == nil && secs > 0 {
+		return secs * 1000
+	}
+	return 0
 }

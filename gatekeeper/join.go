@@ -39,7 +39,7 @@ func (g *Gatekeeper) judgeJoin(_ http.ResponseWriter, r *http.Request) *Refusal 
 		if errors.Is(g.identities.Check(r.Context(), userAuth(r)), errNoCredentials) {
 			return nil // Dendrite refuses it; nothing about the alias is told
 		}
-		roomID, err := g.resolveRoom(r.Context(), target)
+		roomID, servers, err := g.resolveAlias(r.Context(), target)
 		switch {
 		case errors.Is(err, errUnknownAlias):
 			return &Refusal{Status: http.StatusNotFound, ErrCode: "M_NOT_FOUND", Rule: ReasonUnknownAlias, Reason: fmt.Sprintf("No room has the address %s.", target)}
@@ -47,7 +47,7 @@ func (g *Gatekeeper) judgeJoin(_ http.ResponseWriter, r *http.Request) *Refusal 
 			g.log.Warn().Err(err).Msg("Could not resolve a room alias; refusing the join (it may be a clinical room)")
 			return roomStateUnknown()
 		}
-		joinByID(r, roomID)
+		joinByID(r, roomID, servers)
 		target = roomID
 	}
 	return g.judgeJoiner(r, target)
@@ -56,12 +56,28 @@ func (g *Gatekeeper) judgeJoin(_ http.ResponseWriter, r *http.Request) *Refusal 
 // ReasonUnknownAlias: a join by an alias no room has.
 const ReasonUnknownAlias = "unknown_alias"
 
+// maxJoinServers bounds the servers from the directory's answer a join
+// is sent through, as a client would name a few.
+const maxJoinServers = 10
+
 // joinByID points the request at /join/{roomID}, in the API version it
-// came in; its query (server_name, via) and body are left as they are.
-func joinByID(r *http.Request, roomID string) {
+// came in; its body is left as it is, and so is its query when it names
+// servers to join through (server_name, via). Otherwise the servers the
+// directory's answer named for the alias are added as server_name, as
+// Dendrite itself would have joined through them: without them it cannot
+// join a room on another server by its ID alone.
+func joinByID(r *http.Request, roomID string, servers []string) {
 	prefix := "/_matrix/client/" + chi.URLParam(r, "version") + "/join/"
 	r.URL.Path = prefix + roomID
 	r.URL.RawPath = prefix + url.PathEscape(roomID)
+	q := r.URL.Query()
+	if q.Has("server_name") || q.Has("via") || len(servers) == 0 {
+		return
+	}
+	for _, s := range servers[:min(len(servers), maxJoinServers)] {
+		q.Add("server_name", s)
+	}
+	r.URL.RawQuery = q.Encode()
 }
 
 // judgeJoiner judges the client joining target (a room ID or an alias),
@@ -72,6 +88,8 @@ func (g *Gatekeeper) judgeJoiner(r *http.Request, target string) *Refusal {
 	switch {
 	case errors.Is(err, errNoCredentials):
 		return nil // Dendrite refuses it; nothing about the room is told
+	case rateLimited(err) != nil:
+		return rateLimited(err)
 	case err != nil:
 		g.metrics.RoomStateFailure.Inc()
 		g.log.Warn().Err(err).Msg("Could not check a joiner's credentials; refusing joins into guarded clinical rooms")
@@ -133,32 +151,40 @@ func (g *Gatekeeper) resolveRoom(ctx context.Context, target string) (string, er
 	case !strings.HasPrefix(target, "#"):
 		return "", errUnknownAlias // neither: Dendrite refuses it
 	}
+	roomID, _, err := g.resolveAlias(ctx, target)
+	return roomID, err
+}
+
+// resolveAlias asks Dendrite for the room an alias points to, and the
+// servers its answer says are in it.
+func (g *Gatekeeper) resolveAlias(ctx context.Context, target string) (roomID string, servers []string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, g.s.RoomStateTimeout)
 	defer cancel()
 	u := strings.TrimSuffix(g.s.Upstream.String(), "/") + "/_matrix/client/v3/directory/room/" + url.PathEscape(target)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", fmt.Errorf("resolve alias: %w", err)
+		return "", nil, fmt.Errorf("resolve alias: %w", err)
 	}
 	resp, err := g.classes.client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("resolve alias: %w", err)
+		return "", nil, fmt.Errorf("resolve alias: %w", err)
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusNotFound:
-		return "", errUnknownAlias
+		return "", nil, errUnknownAlias
 	default:
-		return "", fmt.Errorf("resolve alias: homeserver answered %d", resp.StatusCode)
+		return "", nil, fmt.Errorf("resolve alias: homeserver answered %d", resp.StatusCode)
 	}
 	var body struct {
-		RoomID string `json:"room_id"`
+		RoomID  string   `json:"room_id"`
+		Servers []string `json:"servers"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body); err != nil || !strings.HasPrefix(body.RoomID, "!") {
-		return "", fmt.Errorf("resolve alias: unreadable answer")
+		return "", nil, fmt.Errorf("resolve alias: unreadable answer")
 	}
-	return body.RoomID, nil
+	return body.RoomID, body.Servers, nil
 }
 
 func roomStateUnknown() *Refusal {

@@ -59,7 +59,7 @@ func (u *roomsUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case room == "down":
 			http.Error(w, `{"errcode":"M_UNKNOWN"}`, http.StatusBadGateway)
 		default:
-			_, _ = fmt.Fprintf(w, `{"room_id":%q}`, room)
+			_, _ = fmt.Fprintf(w, `{"room_id":%q,"servers":["trust-b.nhs.uk","trust-c.nhs.uk"]}`, room)
 		}
 	case r.Method == http.MethodGet && policyRead.MatchString(p) && u.policies[unescaped(policyRead.FindStringSubmatch(p)[1])] != "":
 		_, _ = w.Write([]byte(u.policies[unescaped(policyRead.FindStringSubmatch(p)[1])]))

@@ -143,8 +143,11 @@ func forget(m map[string]int, k string) {
 // the authenticated /_matrix/client/v1/media paths). A file the retention
 // sweep deleted, or whose every message it deleted (the bytes go a sweep
 // later), is answered 404 in words a person understands; the rest
-// stream through untouched. When the store cannot be read, downloads pass
-// (the file's bytes are gone from the media store anyway).
+// stream through untouched. When the store cannot be read, this server's
+// files are refused 503 (one whose messages were all deleted still has
+// its bytes until the next sweep, so passing it would serve it), and
+// other servers' pass (only their deletions remembered here could stop
+// them, and their bytes are gone from the media store anyway).
 func (g *Gatekeeper) judgeMedia(_ http.ResponseWriter, r *http.Request) *Refusal {
 	if g.media == nil {
 		return nil
@@ -157,9 +160,15 @@ func (g *Gatekeeper) judgeMedia(_ http.ResponseWriter, r *http.Request) *Refusal
 	if f != nil {
 		return f
 	}
-	deleted, err := g.media.Deleted(r.Context(), "mxc://"+server+"/"+mediaID, server == g.s.Rules.OwnServer)
-	if err != nil {
-		g.log.Warn().Err(err).Msg("Could not read which files were deleted under retention; passing the download")
+	own := server == g.s.Rules.OwnServer
+	deleted, err := g.media.Deleted(r.Context(), "mxc://"+server+"/"+mediaID, own)
+	switch {
+	case err != nil && own:
+		g.log.Warn().Err(err).Msg("Could not read which files await deletion under retention; refusing the download")
+		return &Refusal{Status: http.StatusServiceUnavailable, ErrCode: "M_UNKNOWN", Rule: ReasonStateUnknown,
+			Reason: "I could not check whether this file was deleted under the room's retention period just now, so it was not sent. Try again in a minute; if it keeps failing, tell your IT team."}
+	case err != nil:
+		g.log.Warn().Err(err).Msg("Could not read which files were deleted under retention; passing another server's file")
 		return nil
 	}
 	if !deleted {

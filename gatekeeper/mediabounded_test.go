@@ -134,3 +134,16 @@ func TestDeletedMediaHeapIsBounded(t *testing.T) {
 		t.Fatalf("remembering %d of %d deletions holds %d bytes, unbounded %d: not bounded", limit, n, bounded, unbounded)
 	}
 }
+
+// When the store cannot be read, this server's files are refused 503 (one
+// awaiting deletion still has its bytes), other servers' pass.
+func TestDownloadWhenTheStoreCannotBeRead(t *testing.T) {
+	g, st := newJoinRig(t)
+	st.Close()
+	own := "/_matrix/client/v1/media/download/trust-a.nhs.uk/scan"
+	g.expect(t, http.MethodGet, own, nil, g.do(t, http.MethodGet, own, nil), http.StatusServiceUnavailable, "could not check whether this file was deleted")
+	fed := "/_matrix/federation/v1/media/download/scan"
+	g.expect(t, http.MethodGet, fed, nil, g.do(t, http.MethodGet, fed, nil), http.StatusServiceUnavailable, "could not check whether this file was deleted")
+	other := "/_matrix/client/v1/media/download/trust-b.nhs.uk/scan"
+	g.expect(t, http.MethodGet, other, nil, g.do(t, http.MethodGet, other, nil), 200, "")
+}

@@ -2,6 +2,7 @@ package gatekeeper
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/caldicott/caldicott/policy"
@@ -14,6 +15,10 @@ import (
 // it asks for no credentials (the identity server's signature over each
 // invite is checked against the room's m.room.third_party_invite).
 const EndpointIdentityOnbind = "identity_onbind"
+
+// maxOnbindRooms bounds the rooms one callback may complete invitations
+// into: one address is invited into a few rooms, not hundreds.
+const maxOnbindRooms = 50
 
 // judgeOnbind refuses the callback when it would invite anyone into a
 // clinical room: invitations by e-mail are refused there (client_invite,
@@ -34,12 +39,27 @@ func (g *Gatekeeper) judgeOnbind(w http.ResponseWriter, r *http.Request) *Refusa
 	if f := decodeJSON(body, &req); f != nil {
 		return f
 	}
+	var rooms []string // each once, in the order listed
+	seen := map[string]bool{}
 	for _, inv := range req.Invites {
-		p, err := g.classes.Policy(r.Context(), inv.RoomID, "")
+		if !seen[inv.RoomID] && len(rooms) <= maxOnbindRooms {
+			seen[inv.RoomID] = true
+			rooms = append(rooms, inv.RoomID)
+		}
+	}
+	if len(rooms) > maxOnbindRooms {
+		// Each room is a read of its state: an unbounded list would be
+		// an unbounded burst of reads, asked for by anyone (the callback
+		// carries no credentials).
+		return &Refusal{Status: http.StatusBadRequest, ErrCode: "M_UNKNOWN", Rule: ReasonTooLarge,
+			Reason: fmt.Sprintf("This binding completes invitations into more than %d rooms, more than are judged at once.", maxOnbindRooms)}
+	}
+	for _, roomID := range rooms {
+		p, err := g.classes.Policy(r.Context(), roomID, "")
 		switch {
 		case errors.Is(err, errNotMember):
 		case err != nil:
-			g.log.Warn().Err(err).Str("room_id", loggableRoom(inv.RoomID)).Msg("Could not read the class of a room an identity server completes an invitation into; refusing")
+			g.log.Warn().Err(err).Str("room_id", loggableRoom(roomID)).Msg("Could not read the class of a room an identity server completes an invitation into; refusing")
 			return roomStateUnknown()
 		case p.Class == policy.Clinical:
 			return thirdPartyInviteRefused()

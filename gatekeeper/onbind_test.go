@@ -3,6 +3,7 @@ package gatekeeper
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"testing"
 )
 
@@ -34,6 +35,10 @@ func TestThirdPartyInvitesIntoClinicalRooms(t *testing.T) {
 		{"onbind into a social and an unclassified room", "POST", path, onbind(socialRoom, plainRoom), 200, ""},
 		{"onbind into a room the bot is not in", "POST", path, onbind("!nobot:trust-a.nhs.uk"), 200, ""},
 		{"onbind, not JSON", "POST", path, `{`, 400, "not valid JSON"},
+		{"onbind into 51 rooms", "POST", path, onbind(manyRooms(51)...), 400, "more than 50 rooms"},
+		{"onbind into 50 rooms", "POST", path, onbind(manyRooms(50)...), 200, ""},
+		{"onbind into one room listed 200 times", "POST", path, onbind(slices.Repeat([]string{socialRoom}, 200)...), 200, ""},
+		{"onbind into a clinical room listed after many times another", "POST", path, onbind(append(slices.Repeat([]string{socialRoom}, 200), clinicalRoom)...), 403, "Invitations by e-mail address cannot be sent into a clinical room"},
 		{"third-party invite as state in a clinical room", "PUT", "/_matrix/client/v3/rooms/" + url.PathEscape(clinicalRoom) + "/state/m.room.third_party_invite/tok1", `{"display_name":"b...@example.org","public_key":"abc","key_validity_url":"https://id.example.org/check"}`, 403, "Invitations by e-mail address cannot be sent into a clinical room"},
 		{"third-party invite as state in a social room", "PUT", "/_matrix/client/v3/rooms/" + url.PathEscape(socialRoom) + "/state/m.room.third_party_invite/tok1", `{"display_name":"b...@example.org"}`, 200, ""},
 		{"no onbind on the client API", "POST", "/_matrix/client/v3/3pid/onbind", onbind(clinicalRoom), 200, ""},
@@ -49,7 +54,17 @@ func TestThirdPartyInvitesIntoClinicalRooms(t *testing.T) {
 			g.expect(t, tt.method, tt.path, body, a, tt.status, tt.err)
 		})
 	}
-	if n := g.refusals(EndpointIdentityOnbind, ReasonThirdPartyInvite); n != 1 {
-		t.Errorf("identity_onbind refusals counted %v, want 1", n)
+	if n := g.refusals(EndpointIdentityOnbind, ReasonThirdPartyInvite); n != 2 {
+		t.Errorf("identity_onbind refusals counted %v, want 2", n)
 	}
+}
+
+// manyRooms names n rooms the bot is not in (the fake Dendrite knows none
+// of them: no policy).
+func manyRooms(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("!room%d:trust-a.nhs.uk", i)
+	}
+	return out
 }

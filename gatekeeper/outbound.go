@@ -142,8 +142,11 @@ func denyNetworks(deny []netip.Prefix) func(context.Context, string, string, sys
 		if err != nil {
 			return fmt.Errorf("%s: %w", address, errDeniedNetwork)
 		}
+		// A zoned address (fe80::1%eth0) is in no prefix to Contains: its
+		// zone goes before judging.
+		addr := ap.Addr().Unmap().WithZone("")
 		for _, p := range deny {
-			if p.Contains(ap.Addr().Unmap()) {
+			if p.Contains(addr) {
 				return fmt.Errorf("%s: %w", address, errDeniedNetwork)
 			}
 		}

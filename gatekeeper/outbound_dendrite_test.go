@@ -72,7 +72,7 @@ func TestOutboundThroughGatekeeperOnDendrite(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(ctx, proxyLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }),
+		done <- ServeOutbound(ctx, proxyLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }),
 			Timeouts{ReadHeader: 10 * time.Second, Read: time.Minute, Write: time.Minute, Idle: time.Minute})
 	}()
 	t.Cleanup(func() { cancel(); <-done })

@@ -225,3 +225,76 @@ func TestOutboundTunnelInUseStaysOpen(t *testing.T) {
 		t.Fatalf("the destination answered %d requests through one tunnel; want 8", n)
 	}
 }
+
+// The proxy as caldicott gatekeeper runs it (ServeOutbound, with its
+// server's timeouts) carries a tunnel's TLS: the bytes after a CONNECT
+// are not read as the head of a next request and held until the tunnel
+// times out (as Serve's framing guard would).
+func TestOutboundTunnelsThroughServe(t *testing.T) {
+	o := newOutboundRig(t, nil)
+	s := Settings{
+		Upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:9"}, Rules: testRules, Outbound: config.OutboundAll,
+		OutboundAddr: func(string) string { return o.dest },
+		Timeouts:     Timeouts{ReadHeader: 5 * time.Second, Read: time.Minute, Write: time.Minute, Idle: time.Minute, TunnelIdle: 3 * time.Second, TunnelMax: time.Minute},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- ServeOutbound(ctx, ln, New(s, NewMetrics(prometheus.NewRegistry()), zerolog.Nop()).OutboundHandler(ctx), s.Timeouts)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ServeOutbound: %v", err)
+		}
+	})
+	o.proxy = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	for i := range 2 {
+		start := time.Now()
+		body, err := o.get(t, "https://trust-b.nhs.uk:8448/_matrix/federation/v1/version")
+		if err != nil || !strings.HasPrefix(body, "answered by") {
+			t.Fatalf("request %d through the proxy: %q, %v after %v", i, body, err, time.Since(start))
+		}
+		if elapsed := time.Since(start); elapsed > 2*time.Second {
+			t.Fatalf("request %d took %v: the tunnel waited for something", i, elapsed)
+		}
+	}
+}
+
+// The default outbound_deny_networks keep the proxy off this host by every
+// spelling of it: "this network" (0.0.0.0), the unspecified ::, any
+// link-local address (zoned or not), IPv4 in IPv6.
+func TestDefaultDenyNetworksCoverThisHost(t *testing.T) {
+	deny, err := prefixes(config.DefaultOutboundDenyNetworks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	judge := denyNetworks(deny)
+	for _, tt := range []struct {
+		addr   string
+		denied bool
+	}{
+		{"127.0.0.1:8448", true},
+		{"0.0.0.0:8448", true},
+		{"0.1.2.3:8448", true},
+		{"[::]:8448", true},
+		{"[::1]:8448", true},
+		{"[::ffff:127.0.0.1]:8448", true},
+		{"[fe80::1]:8448", true},
+		{"[fe80::1%lo]:8448", true},
+		{"[fe80:0:0:1::1]:8448", true},
+		{"[fd00::1%eth0]:8448", true},
+		{"10.0.0.1:8448", true},
+		{"81.144.1.2:8448", false},
+		{"[2a00:1450::1]:8448", false},
+	} {
+		err := judge(context.Background(), "tcp", tt.addr, nil)
+		if denied := errors.Is(err, errDeniedNetwork); denied != tt.denied {
+			t.Errorf("%s: denied %v (%v); want %v", tt.addr, denied, err, tt.denied)
+		}
+	}
+}

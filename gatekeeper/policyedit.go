@@ -15,13 +15,21 @@ import (
 // back. Edits that keep the class (roles, teams, options) pass, as the
 // appservice keeps them.
 func (g *Gatekeeper) judgePolicyEdit(r *http.Request, roomID, stateKey string, content map[string]any) *Refusal {
-	if stateKey != "" || policy.PolicyEditGate(policy.Clinical, content, false).Allow {
-		return nil // not the room's policy, or it stays clinical whatever it was
+	if stateKey != "" {
+		return nil // not the room's policy
+	}
+	if f := g.judgeClinicalVersion(r, roomID, content); f != nil {
+		return f
+	}
+	if policy.PolicyEditGate(policy.Clinical, content, false).Allow {
+		return nil // it stays clinical whatever it was
 	}
 	editor, err := g.identities.Who(r.Context(), userAuth(r), r.URL.Query().Get("user_id"))
 	switch {
 	case errors.Is(err, errNoCredentials):
 		return nil // Dendrite refuses it
+	case rateLimited(err) != nil:
+		return rateLimited(err)
 	case err != nil:
 		g.metrics.RoomStateFailure.Inc()
 		return roomStateUnknown()

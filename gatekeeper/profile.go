@@ -44,7 +44,7 @@ func (g *Gatekeeper) judgeAlias(_ http.ResponseWriter, r *http.Request) *Refusal
 	}
 	// The localpart only: a server's name is not the client's to choose.
 	local, _, _ := strings.Cut(alias, ":")
-	if nhsnumber.Contains(local) {
+	if nhsnumber.InAlias(local) {
 		return forbidden(ReasonPatientID, "A room's address cannot hold an NHS number: it is shown in links, room lists and invitations, outside the room. Choose an address without the patient's identifier.")
 	}
 	return nil

@@ -29,6 +29,10 @@ func TestNHSNumberInNamesShownOutsideRooms(t *testing.T) {
 		{"room display name without a number", "PUT", member(plainRoom), `{"membership":"join","displayname":"Alice"}`, 200, ""},
 		{"alias", "PUT", alias("#bed-9434765919:trust-a.nhs.uk"), `{"room_id":"` + plainRoom + `"}`, 403, "A room's address cannot hold an NHS number"},
 		{"alias, spaced and r0", "PUT", "/_matrix/client/r0/directory/room/" + url.PathEscape("#943 476 5919:trust-a.nhs.uk"), `{"room_id":"` + socialRoom + `"}`, 403, "A room's address cannot hold an NHS number"},
+		{"alias, underscored", "PUT", alias("#ward_9434765919:trust-a.nhs.uk"), `{"room_id":"` + plainRoom + `"}`, 403, "A room's address cannot hold an NHS number"},
+		{"alias, grouped with underscores", "PUT", alias("#943_476_5919:trust-a.nhs.uk"), `{"room_id":"` + plainRoom + `"}`, 403, "A room's address cannot hold an NHS number"},
+		{"alias, after a bed number", "PUT", alias("#bed4-9434765919:trust-a.nhs.uk"), `{"room_id":"` + plainRoom + `"}`, 403, "A room's address cannot hold an NHS number"},
+		{"alias, between letters", "PUT", alias("#pt9434765919x:trust-a.nhs.uk"), `{"room_id":"` + plainRoom + `"}`, 403, "A room's address cannot hold an NHS number"},
 		{"alias without a number", "PUT", alias("#ward7:trust-a.nhs.uk"), `{"room_id":"` + clinicalRoom + `"}`, 200, ""},
 	}
 	for _, tt := range tests {
@@ -41,7 +45,7 @@ func TestNHSNumberInNamesShownOutsideRooms(t *testing.T) {
 	if n := g.refusals(EndpointClientProfile, ReasonPatientID); n != 2 {
 		t.Errorf("client_profile patient_id refusals counted %v, want 2", n)
 	}
-	if n := g.refusals(EndpointClientAlias, ReasonPatientID); n != 2 {
-		t.Errorf("client_alias patient_id refusals counted %v, want 2", n)
+	if n := g.refusals(EndpointClientAlias, ReasonPatientID); n != 6 {
+		t.Errorf("client_alias patient_id refusals counted %v, want 6", n)
 	}
 }

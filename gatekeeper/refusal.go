@@ -14,6 +14,9 @@ type Refusal struct {
 	Reason string
 	// Rule names why, for metrics and logs (never content, never a user).
 	Rule string
+	// RetryAfterMS, when set (a 429), is sent as retry_after_ms and as
+	// the Retry-After header, in whole seconds.
+	RetryAfterMS int64
 }
 
 // Reasons (metric label values) for refusals that no policy rule names.
@@ -28,6 +31,7 @@ const (
 	ReasonPatientID        = "patient_id"
 	ReasonBodyUnreadable   = "body_unreadable"
 	ReasonThirdPartyInvite = "third_party_invite"
+	ReasonRateLimited      = "rate_limited"
 )
 
 func forbidden(rule, reason string) *Refusal {
@@ -40,7 +44,12 @@ func badJSON(reason string) *Refusal {
 
 // write sends the refusal as the Matrix error JSON clients show.
 func (f *Refusal) write(w http.ResponseWriter) {
-	body, _ := json.Marshal(map[string]string{"errcode": f.ErrCode, "error": f.Reason})
+	answer := map[string]any{"errcode": f.ErrCode, "error": f.Reason}
+	if f.RetryAfterMS > 0 {
+		answer["retry_after_ms"] = f.RetryAfterMS
+		w.Header().Set("Retry-After", strconv.FormatInt((f.RetryAfterMS+999)/1000, 10))
+	}
+	body, _ := json.Marshal(answer)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(f.Status)

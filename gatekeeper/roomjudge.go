@@ -18,6 +18,9 @@ func (g *Gatekeeper) byClass(r *http.Request, roomID string, judge func(policy.C
 	if errors.Is(err, errNoCredentials) {
 		return nil // Dendrite refuses it; nothing about the room is told
 	}
+	if f := rateLimited(err); f != nil {
+		return f
+	}
 	var class policy.Class
 	if err == nil {
 		class, err = g.classes.Class(r.Context(), roomID, userAuth(r))

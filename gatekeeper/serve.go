@@ -18,7 +18,22 @@ type Timeouts struct {
 
 // Serve runs h on ln until ctx ends, then shuts down gracefully (in-flight
 // requests, /sync long polls included, get a few seconds to finish).
+// Requests framed two ways are marked for refusal (guardFraming).
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts) error {
+	return serve(ctx, guardFraming(ln), h, t)
+}
+
+// ServeOutbound runs the forward proxy h (OutboundHandler) on ln as Serve
+// does, but without the framing guard: after a CONNECT the connection
+// carries TLS, not HTTP, and the guard would hold the tunnelled
+// ClientHello as the head of a next request until the tunnel timed out.
+// Nothing behind the proxy reads a request body, so there is nothing for
+// the guard to protect.
+func ServeOutbound(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts) error {
+	return serve(ctx, ln, h, t)
+}
+
+func serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: t.ReadHeader,
@@ -28,7 +43,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts) err
 		MaxHeaderBytes:    64 << 10,
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(guardFraming(ln)) }()
+	go func() { done <- srv.Serve(ln) }()
 	select {
 	case err := <-done:
 		return fmt.Errorf("gatekeeper listener: %w", err)

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // powerLevelsGate judges power levels a clinical room would get, by what
@@ -72,10 +73,13 @@ func readPowerLevels(content map[string]any) PowerLevels {
 	return pl
 }
 
-// powerLevel reads one level: a JSON number, or a string holding one.
+// powerLevel reads one level as gomatrixserverlib does (levelJSONValue,
+// room versions 1 to 9): a JSON number (a fraction cut off), or a string
+// holding an integer, spaces around it trimmed — " 1000" is 1000 to
+// Dendrite, so it must be to the rules.
 func powerLevel(v any) (int64, bool) {
 	if s, ok := v.(string); ok {
-		n, err := strconv.ParseInt(s, 10, 64)
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		return n, err == nil
 	}
 	n := numberOr(v, -1<<63)

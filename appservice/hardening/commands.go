@@ -87,7 +87,8 @@ var CommandClassify = commands.Def[*Hardening]{
 	Doc: "Records the class in the room's `org.caldicott.policy` state. `clinical` hardens the room at once. Moving " +
 		"a clinical room to another class is the IG team's decision: a room admin's request (with the reason given) " +
 		"goes to the management room and the room stays clinical until an IG admin confirms it; an IG admin's takes " +
-		"effect at once. Changing the class in room state directly is set back in the same way.",
+		"effect at once. Changing the class in room state directly is set back in the same way. A room in version 12 or " +
+		"later, or created with additional creators, cannot be made clinical: its creators outrank every power level, the bot's included.",
 	Run: (*Hardening).cmdClassify,
 }
 
@@ -106,6 +107,12 @@ func (s *Hardening) cmdClassify(ctx context.Context, c *commands.Call) error {
 			return s.Reply(ctx, c.Evt, fmt.Sprintf("This room was created by another trust (%s), so moving it out of clinical is for that trust's IG team, not %s's. Ask them; the room stays clinical meanwhile.", id.UserID(f.Creator).Homeserver(), s.Cfg.Trust.Name))
 		}
 		return s.requestDowngrade(ctx, c, f, class)
+	}
+	if refusal, err := s.clinicalVersionRefusal(ctx, c.Evt.RoomID, class); err != nil || refusal != "" {
+		if err != nil {
+			return err
+		}
+		return s.Reply(ctx, c.Evt, refusal)
 	}
 	botLevel := f.PowerLevels.UserLevel(s.BotID.String())
 	need := f.PowerLevels.EventLevel(policy.PolicyEventType, true)

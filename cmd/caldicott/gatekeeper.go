@@ -129,7 +129,7 @@ func listenOutbound(ctx context.Context, gk *gatekeeper.Gatekeeper, s gatekeeper
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- gatekeeper.Serve(ctx, ln, gk.OutboundHandler(ctx), s.Timeouts) }()
+	go func() { done <- gatekeeper.ServeOutbound(ctx, ln, gk.OutboundHandler(ctx), s.Timeouts) }()
 	log.Info().Str("listen", ln.Addr().String()).Str("outbound", s.Outbound).Msg("Forward proxy for outbound federation")
 	return func() error { cancel(); return <-done }, nil
 }

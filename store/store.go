@@ -30,6 +30,10 @@ type Store struct {
 	// transaction serialises them against anything else.
 	auditMu sync.Mutex
 	now     func() time.Time
+	// fence is the leader's lease its fenced writes check (leader.go).
+	fence fence
+	// uri is the database's address, for a listener of its own (PostgreSQL).
+	uri string
 }
 
 // Engine names accepted by Open.
@@ -79,7 +83,7 @@ func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error)
 		maxConns = 1
 	}
 	db.RawDB.SetMaxOpenConns(maxConns)
-	return &Store{db: database{db}, now: time.Now}, nil
+	return &Store{db: database{db}, now: time.Now, uri: dsn}, nil
 }
 
 // sqliteDSN adds the pragmas Caldicott relies on: WAL for concurrent readers,

@@ -14,6 +14,7 @@ func (c *Config) applyDefaults() {
 	c.Review.defaults()
 	c.Verification.defaults()
 	c.Logging.defaults()
+	c.HA.defaults()
 	c.Gatekeeper.ApplyDefaults(c.Homeserver.Address)
 }
 

@@ -143,6 +143,10 @@ func TestSectionProblems(t *testing.T) {
 			[]string{"audit.publish_interval: is too short; at least 1s, or 0s to turn publication off"}},
 		{"admin api", func(c *Config) { c.AdminAPI.Token = "short" },
 			[]string{"admin_api.token: is too short; use at least 32 random characters"}},
+		{"ha lease short", func(c *Config) { c.HA.Lease.Duration = 500 * time.Millisecond },
+			[]string{"ha.lease: 500ms is out of range: between 1s and 1m0s (5s is the default: a dead leader is replaced within about 7s)"}},
+		{"ha lease long", func(c *Config) { c.HA.Lease.Duration = time.Hour },
+			[]string{"ha.lease: 1h0m0s is out of range: between 1s and 1m0s (5s is the default: a dead leader is replaced within about 7s)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,6 +227,7 @@ func TestDefaults(t *testing.T) {
 		{"logging.level", c.Logging.Level, "info"},
 		{"logging.format", c.Logging.Format, "json"},
 		{"audit.publish_interval", c.Audit.Every(), time.Hour},
+		{"ha.lease", c.HA.Lease.Duration, 5 * time.Second},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -28,6 +28,12 @@ func (s *Service) adminAPI() http.Handler {
 			adminError(w, http.StatusUnauthorized, "missing or wrong bearer token (admin_api.token)")
 			return
 		}
+		if !s.Leading() {
+			// Its records (the export's audit entry) are the leader's to write.
+			w.Header().Set("Retry-After", "5")
+			adminError(w, http.StatusServiceUnavailable, "this Caldicott is on standby; the leader answers the admin API (its /ready answers 200)")
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 }

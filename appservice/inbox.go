@@ -2,6 +2,7 @@ package appservice
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -91,7 +92,7 @@ func (s *Service) runWorker(ctx context.Context) error {
 		s.dispatchInbox(ctx)
 	}()
 	s.startUp(ctx)
-	close(s.ready)
+	s.readyOnce.Do(func() { close(s.ready) })
 	s.Log.Info().Msg("Caldicott is ready")
 	wg.Add(1)
 	go func() {
@@ -211,6 +212,9 @@ func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		err := s.handleStored(hctx, ev)
 		cancel()
+		if errors.Is(err, store.ErrNotLeader) {
+			return // another leads now; the event stays in the inbox for it
+		}
 		if err == nil || !retry.IsTransient(err) {
 			if err != nil {
 				s.Log.Error().Err(err).Str("event_id", ev.EventID).Str("event_type", ev.Type).Msg("Could not handle event; skipping it")

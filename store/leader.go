@@ -64,6 +64,22 @@ func (s *Store) AcquireLease(ctx context.Context, holder string, held int64, ttl
 	return Lease{Holder: holder, Epoch: epoch}, nil
 }
 
+// TakeLeaseFrom takes the lease from the tenure from, lapsed or not, at the
+// next epoch: for a process that knows from's holder has gone (a restart
+// on the same host after a crash). ErrNotLeader: from no longer holds it.
+func (s *Store) TakeLeaseFrom(ctx context.Context, holder string, from Lease, ttl time.Duration) (Lease, error) {
+	q := `UPDATE leader_lease SET epoch = epoch + 1, holder = $1, expires_at = ` + s.leaseNow() + ` + $2
+		WHERE id = 1 AND holder = $3 AND epoch = $4 RETURNING epoch`
+	var epoch int64
+	switch err := s.db.QueryRow(ctx, q, holder, ttl.Milliseconds(), from.Holder, from.Epoch).Scan(&epoch); {
+	case errors.Is(err, sql.ErrNoRows):
+		return Lease{}, ErrNotLeader
+	case err != nil:
+		return Lease{}, fmt.Errorf("take over the leader's lease: %w", err)
+	}
+	return Lease{Holder: holder, Epoch: epoch}, nil
+}
+
 // ReleaseLease gives the lease up at once, if l still holds it, so a
 // standby need not wait for it to lapse (a leader stopping cleanly).
 func (s *Store) ReleaseLease(ctx context.Context, l Lease) error {

@@ -182,3 +182,23 @@ func TestListenInboxHearsOtherProcesses(t *testing.T) {
 		<-done
 	})
 }
+
+// A restart on the same host takes the lease from its dead predecessor at
+// once, at the next epoch, but only from the tenure it names.
+func TestTakeLeaseFromGoneHolder(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open func() *Store) {
+		ctx := context.Background()
+		s := open()
+		dead, err := s.AcquireLease(ctx, "h/100/aa", 0, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TakeLeaseFrom(ctx, "h/200/bb", Lease{Holder: "h/100/aa", Epoch: dead.Epoch + 1}, time.Minute); !errors.Is(err, ErrNotLeader) {
+			t.Fatalf("took the lease from a tenure that does not hold it: %v", err)
+		}
+		l, err := s.TakeLeaseFrom(ctx, "h/200/bb", dead, time.Minute)
+		if err != nil || l.Epoch != dead.Epoch+1 || l.Holder != "h/200/bb" {
+			t.Fatalf("take over: %+v, %v", l, err)
+		}
+	})
+}

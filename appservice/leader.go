@@ -135,7 +135,7 @@ func (s *Service) lead(ctx context.Context, l store.Lease, deadline time.Time) {
 		s.Log.Warn().Int64("epoch", l.Epoch).Str("why", why).Msg("No longer leading: stopped acting; standing by")
 	}
 	<-done
-	if ctx.Err() != nil {
+	if why == "" {
 		// Stopping cleanly: hand the lease over now, not when it lapses.
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer rcancel()

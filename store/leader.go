@@ -116,11 +116,20 @@ func (s *Store) Fence(l Lease) {
 	s.fence.on.Store(true)
 }
 
+// fencedIdleLimit is how long (ms) PostgreSQL lets a fenced transaction
+// sit idle before it ends the session: a leader frozen in the middle of
+// one (SIGSTOP, a paused VM) would otherwise hold the lease's row, and the
+// audit log's lock, for as long as it stays frozen, and no standby could
+// take over. The leader's own fenced transactions are a few statements
+// long and never wait on anything else between them.
+const fencedIdleLimit = "2000"
+
 // checkLeader refuses with ErrNotLeader unless the fence's lease still
 // holds; called inside the write's transaction. On PostgreSQL the lease's
 // row is locked for the rest of the transaction, so a takeover waits for
 // the write to commit and the new leader's replay of pending actions sees
-// it; on SQLite the write transaction already holds the database's lock.
+// it, and the transaction is ended if it idles (fencedIdleLimit); on
+// SQLite the write transaction already holds the database's lock.
 func (s *Store) checkLeader(ctx context.Context) error {
 	if !s.fence.on.Load() {
 		return nil
@@ -131,10 +140,18 @@ func (s *Store) checkLeader(ctx context.Context) error {
 	}
 	q := `SELECT epoch FROM leader_lease WHERE id = 1 AND holder = $1 AND epoch = $2`
 	if s.Engine() == Postgres {
-		q += ` FOR SHARE`
+		q = `SELECT epoch, set_config('idle_in_transaction_session_timeout', '` + fencedIdleLimit + `', true)
+			FROM leader_lease WHERE id = 1 AND holder = $1 AND epoch = $2 FOR SHARE`
 	}
 	var epoch int64
-	switch err := s.db.QueryRow(ctx, q, l.Holder, l.Epoch).Scan(&epoch); {
+	var err error
+	if s.Engine() == Postgres {
+		var limit string
+		err = s.db.QueryRow(ctx, q, l.Holder, l.Epoch).Scan(&epoch, &limit)
+	} else {
+		err = s.db.QueryRow(ctx, q, l.Holder, l.Epoch).Scan(&epoch)
+	}
+	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotLeader
 	case err != nil:

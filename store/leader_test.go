@@ -202,3 +202,63 @@ func TestTakeLeaseFromGoneHolder(t *testing.T) {
 		}
 	})
 }
+
+// A leader frozen in the middle of a fenced write (its transaction open,
+// the lease's row locked) does not keep the lease from the standby:
+// PostgreSQL ends the idle transaction, the standby takes over, and the
+// frozen write never commits.
+func TestFrozenFencedWriteDoesNotBlockTakeover(t *testing.T) {
+	withAllDatabases(t, func(t *testing.T, engine, uri string) {
+		if engine != Postgres {
+			t.Skip("SQLite has one process; its writer holds the whole database")
+		}
+		ctx := context.Background()
+		open := func() *Store {
+			s, err := Open(ctx, engine, uri, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		a, b := open(), open()
+		la, err := a.AcquireLease(ctx, "a", 0, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Fence(la)
+		frozen, thaw := make(chan struct{}), make(chan struct{})
+		wrote := make(chan error, 1)
+		go func() {
+			wrote <- a.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+				if err := a.checkLeader(ctx); err != nil {
+					return err
+				}
+				close(frozen)
+				<-thaw
+				_, err := a.db.Exec(ctx, `INSERT INTO action_log (txn_id, room_id, actor, action_json, state, created_at) VALUES ('late', '!r:a', '@x:a', '{}', 'pending', 0)`)
+				return err
+			})
+		}()
+		<-frozen
+		start := time.Now()
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		var lb Lease
+		for lb, err = b.AcquireLease(tctx, "b", 0, time.Minute); errors.Is(err, ErrNotLeader); lb, err = b.AcquireLease(tctx, "b", 0, time.Minute) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil || lb.Epoch != la.Epoch+1 {
+			t.Fatalf("the standby could not take over from a leader frozen mid-write: %+v, %v", lb, err)
+		}
+		t.Logf("took over %s after the leader froze mid-write", time.Since(start).Round(time.Millisecond))
+		close(thaw)
+		if err := <-wrote; err == nil {
+			t.Fatal("the frozen leader's write committed after the takeover")
+		}
+		pending, err := b.PendingActions(ctx, 10)
+		if err != nil || len(pending) != 0 {
+			t.Errorf("pending actions after the takeover: %+v, %v", pending, err)
+		}
+	})
+}

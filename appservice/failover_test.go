@@ -34,6 +34,8 @@ import (
 // chain intact.
 func TestFailoverTwoProcesses(t *testing.T) {
 	bin := failpointBinary(t) // no failpoint named: an ordinary caldicott
+	// Without the bot's encryption device, so the notices can be read and
+	// counted (test clients cannot decrypt).
 	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Database: testenv.Postgres(t)})
 	tr.Start(t)
 	alice := tr.HS.RegisterUser(t, "alice", false)

@@ -59,6 +59,15 @@ func (s *Service) runWorker(ctx context.Context) error {
 	if err != nil {
 		return nil // shutting down
 	}
+	// The encryption device first: a replayed notice in an encrypted room
+	// (one a crashed or replaced leader left pending) goes out encrypted.
+	s.verification.Invited = s.sharedInvites(ctx)
+	if s.Cfg.AppService.Encryption == "enabled" {
+		if err := s.verification.StartE2EE(ctx); err != nil {
+			// Not fatal: everything but encrypted commands still works.
+			s.Log.Error().Err(err).Msg("End-to-end encryption unavailable")
+		}
+	}
 	// Actions decided before a crash and not finished are done first, so
 	// nothing decided is lost and the inputs handled again find them done.
 	err = workerRetry.Do(ctx, func() error {
@@ -72,13 +81,6 @@ func (s *Service) runWorker(ctx context.Context) error {
 	})
 	if err != nil {
 		return nil // shutting down
-	}
-	s.verification.Invited = s.sharedInvites(ctx)
-	if s.Cfg.AppService.Encryption == "enabled" {
-		if err := s.verification.StartE2EE(ctx); err != nil {
-			// Not fatal: everything but encrypted commands still works.
-			s.Log.Error().Err(err).Msg("End-to-end encryption unavailable")
-		}
 	}
 	var wg sync.WaitGroup
 	defer func() {

@@ -178,7 +178,9 @@ func (s *Service) keepLease(ctx context.Context, l store.Lease, deadline time.Ti
 		case err == nil:
 			// Lapsed, taken by another and lapsed again, and now ours at a
 			// new epoch: a new tenure, begun afresh.
-			_ = s.Store.ReleaseLease(context.WithoutCancel(ctx), got)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ttl)
+			_ = s.Store.ReleaseLease(rctx, got)
+			cancel()
 			return "the lease lapsed and another process held it meanwhile"
 		case errors.Is(err, store.ErrNotLeader):
 			return "another Caldicott took over the lease"

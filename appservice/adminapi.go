@@ -26,12 +26,25 @@ import (
 // admin API behind named tokens, all with the security headers.
 func (s *Service) mountAdmin(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(adminauth.SecurityHeaders)
+		r.Use(adminauth.SecurityHeaders, s.leaderOnly)
 		s.auth.Mount(r)
 		r.With(s.auth.RequireToken(adminauth.ScopeExport)).Method(http.MethodGet, "/_caldicott/admin/v1/export", s.exportHandler())
 		web := s.web.Handler()
 		r.Handle(adminweb.UIPrefix+"*", web)
 		r.Handle(adminweb.APIPrefix+"/*", web)
+	})
+}
+
+// leaderOnly answers 503 on a standby: every admin call writes the audit
+// log (and some send through the bot), which are the leader's to do.
+func (s *Service) leaderOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.Leading() {
+			w.Header().Set("Retry-After", "5")
+			adminError(w, http.StatusServiceUnavailable, "this Caldicott is on standby; the leader answers the admin pages and API (its /ready answers 200)")
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -2,6 +2,7 @@ package appservice
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -58,6 +59,15 @@ func (s *Service) runWorker(ctx context.Context) error {
 	if err != nil {
 		return nil // shutting down
 	}
+	// The encryption device first: a replayed notice in an encrypted room
+	// (one a crashed or replaced leader left pending) goes out encrypted.
+	s.verification.Invited = s.sharedInvites(ctx)
+	if s.Cfg.AppService.Encryption == "enabled" {
+		if err := s.verification.StartE2EE(ctx); err != nil {
+			// Not fatal: everything but encrypted commands still works.
+			s.Log.Error().Err(err).Msg("End-to-end encryption unavailable")
+		}
+	}
 	// Actions decided before a crash and not finished are done first, so
 	// nothing decided is lost and the inputs handled again find them done.
 	err = workerRetry.Do(ctx, func() error {
@@ -72,13 +82,6 @@ func (s *Service) runWorker(ctx context.Context) error {
 	if err != nil {
 		return nil // shutting down
 	}
-	s.verification.Invited = s.sharedInvites(ctx)
-	if s.Cfg.AppService.Encryption == "enabled" {
-		if err := s.verification.StartE2EE(ctx); err != nil {
-			// Not fatal: everything but encrypted commands still works.
-			s.Log.Error().Err(err).Msg("End-to-end encryption unavailable")
-		}
-	}
 	var wg sync.WaitGroup
 	defer func() {
 		wg.Wait()
@@ -91,7 +94,7 @@ func (s *Service) runWorker(ctx context.Context) error {
 		s.dispatchInbox(ctx)
 	}()
 	s.startUp(ctx)
-	close(s.ready)
+	s.readyOnce.Do(func() { close(s.ready) })
 	s.Log.Info().Msg("Caldicott is ready")
 	wg.Add(1)
 	go func() {
@@ -211,6 +214,9 @@ func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		err := s.handleStored(hctx, ev)
 		cancel()
+		if errors.Is(err, store.ErrNotLeader) {
+			return // another leads now; the event stays in the inbox for it
+		}
 		if err == nil || !retry.IsTransient(err) {
 			if err != nil {
 				s.Log.Error().Err(err).Str("event_id", ev.EventID).Str("event_type", ev.Type).Msg("Could not handle event; skipping it")

@@ -20,6 +20,10 @@ type Metrics struct {
 	MemberListReads prometheus.Counter
 	// Retention: deletions, backlog, sweep time and failures.
 	Retention retention.Metrics
+	// Leader is 1 while this process holds the leader's lease, and
+	// LeaderEpoch the lease's epoch it last led at.
+	Leader      prometheus.Gauge
+	LeaderEpoch prometheus.Gauge
 }
 
 // NewMetrics registers Caldicott's counters in a registry of their own.
@@ -45,8 +49,14 @@ func NewMetrics() *Metrics {
 	m.MemberListReads = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "caldicott_member_list_reads_total", Help: "Room member lists read from the homeserver (the member cache answers the rest).",
 	})
+	m.Leader = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caldicott_leader", Help: "1 while this Caldicott holds the leader's lease and acts; 0 on standby.",
+	})
+	m.LeaderEpoch = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caldicott_leader_epoch", Help: "The leader's lease's epoch this Caldicott last led at (it grows by one at every takeover).",
+	})
 	m.Retention = retention.NewMetrics()
-	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads)
+	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch)
 	m.registry.MustRegister(m.Retention.Collectors()...)
 	return m
 }

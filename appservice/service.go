@@ -72,8 +72,12 @@ type Service struct {
 	auth *adminauth.Auth
 	web  *adminweb.Server
 
-	// ready is closed once start-up reconciliation is done; tests wait on it.
-	ready chan struct{}
+	// ready is closed once start-up reconciliation is done (the first time
+	// this process leads); tests wait on it.
+	ready     chan struct{}
+	readyOnce sync.Once
+	// leader is this process's standing in the leader's lease (leader.go).
+	leader leadership
 
 	// userChanged carries people whose standing changed on the federation's
 	// list to the worker, which checks their clinical rooms (a directory
@@ -109,6 +113,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		life:    context.Background(),
 		ready:   make(chan struct{}),
 		lanes:   worker.NewLanes(),
+		leader:  leadership{holder: newHolder()},
 
 		userChanged: make(chan string, 256),
 		keysChanged: make(chan string, 256),
@@ -214,6 +219,7 @@ func (s *Service) Handler() http.Handler {
 	r.Put("/_matrix/app/v1/transactions/{txnID}", in.ServeHTTP)
 	r.Put("/transactions/{txnID}", in.ServeHTTP) // legacy_paths homeservers
 	r.Get("/health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	r.Get("/ready", s.readyHandler)
 	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	r.Handle("/_matrix/*", s.as.Router)
 	r.Handle("/scim/*", s.scim)
@@ -229,8 +235,10 @@ func (s *Service) Ready() <-chan struct{} { return s.ready }
 // Metrics exposes the counters, for tests and benchmarks.
 func (s *Service) Metrics() *Metrics { return s.metrics }
 
-// Run listens for the homeserver, waits until the homeserver answers,
-// prepares the bot, reconciles every room, then handles events until ctx ends.
+// Run listens for the homeserver at once and stores what it sends; while
+// this process holds the leader's lease it also waits until the homeserver
+// answers, prepares the bot, reconciles every room and handles events,
+// until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	// Before any event is indexed: files stored earlier are judged unsure.
 	if _, err := s.Store.MediaIndexBegun(ctx); err != nil {
@@ -256,8 +264,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	defer stopAdmin()
 
+	// Every process listens and stores; the one holding the lease acts.
 	workerDone := make(chan error, 1)
-	go func() { workerDone <- s.runWorker(ctx) }()
+	go func() { workerDone <- s.runLeadership(ctx) }()
 	select {
 	case err := <-serveErr:
 		if errors.Is(err, http.ErrServerClosed) {

@@ -18,4 +18,5 @@ type Config struct {
 	AdminAPI     AdminAPI     `yaml:"admin_api"`
 	Logging      Logging      `yaml:"logging"`
 	Gatekeeper   Gatekeeper   `yaml:"gatekeeper"`
+	HA           HA           `yaml:"ha"`
 }

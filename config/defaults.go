@@ -15,6 +15,7 @@ func (c *Config) applyDefaults() {
 	c.Verification.defaults()
 	c.Logging.defaults()
 	c.AdminAPI.defaults()
+	c.HA.defaults()
 	c.Gatekeeper.ApplyDefaults(c.Homeserver.Address)
 }
 

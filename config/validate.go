@@ -54,6 +54,7 @@ func (c *Config) Validate() error {
 	c.Logging.validate(&p)
 	c.Audit.validate(&p)
 	c.AdminAPI.validate(&p, c.AppService.Hostname, c.AppService.Port)
+	c.HA.validate(&p)
 	p = append(p, c.Gatekeeper.Problems()...)
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}

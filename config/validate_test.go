@@ -164,6 +164,10 @@ func TestSectionProblems(t *testing.T) {
 			"admin_api.signin.session_idle: must be at least 1m0s and no more than session_max (8h0m0s)",
 			"admin_api.rate_limit: per_minute and burst must each be at least 1",
 		}},
+		{"ha lease short", func(c *Config) { c.HA.Lease.Duration = 500 * time.Millisecond },
+			[]string{"ha.lease: 500ms is out of range: between 1s and 1m0s (5s is the default: a dead leader is replaced within about 7s)"}},
+		{"ha lease long", func(c *Config) { c.HA.Lease.Duration = time.Hour },
+			[]string{"ha.lease: 1h0m0s is out of range: between 1s and 1m0s (5s is the default: a dead leader is replaced within about 7s)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,6 +252,7 @@ func TestDefaults(t *testing.T) {
 		{"logging.level", c.Logging.Level, "info"},
 		{"logging.format", c.Logging.Format, "json"},
 		{"audit.publish_interval", c.Audit.Every(), time.Hour},
+		{"ha.lease", c.HA.Lease.Duration, 5 * time.Second},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

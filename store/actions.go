@@ -32,7 +32,9 @@ type LoggedAction struct {
 // returns what the log held before for any of their transaction IDs: an
 // action decided again (the same input handled again after a crash) keeps
 // its first record, so a done action is never done twice, and a pending one
-// is known to be resumed (it may have reached the homeserver).
+// is known to be resumed (it may have reached the homeserver). In a fenced
+// store nothing is recorded unless this process still holds the leader's
+// lease (ErrNotLeader): a leader paused past its lease cannot act.
 func (s *Store) PlanActions(ctx context.Context, actions []LoggedAction) (map[string]LoggedAction, error) {
 	known := make(map[string]LoggedAction, len(actions))
 	if len(actions) == 0 {
@@ -40,6 +42,9 @@ func (s *Store) PlanActions(ctx context.Context, actions []LoggedAction) (map[st
 	}
 	now := s.now().UnixMilli()
 	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		if err := s.checkLeader(ctx); err != nil {
+			return err
+		}
 		ids := make([]any, len(actions))
 		marks := make([]string, len(actions))
 		for i, a := range actions {
@@ -80,13 +85,17 @@ func (s *Store) PlanActions(ctx context.Context, actions []LoggedAction) (map[st
 }
 
 // CompleteAction records an action's outcome and its audit entry in one
-// database transaction: the log and the audit trail never disagree.
+// database transaction: the log and the audit trail never disagree. Fenced
+// like PlanActions.
 func (s *Store) CompleteAction(ctx context.Context, txnID, state, result string, audit AuditEntry) error {
 	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		if err := s.checkLeader(ctx); err != nil {
+			return err
+		}
 		if _, err := s.db.Exec(ctx, `UPDATE action_log SET state = $1, result = $2, done_at = $3 WHERE txn_id = $4`, state, result, s.now().UnixMilli(), txnID); err != nil {
 			return fmt.Errorf("mark action %s %s: %w", txnID, state, err)
 		}
-		_, err := s.AppendAudit(ctx, audit)
+		_, err := s.appendAudit(ctx, audit, false) // the lease is checked above
 		return err
 	})
 	if err != nil {

@@ -59,11 +59,31 @@ func HashAuditEntry(e AuditEntry) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// AppendAudit adds an entry at the end of the chain and returns it complete.
+// AppendAudit adds an entry at the end of the chain and returns it
+// complete. In a fenced store (the appservice's) it is refused with
+// ErrNotLeader unless this process still holds the leader's lease.
 func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
+	return s.appendAudit(ctx, e, true)
+}
+
+// appendAudit is AppendAudit, checking the lease in the same transaction
+// when fenced is set.
+func (s *Store) appendAudit(ctx context.Context, e AuditEntry, fenced bool) (AuditEntry, error) {
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
-	return s.appendAuditLocked(ctx, e)
+	if !fenced {
+		return s.appendAuditLocked(ctx, e)
+	}
+	var out AuditEntry
+	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		if err := s.checkLeader(ctx); err != nil {
+			return fmt.Errorf("append audit entry %q: %w", e.Action, err)
+		}
+		var err error
+		out, err = s.appendAuditLocked(ctx, e)
+		return err
+	})
+	return out, err
 }
 
 // appendAuditLocked is AppendAudit for a caller holding auditMu. Called

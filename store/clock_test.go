@@ -16,6 +16,7 @@ var elapsedOnly = map[string]string{
 	"appservice/retention/sweep.go":       "sweep durations (metrics) and pacing",
 	"appservice/verification/activity.go": "how long the rooms have been quiet (/sync pacing)",
 	"appservice/listener.go":              "connection write deadlines (the network's clock)",
+	"appservice/leader.go":                "the lease's deadline since its last renewal (monotonic)",
 }
 
 // TestOneClock fails when production code reads the wall clock (time.Now,

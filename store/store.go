@@ -34,6 +34,10 @@ type Store struct {
 	// running is the SQLite database's shared lock file (nil on
 	// PostgreSQL): db migrate refuses while any process holds it.
 	running *os.File
+	// fence is the leader's lease its fenced writes check (leader.go).
+	fence fence
+	// uri is the database's address, for a listener of its own (PostgreSQL).
+	uri string
 }
 
 // Engine names accepted by Open.
@@ -92,6 +96,7 @@ func Open(ctx context.Context, engine, uri string, maxConns int) (*Store, error)
 	}
 	db.RawDB.SetMaxOpenConns(maxConns)
 	st := newStore(db, running)
+	st.uri = dsn
 	if engine == SQLite {
 		if err := refuseMoved(ctx, st, sqlitePath(uri)); err != nil {
 			_ = st.Close()

@@ -68,6 +68,9 @@ func startGatekeeper(ctx context.Context, cfg *config.Config, st *store.Store, b
 	}
 	log := base.With().Str("component", "gatekeeper").Logger()
 	settings.UseStore(st)
+	// Its refusals are its own, recorded by every replica: never fenced by
+	// the appservice's leader's lease, even inside the appservice's process.
+	settings.Records = st.Unfenced()
 	reg := prometheus.NewRegistry()
 	gk := gatekeeper.New(settings, gatekeeper.NewMetrics(reg), log)
 	ln, err := net.Listen("tcp", settings.Listen)

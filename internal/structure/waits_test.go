@@ -15,6 +15,7 @@ var waitsAllowed = map[string]string{
 	"appservice/worker/jobs.go":           "the periodic jobs' interval (worker.Sleep), not a retry",
 	"appservice/worker/lanes.go":          "pacing: a job's rest after each write while people are active",
 	"appservice/inbox.go":                 "the inbox's poll interval between wake-ups, not a retry",
+	"appservice/leader.go":                "the lease's renewal interval and its deadline, not a retry",
 	"appservice/verification/activity.go": "pacing of the identity-reset watch's polls (busyGap), not a retry",
 	"appservice/records/deliver.go":       "the delivery queue's one-second tick; the schedule of tries is retry.Backoff.After",
 	"gatekeeper/watch.go":                 "the federation view's read interval, not a retry",

@@ -111,6 +111,9 @@ func copyAll(ctx context.Context, src *source, srcTables map[string]bool, tgt *t
 	if err := refuseUnknownTables(srcTables, tables); err != nil {
 		return rep, err
 	}
+	if err := tgt.clearSeeds(ctx, tables); err != nil {
+		return rep, err
+	}
 	if err := tgt.refuseNonEmpty(ctx, tables); err != nil {
 		return rep, err
 	}

@@ -16,6 +16,10 @@ import (
 // it was.
 type target struct {
 	db *dbutil.Database
+	// fresh: the target had none of the schemas' version tables before
+	// makeSchema, so any row in it now was seeded by a migration (the
+	// leader's lease row), not left by an earlier run.
+	fresh bool
 }
 
 func openTarget(ctx context.Context, uri string) (*target, error) {
@@ -42,6 +46,14 @@ func (t *target) close() { _ = t.db.Close() }
 // a change here. On a database already at the current schema it does
 // nothing.
 func (t *target) makeSchema(ctx context.Context) error {
+	t.fresh = true
+	for _, sc := range schemas() {
+		var exists bool
+		if err := t.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1)`, sc.versionTable).Scan(&exists); err != nil {
+			return fmt.Errorf("%w: look for %s: %w", ErrTarget, sc.versionTable, err)
+		}
+		t.fresh = t.fresh && !exists
+	}
 	for _, sc := range schemas() {
 		db := t.db.Child(sc.versionTable, sc.upgrades, nil)
 		if err := db.Upgrade(ctx); err != nil {
@@ -148,6 +160,22 @@ func (t *target) count(ctx context.Context, table string) (int64, error) {
 		return 0, fmt.Errorf("%w: count %s: %w", ErrTarget, table, err)
 	}
 	return n, nil
+}
+
+// clearSeeds empties, in a target the copy's own migrations just made,
+// the rows those migrations seeded: the source's rows take their place
+// (its lease row with its epoch, so a fence stays ahead of every epoch it
+// has seen). tables is in foreign-key order, so it is emptied in reverse.
+func (t *target) clearSeeds(ctx context.Context, tables []string) error {
+	if !t.fresh {
+		return nil
+	}
+	for i := len(tables) - 1; i >= 0; i-- {
+		if _, err := t.db.Exec(ctx, "DELETE FROM "+quote(tables[i])); err != nil {
+			return fmt.Errorf("%w: empty %s of what its migration seeded: %w", ErrTarget, tables[i], err)
+		}
+	}
+	return nil
 }
 
 // refuseNonEmpty names every table that already has rows: copying beside

@@ -1,0 +1,43 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/lib/pq"
+	"github.com/rs/zerolog"
+)
+
+// inboxChannel is what the inbox's trigger notifies on PostgreSQL
+// (upgrades/21-leader.sql) whenever any process stores events.
+const inboxChannel = "caldicott_inbox"
+
+// ListenInbox calls wake whenever any process stores events in the inbox,
+// until ctx ends: the leader hears at once of transactions a standby
+// accepted. On PostgreSQL it LISTENs on a connection of its own, which
+// lib/pq re-opens after a failure (and wake is called then too, for what
+// was stored meanwhile); on SQLite, whose one process wakes itself, it
+// returns at once.
+func (s *Store) ListenInbox(ctx context.Context, wake func()) {
+	if s.Engine() != Postgres {
+		return
+	}
+	log := zerolog.Ctx(ctx)
+	l := pq.NewListener(s.uri, time.Second, 30*time.Second, func(ev pq.ListenerEventType, err error) {
+		if err != nil {
+			log.Warn().Err(err).Msg("The inbox's notifications were interrupted; polling meanwhile")
+		}
+	})
+	defer l.Close()
+	if err := l.Listen(inboxChannel); err != nil {
+		log.Warn().Err(err).Msg("Cannot listen for the inbox's notifications; polling instead")
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.Notify: // nil after a reconnection: wake anyway
+			wake()
+		}
+	}
+}

@@ -117,9 +117,13 @@ func page(t *testing.T, tab context.Context, what string, steps ...chromedp.Acti
 	}
 }
 
+// text is what the element sel shows; an element that is not there fails
+// the test within 10 s rather than at the browser's bound.
 func text(t *testing.T, tab context.Context, sel string) string {
 	t.Helper()
-	s, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(sel)))
+	short, cancel := context.WithTimeout(tab, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(short, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
 		t.Fatalf("in Chromium, reading %s: %v", sel, err)
 	}
@@ -224,6 +228,9 @@ func TestCompliancePagesInChromium(t *testing.T) {
 	resp, err = chromedp.RunResponse(tab, chromedp.Click(chromedp.ID("logout-button")))
 	if err != nil || resp.Status != 403 {
 		t.Fatalf("signing out without the CSRF token: %v %+v", err, resp)
+	}
+	if got := text(t, tab, "h1"); got != "Refused" {
+		t.Errorf("the page for a form without its token: %q", got)
 	}
 	resp, err = chromedp.RunResponse(tab, chromedp.Navigate(admin+"/_caldicott/ui/"))
 	if err != nil || resp.Status != 200 {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -152,7 +154,8 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 // follows it to the room's page and on to a member's page; a form posted
 // without its CSRF token is refused and changes nothing; the overview
 // prints to PDF as the evidence pack, with its period; signing out ends
-// the session. Two screenshots are left in docs/screenshots/.
+// the session. Printed, the overview keeps its period and leaves out the
+// menu and forms. Two screenshots are left in docs/screenshots/.
 func TestCompliancePagesInChromium(t *testing.T) {
 	start := time.Now()
 	chromiumPath(t) // skip (or fail in CI) before starting Dendrite
@@ -200,6 +203,7 @@ func TestCompliancePagesInChromium(t *testing.T) {
 		t.Fatalf("printing the overview: %d bytes (%.8q), %v", len(pdf), pdf, err)
 	}
 	t.Logf("the overview printed to a %d-byte PDF", len(pdf))
+	checkPrintLayout(t, tab)
 
 	// The room's page, then a member's.
 	if _, err := chromedp.RunResponse(tab, chromedp.Click(chromedp.CSS(link))); err != nil {
@@ -252,6 +256,34 @@ func TestCompliancePagesInChromium(t *testing.T) {
 
 	checkBrowserAudit(t, tr, ig.UserID.String())
 	t.Logf("took %s", time.Since(start).Round(time.Second))
+}
+
+// checkPrintLayout: as printed, the evidence pack keeps its period and the
+// non-compliant rooms and leaves out the menu, the sign-out and the
+// period form.
+func checkPrintLayout(t *testing.T, tab context.Context) {
+	t.Helper()
+	media := func(m string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+			return err
+		})
+	}
+	page(t, tab, "emulating print", media("print"))
+	defer page(t, tab, "back to the screen", media(""))
+	shown, err := chromedp.Run(tab, chromedp.Evaluate[map[string]bool](`Object.fromEntries(
+		['#period-covered', '#generated-at', '#non-compliant-rooms', '#main-nav', '#logout-form', '#period-form']
+			.map(s => [s, document.querySelector(s).checkVisibility()]))`))
+	if err != nil {
+		t.Fatalf("reading the print layout: %v", err)
+	}
+	want := map[string]bool{"#period-covered": true, "#generated-at": true, "#non-compliant-rooms": true,
+		"#main-nav": false, "#logout-form": false, "#period-form": false}
+	for sel, w := range want {
+		if shown[sel] != w {
+			t.Errorf("printed, %s shown = %v, want %v", sel, shown[sel], w)
+		}
+	}
 }
 
 // checkBrowserAudit: the sign-in, the refused form and the sign-out are

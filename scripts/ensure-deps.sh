@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what the test suite starts for real:
 # PostgreSQL 15's server binaries (a throwaway cluster is started by the tests)
-# and OpenLDAP's slapd (a throwaway directory server for the LDAP sync tests).
+# OpenLDAP's slapd (a throwaway directory server for the LDAP sync tests)
+# and Chromium (the headless browser the compliance pages are tested in).
 # Installs from Debian when missing and we are root; otherwise says what to do.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ missing=()
 [ -x "$pg_bin/initdb" ] || missing+=(postgresql-15)
 command -v runuser >/dev/null || missing+=(util-linux)
 [ -x "${CALDICOTT_SLAPD:-/usr/sbin/slapd}" ] || missing+=(slapd)
+[ -x "${CALDICOTT_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -3,6 +3,7 @@ package appservice_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,8 +25,12 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-// screenshotDir is where the test leaves the pictures the README shows.
+// screenshotDir is where the test leaves the pictures the README shows,
+// with -update-screenshots; otherwise in the temporary directory (and the
+// log says where), so a run of the suite leaves the checkout as it was.
 const screenshotDir = "../docs/screenshots"
+
+var updateScreenshots = flag.Bool("update-screenshots", false, "write the compliance pages' screenshots into docs/screenshots for the README")
 
 // chromiumPath finds Debian's Chromium (scripts/ensure-deps.sh installs
 // it for make test). Without it the test skips on a developer's machine
@@ -140,12 +145,17 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
 		t.Fatalf("screenshot %s: %d bytes, %v", name, len(png), err)
 	}
-	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+	dir := filepath.Join(os.TempDir(), "caldicott-screenshots")
+	if *updateScreenshots {
+		dir = screenshotDir
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(screenshotDir, name), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("screenshot: %s", filepath.Join(dir, name))
 }
 
 // TestCompliancePagesInChromium: the IG lead's pages in a real browser.
@@ -155,7 +165,7 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 // without its CSRF token is refused and changes nothing; the overview
 // prints to PDF as the evidence pack, with its period; signing out ends
 // the session. Printed, the overview keeps its period and leaves out the
-// menu and forms. Two screenshots are left in docs/screenshots/.
+// menu and forms. Two screenshots are written (see screenshot).
 func TestCompliancePagesInChromium(t *testing.T) {
 	start := time.Now()
 	chromiumPath(t) // skip (or fail in CI) before starting Dendrite

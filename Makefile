@@ -13,7 +13,7 @@ LDFLAGS := -X main.Version=$(VERSION)
 build:
 	$(GO) build $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o bin/caldicott ./cmd/caldicott
 
-# Installs what the suite needs from Debian when missing (PostgreSQL 15).
+# Installs what the suite needs from Debian when missing (PostgreSQL 15, slapd, Chromium).
 deps:
 	bash scripts/ensure-deps.sh
 

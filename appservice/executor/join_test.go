@@ -37,17 +37,7 @@ func TestJoinFailureRetriedUnlessUpgrade(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st, err := store.Open(context.Background(), store.SQLite, filepath.Join(t.TempDir(), "c.db"), 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			bot, err := mautrix.NewClient(srv.URL, "@caldicott:x", "token")
-			if err != nil {
-				t.Fatal(err)
-			}
-			bot.DefaultHTTPRetries = 0
-			e := New(bot, bot.Client, st, Config{}, nil, zerolog.Nop())
+			e, st := againstFake(t, srv.URL)
 			ctx := WithInput(context.Background(), "event:$join")
 			res, err := e.Execute(ctx, "!old:x", "@a:x", tt.decision)
 			pending, _ := st.PendingActions(ctx, 10)
@@ -62,4 +52,21 @@ func TestJoinFailureRetriedUnlessUpgrade(t *testing.T) {
 			}
 		})
 	}
+}
+
+// againstFake is an executor on a real SQLite store whose homeserver is a
+// fake at url, answering what a test needs to see handled.
+func againstFake(t *testing.T, url string) (*Executor, *store.Store) {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.SQLite, filepath.Join(t.TempDir(), "c.db"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bot, err := mautrix.NewClient(url, "@caldicott:x", "token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot.DefaultHTTPRetries = 0
+	return New(bot, bot.Client, st, Config{}, nil, zerolog.Nop()), st
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -136,17 +134,7 @@ func TestUpgradeFailedIsNotRetried(t *testing.T) {
 		_, _ = w.Write([]byte(`{"errcode":"M_UNKNOWN","error":"Internal Server Error"}`))
 	}))
 	defer srv.Close()
-	st, err := store.Open(context.Background(), store.SQLite, filepath.Join(t.TempDir(), "c.db"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	bot, err := mautrix.NewClient(srv.URL, "@caldicott:x", "token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot.DefaultHTTPRetries = 0
-	e := New(bot, bot.Client, st, Config{}, nil, zerolog.Nop())
+	e, st := againstFake(t, srv.URL)
 	ctx := WithInput(context.Background(), "event:$fails")
 	res, err := e.Execute(ctx, "!r:x", "@a:x", policy.UpgradeRoom("11", "@a:x"))
 	if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "the homeserver failed the upgrade") {

@@ -87,8 +87,9 @@ var CommandClassify = commands.Def[*Hardening]{
 	Doc: "Records the class in the room's `org.caldicott.policy` state. `clinical` hardens the room at once. Moving " +
 		"a clinical room to another class is the IG team's decision: a room admin's request (with the reason given) " +
 		"goes to the management room and the room stays clinical until an IG admin confirms it; an IG admin's takes " +
-		"effect at once. Changing the class in room state directly is set back in the same way. A room in version 12 or " +
-		"later, or created with additional creators, cannot be made clinical: its creators outrank every power level, the bot's included.",
+		"effect at once. Changing the class in room state directly is set back in the same way. A room in version 12 " +
+		"or later, or created with additional creators, cannot be made clinical: its creators outrank every power " +
+		"level, the bot's included.",
 	Run: (*Hardening).cmdClassify,
 }
 

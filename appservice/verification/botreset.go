@@ -23,6 +23,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/caldicott/caldicott/config"
+	"github.com/caldicott/caldicott/internal/mxlog"
 	"github.com/caldicott/caldicott/store"
 )
 
@@ -117,6 +118,8 @@ func openBotDevice(ctx context.Context, cfg *config.Config, st *store.Store, log
 	}
 	cli.Log = log
 	cli.DefaultHTTPRetries = 0
+	// The reset sends a one-time password in a body: never logged.
+	mxlog.OmitBodies(cli)
 	helper, err := cryptohelper.NewCryptoHelper(cli, pickleKeyFor(cfg.AppService.ASToken), st.DB())
 	if err != nil {
 		return nil, fmt.Errorf("E2EE helper: %w", err)

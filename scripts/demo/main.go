@@ -35,9 +35,17 @@ func (t trust) clientURL() string { return "http://" + t.ip + ":8008" }
 func (t trust) gatekeeperURL() string { return "http://" + t.ip + ":8009" }
 
 // gatekeeperSection puts `caldicott gatekeeper` in front of the trust's
-// Dendrite, its metrics on a port of their own.
+// Dendrite, its metrics on a port of their own; and the IG lead's pages
+// on a listener of their own, on loopback over plain HTTP (the demo has
+// no TLS: a trust serves them behind its TLS front).
 func (t trust) gatekeeperSection() string {
-	return fmt.Sprintf("gatekeeper:\n    listen: %s:8009\n    metrics_listen: %s:9009\n", t.ip, t.ip)
+	return fmt.Sprintf("gatekeeper:\n    listen: %s:8009\n    metrics_listen: %s:9009\n", t.ip, t.ip) + t.adminSection()
+}
+
+func (t trust) adminURL() string { return fmt.Sprintf("http://127.0.0.1:%d", t.asPort+10) }
+
+func (t trust) adminSection() string {
+	return fmt.Sprintf("admin_api:\n    listen: 127.0.0.1:%d\n    signin:\n        plain_http_loopback: true\n", t.asPort+10)
 }
 
 var trusts = []trust{
@@ -243,13 +251,19 @@ logging:
 	return testenv.WriteDendriteConfig(dendriteBin, t.dir, t.serverName, "", []string{filepath.Join(t.dir, "registration.yaml")}, false)
 }
 
-// addGatekeeper adds the gatekeeper's section to a config written by a
-// demo from before the gatekeeper, so an old .demo/ keeps working.
+// addGatekeeper adds the gatekeeper's and the admin pages' sections to a
+// config written by a demo from before them, so an old .demo/ keeps working.
 func addGatekeeper(t trust, config []byte) error {
-	if strings.Contains(string(config), "\ngatekeeper:") {
+	var add string
+	if !strings.Contains(string(config), "\ngatekeeper:") {
+		add = t.gatekeeperSection()
+	} else if !strings.Contains(string(config), "\nadmin_api:") {
+		add = t.adminSection()
+	}
+	if add == "" {
 		return nil
 	}
-	return os.WriteFile(filepath.Join(t.dir, "config.yaml"), append(config, t.gatekeeperSection()...), 0o600)
+	return os.WriteFile(filepath.Join(t.dir, "config.yaml"), append(config, add...), 0o600)
 }
 
 func start(logPath, dir, name string, args ...string) (*exec.Cmd, error) {
@@ -322,6 +336,11 @@ Try it:
      Trust A (the federation's admin), !policy trust add <server> typed in
      the federation's list room admits a new trust to every clinical room's
      server ACL.
+  8. The IG lead's compliance pages: open http://127.0.0.1:29341/_caldicott/ui/
+     (Trust B: 29342) in a browser, sign in as @ig:127.0.0.11:8448 — the bot
+     sends the code to ig's direct chat with it — and print the overview to
+     PDF for an evidence pack. For the JSON API, make a token:
+       bin/caldicott admin token create -c .demo/trust-a/config.yaml --name me --scope read
 
 Logs: .demo/trust-a/{dendrite,caldicott,gatekeeper}.log.  Ctrl-C stops everything;
 delete .demo/ to start afresh.

@@ -54,7 +54,7 @@ func TestMembershipReview(t *testing.T) {
 		}
 		testenv.WaitForNotice(t, ig, mgmt, bot, "The membership review of clinical room "+room.String())
 		testenv.Say(t, ig, mgmt, "!policy report")
-		testenv.WaitForNotice(t, ig, mgmt, bot, "Membership reviews waiting:", room.String()+": review open since", "escalated")
+		testenv.WaitForNotice(t, ig, mgmt, bot, "Membership reviews: 1 review due or open.", room.String()+": review open since", "escalated")
 		testenv.WaitForNotice(t, alice, room, bot, "Reminder: this room's membership review has not been confirmed")
 		testenv.Say(t, dave, room, "!policy review confirm")
 		testenv.WaitForNotice(t, alice, room, bot, "You need power level 50")

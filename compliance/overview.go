@@ -63,7 +63,7 @@ func (m *Model) Overview(ctx context.Context, p Period) (Overview, error) {
 	var f roomFacts
 	// The three parts fill different fields of o.
 	err := all(
-		func() (err error) { f, err = m.readRooms(ctx); return err },
+		func() (err error) { f, err = m.readRooms(ctx, false); return err },
 		func() error { return m.statePart(ctx, &o) },
 		func() error { return m.activityPart(ctx, &o, p) },
 	)
@@ -81,10 +81,6 @@ func (m *Model) roomsPart(o *Overview, f roomFacts) {
 	seen := map[string]bool{}
 	var unverified []Member
 	o.OutsideDirectory = []Misplaced{}
-	o.Directory = map[string]int{}
-	for _, status := range f.people.directory {
-		o.Directory[status]++
-	}
 	for _, p := range f.policies {
 		o.Classes[p.Class]++
 		if !p.Compliant {
@@ -98,7 +94,7 @@ func (m *Model) roomsPart(o *Overview, f roomFacts) {
 				continue
 			}
 			if m.ownTrust(uid) && len(o.OutsideDirectory) < listBound {
-				if st := f.people.directory[uid]; st != string(policy.StatusActive) {
+				if st := f.people.status(uid); st != string(policy.StatusActive) {
 					o.OutsideDirectory = append(o.OutsideDirectory, Misplaced{UserID: uid, RoomID: p.RoomID, Status: st})
 				}
 			}
@@ -139,6 +135,10 @@ func (m *Model) statePart(ctx context.Context, o *Overview) error {
 		return err
 	}
 	if o.Federation, err = m.Federation(ctx); err != nil {
+		return err
+	}
+	// Counted by the database: the directory's people by status.
+	if o.Directory, err = m.st.StaffCounts(ctx); err != nil {
 		return err
 	}
 	o.Audit, err = m.Audit(ctx)

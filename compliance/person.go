@@ -120,7 +120,7 @@ type PersonSummary struct {
 
 // People lists everyone in the staff directory or in a clinical room, by user ID.
 func (m *Model) People(ctx context.Context) ([]PersonSummary, error) {
-	f, err := m.readRooms(ctx)
+	f, err := m.readRooms(ctx, true)
 	if err != nil {
 		return nil, err
 	}

@@ -78,13 +78,19 @@ type roomFacts struct {
 	holdList  []store.LegalHold
 }
 
-func (m *Model) readRooms(ctx context.Context) (roomFacts, error) {
+// readRooms reads every room's facts, with everyone's (everyone: the
+// people list) or only the rooms' members' (the overview, the rooms list).
+func (m *Model) readRooms(ctx context.Context, everyone bool) (roomFacts, error) {
 	var f roomFacts
 	var reviews []store.Review
+	readPeople := m.readMembersPeople
+	if everyone {
+		readPeople = m.readPeople
+	}
 	err := all(
 		func() (err error) { f.policies, err = m.st.RoomPolicies(ctx); return err },
 		func() (err error) { f.members, err = m.st.AllRoomMemberIDs(ctx); return err },
-		func() (err error) { f.people, err = m.readPeople(ctx); return err },
+		func() (err error) { f.people, err = readPeople(ctx); return err },
 		func() (err error) { f.holdList, err = m.st.LegalHolds(ctx); return err },
 		func() (err error) { f.sweepList, err = m.st.SweepStates(ctx); return err },
 		func() (err error) { reviews, err = m.st.ActiveReviews(ctx, m.Now()); return err },
@@ -133,7 +139,7 @@ func (m *Model) summary(f roomFacts, p store.RoomPolicy) RoomSummary {
 
 // Rooms lists every classified room, non-compliant first, then by ID.
 func (m *Model) Rooms(ctx context.Context) ([]RoomSummary, error) {
-	f, err := m.readRooms(ctx)
+	f, err := m.readRooms(ctx, false)
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,12 @@ type people struct {
 	attested     map[string]bool
 	attestations map[string]store.Attestation
 	directory    map[string]string
+	// membersOnly: read for rooms' members only (readMembersPeople).
+	// Then directory holds only those not active, absent the members not
+	// in the directory, and unattested the members not attested.
+	membersOnly bool
+	absent      map[string]bool
+	unattested  map[string]bool
 }
 
 func newPeople() people {
@@ -78,6 +84,30 @@ func newPeople() people {
 		attestations: map[string]store.Attestation{}, directory: map[string]string{}}
 }
 
+// status is a person's directory status ("" when not in it).
+func (p people) status(userID string) string {
+	if !p.membersOnly {
+		return p.directory[userID]
+	}
+	if p.absent[userID] {
+		return ""
+	}
+	if st, ok := p.directory[userID]; ok {
+		return st
+	}
+	return string(policy.StatusActive)
+}
+
+// isAttested says whether the trust confirmed the person's identity.
+func (p people) isAttested(userID string) bool {
+	if p.membersOnly {
+		return !p.unattested[userID]
+	}
+	return p.attested[userID]
+}
+
+// readPeople reads everyone: the directory, every attestation and
+// shortfall (the people list, which shows them all).
 func (m *Model) readPeople(ctx context.Context) (people, error) {
 	p := newPeople()
 	var states []store.VerificationState
@@ -87,13 +117,45 @@ func (m *Model) readPeople(ctx context.Context) (people, error) {
 		func() (err error) { attested, err = m.st.AttestedUsers(ctx); return err },
 		func() (err error) { p.directory, err = m.st.StaffStatuses(ctx); return err },
 	)
-	for _, s := range states {
-		p.states[s.UserID] = s
-	}
+	p.addStates(states)
 	for _, uid := range attested {
 		p.attested[uid] = true
 	}
 	return p, err
+}
+
+// readMembersPeople reads what the views over every room need of their
+// members: the exceptions only (not active, not in the directory, not
+// attested, a shortfall remembered), not the whole directory and every
+// attestation, most of which say the same (active, attested).
+func (m *Model) readMembersPeople(ctx context.Context) (people, error) {
+	p := newPeople()
+	p.membersOnly = true
+	var states []store.VerificationState
+	var absent, unattested []string
+	err := all(
+		func() (err error) { states, err = m.st.VerificationStates(ctx); return err },
+		func() (err error) { unattested, err = m.st.RoomMembersNotAttested(ctx); return err },
+		func() (err error) { absent, err = m.st.RoomMembersNotInStaff(ctx); return err },
+		func() (err error) { p.directory, err = m.st.StaffNotActive(ctx); return err },
+	)
+	p.addStates(states)
+	p.absent, p.unattested = setOf(absent), setOf(unattested)
+	return p, err
+}
+
+func (p people) addStates(states []store.VerificationState) {
+	for _, s := range states {
+		p.states[s.UserID] = s
+	}
+}
+
+func setOf(ids []string) map[string]bool {
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out
 }
 
 // personPeople reads one person's entries only, for the person view.
@@ -115,8 +177,8 @@ func (m *Model) personPeople(ctx context.Context, userID string) (people, error)
 // member is a user's standing from what the store remembers.
 func (m *Model) member(p people, userID, displayName string) Member {
 	out := Member{UserID: userID, DisplayName: Clean(displayName), OwnTrust: m.ownTrust(userID), Standing: NotConfirmed}
-	out.Directory = p.directory[userID]
-	if p.attested[userID] {
+	out.Directory = p.status(userID)
+	if p.isAttested(userID) {
 		out.Attested = true
 		if a, ok := p.attestations[userID]; ok {
 			out.AttestedBy, out.AttestedVia, out.AttestedAt = a.AttestedBy, a.Method, a.At.UTC()

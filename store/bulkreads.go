@@ -82,3 +82,41 @@ func (s *Store) StaffStatuses(ctx context.Context) (map[string]string, error) {
 func (s *Store) AttestedUsers(ctx context.Context) ([]string, error) {
 	return s.queryStrings(ctx, "list attested users", `SELECT user_id FROM attestation`)
 }
+
+// The three reads below let a view over every room know each member's
+// directory status and attestation without reading the whole directory
+// and every attestation: what is the same for most people (active,
+// attested) is left unread, and the few exceptions are listed.
+
+// StaffNotActive maps everyone in the staff directory who is not active
+// to their status.
+func (s *Store) StaffNotActive(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT user_id, status FROM staff WHERE status <> 'active'`)
+	if err != nil {
+		return nil, fmt.Errorf("list staff not active: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var user, status string
+		if err := rows.Scan(&user, &status); err != nil {
+			return nil, fmt.Errorf("list staff not active: %w", err)
+		}
+		out[user] = status
+	}
+	return out, rows.Err()
+}
+
+// RoomMembersNotInStaff lists every known room member the staff directory
+// does not hold (other trusts' members among them).
+func (s *Store) RoomMembersNotInStaff(ctx context.Context) ([]string, error) {
+	return s.queryStrings(ctx, "list room members not in the directory",
+		`SELECT DISTINCT user_id FROM room_member rm WHERE NOT EXISTS (SELECT 1 FROM staff s WHERE s.user_id = rm.user_id)`)
+}
+
+// RoomMembersNotAttested lists every known room member whose identity the
+// trust has not confirmed.
+func (s *Store) RoomMembersNotAttested(ctx context.Context) ([]string, error) {
+	return s.queryStrings(ctx, "list room members not attested",
+		`SELECT DISTINCT user_id FROM room_member rm WHERE NOT EXISTS (SELECT 1 FROM attestation a WHERE a.user_id = rm.user_id)`)
+}

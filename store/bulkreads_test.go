@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,25 @@ func TestBulkReadsForTheCompliancePage(t *testing.T) {
 		}
 		if ids, err := s.AttestedUsers(ctx); err != nil || strings.Join(ids, ",") != "@u2:x" {
 			t.Errorf("AttestedUsers: %v %v", ids, err)
+		}
+		// The exceptions only: @u3 is in a room but not in the directory,
+		// @u4 in the directory but in no room.
+		if err := s.SaveRoomMembers(ctx, "!c:x", Members{"@u3:x": "", "@u2:x": ""}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpsertStaff(ctx, []StaffRecord{{UserID: "@u4:x", Name: "W", Status: "suspended"}}); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := s.StaffNotActive(ctx); err != nil || len(st) != 2 || st["@u2:x"] != "left" || st["@u4:x"] != "suspended" {
+			t.Errorf("StaffNotActive: %v %v", st, err)
+		}
+		if ids, err := s.RoomMembersNotInStaff(ctx); err != nil || strings.Join(ids, ",") != "@u3:x" {
+			t.Errorf("RoomMembersNotInStaff: %v %v", ids, err)
+		}
+		ids, err := s.RoomMembersNotAttested(ctx)
+		sort.Strings(ids)
+		if err != nil || strings.Join(ids, ",") != "@u1:x,@u3:x" {
+			t.Errorf("RoomMembersNotAttested: %v %v", ids, err)
 		}
 	})
 }

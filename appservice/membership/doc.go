@@ -13,6 +13,7 @@ import (
 
 	"github.com/caldicott/caldicott/appservice/kit"
 	"github.com/caldicott/caldicott/appservice/worker"
+	"github.com/caldicott/caldicott/compliance"
 )
 
 // Verifier is what membership needs of identity verification: checking a
@@ -38,6 +39,10 @@ type Membership struct {
 
 	warnMu                    sync.Mutex
 	lastEmptyDirectoryWarning time.Time
+
+	// report answers `!policy report` from the compliance model, the
+	// one the IG lead's compliance page reads.
+	report *compliance.Model
 }
 
 // ListBans is the federation's policy list: the gate asks it whether
@@ -51,5 +56,6 @@ type ListBans interface {
 // New builds the capability on the identities it checks and the
 // federation's list it asks (nil: no list).
 func New(k *kit.Kit, lanes *worker.Lanes, bridgeNamespaces []*regexp.Regexp, verify Verifier, list ListBans) *Membership {
-	return &Membership{Kit: k, Verify: verify, List: list, lanes: lanes, bridgeNamespaces: bridgeNamespaces}
+	return &Membership{Kit: k, Verify: verify, List: list, lanes: lanes, bridgeNamespaces: bridgeNamespaces,
+		report: compliance.New(k.Store, k.Cfg)}
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,32 +31,12 @@ const screenshotDir = "../docs/screenshots"
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "write the compliance pages' screenshots into docs/screenshots for the README")
 
-// chromiumPath finds Debian's Chromium (scripts/ensure-deps.sh installs
-// it for make test). Without it the test skips on a developer's machine
-// but fails in CI, so CI can never pass by not running it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CALDICOTT_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("Chromium not found, and this is CI: run scripts/ensure-deps.sh (it installs Debian's chromium)")
-	}
-	t.Skip("Chromium not found: install Debian's chromium (scripts/ensure-deps.sh does) or set CALDICOTT_CHROMIUM")
-	return ""
-}
-
 // newChromium starts one headless Chromium, bounded by limit, and returns
 // a tab on it.
 func newChromium(t *testing.T, limit time.Duration) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.ExecPath(testenv.Chromium(t)),
 		chromedp.DisableGPU, // no GPU in a container or CI; software rendering is enough
 		chromedp.WindowSize(1280, 900),
 	)
@@ -168,7 +147,7 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 // menu and forms. Two screenshots are written (see screenshot).
 func TestCompliancePagesInChromium(t *testing.T) {
 	start := time.Now()
-	chromiumPath(t) // skip (or fail in CI) before starting Dendrite
+	testenv.Chromium(t) // skip (or fail in CI) before starting Dendrite
 	port := testenv.FreePort(t, "127.0.0.1")
 	tr := trust.New(t, trust.Options{Host: "127.0.0.11",
 		ConfigYAML: fmt.Sprintf("admin_api: {listen: \"127.0.0.1:%d\", signin: {plain_http_loopback: true}}\n", port)})

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/caldicott/caldicott/compliance"
 	ct "github.com/caldicott/caldicott/compliance/compliancetest"
 	"github.com/caldicott/caldicott/gatekeeper"
+	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/policy"
 	"github.com/caldicott/caldicott/store"
 )
@@ -26,7 +26,7 @@ import (
 // as a real homeserver's, fits a 1280 px window in Chromium: no table is
 // pushed wider than the page (an ID has no space to break at).
 func TestOverviewFitsTheWindow(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := testenv.Chromium(t)
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.SQLite, filepath.Join(t.TempDir(), "c.db"), 4)
 	if err != nil {
@@ -90,23 +90,4 @@ func TestOverviewFitsTheWindow(t *testing.T) {
 	if sizes[2] > 0 {
 		t.Errorf("a table is %d px wider than the page's column", sizes[2])
 	}
-}
-
-// chromiumPath finds Debian's Chromium (as the browser test in
-// ./appservice does): skipped where there is none, failed in CI.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CALDICOTT_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("Chromium not found, and this is CI: run scripts/ensure-deps.sh (it installs Debian's chromium)")
-	}
-	t.Skip("Chromium not found: install Debian's chromium (scripts/ensure-deps.sh does) or set CALDICOTT_CHROMIUM")
-	return ""
 }

@@ -19,6 +19,7 @@ import (
 // failoverHistory is what a room's whole history shows of the bot's work.
 type failoverHistory struct {
 	notices   map[id.UserID]int // the bot's notices naming each user
+	texts     map[id.UserID][]string
 	removals  map[id.UserID]int // leave events for each user sent by someone else (the bot)
 	drifts    int               // join rule opened by alice
 	repairs   int               // join rule set back by the bot
@@ -29,7 +30,7 @@ type failoverHistory struct {
 // readHistory pages through a room's whole history, newest first.
 func readHistory(t *testing.T, cli *mautrix.Client, room id.RoomID, bot id.UserID, users []id.UserID) failoverHistory {
 	t.Helper()
-	h := failoverHistory{notices: map[id.UserID]int{}, removals: map[id.UserID]int{}}
+	h := failoverHistory{notices: map[id.UserID]int{}, removals: map[id.UserID]int{}, texts: map[id.UserID][]string{}}
 	from := ""
 	for {
 		resp, err := cli.Messages(ctx, room, from, "", mautrix.DirectionBackward, nil, 500)
@@ -59,6 +60,7 @@ func (h *failoverHistory) add(evt *event.Event, bot id.UserID, users []id.UserID
 		for _, u := range users {
 			if strings.Contains(evt.Content.AsMessage().Body, u.String()) {
 				h.notices[u]++
+				h.texts[u] = append(h.texts[u], fmt.Sprintf("%s at %d: %q", evt.ID, evt.Timestamp, evt.Content.AsMessage().Body))
 			}
 		}
 	case event.StateMember:
@@ -121,7 +123,7 @@ func settleAndCount(t *testing.T, tr *trust.Trust, alice *mautrix.Client, rooms 
 				t.Errorf("lost: %s is %q in %s", u, m, r)
 			}
 			if h.notices[u] != 1 || h.removals[u] != 1 {
-				t.Errorf("%s in %s: %d notices, %d removals; want one each", u, r, h.notices[u], h.removals[u])
+				t.Errorf("%s in %s: %d notices, %d removals; want one each: %s", u, r, h.notices[u], h.removals[u], strings.Join(h.texts[u], "; "))
 				doubled += max(h.notices[u]-1, 0) + max(h.removals[u]-1, 0)
 				lost += boolInt(h.notices[u] == 0) + boolInt(h.removals[u] == 0)
 			}

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,34 +17,9 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-var (
-	crashBinOnce sync.Once
-	crashBin     string
-	crashBinErr  error
-)
-
-// failpointBinary builds cmd/caldicott with the failpoint tag: a binary
-// that kills itself (SIGKILL) at the step CALDICOTT_FAILPOINT names.
-func failpointBinary(t *testing.T) string {
-	t.Helper()
-	crashBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "caldicott-failpoint-")
-		if err != nil {
-			crashBinErr = err
-			return
-		}
-		crashBin = filepath.Join(dir, "caldicott")
-		cmd := exec.Command("go", "build", "-tags", "goolm,failpoint", "-o", crashBin, "./cmd/caldicott")
-		cmd.Dir = testenv.RepoRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			crashBinErr = fmt.Errorf("build failpoint binary: %v\n%s", err, out)
-		}
-	})
-	if crashBinErr != nil {
-		t.Fatal(crashBinErr)
-	}
-	return crashBin
-}
+// failpointBinary is the caldicott binary built with the failpoint tag
+// (trust.Binary), for the tests in this package that run it.
+func failpointBinary(t *testing.T) string { return trust.Binary(t) }
 
 // TestCrashBetweenDecisionAndAction stops the real process (SIGKILL) at
 // each step between deciding to revoke an outsider's invitation and the

@@ -1,18 +1,8 @@
 package appservice_test
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -48,11 +38,11 @@ func TestFailoverTwoProcesses(t *testing.T) {
 	tr.Stop(t)
 
 	aPort, bPort := testenv.FreePort(t, "127.0.0.1"), testenv.FreePort(t, "127.0.0.1")
-	proxy := roundRobin(t, tr.Config.AppService.Port, aPort, bPort)
-	a := startPeer(t, bin, tr, "a", aPort)
-	waitRole(t, a, "leader", 60*time.Second)
-	b := startPeer(t, bin, tr, "b", bPort)
-	waitRole(t, b, "standby", 30*time.Second)
+	proxy := trust.RoundRobin(t, tr.Config.AppService.Port, aPort, bPort)
+	a := trust.StartPeer(t, bin, tr, "a", aPort)
+	a.WaitRole(t, "leader", 60*time.Second)
+	b := trust.StartPeer(t, bin, tr, "b", bPort)
+	b.WaitRole(t, "standby", 30*time.Second)
 
 	// Both accept transactions; the leader acts on those the standby stored.
 	outsider := func(n string) *mautrix.Client { return tr.HS.RegisterUser(t, "outsider"+n, false) }
@@ -63,16 +53,16 @@ func TestFailoverTwoProcesses(t *testing.T) {
 		testenv.Say(t, alice, room, fmt.Sprintf("ward round %d", i))
 	}
 	testenv.Eventually(t, 20*time.Second, "both processes store transactions", func() (bool, string) {
-		ta, tb := transactions(t, a), transactions(t, b)
+		ta, tb := a.Transactions(), b.Transactions()
 		return ta > 0 && tb > 0, fmt.Sprintf("a %v, b %v (proxy sent %d)", ta, tb, proxy.Load())
 	})
 
 	// kill -9 the leader: b takes over and removes an outsider within 10 s.
 	o1 := outsider("1")
 	killed := time.Now()
-	a.signal(t, syscall.SIGKILL)
+	a.Signal(t, syscall.SIGKILL)
 	invite(t, alice, room, o1.UserID)
-	leads := waitRole(t, b, "leader", 15*time.Second)
+	leads := b.WaitRole(t, "leader", 15*time.Second)
 	testenv.WaitMembership(t, alice, room, o1.UserID, "leave")
 	removed := time.Since(killed)
 	t.Logf("kill -9 → standby leads %s, outsider removed %s", leads.Sub(killed).Round(10*time.Millisecond), removed.Round(10*time.Millisecond))
@@ -81,8 +71,8 @@ func TestFailoverTwoProcesses(t *testing.T) {
 	}
 
 	// a again, on standby; then b frozen past its lease: a takes over.
-	a = startPeer(t, bin, tr, "a", aPort)
-	waitRole(t, a, "standby", 30*time.Second)
+	a = trust.StartPeer(t, bin, tr, "a", aPort)
+	a.WaitRole(t, "standby", 30*time.Second)
 	// Frozen just after an invitation reached it, so it is likely frozen
 	// in the middle of removing the outsider; whichever step it was at,
 	// the outsider is removed and the room told once.
@@ -90,13 +80,13 @@ func TestFailoverTwoProcesses(t *testing.T) {
 	invite(t, alice, room, o2.UserID)
 	time.Sleep(100 * time.Millisecond)
 	frozen := time.Now()
-	b.signal(t, syscall.SIGSTOP)
+	b.Signal(t, syscall.SIGSTOP)
 	t.Logf("b frozen with the outsider's membership %s", testenv.MembershipOf(t, alice, room, o2.UserID))
-	took := waitRole(t, a, "leader", 15*time.Second)
+	took := a.WaitRole(t, "leader", 15*time.Second)
 	testenv.WaitMembership(t, alice, room, o2.UserID, "leave")
 	t.Logf("SIGSTOP → the other leads %s", took.Sub(frozen).Round(10*time.Millisecond))
-	b.signal(t, syscall.SIGCONT)
-	waitRole(t, b, "standby", 10*time.Second)
+	b.Signal(t, syscall.SIGCONT)
+	b.WaitRole(t, "standby", 10*time.Second)
 	o3 := outsider("3")
 	invite(t, alice, room, o3.UserID)
 	testenv.WaitMembership(t, alice, room, o3.UserID, "leave")
@@ -128,137 +118,7 @@ func TestFailoverTwoProcesses(t *testing.T) {
 	if rep, err := st.VerifyAudit(ctx); err != nil || !rep.OK() {
 		t.Errorf("audit chain after the failovers: %+v, %v", rep, err)
 	}
-	if !strings.Contains(trust.Tail(b.log, 1<<20), "No longer leading") {
-		t.Errorf("the resumed process did not say it stopped leading:\n%s", trust.Tail(b.log, 3000))
+	if !strings.Contains(trust.Tail(b.Log, 1<<20), "No longer leading") {
+		t.Errorf("the resumed process did not say it stopped leading:\n%s", trust.Tail(b.Log, 3000))
 	}
-}
-
-// peer is one caldicott process of the pair.
-type peer struct {
-	name string
-	port int
-	log  string
-	cmd  *exec.Cmd
-}
-
-// startPeer runs the binary with tr's config, listening on port.
-func startPeer(t *testing.T, bin string, tr *trust.Trust, name string, port int) *peer {
-	t.Helper()
-	dir := t.TempDir()
-	p := &peer{name: name, port: port, log: filepath.Join(dir, "caldicott.log")}
-	front := fmt.Sprintf("port: %d,", tr.Config.AppService.Port)
-	yml := strings.Replace(tr.YAML, front, fmt.Sprintf("port: %d,", p.port), 1)
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.Create(p.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command(bin, "-c", cfg)
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	cmd := p.cmd
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		logFile.Close()
-		if t.Failed() {
-			t.Logf("caldicott %s log:\n%s", name, trust.Tail(p.log, 6000))
-			if d := os.Getenv("CALDICOTT_TEST_LOGS"); d != "" {
-				trust.KeepLog(t, p.log, filepath.Join(d, fmt.Sprintf("%s-%s-%d.log", t.Name(), name, cmd.Process.Pid)))
-			}
-		}
-	})
-	return p
-}
-
-func (p *peer) signal(t *testing.T, sig syscall.Signal) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signal %s to %s: %v", sig, p.name, err)
-	}
-}
-
-// waitRole waits until p's /ready says role, and returns when it did.
-func waitRole(t *testing.T, p *peer, role string, within time.Duration) time.Time {
-	t.Helper()
-	var at time.Time
-	client := http.Client{Timeout: time.Second}
-	testenv.Eventually(t, within, p.name+" is "+role, func() (bool, string) {
-		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/ready", p.port))
-		if err != nil {
-			return false, err.Error()
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		at = time.Now()
-		return strings.HasPrefix(string(body), role+"\n"), string(body)
-	})
-	return at
-}
-
-var txnMetric = regexp.MustCompile(`(?m)^caldicott_transactions_total\{[^}]*\} (\S+)$`)
-
-// transactions is how many transactions p has answered.
-func transactions(t *testing.T, p *peer) float64 {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.port))
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var n float64
-	for _, m := range txnMetric.FindAllStringSubmatch(string(body), -1) {
-		v, _ := strconv.ParseFloat(m[1], 64)
-		n += v
-	}
-	return n
-}
-
-// roundRobin listens on port and sends each request to the backends in
-// turn, passing over one that does not answer within two seconds (dead or
-// frozen), as a load balancer with health checks would. It returns how
-// many requests it has forwarded.
-func roundRobin(t *testing.T, port int, backends ...int) *atomic.Int64 {
-	t.Helper()
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var next, sent atomic.Int64
-	client := &http.Client{Timeout: 2 * time.Second}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		start := int(next.Add(1))
-		for i := range backends {
-			port := backends[(start+i)%len(backends)]
-			req, _ := http.NewRequestWithContext(r.Context(), r.Method, fmt.Sprintf("http://127.0.0.1:%d%s", port, r.URL.RequestURI()), bytes.NewReader(body))
-			req.Header = r.Header.Clone()
-			resp, err := client.Do(req)
-			if err != nil {
-				continue
-			}
-			sent.Add(1)
-			for k, v := range resp.Header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(resp.StatusCode)
-			_, _ = io.Copy(w, resp.Body)
-			resp.Body.Close()
-			return
-		}
-		http.Error(w, "no backend answered", http.StatusBadGateway)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return &sent
 }

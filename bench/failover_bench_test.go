@@ -1,0 +1,249 @@
+package bench_test
+
+import (
+	"flag"
+	"fmt"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
+	"github.com/caldicott/caldicott/store"
+)
+
+var flagFailovers = flag.Int("bench.failovers", 50, "failover: leader failovers, alternately kill -9 and SIGSTOP past the lease then SIGCONT")
+
+var failoverBench = &scenario[failoverResults]{
+	why:  "two caldicott processes on one PostgreSQL and a real Dendrite, about 20 s per failover",
+	test: "TestFailoverScenario", timeout: "90m",
+}
+
+// failoverResults are the figures the scenario writes for the benchmark.
+type failoverResults struct {
+	Failovers []failoverSample `json:"failovers"`
+	Traffic   trafficCounts    `json:"traffic"`
+	Lost      int              `json:"lost"`       // outsiders still in, drifts left standing
+	Doubled   int              `json:"duplicates"` // notices, removals or repairs beyond one each
+	AuditOK   bool             `json:"audit_ok"`
+	Cores     int              `json:"cores"`
+}
+
+// failoverSample is one failover: how it was made, and from the signal to
+// the other process leading and to its first action (an outsider invited
+// just after the signal, removed).
+type failoverSample struct {
+	Kind     string  `json:"kind"`
+	LeadMS   float64 `json:"lead_ms"`
+	ActionMS float64 `json:"action_ms"`
+}
+
+// BenchmarkFailover: two caldicotts with one config on one PostgreSQL
+// behind a round-robin proxy, live traffic (outsiders invited into
+// clinical rooms, join rules opened, messages), and -bench.failovers
+// failovers of the leader, alternately kill -9 and SIGSTOP past the lease
+// (then SIGCONT). Figures: signal → the other leads, signal → its first
+// action; after the run, actions lost, duplicates, the audit chain.
+// Target (issue 22): within 10 s, 0 lost, 0 duplicates, the chain intact.
+func BenchmarkFailover(b *testing.B) {
+	out := failoverBench.run(b)
+	for _, kind := range []string{"kill", "stop"} {
+		var lead, act []float64
+		for _, f := range out.Failovers {
+			if f.Kind == kind {
+				lead, act = append(lead, f.LeadMS), append(act, f.ActionMS)
+			}
+		}
+		b.ReportMetric(percentile(lead, 50), kind+"-lead-p50-ms")
+		b.ReportMetric(percentile(lead, 100), kind+"-lead-max-ms")
+		b.ReportMetric(percentile(act, 50), kind+"-action-p50-ms")
+		b.ReportMetric(percentile(act, 100), kind+"-action-max-ms")
+	}
+	b.ReportMetric(float64(out.Lost), "lost")
+	b.ReportMetric(float64(out.Doubled), "duplicates")
+	b.Logf("%d failovers; traffic %+v; audit chain intact: %v", len(out.Failovers), out.Traffic, out.AuditOK)
+}
+
+// TestFailoverScenario is the benchmark's body, run in a child process
+// (scenarioOnly).
+func TestFailoverScenario(t *testing.T) {
+	scenarioOnly(t, "BenchmarkFailover")
+	bin := trust.Binary(t)
+	// Without the bot's encryption device, so notices can be read and counted.
+	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", Database: testenv.Postgres(t)}))
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rooms := []id.RoomID{tr.ClinicalRoom(t, alice), tr.ClinicalRoom(t, alice), tr.ClinicalRoom(t, alice)}
+	tr.Stop(t)
+
+	pair := startPair(t, bin, tr)
+	gen := &traffic{t: t, tr: tr, alice: alice, rooms: rooms[1:]}
+	stop := gen.start()
+	res := failoverResults{Cores: runtime.NumCPU()}
+	for i := 0; i < *flagFailovers; i++ {
+		kind := []string{"kill", "stop"}[i%2]
+		s := pair.failover(t, kind, alice, rooms[0], fmt.Sprintf("probe%d", i))
+		t.Logf("failover %d (%s): leads %.0f ms, first action %.0f ms", i+1, kind, s.LeadMS, s.ActionMS)
+		res.Failovers = append(res.Failovers, s)
+	}
+	res.Traffic = stop()
+	gen.outsiders[rooms[0]] = pair.probes
+	res.Lost, res.Doubled = settleAndCount(t, tr, alice, rooms, gen)
+	st, err := store.Open(ctx, tr.Config.Database.Type, tr.Config.Database.URI, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rep, err := st.VerifyAudit(ctx)
+	res.AuditOK = err == nil && rep.OK()
+	if !res.AuditOK {
+		t.Errorf("audit chain after the failovers: %+v, %v", rep, err)
+	}
+	writeResults(t, res)
+}
+
+// pair is the two processes and which of them leads.
+type pair struct {
+	bin           string
+	tr            *trust.Trust
+	leader, other *trust.Peer
+	probes        []id.UserID // one outsider per failover, in the probe room
+}
+
+func startPair(t *testing.T, bin string, tr *trust.Trust) *pair {
+	aPort, bPort := testenv.FreePort(t, "127.0.0.1"), testenv.FreePort(t, "127.0.0.1")
+	trust.RoundRobin(t, tr.Config.AppService.Port, aPort, bPort)
+	a := trust.StartPeer(t, bin, tr, "a", aPort)
+	a.WaitRole(t, "leader", 60*time.Second)
+	b := trust.StartPeer(t, bin, tr, "b", bPort)
+	b.WaitRole(t, "standby", 30*time.Second)
+	return &pair{bin: bin, tr: tr, leader: a, other: b}
+}
+
+// failover kills (kind "kill") or freezes past the lease ("stop") the
+// leader, invites an outsider into room right after, and times the other
+// leading and removing them; then brings the old leader back as standby.
+func (p *pair) failover(t *testing.T, kind string, alice *mautrix.Client, room id.RoomID, probe string) failoverSample {
+	o := p.tr.HS.RegisterUser(t, probe, false)
+	p.probes = append(p.probes, o.UserID)
+	sig := map[string]syscall.Signal{"kill": syscall.SIGKILL, "stop": syscall.SIGSTOP}[kind]
+	at := time.Now()
+	p.leader.Signal(t, sig)
+	if _, err := alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: o.UserID}); err != nil {
+		t.Fatalf("invite %s: %v", o.UserID, err)
+	}
+	leads := p.other.WaitRole(t, "leader", 30*time.Second)
+	testenv.Eventually(t, 60*time.Second, probe+" removed", func() (bool, string) {
+		m := testenv.MembershipOf(t, alice, room, o.UserID)
+		return m == "leave", m
+	})
+	acted := time.Since(at)
+	old := p.leader
+	if kind == "kill" {
+		_ = old.Cmd.Wait()
+		old = trust.StartPeer(t, p.bin, p.tr, old.Name, old.Port)
+	} else {
+		old.Signal(t, syscall.SIGCONT)
+	}
+	old.WaitRole(t, "standby", 60*time.Second)
+	p.leader, p.other = p.other, old
+	return failoverSample{Kind: kind, LeadMS: ms(leads.Sub(at)), ActionMS: ms(acted)}
+}
+
+// trafficCounts is what the generator did.
+type trafficCounts struct {
+	Outsiders int `json:"outsiders"`
+	Drifts    int `json:"drifts"`
+	Messages  int `json:"messages"`
+	Errors    int `json:"errors"`
+}
+
+// traffic is the live load during the failovers: in turn an outsider
+// invited, a room's join rule opened (a hardening drift), two messages.
+type traffic struct {
+	t         *testing.T
+	tr        *trust.Trust
+	alice     *mautrix.Client
+	rooms     []id.RoomID
+	mu        sync.Mutex
+	outsiders map[id.RoomID][]id.UserID
+	counts    trafficCounts
+}
+
+// start runs the generator until the returned function is called, which
+// returns what it did.
+func (g *traffic) start() func() trafficCounts {
+	g.outsiders = map[id.RoomID][]id.UserID{}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(700 * time.Millisecond):
+			}
+			g.step(i)
+		}
+	}()
+	return func() trafficCounts {
+		close(done)
+		wg.Wait()
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.counts
+	}
+}
+
+func (g *traffic) step(i int) {
+	room := g.rooms[(i/4)%len(g.rooms)] // each room gets every kind of step
+	var err error
+	switch i % 4 {
+	case 0:
+		o := g.tr.HS.RegisterUser(g.t, "outsider"+randomHex(4), false)
+		if _, err = g.alice.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: o.UserID}); err == nil {
+			g.mu.Lock()
+			g.outsiders[room] = append(g.outsiders[room], o.UserID)
+			g.counts.Outsiders++
+			g.mu.Unlock()
+		}
+	case 1:
+		// Only a room whose drift was repaired drifts again, so each drift
+		// wants exactly one repair.
+		var jr struct {
+			JoinRule string `json:"join_rule"`
+		}
+		if err = g.alice.StateEvent(ctx, room, event.StateJoinRules, "", &jr); err == nil && jr.JoinRule == "invite" {
+			if _, err = g.alice.SendStateEvent(ctx, room, event.StateJoinRules, "", map[string]any{"join_rule": "public"}); err == nil {
+				g.mu.Lock()
+				g.counts.Drifts++
+				g.mu.Unlock()
+			}
+		}
+	default:
+		if _, err = g.alice.SendText(ctx, room, fmt.Sprintf("ward round %d", i)); err == nil {
+			g.mu.Lock()
+			g.counts.Messages++
+			g.mu.Unlock()
+		}
+	}
+	if err != nil {
+		g.mu.Lock()
+		g.counts.Errors++
+		g.mu.Unlock()
+		g.t.Logf("traffic step %d: %v", i, err)
+	}
+}

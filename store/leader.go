@@ -40,6 +40,9 @@ type LeaseState struct {
 	Lease
 	// Rules are the holder's, as it last recorded them.
 	Rules Rules
+	// Since is when the holder took the lease at this epoch, by the
+	// database's clock (zero when not recorded).
+	Since time.Time
 	// ExpiresIn is how long the lease has left by the database's clock
 	// (negative: it has lapsed).
 	ExpiresIn time.Duration
@@ -72,6 +75,7 @@ func (s *Store) AcquireLease(ctx context.Context, holder string, held int64, ttl
 	now := s.leaseNow()
 	q := `UPDATE leader_lease SET
 		epoch = CASE WHEN holder = $1 AND epoch = $2 THEN epoch ELSE epoch + 1 END,
+		since = CASE WHEN holder = $1 AND epoch = $2 THEN since ELSE ` + now + ` END,
 		holder = $1, expires_at = ` + now + ` + $3, fingerprint = $4, version = $5
 		WHERE id = 1 AND (expires_at <= ` + now + ` OR (holder = $1 AND epoch = $2))
 		RETURNING epoch`
@@ -90,7 +94,7 @@ func (s *Store) AcquireLease(ctx context.Context, holder string, held int64, ttl
 // next epoch: for a process that knows from's holder has gone (a restart
 // on the same host after a crash). ErrNotLeader: from no longer holds it.
 func (s *Store) TakeLeaseFrom(ctx context.Context, holder string, from Lease, ttl time.Duration) (Lease, error) {
-	q := `UPDATE leader_lease SET epoch = epoch + 1, holder = $1, expires_at = ` + s.leaseNow() + ` + $2,
+	q := `UPDATE leader_lease SET epoch = epoch + 1, holder = $1, expires_at = ` + s.leaseNow() + ` + $2, since = ` + s.leaseNow() + `,
 		fingerprint = $5, version = $6
 		WHERE id = 1 AND holder = $3 AND epoch = $4 RETURNING epoch`
 	var epoch int64
@@ -117,12 +121,16 @@ func (s *Store) ReleaseLease(ctx context.Context, l Lease) error {
 func (s *Store) LeaseHolder(ctx context.Context) (LeaseState, error) {
 	var st LeaseState
 	var left int64
-	err := s.db.QueryRow(ctx, `SELECT holder, epoch, expires_at - `+s.leaseNow()+`, fingerprint, version FROM leader_lease WHERE id = 1`).
-		Scan(&st.Holder, &st.Epoch, &left, &st.Rules.Fingerprint, &st.Rules.Version)
+	var since int64
+	err := s.db.QueryRow(ctx, `SELECT holder, epoch, expires_at - `+s.leaseNow()+`, fingerprint, version, since FROM leader_lease WHERE id = 1`).
+		Scan(&st.Holder, &st.Epoch, &left, &st.Rules.Fingerprint, &st.Rules.Version, &since)
 	if err != nil {
 		return st, fmt.Errorf("read the leader's lease: %w", err)
 	}
 	st.ExpiresIn = time.Duration(left) * time.Millisecond
+	if since > 0 {
+		st.Since = time.UnixMilli(since).UTC()
+	}
 	return st, nil
 }
 

@@ -27,7 +27,7 @@ type leadership struct {
 	holder string
 	// epoch is the lease's epoch while this process leads, 0 on standby.
 	epoch atomic.Int64
-	// rules are what this process leads by (fingerprint.go); mismatch,
+	// rules are what this process leads by (config.RulesFingerprint); mismatch,
 	// on standby, the lease as read while its holder's rules differ;
 	// changedFrom, the lease taken over from such a holder, to be told.
 	rules       store.Rules

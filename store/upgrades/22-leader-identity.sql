@@ -1,6 +1,6 @@
 -- v21 -> v22: What the leader's rules are, and since when it leads
 -- fingerprint is a SHA-256 (hex) over the config sections that decide
--- policy, secrets and per-process fields left out (appservice's
+-- policy, secrets and per-process fields left out (config's
 -- fingerprint.go says which), and version the leader's binary: a standby
 -- whose own differ says so and does not take over while the leader lives,
 -- and when it does take over it tells the management room the rules

@@ -20,7 +20,7 @@ import (
 // registration names, for trying failover by hand: kill one, watch the
 // other lead (GET /ready, !policy status). The pair listens on pairPorts;
 // the proxy on the trust's own appservice port.
-var pairPorts = [2]int{29341, 29342}
+var pairPorts = [2]int{29351, 29352}
 
 // pairConfigs rewrites Trust A's config for the pair: PostgreSQL instead
 // of SQLite, process a listening on pairPorts[0], and a copy for process b

@@ -97,16 +97,18 @@ func (s *Service) takeLease(ctx context.Context, ttl time.Duration) (store.Lease
 	if err != nil {
 		return store.Lease{}, err
 	}
-	differs := s.noteLeaderRules(cur)
+	s.noteLeaderRules(cur)
 	l, err := s.Store.AcquireLease(ctx, s.leader.holder, 0, ttl)
 	if errors.Is(err, store.ErrNotLeader) && goneFromThisHost(cur.Holder) {
 		s.Log.Info().Str("holder", cur.Holder).Msg("The leader's lease is held by a process on this host that has gone; taking it over")
 		l, err = s.Store.TakeLeaseFrom(ctx, s.leader.holder, cur.Lease, ttl)
 	}
-	if err == nil && differs {
-		// Availability first: the leader has gone, so this process leads
-		// by its own rules, and says so.
-		s.leader.changedFrom.Store(&cur)
+	if seen := s.leader.mismatch.Load(); err == nil && seen != nil {
+		// Availability first: the leader seen leading by other rules has
+		// gone, so this process leads by its own, and says so. (A lease
+		// released or lapsed before this process saw its holder live, as
+		// at a restart with a new config, is not a failover to tell of.)
+		s.leader.changedFrom.Store(seen)
 		s.leader.mismatch.Store(nil)
 		s.metrics.ConfigMismatch.Set(0)
 	}

@@ -9,20 +9,23 @@ import (
 	"github.com/caldicott/caldicott/store"
 )
 
-// noteLeaderRules compares the rules the lease's holder leads by with this
-// process's, on standby: while they differ it says so once in the log,
-// on /ready and in caldicott_config_mismatch, and reports true.
-func (s *Service) noteLeaderRules(cur store.LeaseState) bool {
-	differs := cur.Epoch != 0 && cur.Holder != s.leader.holder &&
-		cur.Rules.Fingerprint != "" && cur.Rules != s.leader.rules
+// noteLeaderRules compares the rules a live lease's holder leads by with
+// this process's, on standby: while they differ it says so once in the
+// log, on /ready and in caldicott_config_mismatch. A lapsed or released
+// lease changes nothing: nobody leads by it now, and what was seen of its
+// holder while it lived is what a takeover tells of (takeLease).
+func (s *Service) noteLeaderRules(cur store.LeaseState) {
+	if cur.ExpiresIn <= 0 || cur.Holder == s.leader.holder {
+		return
+	}
 	prev := s.leader.mismatch.Load()
-	if !differs {
+	if cur.Rules.Fingerprint == "" || cur.Rules == s.leader.rules {
 		if prev != nil {
 			s.leader.mismatch.Store(nil)
 			s.metrics.ConfigMismatch.Set(0)
 			s.Log.Info().Str("leader", cur.Holder).Msg("The leader's config and version now match this Caldicott's")
 		}
-		return false
+		return
 	}
 	s.leader.mismatch.Store(&cur)
 	s.metrics.ConfigMismatch.Set(1)
@@ -32,7 +35,6 @@ func (s *Service) noteLeaderRules(cur store.LeaseState) bool {
 			Str("config", short(s.leader.rules.Fingerprint)).Str("version", s.leader.rules.Version).
 			Msg("This Caldicott's policy config or version differs from the leader's: it will not take over while that leader lives, and if it must (the leader gone) it leads by its own rules; run every Caldicott with the same config and version")
 	}
-	return true
 }
 
 // mismatchLine is /ready's line on a standby whose rules differ from the

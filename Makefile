@@ -62,4 +62,4 @@ lint: tidy-check
 	$(GO) test $(TAGS) -count=1 ./internal/structure
 
 clean:
-	rm -rf bin .demo
+	rm -rf bin .demo .demo-pair

@@ -20,8 +20,10 @@ deps:
 dendrite:
 	bash scripts/build-dendrite.sh >/dev/null
 
-run: build dendrite
-	$(GO) run ./scripts/demo
+# make run PAIR=1: Trust A as two Caldicotts on a throwaway PostgreSQL
+# behind a round-robin proxy, for trying failover by hand (scripts/demo/pair.go).
+run: build dendrite $(if $(PAIR),deps)
+	$(GO) run ./scripts/demo$(if $(PAIR), -pair)
 
 test: tidy-check deps dendrite
 	$(GO) vet $(TAGS) ./...
@@ -60,4 +62,4 @@ lint: tidy-check
 	$(GO) test $(TAGS) -count=1 ./internal/structure
 
 clean:
-	rm -rf bin .demo
+	rm -rf bin .demo .demo-pair

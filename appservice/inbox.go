@@ -137,10 +137,13 @@ func (s *Service) startUp(ctx context.Context) {
 // dispatchInbox hands stored events to their rooms' lanes as they arrive,
 // and the people whose keys or directory standing changed to theirs.
 func (s *Service) dispatchInbox(ctx context.Context) {
-	var cursor int64
+	// The cursor also hands out events committed late, behind ones with
+	// later sequence numbers: with two processes storing transactions at
+	// once, commit order is not sequence order.
+	cursor := s.Store.NewInboxCursor()
 	delay := retry.Delay{Backoff: workerBackoff}
 	for ctx.Err() == nil {
-		batch, err := s.Store.PendingEventsAfter(ctx, cursor, inboxBatch)
+		batch, err := cursor.Next(ctx, inboxBatch)
 		if err != nil {
 			s.Log.Error().Err(err).Dur("retry_in", delay.Next()).Msg("Could not read the inbox")
 			if !delay.Wait(ctx) {
@@ -151,9 +154,8 @@ func (s *Service) dispatchInbox(ctx context.Context) {
 		delay.Reset()
 		for _, ev := range batch {
 			s.lanes.Submit(ctx, ev.RoomID, false, func() { s.handleWithRetry(ctx, ev) })
-			cursor = ev.Seq
 		}
-		if len(batch) == inboxBatch {
+		if cursor.Behind() {
 			continue
 		}
 		select {

@@ -27,6 +27,12 @@ type leadership struct {
 	holder string
 	// epoch is the lease's epoch while this process leads, 0 on standby.
 	epoch atomic.Int64
+	// rules are what this process leads by (config.RulesFingerprint); mismatch,
+	// on standby, the lease as read while its holder's rules differ;
+	// changedFrom, the lease taken over from such a holder, to be told.
+	rules       store.Rules
+	mismatch    atomic.Pointer[store.LeaseState]
+	changedFrom atomic.Pointer[store.LeaseState]
 }
 
 // newHolder names this process for the lease: readable in the database
@@ -49,6 +55,12 @@ func (s *Service) Leading() bool { return s.leader.epoch.Load() != 0 }
 // action and no audit entry (the store is fenced with no lease).
 func (s *Service) runLeadership(ctx context.Context) error {
 	s.Store.Fence(store.Lease{})
+	rules, err := s.leadRules()
+	if err != nil {
+		return err
+	}
+	s.leader.rules = rules
+	s.Store.LeadBy(rules)
 	ttl, every := s.Cfg.HA.Lease.Duration, s.Cfg.HA.Renew()
 	s.Log.Info().Str("holder", s.leader.holder).Dur("lease", ttl).Msg("Standing by for the leader's lease")
 	var dbDown bool
@@ -78,18 +90,29 @@ func (s *Service) runLeadership(ctx context.Context) error {
 
 // takeLease takes the lease if it has lapsed, or at once from a holder on
 // this host whose process has gone (a restart after a crash need not wait
-// for the dead process's lease to lapse).
+// for the dead process's lease to lapse). A holder that leads by other
+// rules is noted (noteLeaderRules) and, once taken over, told of.
 func (s *Service) takeLease(ctx context.Context, ttl time.Duration) (store.Lease, error) {
+	cur, err := s.Store.LeaseHolder(ctx)
+	if err != nil {
+		return store.Lease{}, err
+	}
+	s.noteLeaderRules(cur)
 	l, err := s.Store.AcquireLease(ctx, s.leader.holder, 0, ttl)
-	if !errors.Is(err, store.ErrNotLeader) {
-		return l, err
+	if errors.Is(err, store.ErrNotLeader) && goneFromThisHost(cur.Holder) {
+		s.Log.Info().Str("holder", cur.Holder).Msg("The leader's lease is held by a process on this host that has gone; taking it over")
+		l, err = s.Store.TakeLeaseFrom(ctx, s.leader.holder, cur.Lease, ttl)
 	}
-	cur, rerr := s.Store.LeaseHolder(ctx)
-	if rerr != nil || !goneFromThisHost(cur.Holder) {
-		return l, err
+	if seen := s.leader.mismatch.Load(); err == nil && seen != nil {
+		// Availability first: the leader seen leading by other rules has
+		// gone, so this process leads by its own, and says so. (A lease
+		// released or lapsed before this process saw its holder live, as
+		// at a restart with a new config, is not a failover to tell of.)
+		s.leader.changedFrom.Store(seen)
+		s.leader.mismatch.Store(nil)
+		s.metrics.ConfigMismatch.Set(0)
 	}
-	s.Log.Info().Str("holder", cur.Holder).Msg("The leader's lease is held by a process on this host that has gone; taking it over")
-	return s.Store.TakeLeaseFrom(ctx, s.leader.holder, cur.Lease, ttl)
+	return l, err
 }
 
 // goneFromThisHost reports whether holder names a process on this host
@@ -126,6 +149,9 @@ func (s *Service) lead(ctx context.Context, l store.Lease, deadline time.Time) {
 		_ = s.runWorker(wctx)
 	}()
 	go s.Store.ListenInbox(s.Log.WithContext(wctx), s.wakeWorker)
+	if from := s.leader.changedFrom.Swap(nil); from != nil {
+		go s.tellRulesChanged(wctx, l, *from)
+	}
 	why := s.keepLease(ctx, l, deadline, done)
 	s.Store.Fence(store.Lease{})
 	s.leader.epoch.Store(0)
@@ -200,5 +226,5 @@ func (s *Service) readyHandler(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte("standby\n"))
+	_, _ = w.Write([]byte("standby\n" + s.mismatchLine()))
 }

@@ -24,6 +24,9 @@ type Metrics struct {
 	// LeaderEpoch the lease's epoch it last led at.
 	Leader      prometheus.Gauge
 	LeaderEpoch prometheus.Gauge
+	// ConfigMismatch is 1 while the leader leads by other rules (config
+	// or version) than this process would (leaderrules.go).
+	ConfigMismatch prometheus.Gauge
 }
 
 // NewMetrics registers Caldicott's counters in a registry of their own.
@@ -55,8 +58,11 @@ func NewMetrics() *Metrics {
 	m.LeaderEpoch = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "caldicott_leader_epoch", Help: "The leader's lease's epoch this Caldicott last led at (it grows by one at every takeover).",
 	})
+	m.ConfigMismatch = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caldicott_config_mismatch", Help: "1 while the leader runs with a different policy config or version from this Caldicott's (it will not take over while that leader lives); 0 otherwise.",
+	})
 	m.Retention = retention.NewMetrics()
-	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch)
+	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch, m.ConfigMismatch)
 	m.registry.MustRegister(m.Retention.Collectors()...)
 	return m
 }

@@ -78,6 +78,10 @@ type Service struct {
 	readyOnce sync.Once
 	// leader is this process's standing in the leader's lease (leader.go).
 	leader leadership
+	// Version is the binary's version, recorded with the lease by the
+	// process that leads; set by the command before Run ("" reads the
+	// build's own).
+	Version string
 
 	// userChanged carries people whose standing changed on the federation's
 	// list to the worker, which checks their clinical rooms (a directory

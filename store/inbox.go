@@ -29,6 +29,16 @@ type InboxEvent struct {
 func (s *Store) IngestTransaction(ctx context.Context, txnID string, events []InboxEvent) (duplicate bool, err error) {
 	now := s.now().UnixMilli()
 	err = s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		if s.Engine() == Postgres {
+			// A process frozen in the middle of an ingest (SIGSTOP, a paused
+			// VM) would hold its sequence numbers uncommitted for as long as
+			// it stays frozen, past the grace the leader's inbox cursor
+			// waits for them (LateCommitGrace): PostgreSQL ends it instead,
+			// and the homeserver retries the transaction elsewhere.
+			if _, err := s.db.Exec(ctx, `SELECT set_config('idle_in_transaction_session_timeout', '`+fencedIdleLimit+`', true)`); err != nil {
+				return fmt.Errorf("bound the ingest's idle time: %w", err)
+			}
+		}
 		res, err := s.db.Exec(ctx, `INSERT INTO txn (txn_id, received_at, event_count) VALUES ($1, $2, $3) ON CONFLICT (txn_id) DO NOTHING`, txnID, now, len(events))
 		if err != nil {
 			return fmt.Errorf("record transaction: %w", err)

@@ -16,9 +16,33 @@ type Lease struct {
 	Epoch  int64
 }
 
+// Rules is what a process leads by: a fingerprint of the config that
+// decides policy, and the binary's version. Recorded with the lease by
+// the process that takes or renews it (Store.LeadBy).
+type Rules struct {
+	Fingerprint string
+	Version     string
+}
+
+// LeadBy records r with the lease whenever this store takes or renews it.
+func (s *Store) LeadBy(r Rules) { s.rules.Store(&r) }
+
+// leadRules is what LeadBy recorded, the zero Rules before it.
+func (s *Store) leadRules() Rules {
+	if r := s.rules.Load(); r != nil {
+		return *r
+	}
+	return Rules{}
+}
+
 // LeaseState is the lease as the database has it, for status and tests.
 type LeaseState struct {
 	Lease
+	// Rules are the holder's, as it last recorded them.
+	Rules Rules
+	// Since is when the holder took the lease at this epoch, by the
+	// database's clock (zero when not recorded).
+	Since time.Time
 	// ExpiresIn is how long the lease has left by the database's clock
 	// (negative: it has lapsed).
 	ExpiresIn time.Duration
@@ -51,11 +75,13 @@ func (s *Store) AcquireLease(ctx context.Context, holder string, held int64, ttl
 	now := s.leaseNow()
 	q := `UPDATE leader_lease SET
 		epoch = CASE WHEN holder = $1 AND epoch = $2 THEN epoch ELSE epoch + 1 END,
-		holder = $1, expires_at = ` + now + ` + $3
+		since = CASE WHEN holder = $1 AND epoch = $2 THEN since ELSE ` + now + ` END,
+		holder = $1, expires_at = ` + now + ` + $3, fingerprint = $4, version = $5
 		WHERE id = 1 AND (expires_at <= ` + now + ` OR (holder = $1 AND epoch = $2))
 		RETURNING epoch`
 	var epoch int64
-	switch err := s.db.QueryRow(ctx, q, holder, held, ttl.Milliseconds()).Scan(&epoch); {
+	r := s.leadRules()
+	switch err := s.db.QueryRow(ctx, q, holder, held, ttl.Milliseconds(), r.Fingerprint, r.Version).Scan(&epoch); {
 	case errors.Is(err, sql.ErrNoRows):
 		return Lease{}, ErrNotLeader
 	case err != nil:
@@ -68,10 +94,12 @@ func (s *Store) AcquireLease(ctx context.Context, holder string, held int64, ttl
 // next epoch: for a process that knows from's holder has gone (a restart
 // on the same host after a crash). ErrNotLeader: from no longer holds it.
 func (s *Store) TakeLeaseFrom(ctx context.Context, holder string, from Lease, ttl time.Duration) (Lease, error) {
-	q := `UPDATE leader_lease SET epoch = epoch + 1, holder = $1, expires_at = ` + s.leaseNow() + ` + $2
+	q := `UPDATE leader_lease SET epoch = epoch + 1, holder = $1, expires_at = ` + s.leaseNow() + ` + $2, since = ` + s.leaseNow() + `,
+		fingerprint = $5, version = $6
 		WHERE id = 1 AND holder = $3 AND epoch = $4 RETURNING epoch`
 	var epoch int64
-	switch err := s.db.QueryRow(ctx, q, holder, ttl.Milliseconds(), from.Holder, from.Epoch).Scan(&epoch); {
+	r := s.leadRules()
+	switch err := s.db.QueryRow(ctx, q, holder, ttl.Milliseconds(), from.Holder, from.Epoch, r.Fingerprint, r.Version).Scan(&epoch); {
 	case errors.Is(err, sql.ErrNoRows):
 		return Lease{}, ErrNotLeader
 	case err != nil:
@@ -93,11 +121,16 @@ func (s *Store) ReleaseLease(ctx context.Context, l Lease) error {
 func (s *Store) LeaseHolder(ctx context.Context) (LeaseState, error) {
 	var st LeaseState
 	var left int64
-	err := s.db.QueryRow(ctx, `SELECT holder, epoch, expires_at - `+s.leaseNow()+` FROM leader_lease WHERE id = 1`).Scan(&st.Holder, &st.Epoch, &left)
+	var since int64
+	err := s.db.QueryRow(ctx, `SELECT holder, epoch, expires_at - `+s.leaseNow()+`, fingerprint, version, since FROM leader_lease WHERE id = 1`).
+		Scan(&st.Holder, &st.Epoch, &left, &st.Rules.Fingerprint, &st.Rules.Version, &since)
 	if err != nil {
 		return st, fmt.Errorf("read the leader's lease: %w", err)
 	}
 	st.ExpiresIn = time.Duration(left) * time.Millisecond
+	if since > 0 {
+		st.Since = time.UnixMilli(since).UTC()
+	}
 	return st, nil
 }
 

@@ -262,3 +262,49 @@ func TestFrozenFencedWriteDoesNotBlockTakeover(t *testing.T) {
 		}
 	})
 }
+
+// The rules a process leads by are recorded with the lease when it takes
+// or renews it, so a standby can compare its own with the leader's.
+func TestLeaseRecordsTheLeadersRules(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open func() *Store) {
+		ctx := context.Background()
+		a, b := open(), open()
+		st, err := b.LeaseHolder(ctx)
+		if err != nil || st.Rules != (Rules{}) {
+			t.Fatalf("nobody has led: %+v, %v (want no rules)", st, err)
+		}
+		ra := Rules{Fingerprint: "aaaa", Version: "1.0.0"}
+		a.LeadBy(ra)
+		la, err := a.AcquireLease(ctx, "a", 0, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err = b.LeaseHolder(ctx); err != nil || st.Rules != ra || st.Lease != la {
+			t.Fatalf("lease reads %+v, %v; want %+v by %+v", st, err, la, ra)
+		}
+		// Since: when the tenure began, by the database's clock, kept at renewal.
+		began := st.Since
+		if d := time.Since(began); d < -time.Minute || d > time.Minute {
+			t.Fatalf("the tenure began at %v, not about now", began)
+		}
+		time.Sleep(20 * time.Millisecond)
+		// A process that restarts with other rules records them at renewal.
+		ra2 := Rules{Fingerprint: "bbbb", Version: "1.0.1"}
+		a.LeadBy(ra2)
+		if _, err := a.AcquireLease(ctx, "a", la.Epoch, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ = b.LeaseHolder(ctx); st.Rules != ra2 || !st.Since.Equal(began) {
+			t.Fatalf("renewed lease reads rules %+v since %v, want %+v since %v", st.Rules, st.Since, ra2, began)
+		}
+		rb := Rules{Fingerprint: "cccc", Version: "1.0.0"}
+		b.LeadBy(rb)
+		lb, err := b.TakeLeaseFrom(ctx, "b", la, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ = a.LeaseHolder(ctx); st.Rules != rb || st.Lease != lb || !st.Since.After(began) {
+			t.Fatalf("lease taken over reads %+v, want %+v by %+v, since after %v", st, lb, rb, began)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/lib/pq" // PostgreSQL driver, registered as "postgres"
@@ -36,6 +37,8 @@ type Store struct {
 	running *os.File
 	// fence is the leader's lease its fenced writes check (leader.go).
 	fence fence
+	// rules are what this process leads by, recorded with the lease.
+	rules atomic.Pointer[Rules]
 	// uri is the database's address, for a listener of its own (PostgreSQL).
 	uri string
 }

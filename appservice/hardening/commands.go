@@ -22,16 +22,18 @@ var CommandStatus = commands.Def[*Hardening]{
 		"deletion stands (last and next sweep, deleted so far, the oldest message kept, the backlog, any error), a " +
 		"legal hold and messages waiting for the patient record; for a clinical room, each protection with ✅ or ❌, " +
 		"what is wrong and who must fix it, and members' identity verification. If a protection is missing and the " +
-		"bot can restore it, it does so at once.",
+		"bot can restore it, it does so at once. A last line says which Caldicott leads (its host and process), at " +
+		"which epoch of the leader's lease and since when, for a trust that runs two or more on one database.",
 	Run: (*Hardening).cmdStatus,
 }
 
 func (s *Hardening) cmdStatus(ctx context.Context, c *commands.Call) error {
 	f := c.Facts
 	var b strings.Builder
+	lead := s.leaderLine(ctx)
 	if f.Class == policy.Unclassified {
 		b.WriteString("This room is not classified. A room admin can classify it with `!policy classify clinical|operational|social`.")
-		return s.Reply(ctx, c.Evt, b.String())
+		return s.Reply(ctx, c.Evt, b.String()+lead)
 	}
 	fmt.Fprintf(&b, "This room is %s.\n", f.Class.Describe())
 	if line := s.retentionLine(ctx, f); line != "" {
@@ -39,7 +41,7 @@ func (s *Hardening) cmdStatus(ctx context.Context, c *commands.Call) error {
 	}
 	if f.Class != policy.Clinical {
 		b.WriteString("Rooms of this class have no hardening requirements.")
-		return s.Reply(ctx, c.Evt, b.String())
+		return s.Reply(ctx, c.Evt, b.String()+lead)
 	}
 	d := policy.Harden(f, s.Requirements())
 	if d.Compliant() {
@@ -68,13 +70,41 @@ func (s *Hardening) cmdStatus(ctx context.Context, c *commands.Call) error {
 	} else if len(lines) > 0 {
 		b.WriteString("Members' identity verification:\n" + strings.Join(lines, "\n"))
 	}
-	if err := s.Reply(ctx, c.Evt, strings.TrimSpace(b.String())); err != nil {
+	if err := s.Reply(ctx, c.Evt, strings.TrimSpace(b.String())+lead); err != nil {
 		return err
 	}
 	if len(d.Fixes()) > 0 {
 		return s.Protect(ctx, f, policy.Cause{Kind: policy.CauseReconcile})
 	}
 	return nil
+}
+
+// leaderLine is the status's last line: which Caldicott leads, at which
+// epoch and since when ("" when the lease cannot be read). The holder is
+// named by host and process only, without its random part.
+func (s *Hardening) leaderLine(ctx context.Context) string {
+	st, err := s.Store.LeaseHolder(ctx)
+	if err != nil || st.Epoch == 0 {
+		if err != nil {
+			s.Log.Warn().Err(err).Msg("Could not read the leader's lease for the room's status")
+		}
+		return ""
+	}
+	line := fmt.Sprintf("\nLeading: %s (epoch %d)", LeaderName(st.Holder), st.Epoch)
+	if !st.Since.IsZero() {
+		line += ", since " + st.Since.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	return line + "."
+}
+
+// LeaderName is a lease holder's host and process ("host/pid"), leaving
+// out the random part that only keeps restarts apart.
+func LeaderName(holder string) string {
+	parts := strings.Split(holder, "/")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+		return holder
+	}
+	return parts[0] + "/" + parts[1]
 }
 
 var CommandClassify = commands.Def[*Hardening]{

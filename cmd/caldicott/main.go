@@ -149,6 +149,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "caldicott: %v\n", err)
 		return exitConfig
 	}
+	svc.Version = Version
 	log.Info().Str("version", Version).Str("bot", cfg.BotUserID()).Str("database", cfg.Database.Type).Bool("dry_run", cfg.Policy.DryRun).Msg("Starting Caldicott")
 	if cfg.Gatekeeper.InProcess {
 		// The gatekeeper inside this process, on its own listener: one

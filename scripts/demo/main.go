@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -26,6 +27,8 @@ type trust struct {
 	asPort     int
 	serverName string
 	dir        string
+	// pair: two Caldicotts on PostgreSQL behind a proxy (-pair, pair.go).
+	pair bool
 }
 
 // clientURL is Dendrite's: the bot, registration and the demo's own
@@ -73,8 +76,17 @@ func main() {
 }
 
 func run() error {
+	pair := flag.Bool("pair", false, "run Trust A as two Caldicotts on a throwaway PostgreSQL behind a round-robin proxy (state in .demo-pair/, afresh each run)")
+	flag.Parse()
 	root, _ := os.Getwd()
 	demoDir := filepath.Join(root, ".demo")
+	if *pair {
+		demoDir = filepath.Join(root, ".demo-pair")
+		if err := os.RemoveAll(demoDir); err != nil {
+			return err
+		}
+		defer testenv.StopPostgres()
+	}
 	dendriteBin, err := output("bash", filepath.Join(root, "scripts", "build-dendrite.sh"))
 	if err != nil {
 		return fmt.Errorf("build Dendrite: %w", err)
@@ -99,6 +111,13 @@ func run() error {
 		if err := prepareTrust(*t, dendriteBin, caldicott); err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
+		if *pair && i == 0 {
+			srv, err := setUpPair(t)
+			if err != nil {
+				return fmt.Errorf("%s pair: %w", t.name, err)
+			}
+			defer srv.Close()
+		}
 		started, err := startTrust(*t, dendriteBin, caldicott)
 		procs = append(procs, started...)
 		if err != nil {
@@ -122,6 +141,9 @@ func run() error {
 		}
 	}
 	printInstructions()
+	if *pair {
+		printPairInstructions()
+	}
 	<-ctx.Done()
 	fmt.Println("\nStopping the demo federation…")
 	return nil
@@ -148,7 +170,11 @@ func startTrust(t trust, dendriteBin, caldicott string) ([]*exec.Cmd, error) {
 	}{
 		{"caldicott.log", []string{"-c", "config.yaml"}},
 		{"gatekeeper.log", []string{"gatekeeper", "-c", "config.yaml"}},
+		{"caldicott-b.log", []string{"-c", "config-b.yaml"}},
 	} {
+		if c.log == "caldicott-b.log" && !t.pair {
+			continue
+		}
 		p, err := start(filepath.Join(t.dir, c.log), t.dir, caldicott, c.args...)
 		if err != nil {
 			return procs, err

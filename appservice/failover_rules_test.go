@@ -25,15 +25,15 @@ func TestFailoverToOtherRulesIsTold(t *testing.T) {
 	tr.Stop(t)
 
 	aPort, bPort := testenv.FreePort(t, "127.0.0.1"), testenv.FreePort(t, "127.0.0.1")
-	roundRobin(t, tr.Config.AppService.Port, aPort, bPort)
-	a := startPeer(t, bin, tr, "a", aPort)
-	waitRole(t, a, "leader", 60*time.Second)
+	trust.RoundRobin(t, tr.Config.AppService.Port, aPort, bPort)
+	a := trust.StartPeer(t, bin, tr, "a", aPort)
+	a.WaitRole(t, "leader", 60*time.Second)
 	base := tr.YAML
 	tr.YAML = strings.Replace(base, "policy: {reconcile_interval: 0s}", "policy: {reconcile_interval: 1h}", 1)
 	if tr.YAML == base {
 		t.Fatal("the test config has no policy line to change")
 	}
-	b := startPeer(t, bin, tr, "b", bPort)
+	b := trust.StartPeer(t, bin, tr, "b", bPort)
 	tr.YAML = base
 	testenv.Eventually(t, 30*time.Second, "b reports the mismatch", func() (bool, string) {
 		body := readyBody(t, b)
@@ -44,8 +44,8 @@ func TestFailoverToOtherRulesIsTold(t *testing.T) {
 		t.Fatalf("b took a live leader's lease: %q", body)
 	}
 
-	a.signal(t, syscall.SIGKILL)
-	waitRole(t, b, "leader", 15*time.Second)
+	a.Signal(t, syscall.SIGKILL)
+	b.WaitRole(t, "leader", 15*time.Second)
 	const told = "The rules changed with a failover"
 	testenv.WaitForNotice(t, ig, mgmt, tr.BotID(), told)
 	testenv.Quiet(t, 3*time.Second, "told once", func() (bool, string) {
@@ -60,10 +60,10 @@ func TestFailoverToOtherRulesIsTold(t *testing.T) {
 }
 
 // readyBody is p's /ready body ("" when it does not answer).
-func readyBody(t *testing.T, p *peer) string {
+func readyBody(t *testing.T, p *trust.Peer) string {
 	t.Helper()
 	client := http.Client{Timeout: time.Second}
-	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/ready", p.port))
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/ready", p.Port))
 	if err != nil {
 		return ""
 	}

@@ -15,9 +15,11 @@ import (
 var CommandReport = commands.Def[*Membership]{
 	CommandSpec: policy.CommandSpec{
 		Name: "report", Usage: "!policy report", Place: policy.InManagement, Needs: policy.IGAdmin,
-		Summary: "IG admins: the compliance overview — rooms, verification, reviews, deletion, records, gatekeeper, audit log, held people and the directory.",
+		Summary: "IG admins: the compliance overview — rooms, verification, reviews, deletion, records, " +
+			"gatekeeper, audit log, held people and the directory.",
 	},
-	Doc: "The compliance page's overview in the management room: each line with what is wrong, rooms not compliant and why, reviews waiting, people held out, and the directory's counts.",
+	Doc: "The compliance page's overview in the management room: each line with what is wrong, rooms not " +
+		"compliant and why, reviews waiting, people held out, and the directory's counts.",
 	Run: (*Membership).cmdReport,
 }
 

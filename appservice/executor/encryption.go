@@ -48,21 +48,27 @@ var errWithheld = errors.New("the room is encrypted and the bot has no encryptio
 // encrypted is decided here, from the room's own state (encryptionOf),
 // never from the encryption device's lagging record alone; unsure, it is
 // not sent.
-func (e *Executor) send(ctx context.Context, roomID id.RoomID, txn string, content *event.MessageEventContent) error {
+func (e *Executor) send(ctx context.Context, roomID id.RoomID, s actionStep, content *event.MessageEventContent) error {
+	if s.resumed {
+		if sent, err := e.alreadySent(ctx, roomID, s.txn); err != nil || sent {
+			return err
+		}
+	}
 	enc, err := e.encryptionOf(ctx, roomID)
 	if err != nil {
 		return err
 	}
+	txn := s.txn
 	req := mautrix.ReqSendEvent{TransactionID: txn}
 	crypt := e.currentEncrypter()
 	switch {
 	case enc == nil || (crypt == nil && e.cfg.PlaintextInEncryptedRooms):
-		if _, err := e.bot.SendMessageEvent(ctx, roomID, event.EventMessage, content, req); err != nil {
+		if _, err := e.bot.SendMessageEvent(ctx, roomID, event.EventMessage, marked(content, txn), req); err != nil {
 			return fmt.Errorf("send notice to %s: %w", roomID, err)
 		}
 		return nil
 	case crypt == nil:
-		if _, err := e.bot.SendMessageEvent(ctx, roomID, event.EventMessage, withheldContent(content), req); err != nil {
+		if _, err := e.bot.SendMessageEvent(ctx, roomID, event.EventMessage, marked(withheldContent(content), txn), req); err != nil {
 			return fmt.Errorf("send content-free notice to %s: %w", roomID, err)
 		}
 		return errWithheld
@@ -72,7 +78,7 @@ func (e *Executor) send(ctx context.Context, roomID id.RoomID, txn string, conte
 		return fmt.Errorf("encrypt notice for %s: %w", roomID, err)
 	}
 	// Already sealed: the client sends it as it is (no second encryption).
-	if _, err := crypt.Client().SendMessageEvent(ctx, roomID, event.EventEncrypted, sealed, req); err != nil {
+	if _, err := crypt.Client().SendMessageEvent(ctx, roomID, event.EventEncrypted, marked(sealed, txn), req); err != nil {
 		return fmt.Errorf("send encrypted notice to %s: %w", roomID, err)
 	}
 	return nil

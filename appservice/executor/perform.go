@@ -39,24 +39,24 @@ func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error)
 			return "", fmt.Errorf("redact %s in %s: %w", a.EventID, s.room, err)
 		}
 	case policy.NotifyRoom:
-		return "", e.send(ctx, s.room, s.txn, calling(noticeContent(a.Text), a.Mentions))
+		return "", e.send(ctx, s.room, s, calling(noticeContent(a.Text), a.Mentions))
 	case policy.Reply:
 		content := calling(noticeContent(a.Text), a.Mentions)
 		content.RelatesTo = (&event.RelatesTo{}).SetReplyTo(id.EventID(a.EventID))
-		return "", e.send(ctx, s.room, s.txn, content)
+		return "", e.send(ctx, s.room, s, content)
 	case policy.NotifyManagement:
 		mgmt := e.ManagementRoom()
 		if mgmt == "" {
 			e.log.Warn().Stringer("room_id", s.room).Msg("No management room configured; report only logged")
 			return "", nil
 		}
-		return "", e.send(ctx, mgmt, s.txn, noticeContent(a.Text))
+		return "", e.send(ctx, mgmt, s, noticeContent(a.Text))
 	case policy.NotifyUser:
 		room, err := e.directChat(ctx, s)
 		if err != nil {
 			return "", err
 		}
-		return "", e.send(ctx, room, s.txn, noticeContent(a.Text))
+		return "", e.send(ctx, room, s, noticeContent(a.Text))
 	case policy.CreateRoom:
 		return e.createRoom(ctx, a.Plan, s.txn, s.resumed)
 	case policy.Join:

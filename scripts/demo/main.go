@@ -45,8 +45,6 @@ func (t trust) gatekeeperSection() string {
 	return fmt.Sprintf("gatekeeper:\n    listen: %s:8009\n    metrics_listen: %s:9009\n", t.ip, t.ip) + t.adminSection()
 }
 
-func (t trust) adminURL() string { return fmt.Sprintf("http://127.0.0.1:%d", t.asPort+10) }
-
 func (t trust) adminSection() string {
 	return fmt.Sprintf("admin_api:\n    listen: 127.0.0.1:%d\n    signin:\n        plain_http_loopback: true\n", t.asPort+10)
 }

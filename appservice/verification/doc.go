@@ -10,6 +10,8 @@
 package verification
 
 import (
+	"sync"
+
 	"github.com/caldicott/caldicott/appservice/kit"
 	"maunium.net/go/mautrix/id"
 )
@@ -17,6 +19,9 @@ import (
 // Verification is the capability.
 type Verification struct {
 	*kit.Kit
+	// userLocks: a *sync.Mutex per person, so one person's identity is
+	// judged by one check at a time (checkIdentity).
+	userLocks sync.Map
 	// KeysChanged receives users whose devices or keys changed (from the
 	// bot's sync); the worker checks them.
 	KeysChanged chan<- string

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"maunium.net/go/mautrix/id"
 
@@ -92,23 +93,41 @@ func (s *Verification) checkIdentities(ctx context.Context, users []string, room
 			return err
 		}
 		for _, u := range batch {
-			st, err := s.Store.VerificationStateOf(ctx, u)
-			if err != nil {
-				return err
-			}
-			in := rooms[u]
-			if st.Suspended && vs[u].Status != policy.Verified {
-				if in, err = s.roomsStillToSuspend(ctx, u, in); err != nil {
-					return err
-				}
-			}
-			step := policy.NextIdentityStep(vs[u], policy.IdentityState{ShortSince: st.ShortSince, Suspended: st.Suspended, InRoomSinceSuspended: len(in) > 0}, times, s.Now())
-			if err := s.identityStep(ctx, u, vs[u], st, step, in); err != nil {
+			if err := s.checkIdentity(ctx, u, vs[u], rooms[u], times); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// checkIdentity takes one person's next step. The person's state is read
+// and acted on under their own lock: a join (in its room's lane) and the
+// periodic check (in the person's) could otherwise both see a member not
+// yet warned and warn twice, sending two verification requests the
+// member's client refuses as "multiple verification requests".
+func (s *Verification) checkIdentity(ctx context.Context, u string, v policy.Verification, in []id.RoomID, times policy.IdentityGraces) error {
+	unlock := s.lockUser(u)
+	defer unlock()
+	st, err := s.Store.VerificationStateOf(ctx, u)
+	if err != nil {
+		return err
+	}
+	if st.Suspended && v.Status != policy.Verified {
+		if in, err = s.roomsStillToSuspend(ctx, u, in); err != nil {
+			return err
+		}
+	}
+	step := policy.NextIdentityStep(v, policy.IdentityState{ShortSince: st.ShortSince, Suspended: st.Suspended, InRoomSinceSuspended: len(in) > 0}, times, s.Now())
+	return s.identityStep(ctx, u, v, st, step, in)
+}
+
+// lockUser serialises the identity checks of one person.
+func (s *Verification) lockUser(u string) (unlock func()) {
+	m, _ := s.userLocks.LoadOrStore(u, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
 
 func (s *Verification) identityStep(ctx context.Context, user string, v policy.Verification, st store.VerificationState, step policy.IdentityStep, rooms []id.RoomID) error {

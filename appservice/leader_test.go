@@ -25,38 +25,7 @@ import (
 func TestSecondProcessStandsBy(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "caldicott.db")
 	start := func(name string) (*Service, context.CancelFunc, chan struct{}) {
-		port := testenv.FreePort(t, "127.0.0.1")
-		cfg, err := config.Parse([]byte(fmt.Sprintf(`
-homeserver: {address: "http://127.0.0.1:1", domain: "trust-a.example"}
-appservice: {address: "http://127.0.0.1:%d", port: %d, as_token: "as-token-0123456789abcdef0123456789abcdef", hs_token: "hs-token-0123456789abcdef0123456789abcdef"}
-database: {type: sqlite, uri: %q}
-trust: {name: "Trust A"}
-ha: {lease: 1s}
-`, port, port, db)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := store.Open(context.Background(), store.SQLite, db, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		svc, err := New(cfg, st, zerolog.Nop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := svc.Run(ctx); err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		}()
-		t.Cleanup(func() {
-			cancel()
-			<-done
-		})
+		svc, _, cancel, done := runOnSQLite(t, db, name, "", "")
 		return svc, cancel, done
 	}
 	a, stopA, doneA := start("a")
@@ -145,4 +114,48 @@ func deadPID(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return p.Pid
+}
+
+// runOnSQLite runs a Service (no homeserver needed: the leader waits for
+// one) with a 1 s lease on the SQLite file db shared with others in the
+// test; extra is added to its config, version (if set) is its Version.
+// It is stopped at the test's end.
+func runOnSQLite(t *testing.T, db, name, extra, version string) (*Service, *store.Store, context.CancelFunc, chan struct{}) {
+	t.Helper()
+	port := testenv.FreePort(t, "127.0.0.1")
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+homeserver: {address: "http://127.0.0.1:1", domain: "trust-a.example"}
+appservice: {address: "http://127.0.0.1:%d", port: %d, as_token: "as-token-0123456789abcdef0123456789abcdef", hs_token: "hs-token-0123456789abcdef0123456789abcdef"}
+database: {type: sqlite, uri: %q}
+trust: {name: "Trust A"}
+ha: {lease: 1s}
+%s`, port, port, db, extra)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), store.SQLite, db, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc, err := New(cfg, st, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version != "" {
+		svc.Version = version
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := svc.Run(ctx); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return svc, st, cancel, done
 }

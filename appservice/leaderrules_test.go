@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/rs/zerolog"
 
-	"github.com/caldicott/caldicott/config"
 	"github.com/caldicott/caldicott/internal/testenv"
 	"github.com/caldicott/caldicott/store"
 )
@@ -24,40 +22,7 @@ import (
 func TestStandbyWithOtherRulesWaitsForTheLeader(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "caldicott.db")
 	start := func(extra string) (*Service, *store.Store, context.CancelFunc, chan struct{}) {
-		port := testenv.FreePort(t, "127.0.0.1")
-		cfg, err := config.Parse([]byte(fmt.Sprintf(`
-homeserver: {address: "http://127.0.0.1:1", domain: "trust-a.example"}
-appservice: {address: "http://127.0.0.1:%d", port: %d, as_token: "as-token-0123456789abcdef0123456789abcdef", hs_token: "hs-token-0123456789abcdef0123456789abcdef"}
-database: {type: sqlite, uri: %q}
-trust: {name: "Trust A"}
-ha: {lease: 1s}
-%s`, port, port, db, extra)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := store.Open(context.Background(), store.SQLite, db, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		svc, err := New(cfg, st, zerolog.Nop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc.Version = "1.0.0"
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := svc.Run(ctx); err != nil {
-				t.Errorf("run: %v", err)
-			}
-		}()
-		t.Cleanup(func() {
-			cancel()
-			<-done
-		})
-		return svc, st, cancel, done
+		return runOnSQLite(t, db, "run", extra, "1.0.0")
 	}
 	a, st, stopA, doneA := start("")
 	waitLeading(t, a, true)

@@ -7,10 +7,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/caldicott/caldicott/internal/testenv"
 )
@@ -22,28 +23,76 @@ import (
 // the proxy on the trust's own appservice port.
 var pairPorts = [2]int{29351, 29352}
 
+// pairAdmin are the pair's admin listeners (the demo's trusts use 29341
+// and 29342).
+var pairAdmin = [2]string{"127.0.0.1:29341", "127.0.0.1:29343"}
+
 // pairConfigs rewrites Trust A's config for the pair: PostgreSQL instead
-// of SQLite, process a listening on pairPorts[0], and a copy for process b
-// on pairPorts[1] (config-b.yaml). Only the listen port differs, which the
-// rules' fingerprint leaves out.
+// of SQLite, process a listening on pairPorts[0] (and its admin pages on
+// pairAdmin[0]), and a copy for process b (config-b.yaml) on the second
+// of each. Only listen addresses differ, which the rules' fingerprint
+// leaves out. The config is edited as YAML, not as text: generating the
+// registration has already rewritten the file the demo first wrote.
 func pairConfigs(t trust, pgURI string) error {
 	path := filepath.Join(t.dir, "config.yaml")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	cfg := strings.Replace(string(raw), "    type: sqlite\n    uri: "+filepath.Join(t.dir, "caldicott.db")+"\n",
-		"    type: postgres\n    uri: "+pgURI+"\n", 1)
-	if cfg == string(raw) {
-		return fmt.Errorf("no SQLite database section to replace in %s", path)
+	for i, out := range []string{path, filepath.Join(t.dir, "config-b.yaml")} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		if kind := yamlValue(&doc, "database", "type"); kind == nil || kind.Value != "sqlite" {
+			return fmt.Errorf("no SQLite database section to replace in %s", path)
+		}
+		for _, set := range []struct{ key, sub, value string }{
+			{"database", "type", "postgres"}, {"database", "uri", pgURI},
+			{"appservice", "port", fmt.Sprint(pairPorts[i])}, {"admin_api", "listen", pairAdmin[i]},
+		} {
+			v := yamlValue(&doc, set.key, set.sub)
+			if v == nil {
+				return fmt.Errorf("no %s.%s in %s", set.key, set.sub, path)
+			}
+			v.Value = set.value
+		}
+		edited, err := yaml.Marshal(&doc)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", out, err)
+		}
+		if err := os.WriteFile(out, edited, 0o600); err != nil {
+			return err
+		}
 	}
-	port := fmt.Sprintf("    port: %d\n", t.asPort)
-	a := strings.Replace(cfg, port, fmt.Sprintf("    port: %d\n", pairPorts[0]), 1)
-	b := strings.Replace(cfg, port, fmt.Sprintf("    port: %d\n", pairPorts[1]), 1)
-	if err := os.WriteFile(path, []byte(a), 0o600); err != nil {
-		return err
+	return nil
+}
+
+// yamlValue is the scalar at section.key in a YAML document, or nil.
+func yamlValue(doc *yaml.Node, section, key string) *yaml.Node {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil
 	}
-	return os.WriteFile(filepath.Join(t.dir, "config-b.yaml"), []byte(b), 0o600)
+	node := doc.Content[0]
+	for _, name := range []string{section, key} {
+		if node.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			if node.Content[i].Value == name {
+				next = node.Content[i+1]
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		node = next
+	}
+	if node.Kind != yaml.ScalarNode {
+		return nil
+	}
+	return node
 }
 
 // roundRobin sends each request to the next backend in turn, and to the
@@ -152,12 +201,14 @@ func setUpPair(t *trust) (*http.Server, error) {
 func printPairInstructions() {
 	fmt.Printf(`
 Trust A runs as a pair on a throwaway PostgreSQL (make run PAIR=1):
-  process a: http://127.0.0.1:%d   (.demo-pair/trust-a/config.yaml, caldicott.log)
-  process b: http://127.0.0.1:%d   (config-b.yaml, caldicott-b.log)
+  process a: http://127.0.0.1:%d   (.demo-pair/trust-a/config.yaml, caldicott.log; admin pages %s)
+  process b: http://127.0.0.1:%d   (config-b.yaml, caldicott-b.log; admin pages %s)
   Dendrite sends transactions to a round-robin proxy at http://127.0.0.1:29331.
   Who leads: curl http://127.0.0.1:%d/ready (and :%d), or !policy status in
   any room. Kill the leader (kill -9 <pid>, pids in ps) and the other leads
   within about 7 s; the killed one is not restarted. State is thrown away
-  when the demo stops.
-`, pairPorts[0], pairPorts[1], pairPorts[0], pairPorts[1])
+  when the demo stops. Everything above that names .demo/ is in .demo-pair/
+  for this run, e.g. the API token:
+    bin/caldicott admin token create -c .demo-pair/trust-a/config.yaml --name me --scope read
+`, pairPorts[0], pairAdmin[0], pairPorts[1], pairAdmin[1], pairPorts[0], pairPorts[1])
 }

@@ -308,3 +308,36 @@ func TestLeaseRecordsTheLeadersRules(t *testing.T) {
 		}
 	})
 }
+
+// Clock skew between processes does not move the lease: it is kept by the
+// database's clock only, so a process whose clock runs an hour fast cannot
+// take a live lease early, and one whose clock runs an hour slow still
+// sees a lapsed lease as lapsed.
+func TestLeaseIgnoresProcessClocks(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open func() *Store) {
+		ctx := context.Background()
+		fast, slow := open(), open()
+		fast.SetClock(func() time.Time { return time.Now().Add(time.Hour) })
+		slow.SetClock(func() time.Time { return time.Now().Add(-time.Hour) })
+		ls, err := slow.AcquireLease(ctx, "host-slow/1/aa", 0, 300*time.Millisecond)
+		if err != nil || ls.Epoch != 1 {
+			t.Fatalf("the slow process takes the lease: %+v, %v", ls, err)
+		}
+		if _, err := fast.AcquireLease(ctx, "host-fast/2/bb", 0, time.Minute); !errors.Is(err, ErrNotLeader) {
+			t.Fatalf("a process an hour fast took a live lease: %v", err)
+		}
+		st, err := fast.LeaseHolder(ctx)
+		if err != nil || st.ExpiresIn <= 0 || st.ExpiresIn > 300*time.Millisecond {
+			t.Fatalf("the fast process reads the lease as %+v, %v; want about 300 ms left", st, err)
+		}
+		time.Sleep(400 * time.Millisecond)
+		lf, err := fast.AcquireLease(ctx, "host-fast/2/bb", 0, 300*time.Millisecond)
+		if err != nil || lf.Epoch != 2 {
+			t.Fatalf("the fast process takes the lapsed lease: %+v, %v", lf, err)
+		}
+		time.Sleep(400 * time.Millisecond)
+		if l, err := slow.AcquireLease(ctx, "host-slow/1/aa", 0, time.Minute); err != nil || l.Epoch != 3 {
+			t.Fatalf("a process an hour slow sees the lapsed lease as lapsed: %+v, %v (want epoch 3)", l, err)
+		}
+	})
+}

@@ -45,6 +45,14 @@ func startTrustDendrite(t *testing.T, ip string) (*testenv.Homeserver, string) {
 // the gatekeeper's URL and its metrics.
 func frontDendrite(t *testing.T, hs *testenv.Homeserver, bot string, federation []string, tweak func(*Settings)) (string, *Metrics) {
 	t.Helper()
+	srv, m := frontDendriteServer(t, hs, bot, federation, tweak)
+	return srv.URL, m
+}
+
+// frontDendriteServer is frontDendrite's gatekeeper as its server, for a
+// test that closes it early (closing twice is harmless).
+func frontDendriteServer(t *testing.T, hs *testenv.Homeserver, bot string, federation []string, tweak func(*Settings)) (*httptest.Server, *Metrics) {
+	t.Helper()
 	upstream, err := url.Parse(hs.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -63,5 +71,5 @@ func frontDendrite(t *testing.T, hs *testenv.Homeserver, bot string, federation 
 	m := NewMetrics(prometheus.NewRegistry())
 	srv := httptest.NewServer(New(s, m, zerolog.Nop()).Handler())
 	t.Cleanup(srv.Close)
-	return srv.URL, m
+	return srv, m
 }

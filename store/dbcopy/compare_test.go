@@ -69,26 +69,19 @@ func normalise(v any) string {
 // sqliteColumns are a SQLite table's columns.
 func sqliteColumns(t testing.TB, db *sql.DB, table string) []string {
 	t.Helper()
-	rows, err := db.Query(`SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, n)
-	}
-	return out
+	return queryStrings(t, db, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
 }
 
 // pgTables are the tables of a PostgreSQL database's current schema.
 func pgTables(t testing.TB, db *sql.DB) []string {
 	t.Helper()
-	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`)
+	return queryStrings(t, db, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`)
+}
+
+// queryStrings is the one text column of a query's rows.
+func queryStrings(t testing.TB, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +93,9 @@ func pgTables(t testing.TB, db *sql.DB) []string {
 			t.Fatal(err)
 		}
 		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

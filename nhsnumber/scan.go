@@ -14,7 +14,9 @@ import (
 //     matching check digit;
 //   - standing alone: the character on either side is not a letter, digit or
 //     underscore in any script, so digits inside a word, a Matrix event ID, a
-//     hash or "NHS9434765919" do not count;
+//     hash, "NHS9434765919" or "id_9434765919" do not count — except
+//     underscores that are markdown emphasis, with nothing word-like beyond
+//     them ("_9434765919_", "__943 476 5919__"), which do;
 //   - not part of a longer number: digits joined to it by its own kind of
 //     separator continue it — a space for a number grouped with spaces, a
 //     dash for one grouped with dashes; a dash or a dot with a digit beyond
@@ -130,6 +132,7 @@ func read(s string, i, run int) (d [Length]byte, end int, sep byte, ok bool) {
 // standsAlone applies the boundary rules above to the number at [start,
 // end), grouped with sep (0: written together).
 func standsAlone(s string, start, end int, sep byte) bool {
+	start, end = pastEmphasis(s, start, end)
 	if start > 0 {
 		r, n := utf8.DecodeLastRuneInString(s[:start])
 		if isWordRune(r) {
@@ -175,6 +178,32 @@ func phonePrefix(s string, i int) bool {
 		j--
 	}
 	return j < i && (j > 0 && s[j-1] == '+' || s[j] == '0')
+}
+
+// pastEmphasis widens [start, end) over the underscores around it when
+// they are markdown emphasis ("_9434765919_", "__943 476 5919__"): a run of
+// underscores with no letter or digit beyond it. Joined to a word
+// ("id_9434765919") the underscore stays part of it.
+func pastEmphasis(s string, start, end int) (int, int) {
+	i := start
+	for i > 0 && s[i-1] == '_' {
+		i--
+	}
+	if i < start {
+		if r, _ := utf8.DecodeLastRuneInString(s[:i]); i == 0 || !isWordRune(r) {
+			start = i
+		}
+	}
+	j := end
+	for j < len(s) && s[j] == '_' {
+		j++
+	}
+	if j > end {
+		if r, _ := utf8.DecodeRuneInString(s[j:]); j == len(s) || !isWordRune(r) {
+			end = j
+		}
+	}
+	return start, end
 }
 
 func isWordRune(r rune) bool {

@@ -3,6 +3,8 @@ package adminweb
 import (
 	"context"
 	"net/http"
+
+	"github.com/caldicott/caldicott/compliance"
 )
 
 // Act is something an IG admin asks done to a room: what `!policy hold on
@@ -114,10 +116,11 @@ func (s *Server) apiAct(w http.ResponseWriter, r *http.Request, what Act) {
 		return
 	}
 	ans := actAnswer{RoomID: room, Act: what, ActedAs: person, Done: res.Outcome == Done}
+	// The bot's words can repeat a reason: shown, like every free text here, masked.
 	if ans.Done {
-		ans.Message = res.Message
+		ans.Message = compliance.Clean(res.Message)
 	} else {
-		ans.Error = res.Message
+		ans.Error = compliance.Clean(res.Message)
 	}
 	writeJSON(w, res.Outcome.status(), ans)
 }
@@ -153,7 +156,7 @@ func (s *Server) formAct(w http.ResponseWriter, r *http.Request, what Act) {
 		s.pageError(w, r, errUnknownRoom)
 		return
 	}
-	s.showRoom(w, r, room, res.Outcome.status(), &actBanner{OK: res.Outcome == Done, Message: res.Message})
+	s.showRoom(w, r, room, res.Outcome.status(), &actBanner{OK: res.Outcome == Done, Message: compliance.Clean(res.Message)})
 }
 
 func (s *Server) formHold(w http.ResponseWriter, r *http.Request)   { s.formAct(w, r, ActHold) }

@@ -48,7 +48,7 @@ func (f *fakeActs) Act(_ context.Context, req adminweb.ActRequest) (adminweb.Act
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.asked = append(f.asked, req)
-	return adminweb.ActResult{Outcome: f.outcome, Message: "the bot's words for " + string(req.Act)}, nil
+	return adminweb.ActResult{Outcome: f.outcome, Message: strings.TrimSpace("the bot's words for " + string(req.Act) + " " + req.Reason)}, nil
 }
 
 func (f *fakeActs) take() []adminweb.ActRequest {
@@ -99,11 +99,13 @@ func TestActEndpoints(t *testing.T) {
 		{"a review", "POST", room + "/review", "", "", "act", adminweb.Done, 200,
 			&adminweb.ActRequest{Act: adminweb.ActReview, Room: ct.ClinicalOK, As: testWho, Via: "token:test"}, "the bot's words for review"},
 		{"refused by the rules", "POST", room + "/hold", js, `{"reason":"x"}`, "act", adminweb.Refused, 403,
-			&adminweb.ActRequest{Act: adminweb.ActHold, Room: ct.ClinicalOK, Reason: "x", As: testWho, Via: "token:test"}, `"error":"the bot's words for hold"`},
+			&adminweb.ActRequest{Act: adminweb.ActHold, Room: ct.ClinicalOK, Reason: "x", As: testWho, Via: "token:test"}, `"error":"the bot's words for hold x"`},
 		{"an unknown room", "POST", adminweb.APIPrefix + "/rooms/" + url.PathEscape("!nowhere:a.test") + "/review", "", "", "act", adminweb.Unknown, 404,
 			&adminweb.ActRequest{Act: adminweb.ActReview, Room: "!nowhere:a.test", As: testWho, Via: "token:test"}, `"done":false`},
 		{"nothing to do", "DELETE", room + "/hold", "", "", "act", adminweb.Unchanged, 409,
 			&adminweb.ActRequest{Act: adminweb.ActLift, Room: ct.ClinicalOK, As: testWho, Via: "token:test"}, `"error"`},
+		{"a reason naming a patient", "POST", room + "/hold", js, `{"reason":"complaint re ` + ct.NHSNumberSpaced + `"}`, "act", adminweb.Done, 200,
+			&adminweb.ActRequest{Act: adminweb.ActHold, Room: ct.ClinicalOK, Reason: "complaint re " + ct.NHSNumberSpaced, As: testWho, Via: "token:test"}, "complaint re [NHS number removed]"},
 		{"without the act scope", "POST", room + "/hold", js, `{"reason":"x"}`, "read export", 0, 403, nil, ""},
 		{"no reason", "POST", room + "/hold", js, `{}`, "act", 0, 400, nil, "give the hold's reason"},
 		{"no body", "POST", room + "/hold", "", "", "act", 0, 400, nil, "send the hold's reason as JSON"},
@@ -178,7 +180,7 @@ func TestRoomPageForms(t *testing.T) {
 		wantBody           string
 	}{
 		{"a hold", roomPath(ct.ClinicalOK) + "/hold", "complaint  2026/114", adminweb.Done, 200,
-			&adminweb.ActRequest{Act: adminweb.ActHold, Room: ct.ClinicalOK, Reason: "complaint 2026/114", As: testWho, Via: adminweb.ViaPages}, `id="act-result" role="status" class="ok">the bot&#39;s words for hold`},
+			&adminweb.ActRequest{Act: adminweb.ActHold, Room: ct.ClinicalOK, Reason: "complaint 2026/114", As: testWho, Via: adminweb.ViaPages}, `id="act-result" role="status" class="ok">the bot&#39;s words for hold complaint 2026/114`},
 		{"a lift", roomPath(ct.ClinicalBad) + "/hold/lift", "", adminweb.Done, 200,
 			&adminweb.ActRequest{Act: adminweb.ActLift, Room: ct.ClinicalBad, As: testWho, Via: adminweb.ViaPages}, `class="ok">the bot&#39;s words for lift`},
 		{"a review refused", roomPath(ct.ClinicalOK) + "/review", "", adminweb.Refused, 403,

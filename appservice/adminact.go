@@ -65,31 +65,47 @@ func (a adminActs) Act(ctx context.Context, req adminweb.ActRequest) (adminweb.A
 	return a.run(ctx, req, cmd)
 }
 
-// whyNot is why person may not do cmd in room ("" if they may): they must
-// be one of the trust's IG admins now, the room one of this trust's (an IG
-// admin's role counts only there), and the command's own rules must let
-// them.
+// whyNot is why person may not do cmd in room ("" if they may): the
+// insider rule (personRefusal, roomRefusal), then the command's own rules.
 func (a adminActs) whyNot(ctx context.Context, cmd policy.Command, person id.UserID, room id.RoomID) (string, error) {
 	s := a.s
-	if person == "" {
-		return "This was asked with a token made for no one: an act is done as a person, so only a token made for an IG admin (--for) may act. Nothing was done.", nil
-	}
-	if !s.IsIGAdmin(person) {
-		return fmt.Sprintf("%s is not one of this trust's IG admins now, so nothing is done as them. Nothing was done.", person), nil
+	if why := personRefusal(person, s.IsIGAdmin(person)); why != "" {
+		return why, nil
 	}
 	f, err := s.Facts.Room(ctx, room)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", room, err)
 	}
-	if !policy.OwnTrustRoom(f.Creator, s.Cfg.Homeserver.Domain) {
-		return fmt.Sprintf("%s was created by another trust (%s), not on this trust's server (%s): an IG admin acts only in their own trust's rooms. Ask that trust's IG team. Nothing was done.",
-			room, kit.OrWord(serverOf(f.Creator), "its creator is unknown"), s.Cfg.Homeserver.Domain), nil
+	if why := roomRefusal(room, f.Creator, s.Cfg.Homeserver.Domain); why != "" {
+		return why, nil
 	}
 	ok, refusal, err := s.commands.Authorize(ctx, cmd.Name, person, room)
 	if err != nil || ok {
 		return "", err
 	}
 	return refusal + " Nothing was done.", nil
+}
+
+// personRefusal: an act is done as a person, who must be one of the
+// trust's IG admins now ("" if so).
+func personRefusal(person id.UserID, isIGAdmin bool) string {
+	switch {
+	case person == "":
+		return "This was asked with a token made for no one: an act is done as a person, so only a token made for an IG admin (--for) may act. Nothing was done."
+	case !isIGAdmin:
+		return fmt.Sprintf("%s is not one of this trust's IG admins now, so nothing is done as them. Nothing was done.", person)
+	}
+	return ""
+}
+
+// roomRefusal: an IG admin's role counts only in their own trust's rooms,
+// those created on its server ("" for one of them).
+func roomRefusal(room id.RoomID, creator, ownServer string) string {
+	if policy.OwnTrustRoom(creator, ownServer) {
+		return ""
+	}
+	return fmt.Sprintf("%s was created by another trust (%s), not on this trust's server (%s): an IG admin acts only in their own trust's rooms. Ask that trust's IG team. Nothing was done.",
+		room, kit.OrWord(serverOf(creator), "its creator is unknown"), ownServer)
 }
 
 func serverOf(user string) string {

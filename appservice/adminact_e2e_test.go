@@ -79,6 +79,10 @@ func TestAdminActsOnDendrite(t *testing.T) {
 	ig, mgmt := tr.IGAdmin(t)
 	carol := tr.HS.RegisterUser(t, "carol", false)
 	room := tr.ClinicalRoom(t, carol)
+	testenv.Eventually(t, 20*time.Second, "the room recorded as classified", func() (bool, string) {
+		_, err := tr.Store.RoomPolicy(ctx, room.String())
+		return err == nil, fmt.Sprint(err)
+	})
 	admin := fmt.Sprintf("http://127.0.0.1:%d", port)
 	token := func(name string, person id.UserID, scopes ...adminauth.Scope) string {
 		secret, err := adminauth.CreateToken(ctx, tr.Store, adminauth.NewToken{Name: name, Scopes: scopes, For: person.String(), By: "cli:test"})

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +30,9 @@ func (s *Service) mountAdmin(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(adminauth.SecurityHeaders, s.leaderOnly)
 		s.auth.Mount(r)
-		r.With(s.auth.RequireToken(adminauth.ScopeExport)).Method(http.MethodGet, "/_caldicott/admin/v1/export", s.exportHandler())
+		export := s.exportHandler()
+		r.With(s.auth.RequireToken(adminauth.ScopeExport)).Method(http.MethodGet, "/_caldicott/admin/v1/export", export)
+		r.With(s.auth.RequireToken(adminauth.ScopeExport)).Method(http.MethodGet, "/_caldicott/admin/v1/people/{mxid}/export", export)
 		web := s.web.Handler()
 		r.Handle(adminweb.UIPrefix+"*", web)
 		r.Handle(adminweb.APIPrefix+"/*", web)
@@ -55,8 +59,12 @@ func (s *Service) newAdminWeb() (*adminweb.Server, error) {
 		Pages: s.auth.RequireSession,
 		API:   func(scope string) func(http.Handler) http.Handler { return s.auth.RequireToken(adminauth.Scope(scope)) },
 		Who:   adminauth.Who,
-		CSRF:  adminauth.CSRFToken,
-	}, s.Log.With().Str("component", "adminweb").Logger())
+		Acting: func(ctx context.Context) (string, string) {
+			name, _ := adminauth.TokenName(ctx)
+			return adminauth.TokenFor(ctx), adminauth.TokenActor(name)
+		},
+		CSRF: adminauth.CSRFToken,
+	}, adminActs{s}, s.Log.With().Str("component", "adminweb").Logger())
 }
 
 // newAdminAuth is the admin surface's access layer; the bot sends sign-in
@@ -107,21 +115,21 @@ func (s *Service) serveAdmin() (<-chan error, func(), error) {
 	}, nil
 }
 
-// exportHandler answers GET /_caldicott/admin/v1/export?user=…&since=…&until=…
-// [&requested_by=…] with the subject access bundle as a zip archive
+// exportHandler answers GET /_caldicott/admin/v1/people/{mxid}/export?since=…&until=…
+// [&requested_by=…], and its older equivalent GET /_caldicott/admin/v1/export?user=…&since=…
+// &until=…[&requested_by=…], with the subject access bundle as a zip archive
 // (messages.jsonl, audit.jsonl, manifest.json, SHA256SUMS) — the same
-// bundle `caldicott export` writes. One export runs at a time.
+// bundle `caldicott export` writes. It covers this trust's people: a
+// person of another trust's server is refused (403, audited). One export
+// runs at a time.
 func (s *Service) exportHandler() http.Handler {
 	running := make(chan struct{}, 1)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		req, err := subjectaccess.ParseRequest(q.Get("user"), q.Get("since"), q.Get("until"))
+		req, status, err := s.exportRequest(r)
 		if err != nil {
-			adminError(w, http.StatusBadRequest, err.Error())
+			adminError(w, status, err.Error())
 			return
 		}
-		name, _ := adminauth.TokenName(r.Context())
-		req.Via, req.Actor, req.RequestedBy = "admin_api", adminauth.TokenActor(name), q.Get("requested_by")
 		select {
 		case running <- struct{}{}:
 			defer func() { <-running }()
@@ -158,6 +166,50 @@ func (s *Service) exportHandler() http.Handler {
 	})
 }
 
+// maxExportQuery bounds an export's query string: a user ID, two times
+// and a reference.
+const maxExportQuery = 1024
+
+// exportRequest reads an export's request: the person from the path (or,
+// on the older endpoint, ?user=), the range, the requester's reference.
+// A bad one is 400; a person of another trust, 403 and audited.
+func (s *Service) exportRequest(r *http.Request) (subjectaccess.Request, int, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil || len(r.URL.RawQuery) > maxExportQuery {
+		return subjectaccess.Request{}, http.StatusBadRequest, fmt.Errorf("the query string is malformed or too long (at most %d characters)", maxExportQuery)
+	}
+	user, takes := q.Get("user"), []string{"user", "since", "until", "requested_by"}
+	if mxid := chi.URLParam(r, "mxid"); mxid != "" {
+		if user, err = url.PathUnescape(mxid); err != nil || len(user) > 255 {
+			return subjectaccess.Request{}, http.StatusBadRequest, errors.New("the path's person is not a Matrix user ID (at most 255 characters, e.g. @jane.doe:trust-a.nhs.uk)")
+		}
+		takes = takes[1:]
+	}
+	for k, v := range q {
+		if !slices.Contains(takes, k) || len(v) > 1 {
+			return subjectaccess.Request{}, http.StatusBadRequest, fmt.Errorf("this endpoint takes %s, each once", strings.Join(takes, ", "))
+		}
+	}
+	if rb := q.Get("requested_by"); len(rb) > 200 {
+		return subjectaccess.Request{}, http.StatusBadRequest, errors.New("requested_by is too long (at most 200 characters): a case reference")
+	}
+	req, err := subjectaccess.ParseRequest(user, q.Get("since"), q.Get("until"))
+	if err != nil {
+		return req, http.StatusBadRequest, err
+	}
+	name, _ := adminauth.TokenName(r.Context())
+	req.Via, req.Actor, req.RequestedBy = "admin_api", adminauth.TokenActor(name), q.Get("requested_by")
+	if own := s.Cfg.Homeserver.Domain; req.Subject.Homeserver() != own {
+		why := fmt.Sprintf("%s is a person of another trust's server (%s): this export covers this trust's people (server %s) only. Ask that trust's IG team for theirs. Nothing was exported.",
+			req.Subject, req.Subject.Homeserver(), own)
+		if err := s.Audit(r.Context(), req.Actor, "", "refused.subject_access_export", why, map[string]any{"user_id": req.Subject.String()}); err != nil {
+			return req, http.StatusServiceUnavailable, fmt.Errorf("the refusal could not be audited; nothing was exported")
+		}
+		return req, http.StatusForbidden, errors.New(why)
+	}
+	return req, 0, nil
+}
+
 // startedWriter notes whether any of the response body has been sent.
 type startedWriter struct {
 	http.ResponseWriter
@@ -175,6 +227,8 @@ func adminError(w http.ResponseWriter, code int, msg string) {
 	w.WriteHeader(code)
 	errcode := "M_UNKNOWN"
 	switch code {
+	case http.StatusForbidden:
+		errcode = "M_FORBIDDEN"
 	case http.StatusBadRequest:
 		errcode = "M_INVALID_PARAM"
 	case http.StatusTooManyRequests:

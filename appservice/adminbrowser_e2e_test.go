@@ -140,7 +140,8 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 // TestCompliancePagesInChromium: the IG lead's pages in a real browser.
 // The IG admin signs in with a code the bot sends to their direct chat,
 // sees a clinical room the bot cannot repair listed as not compliant,
-// follows it to the room's page and on to a member's page; a form posted
+// follows it to the room's page, places a legal hold there with its form,
+// and goes on to a member's page; a form posted
 // without its CSRF token is refused and changes nothing; the overview
 // prints to PDF as the evidence pack, with its period; signing out ends
 // the session. Printed, the overview keeps its period and leaves out the
@@ -205,6 +206,20 @@ func TestCompliancePagesInChromium(t *testing.T) {
 		t.Errorf("the room page's compliance: %q", got)
 	}
 	screenshot(t, tab, "compliance-room.png")
+
+	// The room's page places a legal hold with its form, as the IG admin.
+	if _, err := chromedp.RunResponse(tab,
+		chromedp.SendKeys(chromedp.ID("hold-reason"), "complaint 2026/114"),
+		chromedp.Click(chromedp.ID("hold-button")),
+	); err != nil {
+		t.Fatalf("pressing the hold button: %v", err)
+	}
+	if got := text(t, tab, "#act-result"); !strings.HasPrefix(got, "Legal hold placed") {
+		t.Errorf("the page after pressing the hold button says %q", got)
+	}
+	if h, err := tr.Store.LegalHoldOf(ctx, room.String()); err != nil || h.HeldBy != ig.UserID.String() || h.Reason != "complaint 2026/114" {
+		t.Errorf("the hold placed from the page: %+v %v", h, err)
+	}
 	person := fmt.Sprintf(`#room-members a.person-link[href$=%q]`, carol.UserID.String())
 	if _, err := chromedp.RunResponse(tab, chromedp.Click(chromedp.CSS(person))); err != nil {
 		t.Fatalf("following %s: %v", person, err)

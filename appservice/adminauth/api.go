@@ -21,6 +21,13 @@ func TokenName(ctx context.Context) (string, bool) {
 	return c.name, ok
 }
 
+// TokenFor is the person the request's token was made for (NewToken.For),
+// "" for a system's token: whom an act is done as.
+func TokenFor(ctx context.Context) string {
+	c, _ := ctx.Value(tokenKey{}).(caller)
+	return c.person
+}
+
 // TokenActor is how the audit log names a token's caller: "token:NAME".
 func TokenActor(name string) string { return "token:" + name }
 
@@ -75,6 +82,13 @@ func (a *Auth) admit(w http.ResponseWriter, r *http.Request, scope Scope) (calle
 		jsonError(w, http.StatusServiceUnavailable, "M_UNKNOWN", "the database is unavailable; try again")
 		return caller{}, false
 	}
+	if scope == ScopeAct {
+		if why := a.mayAct(c); why != "" {
+			jsonError(w, http.StatusForbidden, "M_FORBIDDEN", why)
+			a.auditCall(r, c, ActionAPIRefused, http.StatusForbidden, why)
+			return caller{}, false
+		}
+	}
 	if c.person != "" && !a.mayAdminister(id.UserID(c.person)) {
 		a.refuseUnknown(w, r, c, "M_UNKNOWN_TOKEN", "this token was made for "+c.person+", who is no longer one of the trust's IG admins, so it no longer works")
 		return caller{}, false
@@ -93,6 +107,22 @@ func (a *Auth) admit(w http.ResponseWriter, r *http.Request, scope Scope) (calle
 		return caller{}, false
 	}
 	return c, true
+}
+
+// mayAct is why c may not act ("" if it may): an act is done as the
+// person the token was made for, so it needs one, and they must be one of
+// the trust's IG admins now; a token lacking the scope is refused as for
+// any other scope.
+func (a *Auth) mayAct(c caller) string {
+	switch {
+	case !c.has(ScopeAct):
+		return ""
+	case c.person == "":
+		return "this token was made for no one (a system's token): an act is done as a person, so only a token made --for an IG admin may act"
+	case !a.mayAdminister(id.UserID(c.person)):
+		return "this token acts as " + c.person + ", who is not one of this trust's IG admins now: a token does only what its person could do themselves"
+	}
+	return ""
 }
 
 // refuseUnknown answers a call without a usable token (none, unknown,

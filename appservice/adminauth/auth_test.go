@@ -94,6 +94,10 @@ func newRig(t *testing.T, edit func(*config.AdminAPI)) *rig {
 	}
 	r.With(rg.auth.RequireToken(ScopeRead)).Get("/_caldicott/admin/v1/rooms/{room}", called)
 	r.With(rg.auth.RequireToken(ScopeExport)).Get("/_caldicott/admin/v1/export", called)
+	r.With(rg.auth.RequireToken(ScopeAct)).Post("/_caldicott/admin/v1/rooms/{room}/hold", func(w http.ResponseWriter, r *http.Request) {
+		name, _ := TokenName(r.Context())
+		_ = json.NewEncoder(w).Encode(map[string]string{"token": name, "for": TokenFor(r.Context())})
+	})
 	rg.srv = httptest.NewServer(r)
 	t.Cleanup(rg.srv.Close)
 	return rg

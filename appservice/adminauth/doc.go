@@ -24,6 +24,12 @@
 // patient data. The old admin_api.token is the token named "legacy" with
 // the export scope only.
 //
+// The act scope changes things, and an act is done as the person the token
+// was made for (TokenFor): CreateToken refuses act without For, and
+// RequireToken(ScopeAct) refuses, 403 and audited, a token made for no one
+// or for someone who is not one of the trust's IG admins now (for the other
+// scopes such a token is refused 401, as no longer working).
+//
 // For the pages:
 //
 //	r.Use(adminauth.SecurityHeaders)

@@ -17,7 +17,9 @@ const (
 	// ScopeExport exports the audit log and subject-access bundles, which
 	// hold messages and so patient data.
 	ScopeExport Scope = "export"
-	// ScopeAct changes things (holds, reviews).
+	// ScopeAct changes things (legal holds placed and lifted, membership
+	// reviews started), as the person the token is for, an IG admin, by
+	// the rules the same commands follow in the room.
 	ScopeAct Scope = "act"
 )
 

@@ -57,6 +57,9 @@ func CreateToken(ctx context.Context, st *store.Store, n NewToken) (string, erro
 	if len(n.Scopes) == 0 {
 		return "", fmt.Errorf("%w: give at least one scope (%s)", ErrInvalid, scopeList())
 	}
+	if n.For == "" && slices.Contains(n.Scopes, ScopeAct) {
+		return "", fmt.Errorf("%w: the act scope needs --for: an act is done as the person the token is for, an IG admin, never as a system", ErrInvalid)
+	}
 	if n.For != "" {
 		if _, _, err := id.UserID(n.For).Parse(); err != nil || !strings.HasPrefix(n.For, "@") {
 			return "", fmt.Errorf("%w: %q is not a Matrix user ID (@person:server)", ErrInvalid, n.For)

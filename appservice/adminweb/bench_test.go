@@ -37,7 +37,7 @@ func benchOverview(b *testing.B, engine, uri string) {
 	}
 	defer st.Close()
 	ct.SeedLarge(b, st, ct.Large{ClinicalRooms: 1000, Staff: 10000, MembersPerRoom: 15, AuditEntries: 5000})
-	srv, err := adminweb.New(compliance.New(st, ct.Config(b)), testAuth, zerolog.Nop())
+	srv, err := adminweb.New(compliance.New(st, ct.Config(b)), testAuth, nil, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}

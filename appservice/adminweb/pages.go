@@ -54,12 +54,25 @@ func (s *Server) pageRooms(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "rooms", "Rooms", p, rooms)
 }
 
+// roomPage is a room's view, what its forms need, and what came of the
+// act just asked for there (nil when none was).
+type roomPage struct {
+	compliance.RoomView
+	Result    *actBanner
+	ReasonMax int
+}
+
 func (s *Server) pageRoom(w http.ResponseWriter, r *http.Request) {
 	id, err := roomParam(r)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
+	s.showRoom(w, r, id, http.StatusOK, nil)
+}
+
+// showRoom renders room's page with status, saying what came of an act.
+func (s *Server) showRoom(w http.ResponseWriter, r *http.Request, id string, status int, result *actBanner) {
 	p, err := s.periodParam(r)
 	if err != nil {
 		s.pageError(w, r, err)
@@ -70,7 +83,12 @@ func (s *Server) pageRoom(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "room", "Room "+id, p, v)
+	if r.Method != http.MethodGet {
+		// A form's answer: its own forms and links are the room page's.
+		r = r.Clone(r.Context())
+		r.URL.Path = UIPrefix + "rooms/" + id
+	}
+	s.render(w, r, status, "room", "Room "+id, p, roomPage{RoomView: v, Result: result, ReasonMax: MaxReason})
 }
 
 func (s *Server) pagePeople(w http.ResponseWriter, r *http.Request) {

@@ -13,18 +13,23 @@ import (
 
 // Auth is the access layer, injected: middleware for the pages (a signed-in
 // IG admin) and for the API (a named token with a scope), who is signed in,
-// and the CSRF token every POST form carries.
+// whom an API call acts as, and the CSRF token every POST form carries.
 type Auth struct {
 	Pages func(http.Handler) http.Handler
 	API   func(scope string) func(http.Handler) http.Handler
 	Who   func(ctx context.Context) (mxid string, ok bool)
-	CSRF  func(r *http.Request) string
+	// Acting is whom an API call's token acts as (its person, "" for a
+	// system's) and how the audit log names the token ("token:NAME").
+	Acting func(ctx context.Context) (person, via string)
+	CSRF   func(r *http.Request) string
 }
 
 // Token scopes the API's endpoints need.
 const (
 	ScopeRead   = "read"
 	ScopeExport = "export"
+	// ScopeAct acts on rooms, as the token's person (see Actions).
+	ScopeAct = "act"
 )
 
 // Paths.
@@ -43,20 +48,23 @@ const CSRFField = "csrf"
 type Server struct {
 	model *compliance.Model
 	auth  Auth
+	acts  Actions
 	pages map[string]*template.Template
 	log   zerolog.Logger
 }
 
-// New builds the server; every field of auth is required.
-func New(model *compliance.Model, auth Auth, log zerolog.Logger) (*Server, error) {
-	if auth.Pages == nil || auth.API == nil || auth.Who == nil || auth.CSRF == nil {
-		return nil, fmt.Errorf("adminweb: the access layer is incomplete (Pages, API, Who and CSRF are all needed)")
+// New builds the server; every field of auth is required. acts carries out
+// the act endpoints and forms; nil for a server that only reads (they then
+// refuse, changing nothing).
+func New(model *compliance.Model, auth Auth, acts Actions, log zerolog.Logger) (*Server, error) {
+	if auth.Pages == nil || auth.API == nil || auth.Who == nil || auth.Acting == nil || auth.CSRF == nil {
+		return nil, fmt.Errorf("adminweb: the access layer is incomplete (Pages, API, Who, Acting and CSRF are all needed)")
 	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
-	return &Server{model: model, auth: auth, pages: pages, log: log}, nil
+	return &Server{model: model, auth: auth, acts: acts, pages: pages, log: log}, nil
 }
 
 // Route is one endpoint: its method, its path pattern (net/http's), and the
@@ -75,6 +83,9 @@ var routes = []Route{
 	{"GET", UIPrefix + "people", "", (*Server).pagePeople},
 	{"GET", UIPrefix + "people/{mxid}", "", (*Server).pagePerson},
 	{"GET", UIPrefix + "criteria", "", (*Server).pageCriteria},
+	{"POST", UIPrefix + "rooms/{id}/hold", "", (*Server).formHold},
+	{"POST", UIPrefix + "rooms/{id}/hold/lift", "", (*Server).formLift},
+	{"POST", UIPrefix + "rooms/{id}/review", "", (*Server).formReview},
 	{"GET", APIPrefix + "/overview", ScopeRead, (*Server).apiOverview},
 	{"GET", APIPrefix + "/criteria", ScopeRead, (*Server).apiCriteria},
 	{"GET", APIPrefix + "/rooms", ScopeRead, (*Server).apiRooms},
@@ -87,6 +98,9 @@ var routes = []Route{
 	{"GET", APIPrefix + "/records", ScopeRead, (*Server).apiRecords},
 	{"GET", APIPrefix + "/federation", ScopeRead, (*Server).apiFederation},
 	{"GET", APIPrefix + "/audit", ScopeExport, (*Server).apiAudit},
+	{"POST", APIPrefix + "/rooms/{id}/hold", ScopeAct, (*Server).apiHold},
+	{"DELETE", APIPrefix + "/rooms/{id}/hold", ScopeAct, (*Server).apiLift},
+	{"POST", APIPrefix + "/rooms/{id}/review", ScopeAct, (*Server).apiReview},
 }
 
 // Routes lists every page and endpoint the server registers.
@@ -100,8 +114,9 @@ func Routes() []Route {
 const StylePath = UIPrefix + "static/style.css"
 
 // Register adds every page and endpoint to mux, each behind its access
-// check, and the stylesheet. The subject access export (…/v1/export) is the
-// appservice's own and is not registered here.
+// check, and the stylesheet. The subject access exports (…/v1/export and
+// …/v1/people/{mxid}/export) are the appservice's own and are not
+// registered here.
 func (s *Server) Register(mux *http.ServeMux) {
 	for _, rt := range routes {
 		h := http.Handler(s.bounded(rt.handle))

@@ -62,12 +62,19 @@ var testAuth = adminweb.Auth{
 			})
 		}
 	},
-	Who:  func(context.Context) (string, bool) { return testWho, true },
-	CSRF: func(*http.Request) string { return testCSRF },
+	Who:    func(context.Context) (string, bool) { return testWho, true },
+	Acting: func(ctx context.Context) (string, string) { return testActing(ctx) },
+	CSRF:   func(*http.Request) string { return testCSRF },
 }
 
-// seededServer serves the seeded trust from a SQLite store.
+// seededServer serves the seeded trust from a SQLite store, reading only.
 func seededServer(t testing.TB) http.Handler {
+	t.Helper()
+	return seededServerActing(t, nil)
+}
+
+// seededServerActing serves the seeded trust with acts carrying out acts.
+func seededServerActing(t testing.TB, acts adminweb.Actions) http.Handler {
 	t.Helper()
 	st, err := store.Open(context.Background(), store.SQLite, filepath.Join(t.TempDir(), "c.db"), 4)
 	if err != nil {
@@ -75,7 +82,7 @@ func seededServer(t testing.TB) http.Handler {
 	}
 	t.Cleanup(func() { st.Close() })
 	ct.Seed(t, st)
-	srv, err := adminweb.New(compliance.New(st, ct.Config(t)), testAuth, zerolog.Nop())
+	srv, err := adminweb.New(compliance.New(st, ct.Config(t)), testAuth, acts, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

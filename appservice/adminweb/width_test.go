@@ -45,7 +45,7 @@ func TestOverviewFitsTheWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv, err := adminweb.New(compliance.New(st, ct.Config(t)), testAuth, zerolog.Nop())
+	srv, err := adminweb.New(compliance.New(st, ct.Config(t)), testAuth, nil, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,31 +108,58 @@ func (r *Registry) Handle(ctx context.Context, evt *event.Event, cmd policy.Comm
 			return r.env.Reply(ctx, evt, fmt.Sprintf("`%s` works only in the trust's management room.", c.Usage))
 		}
 	}
-	if c.Place == policy.InRoom || c.Needs == policy.RoomPolicyPower {
-		if call.Facts, err = r.env.LoadFacts(ctx, evt.RoomID); err != nil {
-			return err
-		}
+	var allowed bool
+	var refusal string
+	if call.Facts, allowed, refusal, err = r.judge(ctx, c, evt.Sender, evt.RoomID); err != nil {
+		return err
 	}
-	actor := policy.Actor{
-		UserID:    evt.Sender.String(),
-		Level:     call.Facts.PowerLevels.UserLevel(evt.Sender.String()),
-		IsIGAdmin: r.env.IsIGAdmin(evt.Sender),
-		OwnServer: r.env.OwnServer(),
-		// Only room power counts on it, and then the room's facts are read.
-		OwnTrustRoom: policy.OwnTrustRoom(call.Facts.Creator, r.env.OwnServer()),
-	}
-	if c.Needs == policy.RoomUpgradePower {
-		if actor.People, err = r.env.People(ctx, evt.RoomID); err != nil {
-			return err
-		}
-	}
-	if ok, refusal := policy.Authorize(c.CommandSpec, actor, call.Facts.PowerLevels); !ok {
+	if !allowed {
 		if err := r.env.Audit(ctx, evt.Sender.String(), evt.RoomID, "refused.command", "!policy "+cmd.Name+": "+refusal, nil); err != nil {
 			return err
 		}
 		return r.env.Reply(ctx, evt, refusal)
 	}
 	return c.Run(ctx, call)
+}
+
+// Authorize says whether sender may run the named command in roomID, by
+// the rules Handle applies (its place aside), and if not, why, in the words
+// Handle would reply: the admin surface asks before acting as someone.
+func (r *Registry) Authorize(ctx context.Context, name string, sender id.UserID, roomID id.RoomID) (bool, string, error) {
+	i, ok := r.byName[name]
+	if !ok {
+		return false, "", fmt.Errorf("no command %q", name)
+	}
+	_, ok, refusal, err := r.judge(ctx, r.list[i], sender, roomID)
+	return ok, refusal, err
+}
+
+// judge reads what command c needs of roomID (its facts, for commands that
+// act on the room or need room power) and decides whether sender may run
+// it there.
+func (r *Registry) judge(ctx context.Context, c Command, sender id.UserID, roomID id.RoomID) (policy.RoomFacts, bool, string, error) {
+	var facts policy.RoomFacts
+	var err error
+	if c.Place == policy.InRoom || c.Needs == policy.RoomPolicyPower {
+		if facts, err = r.env.LoadFacts(ctx, roomID); err != nil {
+			return facts, false, "", err
+		}
+	}
+	actor := policy.Actor{
+		UserID:    sender.String(),
+		Level:     facts.PowerLevels.UserLevel(sender.String()),
+		IsIGAdmin: r.env.IsIGAdmin(sender),
+		OwnServer: r.env.OwnServer(),
+		// Only room power counts on it, and then the room's facts are read.
+		OwnTrustRoom: policy.OwnTrustRoom(facts.Creator, r.env.OwnServer()),
+	}
+	if c.Needs == policy.RoomUpgradePower {
+		if actor.People, err = r.env.People(ctx, roomID); err != nil {
+			return facts, false, "", err
+		}
+	}
+	ok, refusal := policy.Authorize(c.CommandSpec, actor, facts.PowerLevels)
+	return facts, ok, refusal, nil
 }
 
 func (r *Registry) names() []string {

@@ -206,7 +206,7 @@ func (e *Executor) run(ctx context.Context, s actionStep, i int) (outcome, error
 }
 
 func (e *Executor) complete(ctx context.Context, s actionStep, state, result, auditAction, reason string, detail map[string]any) error {
-	raw, err := json.Marshal(detail)
+	raw, err := json.Marshal(withVia(ctx, detail))
 	if err != nil {
 		return fmt.Errorf("encode audit detail: %w", err)
 	}
@@ -258,6 +258,7 @@ func (e *Executor) hit(step string) {
 // refusal, a request recorded, a review confirmed). A failure is transient:
 // the input is retried when the database is back, so nothing goes unrecorded.
 func (e *Executor) Audit(ctx context.Context, actor string, roomID id.RoomID, action, reason string, detail map[string]any) error {
+	detail = withVia(ctx, detail)
 	raw := []byte("{}")
 	if detail != nil {
 		var err error

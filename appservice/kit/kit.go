@@ -76,8 +76,13 @@ func (k *Kit) Audit(ctx context.Context, actor string, roomID id.RoomID, action,
 	return k.Exec.Audit(ctx, actor, roomID, action, reason, detail)
 }
 
-// Reply answers a command in its room.
+// Reply answers a command in its room (or, run for the admin surface, to
+// its caller: see WithAnswer).
 func (k *Kit) Reply(ctx context.Context, evt *event.Event, text string) error {
+	if answer := answerOf(ctx); answer != nil {
+		answer(text)
+		return nil
+	}
 	_, err := k.Exec.Execute(ctx, evt.RoomID, evt.Sender.String(), policy.ReplyTo(evt.ID.String(), text))
 	return err
 }

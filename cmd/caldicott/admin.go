@@ -61,9 +61,9 @@ func cmdAdminTokenCreate(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("c", "config.yaml", "config file")
 	name := fs.String("name", "", "the token's name, as the audit log will call its calls (e.g. ig-lead, siem)")
 	var scopes scopeFlags
-	fs.Var(&scopes, "scope", "read, export or act; repeat for more (read does not include export)")
+	fs.Var(&scopes, "scope", "read, export or act; repeat for more (none includes another). act places and lifts legal holds and starts membership reviews, done as the --for person, an IG admin, by the rules their own commands follow; it needs --for")
 	expires := fs.String("expires", "", "lifetime, e.g. 90d or 12h (default: never expires)")
-	forPerson := fs.String("for", "", "the person it is for, @person:server (default: a system)")
+	forPerson := fs.String("for", "", "the person it is for, @person:server, whom its acts are done as (default: a system, which cannot act)")
 	by := fs.String("by", "", "who is making it, for the audit log (default: your OS user)")
 	if code, done := parseFlags(fs, args, stdout, stderr); done {
 		return code

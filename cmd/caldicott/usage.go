@@ -32,7 +32,7 @@ var commands = []command{
 	{"directory import", "-c config.yaml [-confirm-removals] staff.csv",
 		[]string{"load the staff directory from a CSV file", "(columns user_id,name,status[,role,team,registration])"}},
 	{"admin token create", "-c config.yaml --name NAME --scope read|export|act [--scope …] [--expires 90d] [--for @person:server] [--by NAME]",
-		[]string{"make a named admin API token and print its", "secret once (read does not include export)"}},
+		[]string{"make a named admin API token and print its", "secret once (read does not include export;", "act holds rooms and starts reviews as the", "--for person, an IG admin, and needs --for)"}},
 	{"admin token list", "-c config.yaml", []string{"list the admin API tokens (never their secrets)"}},
 	{"admin token revoke", "-c config.yaml [--by NAME] NAME", []string{"revoke an admin API token"}},
 	{"db migrate", "--from sqlite:caldicott.db --to postgres://USER@HOST/DB",

@@ -182,3 +182,92 @@ func gauge(t *testing.T, p *trust.Peer, name string) float64 {
 	_, _ = fmt.Sscan(m[1], &v)
 	return v
 }
+
+// TestPostgresRestartedUnderPair stops PostgreSQL (immediate) for longer
+// than the leader's lease under a pair of Caldicotts behind a round-robin
+// proxy, with an outsider invited and the join rule opened meanwhile:
+// once it is back, both processes still run, exactly one leads (at a new
+// epoch), and the outsider is removed and named once, the join rule set
+// back once, the audit chain intact.
+func TestPostgresRestartedUnderPair(t *testing.T) {
+	bin := failpointBinary(t)
+	pg := testenv.NewPostgresCluster(t)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", Database: pg.Database(t, "caldicott")})
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	room := tr.ClinicalRoom(t, alice)
+	tr.Stop(t)
+
+	aPort, bPort := testenv.FreePort(t, "127.0.0.1"), testenv.FreePort(t, "127.0.0.1")
+	trust.RoundRobin(t, tr.Config.AppService.Port, aPort, bPort)
+	a := trust.StartPeer(t, bin, tr, "a", aPort)
+	a.WaitRole(t, "leader", 60*time.Second)
+	b := trust.StartPeer(t, bin, tr, "b", bPort)
+	b.WaitRole(t, "standby", 30*time.Second)
+	exited := make(chan string, 2)
+	for _, p := range []*trust.Peer{a, b} {
+		go func() {
+			err := p.Cmd.Wait()
+			exited <- fmt.Sprintf("%s: %v", p.Name, err)
+		}()
+	}
+	epoch := gauge(t, a, "caldicott_leader_epoch")
+
+	outsider := tr.HS.RegisterUser(t, "outsider", false).UserID
+	stopped := time.Now()
+	pg.Stop(t, "immediate")
+	invite(t, alice, room, outsider)
+	if _, err := alice.SendStateEvent(ctx, room, event.StateJoinRules, "", map[string]any{"join_rule": "public"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*trust.Peer{a, b} {
+		testenv.Eventually(t, 8*time.Second, p.Name+": caldicott_database_up 0", func() (bool, string) {
+			v := gauge(t, p, "caldicott_database_up")
+			return v == 0, fmt.Sprint(v)
+		})
+	}
+	time.Sleep(time.Until(stopped.Add(9 * time.Second)))
+	pg.Start(t)
+	back := time.Now()
+	testenv.Eventually(t, 60*time.Second, "the outsider removed and the join rule set back", func() (bool, string) {
+		m, jr := testenv.MembershipOf(t, alice, room, outsider), testenv.StateContent(t, alice, room, "m.room.join_rules")["join_rule"]
+		return m == "leave" && jr == "invite", fmt.Sprintf("membership %s, join rule %v", m, jr)
+	})
+	testenv.WaitForNotice(t, alice, room, tr.BotID(), "I removed "+outsider.String())
+	t.Logf("PostgreSQL down %s; back → state right in %s", back.Sub(stopped).Round(10*time.Millisecond), time.Since(back).Round(10*time.Millisecond))
+	checkDoneOnce(t, tr, alice, room, outsider)
+
+	select {
+	case which := <-exited:
+		t.Fatalf("a caldicott exited when PostgreSQL restarted: %s", which)
+	default:
+	}
+	leaders := 0
+	for _, p := range []*trust.Peer{a, b} {
+		if gauge(t, p, "caldicott_database_up") != 1 {
+			t.Errorf("%s: caldicott_database_up is not 1 again", p.Name)
+		}
+		if role, err := p.Role(); err == nil && role == "leader" {
+			leaders++
+			if got := gauge(t, p, "caldicott_leader_epoch"); got <= epoch {
+				t.Errorf("%s leads at epoch %v, as before the restart (%v): the lease outlived a 9 s outage", p.Name, got, epoch)
+			}
+		}
+	}
+	if leaders != 1 {
+		t.Errorf("%d processes lead after the restart", leaders)
+	}
+	st, err := store.Open(ctx, tr.Config.Database.Type, tr.Config.Database.URI, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if rep, err := st.VerifyAudit(ctx); err != nil || !rep.OK() {
+		t.Errorf("audit chain after PostgreSQL restarted under the pair: %+v, %v", rep, err)
+	}
+}

@@ -23,8 +23,8 @@ const listenRetryMax = 2 * time.Second
 // until ctx ends: the leader hears at once of transactions a standby
 // accepted. On PostgreSQL it LISTENs on a connection of its own, which
 // lib/pq re-opens after a failure, LISTENing again (and wake is called
-// then too, for what was stored meanwhile); on SQLite, whose one process wakes itself, it
-// returns at once.
+// then too, for what was stored meanwhile); on SQLite, whose one process
+// wakes itself, it returns at once.
 func (s *Store) ListenInbox(ctx context.Context, wake func()) {
 	if s.Engine() != Postgres {
 		return

@@ -33,6 +33,8 @@ type leadership struct {
 	rules       store.Rules
 	mismatch    atomic.Pointer[store.LeaseState]
 	changedFrom atomic.Pointer[store.LeaseState]
+	// db hears whether the lease's statements reach the database.
+	db dbHealth
 }
 
 // newHolder names this process for the lease: readable in the database
@@ -63,19 +65,14 @@ func (s *Service) runLeadership(ctx context.Context) error {
 	s.Store.LeadBy(rules)
 	ttl, every := s.Cfg.HA.Lease.Duration, s.Cfg.HA.Renew()
 	s.Log.Info().Str("holder", s.leader.holder).Dur("lease", ttl).Msg("Standing by for the leader's lease")
-	var dbDown bool
 	for {
 		start := time.Now()
 		l, err := s.takeLease(ctx, ttl)
-		switch {
-		case err == nil:
-			dbDown = false
+		if ctx.Err() == nil {
+			s.leader.db.note(err, start) // said once, until the database answers again
+		}
+		if err == nil {
 			s.lead(ctx, l, start.Add(ttl))
-		case errors.Is(err, store.ErrNotLeader):
-			dbDown = false
-		case ctx.Err() == nil && !dbDown:
-			dbDown = true // said once, until the database answers again
-			s.Log.Error().Err(err).Msg("Cannot reach the database to take the leader's lease; standing by")
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -198,6 +195,9 @@ func (s *Service) keepLease(ctx context.Context, l store.Lease, deadline time.Ti
 		rctx, cancel := context.WithDeadline(ctx, deadline)
 		got, err := s.Store.AcquireLease(rctx, s.leader.holder, l.Epoch, ttl)
 		cancel()
+		if ctx.Err() == nil {
+			s.leader.db.note(err, sent)
+		}
 		switch {
 		case err == nil && got.Epoch == l.Epoch:
 			deadline, failing = sent.Add(ttl), false

@@ -27,6 +27,8 @@ type Metrics struct {
 	// ConfigMismatch is 1 while the leader leads by other rules (config
 	// or version) than this process would (leaderrules.go).
 	ConfigMismatch prometheus.Gauge
+	// DatabaseUp is 0 while the database does not answer (dbhealth.go).
+	DatabaseUp prometheus.Gauge
 }
 
 // NewMetrics registers Caldicott's counters in a registry of their own.
@@ -61,8 +63,11 @@ func NewMetrics() *Metrics {
 	m.ConfigMismatch = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "caldicott_config_mismatch", Help: "1 while the leader runs with a different policy config or version from this Caldicott's (it will not take over while that leader lives); 0 otherwise.",
 	})
+	m.DatabaseUp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caldicott_database_up", Help: "1 while the database answers this Caldicott's lease statements (every third of a lease); 0 while it cannot be reached.",
+	})
 	m.Retention = retention.NewMetrics()
-	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch, m.ConfigMismatch)
+	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch, m.ConfigMismatch, m.DatabaseUp)
 	m.registry.MustRegister(m.Retention.Collectors()...)
 	return m
 }

@@ -117,7 +117,7 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 		life:    context.Background(),
 		ready:   make(chan struct{}),
 		lanes:   worker.NewLanes(),
-		leader:  leadership{holder: newHolder()},
+		leader:  leadership{holder: newHolder(), db: dbHealth{up: metrics.DatabaseUp, log: log}},
 
 		userChanged: make(chan string, 256),
 		keysChanged: make(chan string, 256),

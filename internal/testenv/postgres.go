@@ -31,6 +31,9 @@ func PostgresBin() string {
 type pgCluster struct {
 	root, dir, port string
 	runAs           string
+	// opts are the server's options, kept to start it again on the same
+	// port (PGCluster.Start).
+	opts string
 }
 
 var (
@@ -128,22 +131,31 @@ func startCluster() (*pgCluster, error) {
 		return nil, err
 	}
 	c.port = strconv.Itoa(port)
-	opts := fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", c.port, dir)
-	if out, err := c.command("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("pg_ctl start: %v: %s %s", err, out, tailFile(filepath.Join(dir, "log"), 2000))
+	c.opts = fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", c.port, dir)
+	if err := c.start(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// start starts the cluster's server and waits until it answers.
+func (c *pgCluster) start() error {
+	log := filepath.Join(c.root, "log")
+	if out, err := c.command("pg_ctl", "-D", c.dir, "-o", c.opts, "-l", log, "-w", "-t", "60", "start").CombinedOutput(); err != nil {
+		return fmt.Errorf("pg_ctl start: %v: %s %s", err, out, tailFile(log, 2000))
 	}
 	db, err := sql.Open("postgres", c.uri("postgres"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer db.Close()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if err = db.Ping(); err == nil {
-			return c, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("postgres did not answer: %w", err)
+			return fmt.Errorf("postgres did not answer: %w", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -1,0 +1,108 @@
+package appservice_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caldicott/caldicott/internal/testenv"
+	"github.com/caldicott/caldicott/internal/testenv/trust"
+)
+
+// TestFHIRDown: the FHIR server stops answering (its port refuses
+// connections) before a message is marked for the record. The message
+// waits and is kept past its retention; the room is told once that it
+// waits, the IG team once that the record cannot be reached, and the gauge
+// says so; when the server answers again the message is filed exactly once
+// (counted on the server), the room and the IG team are told once, the
+// gauge and status clear, and the message then goes on schedule.
+func TestFHIRDown(t *testing.T) {
+	base, fhirSrv := testenv.StartFHIR(t)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := newTCPCut(t, u.Host)
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: fmt.Sprintf(`
+retention: {clinical: {default: 10s, min: 1s, max: 1h}, sweep_interval: 1s}
+records: {fhir_base_url: %q, token: %q, remind_before: 1h}`, "http://"+cut.Addr+u.Path, fhirSrv.Token)})
+	alice, bob, room := recordingWard(t, tr)
+	bot := tr.BotID()
+	ig, mgmt := tr.IGAdmin(t)
+	const waits, down, back, accepted = "⏳ The patient record cannot be reached at the moment", "The patient record (records.fhir_base_url) cannot be reached", "The patient record can be reached again", "✅ The patient record has accepted this message"
+
+	outage := time.Now()
+	cut.Cut()
+	plan := testenv.SendText(t, bob, room, "Plan: repeat U&E at 16:00")
+	replyWith(t, alice, room, plan, "!policy record 9434765919")
+	testenv.WaitForNotice(t, alice, room, bot, "Sending this message to the patient record")
+	testenv.WaitForNotice(t, alice, room, bot, waits)
+	testenv.WaitForNotice(t, ig, mgmt, bot, down, "1 message(s) marked for it wait")
+	t.Logf("FHIR cut: room and IG team told %s after the request", time.Since(outage).Round(time.Second))
+	if g := gauge(t, tr, "caldicott_records_unreachable"); g != "caldicott_records_unreachable 1" {
+		t.Fatalf("during the outage: %s", g)
+	}
+	// Past its 10 s retention (a later message goes), retried and still
+	// waiting: kept, and nobody told twice.
+	later := testenv.SendText(t, bob, room, "Noted")
+	waitRedacted(t, alice, room, 30*time.Second, later)
+	if redacted(t, alice, room, plan) {
+		t.Fatal("a message waiting for the patient record was deleted")
+	}
+	testenv.Say(t, alice, room, "!policy status")
+	testenv.WaitForNotice(t, alice, room, bot, "Patient record: 1 message(s) waiting", "could not be reached")
+	testenv.Quiet(t, 5*time.Second, "one notice each while the record is down", func() (bool, string) {
+		if ok, s := noticeCount(t, alice, room, bot, waits)(); !ok {
+			return false, s
+		}
+		return noticeCount(t, ig, mgmt, bot, down)()
+	})
+	if n := len(fhirSrv.Communications(t)); n != 0 {
+		t.Fatalf("the FHIR server holds %d Communications during the outage", n)
+	}
+
+	cut.Mend(t)
+	mended := time.Now()
+	testenv.Eventually(t, 60*time.Second, "the waiting message to be filed", func() (bool, string) {
+		n := len(fhirSrv.Communications(t))
+		return n == 1, fmt.Sprintf("%d Communications", n)
+	})
+	t.Logf("FHIR back: filed %s later (outage %s; delivery backs off 5 s doubling)", time.Since(mended).Round(time.Second), mended.Sub(outage).Round(time.Second))
+	testenv.WaitForNotice(t, alice, room, bot, accepted)
+	testenv.WaitForNotice(t, ig, mgmt, bot, back, "could not be for")
+	if g := gauge(t, tr, "caldicott_records_unreachable"); g != "caldicott_records_unreachable 0" {
+		t.Fatalf("after the outage: %s", g)
+	}
+	// Filed and long expired: it goes now; nothing is filed or said twice.
+	waitRedacted(t, alice, room, 30*time.Second, plan)
+	testenv.Quiet(t, 8*time.Second, "one filing and one notice each after the record came back", func() (bool, string) {
+		if n := len(fhirSrv.Communications(t)); n != 1 {
+			return false, fmt.Sprintf("%d Communications", n)
+		}
+		for _, c := range []func() (bool, string){noticeCount(t, alice, room, bot, accepted), noticeCount(t, alice, room, bot, waits), noticeCount(t, ig, mgmt, bot, down), noticeCount(t, ig, mgmt, bot, back)} {
+			if ok, s := c(); !ok {
+				return false, s
+			}
+		}
+		return true, ""
+	})
+	testenv.Say(t, alice, room, "!policy status")
+	testenv.WaitForNotice(t, alice, room, bot, "Patient record: nothing waiting.")
+
+	entries, err := tr.Store.AuditForRoom(ctx, room.String(), 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Action, "record.") {
+			got[e.Action]++
+		}
+	}
+	if len(got) != 2 || got["record.requested"] != 1 || got["record.accepted"] != 1 {
+		t.Fatalf("audit: %v, want one record.requested and one record.accepted", got)
+	}
+	auditIntact(t, tr)
+}

@@ -2,10 +2,10 @@ package appservice_test
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,7 +30,13 @@ type tcpCut struct {
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  map[net.Conn]bool
+	// cutAfter, when above 0, cuts once that many more bytes have come
+	// back from the system (CutAfter): an outage in the middle of a read.
+	cutAfter atomic.Int64
 }
+
+// CutAfter arms a cut once n more bytes have come back from the system.
+func (c *tcpCut) CutAfter(n int64) { c.cutAfter.Store(n) }
 
 func newTCPCut(t *testing.T, target string) *tcpCut {
 	t.Helper()
@@ -95,13 +101,29 @@ func (c *tcpCut) accept(ln net.Listener) {
 		}
 		c.conns[in], c.conns[out] = true, true
 		c.mu.Unlock()
-		go c.pipe(in, out)
-		go c.pipe(out, in)
+		go c.pipe(in, out, true)
+		go c.pipe(out, in, false)
 	}
 }
 
-func (c *tcpCut) pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
+// pipe copies src to dst; back is the system's answers coming back.
+func (c *tcpCut) pipe(dst, src net.Conn, back bool) {
+	buf := make([]byte, 512) // small reads, so a cut falls inside a reply
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && back && c.cutAfter.Load() > 0 && c.cutAfter.Add(-int64(n)) <= 0 {
+			c.Cut()
+			return
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	_ = dst.Close()
 	_ = src.Close()
 	c.mu.Lock()

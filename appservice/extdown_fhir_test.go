@@ -35,7 +35,9 @@ func recordReplies(t *testing.T, tr *trust.Trust, room id.RoomID) int {
 // waits and is kept past its retention (reminders are off here: the room's
 // replies about the record are counted); the room is told once that it
 // waits, the IG team once that the record cannot be reached, and the gauge
-// says so; when the server answers again the message is filed exactly once
+// says so. A second message is marked late in the outage. When the server
+// answers again, both are filed at once — the first does not wait out its
+// longer backoff — and exactly once each
 // (counted on the server), the room and the IG team are told once, the
 // gauge and status clear, and the message then goes on schedule.
 func TestFHIRDown(t *testing.T) {
@@ -84,27 +86,39 @@ records: {fhir_base_url: %q, token: %q, remind_before: 0s}`, "http://"+cut.Addr+
 	if n := len(fhirSrv.Communications(t)); n != 0 {
 		t.Fatalf("the FHIR server holds %d Communications during the outage", n)
 	}
+	// A second message, marked late in the outage: its retries come soon
+	// after the record is back, the first message's only some 40 s later
+	// (its backoff has doubled to 40 s by then). When the second goes
+	// through, the first must go with it, not wait out its backoff.
+	testenv.WaitUntil(outage.Add(28 * time.Second))
+	advice := testenv.SendText(t, bob, room, "Advised: stop the furosemide")
+	replyWith(t, alice, room, advice, "!policy record 9434765919")
+	testenv.Eventually(t, 20*time.Second, "the second message to be told it waits", func() (bool, string) {
+		n := recordReplies(t, tr, room)
+		return n == 2, fmt.Sprintf("%d replies about the record", n)
+	})
 
+	testenv.WaitUntil(outage.Add(38 * time.Second))
 	cut.Mend(t)
 	mended := time.Now()
-	testenv.Eventually(t, 60*time.Second, "the waiting message to be filed", func() (bool, string) {
+	testenv.Eventually(t, 22*time.Second, "both waiting messages to be filed", func() (bool, string) {
 		n := len(fhirSrv.Communications(t))
-		return n == 1, fmt.Sprintf("%d Communications", n)
+		return n == 2, fmt.Sprintf("%d Communications", n)
 	})
-	t.Logf("FHIR back: filed %s later (outage %s; delivery backs off 5 s doubling)", time.Since(mended).Round(time.Second), mended.Sub(outage).Round(time.Second))
+	t.Logf("FHIR back: both waiting messages filed %s later (outage %s; delivery backs off 5 s doubling)", time.Since(mended).Round(time.Second), mended.Sub(outage).Round(time.Second))
 	testenv.WaitForNotice(t, alice, room, bot, accepted)
 	testenv.WaitForNotice(t, ig, mgmt, bot, back, "could not be for")
 	if g := gauge(t, tr, "caldicott_records_unreachable"); g != "caldicott_records_unreachable 0" {
 		t.Fatalf("after the outage: %s", g)
 	}
-	// Filed and long expired: it goes now; nothing is filed or said twice.
-	waitRedacted(t, alice, room, 30*time.Second, plan)
+	// Filed and long expired: they go now; nothing is filed or said twice.
+	waitRedacted(t, alice, room, 30*time.Second, plan, advice)
 	testenv.Quiet(t, 8*time.Second, "one filing and one notice each after the record came back", func() (bool, string) {
-		if n := len(fhirSrv.Communications(t)); n != 1 {
+		if n := len(fhirSrv.Communications(t)); n != 2 {
 			return false, fmt.Sprintf("%d Communications", n)
 		}
-		if n := recordReplies(t, tr, room); n != 2 {
-			return false, fmt.Sprintf("%d replies about the record in the room, want 2 (waiting, accepted)", n)
+		if n := recordReplies(t, tr, room); n != 4 {
+			return false, fmt.Sprintf("%d replies about the record in the room, want 4 (waiting and accepted, for each message)", n)
 		}
 		for _, c := range []func() (bool, string){noticeCount(t, ig, mgmt, bot, down), noticeCount(t, ig, mgmt, bot, back)} {
 			if ok, s := c(); !ok {
@@ -126,8 +140,8 @@ records: {fhir_base_url: %q, token: %q, remind_before: 0s}`, "http://"+cut.Addr+
 			got[e.Action]++
 		}
 	}
-	if len(got) != 2 || got["record.requested"] != 1 || got["record.accepted"] != 1 {
-		t.Fatalf("audit: %v, want one record.requested and one record.accepted", got)
+	if len(got) != 2 || got["record.requested"] != 2 || got["record.accepted"] != 2 {
+		t.Fatalf("audit: %v, want two record.requested and two record.accepted", got)
 	}
 	auditIntact(t, tr)
 }

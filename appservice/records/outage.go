@@ -42,7 +42,8 @@ func (r *Records) unreachable(ctx context.Context, postErr error) {
 }
 
 // reachable clears an outage, once, when the record answered (accepting or
-// refusing): the IG team is told, and the gauge goes back to 0.
+// refusing): what waits is sent at once, the IG team is told, and the
+// gauge goes back to 0.
 func (r *Records) reachable(ctx context.Context) {
 	r.setUnreachable(0)
 	if !r.outage.down {
@@ -50,6 +51,12 @@ func (r *Records) reachable(ctx context.Context) {
 	}
 	since := r.outage.since
 	r.outage = outage{}
+	// The others waiting go now, not each at the end of its own backoff
+	// (up to deliveryBackoff.Max).
+	if _, err := r.Store.RetryPendingRecords(ctx); err != nil {
+		r.Log.Warn().Err(err).Msg("Could not make the messages waiting for the patient record due")
+	}
+	r.Wake()
 	ictx := executor.WithInput(ctx, "records-up:"+since.Format(time.RFC3339Nano))
 	if _, err := r.Exec.Execute(ictx, "", r.BotID.String(), policy.RecordsReachable(r.Now().Sub(since).Round(time.Second))); err != nil {
 		r.Log.Warn().Err(err).Msg("Could not tell the management room that the patient record is back")

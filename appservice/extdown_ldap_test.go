@@ -114,3 +114,58 @@ func TestLDAPDown(t *testing.T) {
 	}
 	auditIntact(t, tr)
 }
+
+// TestLDAPDownThenHeld: while LDAP cannot be read, HR marks more leavers
+// than the mass-removal guard allows. When LDAP is back, the sync is held
+// (nobody removed) — and the outage is over all the same: the IG team is
+// told both, the gauge clears, and status no longer says LDAP cannot be
+// read (before, a held sync left the outage standing until a sync applied).
+func TestLDAPDownThenHeld(t *testing.T) {
+	base := "dc=trust-a,dc=nhs,dc=uk"
+	slapd := testenv.StartSlapd(t,
+		testenv.PersonLDIF(base, "alice", "Alice Smith", "Consultant", "Cardiology", "GMC 1234567", "active")+
+			testenv.PersonLDIF(base, "dave", "Dave Patel", "Staff Nurse", "Ward 7", "NMC 12A3456B", "active")+
+			testenv.PersonLDIF(base, "erin", "Erin Jones", "Staff Nurse", "Ward 7", "NMC 12A3456C", "active"))
+	cut := newTCPCut(t, strings.TrimPrefix(slapd.URL, "ldap://"))
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11", ConfigYAML: fmt.Sprintf(`directory:
+  sync_interval: 10s
+  max_removal_fraction: 0.5
+  hold_min_removals: 1
+  ldap: {url: "ldap://%s", bind_dn: %q, bind_password: %q, base_dn: "ou=people,%s"}
+`, cut.Addr, slapd.AdminDN, slapd.AdminPassword, base)})
+	tr.Start(t)
+	bot := tr.BotID()
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	dave := tr.HS.RegisterUser(t, "dave", false)
+	erin := tr.HS.RegisterUser(t, "erin", false)
+	ig, mgmt := tr.IGAdmin(t)
+	room := tr.ClinicalRoom(t, alice, dave, erin)
+	testenv.WaitForNotice(t, alice, room, bot, erin.UserID.String()+" joined: Erin Jones")
+
+	testenv.WaitUntil(time.Now().Add(1100 * time.Millisecond)) // modifyTimestamp has one-second resolution
+	cut.Cut()
+	for _, uid := range []string{"dave", "erin"} {
+		mod := ldap.NewModifyRequest("uid="+uid+",ou=people,"+base, nil)
+		mod.Replace("employeeType", []string{"left"})
+		if err := slapd.Admin(t).Modify(mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitForNotice(t, ig, mgmt, bot, "I cannot read the staff directory from LDAP")
+	cut.Mend(t)
+	testenv.WaitForNotice(t, ig, mgmt, bot, "The staff directory can be read from LDAP again")
+	testenv.WaitForNotice(t, ig, mgmt, bot, "The staff directory sync from LDAP held for confirmation")
+	if g := gauge(t, tr, "caldicott_directory_ldap_unreachable"); g != "caldicott_directory_ldap_unreachable 0" {
+		t.Fatalf("LDAP is back, the sync held: %s", g)
+	}
+	testenv.Say(t, ig, mgmt, "!policy directory status")
+	status := testenv.WaitForNotice(t, ig, mgmt, bot, "Staff directory: 3 active.", "A sync is held for confirmation")
+	if strings.Contains(status, "cannot be read") {
+		t.Fatalf("status says LDAP cannot be read though it was just read: %q", status)
+	}
+	for _, u := range []id.UserID{dave.UserID, erin.UserID} {
+		if !isMember(t, alice, room, u) {
+			t.Fatalf("%s removed by a held sync", u)
+		}
+	}
+}

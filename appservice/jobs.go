@@ -22,6 +22,7 @@ func (s *Service) jobs() []worker.Job {
 		{Name: "reconcile", Every: s.Cfg.Policy.ReconcileInterval.Duration, Run: s.hardening.ReconcileAll},
 		{Name: "directory-changes", Every: directoryPoll, Run: s.followDirectory},
 		{Name: "directory-sweep", Every: s.Cfg.Directory.SyncInterval.Duration, Run: s.directorySweep},
+		{Name: "scim-watch", Every: s.scimWatchEvery(), Run: s.watchSCIM},
 		{Name: "reviews", Every: s.Cfg.Review.CheckInterval.Duration, Run: s.membership.RunReviews},
 		{Name: "verification", Every: s.Cfg.Verification.CheckInterval.Duration, Run: s.verificationCheck},
 		{Name: "retention", Every: s.Cfg.Retention.SweepInterval.Duration, Run: s.retention.SweepAll},

@@ -29,6 +29,9 @@ type Metrics struct {
 	ConfigMismatch prometheus.Gauge
 	// DatabaseUp is 0 while the database does not answer (dbhealth.go).
 	DatabaseUp prometheus.Gauge
+	// Outside systems this process found down: 1 while down, 0 once back
+	// (docs/operations.md, "When a dependency is down").
+	LDAPUnreachable, RecordsUnreachable, SCIMSilent prometheus.Gauge
 }
 
 // NewMetrics registers Caldicott's counters in a registry of their own.
@@ -66,8 +69,18 @@ func NewMetrics() *Metrics {
 	m.DatabaseUp = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "caldicott_database_up", Help: "1 while the database answers this Caldicott's lease statements (every third of a lease); 0 while it cannot be reached.",
 	})
+	m.LDAPUnreachable = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caldicott_directory_ldap_unreachable", Help: "1 while the staff directory cannot be read from LDAP (the last good copy is in use, nobody is removed on its account); 0 once a read succeeds.",
+	})
+	m.RecordsUnreachable = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caldicott_records_unreachable", Help: "1 while the patient record (records.fhir_base_url) cannot be reached and messages wait for it; 0 once it accepts again.",
+	})
+	m.SCIMSilent = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caldicott_directory_scim_silent", Help: "1 while no SCIM request has come for longer than directory.scim.expect_every; 0 otherwise.",
+	})
 	m.Retention = retention.NewMetrics()
 	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch, m.ConfigMismatch, m.DatabaseUp)
+	m.registry.MustRegister(m.LDAPUnreachable, m.RecordsUnreachable, m.SCIMSilent)
 	m.registry.MustRegister(m.Retention.Collectors()...)
 	return m
 }

@@ -36,6 +36,7 @@ func (s *Service) scimHandler() (http.Handler, error) {
 			_, _ = w.Write([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401","detail":"missing or wrong bearer token"}`))
 			return
 		}
+		s.noteSCIMRequest(r.Context())
 		http.StripPrefix("/scim", srv).ServeHTTP(w, r)
 	}), nil
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -90,7 +91,9 @@ type Service struct {
 	// keysChanged carries users whose devices or keys changed, from the sync.
 	keysChanged chan string
 	scim        http.Handler
-	lanes       *worker.Lanes
+	// scimNoted is when this process last noted a SCIM request (scimwatch.go).
+	scimNoted atomic.Int64
+	lanes     *worker.Lanes
 	// life is the running service's context (set by Run).
 	life context.Context
 	// invitesSeen: rooms whose invitation (seen by sync) is being answered.
@@ -205,6 +208,8 @@ func (s *Service) buildCapabilities(bridgeNS []*regexp.Regexp) error {
 		return fmt.Errorf("federation policy list: %w", err)
 	}
 	s.membership = membership.New(k, s.lanes, bridgeNS, s.verification, s.federation)
+	s.membership.LDAPUnreachable = s.metrics.LDAPUnreachable
+	s.records.Unreachable = s.metrics.RecordsUnreachable
 	s.hardening = hardening.New(k, s.lanes, s.membership, s.verification, s.retention, s.records)
 	s.federation.TrustsChanged = s.hardening.ReprotectClinical
 	s.auditHead = audithead.New(k, s.verification, verification.ErrNoSigningIdentity)

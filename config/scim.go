@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/matrix-org/gomatrixserverlib/spec"
 )
@@ -16,12 +17,23 @@ type SCIM struct {
 	// localpart on this trust's server. The server name's own host is always
 	// accepted; a userName on any other domain is refused.
 	UPNDomains []string `yaml:"upn_domains"`
+	// ExpectEvery, when set, is the longest the identity provider may stay
+	// silent (no SCIM request at all) before the management room is told;
+	// zero never tells. Silence never removes anyone.
+	ExpectEvery Duration `yaml:"expect_every"`
 }
+
+// MinSCIMExpectEvery bounds directory.scim.expect_every from below: a
+// shorter silence is no sign of anything.
+const MinSCIMExpectEvery = 10 * time.Second
 
 // check reports what is wrong with the SCIM section.
 func (s *SCIM) check(add func(key, format string, args ...any)) {
 	if t := s.Token; t != "" && len(t) < 32 {
 		add("directory.scim.token", "is too short (%d characters); use at least 32 random characters", len(t))
+	}
+	if e := s.ExpectEvery.Duration; e != 0 && (e < MinSCIMExpectEvery || s.Token == "") {
+		add("directory.scim.expect_every", "%s must be 0 (off) or at least %s, with directory.scim.token set", e, MinSCIMExpectEvery)
 	}
 	seen := map[string]bool{}
 	for i, d := range s.UPNDomains {

@@ -19,6 +19,9 @@ func TestSCIMSection(t *testing.T) {
 		{"empty", `{upn_domains: [""]}`, `directory.scim.upn_domains[0]: "" is not a domain name`},
 		{"twice", `{upn_domains: [a.nhs.uk, A.NHS.UK]}`, `directory.scim.upn_domains[1]: "A.NHS.UK" is listed twice`},
 		{"short token", `{token: short}`, "directory.scim.token: is too short"},
+		{"expect_every", `{token: "ssssssssssssssssssssssssssssssssssssssss", expect_every: 24h}`, ""},
+		{"expect_every too short", `{token: "ssssssssssssssssssssssssssssssssssssssss", expect_every: 5s}`, "directory.scim.expect_every: 5s must be 0 (off) or at least 10s"},
+		{"expect_every without a token", `{expect_every: 24h}`, "directory.scim.expect_every: 24h0m0s must be 0 (off) or at least 10s, with directory.scim.token set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

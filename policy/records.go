@@ -15,6 +15,23 @@ func RecordAccepted(commandID, resource string) Decision {
 	return ReplyWith(RulePatientRecord, commandID, fmt.Sprintf("✅ The patient record has accepted this message (%s). It is now deleted with the room's other messages when its retention period ends.", resource))
 }
 
+// RecordWaiting tells the room, once per message, that the patient record
+// could not be reached at the first try: the message waits, kept.
+func RecordWaiting(commandID string) Decision {
+	return ReplyWith(RulePatientRecord, commandID, "⏳ The patient record cannot be reached at the moment. This message waits for it and is kept, whatever the room's retention; I will confirm here when the record has accepted it. Nothing needs doing here.")
+}
+
+// RecordsUnreachable tells the IG team, once per outage, that the patient
+// record cannot be reached and how many messages wait for it.
+func RecordsUnreachable(cause string, waiting int) Decision {
+	return ManagementNotice(RulePatientRecord, fmt.Sprintf("The patient record (records.fhir_base_url) cannot be reached: %s. %d message(s) marked for it wait; they are kept whatever their rooms' retention and are sent, each once, when it is back. Rooms are reminded before a waiting message would have expired.", cause, waiting), "patient record unreachable")
+}
+
+// RecordsReachable clears RecordsUnreachable, once, when the record accepts again.
+func RecordsReachable(lasted time.Duration) Decision {
+	return ManagementNotice(RulePatientRecord, fmt.Sprintf("The patient record can be reached again (it could not be for %s). The messages waiting for it are being sent now; each room is told when its message is accepted.", lasted), "patient record reachable again")
+}
+
 // RecordRefused tells the room that the patient record refused the message,
 // with the record's reason; it is kept and tried again.
 func RecordRefused(commandID, reason string, retry time.Duration) Decision {

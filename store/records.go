@@ -166,3 +166,14 @@ func (s *Store) RetryRejectedRecords(ctx context.Context) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// RetryPendingRecords makes every record waiting for the record to be
+// reached due now: when the record answers again after an outage, what
+// waits goes at once rather than each on its own backoff.
+func (s *Store) RetryPendingRecords(ctx context.Context) (int64, error) {
+	res, err := s.db.Exec(ctx, `UPDATE patient_record SET next_attempt = 0 WHERE state = $1`, RecordPending)
+	if err != nil {
+		return 0, fmt.Errorf("retry waiting records: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -30,6 +30,9 @@ type Membership struct {
 	// List answers whether the federation's policy list bars someone of
 	// another trust (package federation; nil: no list).
 	List ListBans
+	// LDAPUnreachable, when set, is 1 while LDAP cannot be read and 0
+	// once a read succeeds (caldicott_directory_ldap_unreachable).
+	LDAPUnreachable Gauge
 
 	lanes            *worker.Lanes
 	bridgeNamespaces []*regexp.Regexp
@@ -59,3 +62,6 @@ func New(k *kit.Kit, lanes *worker.Lanes, bridgeNamespaces []*regexp.Regexp, ver
 	return &Membership{Kit: k, Verify: verify, List: list, lanes: lanes, bridgeNamespaces: bridgeNamespaces,
 		report: compliance.New(k.Store, k.Cfg)}
 }
+
+// Gauge is the one metric method this package needs (a Prometheus gauge).
+type Gauge interface{ Set(float64) }

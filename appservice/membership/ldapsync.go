@@ -18,8 +18,10 @@ import (
 type ldapState struct {
 	lastSync, lastFull time.Time
 	failing, held      bool
-	confirmNext        bool
-	lastResult         string
+	// failingSince is when the current outage was first seen.
+	failingSince time.Time
+	confirmNext  bool
+	lastResult   string
 }
 
 func (s *Membership) LdapEnabled() bool { return s.Cfg.Directory.LDAP.URL != "" }
@@ -50,33 +52,15 @@ func (s *Membership) syncLDAPLocked(ctx context.Context, forceFull bool) error {
 	st.confirmNext = false
 	res, fetch, err := directory.SyncLDAP(ctx, s.Store, s.Cfg.Directory.LDAP, s.Cfg.Homeserver.Domain, since, directory.Guard{MaxFraction: s.Cfg.Directory.MaxRemovalFraction, MinRemovals: s.Cfg.Directory.HoldMinRemovals, Window: s.Cfg.Directory.RemovalWindow.Duration}, confirmed)
 	var held *directory.HeldError
-	switch {
-	case errors.As(err, &held):
-		s.Log.Warn().Int("removed", held.Removed).Int("active", held.Active).Msg("LDAP sync held for confirmation")
-		if !st.held {
-			st.held = true
-			if err := s.Audit(ctx, s.BotID.String(), "", "directory_held", held.Error(), nil); err != nil {
-				return err
-			}
-			return s.NotifyManagement(ctx, policy.GateDirectoryMissing, fmt.Sprintf("The staff directory sync from LDAP %s. Nobody has been removed. If this is right (e.g. a planned restructure), an IG admin types `!policy directory confirm` here.", held.Error()))
-		}
-		return nil
-	case err != nil:
-		s.Log.Error().Err(err).Msg("LDAP sync failed; keeping the last good directory")
-		if !st.failing {
-			st.failing = true
-			if err := s.Audit(ctx, s.BotID.String(), "", "directory_unavailable", err.Error(), nil); err != nil {
-				return err
-			}
-			return s.NotifyManagement(ctx, policy.GateDirectoryMissing, fmt.Sprintf("I cannot read the staff directory from LDAP: %v\nI keep the last good copy and remove nobody on its account until it is back.", err))
-		}
-		return nil
+	if err != nil && !errors.As(err, &held) {
+		return s.ldapUnreadable(ctx, err)
 	}
-	if st.failing {
-		st.failing = false
-		if err := s.NotifyManagement(ctx, policy.GateDirectoryMissing, "The staff directory can be read from LDAP again."); err != nil {
+	if held != nil {
+		// Read, though held: the directory is reachable again.
+		if err := s.ldapReadable(ctx); err != nil {
 			return err
 		}
+		return s.ldapHeld(ctx, held)
 	}
 	st.held = false
 	st.lastSync = start
@@ -93,7 +77,60 @@ func (s *Membership) syncLDAPLocked(ctx context.Context, forceFull bool) error {
 	}
 	s.Log.Info().Bool("full", full).Int("entries", len(fetch.Entries)).Int("removed", res.Removed).Int("skipped", len(fetch.Skipped)).Msg("LDAP sync done")
 	// The store audits the sync when it changed anyone (directory_change).
-	return nil
+	return s.ldapReadable(ctx)
+}
+
+// ldapUnreadable keeps the last good directory and, on the first failure of
+// an outage, tells the management room and audits it; the gauge says so
+// until a read succeeds.
+func (s *Membership) ldapUnreadable(ctx context.Context, err error) error {
+	st := &s.ldap
+	s.Log.Error().Err(err).Msg("LDAP sync failed; keeping the last good directory")
+	s.setLDAPUnreachable(1)
+	if st.failing {
+		return nil
+	}
+	st.failing, st.failingSince = true, s.Now()
+	if err := s.Audit(ctx, s.BotID.String(), "", "directory_unavailable", err.Error(), nil); err != nil {
+		return err
+	}
+	return s.NotifyManagement(ctx, policy.GateDirectoryMissing, fmt.Sprintf("I cannot read the staff directory from LDAP: %v\nI keep the last good copy and remove nobody on its account until it is back.", err))
+}
+
+// ldapReadable clears an outage: the management room is told once, with
+// how long it lasted, and the end is audited beside its start.
+func (s *Membership) ldapReadable(ctx context.Context) error {
+	st := &s.ldap
+	s.setLDAPUnreachable(0)
+	if !st.failing {
+		return nil
+	}
+	st.failing = false
+	lasted := s.Now().Sub(st.failingSince).Round(time.Second)
+	if err := s.Audit(ctx, s.BotID.String(), "", "directory_available", "LDAP can be read again after "+lasted.String(), nil); err != nil {
+		return err
+	}
+	return s.NotifyManagement(ctx, policy.GateDirectoryMissing, fmt.Sprintf("The staff directory can be read from LDAP again (it could not be for %s). Changes made there meanwhile are applied now.", lasted))
+}
+
+// ldapHeld reports a sync held for confirmation, once per hold.
+func (s *Membership) ldapHeld(ctx context.Context, held *directory.HeldError) error {
+	s.Log.Warn().Int("removed", held.Removed).Int("active", held.Active).Msg("LDAP sync held for confirmation")
+	if s.ldap.held {
+		return nil
+	}
+	s.ldap.held = true
+	if err := s.Audit(ctx, s.BotID.String(), "", "directory_held", held.Error(), nil); err != nil {
+		return err
+	}
+	return s.NotifyManagement(ctx, policy.GateDirectoryMissing, fmt.Sprintf("The staff directory sync from LDAP %s. Nobody has been removed. If this is right (e.g. a planned restructure), an IG admin types `!policy directory confirm` here.", held.Error()))
+}
+
+// setLDAPUnreachable sets the gauge, when the service gave one.
+func (s *Membership) setLDAPUnreachable(v float64) {
+	if s.LDAPUnreachable != nil {
+		s.LDAPUnreachable.Set(v)
+	}
 }
 
 var CommandDirectory = commands.Def[*Membership]{
@@ -136,7 +173,7 @@ func (s *Membership) cmdDirectory(ctx context.Context, c *commands.Call) error {
 		if s.LdapEnabled() {
 			text += "\nLDAP: " + kit.OrWord(s.ldap.lastResult, "not read yet")
 			if s.ldap.failing {
-				text += "\nLDAP cannot be read at the moment; the last good copy is in use."
+				text += fmt.Sprintf("\nLDAP cannot be read at the moment (since %s); the last good copy is in use and nobody is removed on its account.", s.ldap.failingSince.UTC().Format("2 Jan 2006 15:04 MST"))
 			}
 			if s.ldap.held {
 				text += "\nA sync is held for confirmation: `!policy directory confirm`."

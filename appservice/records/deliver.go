@@ -101,8 +101,10 @@ func (r *Records) deliver(ctx context.Context, row store.PatientRecord) error {
 	var rej *epr.Rejected
 	switch {
 	case postErr == nil:
+		r.reachable(ctx)
 		return r.accepted(ctx, row, "Communication/"+resource)
 	case errors.As(postErr, &rej):
+		r.reachable(ctx) // it answered: reachable, though refusing
 		reason := rej.Error()
 		if err := r.Store.RecordFailed(ctx, row.RoomID, row.EventID, store.RecordRejected, reason, r.Now().Add(refusedRetry)); err != nil {
 			return err
@@ -126,7 +128,16 @@ func (r *Records) deliver(ctx context.Context, row store.PatientRecord) error {
 			log = log.Err(postErr) // the network's error: no content of the message
 		}
 		log.Msg("The patient record could not be reached; will retry")
-		return r.Store.RecordFailed(ctx, row.RoomID, row.EventID, store.RecordPending, "the patient record could not be reached ("+postErr.Error()+")", r.Now().Add(wait))
+		if err := r.Store.RecordFailed(ctx, row.RoomID, row.EventID, store.RecordPending, "the patient record could not be reached ("+postErr.Error()+")", r.Now().Add(wait)); err != nil {
+			return err
+		}
+		r.unreachable(ctx, postErr)
+		if row.Attempts > 0 || row.State != store.RecordPending {
+			return nil // the room was told at the first try
+		}
+		tell, d := told(row, policy.RecordWaiting(row.CommandID))
+		_, err := r.Exec.Execute(ctx, tell, r.BotID.String(), d)
+		return err
 	}
 }
 

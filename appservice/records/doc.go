@@ -30,8 +30,12 @@ type Decrypter interface {
 type Records struct {
 	*kit.Kit
 	Decrypt Decrypter
-	client  *epr.Client
-	wake    chan struct{}
+	// Unreachable, when set, is 1 while the record cannot be reached and
+	// 0 once it answers (caldicott_records_unreachable).
+	Unreachable Gauge
+	client      *epr.Client
+	wake        chan struct{}
+	outage      outage
 }
 
 // New builds the capability, reading encrypted messages with decrypt;
@@ -47,3 +51,6 @@ func New(k *kit.Kit, decrypt Decrypter) *Records {
 
 // Enabled says whether a patient record is configured.
 func (r *Records) Enabled() bool { return r.client != nil }
+
+// Gauge is the one metric method this package needs (a Prometheus gauge).
+type Gauge interface{ Set(float64) }

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"flag"
 	"fmt"
+	"os/exec"
 	"runtime"
 	"sync"
 	"syscall"
@@ -44,6 +45,9 @@ type failoverSample struct {
 	Kind     string  `json:"kind"`
 	LeadMS   float64 `json:"lead_ms"`
 	ActionMS float64 `json:"action_ms"`
+	// Stalled: the probe was not removed within a minute of the signal;
+	// ActionMS is then when it was, after the old leader was back (or -1).
+	Stalled bool `json:"stalled,omitempty"`
 }
 
 // BenchmarkFailover: two caldicotts with one config on one PostgreSQL
@@ -163,11 +167,15 @@ func (p *pair) failover(t *testing.T, kind string, alice *mautrix.Client, room i
 		t.Fatalf("invite %s: %v", o.UserID, err)
 	}
 	leads := p.other.WaitRole(t, "leader", 30*time.Second)
-	testenv.Eventually(t, 60*time.Second, probe+" removed", func() (bool, string) {
-		m := testenv.MembershipOf(t, alice, room, o.UserID)
-		return m == "leave", m
-	})
+	removed := func() bool { return testenv.MembershipOf(t, alice, room, o.UserID) == "leave" }
+	stalled := !waitFor(60*time.Second, removed)
 	acted := time.Since(at)
+	if stalled {
+		// Not fatal: the run goes on, so what became of the probe once the
+		// old leader is back shows, and the figures count it.
+		t.Errorf("%s failover: %s not removed within a minute of the signal", kind, probe)
+		p.diagnose(t)
+	}
 	old := p.leader
 	if kind == "kill" {
 		_ = old.Cmd.Wait()
@@ -177,7 +185,41 @@ func (p *pair) failover(t *testing.T, kind string, alice *mautrix.Client, room i
 	}
 	old.WaitRole(t, "standby", 60*time.Second)
 	p.leader, p.other = p.other, old
-	return failoverSample{Kind: kind, LeadMS: ms(leads.Sub(at)), ActionMS: ms(acted)}
+	if stalled {
+		back := time.Now()
+		if waitFor(60*time.Second, removed) {
+			acted = time.Since(at)
+			t.Logf("%s removed %.1f s after the old leader was back", probe, time.Since(back).Seconds())
+		} else {
+			acted = -time.Millisecond
+		}
+	}
+	return failoverSample{Kind: kind, LeadMS: ms(leads.Sub(at)), ActionMS: ms(acted), Stalled: stalled}
+}
+
+// waitFor polls ok every half second until it holds or within passes.
+func waitFor(within time.Duration, ok func() bool) bool {
+	for end := time.Now().Add(within); ; time.Sleep(500 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}
+
+// diagnose logs what every session of the shared database is doing and
+// which locks are waited for: a stalled failover's likeliest cause is a
+// frozen old leader's open transaction.
+func (p *pair) diagnose(t *testing.T) {
+	t.Helper()
+	const sessions = `SELECT pid, application_name, state, wait_event_type, wait_event, now() - xact_start AS xact_age, left(query, 200) AS query
+FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle'`
+	const locks = `SELECT l.pid, l.locktype, l.relation::regclass, l.mode, l.granted FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE a.datname = current_database() AND (NOT l.granted OR a.state LIKE 'idle in transaction%') AND l.locktype <> 'virtualxid'`
+	out, err := exec.Command("psql", p.tr.Config.Database.URI, "-X", "-c", sessions, "-c", locks).CombinedOutput()
+	t.Logf("the database's sessions (%v):\n%s", err, out)
 }
 
 // trafficCounts is what the generator did.

@@ -35,6 +35,9 @@ func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error)
 			return "", fmt.Errorf("invite %s to %s: %w", a.UserID, s.room, err)
 		}
 	case policy.Redact:
+		if s.resumed && e.alreadyRedacted(ctx, s.room, a.EventID) {
+			return "", nil
+		}
 		if _, err := e.bot.RedactEvent(ctx, s.room, id.EventID(a.EventID), mautrix.ReqRedact{Reason: a.Text, TxnID: s.txn}); err != nil {
 			return "", fmt.Errorf("redact %s in %s: %w", a.EventID, s.room, err)
 		}
@@ -102,6 +105,18 @@ func (e *Executor) setState(ctx context.Context, s actionStep) error {
 		return fmt.Errorf("set %s in %s: %w", a.EventType, s.room, err)
 	}
 	return nil
+}
+
+// alreadyRedacted: the homeserver shows eventID redacted already, so a
+// resumed redaction is not sent again. Dendrite drops a repeated
+// transaction ID only once it has answered the first request: a leader
+// killed while its redaction was on the way leaves the redaction stored,
+// the action pending and no answer recorded, and the next leader's replay
+// would add a second redaction event. An event that cannot be read is
+// redacted (again): the homeserver judges.
+func (e *Executor) alreadyRedacted(ctx context.Context, roomID id.RoomID, eventID string) bool {
+	evt, err := e.bot.GetEvent(ctx, roomID, id.EventID(eventID))
+	return err == nil && evt.Unsigned.RedactedBecause != nil
 }
 
 // membershipIs: user's membership of roomID is one of want (false when it

@@ -169,8 +169,8 @@ func (s *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.counters.Transactions.WithLabelValues("stored").Inc()
 		s.counters.Events.Add(float64(len(events)))
-		s.wake()
 	}
+	s.wake() // a retry may carry events the first attempt did not
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte("{}"))
 }

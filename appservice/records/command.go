@@ -77,6 +77,14 @@ func (r *Records) cmdRecord(ctx context.Context, c *commands.Call) error {
 		RoomID: c.Evt.RoomID.String(), EventID: target.String(), CommandID: c.Evt.ID.String(),
 		RecordedBy: c.Evt.Sender.String(), SentAt: sent, Payload: string(payload),
 	})
+	if errors.Is(err, store.ErrAlreadyRecorded) && row.CommandID == c.Evt.ID.String() {
+		// This very command handled again: its process stopped (a crash, a
+		// failover) after queueing it and before the event was marked
+		// handled. The same reply as the first time, which the executor
+		// knows by its transaction ID and sends only if it never went.
+		r.Wake()
+		return r.Reply(ctx, c.Evt, sendingText)
+	}
 	if errors.Is(err, store.ErrAlreadyRecorded) {
 		return r.Reply(ctx, c.Evt, alreadyText(row))
 	}
@@ -87,8 +95,11 @@ func (r *Records) cmdRecord(ctx context.Context, c *commands.Call) error {
 		return err
 	}
 	r.Wake()
-	return r.Reply(ctx, c.Evt, "Sending this message to the patient record. I will confirm here when the record has accepted it; until then it is kept, whatever the room's retention.")
+	return r.Reply(ctx, c.Evt, sendingText)
 }
+
+// sendingText answers a command that queued a message for the record.
+const sendingText = "Sending this message to the patient record. I will confirm here when the record has accepted it; until then it is kept, whatever the room's retention."
 
 func alreadyText(row store.PatientRecord) string {
 	switch row.State {

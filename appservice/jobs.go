@@ -25,7 +25,7 @@ func (s *Service) jobs() []worker.Job {
 		{Name: "scim-watch", Every: s.scimWatchEvery(), Run: s.watchSCIM},
 		{Name: "reviews", Every: s.Cfg.Review.CheckInterval.Duration, Run: s.membership.RunReviews},
 		{Name: "verification", Every: s.Cfg.Verification.CheckInterval.Duration, Run: s.verificationCheck},
-		{Name: "retention", Every: s.Cfg.Retention.SweepInterval.Duration, Run: s.retention.SweepAll},
+		{Name: "retention", Every: s.Cfg.Retention.SweepInterval.Duration, Run: s.sweepRetention},
 		{Name: "federation-list", Every: 15 * time.Second, Run: s.federation.EnsureList},
 		{Name: "prune", Every: time.Hour, Run: s.prune},
 		{Name: "audit-head", Every: s.Cfg.Audit.Every(), Run: s.auditHead.Publish},
@@ -42,6 +42,13 @@ func (s *Service) directorySweep(ctx context.Context) {
 	if err := s.verification.WithdrawLeavers(ctx); err != nil {
 		s.Log.Warn().Err(err).Msg("Could not withdraw leavers' confirmations")
 	}
+}
+
+// sweepRetention deletes expired messages, then the bot device's keys of
+// messages now deleted (verification.DiscardSpentKeys).
+func (s *Service) sweepRetention(ctx context.Context) {
+	s.retention.SweepAll(ctx)
+	s.verification.DiscardSpentKeys(ctx)
 }
 
 func (s *Service) verificationCheck(ctx context.Context) {

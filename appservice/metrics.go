@@ -27,6 +27,10 @@ type Metrics struct {
 	// ConfigMismatch is 1 while the leader leads by other rules (config
 	// or version) than this process would (leaderrules.go).
 	ConfigMismatch prometheus.Gauge
+	// HomeserverUp is 0 while the leader cannot reach the homeserver, and
+	// HomeserverOutages counts the outages it saw (hswatch.go).
+	HomeserverUp      prometheus.Gauge
+	HomeserverOutages prometheus.Counter
 }
 
 // NewMetrics registers Caldicott's counters in a registry of their own.
@@ -61,8 +65,15 @@ func NewMetrics() *Metrics {
 	m.ConfigMismatch = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "caldicott_config_mismatch", Help: "1 while the leader runs with a different policy config or version from this Caldicott's (it will not take over while that leader lives); 0 otherwise.",
 	})
+	m.HomeserverUp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caldicott_homeserver_up", Help: "0 while the leader cannot reach the homeserver (actions wait); 1 otherwise, and on a standby.",
+	})
+	m.HomeserverUp.Set(1)
+	m.HomeserverOutages = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caldicott_homeserver_outages_total", Help: "Times the leader found the homeserver unreachable (two probes in a row, 2s apart, failed).",
+	})
 	m.Retention = retention.NewMetrics()
-	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch, m.ConfigMismatch)
+	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch, m.ConfigMismatch, m.HomeserverUp, m.HomeserverOutages)
 	m.registry.MustRegister(m.Retention.Collectors()...)
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -184,4 +185,101 @@ func botStateEvents(t *testing.T, cli *mautrix.Client, room id.RoomID, bot id.Us
 		n++
 	}
 	return n
+}
+
+// sqliteLockHeld is how long another process holds Caldicott's SQLite
+// database locked (issue 22: 15-30 s).
+const sqliteLockHeld = 20 * time.Second
+
+// TestSQLiteLocked has another process (the sqlite3 tool, as an operator's
+// backup or a stray query might) hold Caldicott's SQLite database with
+// BEGIN EXCLUSIVE for 20 s while an outsider is invited and a protection
+// changed. Caldicott does not acknowledge Dendrite's transactions it cannot
+// store (Dendrite sends them again), stops acting while it cannot renew
+// its lease and says why, and once the lock is released the outsider is
+// removed once, the drift repaired once, the audit chain intact.
+func TestSQLiteLocked(t *testing.T) {
+	sqlite3, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Skip("no sqlite3 tool")
+	}
+	tr := trust.New(t, trust.Options{Host: "127.0.0.11"})
+	tr.Start(t)
+	alice := tr.HS.RegisterUser(t, "alice", false)
+	if err := tr.Store.UpsertStaff(ctx, []store.StaffRecord{
+		{UserID: alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Status: "active", Source: "csv"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	room := tr.ClinicalRoom(t, alice)
+	outsider := tr.HS.RegisterUser(t, "outsider", false)
+
+	// The lock, held by another process until its input is closed.
+	lock := exec.Command(sqlite3, tr.Config.Database.URI)
+	in, err := lock.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	lock.Stdout, lock.Stderr = &out, &out
+	if err := lock.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(in, "BEGIN EXCLUSIVE;\nINSERT OR REPLACE INTO kv (key, value) VALUES ('lock-test', 'held');\nSELECT 'locked';\n"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "sqlite3 holding the lock", func() (bool, string) {
+		return strings.Contains(out.String(), "locked"), out.String()
+	})
+	locked := time.Now()
+	invite(t, alice, room, outsider.UserID)
+	testenv.SetState(t, alice, room, "m.room.join_rules", map[string]any{"join_rule": "public"})
+	for time.Since(locked) < sqliteLockHeld {
+		if code, body := httpGet(t, tr, "/health"); code != http.StatusOK {
+			t.Fatalf("/health while the database is locked = %d %q", code, body)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	// Not acting, and saying so: the lease could not be renewed.
+	leader := func() float64 { return testutil.ToFloat64(tr.Service.Metrics().Leader) }
+	if code, body := httpGet(t, tr, "/ready"); code != http.StatusServiceUnavailable || leader() != 0 {
+		t.Errorf("with the database locked: /ready %d %q, caldicott_leader %v; want 503 standby, 0", code, body, leader())
+	}
+	if got := testenv.MembershipOf(t, alice, room, outsider.UserID); got != "invite" {
+		t.Errorf("the outsider is %q with the database locked; want still invited (nothing can be recorded, so nothing done)", got)
+	}
+	storeErrors := testutil.ToFloat64(tr.Service.Metrics().TxnsReceived.WithLabelValues("store_error"))
+	if storeErrors < 1 {
+		t.Errorf("caldicott_transactions_total{outcome=\"store_error\"} = %v with the database locked; want the transaction refused", storeErrors)
+	}
+	if _, err := io.WriteString(in, "ROLLBACK;\n.quit\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = in.Close()
+	if err := lock.Wait(); err != nil {
+		t.Fatalf("sqlite3: %v\n%s", err, out.String())
+	}
+	released := time.Now()
+
+	testenv.WaitMembership(t, alice, room, outsider.UserID, "leave")
+	testenv.WaitForState(t, alice, room, "m.room.join_rules", "join_rule", "invite")
+	testenv.Eventually(t, 10*time.Second, "caldicott_leader 1", func() (bool, string) { return leader() == 1, fmt.Sprint(leader()) })
+	t.Logf("database locked %s (%v transactions refused); lock released → leading again, outsider removed, join rule repaired: %s",
+		released.Sub(locked).Round(time.Second), storeErrors, time.Since(released).Round(100*time.Millisecond))
+	testenv.Quiet(t, 5*time.Second, "one of each", func() (bool, string) {
+		notices := testenv.BotNotices(t, alice, room, tr.BotID())
+		got := fmt.Sprintf("outsider notices %d, join-rule repairs %d, removals %d",
+			countContaining(notices, "I removed "+outsider.UserID.String()),
+			botStateEvents(t, alice, room, tr.BotID(), "m.room.join_rules", ""),
+			botStateEvents(t, alice, room, tr.BotID(), "m.room.member", outsider.UserID.String()))
+		return got == "outsider notices 1, join-rule repairs 1, removals 1", got
+	})
+	// Said once as it stopped acting, with SQLite's own words for why.
+	log := trust.Tail(tr.LogPath, 1<<24)
+	if n := strings.Count(log, "No longer leading"); n != 1 || !strings.Contains(log, "SQLITE_BUSY") {
+		t.Errorf("the log said %d times that it stopped leading (want once), SQLITE_BUSY named: %v", n, strings.Contains(log, "SQLITE_BUSY"))
+	}
+	if rep, err := tr.Store.VerifyAudit(ctx); err != nil || !rep.OK() {
+		t.Errorf("audit chain after the lock: %+v, %v", rep, err)
+	}
 }

@@ -3,6 +3,7 @@ package appservice
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -78,7 +79,9 @@ func (s *Service) watchHomeserver(ctx context.Context) {
 	failures, firstFailure := 0, time.Time{}
 	for retry.Sleep(ctx, hsProbeEvery) {
 		pctx, cancel := context.WithTimeout(ctx, hsProbeEvery)
-		_, err := s.Bot.Versions(pctx)
+		// Not Bot.Versions: it writes the client's SpecVersions, which
+		// every other request may be reading.
+		_, err := s.Bot.MakeRequest(pctx, http.MethodGet, s.Bot.BuildClientURL("versions"), nil, nil)
 		cancel()
 		if ctx.Err() != nil {
 			return

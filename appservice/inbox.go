@@ -50,6 +50,7 @@ func (r startRetry) Do(ctx context.Context, fn func() error, logFailure func(err
 func (s *Service) runWorker(ctx context.Context) error {
 	s.life = ctx
 	s.retention.Life = ctx
+	go s.watchHomeserver(ctx)
 	if err := s.waitForHomeserver(ctx); err != nil {
 		return nil // shutting down
 	}
@@ -164,7 +165,8 @@ func (s *Service) dispatchInbox(ctx context.Context) {
 		case <-s.wake:
 		case <-time.After(pollInterval):
 		case user := <-s.userChanged:
-			s.lanes.Submit(ctx, user, false, func() { s.judgeChangedPerson(ctx, user) })
+			// A failure is logged; the directory sweep judges them again.
+			s.lanes.Submit(ctx, user, false, func() { _ = s.judgeChangedPerson(ctx, user) })
 		case user := <-s.keysChanged:
 			s.lanes.Submit(ctx, user, false, func() {
 				if err := s.verification.CheckIdentities(ctx, user); err != nil {
@@ -177,9 +179,16 @@ func (s *Service) dispatchInbox(ctx context.Context) {
 
 // judgeChangedPerson checks someone whose directory standing changed in
 // every clinical room they are in, and withdraws a leaver's confirmation.
-func (s *Service) judgeChangedPerson(ctx context.Context, user string) {
+// It fails only when their rooms could not be checked for a reason that
+// may pass (the homeserver or database unreachable), so the change is
+// judged again rather than left to the next sweep.
+func (s *Service) judgeChangedPerson(ctx context.Context, user string) error {
 	ctx = executor.WithInput(ctx, "person:"+user+":"+s.Now().Format(time.RFC3339Nano))
 	if _, err := s.membership.RemoveFromClinicalRooms(ctx, idOf(user)); err != nil {
+		if retry.IsTransient(err) {
+			s.Log.Warn().Err(err).Msg("Could not check a changed person's rooms; trying again shortly")
+			return err
+		}
 		s.Log.Warn().Err(err).Msg("Could not check a changed person's rooms; the sweep will")
 	}
 	if err := s.verification.WithdrawIfLeft(ctx, user); err != nil {
@@ -188,6 +197,7 @@ func (s *Service) judgeChangedPerson(ctx context.Context, user string) {
 	if err := s.federation.PublishStanding(ctx, user); err != nil {
 		s.Log.Warn().Err(err).Msg("Could not tell the federation's list about a changed person; the next change will")
 	}
+	return nil
 }
 
 // personChanged queues someone whose standing changed on the federation's
@@ -208,7 +218,7 @@ func (s *Service) handleWithRetry(ctx context.Context, ev store.InboxEvent) {
 	// The event names the input: handled again after a crash, it decides
 	// the same actions with the same transaction IDs and repeats none.
 	ctx = executor.WithInput(ctx, "event:"+ev.EventID)
-	delay := retry.Delay{Backoff: workerBackoff}
+	delay := retry.Delay{Backoff: workerBackoff, Sleep: s.sleepOrHomeserverBack}
 	for {
 		// An event being handled when Caldicott is asked to stop is handled
 		// to the end (within a bound), so a command is not cut off half

@@ -94,6 +94,9 @@ func (s *Service) followDirectoryFromNow(ctx context.Context) {
 // since the last look: a leaver marked by a CSV import in another process,
 // an LDAP sync or SCIM, whatever the sweep interval.
 func (s *Service) followDirectory(ctx context.Context) {
+	if !s.hsWatch.unreachableSince().IsZero() {
+		return // nobody can be removed now; the changes wait in the journal
+	}
 	raw, _, err := s.Store.KV(ctx, directoryCursorKey)
 	if err != nil {
 		return
@@ -114,19 +117,32 @@ func (s *Service) followDirectory(ctx context.Context) {
 		if err != nil || len(changes) == 0 {
 			return
 		}
-		seen := map[string]bool{}
-		for _, c := range changes {
-			if !seen[c.UserID] {
-				seen[c.UserID] = true
-				user := c.UserID
-				s.lanes.SubmitAndWait(ctx, user, false, func() { s.judgeChangedPerson(ctx, user) })
-			}
-			cursor = c.Seq
-		}
-		if err := s.Store.SetKV(ctx, directoryCursorKey, formatSeq(cursor)); err != nil {
+		cursor, err = s.judgeChanges(ctx, cursor, changes)
+		if serr := s.Store.SetKV(ctx, directoryCursorKey, formatSeq(cursor)); serr != nil || err != nil {
 			return
 		}
 	}
+}
+
+// judgeChanges judges each person changes name, once, and says how far
+// it got: up to the first person who could not be judged for a reason
+// that may pass (the homeserver down), so the next poll starts there and
+// no leaver waits for the next sweep.
+func (s *Service) judgeChanges(ctx context.Context, cursor int64, changes []store.DirectoryChange) (int64, error) {
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if !seen[c.UserID] {
+			seen[c.UserID] = true
+			user := c.UserID
+			var err error
+			s.lanes.SubmitAndWait(ctx, user, false, func() { err = s.judgeChangedPerson(ctx, user) })
+			if err != nil {
+				return cursor, err
+			}
+		}
+		cursor = c.Seq
+	}
+	return cursor, nil
 }
 
 func idOf(user string) id.UserID { return id.UserID(user) }

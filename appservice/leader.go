@@ -222,7 +222,7 @@ func (s *Service) keepLease(ctx context.Context, l store.Lease, deadline time.Ti
 // the leader (transactions go to any process: /health).
 func (s *Service) readyHandler(w http.ResponseWriter, _ *http.Request) {
 	if epoch := s.leader.epoch.Load(); epoch != 0 {
-		_, _ = fmt.Fprintf(w, "leader\nepoch %d\n", epoch)
+		_, _ = fmt.Fprintf(w, "leader\nepoch %d\n%s", epoch, s.homeserverLine())
 		return
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)

@@ -32,6 +32,10 @@ type Metrics struct {
 	// Outside systems this process found down: 1 while down, 0 once back
 	// (docs/operations.md, "When a dependency is down").
 	LDAPUnreachable, RecordsUnreachable, SCIMSilent prometheus.Gauge
+	// HomeserverUp is 0 while the leader cannot reach the homeserver, and
+	// HomeserverOutages counts the outages it saw (hswatch.go).
+	HomeserverUp      prometheus.Gauge
+	HomeserverOutages prometheus.Counter
 }
 
 // NewMetrics registers Caldicott's counters in a registry of their own.
@@ -78,9 +82,17 @@ func NewMetrics() *Metrics {
 	m.SCIMSilent = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "caldicott_directory_scim_silent", Help: "1 while no SCIM request has come for longer than directory.scim.expect_every; 0 otherwise.",
 	})
+	m.HomeserverUp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caldicott_homeserver_up", Help: "0 while the leader cannot reach the homeserver (actions wait); 1 otherwise, and on a standby.",
+	})
+	m.HomeserverUp.Set(1)
+	m.HomeserverOutages = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caldicott_homeserver_outages_total", Help: "Times the leader found the homeserver unreachable (two probes in a row, 2s apart, failed).",
+	})
 	m.Retention = retention.NewMetrics()
 	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch, m.ConfigMismatch, m.DatabaseUp)
 	m.registry.MustRegister(m.LDAPUnreachable, m.RecordsUnreachable, m.SCIMSilent)
+	m.registry.MustRegister(m.HomeserverUp, m.HomeserverOutages)
 	m.registry.MustRegister(m.Retention.Collectors()...)
 	return m
 }

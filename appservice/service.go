@@ -98,6 +98,8 @@ type Service struct {
 	life context.Context
 	// invitesSeen: rooms whose invitation (seen by sync) is being answered.
 	invitesSeen sync.Map
+	// hsWatch: whether the homeserver answers (hswatch.go).
+	hsWatch homeserverWatch
 }
 
 // New builds a Service from config and an open store; Run starts it.

@@ -68,6 +68,8 @@ type Executor struct {
 	// failpoint stops the process at a named step, in crash tests only
 	// (build tag failpoint); nil otherwise.
 	failpoint func(step string)
+	// unfinished: decisions stopped by a transient failure (unfinished.go).
+	unfinished unfinished
 }
 
 // New builds an executor that writes with bot. actions counts what it does
@@ -111,6 +113,9 @@ type Result struct {
 // lack of power) is audited and reported in the result.
 func (e *Executor) Execute(ctx context.Context, roomID id.RoomID, actor string, d policy.Decision) (Result, error) {
 	res := Result{DryRun: e.cfg.DryRun}
+	if err := e.finishUnfinished(ctx); err != nil {
+		return res, err
+	}
 	if len(d.Actions) == 0 {
 		return res, nil
 	}
@@ -139,6 +144,9 @@ func (e *Executor) Execute(ctx context.Context, roomID id.RoomID, actor string, 
 		step := actionStep{txn: txns[i], room: roomID, actor: actor, action: a, resumed: seen}
 		out, err := e.run(ctx, step, i)
 		if err != nil {
+			if retry.IsTransient(err) {
+				e.unfinished.keep(InputOf(ctx), rest(txns, roomID, actor, d.Actions, i))
+			}
 			return res, err
 		}
 		if out.room != "" {

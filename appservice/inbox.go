@@ -103,6 +103,9 @@ func (s *Service) runWorker(ctx context.Context) error {
 		holdCatchUp(ctx)
 	}
 	s.startUp(ctx)
+	if ctx.Err() != nil {
+		return nil // stopped or no longer leading: the next tenure catches up
+	}
 	s.caughtUpOnce.Do(func() { close(s.caughtUp) })
 	s.Log.Info().Msg("Caldicott has caught up: start-up reconciliation done")
 	wg.Add(1)

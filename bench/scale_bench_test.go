@@ -34,6 +34,7 @@ var (
 	flagScaleSizes = flag.String("bench.scale-sizes", "100,1000,10000", "scale: the clinical room counts measured, ascending (one trust grows through them)")
 	flagScaleStaff = flag.Int("bench.scale-staff", 100000, "scale: people in the LDAP staff directory")
 	flagScaleSVG   = flag.String("bench.scale-svg", "", "scale: where the benchmark writes the cost curve (SVG), e.g. ../docs/cost-curve.svg")
+	flagScaleFrom  = flag.String("bench.scale-from", "", "scale: redraw the table and cost curve from a run's scale-results.json (kept by -bench.keep) instead of running")
 )
 
 // scaleResults is what one run of the scale scenario measured.
@@ -101,7 +102,18 @@ var scaleBench = &scenario[scaleResults]{
 // appservice's, at each room count; writes the cost curve (SVG) when
 // -bench.scale-svg names a file.
 func BenchmarkScale(b *testing.B) {
-	res := scaleBench.run(b)
+	var res scaleResults
+	if from := *flagScaleFrom; from != "" {
+		data, err := os.ReadFile(from)
+		if err == nil {
+			err = json.Unmarshal(data, &res)
+		}
+		if err != nil {
+			b.Fatalf("-bench.scale-from: %v", err)
+		}
+	} else {
+		res = scaleBench.run(b)
+	}
 	for _, s := range res.Steps {
 		prefix := fmt.Sprintf("rooms%d-", s.Rooms)
 		b.ReportMetric(s.RSSMB, prefix+"rss-max-MB")

@@ -179,7 +179,13 @@ func (m *stepMeasure) jobPhase(phase, job string, jobs scaleJobs, reconcile bool
 		return (n["caldicott"] >= m.per && n["bare"] >= m.per) || time.Since(began) > phaseMax
 	})
 	stopProfile()
+	// The run the samples ended in is the phase's too (often its only
+	// one): wait for it to finish.
 	runs := jobRunsOf(t, m.tr.LogPath, job, from)
+	for end := time.Now().Add(30 * time.Minute); len(runs) > 0 && runs[len(runs)-1].Open && time.Now().Before(end); {
+		time.Sleep(time.Second)
+		runs = jobRunsOf(t, m.tr.LogPath, job, from)
+	}
 	for _, s := range samples {
 		if withinRun(s, runs) {
 			m.groups[s.Enforcer+"-"+phase] = append(m.groups[s.Enforcer+"-"+phase], s)

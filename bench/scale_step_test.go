@@ -182,9 +182,14 @@ func (m *stepMeasure) jobPhase(phase, job string, jobs scaleJobs, reconcile bool
 	// The run the samples ended in is the phase's too (often its only
 	// one): wait for it to finish.
 	runs := jobRunsOf(t, m.tr.LogPath, job, from)
-	for end := time.Now().Add(30 * time.Minute); len(runs) > 0 && runs[len(runs)-1].Open && time.Now().Before(end); {
-		time.Sleep(time.Second)
-		runs = jobRunsOf(t, m.tr.LogPath, job, from)
+	if n := len(runs); n > 0 && runs[n-1].Open {
+		stopped := time.Now()
+		for end := stopped.Add(30 * time.Minute); time.Now().Before(end); time.Sleep(time.Second) {
+			runs = jobRunsOf(t, m.tr.LogPath, job, from)
+			if slices.ContainsFunc(runs, func(r jobRun) bool { return !r.Open && r.End.After(stopped) }) {
+				break
+			}
+		}
 	}
 	for _, s := range samples {
 		if withinRun(s, runs) {

@@ -120,7 +120,8 @@ func BenchmarkScale(b *testing.B) {
 		b.ReportMetric(s.EnforcingSecs, prefix+"ready-s")
 		b.ReportMetric(s.CaughtUpSecs, prefix+"caught-up-s")
 		for name, j := range s.Jobs {
-			b.ReportMetric(j.Median, prefix+name+"-s")
+			b.ReportMetric(j.First, prefix+name+"-first-s")
+			b.ReportMetric(j.Median, prefix+name+"-median-s")
 		}
 	}
 	if path := *flagScaleSVG; path != "" {

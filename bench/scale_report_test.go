@@ -3,6 +3,7 @@ package bench_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -129,7 +130,13 @@ func drawPanel(b *strings.Builder, p panel, steps []scaleStep, x0, y0, w, h floa
 	yOf := func(v float64) float64 { return bottom - (bottom-top)*v/yMax }
 	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" font-size="13" font-weight="bold">%s (%s)</text>`+"\n", left, top-12, p.title, p.unit)
 	fmt.Fprintf(b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#333"/><line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#333"/>`+"\n", left, bottom, right, bottom, left, top, left, bottom)
-	for _, tick := range []float64{100, 1000, 10000} {
+	ticks := []float64{100, 1000, 10000}
+	for _, s := range steps {
+		if !slices.Contains(ticks, float64(s.Rooms)) {
+			ticks = append(ticks, float64(s.Rooms))
+		}
+	}
+	for _, tick := range ticks {
 		if tick < xMin || tick > xMax {
 			continue
 		}

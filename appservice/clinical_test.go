@@ -199,7 +199,7 @@ func TestRestartReconciles(t *testing.T) {
 	})
 	tr.HS.Start(t)
 	select {
-	case <-tr.Service.Ready():
+	case <-tr.Service.CaughtUp():
 	case <-time.After(60 * time.Second):
 		t.Fatal("Caldicott did not recover when the homeserver came back")
 	}

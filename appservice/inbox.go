@@ -94,9 +94,21 @@ func (s *Service) runWorker(ctx context.Context) error {
 		defer wg.Done()
 		s.dispatchInbox(ctx)
 	}()
-	s.startUp(ctx)
+	// Ready means enforcing: what arrives from now on is judged at once.
+	// What changed while Caldicott was away is caught up behind it, the
+	// riskiest rooms first (hardening.ReconcileAll), before the periodic
+	// jobs start.
 	s.readyOnce.Do(func() { close(s.ready) })
-	s.Log.Info().Msg("Caldicott is ready")
+	s.Log.Info().Msg("Caldicott is ready: enforcing; catching up on rooms changed while away")
+	if holdCatchUp != nil {
+		holdCatchUp(ctx)
+	}
+	s.startUp(ctx)
+	if ctx.Err() != nil {
+		return nil // stopped or no longer leading: the next tenure catches up
+	}
+	s.caughtUpOnce.Do(func() { close(s.caughtUp) })
+	s.Log.Info().Msg("Caldicott has caught up: start-up reconciliation done")
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -112,6 +124,10 @@ func (s *Service) runWorker(ctx context.Context) error {
 	<-ctx.Done()
 	return nil
 }
+
+// holdCatchUp, set only by tests, runs between ready and the start-up
+// catch-up: what a long catch-up over ten thousand rooms looks like.
+var holdCatchUp func(ctx context.Context)
 
 // startUp catches up with what happened while Caldicott was away.
 func (s *Service) startUp(ctx context.Context) {

@@ -219,12 +219,29 @@ func (s *Service) keepLease(ctx context.Context, l store.Lease, deadline time.Ti
 
 // readyHandler answers /ready: 200 on the leader, 503 on a standby, with
 // the role in the body, for a load balancer that sends the admin API to
-// the leader (transactions go to any process: /health).
+// the leader (transactions go to any process: /health). A leader's body
+// also says once it enforces and once it has caught up.
 func (s *Service) readyHandler(w http.ResponseWriter, _ *http.Request) {
 	if epoch := s.leader.epoch.Load(); epoch != 0 {
-		_, _ = fmt.Fprintf(w, "leader\nepoch %d\n%s", epoch, s.homeserverLine())
+		_, _ = fmt.Fprintf(w, "leader\nepoch %d\n%s%s", epoch, s.startLine(), s.homeserverLine())
 		return
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)
 	_, _ = w.Write([]byte("standby\n" + s.mismatchLine()))
+}
+
+// startLine is /ready's line on how far the start has gone: "" before
+// this process enforces.
+func (s *Service) startLine() string {
+	select {
+	case <-s.caughtUp:
+		return "enforcing; caught up\n"
+	default:
+	}
+	select {
+	case <-s.ready:
+		return "enforcing; start-up reconciliation running\n"
+	default:
+		return ""
+	}
 }

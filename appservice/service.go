@@ -73,10 +73,15 @@ type Service struct {
 	auth *adminauth.Auth
 	web  *adminweb.Server
 
-	// ready is closed once start-up reconciliation is done (the first time
-	// this process leads); tests wait on it.
+	// ready is closed once this process enforces (the first time it
+	// leads): the bot prepared, actions a crash left pending finished, and
+	// the inbox handed to the rooms' lanes. The start-up catch-up (the
+	// directory sync, the reconciliation of every room) runs on behind it.
 	ready     chan struct{}
 	readyOnce sync.Once
+	// caughtUp is closed once the start-up catch-up is done too.
+	caughtUp     chan struct{}
+	caughtUpOnce sync.Once
 	// leader is this process's standing in the leader's lease (leader.go).
 	leader leadership
 	// Version is the binary's version, recorded with the lease by the
@@ -115,14 +120,15 @@ func New(cfg *config.Config, st *store.Store, log zerolog.Logger) (*Service, err
 	}
 	metrics := NewMetrics()
 	s := &Service{
-		Kit:     newKit(cfg, st, as, metrics, log),
-		as:      as,
-		metrics: metrics,
-		wake:    make(chan struct{}, 1),
-		life:    context.Background(),
-		ready:   make(chan struct{}),
-		lanes:   worker.NewLanes(),
-		leader:  leadership{holder: newHolder(), db: dbHealth{up: metrics.DatabaseUp, log: log}},
+		Kit:      newKit(cfg, st, as, metrics, log),
+		as:       as,
+		metrics:  metrics,
+		wake:     make(chan struct{}, 1),
+		life:     context.Background(),
+		ready:    make(chan struct{}),
+		caughtUp: make(chan struct{}),
+		lanes:    worker.NewLanes(),
+		leader:   leadership{holder: newHolder(), db: dbHealth{up: metrics.DatabaseUp, log: log}},
 
 		userChanged: make(chan string, 256),
 		keysChanged: make(chan string, 256),
@@ -240,8 +246,13 @@ func (s *Service) Handler() http.Handler {
 	return r
 }
 
-// Ready is closed when start-up reconciliation has finished.
+// Ready is closed when this process enforces: events are judged as they
+// arrive, while the start-up reconciliation may still be running.
 func (s *Service) Ready() <-chan struct{} { return s.ready }
+
+// CaughtUp is closed when the start-up catch-up (directory sync,
+// reconciliation of every room, identity checks) has finished as well.
+func (s *Service) CaughtUp() <-chan struct{} { return s.caughtUp }
 
 // Metrics exposes the counters, for tests and benchmarks.
 func (s *Service) Metrics() *Metrics { return s.metrics }

@@ -15,18 +15,26 @@ import (
 )
 
 // ReconcileAll checks every room the bot is in, at start-up and on a
-// schedule, so changes made while Caldicott was down are repaired too.
+// schedule, so changes made while Caldicott was down are repaired too;
+// the riskiest rooms first (byRisk).
 func (s *Hardening) ReconcileAll(ctx context.Context) {
 	rooms, err := s.Bot.JoinedRooms(ctx)
 	if err != nil {
 		s.Log.Error().Err(err).Msg("Could not list joined rooms for reconciliation")
 		return
 	}
+	order := rooms.JoinedRooms
+	if known, err := s.Store.RoomPolicies(ctx); err != nil {
+		s.Log.Warn().Err(err).Msg("Could not read rooms' records to reconcile the riskiest first; in the homeserver's order")
+	} else {
+		order = byRisk(order, known)
+	}
 	// Each room in its own lane, as a long job: in order with that room's
-	// events, in parallel with other rooms, never taking enforcement's slots.
+	// events, in parallel with other rooms, never taking enforcement's
+	// slots. Submission waits for a job slot, so rooms start in this order.
 	var checked atomic.Int64
 	var wg sync.WaitGroup
-	for _, roomID := range rooms.JoinedRooms {
+	for _, roomID := range order {
 		wg.Add(1)
 		s.lanes.Submit(ctx, roomID.String(), true, func() {
 			defer wg.Done()

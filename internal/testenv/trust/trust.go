@@ -191,17 +191,31 @@ func (tr *Trust) Launch(t testing.TB) {
 	}()
 }
 
-// WaitReady waits until the launched Caldicott is ready (its start-up
-// reconciliation done), failing the test if it stops or takes longer
-// than within.
+// WaitReady waits until the launched Caldicott has caught up (enforcing,
+// and its start-up reconciliation done), failing the test if it stops or
+// takes longer than within.
 func (tr *Trust) WaitReady(t testing.TB, within time.Duration) {
 	t.Helper()
+	tr.waitFor(t, tr.Service.CaughtUp(), "caught up", within)
+}
+
+// WaitEnforcing waits until the launched Caldicott is ready in the
+// service's sense: enforcing, its start-up reconciliation maybe running.
+func (tr *Trust) WaitEnforcing(t testing.TB, within time.Duration) {
+	t.Helper()
+	tr.waitFor(t, tr.Service.Ready(), "enforcing", within)
+}
+
+// waitFor waits for signal, failing the test if Caldicott stops first or
+// within passes.
+func (tr *Trust) waitFor(t testing.TB, signal <-chan struct{}, what string, within time.Duration) {
+	t.Helper()
 	select {
-	case <-tr.Service.Ready():
+	case <-signal:
 	case err := <-tr.done:
 		t.Fatalf("caldicott stopped during start-up: %v\n%s", err, Tail(tr.LogPath, 4000))
 	case <-time.After(within):
-		t.Fatalf("caldicott not ready within %s\n%s", within, Tail(tr.LogPath, 4000))
+		t.Fatalf("caldicott not %s within %s\n%s", what, within, Tail(tr.LogPath, 4000))
 	}
 }
 

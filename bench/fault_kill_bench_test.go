@@ -3,6 +3,8 @@ package bench_test
 import (
 	"flag"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 var (
 	flagKillTrials = flag.Int("bench.kill-trials", 50, "kill -9: trials per kind of work (transaction, reconciliation, sweep, record)")
+	flagKillKinds  = flag.String("bench.kill-kinds", "", "kill -9: the kinds of work to kill, comma-separated (empty: all four)")
 	flagKillSeed   = flag.Uint64("bench.kill-seed", 0, "kill -9: the seed of the random half of the kill points (0: from the clock; the run prints it)")
 )
 
@@ -104,6 +107,9 @@ func TestFaultKillScenario(t *testing.T) {
 	res := killResults{Seed: seed}
 	for i := range *flagKillTrials {
 		for _, kind := range trust.KillKinds {
+			if *flagKillKinds != "" && !slices.Contains(strings.Split(*flagKillKinds, ","), kind) {
+				continue
+			}
 			steps := trust.KillSteps[kind]
 			step, random := steps[(i/2)%len(steps)], i%2 == 1
 			if random {

@@ -35,9 +35,7 @@ func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error)
 			return "", fmt.Errorf("invite %s to %s: %w", a.UserID, s.room, err)
 		}
 	case policy.Redact:
-		if _, err := e.bot.RedactEvent(ctx, s.room, id.EventID(a.EventID), mautrix.ReqRedact{Reason: a.Text, TxnID: s.txn}); err != nil {
-			return "", fmt.Errorf("redact %s in %s: %w", a.EventID, s.room, err)
-		}
+		return "", e.redact(ctx, s)
 	case policy.NotifyRoom:
 		return "", e.send(ctx, s.room, s, calling(noticeContent(a.Text), a.Mentions))
 	case policy.Reply:
@@ -100,6 +98,23 @@ func (e *Executor) setState(ctx context.Context, s actionStep) error {
 	}
 	if _, err := e.bot.SendStateEvent(ctx, s.room, t, a.StateKey, a.Content); err != nil {
 		return fmt.Errorf("set %s in %s: %w", a.EventType, s.room, err)
+	}
+	return nil
+}
+
+// redact deletes an event; a resumed deletion is skipped when the event is
+// deleted already. Dendrite drops a repeated transaction ID only once it
+// has answered the first request, so a process killed while its request
+// was on the way would otherwise delete the event twice.
+func (e *Executor) redact(ctx context.Context, s actionStep) error {
+	target := id.EventID(s.action.EventID)
+	if s.resumed {
+		if evt, err := e.bot.GetEvent(ctx, s.room, target); err == nil && evt.Unsigned.RedactedBecause != nil {
+			return nil
+		}
+	}
+	if _, err := e.bot.RedactEvent(ctx, s.room, target, mautrix.ReqRedact{Reason: s.action.Text, TxnID: s.txn}); err != nil {
+		return fmt.Errorf("redact %s in %s: %w", target, s.room, err)
 	}
 	return nil
 }

@@ -198,17 +198,19 @@ func (k *KillRig) recover(t testing.TB, out *KillOutcome, check func() (int, int
 	deadline := began.Add(90 * time.Second)
 	for {
 		out.Lost, out.Doubled, out.Detail = check()
-		if out.Lost == 0 && out.Doubled == 0 {
-			out.Recovery = time.Since(began)
+		if out.Lost == 0 {
+			if out.Doubled == 0 {
+				out.Recovery = time.Since(began)
+			}
 			break
 		}
-		if out.Doubled > 0 || time.Now().After(deadline) {
-			break // a double is not undone by waiting
+		if time.Now().After(deadline) {
+			break
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if out.Lost == 0 && out.Doubled == 0 {
-		time.Sleep(2 * time.Second)
+	if out.Lost == 0 {
+		time.Sleep(2 * time.Second) // a late double
 		out.Lost, out.Doubled, out.Detail = check()
 	}
 	out.Wrong = k.wrongDeletions(t)

@@ -57,20 +57,47 @@ var ErrAlreadyRecorded = errors.New("already sent to the patient record")
 // AddRecord queues a message for the patient record; ErrAlreadyRecorded
 // (with the existing row) when it is queued or recorded already.
 func (s *Store) AddRecord(ctx context.Context, r PatientRecord) (PatientRecord, error) {
-	res, err := s.db.Exec(ctx, `INSERT INTO patient_record (`+recordColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, '', '', 0, 0, '')
-		ON CONFLICT (room_id, event_id) DO NOTHING`,
-		r.RoomID, r.EventID, r.CommandID, r.RecordedBy, s.now().UnixMilli(), timeMs(r.SentAt), RecordPending, r.Payload, s.now().UnixMilli())
+	return s.addRecord(ctx, r, nil)
+}
+
+// AddRecordWithAudit is AddRecord that appends audit in the same
+// transaction when the message is queued: a crash leaves both or neither,
+// so handling the request again after a crash audits it once.
+func (s *Store) AddRecordWithAudit(ctx context.Context, r PatientRecord, audit AuditEntry) (PatientRecord, error) {
+	return s.addRecord(ctx, r, &audit)
+}
+
+func (s *Store) addRecord(ctx context.Context, r PatientRecord, audit *AuditEntry) (PatientRecord, error) {
+	added := false
+	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		if audit != nil {
+			if err := s.checkLeader(ctx); err != nil {
+				return err
+			}
+		}
+		res, err := s.db.Exec(ctx, `INSERT INTO patient_record (`+recordColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, '', '', 0, 0, '')
+			ON CONFLICT (room_id, event_id) DO NOTHING`,
+			r.RoomID, r.EventID, r.CommandID, r.RecordedBy, s.now().UnixMilli(), timeMs(r.SentAt), RecordPending, r.Payload, s.now().UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		added = true
+		if audit != nil {
+			_, err = s.appendAudit(ctx, *audit, false) // the lease is checked above
+		}
+		return err
+	})
 	if err != nil {
 		return r, fmt.Errorf("queue record of %s: %w", r.EventID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		existing, err := s.RecordOf(ctx, r.RoomID, r.EventID)
-		if err != nil {
-			return r, err
-		}
-		return existing, ErrAlreadyRecorded
+	row, err := s.RecordOf(ctx, r.RoomID, r.EventID)
+	if err == nil && !added {
+		err = ErrAlreadyRecorded
 	}
-	return s.RecordOf(ctx, r.RoomID, r.EventID)
+	return row, err
 }
 
 // RecordOf returns one record; ErrNotFound when the message was never sent.
@@ -127,11 +154,21 @@ func (s *Store) RecordAwaited(ctx context.Context, roomID, eventID string) (bool
 	return n > 0, nil
 }
 
-// RecordAccepted marks a record accepted and drops its payload: the
-// patient data now lives in the record, not here.
-func (s *Store) RecordAccepted(ctx context.Context, roomID, eventID, resourceID string) error {
-	_, err := s.db.Exec(ctx, `UPDATE patient_record SET state = $1, payload = '', resource_id = $2, accepted_at = $3, last_error = '', attempts = attempts + 1 WHERE room_id = $4 AND event_id = $5`,
-		RecordAccepted, resourceID, s.now().UnixMilli(), roomID, eventID)
+// RecordAccepted marks a record accepted, drops its payload (the patient
+// data now lives in the record, not here) and appends audit, in one
+// transaction: a crash leaves both or neither.
+func (s *Store) RecordAccepted(ctx context.Context, roomID, eventID, resourceID string, audit AuditEntry) error {
+	err := s.db.DoTxn(ctx, nil, func(ctx context.Context) error {
+		if err := s.checkLeader(ctx); err != nil {
+			return err
+		}
+		if _, err := s.db.Exec(ctx, `UPDATE patient_record SET state = $1, payload = '', resource_id = $2, accepted_at = $3, last_error = '', attempts = attempts + 1 WHERE room_id = $4 AND event_id = $5`,
+			RecordAccepted, resourceID, s.now().UnixMilli(), roomID, eventID); err != nil {
+			return err
+		}
+		_, err := s.appendAudit(ctx, audit, false) // the lease is checked above
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("mark record of %s accepted: %w", eventID, err)
 	}

@@ -35,7 +35,7 @@ func TestCarryOverRoom(t *testing.T) {
 		if _, err := s.AddRecord(ctx, PatientRecord{RoomID: old, EventID: "$done", CommandID: "$cmd2", RecordedBy: "@admin:a", Payload: "{}"}); err != nil {
 			t.Fatal(err)
 		}
-		must(s.RecordAccepted(ctx, old, "$done", "Communication/1"))
+		must(s.RecordAccepted(ctx, old, "$done", "Communication/1", AuditEntry{Actor: "@bot:a", RoomID: old, Action: "record.accepted", Detail: "{}"}))
 		must(s.NoteRoomUpgrade(ctx, old, repl, "@admin:a"))
 		if u, err := s.RoomUpgradeOf(ctx, old, repl); err != nil || u.State != UpgradeWaiting || u.UpgradedBy != "@admin:a" {
 			t.Fatalf("noted upgrade = %+v %v", u, err)

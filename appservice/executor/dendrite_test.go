@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -134,6 +135,37 @@ func TestActionsOnDendrite(t *testing.T) {
 		}
 	})
 
+	t.Run("a redaction resumed after a crash is not done twice", func(t *testing.T) {
+		sent, err := alice.SendText(ctx, room, "resumed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := policy.Action{Kind: policy.Redact, Rule: "test", EventID: sent.EventID.String(), Text: "test"}
+		raw, _ := json.Marshal(a)
+		txn := txnIDs(WithInput(ctx, "test:resume-redact"), room, []policy.Action{a})[0]
+		if _, err := st.PlanActions(ctx, []store.LoggedAction{{TxnID: txn, RoomID: room.String(), Actor: "@caldicott:x", JSON: raw}}); err != nil {
+			t.Fatal(err)
+		}
+		// The homeserver deleted it, but the process died before the
+		// answer came: Dendrite, which had not answered, does not know
+		// the transaction ID, so what arrives next counts as another.
+		if _, err := e.bot.RedactEvent(ctx, room, sent.EventID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Replay(ctx); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, evt := range latestEvents(t, alice, room) {
+			if evt.Type == event.EventRedaction && evt.Redacts == sent.EventID {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("the event was deleted %d times, want once", n)
+		}
+	})
+
 	t.Run("a private notice opens one direct chat and reuses it", func(t *testing.T) {
 		for i := range 2 {
 			d := policy.TellUser(policy.RuleRequestAnswered, alice.UserID.String(), "", fmt.Sprintf("notice %d", i), "test")
@@ -186,6 +218,16 @@ func TestActionsOnDendrite(t *testing.T) {
 			t.Errorf("the creation decided again reports %q (%v), want the room made before, %s", res.Room, err, made.RoomID)
 		}
 	})
+}
+
+// latestEvents is the room's latest 100 events, newest first.
+func latestEvents(t *testing.T, cli *mautrix.Client, room id.RoomID) []*event.Event {
+	t.Helper()
+	resp, err := cli.Messages(context.Background(), room, "", "", mautrix.DirectionBackward, nil, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Chunk
 }
 
 func countEvents(t *testing.T, cli *mautrix.Client, room id.RoomID, eventType string) int {

@@ -262,6 +262,16 @@ func (e *Executor) hit(step string) {
 	}
 }
 
+// Failpoint is where a crash test may stop the process outside the
+// executor's own steps (a sweep's or a record's state written); it does
+// nothing unless built with the failpoint tag and CALDICOTT_FAILPOINT
+// names step.
+func (e *Executor) Failpoint(step string) {
+	if e != nil {
+		e.hit(step)
+	}
+}
+
 // Audit records a decision that is not an action on the homeserver (a
 // refusal, a request recorded, a review confirmed). A failure is transient:
 // the input is retried when the database is back, so nothing goes unrecorded.

@@ -35,12 +35,7 @@ func (e *Executor) perform(ctx context.Context, s actionStep) (id.RoomID, error)
 			return "", fmt.Errorf("invite %s to %s: %w", a.UserID, s.room, err)
 		}
 	case policy.Redact:
-		if s.resumed && e.alreadyRedacted(ctx, s.room, a.EventID) {
-			return "", nil
-		}
-		if _, err := e.bot.RedactEvent(ctx, s.room, id.EventID(a.EventID), mautrix.ReqRedact{Reason: a.Text, TxnID: s.txn}); err != nil {
-			return "", fmt.Errorf("redact %s in %s: %w", a.EventID, s.room, err)
-		}
+		return "", e.redact(ctx, s)
 	case policy.NotifyRoom:
 		return "", e.send(ctx, s.room, s, calling(noticeContent(a.Text), a.Mentions))
 	case policy.Reply:
@@ -107,16 +102,21 @@ func (e *Executor) setState(ctx context.Context, s actionStep) error {
 	return nil
 }
 
-// alreadyRedacted: the homeserver shows eventID redacted already, so a
-// resumed redaction is not sent again. Dendrite drops a repeated
-// transaction ID only once it has answered the first request: a leader
-// killed while its redaction was on the way leaves the redaction stored,
-// the action pending and no answer recorded, and the next leader's replay
-// would add a second redaction event. An event that cannot be read is
-// redacted (again): the homeserver judges.
-func (e *Executor) alreadyRedacted(ctx context.Context, roomID id.RoomID, eventID string) bool {
-	evt, err := e.bot.GetEvent(ctx, roomID, id.EventID(eventID))
-	return err == nil && evt.Unsigned.RedactedBecause != nil
+// redact deletes an event; a resumed deletion is skipped when the event is
+// deleted already. Dendrite drops a repeated transaction ID only once it
+// has answered the first request, so a process killed while its request
+// was on the way would otherwise delete the event twice.
+func (e *Executor) redact(ctx context.Context, s actionStep) error {
+	target := id.EventID(s.action.EventID)
+	if s.resumed {
+		if evt, err := e.bot.GetEvent(ctx, s.room, target); err == nil && evt.Unsigned.RedactedBecause != nil {
+			return nil
+		}
+	}
+	if _, err := e.bot.RedactEvent(ctx, s.room, target, mautrix.ReqRedact{Reason: s.action.Text, TxnID: s.txn}); err != nil {
+		return fmt.Errorf("redact %s in %s: %w", target, s.room, err)
+	}
+	return nil
 }
 
 // membershipIs: user's membership of roomID is one of want (false when it

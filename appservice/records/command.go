@@ -73,33 +73,38 @@ func (r *Records) cmdRecord(ctx context.Context, c *commands.Call) error {
 	if _, err := epr.Build(rec); err != nil {
 		return r.Reply(ctx, c.Evt, fmt.Sprintf("I cannot make a record of that message: %v.", err))
 	}
-	row, err := r.Store.AddRecord(ctx, store.PatientRecord{
-		RoomID: c.Evt.RoomID.String(), EventID: target.String(), CommandID: c.Evt.ID.String(),
-		RecordedBy: c.Evt.Sender.String(), SentAt: sent, Payload: string(payload),
-	})
-	if errors.Is(err, store.ErrAlreadyRecorded) && row.CommandID == c.Evt.ID.String() {
-		// This very command handled again: its process stopped (a crash, a
-		// failover) after queueing it and before the event was marked
-		// handled. The same reply as the first time, which the executor
-		// knows by its transaction ID and sends only if it never went.
-		r.Wake()
-		return r.Reply(ctx, c.Evt, sendingText)
-	}
-	if errors.Is(err, store.ErrAlreadyRecorded) {
-		return r.Reply(ctx, c.Evt, alreadyText(row))
-	}
+	audit, err := requestAudit(c, target)
 	if err != nil {
-		return retry.Transient(err)
-	}
-	if err := r.Audit(ctx, c.Evt.Sender.String(), c.Evt.RoomID, "record.requested", "message sent to the patient record", map[string]any{"event_id": target.String()}); err != nil {
 		return err
 	}
+	row, err := r.Store.AddRecordWithAudit(ctx, store.PatientRecord{
+		RoomID: c.Evt.RoomID.String(), EventID: target.String(), CommandID: c.Evt.ID.String(),
+		RecordedBy: c.Evt.Sender.String(), SentAt: sent, Payload: string(payload),
+	}, audit)
+	if errors.Is(err, store.ErrAlreadyRecorded) && row.CommandID != c.Evt.ID.String() {
+		return r.Reply(ctx, c.Evt, alreadyText(row))
+	}
+	if err != nil && !errors.Is(err, store.ErrAlreadyRecorded) {
+		return retry.Transient(err)
+	}
+	// Queued now, or by this very command before a crash (handled again:
+	// the same answer, which the executor does not send twice).
 	r.Wake()
 	return r.Reply(ctx, c.Evt, sendingText)
 }
 
 // sendingText answers a command that queued a message for the record.
 const sendingText = "Sending this message to the patient record. I will confirm here when the record has accepted it; until then it is kept, whatever the room's retention."
+
+// requestAudit is the audit entry of a request to record target: never the
+// message or the NHS number.
+func requestAudit(c *commands.Call, target id.EventID) (store.AuditEntry, error) {
+	detail, err := json.Marshal(map[string]any{"event_id": target.String()})
+	if err != nil {
+		return store.AuditEntry{}, fmt.Errorf("encode audit detail: %w", err)
+	}
+	return store.AuditEntry{Actor: c.Evt.Sender.String(), RoomID: c.Evt.RoomID.String(), Action: "record.requested", Reason: "message sent to the patient record", Detail: string(detail)}, nil
+}
 
 func alreadyText(row store.PatientRecord) string {
 	switch row.State {

@@ -101,6 +101,7 @@ func (r *Records) deliver(ctx context.Context, row store.PatientRecord) error {
 	var rej *epr.Rejected
 	switch {
 	case postErr == nil:
+		r.Exec.Failpoint("record:posted")
 		r.reachable(ctx)
 		return r.accepted(ctx, row, "Communication/"+resource)
 	case errors.As(postErr, &rej):
@@ -141,20 +142,29 @@ func (r *Records) deliver(ctx context.Context, row store.PatientRecord) error {
 	}
 }
 
-// accepted records the record's acceptance, tells the room, and deletes
-// the message if it was kept past its retention only for the record.
+// accepted tells the room that the record accepted the message, then
+// records the acceptance with its audit entry, and deletes the message if
+// it was kept past its retention only for the record. The room is told
+// first, under a name of its own (not the attempt's): a crash before the
+// acceptance is recorded posts again (the EPR finds its copy), and the
+// notice, planned under the same transaction ID, is not sent twice; a
+// crash after it would otherwise leave the room never told.
 func (r *Records) accepted(ctx context.Context, row store.PatientRecord, resource string) error {
 	room := id.RoomID(row.RoomID)
-	if err := r.Store.RecordAccepted(ctx, row.RoomID, row.EventID, resource); err != nil {
-		return err
-	}
-	if err := r.Audit(ctx, r.BotID.String(), room, "record.accepted", "the patient record accepted the message", map[string]any{"event_id": row.EventID, "resource": resource}); err != nil {
-		return err
-	}
 	tell, news := told(row, policy.RecordAccepted(row.CommandID, resource))
-	if _, err := r.Exec.Execute(ctx, tell, r.BotID.String(), news); err != nil {
+	if _, err := r.Exec.Execute(executor.WithInput(ctx, "record-accepted:"+row.EventID), tell, r.BotID.String(), news); err != nil {
 		return err
 	}
+	r.Exec.Failpoint("record:told")
+	detail, err := json.Marshal(map[string]any{"event_id": row.EventID, "resource": resource})
+	if err != nil {
+		return fmt.Errorf("encode audit detail: %w", err)
+	}
+	audit := store.AuditEntry{Actor: r.BotID.String(), RoomID: row.RoomID, Action: "record.accepted", Reason: "the patient record accepted the message", Detail: string(detail)}
+	if err := r.Store.RecordAccepted(ctx, row.RoomID, row.EventID, resource, audit); err != nil {
+		return err
+	}
+	r.Exec.Failpoint("record:accepted")
 	f, err := r.Facts.Room(ctx, room)
 	if err != nil {
 		return err

@@ -196,6 +196,7 @@ func (r *Retention) DeleteExpired(ctx context.Context, roomID id.RoomID) RoomOut
 	if err := r.Store.SaveSweepState(ctx, st); err != nil {
 		r.Log.Warn().Err(err).Stringer("room_id", roomID).Msg("Could not save the room's sweep state")
 	}
+	r.Exec.Failpoint("sweep:saved")
 	return RoomOutcome{Redacted: p.redacted, More: p.more && err == nil, Backlog: st.Backlog}
 }
 
@@ -289,6 +290,7 @@ func (p *pass) run(ctx context.Context) error {
 		if err := p.r.Store.SaveSweepState(ctx, *p.st); err != nil {
 			return err
 		}
+		p.r.Exec.Failpoint("sweep:cursor")
 	}
 }
 

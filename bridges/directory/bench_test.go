@@ -43,7 +43,7 @@ func BenchmarkLDAPSync100k(b *testing.B) {
 					name  string
 					added int
 				}{{"first", n}, {"resync", 0}} {
-					m := measureSync(b, func() {
+					m := measureSync(b, st, func() {
 						res, _, err := SyncLDAP(context.Background(), st, cfg, ownServer, time.Time{}, guard, false)
 						if err != nil || res.Added != pass.added || res.Removed != 0 {
 							b.Fatalf("%s sync: %+v %v", pass.name, res, err)
@@ -68,10 +68,13 @@ func openPostgres(t testing.TB) *store.Store {
 
 // syncCost is what one sync cost: wall time, the heap's peak of live and
 // not yet collected objects while it ran (sampled every 5 ms), the heap in
-// use after it, and all it allocated.
+// use after it, and all it allocated; and, for what it does to others, the
+// longest a one-row write made every 50 ms beside it (as the leader's lease
+// renewal is) took, and how many such writes failed.
 type syncCost struct {
-	wall                   time.Duration
+	wall, longestWrite     time.Duration
 	peak, after, allocated uint64
+	failedWrites           int
 }
 
 func (c syncCost) report(b *testing.B, pass string) {
@@ -80,21 +83,51 @@ func (c syncCost) report(b *testing.B, pass string) {
 	b.ReportMetric(float64(c.peak)/mib, "MiB-peak/"+pass)
 	b.ReportMetric(float64(c.after)/mib, "MiB-heap-after/"+pass)
 	b.ReportMetric(float64(c.allocated)/mib, "MiB-allocated/"+pass)
+	b.ReportMetric(c.longestWrite.Seconds(), "s-longest-write/"+pass)
+	b.ReportMetric(float64(c.failedWrites), "failed-writes/"+pass)
 }
 
-func measureSync(b *testing.B, run func()) syncCost {
+func measureSync(b *testing.B, st *store.Store, run func()) syncCost {
 	b.Helper()
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	stop := make(chan struct{})
 	peak := sampleHeapPeak(stop)
+	writes := probeWrites(st, stop)
 	start := time.Now()
 	run()
 	wall := time.Since(start)
 	close(stop)
 	runtime.ReadMemStats(&after)
-	return syncCost{wall: wall, peak: peak(), after: after.HeapInuse, allocated: after.TotalAlloc - before.TotalAlloc}
+	c := syncCost{wall: wall, peak: peak(), after: after.HeapInuse, allocated: after.TotalAlloc - before.TotalAlloc}
+	c.longestWrite, c.failedWrites = writes()
+	return c
+}
+
+// probeWrites writes one row every 50 ms until stop closes; the function it
+// returns waits for the prober and gives the longest write and the failures.
+func probeWrites(st *store.Store, stop chan struct{}) func() (time.Duration, int) {
+	var longest time.Duration
+	failed := 0
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			start := time.Now()
+			if err := st.SetKV(context.Background(), "bench_probe", fmt.Sprint(i)); err != nil {
+				failed++
+			}
+			longest = max(longest, time.Since(start))
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return func() (time.Duration, int) { wg.Wait(); return longest, failed }
 }
 
 // sampleHeapPeak samples the heap's objects until stop closes; the function

@@ -23,10 +23,10 @@ func ConfirmedSource(source string) string { return "confirmed:" + source }
 const ActionDirectoryHeld = "directory_held"
 
 // removals lists, in order, the people final moves from active to anything else.
-func removals(prev, final map[string]StaffRecord, order []string) []string {
+func removals(prev map[string]storedStaff, final map[string]StaffRecord, order []string) []string {
 	var out []string
 	for _, id := range order {
-		if p, ok := prev[id]; ok && p.Status == activeStatus && final[id].Status != activeStatus {
+		if p, ok := prev[id]; ok && p.status == activeStatus && final[id].Status != activeStatus {
 			out = append(out, id)
 		}
 	}

@@ -59,20 +59,38 @@ type RemovalCheck func(ctx context.Context, removing []string) error
 // SaveStaffChecked is SaveStaff with a check of the removals it would make;
 // check is called only when the write removes someone.
 func (s *Store) SaveStaffChecked(ctx context.Context, records []StaffRecord, by DirectoryAuthor, check RemovalCheck) ([]DirectoryChange, error) {
-	if by.Actor == "" {
-		return nil, errors.New("save staff records: no actor for the audit log")
-	}
-	return s.writeStaff(ctx, records, &by, check, false)
+	saved, err := s.SaveStaffGuarded(ctx, records, by, check, false)
+	return saved.Changes, err
 }
 
 // SaveStaffConfirmed is SaveStaff for an update an admin confirmed after it
 // was held: its removals are logged as confirmed (ConfirmedSource), and the
 // guard of each of its sources counts afresh from now.
 func (s *Store) SaveStaffConfirmed(ctx context.Context, records []StaffRecord, by DirectoryAuthor) ([]DirectoryChange, error) {
+	saved, err := s.SaveStaffGuarded(ctx, records, by, nil, true)
+	return saved.Changes, err
+}
+
+// StaffSaved is what a directory write did.
+type StaffSaved struct {
+	// Changes has one entry per person whose record changed.
+	Changes []DirectoryChange
+	// Removed are the people it moved from active to suspended or left.
+	Removed []string
+}
+
+// SaveStaffGuarded is SaveStaffChecked (confirmed false) or
+// SaveStaffConfirmed (confirmed true, check unused) that also says whom the
+// write removed, as its transaction found them, so a caller need not read
+// everyone's record beforehand to count its removals.
+func (s *Store) SaveStaffGuarded(ctx context.Context, records []StaffRecord, by DirectoryAuthor, check RemovalCheck, confirmed bool) (StaffSaved, error) {
 	if by.Actor == "" {
-		return nil, errors.New("save staff records: no actor for the audit log")
+		return StaffSaved{}, errors.New("save staff records: no actor for the audit log")
 	}
-	return s.writeStaff(ctx, records, &by, nil, true)
+	if confirmed {
+		check = nil
+	}
+	return s.writeStaff(ctx, records, &by, check, confirmed)
 }
 
 // UpsertStaff writes records in one transaction: a directory update is
@@ -83,7 +101,7 @@ func (s *Store) UpsertStaff(ctx context.Context, records []StaffRecord) error {
 	return err
 }
 
-func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *DirectoryAuthor, check RemovalCheck, confirmed bool) ([]DirectoryChange, error) {
+func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *DirectoryAuthor, check RemovalCheck, confirmed bool) (StaffSaved, error) {
 	// The last record for a person wins, as the upsert would have it.
 	final := make(map[string]StaffRecord, len(records))
 	var order []string
@@ -93,48 +111,14 @@ func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *Direc
 		}
 		final[r.UserID] = r
 	}
-	var changes []DirectoryChange
-	now := s.now().UnixMilli()
+	var saved StaffSaved
 	err := s.directoryTxn(ctx, by != nil, func(ctx context.Context, lockAudit func()) error {
-		prev, err := s.staffByIDs(ctx, order)
-		if err != nil {
+		var err error
+		saved, err = s.writeStaffTxn(ctx, final, order, check, confirmed)
+		if err != nil || by == nil || len(saved.Changes) == 0 {
 			return err
 		}
-		removing := removals(prev, final, order)
-		if check != nil && len(removing) > 0 {
-			if err := check(ctx, removing); err != nil {
-				return err
-			}
-		}
-		if err := s.upsertStaff(ctx, records, now); err != nil {
-			return err
-		}
-		for _, id := range order {
-			var before *StaffRecord
-			if p, ok := prev[id]; ok {
-				before = &p
-			}
-			if kind := StaffChangeKind(before, final[id]); kind != "" {
-				changes = append(changes, DirectoryChange{UserID: id, Kind: kind})
-			}
-		}
-		if err := s.journal(ctx, changes); err != nil {
-			return err
-		}
-		source := func(id string) string { return final[id].Source }
-		if confirmed {
-			source = func(id string) string { return ConfirmedSource(final[id].Source) }
-			if err := s.markConfirmed(ctx, final); err != nil {
-				return err
-			}
-		}
-		if err := s.logRemovals(ctx, removing, source); err != nil {
-			return err
-		}
-		if by == nil || len(changes) == 0 {
-			return nil
-		}
-		e, err := directoryAuditEntry(*by, changes)
+		e, err := directoryAuditEntry(*by, saved.Changes)
 		if err != nil {
 			return err
 		}
@@ -143,9 +127,53 @@ func (s *Store) writeStaff(ctx context.Context, records []StaffRecord, by *Direc
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("save %d staff records: %w", len(records), err)
+		return StaffSaved{}, fmt.Errorf("save %d staff records: %w", len(records), err)
 	}
-	return changes, nil
+	return saved, nil
+}
+
+// writeStaffTxn is writeStaff's work inside its transaction, short of the
+// audit entry: it compares final with what is stored, checks the removals,
+// writes only the records that differ, and journals and logs the changes.
+func (s *Store) writeStaffTxn(ctx context.Context, final map[string]StaffRecord, order []string, check RemovalCheck, confirmed bool) (StaffSaved, error) {
+	var out StaffSaved
+	prev, err := s.staffForWrite(ctx, order)
+	if err != nil {
+		return out, err
+	}
+	out.Removed = removals(prev, final, order)
+	if check != nil && len(out.Removed) > 0 {
+		if err := check(ctx, out.Removed); err != nil {
+			return out, err
+		}
+	}
+	held, err := s.heldRemovalIDs(ctx)
+	if err != nil {
+		return out, err
+	}
+	if err := s.upsertStaff(ctx, recordsToWrite(prev, final, order, held), s.now().UnixMilli()); err != nil {
+		return out, err
+	}
+	for _, id := range order {
+		kind := ChangeAdded
+		if p, ok := prev[id]; ok {
+			kind = p.changeKind(final[id])
+		}
+		if kind != "" {
+			out.Changes = append(out.Changes, DirectoryChange{UserID: id, Kind: kind})
+		}
+	}
+	if err := s.journal(ctx, out.Changes); err != nil {
+		return out, err
+	}
+	source := func(id string) string { return final[id].Source }
+	if confirmed {
+		source = func(id string) string { return ConfirmedSource(final[id].Source) }
+		if err := s.markConfirmed(ctx, final); err != nil {
+			return out, err
+		}
+	}
+	return out, s.logRemovals(ctx, out.Removed, source)
 }
 
 // upsertStaff writes records, a chunk per statement, stamped now (Unix ms).
@@ -171,35 +199,6 @@ func (s *Store) upsertStaff(ctx context.Context, records []StaffRecord, now int6
 		}
 	}
 	return nil
-}
-
-// staffByIDs reads the stored records of the given people, a chunk at a time.
-func (s *Store) staffByIDs(ctx context.Context, userIDs []string) (map[string]StaffRecord, error) {
-	out := make(map[string]StaffRecord, len(userIDs))
-	for start := 0; start < len(userIDs); start += insertChunk {
-		chunk := userIDs[start:min(start+insertChunk, len(userIDs))]
-		args := make([]any, len(chunk))
-		marks := make([]string, len(chunk))
-		for i, id := range chunk {
-			args[i], marks[i] = id, fmt.Sprintf("$%d", i+1)
-		}
-		rows, err := s.db.Query(ctx, `SELECT `+staffColumns+` FROM staff WHERE user_id IN (`+strings.Join(marks, ", ")+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("read %d staff records: %w", len(chunk), err)
-		}
-		for rows.Next() {
-			var r StaffRecord
-			if err := rows.Scan(&r.UserID, &r.Name, &r.Role, &r.Team, &r.Registration, &r.Status, &r.Source, &r.ExternalID); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read staff records: %w", err)
-			}
-			out[r.UserID] = r
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("read staff records: %w", err)
-		}
-	}
-	return out, nil
 }
 
 // directoryAuditEntry describes a directory write for the audit log: who,

@@ -131,7 +131,8 @@ func (g Guard) check(st *store.Store, source string) store.RemovalCheck {
 // Unless confirmed, it refuses — writing nothing — an update that would move
 // more than the guard's fraction of active staff to suspended or left, its
 // own removals counted with the source's earlier ones within the guard's
-// window.
+// window. The comparison with what is stored is made in that transaction,
+// for everyone at once, and only records that differ are written.
 func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, from Origin, guard Guard, confirmed bool) (Result, error) {
 	var r Result
 	counts, err := st.StaffCounts(ctx)
@@ -139,34 +140,14 @@ func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, fr
 		return r, err
 	}
 	r.Active = counts[string(policy.StatusActive)]
-	records := make([]store.StaffRecord, 0, len(entries))
-	for _, e := range entries {
-		rec := store.StaffRecord{
+	records := make([]store.StaffRecord, len(entries))
+	for i, e := range entries {
+		records[i] = store.StaffRecord{
 			UserID: e.UserID, Name: e.Name, Role: e.Role, Team: e.Team, Registration: e.Registration,
 			Status: string(e.Status), Source: from.Source,
 		}
-		prev, err := st.Staff(ctx, e.UserID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			r.Added++
-		case err != nil:
-			return r, err
-		default:
-			if store.StaffChangeKind(&prev, rec) != "" {
-				r.Updated++
-			}
-			if prev.Status == string(policy.StatusActive) && e.Status != policy.StatusActive {
-				r.Removed++
-			}
-		}
-		records = append(records, rec)
 	}
-	var changes []store.DirectoryChange
-	if confirmed {
-		changes, err = st.SaveStaffConfirmed(ctx, records, from.By)
-	} else {
-		changes, err = st.SaveStaffChecked(ctx, records, from.By, guard.check(st, from.Source))
-	}
+	saved, err := st.SaveStaffGuarded(ctx, records, from.By, guard.check(st, from.Source), confirmed)
 	if err != nil {
 		var held *HeldError
 		if errors.As(err, &held) {
@@ -174,9 +155,8 @@ func Apply(ctx context.Context, st *store.Store, entries []policy.StaffEntry, fr
 		}
 		return r, err
 	}
-	// What the write found is the truth; the count above is only a report.
-	r.Added, r.Updated = 0, 0
-	for _, c := range changes {
+	r.Removed = len(saved.Removed)
+	for _, c := range saved.Changes {
 		if c.Kind == store.ChangeAdded {
 			r.Added++
 		} else {

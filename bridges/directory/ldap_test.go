@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -185,34 +184,5 @@ func TestStatusFromLDAP(t *testing.T) {
 		if got != tt.want || (problem != "") != tt.wantErr {
 			t.Errorf("statusFromLDAP(%s, %q) = %q, %q", tt.attr, tt.value, got, problem)
 		}
-	}
-}
-
-// BenchmarkLDAPSync100k: a full sync of 100,000 entries from slapd into
-// SQLite. Target: under 60 s with bounded memory. Run with -benchtime 1x.
-func BenchmarkLDAPSync100k(b *testing.B) {
-	const n = 100_000
-	base := "dc=trust-a,dc=nhs,dc=uk"
-	var ldif strings.Builder
-	for i := 0; i < n; i++ {
-		ldif.WriteString(testenv.PersonLDIF(base, fmt.Sprintf("user%d", i), fmt.Sprintf("Person %d", i), "Staff Nurse", "Ward 7", "", "active"))
-	}
-	slapd := testenv.StartSlapd(b, ldif.String())
-	cfg := ldapConfig(slapd, 1000)
-	for i := 0; i < b.N; i++ {
-		st := openStore(b)
-		var before runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		start := time.Now()
-		res, _, err := SyncLDAP(context.Background(), st, cfg, ownServer, time.Time{}, guard, false)
-		if err != nil || res.Added != n {
-			b.Fatalf("sync: %+v %v", res, err)
-		}
-		var after runtime.MemStats
-		runtime.ReadMemStats(&after)
-		b.ReportMetric(time.Since(start).Seconds(), "s/sync")
-		b.ReportMetric(float64(after.HeapInuse)/(1<<20), "MiB-heap-after")
-		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), "MiB-allocated")
 	}
 }

@@ -117,7 +117,7 @@ func (s *Service) handleEncrypted(ctx context.Context, evt *event.Event) error {
 		return nil
 	}
 	plain, err := s.verification.Decrypt(ctx, evt)
-	var late *verification.ErrSessionLate
+	var late *verification.SessionLateError
 	if errors.As(err, &late) {
 		// Its key may yet come (a busy homeserver, a device back online):
 		// kept until then, and handled in this room's lane (latekeys.go).

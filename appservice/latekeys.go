@@ -26,7 +26,7 @@ const lateCommandWords = "Your command arrived while I could not read it (its en
 // awaitKey keeps an event whose room key has not reached the bot's device
 // until it does; it is then handled in its room's lane, as if just
 // received, or counted undecryptable once given up.
-func (s *Service) awaitKey(late *verification.ErrSessionLate) {
+func (s *Service) awaitKey(late *verification.SessionLateError) {
 	late.Await(verification.LateKey{
 		OnKey: func(evt *event.Event) {
 			s.metrics.LateKeysWaiting.Set(float64(late.Waiting()))

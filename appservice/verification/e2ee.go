@@ -115,7 +115,7 @@ func (s *Verification) StartE2EE(ctx context.Context) error {
 // Decrypt returns the plaintext of an encrypted event, waiting briefly for
 // its session key (sent to the bot's device as a to-device message, which
 // may arrive after the appservice transaction). When the key has still not
-// come, the error is an *ErrSessionLate, whose Await keeps the event until
+// come, the error is a *SessionLateError, whose Await keeps the event until
 // it does.
 func (s *Verification) Decrypt(ctx context.Context, evt *event.Event) (*event.Event, error) {
 	if s.crypto == nil {
@@ -131,7 +131,7 @@ func (s *Verification) Decrypt(ctx context.Context, evt *event.Event) (*event.Ev
 	plain, err := s.crypto.helper.Decrypt(ctx, evt)
 	if errors.Is(err, crypto.NoSessionFound) {
 		mach := s.crypto.helper.Machine()
-		return nil, &ErrSessionLate{err: err, evt: evt, room: evt.RoomID, session: content.SessionID, set: s.crypto.late,
+		return nil, &SessionLateError{err: err, evt: evt, room: evt.RoomID, session: content.SessionID, set: s.crypto.late,
 			arrived: func() bool {
 				igs, err := mach.CryptoStore.GetGroupSession(context.WithoutCancel(ctx), evt.RoomID, content.SessionID)
 				return err == nil && igs != nil

@@ -166,10 +166,10 @@ func (l *lateKeys) sessionHook(prev func(context.Context, id.RoomID, id.SessionI
 	}
 }
 
-// ErrSessionLate wraps a decryption that failed for want of the event's
+// SessionLateError wraps a decryption that failed for want of the event's
 // Megolm session: its key has not reached the bot's device (yet). Await
 // keeps the event until it does.
-type ErrSessionLate struct {
+type SessionLateError struct {
 	err     error
 	evt     *event.Event
 	room    id.RoomID
@@ -179,14 +179,14 @@ type ErrSessionLate struct {
 	arrived func() bool
 }
 
-func (e *ErrSessionLate) Error() string { return fmt.Sprintf("room key not received yet: %v", e.err) }
+func (e *SessionLateError) Error() string { return fmt.Sprintf("room key not received yet: %v", e.err) }
 
-func (e *ErrSessionLate) Unwrap() error { return e.err }
+func (e *SessionLateError) Unwrap() error { return e.err }
 
 // Await keeps the (still encrypted) event until its key arrives, then
 // calls tell.OnKey with it; or, given up, tell.OnGiveUp. A key that came
 // between the failed decryption and now is noticed at once.
-func (e *ErrSessionLate) Await(tell LateKey) {
+func (e *SessionLateError) Await(tell LateKey) {
 	e.set.add(e.room, e.session, e.evt, tell)
 	if e.arrived != nil && e.arrived() {
 		for _, w := range e.set.take(e.room, e.session) {
@@ -197,4 +197,4 @@ func (e *ErrSessionLate) Await(tell LateKey) {
 
 // Waiting counts the events waiting for their keys, this one included
 // once Await has kept it.
-func (e *ErrSessionLate) Waiting() int { return e.set.waiting() }
+func (e *SessionLateError) Waiting() int { return e.set.waiting() }

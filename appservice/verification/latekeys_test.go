@@ -151,16 +151,16 @@ func TestLateKeysHookChainsAndHandsBack(t *testing.T) {
 	}
 }
 
-func TestErrSessionLateAwait(t *testing.T) {
+func TestSessionLateErrorAwait(t *testing.T) {
 	base := errors.New("no session")
 	for _, arrived := range []bool{false, true} {
 		clock := &fakeClock{time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
 		set := newLateKeys(clock.now, 10, time.Hour)
 		var log lateLog
-		late := &ErrSessionLate{err: base, evt: lateEvt("1"), room: "!a", session: "s1", set: set,
+		late := &SessionLateError{err: base, evt: lateEvt("1"), room: "!a", session: "s1", set: set,
 			arrived: func() bool { return arrived }}
 		if !errors.Is(late, base) {
-			t.Errorf("ErrSessionLate does not wrap the crypto layer's error")
+			t.Errorf("SessionLateError does not wrap the crypto layer's error")
 		}
 		late.Await(log.tell("$1"))
 		// A key that came between the failed decryption and Await is not

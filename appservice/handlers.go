@@ -3,6 +3,7 @@ package appservice
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -116,11 +117,25 @@ func (s *Service) handleEncrypted(ctx context.Context, evt *event.Event) error {
 		return nil
 	}
 	plain, err := s.verification.Decrypt(ctx, evt)
+	var late *verification.SessionLateError
+	if errors.As(err, &late) {
+		// Its key may yet come (a busy homeserver, a device back online):
+		// kept until then, and handled in this room's lane (latekeys.go).
+		s.awaitKey(late)
+		zerolog.Ctx(ctx).Debug().Msg("Waiting for an encrypted event's room key")
+		return nil
+	}
 	if err != nil {
 		s.metrics.EventsIgnored.WithLabelValues("undecryptable").Inc()
 		zerolog.Ctx(ctx).Debug().Err(err).Msg("Could not decrypt event")
 		return nil
 	}
+	return s.handleDecrypted(ctx, plain, false)
+}
+
+// handleDecrypted handles an encrypted room's event once decrypted; late
+// says its key reached the bot's device after the wait in Decrypt.
+func (s *Service) handleDecrypted(ctx context.Context, plain *event.Event, late bool) error {
 	if err := s.retention.IndexFiles(ctx, plain); err != nil {
 		return retry.Transient(err)
 	}
@@ -129,6 +144,9 @@ func (s *Service) handleEncrypted(ctx context.Context, evt *event.Event) error {
 	}
 	if plain.Type != event.EventMessage {
 		return nil
+	}
+	if late {
+		return s.handleLateMessage(ctx, plain)
 	}
 	return s.handleMessage(ctx, plain)
 }

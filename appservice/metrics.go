@@ -36,6 +36,11 @@ type Metrics struct {
 	// HomeserverOutages counts the outages it saw (hswatch.go).
 	HomeserverUp      prometheus.Gauge
 	HomeserverOutages prometheus.Counter
+	// Encrypted events whose room key reached the bot's device late
+	// (latekeys.go): waiting now, decrypted once it came, given up.
+	LateKeysWaiting   prometheus.Gauge
+	LateKeysDecrypted prometheus.Counter
+	LateKeysGivenUp   *prometheus.CounterVec
 }
 
 // NewMetrics registers Caldicott's counters in a registry of their own.
@@ -94,5 +99,21 @@ func NewMetrics() *Metrics {
 	m.registry.MustRegister(m.LDAPUnreachable, m.RecordsUnreachable, m.SCIMSilent)
 	m.registry.MustRegister(m.HomeserverUp, m.HomeserverOutages)
 	m.registry.MustRegister(m.Retention.Collectors()...)
+	m.addLateKeys()
 	return m
+}
+
+// addLateKeys registers the counts of encrypted events whose room key
+// reached the bot's device late.
+func (m *Metrics) addLateKeys() {
+	m.LateKeysWaiting = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caldicott_late_keys_waiting", Help: "Encrypted events kept, unread, until their room key reaches the bot's device (in memory: a restart forgets them).",
+	})
+	m.LateKeysDecrypted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caldicott_late_keys_decrypted_total", Help: "Encrypted events decrypted and handled after their room key reached the bot's device late.",
+	})
+	m.LateKeysGivenUp = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "caldicott_late_keys_given_up_total", Help: "Encrypted events given up while waiting for their room key, by reason (expired after 24 h, or full: the oldest of 10,000 dropped); each is also counted undecryptable in caldicott_events_ignored_total.",
+	}, []string{"reason"})
+	m.registry.MustRegister(m.LateKeysWaiting, m.LateKeysDecrypted, m.LateKeysGivenUp)
 }

@@ -4,11 +4,13 @@ package verification
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/crypto"
 	"maunium.net/go/mautrix/crypto/cryptohelper"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -28,6 +30,8 @@ const E2EEAvailable = true
 type e2ee struct {
 	cli    *mautrix.Client
 	helper *cryptohelper.CryptoHelper
+	// late holds events that came before their room key (Decrypt).
+	late *lateKeys
 
 	mu sync.Mutex
 	// attestRoom is this trust's attestation room, where the bot publishes.
@@ -62,9 +66,13 @@ func (s *Verification) StartE2EE(ctx context.Context) error {
 		return fmt.Errorf("E2EE init: %w", err)
 	}
 	cli.Crypto = helper
+	late := newLateKeys(s.Now, LateKeysMax, LateKeysTTL)
+	mach := helper.Machine()
+	mach.SessionReceived = late.sessionHook(mach.SessionReceived)
 	syncer := cli.Syncer.(mautrix.ExtensibleSyncer)
 	syncer.OnSync(func(ctx context.Context, resp *mautrix.RespSync, since string) bool {
 		s.seeInvites(resp)
+		late.expire()
 		if since == "" {
 			return true
 		}
@@ -76,7 +84,7 @@ func (s *Verification) StartE2EE(ctx context.Context) error {
 		}
 		return true
 	})
-	s.crypto = &e2ee{cli: cli, helper: helper}
+	s.crypto = &e2ee{cli: cli, helper: helper, late: late}
 	s.Exec.SetEncrypter(s.crypto)
 	for _, t := range []event.Type{event.ToDeviceVerificationRequest, event.ToDeviceVerificationReady, event.ToDeviceVerificationStart,
 		event.ToDeviceVerificationAccept, event.ToDeviceVerificationKey, event.ToDeviceVerificationMAC,
@@ -104,9 +112,11 @@ func (s *Verification) StartE2EE(ctx context.Context) error {
 	return nil
 }
 
-// decrypt returns the plaintext of an encrypted event, waiting briefly for
+// Decrypt returns the plaintext of an encrypted event, waiting briefly for
 // its session key (sent to the bot's device as a to-device message, which
-// may arrive after the appservice transaction).
+// may arrive after the appservice transaction). When the key has still not
+// come, the error is a *SessionLateError, whose Await keeps the event until
+// it does.
 func (s *Verification) Decrypt(ctx context.Context, evt *event.Event) (*event.Event, error) {
 	if s.crypto == nil {
 		return nil, fmt.Errorf("this Caldicott has no encryption device")
@@ -118,7 +128,16 @@ func (s *Verification) Decrypt(ctx context.Context, evt *event.Event) (*event.Ev
 	}
 	content := evt.Content.AsEncrypted()
 	s.crypto.helper.WaitForSession(ctx, evt.RoomID, content.SenderKey, content.SessionID, 10*time.Second)
-	return s.crypto.helper.Decrypt(ctx, evt)
+	plain, err := s.crypto.helper.Decrypt(ctx, evt)
+	if errors.Is(err, crypto.NoSessionFound) {
+		mach := s.crypto.helper.Machine()
+		return nil, &SessionLateError{err: err, evt: evt, room: evt.RoomID, session: content.SessionID, set: s.crypto.late,
+			arrived: func() bool {
+				igs, err := mach.CryptoStore.GetGroupSession(context.WithoutCancel(ctx), evt.RoomID, content.SessionID)
+				return err == nil && igs != nil
+			}}
+	}
+	return plain, err
 }
 
 // syncPaced keeps the encryption device's /sync going as mautrix-go's

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 )
 
@@ -108,15 +110,42 @@ func (e *Executor) setState(ctx context.Context, s actionStep) error {
 // was on the way would otherwise delete the event twice.
 func (e *Executor) redact(ctx context.Context, s actionStep) error {
 	target := id.EventID(s.action.EventID)
-	if s.resumed {
-		if evt, err := e.bot.GetEvent(ctx, s.room, target); err == nil && evt.Unsigned.RedactedBecause != nil {
-			return nil
-		}
+	if s.resumed && e.alreadyRedacted(ctx, s.room, target) {
+		return nil
 	}
 	if _, err := e.bot.RedactEvent(ctx, s.room, target, mautrix.ReqRedact{Reason: s.action.Text, TxnID: s.txn}); err != nil {
 		return fmt.Errorf("redact %s in %s: %w", target, s.room, err)
 	}
 	return nil
+}
+
+// errNotRedactedYet: the event still reads as not redacted.
+var errNotRedactedYet = errors.New("not redacted yet")
+
+// redactedLag bounds how long a resumed redaction waits for the homeserver
+// to show an earlier one: Dendrite serves an event from its sync side,
+// which follows the room by up to a few seconds under load (the executor's
+// test resumed within milliseconds and saw the redaction it had just sent
+// as missing). Resumed redactions are few (the ones a crash left on the
+// way), so the wait is cheap.
+var redactedLag = retry.Policy{Backoff: retry.Backoff{Initial: 200 * time.Millisecond, Max: time.Second}, Attempts: 6,
+	Retryable: func(err error) bool { return errors.Is(err, errNotRedactedYet) }}
+
+// alreadyRedacted reports whether the homeserver shows eventID redacted;
+// an event it cannot read counts as not (the redaction is sent, and the
+// homeserver judges).
+func (e *Executor) alreadyRedacted(ctx context.Context, roomID id.RoomID, eventID id.EventID) bool {
+	err := redactedLag.Do(ctx, func() error {
+		evt, err := e.bot.GetEvent(ctx, roomID, eventID)
+		switch {
+		case err != nil:
+			return err
+		case evt.Unsigned.RedactedBecause == nil:
+			return errNotRedactedYet
+		}
+		return nil
+	})
+	return err == nil
 }
 
 // membershipIs: user's membership of roomID is one of want (false when it

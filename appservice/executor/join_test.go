@@ -70,3 +70,19 @@ func againstFake(t *testing.T, url string) (*Executor, *store.Store) {
 	bot.DefaultHTTPRetries = 0
 	return New(bot, bot.Client, st, Config{}, nil, zerolog.Nop()), st
 }
+
+// replayLogged logs one action as a crashed process left it (planned, not
+// done) and replays it, as a new leader would; nothing may stay pending.
+func replayLogged(t *testing.T, e *Executor, st *store.Store, a store.LoggedAction) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.PlanActions(ctx, []store.LoggedAction{a}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Replay(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ := st.PendingActions(ctx, 10); len(pending) != 0 {
+		t.Fatalf("still pending after the replay: %+v", pending)
+	}
+}

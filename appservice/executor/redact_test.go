@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -48,17 +47,8 @@ func TestResumedRedactionNotSentTwice(t *testing.T) {
 			}))
 			defer srv.Close()
 			e, st := againstFake(t, srv.URL)
-			ctx := context.Background()
 			action, _ := json.Marshal(map[string]any{"Kind": "redact", "Rule": "retention", "EventID": target, "Text": "delete an expired message"})
-			if _, err := st.PlanActions(ctx, []store.LoggedAction{{TxnID: "calresumedredact1", RoomID: room, Actor: "@caldicott:x", JSON: action}}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.Replay(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if pending, _ := st.PendingActions(ctx, 10); len(pending) != 0 {
-				t.Fatalf("still pending after the replay: %+v", pending)
-			}
+			replayLogged(t, e, st, store.LoggedAction{TxnID: "calresumedredact1", RoomID: room, Actor: "@caldicott:x", JSON: action})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -54,18 +53,9 @@ func TestResumedNoticeNotSentTwice(t *testing.T) {
 			}))
 			defer srv.Close()
 			e, st := againstFake(t, srv.URL)
-			ctx := context.Background()
 			txn = "calresumed0001"
 			action, _ := json.Marshal(map[string]any{"Kind": "notify_room", "Rule": "notice", "Text": "I removed @x:evil"})
-			if _, err := st.PlanActions(ctx, []store.LoggedAction{{TxnID: txn, RoomID: room, Actor: "@a:x", JSON: action}}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.Replay(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if pending, _ := st.PendingActions(ctx, 10); len(pending) != 0 {
-				t.Fatalf("still pending after the replay: %+v", pending)
-			}
+			replayLogged(t, e, st, store.LoggedAction{TxnID: txn, RoomID: room, Actor: "@a:x", JSON: action})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

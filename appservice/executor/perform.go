@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/caldicott/caldicott/internal/retry"
 	"github.com/caldicott/caldicott/policy"
 )
 
@@ -119,33 +117,18 @@ func (e *Executor) redact(ctx context.Context, s actionStep) error {
 	return nil
 }
 
-// errNotRedactedYet: the event still reads as not redacted.
-var errNotRedactedYet = errors.New("not redacted yet")
-
-// redactedLag bounds how long a resumed redaction waits for the homeserver
-// to show an earlier one: Dendrite serves an event from its sync side,
-// which follows the room by up to a few seconds under load (the executor's
-// test resumed within milliseconds and saw the redaction it had just sent
-// as missing). Resumed redactions are few (the ones a crash left on the
-// way), so the wait is cheap.
-var redactedLag = retry.Policy{Backoff: retry.Backoff{Initial: 200 * time.Millisecond, Max: time.Second}, Attempts: 6,
-	Retryable: func(err error) bool { return errors.Is(err, errNotRedactedYet) }}
-
-// alreadyRedacted reports whether the homeserver shows eventID redacted;
-// an event it cannot read counts as not (the redaction is sent, and the
-// homeserver judges).
+// alreadyRedacted reports whether the homeserver shows eventID redacted,
+// allowing for its lag; an event it cannot read counts as not (the
+// redaction is sent, and the homeserver judges).
 func (e *Executor) alreadyRedacted(ctx context.Context, roomID id.RoomID, eventID id.EventID) bool {
-	err := redactedLag.Do(ctx, func() error {
+	shown, err := shownWithinLag(ctx, func() (bool, error) {
 		evt, err := e.bot.GetEvent(ctx, roomID, eventID)
-		switch {
-		case err != nil:
-			return err
-		case evt.Unsigned.RedactedBecause == nil:
-			return errNotRedactedYet
+		if err != nil {
+			return false, err
 		}
-		return nil
+		return evt.Unsigned.RedactedBecause != nil, nil
 	})
-	return err == nil
+	return err == nil && shown
 }
 
 // membershipIs: user's membership of roomID is one of want (false when it

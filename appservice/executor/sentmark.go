@@ -30,10 +30,21 @@ func marked(content any, txn string) *event.Content {
 }
 
 // alreadySent reports whether the bot's recent messages in roomID hold
-// one marked with txn: a message resumed after a crash that the
-// homeserver did store. A history that cannot be read is an error (the
-// action is retried), never a guess either way.
+// one marked with txn, allowing for the homeserver's lag: a message
+// resumed after a crash that the homeserver did store. A history that
+// cannot be read is an error (the action is retried), never a guess either
+// way.
 func (e *Executor) alreadySent(ctx context.Context, roomID id.RoomID, txn string) (bool, error) {
+	sent, err := shownWithinLag(ctx, func() (bool, error) { return e.sentAmongLatest(ctx, roomID, txn) })
+	if sent {
+		e.log.Info().Stringer("room_id", roomID).Str("txn", txn).Msg("A resumed message was already sent; not sending it again")
+	}
+	return sent, err
+}
+
+// sentAmongLatest reads the bot's latest messages in roomID once and says
+// whether one is marked with txn.
+func (e *Executor) sentAmongLatest(ctx context.Context, roomID id.RoomID, txn string) (bool, error) {
 	filter := &mautrix.FilterPart{Senders: []id.UserID{e.bot.UserID}}
 	resp, err := e.bot.Messages(ctx, roomID, "", "", mautrix.DirectionBackward, filter, sentLookback)
 	if err != nil {
@@ -46,7 +57,6 @@ func (e *Executor) alreadySent(ctx context.Context, roomID id.RoomID, txn string
 		}
 		var got string
 		if json.Unmarshal(mark[txnMarkKey], &got) == nil && got == txn {
-			e.log.Info().Stringer("room_id", roomID).Str("txn", txn).Msg("A resumed message was already sent; not sending it again")
 			return true, nil
 		}
 	}

@@ -15,10 +15,19 @@ func scaleTable(res scaleResults) string {
 	b.WriteString("| rooms | created in, s (rooms/s) | start-up to ready (enforcing), s | to caught up, s | RSS max, MiB | RSS idle, MiB | Go heap idle, MiB | full reconciliation, s (median of n) | review cycle, every room due, s | directory sync + sweep with 1% leavers, s (first; median of n) |\n")
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range res.Steps {
-		rec, rev, dir := s.Jobs["reconcile"], s.Jobs["reviews"], s.Jobs["directory"]
-		fmt.Fprintf(&b, "| %d | %.0f (%.2f) | %.1f | %.1f | %.0f | %.0f | %.0f | %.1f (%d) | %.1f | %.1f; %.1f (%d) |\n",
+		rec, rev, dir := "—", "—", "—" // not measured at this count (-bench.scale-jobs-upto)
+		if j, ok := s.Jobs["reconcile"]; ok {
+			rec = fmt.Sprintf("%.1f (%d)", j.Median, j.Runs)
+		}
+		if j, ok := s.Jobs["reviews"]; ok {
+			rev = fmt.Sprintf("%.1f", j.First)
+		}
+		if j, ok := s.Jobs["directory"]; ok {
+			dir = fmt.Sprintf("%.1f; %.1f (%d)", j.First, j.Median, j.Runs)
+		}
+		fmt.Fprintf(&b, "| %d | %.0f (%.2f) | %.2f | %.1f | %.0f | %.0f | %.0f | %s | %s | %s |\n",
 			s.Rooms, s.CreationSecs, float64(s.NewRooms)/max(s.CreationSecs, 1e-9), s.EnforcingSecs, s.CaughtUpSecs,
-			s.RSSMB, s.IdleRSSMB, s.IdleHeapMB, rec.Median, rec.Runs, rev.First, dir.First, dir.Median, dir.Runs)
+			s.RSSMB, s.IdleRSSMB, s.IdleHeapMB, rec, rev, dir)
 	}
 	b.WriteString("\nJoin→removal, client-observed, p50 / p90 ms (n): Caldicott vs the bare appservice in the same rounds\n\n")
 	b.WriteString("| rooms | condition | Caldicott | bare appservice | load (1 min) | others' share of the machine |\n|---:|---|---:|---:|---:|---:|\n")
@@ -33,6 +42,9 @@ func scaleTable(res scaleResults) string {
 		}
 		for _, c := range []string{"idle", "start-up", "reconcile", "reviews", "directory"} {
 			cal, bare := by["caldicott-"+c], by["bare-"+c]
+			if cal.N == 0 && bare.N == 0 {
+				continue // not measured at this count
+			}
 			fmt.Fprintf(&b, "| %d | %s | %.0f / %.0f (%d) | %.0f / %.0f (%d) | %.1f | %.0f%% |\n",
 				s.Rooms, c, cal.P50, cal.P90, cal.N, bare.P50, bare.P90, bare.N, load[c].Load1, load[c].ForeignPct)
 		}
@@ -60,19 +72,23 @@ func costCurveSVG(res scaleResults) string {
 	p50 := func(cond string) func(scaleStep) float64 {
 		return func(s scaleStep) float64 {
 			for _, l := range s.Latency {
-				if l.Condition == cond {
+				if l.Condition == cond && l.N > 0 {
 					return l.P50
 				}
 			}
-			return 0
+			return math.NaN() // not measured at this count
 		}
 	}
 	job := func(name string, first bool) func(scaleStep) float64 {
 		return func(s scaleStep) float64 {
-			if first {
-				return s.Jobs[name].First
+			j, ok := s.Jobs[name]
+			switch {
+			case !ok:
+				return math.NaN() // not measured at this count
+			case first:
+				return j.First
 			}
-			return s.Jobs[name].Median
+			return j.Median
 		}
 	}
 	panels := []panel{
@@ -116,7 +132,9 @@ func drawPanel(b *strings.Builder, p panel, steps []scaleStep, x0, y0, w, h floa
 	yMax := p.target
 	for _, l := range p.lines {
 		for _, s := range steps {
-			yMax = max(yMax, l.y(s))
+			if v := l.y(s); !math.IsNaN(v) {
+				yMax = max(yMax, v)
+			}
 		}
 	}
 	yMax = niceCeil(yMax * 1.1)
@@ -152,6 +170,9 @@ func drawPanel(b *strings.Builder, p panel, steps []scaleStep, x0, y0, w, h floa
 	for i, l := range p.lines {
 		var pts []string
 		for _, s := range steps {
+			if math.IsNaN(l.y(s)) {
+				continue // a step that did not measure it: no point
+			}
 			x, y := xOf(float64(s.Rooms)), yOf(l.y(s))
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
 			fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s: %.1f %s at %d rooms</title></circle>`+"\n", x, y, l.colour, l.name, l.y(s), p.unit, s.Rooms)

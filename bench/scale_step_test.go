@@ -31,6 +31,8 @@ type stepMeasure struct {
 	per  int
 	step *scaleStep
 	last bool // the run's last step: no restart after it
+	// noJobs: start-up and idle only (-bench.scale-jobs-upto).
+	noJobs bool
 	// samples by condition (enforcer-phase), kept when they count.
 	groups map[string][]latencySample
 }
@@ -40,14 +42,9 @@ func (m *stepMeasure) run() {
 	m.groups = map[string][]latencySample{}
 	m.startUp()
 	m.idle()
-	m.jobPhase("reconcile", "reconcile", scaleJobs{}, true, nil)
-	m.jobPhase("reviews", "reviews", scaleJobs{reviews: true}, false, m.makeReviewsDue)
-	m.jobPhase("directory", "directory-sweep", scaleJobs{directory: true}, false, func() time.Time {
-		marked := time.Now()
-		n := m.dir.markLeavers(m.t)
-		m.t.Logf("%d staff marked as leavers in LDAP in %s", n, time.Since(marked).Round(time.Millisecond))
-		return marked
-	})
+	if !m.noJobs {
+		m.jobPhases()
+	}
 	if !m.last {
 		// Quiet again for the next step's room creation.
 		m.restart(scaleJobs{}, false)
@@ -59,6 +56,18 @@ func (m *stepMeasure) run() {
 		}
 	}
 	m.step.RSSMB = m.mem.maxOverall()
+}
+
+// jobPhases runs the three long jobs' phases in turn.
+func (m *stepMeasure) jobPhases() {
+	m.jobPhase("reconcile", "reconcile", scaleJobs{}, true, nil)
+	m.jobPhase("reviews", "reviews", scaleJobs{reviews: true}, false, m.makeReviewsDue)
+	m.jobPhase("directory", "directory-sweep", scaleJobs{directory: true}, false, func() time.Time {
+		marked := time.Now()
+		n := m.dir.markLeavers(m.t)
+		m.t.Logf("%d staff marked as leavers in LDAP in %s", n, time.Since(marked).Round(time.Millisecond))
+		return marked
+	})
 }
 
 // restart restarts Caldicott with jobs (and the reconciliation every

@@ -15,6 +15,7 @@ import (
 var (
 	flagKillTrials = flag.Int("bench.kill-trials", 50, "kill -9: trials per kind of work (transaction, reconciliation, sweep, record)")
 	flagKillKinds  = flag.String("bench.kill-kinds", "", "kill -9: the kinds of work to kill, comma-separated (empty: all four)")
+	flagKillDB     = flag.String("bench.kill-db", "sqlite", "kill -9: Caldicott's database, sqlite or postgres (a throwaway PostgreSQL 15 cluster)")
 	flagKillSeed   = flag.Uint64("bench.kill-seed", 0, "kill -9: the seed of the random half of the kill points (0: from the clock; the run prints it)")
 )
 
@@ -101,8 +102,17 @@ func TestFaultKillScenario(t *testing.T) {
 	began := time.Now()
 	bin := trust.Binary(t)
 	_, fhir := testenv.StartFHIR(t)
+	opts := trust.Options{Host: "127.0.0.11", ConfigYAML: trust.KillConfigYAML(fhir)}
+	switch *flagKillDB {
+	case "sqlite":
+	case "postgres":
+		opts.Database = testenv.Postgres(t)
+	default:
+		t.Fatalf("-bench.kill-db=%q: want sqlite or postgres", *flagKillDB)
+	}
+	t.Logf("Caldicott on %s", *flagKillDB)
 	// Without the bot's encryption device, so notices can be read and counted.
-	tr := trust.New(t, benchOptions(trust.Options{Host: "127.0.0.11", ConfigYAML: trust.KillConfigYAML(fhir)}))
+	tr := trust.New(t, benchOptions(opts))
 	rig := trust.NewKillRig(t, tr, fhir, bin)
 	res := killResults{Seed: seed}
 	for i := range *flagKillTrials {

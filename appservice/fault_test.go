@@ -24,7 +24,9 @@ var (
 // patient record (a real FHIR server). Restarted, each outsider is
 // removed and the room told once, the drift repaired once, each expired
 // message deleted once and nothing unexpired, the record in the FHIR
-// server once and the room told once, the audit chain intact. The seed is
+// server once and the room told once, the audit chain intact, and the
+// management room told of the takeover once and of its catch-up once (the
+// alert and its all-clear: a kill is otherwise silent). The seed is
 // printed: -fault.seed repeats a failure's kill points. bench's
 // BenchmarkFaultKill runs every step many times.
 func TestFaultKillAtRandomPoint(t *testing.T) {
@@ -51,9 +53,10 @@ func TestFaultKillAtRandomPoint(t *testing.T) {
 				t.Fatalf("caldicott never reached %s", step)
 			}
 			if !out.OK() {
-				t.Fatalf("after a kill at %s: %d lost, %d doubled, %d unexpired deleted, audit chain broken: %v (%s)", step, out.Lost, out.Doubled, out.Wrong, out.AuditBroken, out.Detail)
+				t.Fatalf("after a kill at %s: %d lost, %d doubled, %d unexpired deleted, audit chain broken: %v, takeover told %d and its catch-up %d times (want once each) (%s)",
+					step, out.Lost, out.Doubled, out.Wrong, out.AuditBroken, out.Alerts, out.AllClears, out.Detail)
 			}
-			t.Logf("recovered in %s", out.Recovery.Round(time.Millisecond))
+			t.Logf("recovered in %s; the management room told of the takeover %d time(s), of its catch-up %d", out.Recovery.Round(time.Millisecond), out.Alerts, out.AllClears)
 		})
 	}
 }

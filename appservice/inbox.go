@@ -71,8 +71,10 @@ func (s *Service) runWorker(ctx context.Context) error {
 	}
 	// Actions decided before a crash and not finished are done first, so
 	// nothing decided is lost and the inputs handled again find them done.
+	replayed := 0
 	err = workerRetry.Do(ctx, func() error {
 		n, err := s.Exec.Replay(ctx)
+		replayed = n
 		if err == nil && n > 0 {
 			s.Log.Info().Int("actions", n).Msg("Finished actions left pending by the last run")
 		}
@@ -100,6 +102,14 @@ func (s *Service) runWorker(ctx context.Context) error {
 	// jobs start.
 	s.readyOnce.Do(func() { close(s.ready) })
 	s.Log.Info().Msg("Caldicott is ready: enforcing; catching up on rooms changed while away")
+	caughtUp := make(chan time.Time, 1)
+	if t := s.leader.tookOver.Swap(nil); t != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.tellTakeover(ctx, *t, replayed, caughtUp)
+		}()
+	}
 	if holdCatchUp != nil {
 		holdCatchUp(ctx)
 	}
@@ -109,6 +119,7 @@ func (s *Service) runWorker(ctx context.Context) error {
 	}
 	s.caughtUpOnce.Do(func() { close(s.caughtUp) })
 	s.Log.Info().Msg("Caldicott has caught up: start-up reconciliation done")
+	caughtUp <- time.Now()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

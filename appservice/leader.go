@@ -33,6 +33,9 @@ type leadership struct {
 	rules       store.Rules
 	mismatch    atomic.Pointer[store.LeaseState]
 	changedFrom atomic.Pointer[store.LeaseState]
+	// tookOver is the tenure's takeover from a leader that stopped without
+	// handing over, to be told once it is enforcing (takeover.go).
+	tookOver atomic.Pointer[takeover]
 	// db hears whether the lease's statements reach the database.
 	db dbHealth
 }
@@ -108,6 +111,9 @@ func (s *Service) takeLease(ctx context.Context, ttl time.Duration) (store.Lease
 		s.leader.changedFrom.Store(seen)
 		s.leader.mismatch.Store(nil)
 		s.metrics.ConfigMismatch.Set(0)
+	}
+	if err == nil {
+		s.noteTakeover(cur, l)
 	}
 	return l, err
 }

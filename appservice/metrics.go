@@ -24,6 +24,9 @@ type Metrics struct {
 	// LeaderEpoch the lease's epoch it last led at.
 	Leader      prometheus.Gauge
 	LeaderEpoch prometheus.Gauge
+	// Takeovers counts tenures this process began by taking the lease from
+	// a leader that stopped without handing it over (takeover.go).
+	Takeovers prometheus.Counter
 	// ConfigMismatch is 1 while the leader leads by other rules (config
 	// or version) than this process would (leaderrules.go).
 	ConfigMismatch prometheus.Gauge
@@ -72,6 +75,9 @@ func NewMetrics() *Metrics {
 	m.LeaderEpoch = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "caldicott_leader_epoch", Help: "The leader's lease's epoch this Caldicott last led at (it grows by one at every takeover).",
 	})
+	m.Takeovers = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caldicott_takeovers_total", Help: "Times this Caldicott took the leader's lease from one that stopped without handing it over (killed, crashed, frozen or cut off from the database); a clean stop hands it over and is not counted.",
+	})
 	m.ConfigMismatch = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "caldicott_config_mismatch", Help: "1 while the leader runs with a different policy config or version from this Caldicott's (it will not take over while that leader lives); 0 otherwise.",
 	})
@@ -95,7 +101,7 @@ func NewMetrics() *Metrics {
 		Name: "caldicott_homeserver_outages_total", Help: "Times the leader found the homeserver unreachable (two probes in a row, 2s apart, failed).",
 	})
 	m.Retention = retention.NewMetrics()
-	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch, m.ConfigMismatch, m.DatabaseUp)
+	m.registry.MustRegister(m.EventsReceived, m.EventsIgnored, m.TxnsReceived, m.Actions, m.HandleRetries, m.MemberListReads, m.Leader, m.LeaderEpoch, m.Takeovers, m.ConfigMismatch, m.DatabaseUp)
 	m.registry.MustRegister(m.LDAPUnreachable, m.RecordsUnreachable, m.SCIMSilent)
 	m.registry.MustRegister(m.HomeserverUp, m.HomeserverOutages)
 	m.registry.MustRegister(m.Retention.Collectors()...)

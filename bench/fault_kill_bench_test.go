@@ -43,6 +43,8 @@ type killTrial struct {
 	Doubled     int     `json:"doubled"`
 	Wrong       int     `json:"wrong"`
 	AuditBroken bool    `json:"audit_broken"`
+	Alerts      int     `json:"alerts"`
+	AllClears   int     `json:"all_clears"`
 	Detail      string  `json:"detail,omitempty"`
 }
 
@@ -60,7 +62,7 @@ func BenchmarkFaultKill(b *testing.B) {
 	out := killBench.run(b)
 	for _, kind := range trust.KillKinds {
 		var rec []float64
-		var n, unreached, lost, doubled, wrong, broken int
+		var n, unreached, lost, doubled, wrong, broken, untold int
 		for _, tr := range out.Trials {
 			if tr.Kind != kind {
 				continue
@@ -73,6 +75,9 @@ func BenchmarkFaultKill(b *testing.B) {
 			if tr.AuditBroken {
 				broken++
 			}
+			if tr.Alerts != 1 || tr.AllClears != 1 {
+				untold++
+			}
 			if tr.Lost == 0 && tr.Doubled == 0 {
 				rec = append(rec, tr.RecoveryMS)
 			}
@@ -83,6 +88,7 @@ func BenchmarkFaultKill(b *testing.B) {
 		b.ReportMetric(float64(doubled), kind+"-doubled")
 		b.ReportMetric(float64(wrong), kind+"-unexpired-deleted")
 		b.ReportMetric(float64(broken), kind+"-audit-broken")
+		b.ReportMetric(float64(untold), kind+"-takeover-not-told-once")
 		b.ReportMetric(percentile(rec, 50), kind+"-recovery-p50-ms")
 		b.ReportMetric(percentile(rec, 100), kind+"-recovery-max-ms")
 	}
@@ -128,7 +134,7 @@ func TestFaultKillScenario(t *testing.T) {
 			o := rig.Trial(t, kind, step)
 			res.Trials = append(res.Trials, killTrial{
 				Kind: kind, Step: step, Random: random, Killed: o.Killed, RecoveryMS: float64(o.Recovery.Milliseconds()),
-				Lost: o.Lost, Doubled: o.Doubled, Wrong: o.Wrong, AuditBroken: o.AuditBroken, Detail: o.Detail,
+				Lost: o.Lost, Doubled: o.Doubled, Wrong: o.Wrong, AuditBroken: o.AuditBroken, Alerts: o.Alerts, AllClears: o.AllClears, Detail: o.Detail,
 			})
 			t.Logf("trial %d %s at %s: killed %v, recovered in %s, lost %d, doubled %d, unexpired deleted %d, audit broken %v %s",
 				len(res.Trials), kind, step, o.Killed, o.Recovery.Round(time.Millisecond), o.Lost, o.Doubled, o.Wrong, o.AuditBroken, o.Detail)

@@ -46,6 +46,10 @@ type LeaseState struct {
 	// ExpiresIn is how long the lease has left by the database's clock
 	// (negative: it has lapsed).
 	ExpiresIn time.Duration
+	// Released: its holder gave it up (a clean stop), or no one has held
+	// it yet; otherwise a lapsed lease's holder stopped without handing
+	// over: killed, crashed, frozen or cut off from the database.
+	Released bool
 }
 
 // ErrNotLeader refuses a write fenced by the lease (the action log, the
@@ -109,7 +113,9 @@ func (s *Store) TakeLeaseFrom(ctx context.Context, holder string, from Lease, tt
 }
 
 // ReleaseLease gives the lease up at once, if l still holds it, so a
-// standby need not wait for it to lapse (a leader stopping cleanly).
+// standby need not wait for it to lapse (a leader stopping cleanly). Its
+// mark, expires_at 0, is one no lapse leaves, so the next leader can tell a
+// clean handover from a takeover (LeaseState.Released).
 func (s *Store) ReleaseLease(ctx context.Context, l Lease) error {
 	if _, err := s.db.Exec(ctx, `UPDATE leader_lease SET expires_at = 0 WHERE id = 1 AND holder = $1 AND epoch = $2`, l.Holder, l.Epoch); err != nil {
 		return fmt.Errorf("release the leader's lease: %w", err)
@@ -120,14 +126,14 @@ func (s *Store) ReleaseLease(ctx context.Context, l Lease) error {
 // LeaseHolder reads who holds the lease and for how long.
 func (s *Store) LeaseHolder(ctx context.Context) (LeaseState, error) {
 	var st LeaseState
-	var left int64
-	var since int64
-	err := s.db.QueryRow(ctx, `SELECT holder, epoch, expires_at - `+s.leaseNow()+`, fingerprint, version, since FROM leader_lease WHERE id = 1`).
-		Scan(&st.Holder, &st.Epoch, &left, &st.Rules.Fingerprint, &st.Rules.Version, &since)
+	var expires, left, since int64
+	err := s.db.QueryRow(ctx, `SELECT holder, epoch, expires_at, expires_at - `+s.leaseNow()+`, fingerprint, version, since FROM leader_lease WHERE id = 1`).
+		Scan(&st.Holder, &st.Epoch, &expires, &left, &st.Rules.Fingerprint, &st.Rules.Version, &since)
 	if err != nil {
 		return st, fmt.Errorf("read the leader's lease: %w", err)
 	}
 	st.ExpiresIn = time.Duration(left) * time.Millisecond
+	st.Released = expires == 0 // ReleaseLease's mark, and the row as first made
 	if since > 0 {
 		st.Since = time.UnixMilli(since).UTC()
 	}

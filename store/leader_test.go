@@ -12,11 +12,16 @@ import (
 
 // Two processes on one database: one takes the lease, the other is
 // refused until it lapses, then takes it at the next epoch; renewing keeps
-// the epoch, releasing lets the other in at once.
+// the epoch, releasing lets the other in at once. A released lease (and
+// the one never held) reads as released; a lapsed one does not, so the
+// next leader can tell a takeover from a handover.
 func TestLeaseTakeRenewTakeover(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, open func() *Store) {
 		ctx := context.Background()
 		a, b := open(), open()
+		if st, err := b.LeaseHolder(ctx); err != nil || !st.Released || st.Holder != "" {
+			t.Fatalf("the lease never held reads %+v, %v; want released, no holder", st, err)
+		}
 		la, err := a.AcquireLease(ctx, "host-a/1/aa", 0, time.Minute)
 		if err != nil || la.Epoch != 1 {
 			t.Fatalf("a takes the lease: %+v, %v (want epoch 1)", la, err)
@@ -31,8 +36,8 @@ func TestLeaseTakeRenewTakeover(t *testing.T) {
 		}
 		time.Sleep(150 * time.Millisecond)
 		st, err := b.LeaseHolder(ctx)
-		if err != nil || st.Holder != la.Holder || st.ExpiresIn >= 0 {
-			t.Fatalf("lapsed lease reads %+v, %v", st, err)
+		if err != nil || st.Holder != la.Holder || st.ExpiresIn >= 0 || st.Released {
+			t.Fatalf("lapsed lease reads %+v, %v; want lapsed, not released", st, err)
 		}
 		lb, err := b.AcquireLease(ctx, "host-b/2/bb", 0, time.Minute)
 		if err != nil || lb.Epoch != 2 {
@@ -45,12 +50,15 @@ func TestLeaseTakeRenewTakeover(t *testing.T) {
 		if err := b.ReleaseLease(ctx, lb); err != nil {
 			t.Fatal(err)
 		}
+		if st, err := a.LeaseHolder(ctx); err != nil || !st.Released || st.Holder != lb.Holder {
+			t.Fatalf("released lease reads %+v, %v; want released by %s", st, err, lb.Holder)
+		}
 		again, err := a.AcquireLease(ctx, la.Holder, 0, time.Minute)
 		if err != nil || again.Epoch != 3 {
 			t.Fatalf("a takes the released lease: %+v, %v (want epoch 3)", again, err)
 		}
 		st, err = b.LeaseHolder(ctx)
-		if err != nil || st.Lease != again || st.ExpiresIn <= 50*time.Second {
+		if err != nil || st.Lease != again || st.ExpiresIn <= 50*time.Second || st.Released {
 			t.Fatalf("lease reads %+v, %v; want %+v for about a minute", st, err, again)
 		}
 	})

@@ -56,11 +56,17 @@ type KillRig struct {
 	Bin   string
 	Alice *mautrix.Client // a consultant, room admin of every room
 	Bob   *mautrix.Client // a nurse
+	// IG reads the management room (mgmt), where each restart after a kill
+	// must tell of the takeover once and of its catch-up once.
+	IG    *mautrix.Client
+	mgmt  id.RoomID
 	rooms map[string]id.RoomID
 	// since is where the record room's history starts for the check that
 	// the sweep deleted nothing unexpired.
 	since id.EventID
-	n     int
+	// mgmtMark is where the trial's management-room history starts.
+	mgmtMark id.EventID
+	n        int
 }
 
 // KillOutcome is what one trial found.
@@ -80,12 +86,15 @@ type KillOutcome struct {
 	// Wrong: unexpired messages deleted; AuditBroken: the chain failed.
 	Wrong       int
 	AuditBroken bool
-	Detail      string
+	// Alerts and AllClears: the management room's notices of the takeover
+	// and of its catch-up after the restart (one each is right).
+	Alerts, AllClears int
+	Detail            string
 }
 
 // OK says whether the state after recovery was right.
 func (o KillOutcome) OK() bool {
-	return o.Killed && o.Lost == 0 && o.Doubled == 0 && o.Wrong == 0 && !o.AuditBroken
+	return o.Killed && o.Lost == 0 && o.Doubled == 0 && o.Wrong == 0 && !o.AuditBroken && o.Alerts == 1 && o.AllClears == 1
 }
 
 // NewKillRig sets a rig up on tr (made with KillConfigYAML, not started):
@@ -98,6 +107,7 @@ func NewKillRig(t testing.TB, tr *Trust, fhir *testenv.FHIRServer, bin string) *
 	k.Bob = tr.HS.RegisterUser(t, "bob", false)
 	tr.Start(t)
 	defer tr.Stop(t)
+	k.IG, k.mgmt = tr.IGAdmin(t)
 	if err := tr.Store.UpsertStaff(context.Background(), []store.StaffRecord{
 		{UserID: k.Alice.UserID.String(), Name: "Alice Smith", Role: "Consultant", Registration: "GMC 1234567", Status: "active", Source: "csv"},
 		{UserID: k.Bob.UserID.String(), Name: "Bob Jones", Role: "Nurse", Registration: "NMC 12A3456B", Status: "active", Source: "csv"},
@@ -121,6 +131,7 @@ func (k *KillRig) Trial(t testing.TB, kind, step string) KillOutcome {
 	out := KillOutcome{Kind: kind, Step: step}
 	room := k.rooms[kind]
 	marker := testenv.SendText(t, k.Alice, room, fmt.Sprintf("Trial %d: %s at %s", k.n, kind, step))
+	k.mgmtMark = testenv.SendText(t, k.IG, k.mgmt, fmt.Sprintf("Trial %d", k.n))
 	var p *Peer
 	var check func() (lost, doubled int, detail string)
 	start := func() *Peer {
@@ -213,12 +224,44 @@ func (k *KillRig) recover(t testing.TB, out *KillOutcome, check func() (int, int
 		time.Sleep(2 * time.Second) // a late double
 		out.Lost, out.Doubled, out.Detail = check()
 	}
+	for {
+		out.Alerts, out.AllClears = k.takeoverNotices(t)
+		if (out.Alerts > 0 && out.AllClears > 0) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if out.Alerts != 1 || out.AllClears != 1 {
+		out.Detail = strings.TrimPrefix(out.Detail+fmt.Sprintf("; management room told of the takeover %d times and of its catch-up %d times (want once each)", out.Alerts, out.AllClears), "; ")
+	}
 	out.Wrong = k.wrongDeletions(t)
 	rep, err := k.Tr.Store.VerifyAudit(context.Background())
 	out.AuditBroken = err != nil || !rep.OK()
 	if out.AuditBroken {
 		out.Detail += fmt.Sprintf("; audit chain: %+v, %v", rep, err)
 	}
+}
+
+// takeoverNotices counts the bot's notices in the management room since
+// the trial began: of the takeover by the restarted Caldicott (the killed
+// one never handed the lease over), and of its catch-up after it. The
+// killed process's own start took a released lease and must say nothing.
+func (k *KillRig) takeoverNotices(t testing.TB) (alerts, allClears int) {
+	t.Helper()
+	for _, evt := range EventsSince(t, k.IG, k.mgmt, k.mgmtMark) {
+		if evt.Type != event.EventMessage || evt.Sender != k.Tr.BotID() {
+			continue
+		}
+		_ = evt.Content.ParseRaw(evt.Type)
+		body := evt.Content.AsMessage().Body
+		switch {
+		case strings.Contains(body, "I took over as the leader"):
+			alerts++
+		case strings.Contains(body, "Caught up after the takeover"):
+			allClears++
+		}
+	}
+	return alerts, allClears
 }
 
 // wrongDeletions counts deletions in the record room, where nothing has

@@ -51,37 +51,7 @@ func (s *Service) runWorker(ctx context.Context) error {
 	s.life = ctx
 	s.retention.Life = ctx
 	go s.watchHomeserver(ctx)
-	if err := s.waitForHomeserver(ctx); err != nil {
-		return nil // shutting down
-	}
-	err := workerRetry.Do(ctx, func() error { return s.prepareBot(ctx) }, func(err error, wait time.Duration) {
-		s.Log.Error().Err(err).Dur("retry_in", wait).Msg("Could not prepare the bot")
-	})
-	if err != nil {
-		return nil // shutting down
-	}
-	// The encryption device first: a replayed notice in an encrypted room
-	// (one a crashed or replaced leader left pending) goes out encrypted.
-	s.verification.Invited = s.sharedInvites(ctx)
-	if s.Cfg.AppService.Encryption == "enabled" {
-		if err := s.verification.StartE2EE(ctx); err != nil {
-			// Not fatal: everything but encrypted commands still works.
-			s.Log.Error().Err(err).Msg("End-to-end encryption unavailable")
-		}
-	}
-	// Actions decided before a crash and not finished are done first, so
-	// nothing decided is lost and the inputs handled again find them done.
-	replayed := 0
-	err = workerRetry.Do(ctx, func() error {
-		n, err := s.Exec.Replay(ctx)
-		replayed = n
-		if err == nil && n > 0 {
-			s.Log.Info().Int("actions", n).Msg("Finished actions left pending by the last run")
-		}
-		return err
-	}, func(err error, wait time.Duration) {
-		s.Log.Error().Err(err).Dur("retry_in", wait).Msg("Could not finish pending actions")
-	})
+	replayed, err := s.prepareTenure(ctx)
 	if err != nil {
 		return nil // shutting down
 	}
@@ -134,6 +104,43 @@ func (s *Service) runWorker(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// prepareTenure readies a tenure's acting: the homeserver reached, the bot
+// prepared, its encryption device started, and the actions a crash left
+// pending finished (how many). It fails only when ctx ends.
+func (s *Service) prepareTenure(ctx context.Context) (replayed int, err error) {
+	if err := s.waitForHomeserver(ctx); err != nil {
+		return 0, err
+	}
+	err = workerRetry.Do(ctx, func() error { return s.prepareBot(ctx) }, func(err error, wait time.Duration) {
+		s.Log.Error().Err(err).Dur("retry_in", wait).Msg("Could not prepare the bot")
+	})
+	if err != nil {
+		return 0, err
+	}
+	// The encryption device first: a replayed notice in an encrypted room
+	// (one a crashed or replaced leader left pending) goes out encrypted.
+	s.verification.Invited = s.sharedInvites(ctx)
+	if s.Cfg.AppService.Encryption == "enabled" {
+		if err := s.verification.StartE2EE(ctx); err != nil {
+			// Not fatal: everything but encrypted commands still works.
+			s.Log.Error().Err(err).Msg("End-to-end encryption unavailable")
+		}
+	}
+	// Actions decided before a crash and not finished are done first, so
+	// nothing decided is lost and the inputs handled again find them done.
+	err = workerRetry.Do(ctx, func() error {
+		n, err := s.Exec.Replay(ctx)
+		replayed = n
+		if err == nil && n > 0 {
+			s.Log.Info().Int("actions", n).Msg("Finished actions left pending by the last run")
+		}
+		return err
+	}, func(err error, wait time.Duration) {
+		s.Log.Error().Err(err).Dur("retry_in", wait).Msg("Could not finish pending actions")
+	})
+	return replayed, err
 }
 
 // holdCatchUp, set only by tests, runs between ready and the start-up

@@ -100,6 +100,8 @@ func BenchmarkCryptoStore(b *testing.B) {
 	b.ReportMetric(float64(bytesBefore)*per, "payload-B/1000msg")
 	b.ReportMetric(float64(rowsAfter)*per, "rows-after-sweep/1000msg")
 	b.ReportMetric(float64(bytesAfter)*per, "payload-B-after-sweep/1000msg")
+	b.ReportMetric(float64(out.Decrypted), "decrypted-by-the-bot")
+	b.ReportMetric(out.DecryptedSecs, "s-to-last-decrypted")
 	b.ReportMetric(out.Sync.Ms, "sync-ms")
 	b.ReportMetric(float64(out.Sync.Bytes), "sync-B")
 }

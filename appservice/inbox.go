@@ -89,7 +89,7 @@ func (s *Service) runWorker(ctx context.Context) error {
 	}
 	s.caughtUpOnce.Do(func() { close(s.caughtUp) })
 	s.Log.Info().Msg("Caldicott has caught up: start-up reconciliation done")
-	caughtUp <- time.Now()
+	caughtUp <- s.Now()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -29,7 +29,7 @@ func (s *Service) noteTakeover(prev store.LeaseState, l store.Lease) {
 	}
 	s.metrics.Takeovers.Inc()
 	s.Log.Warn().Str("from", prev.Holder).Int64("epoch", l.Epoch).Msg("Took the leader's lease from a Caldicott that stopped without handing it over")
-	s.leader.tookOver.Store(&takeover{from: prev, epoch: l.Epoch, at: time.Now()})
+	s.leader.tookOver.Store(&takeover{from: prev, epoch: l.Epoch, at: s.Now()})
 }
 
 // tellTakeover tells the management room of a takeover once this tenure is

@@ -29,7 +29,8 @@ func TestNoteTakeover(t *testing.T) {
 		{"this process's own earlier tenure", store.LeaseState{Lease: store.Lease{Holder: me, Epoch: 3}, ExpiresIn: -time.Second}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := &Service{Kit: &kit.Kit{Log: zerolog.Nop()}, metrics: NewMetrics()}
+			now := time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC)
+			s := &Service{Kit: &kit.Kit{Log: zerolog.Nop(), Now: func() time.Time { return now }}, metrics: NewMetrics()}
 			s.noteTakeover(c.prev, store.Lease{Holder: me, Epoch: c.prev.Epoch + 1})
 			got := s.leader.tookOver.Load()
 			if (got != nil) != c.want {
@@ -38,8 +39,8 @@ func TestNoteTakeover(t *testing.T) {
 			if n := testutil.ToFloat64(s.metrics.Takeovers); n != map[bool]float64{true: 1, false: 0}[c.want] {
 				t.Errorf("caldicott_takeovers_total %v", n)
 			}
-			if c.want && (got.from.Holder != c.prev.Holder || got.epoch != c.prev.Epoch+1) {
-				t.Errorf("noted %+v; want from %s at epoch %d", got, c.prev.Holder, c.prev.Epoch+1)
+			if c.want && (got.from.Holder != c.prev.Holder || got.epoch != c.prev.Epoch+1 || !got.at.Equal(now)) {
+				t.Errorf("noted %+v; want from %s at epoch %d, at %s by the service's clock", got, c.prev.Holder, c.prev.Epoch+1, now)
 			}
 		})
 	}

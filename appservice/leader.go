@@ -114,6 +114,14 @@ func (s *Service) takeLease(ctx context.Context, ttl time.Duration) (store.Lease
 	}
 	if err == nil {
 		s.noteTakeover(cur, l)
+		// The last leader acted until its lease lapsed at the latest (or
+		// until now, when its process was found gone or it handed over):
+		// what a replay looks for shows by then and the history's lag.
+		lastActed := time.Now()
+		if cur.ExpiresIn < 0 && !cur.Released {
+			lastActed = lastActed.Add(cur.ExpiresIn)
+		}
+		s.Exec.HistorySettlesAfter(lastActed)
 	}
 	return l, err
 }

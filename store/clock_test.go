@@ -17,6 +17,7 @@ var elapsedOnly = map[string]string{
 	"appservice/verification/activity.go": "how long the rooms have been quiet (/sync pacing)",
 	"appservice/listener.go":              "connection write deadlines (the network's clock)",
 	"appservice/leader.go":                "the lease's deadline since its last renewal (monotonic)",
+	"appservice/executor/lag.go":          "how long a resumed step waits for the homeserver's history (monotonic)",
 }
 
 // TestOneClock fails when production code reads the wall clock (time.Now,

@@ -50,7 +50,7 @@ var errWithheld = errors.New("the room is encrypted and the bot has no encryptio
 // not sent.
 func (e *Executor) send(ctx context.Context, roomID id.RoomID, s actionStep, content *event.MessageEventContent) error {
 	if s.resumed {
-		if sent, err := e.alreadySent(ctx, roomID, s.txn); err != nil || sent {
+		if sent, err := e.alreadySent(ctx, roomID, s.txn, s.lookUntil); err != nil || sent {
 			return err
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -70,6 +72,8 @@ type Executor struct {
 	failpoint func(step string)
 	// unfinished: decisions stopped by a transient failure (unfinished.go).
 	unfinished unfinished
+	// settles: when the history shows what the last leader did (lag.go).
+	settles atomic.Pointer[time.Time]
 }
 
 // New builds an executor that writes with bot. actions counts what it does
@@ -142,6 +146,9 @@ func (e *Executor) Execute(ctx context.Context, roomID id.RoomID, actor string, 
 			continue // done before: never again
 		}
 		step := actionStep{txn: txns[i], room: roomID, actor: actor, action: a, resumed: seen}
+		if seen {
+			step.lookUntil = e.replayLookUntil() // decided before a crash or takeover
+		}
 		out, err := e.run(ctx, step, i)
 		if err != nil {
 			if retry.IsTransient(err) {
@@ -166,6 +173,9 @@ type actionStep struct {
 	actor   string
 	action  policy.Action
 	resumed bool // decided before, outcome unknown: check before acting
+	// lookUntil: a resumed step waits until then for the homeserver's
+	// history to show what an earlier attempt did (lag.go).
+	lookUntil time.Time
 }
 
 type outcome struct {

@@ -2,42 +2,64 @@ package executor
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/caldicott/caldicott/internal/retry"
 )
 
-// errNotShownYet: what a resumed step looks for does not show yet.
-var errNotShownYet = errors.New("not shown by the homeserver yet")
+// historyLag is how far the homeserver's history may follow a send: Dendrite
+// serves history and events from its sync side, which follows the room by
+// up to a few seconds under load. A step resumed within milliseconds of a
+// crash read its own redaction, and in a kill trial its own notice, as
+// missing, and did it twice.
+const historyLag = 3 * time.Second
 
-// homeserverLag bounds how long a resumed step waits for the homeserver to
-// show what an attempt before a crash did (a message sent, an event
-// redacted). Dendrite serves history and events from its sync side, which
-// follows the room by up to a few seconds under load: a step resumed within
-// milliseconds of the crash read its own redaction, and in a kill trial its
-// own notice, as missing and did it twice. Resumed steps are few (the ones a
-// crash left on the way), so the wait, about 3 s when nothing shows, is
-// cheap.
-var homeserverLag = retry.Policy{Backoff: retry.Backoff{Initial: 200 * time.Millisecond, Max: time.Second}, Attempts: 6,
-	Retryable: func(err error) bool { return errors.Is(err, errNotShownYet) }}
+// lagBackoff paces the reads while a resumed step waits for the history.
+var lagBackoff = retry.Backoff{Initial: 200 * time.Millisecond, Max: time.Second}
 
-// shownWithinLag asks look until it says shown, the lag is out (false), or
-// it fails (its error, at once: a history that cannot be read is never a
-// guess either way).
-func shownWithinLag(ctx context.Context, look func() (bool, error)) (bool, error) {
-	err := homeserverLag.Do(ctx, func() error {
-		shown, err := look()
-		switch {
-		case err != nil:
-			return err
-		case !shown:
-			return errNotShownYet
-		}
-		return nil
-	})
-	if errors.Is(err, errNotShownYet) {
-		return false, nil
+// HistorySettlesAfter tells the executor when the last leader (another
+// process, or this one before a restart) could last have acted: a step
+// resumed from its action log then waits, for what it looks for, until
+// historyLag after that, and no longer. The leader says so when it takes
+// the lease: after a failover the lease has lapsed, so the wait is short
+// or nothing, and however many steps are resumed they share the one
+// deadline instead of waiting in turn. Untold, a replay counts from its own
+// start.
+func (e *Executor) HistorySettlesAfter(lastActed time.Time) {
+	t := lastActed.Add(historyLag)
+	e.settles.Store(&t)
+}
+
+// replayLookUntil is until when a step resumed from the action log waits
+// for the history.
+func (e *Executor) replayLookUntil() time.Time {
+	if t := e.settles.Load(); t != nil {
+		return *t
 	}
-	return err == nil, err
+	return time.Now().Add(historyLag)
+}
+
+// freshLookUntil is until when a step that just failed part-way (the
+// homeserver's answer lost) waits for the history, when it is resumed.
+func freshLookUntil() time.Time { return time.Now().Add(historyLag) }
+
+// shownWithinLag asks look until it says shown, until has passed (false,
+// after one last look), or it fails (its error, at once: a history that
+// cannot be read is never a guess either way).
+func shownWithinLag(ctx context.Context, until time.Time, look func() (bool, error)) (bool, error) {
+	var wait time.Duration
+	for {
+		shown, err := look()
+		if err != nil || shown {
+			return shown, err
+		}
+		left := time.Until(until)
+		if left <= 0 {
+			return false, nil
+		}
+		wait = lagBackoff.Next(wait)
+		if !retry.Sleep(ctx, min(wait, left)) {
+			return false, ctx.Err()
+		}
+	}
 }

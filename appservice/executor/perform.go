@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -108,7 +109,7 @@ func (e *Executor) setState(ctx context.Context, s actionStep) error {
 // was on the way would otherwise delete the event twice.
 func (e *Executor) redact(ctx context.Context, s actionStep) error {
 	target := id.EventID(s.action.EventID)
-	if s.resumed && e.alreadyRedacted(ctx, s.room, target) {
+	if s.resumed && e.alreadyRedacted(ctx, s.room, target, s.lookUntil) {
 		return nil
 	}
 	if _, err := e.bot.RedactEvent(ctx, s.room, target, mautrix.ReqRedact{Reason: s.action.Text, TxnID: s.txn}); err != nil {
@@ -118,10 +119,10 @@ func (e *Executor) redact(ctx context.Context, s actionStep) error {
 }
 
 // alreadyRedacted reports whether the homeserver shows eventID redacted,
-// allowing for its lag; an event it cannot read counts as not (the
-// redaction is sent, and the homeserver judges).
-func (e *Executor) alreadyRedacted(ctx context.Context, roomID id.RoomID, eventID id.EventID) bool {
-	shown, err := shownWithinLag(ctx, func() (bool, error) {
+// allowing for its lag until until; an event it cannot read counts as not
+// (the redaction is sent, and the homeserver judges).
+func (e *Executor) alreadyRedacted(ctx context.Context, roomID id.RoomID, eventID id.EventID, until time.Time) bool {
+	shown, err := shownWithinLag(ctx, until, func() (bool, error) {
 		evt, err := e.bot.GetEvent(ctx, roomID, eventID)
 		if err != nil {
 			return false, err

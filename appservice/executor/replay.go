@@ -36,7 +36,7 @@ func (e *Executor) Replay(ctx context.Context) (int, error) {
 				}
 				continue
 			}
-			s := actionStep{txn: p.TxnID, room: id.RoomID(p.RoomID), actor: p.Actor, action: a, resumed: true}
+			s := actionStep{txn: p.TxnID, room: id.RoomID(p.RoomID), actor: p.Actor, action: a, resumed: true, lookUntil: e.replayLookUntil()}
 			if _, err := e.run(ctx, s, -1); err != nil {
 				return done, fmt.Errorf("replay %s in %s: %w", a.Kind, p.RoomID, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -30,12 +31,12 @@ func marked(content any, txn string) *event.Content {
 }
 
 // alreadySent reports whether the bot's recent messages in roomID hold
-// one marked with txn, allowing for the homeserver's lag: a message
+// one marked with txn, allowing for the homeserver's lag until until: a message
 // resumed after a crash that the homeserver did store. A history that
 // cannot be read is an error (the action is retried), never a guess either
 // way.
-func (e *Executor) alreadySent(ctx context.Context, roomID id.RoomID, txn string) (bool, error) {
-	sent, err := shownWithinLag(ctx, func() (bool, error) { return e.sentAmongLatest(ctx, roomID, txn) })
+func (e *Executor) alreadySent(ctx context.Context, roomID id.RoomID, txn string, until time.Time) (bool, error) {
+	sent, err := shownWithinLag(ctx, until, func() (bool, error) { return e.sentAmongLatest(ctx, roomID, txn) })
 	if sent {
 		e.log.Info().Stringer("room_id", roomID).Str("txn", txn).Msg("A resumed message was already sent; not sending it again")
 	}

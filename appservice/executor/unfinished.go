@@ -34,8 +34,10 @@ func (u *unfinished) keep(input string, steps []actionStep) {
 	if u.steps == nil {
 		u.steps = map[string][]actionStep{}
 	}
+	until := freshLookUntil()
 	for i := range steps {
 		steps[i].resumed = true // its outcome is unknown: check before acting
+		steps[i].lookUntil = until
 	}
 	u.steps[input] = steps
 }

@@ -4,8 +4,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCostCurveSVG: the cost curve is well-formed SVG with its four
@@ -81,5 +84,28 @@ func TestCostCurveWithoutJobsAtTheLargestCount(t *testing.T) {
 	}
 	if strings.Contains(svg, "NaN") {
 		t.Error("the SVG has NaN coordinates")
+	}
+}
+
+// TestReconciledRoomsSince reads the first reconciliation's room count
+// logged at or after a time, a line at a time.
+func TestReconciledRoomsSince(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "caldicott.log")
+	lines := `{"level":"info","rooms":105,"time":"2026-12-07T23:36:34Z","message":"Reconciled rooms"}
+{"level":"debug","time":"2026-12-07T23:40:00Z","message":"Job done"}
+{"level":"info","rooms":1009,"time":"2026-12-07T23:47:51Z","message":"Reconciled rooms"}
+{"level":"info","rooms":39,"time":"2026-12-07T23:49:54Z","message":"Reconciled rooms"}
+`
+	if err := os.WriteFile(log, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		since string
+		want  int64
+	}{{"2026-12-07T23:00:00Z", 105}, {"2026-12-07T23:40:00Z", 1009}, {"2026-12-07T23:47:51Z", 1009}, {"2026-12-08T00:00:00Z", 0}} {
+		since, _ := time.Parse(time.RFC3339, c.since)
+		if got := reconciledRoomsSince(t, log, since); got != c.want {
+			t.Errorf("since %s: %d rooms, want %d", c.since, got, c.want)
+		}
 	}
 }

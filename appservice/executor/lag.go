@@ -36,7 +36,7 @@ func (e *Executor) replayLookUntil() time.Time {
 	if t := e.settles.Load(); t != nil {
 		return *t
 	}
-	return time.Now().Add(historyLag)
+	return freshLookUntil()
 }
 
 // freshLookUntil is until when a step that just failed part-way (the

@@ -18,6 +18,7 @@ const replayBatch = 100
 // is treated as resumed: checked at the homeserver before being done.
 func (e *Executor) Replay(ctx context.Context) (int, error) {
 	done := 0
+	until := e.replayLookUntil() // one deadline for every step replayed
 	for {
 		pending, err := e.st.PendingActions(ctx, replayBatch)
 		if err != nil {
@@ -36,7 +37,7 @@ func (e *Executor) Replay(ctx context.Context) (int, error) {
 				}
 				continue
 			}
-			s := actionStep{txn: p.TxnID, room: id.RoomID(p.RoomID), actor: p.Actor, action: a, resumed: true, lookUntil: e.replayLookUntil()}
+			s := actionStep{txn: p.TxnID, room: id.RoomID(p.RoomID), actor: p.Actor, action: a, resumed: true, lookUntil: until}
 			if _, err := e.run(ctx, s, -1); err != nil {
 				return done, fmt.Errorf("replay %s in %s: %w", a.Kind, p.RoomID, err)
 			}
